@@ -1,0 +1,55 @@
+//! The `domwatch` command line.
+//!
+//! Each subcommand group lives in its own module: `sandbox` (the protocol sandboxes),
+//! `registrar` (talk to a registrar account), `billing` (talk to WHMCS).
+
+mod cli_billing;
+mod cli_registrar;
+mod cli_sandbox;
+
+use clap::{Parser, Subcommand};
+
+/// domwatch watches every domain on both sides (billing system and registrars) and turns
+/// drift between them into cases you can fix.
+#[derive(Debug, Parser)]
+#[command(name = "domwatch", version, about, long_about = None)]
+struct Cli {
+    /// Log filter, e.g. `info`, `domwatch=debug`. Also read from RUST_LOG.
+    #[arg(long, global = true, env = "DOMWATCH_LOG", default_value = "info")]
+    log: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a sandbox server that speaks a registrar's or WHMCS's real protocol.
+    #[command(subcommand)]
+    Sandbox(cli_sandbox::SandboxCommand),
+    /// Query a registrar account (CNR / ISPAPI).
+    #[command(subcommand)]
+    Registrar(cli_registrar::RegistrarCommand),
+    /// Query the billing system (WHMCS).
+    #[command(subcommand)]
+    Billing(cli_billing::BillingCommand),
+}
+
+fn init_tracing(filter: &str) {
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| filter.to_string());
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_tracing(&cli.log);
+    match cli.command {
+        Command::Sandbox(cmd) => cli_sandbox::run(cmd).await,
+        Command::Registrar(cmd) => cli_registrar::run(cmd).await,
+        Command::Billing(cmd) => cli_billing::run(cmd).await,
+    }
+}

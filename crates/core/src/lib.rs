@@ -1,0 +1,15 @@
+//! domwatch-core: the pure heart of domwatch.
+//!
+//! Everything here is deterministic and free of I/O: the domain model shared by every
+//! adapter (registrar, billing, store, notifier), money arithmetic on `rust_decimal`,
+//! domain-name normalisation (UTS-46), and an injectable [`clock::Clock`].
+//! Adapters live in their own crates and only exchange the types defined here.
+
+pub mod clock;
+pub mod model;
+pub mod money;
+pub mod name;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use money::{Currency, Money, MoneyError};
+pub use name::{DomainName, NameError};

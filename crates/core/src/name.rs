@@ -1,0 +1,208 @@
+//! Domain names, normalised once at the edge: lower-case A-label (punycode) form for joins
+//! and API calls, U-label form for people. Conversion is UTS-46 (non-transitional, so `ß`
+//! stays `ß` as DENIC and most registries expect), done locally with the `idna` crate.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("domain name is empty")]
+    Empty,
+    #[error("`{0}` is not a valid IDN (UTS-46 conversion failed); check for stray symbols or mixed scripts")]
+    Idna(String),
+    #[error("`{name}` has an invalid label `{label}`: {why}")]
+    BadLabel {
+        name: String,
+        label: String,
+        why: &'static str,
+    },
+    #[error("`{0}` is longer than 253 characters in ASCII form")]
+    TooLong(String),
+    #[error("`{0}` has no zone: a registrable domain needs at least two labels, e.g. example.com")]
+    NoZone(String),
+}
+
+/// A registrable domain name in canonical form.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DomainName {
+    ascii: String,
+}
+
+impl DomainName {
+    /// Normalises user, billing or registrar input: trims, strips one trailing dot,
+    /// maps through UTS-46 and validates each label (LDH rule, 1..=63 octets).
+    pub fn parse(input: &str) -> Result<Self, NameError> {
+        let trimmed = input.trim();
+        let trimmed = trimmed.strip_suffix('.').unwrap_or(trimmed);
+        if trimmed.is_empty() {
+            return Err(NameError::Empty);
+        }
+        let ascii = if trimmed.is_ascii() {
+            trimmed.to_ascii_lowercase()
+        } else {
+            idna::domain_to_ascii(trimmed).map_err(|_| NameError::Idna(input.to_string()))?
+        };
+        if ascii.len() > 253 {
+            return Err(NameError::TooLong(input.to_string()));
+        }
+        let mut labels = 0;
+        for label in ascii.split('.') {
+            labels += 1;
+            let bad = |why| NameError::BadLabel {
+                name: input.to_string(),
+                label: label.to_string(),
+                why,
+            };
+            if label.is_empty() {
+                return Err(bad("empty label (two dots in a row?)"));
+            }
+            if label.len() > 63 {
+                return Err(bad("longer than 63 characters"));
+            }
+            if !label
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            {
+                return Err(bad("only letters, digits and hyphens are allowed"));
+            }
+            if label.starts_with('-') || label.ends_with('-') {
+                return Err(bad("must not start or end with a hyphen"));
+            }
+            if let Some(puny) = label.strip_prefix("xn--") {
+                // An A-label must decode; catches garbage such as `xn--` alone.
+                if puny.is_empty() || idna::domain_to_unicode(label).1.is_err() {
+                    return Err(bad("not a valid punycode A-label"));
+                }
+            }
+        }
+        if labels < 2 {
+            return Err(NameError::NoZone(input.to_string()));
+        }
+        Ok(Self { ascii })
+    }
+
+    /// Lower-case A-label form, e.g. `xn--mller-kva.de`. Use for joins and API calls.
+    pub fn ascii(&self) -> &str {
+        &self.ascii
+    }
+
+    /// U-label form for display, e.g. `müller.de`.
+    pub fn unicode(&self) -> String {
+        idna::domain_to_unicode(&self.ascii).0
+    }
+
+    pub fn is_idn(&self) -> bool {
+        self.ascii.split('.').any(|l| l.starts_with("xn--"))
+    }
+
+    /// Everything after the first label (`co.uk` for `example.co.uk`): the zone the
+    /// registrar prices it under.
+    pub fn zone(&self) -> &str {
+        self.ascii.split_once('.').map(|(_, z)| z).unwrap_or("")
+    }
+
+    /// The last label (`uk` for `example.co.uk`).
+    pub fn tld(&self) -> &str {
+        self.ascii.rsplit('.').next().unwrap_or("")
+    }
+}
+
+impl FromStr for DomainName {
+    type Err = NameError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl TryFrom<String> for DomainName {
+    type Error = NameError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<DomainName> for String {
+    fn from(d: DomainName) -> Self {
+        d.ascii
+    }
+}
+
+impl fmt::Display for DomainName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.ascii)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_case_dots_and_whitespace() {
+        let d = DomainName::parse("  Example.COM. ").unwrap();
+        assert_eq!(d.ascii(), "example.com");
+        assert_eq!(d.zone(), "com");
+        assert!(!d.is_idn());
+    }
+
+    #[test]
+    fn converts_idn_both_ways() {
+        let d = DomainName::parse("Müller.de").unwrap();
+        assert_eq!(d.ascii(), "xn--mller-kva.de");
+        assert_eq!(d.unicode(), "müller.de");
+        assert!(d.is_idn());
+        assert_eq!(DomainName::parse("xn--mller-kva.de").unwrap(), d);
+    }
+
+    #[test]
+    fn keeps_sharp_s_non_transitional() {
+        let d = DomainName::parse("straße.de").unwrap();
+        assert_eq!(d.ascii(), "xn--strae-oqa.de");
+    }
+
+    #[test]
+    fn zone_of_second_level_suffix() {
+        let d = DomainName::parse("shop.co.uk").unwrap();
+        assert_eq!(d.zone(), "co.uk");
+        assert_eq!(d.tld(), "uk");
+    }
+
+    #[test]
+    fn rejects_odd_names_with_reasons() {
+        assert_eq!(DomainName::parse(" "), Err(NameError::Empty));
+        assert!(matches!(DomainName::parse("com"), Err(NameError::NoZone(_))));
+        assert!(matches!(
+            DomainName::parse("a..com"),
+            Err(NameError::BadLabel { .. })
+        ));
+        assert!(matches!(
+            DomainName::parse("-bad.com"),
+            Err(NameError::BadLabel { .. })
+        ));
+        assert!(matches!(
+            DomainName::parse("under_score.com"),
+            Err(NameError::BadLabel { .. })
+        ));
+        let long = format!("{}.com", "a".repeat(64));
+        assert!(matches!(
+            DomainName::parse(&long),
+            Err(NameError::BadLabel { .. })
+        ));
+        assert!(DomainName::parse("xn--.com").is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_is_idempotent(s in "[a-zA-Z0-9äöüß-]{1,20}\\.(de|com|co\\.uk)") {
+            if let Ok(d) = DomainName::parse(&s) {
+                let again = DomainName::parse(d.ascii()).unwrap();
+                proptest::prop_assert_eq!(&again, &d);
+                let from_unicode = DomainName::parse(&d.unicode()).unwrap();
+                proptest::prop_assert_eq!(from_unicode, d);
+            }
+        }
+    }
+}

@@ -1,0 +1,789 @@
+//! The deterministic sandbox portfolio: the one source of truth from which the sandbox
+//! registrars (CNR, ISPAPI, Smart-NIC) and the sandbox WHMCS derive their initial state.
+//!
+//! Every domain is a pure function of `(seed, today, index)`, so a sandbox of a million
+//! domains needs no memory until something changes (servers keep changes as an overlay).
+//!
+//! Layout of the indices:
+//! * `index % 10` picks the registrar: 0..=6 CNR (WHMCS module `cnic`), 7..=8 ISPAPI
+//!   (`ispapi`), 9 Smart-NIC (`smartnic`).
+//! * The first `10 * Drift::ALL.len()` indices are the *showcase*: block `k = index / 10`
+//!   carries drift kind `Drift::ALL[k]`, so every kind appears for every dialect in a
+//!   portfolio of at least 130 domains (kinds that make no sense for a dialect, e.g.
+//!   premium on Smart-NIC, are left clean).
+//! * Past the showcase about 4% of domains carry a random drift kind; the rest are clean.
+
+use chrono::{Datelike, Duration, NaiveDate};
+use domwatch_core::model::{
+    BillingStatus, ContactHandles, Dialect, PremiumInfo, RenewalMode,
+};
+use domwatch_core::{Currency, DomainName};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+
+/// The reseller's own contact handle, used for admin/tech/billing by the default policy.
+pub const RESELLER_HANDLE: &str = "P-RSL001";
+/// Registrar account currency of every sandbox account.
+pub const REGISTRAR_CURRENCY: Currency = Currency::EUR;
+/// The margin the sandbox WHMCS applies on top of registrar cost for its TLD prices.
+pub const BILLING_MARGIN: Decimal = dec!(1.25);
+
+/// A deliberate disagreement between billing and registrar that the engine must find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Drift {
+    /// Premium at the registrar, standard (is_premium=0, standard price) in billing.
+    TurnedPremium,
+    /// Premium in billing but the premium cost rows (`tbldomains_extra`) are missing.
+    PremiumCostMissing,
+    /// Registrar renewal cost above what the client is billed.
+    UnderpricedRenewal,
+    /// Billing expiry date differs from the registrar's paid-until date.
+    ExpiryMismatch,
+    /// Cancelled in billing, still active and auto-renewing at the registrar.
+    CancelledButActive,
+    /// Billing says do-not-renew but the registrar will auto-renew (renewal mode drift).
+    RenewalModeDrift,
+    /// Renewal invoice unpaid and the expiry is close: the auto-delete scenario.
+    UnpaidRenewalInvoice,
+    /// Renewal invoice paid in billing but the registrar was not renewed.
+    PaidNotRenewed,
+    /// A transfer failed at the registrar because the premium fee was not accepted.
+    TransferFailedPremium,
+    /// At the registrar but not in billing.
+    OrphanAtRegistrar,
+    /// Active in billing but gone at the registrar.
+    GoneAtRegistrar,
+    /// Admin contact is the client's handle where the policy wants the reseller's.
+    WrongAdminContact,
+    /// A renewal failed at the registrar because the domain became premium.
+    RenewalFailedPremium,
+}
+
+impl Drift {
+    pub const ALL: [Drift; 13] = [
+        Drift::TurnedPremium,
+        Drift::PremiumCostMissing,
+        Drift::UnderpricedRenewal,
+        Drift::ExpiryMismatch,
+        Drift::CancelledButActive,
+        Drift::RenewalModeDrift,
+        Drift::UnpaidRenewalInvoice,
+        Drift::PaidNotRenewed,
+        Drift::TransferFailedPremium,
+        Drift::OrphanAtRegistrar,
+        Drift::GoneAtRegistrar,
+        Drift::WrongAdminContact,
+        Drift::RenewalFailedPremium,
+    ];
+
+    fn is_premium_kind(self) -> bool {
+        matches!(
+            self,
+            Drift::TurnedPremium
+                | Drift::PremiumCostMissing
+                | Drift::TransferFailedPremium
+                | Drift::RenewalFailedPremium
+        )
+    }
+}
+
+/// WHMCS currencies of the sandbox: id 1 is the default.
+pub const CURRENCIES: [(u64, Currency, &str, &str); 3] = [
+    (1, Currency::EUR, "", " €"),
+    (2, Currency::USD, "$", ""),
+    (3, Currency::GBP, "£", ""),
+];
+
+/// How many EUR (registrar currency) one unit buys, expressed as EUR -> X rates.
+pub fn exchange_rates() -> Vec<(Currency, Currency, Decimal)> {
+    vec![
+        (Currency::EUR, Currency::USD, dec!(1.0825)),
+        (Currency::EUR, Currency::GBP, dec!(0.8537)),
+    ]
+}
+
+/// Registrar cost for one year of a zone, in [`REGISTRAR_CURRENCY`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZonePrice {
+    pub zone: &'static str,
+    pub register: Decimal,
+    pub renew: Decimal,
+    pub transfer: Decimal,
+}
+
+pub const ZONES: &[(&str, Decimal, Decimal, Decimal)] = &[
+    ("com", dec!(9.50), dec!(9.50), dec!(9.50)),
+    ("net", dec!(11.20), dec!(11.20), dec!(11.20)),
+    ("org", dec!(10.40), dec!(10.40), dec!(10.40)),
+    ("de", dec!(4.20), dec!(4.20), dec!(0.00)),
+    ("eu", dec!(5.50), dec!(5.50), dec!(5.50)),
+    ("co.uk", dec!(6.90), dec!(6.90), dec!(0.00)),
+    ("io", dec!(32.00), dec!(32.00), dec!(32.00)),
+    ("shop", dec!(2.50), dec!(27.00), dec!(27.00)),
+    ("app", dec!(12.50), dec!(12.50), dec!(12.50)),
+    ("online", dec!(3.00), dec!(28.00), dec!(28.00)),
+];
+
+pub fn zone_prices() -> Vec<ZonePrice> {
+    ZONES
+        .iter()
+        .map(|&(zone, register, renew, transfer)| ZonePrice {
+            zone,
+            register,
+            renew,
+            transfer,
+        })
+        .collect()
+}
+
+pub fn zone_price(zone: &str) -> Option<ZonePrice> {
+    zone_prices().into_iter().find(|z| z.zone == zone)
+}
+
+/// A WHMCS client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeedClient {
+    pub id: u64,
+    pub first_name: String,
+    pub last_name: String,
+    pub company: String,
+    pub email: String,
+    pub address1: String,
+    pub city: String,
+    pub postcode: String,
+    pub country: &'static str,
+    pub phone: String,
+    /// WHMCS currency id (see [`CURRENCIES`]).
+    pub currency_id: u64,
+    pub currency: Currency,
+    /// The client's own contact handle at the registrar (same details -> same handle).
+    pub handle: String,
+    /// True for the WhmcsBot client that opens lifecycle tickets.
+    pub is_bot: bool,
+}
+
+/// A transfer the registrar knows about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferState {
+    Pending { requested: NaiveDate },
+    Failed { requested: NaiveDate, reason: String },
+}
+
+/// What the registrar holds for a domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrarSide {
+    /// False when the domain is not in the account's domain list (gone, or a transfer
+    /// that never completed).
+    pub present: bool,
+    pub created: NaiveDate,
+    pub registry_expiry: NaiveDate,
+    pub paid_until: NaiveDate,
+    pub renewal_mode: RenewalMode,
+    pub status: &'static str,
+    pub premium: Option<PremiumInfo>,
+    /// One renewal year, in [`REGISTRAR_CURRENCY`].
+    pub renew_price: Decimal,
+    pub transfer_price: Decimal,
+    pub contacts: ContactHandles,
+    pub transfer: Option<TransferState>,
+    /// A renewal attempt that failed, with the registrar's reason.
+    pub failed_renewal: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvoiceStatus {
+    Unpaid,
+    Paid,
+    Cancelled,
+}
+
+impl InvoiceStatus {
+    pub fn as_whmcs(self) -> &'static str {
+        match self {
+            InvoiceStatus::Unpaid => "Unpaid",
+            InvoiceStatus::Paid => "Paid",
+            InvoiceStatus::Cancelled => "Cancelled",
+        }
+    }
+}
+
+/// A WHMCS invoice with one domain item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeedInvoice {
+    pub id: u64,
+    /// `Domain` (renewal), `DomainRegister` or `DomainTransfer`.
+    pub item_type: &'static str,
+    pub status: InvoiceStatus,
+    pub amount: Decimal,
+    pub date: NaiveDate,
+    pub due_date: NaiveDate,
+    pub date_paid: Option<NaiveDate>,
+}
+
+/// What WHMCS holds for a domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BillingSide {
+    /// `tbldomains.id` (= index + 1).
+    pub domain_id: u64,
+    pub client_id: u64,
+    pub registrar_module: &'static str,
+    pub reg_type: &'static str,
+    pub status: BillingStatus,
+    pub registration_date: NaiveDate,
+    pub registration_period: u32,
+    pub expiry: NaiveDate,
+    pub next_due: NaiveDate,
+    pub first_payment: Decimal,
+    /// Client currency (the client's WHMCS currency).
+    pub recurring_amount: Decimal,
+    pub do_not_renew: bool,
+    pub is_premium: bool,
+    /// `tbldomains_extra` premium rows: (registration cost, renewal cost) in registrar
+    /// currency, whose WHMCS currency id is 1 (EUR).
+    pub premium_cost: Option<(Decimal, Decimal)>,
+    pub invoices: Vec<SeedInvoice>,
+}
+
+/// One domain on both sides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeedDomain {
+    pub index: usize,
+    pub name: DomainName,
+    pub dialect: Dialect,
+    pub registrar: RegistrarSide,
+    /// `None` for orphans (registrar only).
+    pub billing: Option<BillingSide>,
+    pub drift: Option<Drift>,
+}
+
+/// The portfolio of one seed. Cheap to construct and to clone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Portfolio {
+    pub seed: u64,
+    pub size: usize,
+    /// The day the portfolio is anchored to (expiry dates are relative to it).
+    pub today: NaiveDate,
+}
+
+const ADJECTIVES: &[&str] = &[
+    "alpine", "amber", "bright", "bold", "calm", "clever", "coastal", "crisp", "daily", "deep",
+    "eager", "early", "fair", "fresh", "golden", "grand", "green", "happy", "honest", "iron",
+    "jolly", "keen", "kind", "lively", "lucky", "maple", "merry", "modern", "noble", "north",
+    "open", "prime", "quick", "quiet", "rapid", "royal", "silver", "smart", "solid", "sunny",
+];
+const NOUNS: &[&str] = &[
+    "bakery", "bikes", "books", "cafe", "clinic", "cloud", "coffee", "design", "dental",
+    "events", "farm", "fitness", "flowers", "garden", "hosting", "hotel", "labs", "law",
+    "media", "motors", "music", "optics", "pets", "photo", "pizza", "press", "realty",
+    "shoes", "studio", "tailor", "tech", "tours", "toys", "travel", "vets", "wines", "works",
+    "yoga", "zone", "market",
+];
+/// Words that make IDNs (non-ASCII U-labels).
+const IDN_WORDS: &[&str] = &[
+    "müller", "bäckerei", "straße", "café", "zürich", "köln", "größe", "fähre", "übersee",
+    "mañana", "façade", "čaj", "日本", "москва",
+];
+const FIRST_NAMES: &[&str] = &[
+    "Anna", "Ben", "Clara", "David", "Eva", "Felix", "Greta", "Hannes", "Ida", "Jonas", "Karla",
+    "Lukas", "Mia", "Noah", "Olivia", "Paul", "Rosa", "Simon", "Tara", "Uwe",
+];
+const LAST_NAMES: &[&str] = &[
+    "Bauer", "Becker", "Fischer", "Hoffmann", "Klein", "Koch", "Lange", "Meyer", "Neumann",
+    "Richter", "Schmidt", "Schneider", "Schulz", "Wagner", "Weber", "Wolf", "Smith", "Jones",
+    "Brown", "Taylor",
+];
+const CITIES: &[(&str, &str, &str)] = &[
+    ("Berlin", "10115", "DE"),
+    ("Hamburg", "20095", "DE"),
+    ("München", "80331", "DE"),
+    ("Wien", "1010", "AT"),
+    ("Zürich", "8001", "CH"),
+    ("London", "EC1A 1BB", "GB"),
+    ("Manchester", "M1 1AE", "GB"),
+    ("New York", "10001", "US"),
+    ("Austin", "73301", "US"),
+    ("Amsterdam", "1011", "NL"),
+];
+
+fn rng_for(seed: u64, stream: u64, index: u64) -> ChaCha8Rng {
+    // SplitMix-style mixing so neighbouring indices get unrelated streams.
+    let mut z = seed
+        ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ index.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    ChaCha8Rng::seed_from_u64(z ^ (z >> 31))
+}
+
+fn base36(mut n: u64) -> String {
+    const DIGITS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut out = Vec::new();
+    loop {
+        out.push(DIGITS[(n % 36) as usize]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    String::from_utf8(out).expect("ascii digits")
+}
+
+fn pick<'a, T>(rng: &mut ChaCha8Rng, items: &'a [T]) -> &'a T {
+    &items[rng.gen_range(0..items.len())]
+}
+
+/// Adds whole years, clamping 29 February to the 28th.
+pub fn add_years(d: NaiveDate, years: i32) -> NaiveDate {
+    let y = d.year() + years;
+    NaiveDate::from_ymd_opt(y, d.month(), d.day())
+        .or_else(|| NaiveDate::from_ymd_opt(y, d.month(), 28))
+        .expect("valid date")
+}
+
+impl Portfolio {
+    pub const SHOWCASE_BLOCK: usize = 10;
+
+    pub fn new(seed: u64, size: usize, today: NaiveDate) -> Self {
+        Self { seed, size, today }
+    }
+
+    /// Smallest portfolio in which every drift kind appears for every dialect.
+    pub fn showcase_len() -> usize {
+        Self::SHOWCASE_BLOCK * Drift::ALL.len()
+    }
+
+    /// Number of WHMCS clients (the WhmcsBot client comes on top, see [`Self::bot_client_id`]).
+    pub fn client_count(&self) -> u64 {
+        ((self.size / 8) as u64).clamp(3, 50_000)
+    }
+
+    pub fn bot_client_id(&self) -> u64 {
+        self.client_count() + 1
+    }
+
+    pub fn dialect_of(index: usize) -> Dialect {
+        match index % 10 {
+            0..=6 => Dialect::Cnr,
+            7 | 8 => Dialect::Ispapi,
+            _ => Dialect::Smartnic,
+        }
+    }
+
+    /// The WHMCS registrar module name used for a dialect.
+    pub fn module_of(dialect: Dialect) -> &'static str {
+        match dialect {
+            Dialect::Cnr => "cnic",
+            Dialect::Ispapi => "ispapi",
+            Dialect::Smartnic => "smartnic",
+        }
+    }
+
+    pub fn client(&self, id: u64) -> SeedClient {
+        if id == self.bot_client_id() {
+            return SeedClient {
+                id,
+                first_name: "Whmcs".into(),
+                last_name: "Bot".into(),
+                company: "domwatch".into(),
+                email: "whmcsbot@reseller.example".into(),
+                address1: "Hauptstraße 1".into(),
+                city: "Berlin".into(),
+                postcode: "10115".into(),
+                country: "DE",
+                phone: "+49.301234567".into(),
+                currency_id: 1,
+                currency: Currency::EUR,
+                handle: RESELLER_HANDLE.into(),
+                is_bot: true,
+            };
+        }
+        let mut rng = rng_for(self.seed, 1, id);
+        let first = *pick(&mut rng, FIRST_NAMES);
+        let last = *pick(&mut rng, LAST_NAMES);
+        let &(city, postcode, country) = pick(&mut rng, CITIES);
+        let (currency_id, currency) = match country {
+            "US" => (2, Currency::USD),
+            "GB" => (3, Currency::GBP),
+            _ => (1, Currency::EUR),
+        };
+        SeedClient {
+            id,
+            first_name: first.into(),
+            last_name: last.into(),
+            company: if rng.gen_bool(0.4) {
+                format!("{last} GmbH")
+            } else {
+                String::new()
+            },
+            email: format!(
+                "{}.{}{}@example.net",
+                first.to_lowercase(),
+                last.to_lowercase(),
+                id
+            ),
+            address1: format!("{} Street {}", last, rng.gen_range(1..200)),
+            city: city.into(),
+            postcode: postcode.into(),
+            country,
+            phone: format!("+49.30{:07}", rng.gen_range(0..10_000_000)),
+            currency_id,
+            currency,
+            handle: format!("P-CL{}", base36(id).to_uppercase()),
+            is_bot: false,
+        }
+    }
+
+    fn drift_of(&self, index: usize, rng: &mut ChaCha8Rng) -> Option<Drift> {
+        let block = index / Self::SHOWCASE_BLOCK;
+        let drift = if block < Drift::ALL.len() {
+            Some(Drift::ALL[block])
+        } else if rng.gen_bool(0.04) {
+            Some(*pick(rng, &Drift::ALL))
+        } else {
+            None
+        };
+        // Smart-NIC has no premium pricing: premium kinds stay clean there.
+        drift.filter(|d| !(Self::dialect_of(index) == Dialect::Smartnic && d.is_premium_kind()))
+    }
+
+    fn name_of(&self, index: usize, dialect: Dialect, rng: &mut ChaCha8Rng) -> DomainName {
+        let zone = match dialect {
+            Dialect::Smartnic => *pick(rng, &["de", "de", "de", "com", "eu"]),
+            _ => ZONES[rng.gen_range(0..ZONES.len())].0,
+        };
+        let suffix = base36(index as u64);
+        let label = if rng.gen_bool(0.06) {
+            format!("{}{}", pick(rng, IDN_WORDS), suffix)
+        } else {
+            format!("{}-{}{}", pick(rng, ADJECTIVES), pick(rng, NOUNS), suffix)
+        };
+        DomainName::parse(&format!("{label}.{zone}"))
+            .expect("generated names are valid by construction")
+    }
+
+    /// Domain number `index` (0-based) of the portfolio, on both sides.
+    pub fn domain(&self, index: usize) -> SeedDomain {
+        let mut rng = rng_for(self.seed, 0, index as u64);
+        let dialect = Self::dialect_of(index);
+        let drift = self.drift_of(index, &mut rng);
+        let name = self.name_of(index, dialect, &mut rng);
+        let zone = zone_price(name.zone()).expect("every generated zone is priced");
+        let client = self.client(rng.gen_range(1..=self.client_count()));
+        let today = self.today;
+
+        // Clean domains expire 45..410 days from today so no lifecycle deadline is near.
+        let registry_expiry = today + Duration::days(rng.gen_range(45..410));
+        let age_years = rng.gen_range(1..8);
+        let created = add_years(registry_expiry, -age_years);
+
+        // A few legitimately premium domains, consistent on both sides.
+        let premium_zone = matches!(zone.zone, "shop" | "online" | "app" | "io");
+        let legit_premium = drift.is_none() && premium_zone && rng.gen_bool(0.15);
+        let premium_renew = Decimal::from(rng.gen_range(6..60) * 20) + dec!(0.00);
+        let premium_class = || PremiumInfo {
+            class: match dialect {
+                Dialect::Ispapi => format!("PREMIUM_{}_Tier {}", zone.zone.to_uppercase(), rng_tier(index)),
+                _ => "premium".to_string(),
+            },
+        };
+
+        let mut registrar = RegistrarSide {
+            present: true,
+            created,
+            registry_expiry,
+            paid_until: registry_expiry,
+            renewal_mode: RenewalMode::AutoRenew,
+            status: "ACTIVE",
+            premium: legit_premium.then(premium_class),
+            renew_price: if legit_premium { premium_renew } else { zone.renew },
+            transfer_price: if legit_premium { premium_renew } else { zone.transfer },
+            contacts: ContactHandles {
+                owner: Some(client.handle.clone()),
+                admin: Some(RESELLER_HANDLE.into()),
+                tech: Some(RESELLER_HANDLE.into()),
+                billing: Some(RESELLER_HANDLE.into()),
+            },
+            transfer: None,
+            failed_renewal: None,
+        };
+
+        let rate = exchange_rates()
+            .into_iter()
+            .find(|(_, to, _)| *to == client.currency)
+            .map(|(_, _, r)| r)
+            .unwrap_or(Decimal::ONE);
+        let to_client = |eur: Decimal| (eur * BILLING_MARGIN * rate).round_dp(2);
+        let mut billing = BillingSide {
+            domain_id: index as u64 + 1,
+            client_id: client.id,
+            registrar_module: Self::module_of(dialect),
+            reg_type: "Register",
+            status: BillingStatus::Active,
+            registration_date: created,
+            registration_period: 1,
+            expiry: registrar.paid_until,
+            next_due: registrar.paid_until,
+            first_payment: to_client(zone.register),
+            recurring_amount: to_client(registrar.renew_price),
+            do_not_renew: false,
+            is_premium: legit_premium,
+            premium_cost: legit_premium.then_some((premium_renew, premium_renew)),
+            invoices: Vec::new(),
+        };
+        let invoice_id = 100_000 + index as u64;
+        let mut has_billing = true;
+
+        match drift {
+            None => {}
+            Some(Drift::TurnedPremium) => {
+                registrar.premium = Some(premium_class());
+                registrar.renew_price = premium_renew;
+                registrar.transfer_price = premium_renew;
+            }
+            Some(Drift::PremiumCostMissing) => {
+                registrar.premium = Some(premium_class());
+                registrar.renew_price = premium_renew;
+                registrar.transfer_price = premium_renew;
+                billing.is_premium = true;
+                billing.recurring_amount = to_client(premium_renew);
+                billing.premium_cost = None;
+            }
+            Some(Drift::UnderpricedRenewal) => {
+                // The zone's renewal price went up 40% after the client's price was set.
+                registrar.renew_price = (zone.renew * dec!(1.4)).round_dp(2);
+                billing.recurring_amount = to_client(zone.renew * dec!(0.9));
+            }
+            Some(Drift::ExpiryMismatch) => {
+                billing.expiry = add_years(registrar.paid_until, -1);
+                billing.next_due = billing.expiry;
+            }
+            Some(Drift::CancelledButActive) => {
+                billing.status = BillingStatus::Cancelled;
+                billing.do_not_renew = true;
+            }
+            Some(Drift::RenewalModeDrift) => {
+                billing.do_not_renew = true;
+            }
+            Some(Drift::UnpaidRenewalInvoice) => {
+                let expiry = today + Duration::days(rng.gen_range(20..35));
+                registrar.registry_expiry = expiry;
+                registrar.paid_until = expiry;
+                registrar.created = add_years(expiry, -age_years);
+                billing.registration_date = registrar.created;
+                billing.expiry = expiry;
+                billing.next_due = expiry;
+                billing.invoices.push(SeedInvoice {
+                    id: invoice_id,
+                    item_type: "Domain",
+                    status: InvoiceStatus::Unpaid,
+                    amount: billing.recurring_amount,
+                    date: expiry - Duration::days(30),
+                    due_date: expiry,
+                    date_paid: None,
+                });
+            }
+            Some(Drift::PaidNotRenewed) => {
+                let expiry = today + Duration::days(rng.gen_range(3..12));
+                registrar.registry_expiry = expiry;
+                registrar.paid_until = expiry;
+                registrar.renewal_mode = RenewalMode::AutoExpire;
+                registrar.created = add_years(expiry, -age_years);
+                billing.registration_date = registrar.created;
+                // Paying advanced next due and expiry by a year in WHMCS.
+                billing.expiry = add_years(expiry, 1);
+                billing.next_due = add_years(expiry, 1);
+                billing.invoices.push(SeedInvoice {
+                    id: invoice_id,
+                    item_type: "Domain",
+                    status: InvoiceStatus::Paid,
+                    amount: billing.recurring_amount,
+                    date: expiry - Duration::days(21),
+                    due_date: expiry,
+                    date_paid: Some(today - Duration::days(2)),
+                });
+            }
+            Some(Drift::RenewalFailedPremium) => {
+                let expiry = today + Duration::days(rng.gen_range(3..12));
+                registrar.registry_expiry = expiry;
+                registrar.paid_until = expiry;
+                registrar.renewal_mode = RenewalMode::AutoExpire;
+                registrar.created = add_years(expiry, -age_years);
+                registrar.premium = Some(premium_class());
+                registrar.renew_price = premium_renew;
+                registrar.transfer_price = premium_renew;
+                registrar.failed_renewal = Some(match dialect {
+                    Dialect::Ispapi => format!(
+                        "Missing required attribute; CLASS={}",
+                        registrar.premium.as_ref().map(|p| p.class.as_str()).unwrap_or("")
+                    ),
+                    _ => "Missing required attribute; premium domain name. please provide required parameters".into(),
+                });
+                billing.registration_date = registrar.created;
+                billing.expiry = add_years(expiry, 1);
+                billing.next_due = add_years(expiry, 1);
+                billing.invoices.push(SeedInvoice {
+                    id: invoice_id,
+                    item_type: "Domain",
+                    status: InvoiceStatus::Paid,
+                    amount: billing.recurring_amount,
+                    date: expiry - Duration::days(21),
+                    due_date: expiry,
+                    date_paid: Some(today - Duration::days(1)),
+                });
+            }
+            Some(Drift::TransferFailedPremium) => {
+                let requested = today - Duration::days(rng.gen_range(2..9));
+                registrar.present = false;
+                registrar.premium = Some(premium_class());
+                registrar.renew_price = premium_renew;
+                registrar.transfer_price = premium_renew;
+                registrar.transfer = Some(TransferState::Failed {
+                    requested,
+                    reason: "premium domain: transfer fee not accepted".into(),
+                });
+                billing.reg_type = "Transfer";
+                billing.status = BillingStatus::PendingTransfer;
+                billing.registration_date = requested;
+                billing.invoices.push(SeedInvoice {
+                    id: invoice_id,
+                    item_type: "DomainTransfer",
+                    status: InvoiceStatus::Paid,
+                    amount: to_client(zone.transfer),
+                    date: requested,
+                    due_date: requested,
+                    date_paid: Some(requested),
+                });
+            }
+            Some(Drift::OrphanAtRegistrar) => {
+                has_billing = false;
+            }
+            Some(Drift::GoneAtRegistrar) => {
+                registrar.present = false;
+            }
+            Some(Drift::WrongAdminContact) => {
+                registrar.contacts.admin = Some(client.handle.clone());
+            }
+        }
+
+        SeedDomain {
+            index,
+            name,
+            dialect,
+            registrar,
+            billing: has_billing.then_some(billing),
+            drift,
+        }
+    }
+
+    /// All domains, in index order (lazy).
+    pub fn domains(&self) -> impl Iterator<Item = SeedDomain> + '_ {
+        (0..self.size).map(|i| self.domain(i))
+    }
+
+    /// The domains one registrar dialect holds, in index order (lazy).
+    pub fn domains_of(&self, dialect: Dialect) -> impl Iterator<Item = SeedDomain> + '_ {
+        (0..self.size)
+            .filter(move |i| Self::dialect_of(*i) == dialect)
+            .map(|i| self.domain(i))
+    }
+}
+
+fn rng_tier(index: usize) -> char {
+    (b'A' + (index % 4) as u8) as char
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
+    }
+
+    #[test]
+    fn same_seed_same_portfolio_other_seed_other_names() {
+        let a = Portfolio::new(7, 300, today());
+        let b = Portfolio::new(7, 300, today());
+        let c = Portfolio::new(8, 300, today());
+        assert_eq!(a.domain(150), b.domain(150));
+        assert_ne!(a.domain(150).name, c.domain(150).name);
+    }
+
+    #[test]
+    fn names_are_unique_and_some_are_idns() {
+        let p = Portfolio::new(1, 5_000, today());
+        let names: Vec<_> = p.domains().map(|d| d.name).collect();
+        let unique: HashSet<_> = names.iter().collect();
+        assert_eq!(unique.len(), names.len());
+        let idns = names.iter().filter(|n| n.is_idn()).count();
+        assert!(idns > 100, "expected ~6% IDNs, got {idns}");
+    }
+
+    #[test]
+    fn showcase_has_every_drift_kind_for_every_dialect() {
+        let p = Portfolio::new(42, Portfolio::showcase_len(), today());
+        for dialect in [Dialect::Cnr, Dialect::Ispapi, Dialect::Smartnic] {
+            let kinds: HashSet<_> = p.domains_of(dialect).filter_map(|d| d.drift).collect();
+            let expected: HashSet<_> = Drift::ALL
+                .iter()
+                .copied()
+                .filter(|d| dialect != Dialect::Smartnic || !d.is_premium_kind())
+                .collect();
+            assert_eq!(kinds, expected, "dialect {dialect}");
+        }
+    }
+
+    #[test]
+    fn drift_kinds_have_their_evidence() {
+        let p = Portfolio::new(42, Portfolio::showcase_len(), today());
+        for d in p.domains() {
+            let r = &d.registrar;
+            match d.drift {
+                Some(Drift::TurnedPremium) => {
+                    let b = d.billing.as_ref().unwrap();
+                    assert!(r.premium.is_some() && !b.is_premium);
+                }
+                Some(Drift::UnderpricedRenewal) => {
+                    let b = d.billing.as_ref().unwrap();
+                    // Even in GBP (rate < 1) the client pays less than the cost in EUR * rate.
+                    assert!(b.recurring_amount < r.renew_price * dec!(1.0825));
+                }
+                Some(Drift::OrphanAtRegistrar) => assert!(d.billing.is_none()),
+                Some(Drift::GoneAtRegistrar) => assert!(!r.present),
+                Some(Drift::UnpaidRenewalInvoice) => {
+                    let b = d.billing.as_ref().unwrap();
+                    assert_eq!(b.invoices[0].status, InvoiceStatus::Unpaid);
+                    assert!(r.paid_until <= today() + Duration::days(35));
+                }
+                Some(Drift::WrongAdminContact) => {
+                    assert_ne!(r.contacts.admin.as_deref(), Some(RESELLER_HANDLE))
+                }
+                _ => {}
+            }
+        }
+    }
+
+    #[test]
+    fn clean_domains_agree_on_both_sides() {
+        let p = Portfolio::new(3, 2_000, today());
+        for d in p.domains().filter(|d| d.drift.is_none()) {
+            let b = d.billing.as_ref().expect("clean domains are billed");
+            assert!(d.registrar.present);
+            assert_eq!(b.expiry, d.registrar.paid_until);
+            assert_eq!(b.is_premium, d.registrar.premium.is_some());
+            assert!(d.registrar.paid_until >= today() + Duration::days(45));
+        }
+    }
+
+    #[test]
+    fn bot_client_is_separate() {
+        let p = Portfolio::new(1, 100, today());
+        assert!(p.client(p.bot_client_id()).is_bot);
+        assert!(!p.client(1).is_bot);
+    }
+}
