@@ -6,6 +6,8 @@
 mod cli_billing;
 mod cli_registrar;
 mod cli_sandbox;
+mod cli_sandbox_registrar;
+mod cli_sandbox_whmcs;
 
 use clap::{Parser, Subcommand};
 

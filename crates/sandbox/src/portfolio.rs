@@ -482,7 +482,7 @@ impl Portfolio {
 
         // A few legitimately premium domains, consistent on both sides.
         let premium_zone = matches!(zone.zone, "shop" | "online" | "app" | "io");
-        let legit_premium = drift.is_none() && premium_zone && rng.gen_bool(0.15);
+        let legit_premium = drift.is_none() && premium_zone && rng.gen_bool(0.04);
         let premium_renew = Decimal::from(rng.gen_range(6..60) * 20) + dec!(0.00);
         let premium_class = || PremiumInfo {
             class: match dialect {
