@@ -6,6 +6,7 @@
 //! Adapters live in their own crates and only exchange the types defined here.
 
 pub mod clock;
+pub mod detect;
 pub mod model;
 pub mod money;
 pub mod name;

@@ -173,7 +173,10 @@ mod tests {
     #[test]
     fn rejects_odd_names_with_reasons() {
         assert_eq!(DomainName::parse(" "), Err(NameError::Empty));
-        assert!(matches!(DomainName::parse("com"), Err(NameError::NoZone(_))));
+        assert!(matches!(
+            DomainName::parse("com"),
+            Err(NameError::NoZone(_))
+        ));
         assert!(matches!(
             DomainName::parse("a..com"),
             Err(NameError::BadLabel { .. })
