@@ -10,6 +10,7 @@ pub mod detect;
 pub mod model;
 pub mod money;
 pub mod name;
+pub mod plan;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use money::{Currency, Money, MoneyError};

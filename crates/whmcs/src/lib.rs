@@ -1,1 +1,23 @@
-//! placeholder
+//! domwatch-whmcs: everything domwatch needs from WHMCS.
+//!
+//! * [`api`]: the External API client (`/includes/api.php`) with WHMCS's quirks handled
+//!   (errors on HTTP 200, numbers as strings, `"domains": ""`, the 7.8 `numreturned` bug),
+//!   timeouts, and retries for read actions only.
+//! * [`actions`]: typed request/response structs for the actions domwatch uses.
+//! * [`port`]: the [`port::BillingPort`] trait the engine talks to, and the
+//!   [`port::ToDoNotifier`] that picks the to-do channel (database, ticket or admin e-mail).
+//! * [`db`]: optional direct database access (MySQL/MariaDB) for what the API cannot do:
+//!   creating to-do items and reading/writing premium data.
+
+pub mod actions;
+pub mod api;
+pub mod db;
+mod error;
+mod json;
+pub mod port;
+mod secret;
+
+pub use api::{WhmcsClient, WhmcsConfig};
+pub use error::WhmcsError;
+pub use port::{BillingPort, ToDoChannel, ToDoNotifier};
+pub use secret::Secret;

@@ -1,0 +1,174 @@
+//! Errors of the WHMCS client. Every message says what went wrong and what to do.
+
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WhmcsError {
+    /// WHMCS rejected the credentials, the access key or the caller's IP.
+    #[error(
+        "WHMCS rejected the API login for `{action}`: {message}. Check the API identifier and \
+         secret (Setup > Staff Management > Manage API Credentials), the access key, and that \
+         this host's IP is in the API IP allow-list"
+    )]
+    Auth { action: String, message: String },
+
+    /// The credential's API role does not allow the action.
+    #[error(
+        "WHMCS refused `{action}`: {message}. Add the action to the API role of these \
+         credentials (Setup > Staff Management > Manage API Credentials > API Roles)"
+    )]
+    Permission { action: String, message: String },
+
+    /// The object (domain, invoice, ticket, to-do, client) does not exist.
+    #[error("WHMCS `{action}`: {message}. Check the id; the object may have been deleted")]
+    NotFound { action: String, message: String },
+
+    /// The WHMCS version does not know the action.
+    #[error(
+        "WHMCS does not know the action `{action}` (`{message}`). This WHMCS version lacks it; \
+         upgrade WHMCS or disable the feature that needs it"
+    )]
+    UnknownAction { action: String, message: String },
+
+    /// Any other `result=error`, with the registrar's message when WHMCS passed one on.
+    #[error("WHMCS `{action}` failed: {message}{}", registrar_error.as_ref().map(|e| format!(" (registrar said: {e})")).unwrap_or_default())]
+    Api {
+        action: String,
+        message: String,
+        registrar_error: Option<String>,
+    },
+
+    /// The answer was not the JSON WHMCS is supposed to send.
+    #[error(
+        "WHMCS `{action}` sent an answer domwatch cannot read ({detail}); it starts with {body_start:?}. \
+         Check that the URL points at the WHMCS root (…/includes/api.php must exist) and that no \
+         proxy or maintenance page answers instead"
+    )]
+    Protocol {
+        action: String,
+        detail: String,
+        body_start: String,
+    },
+
+    /// A non-success HTTP status without a WHMCS error body.
+    #[error(
+        "WHMCS `{action}` answered HTTP {status}; body starts with {body_start:?}. Check the URL \
+         and the web server's error log"
+    )]
+    Http {
+        action: String,
+        status: u16,
+        body_start: String,
+    },
+
+    #[error(
+        "WHMCS `{action}` did not answer within {after:?}. Check that WHMCS is up and reachable, \
+         or raise the timeout"
+    )]
+    Timeout { action: String, after: Duration },
+
+    #[error("cannot reach WHMCS for `{action}`: {detail}. Check the URL, DNS and firewall")]
+    Transport { action: String, detail: String },
+
+    /// The request was refused before sending because WHMCS would misread it.
+    #[error("refusing to send `{action}`: {reason}")]
+    InvalidRequest { action: String, reason: String },
+
+    #[error("invalid WHMCS configuration: {0}")]
+    Config(String),
+}
+
+impl WhmcsError {
+    /// True when trying the same read again later may succeed.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            WhmcsError::Timeout { .. } | WhmcsError::Transport { .. } => true,
+            WhmcsError::Http { status, .. } => *status >= 500 || *status == 429,
+            _ => false,
+        }
+    }
+
+    /// Sorts a `result=error` message into the typed variants.
+    pub(crate) fn from_api_message(
+        action: &str,
+        message: String,
+        registrar_error: Option<String>,
+    ) -> Self {
+        let action = action.to_string();
+        let lower = message.to_ascii_lowercase();
+        const AUTH_MESSAGES: &[&str] = &[
+            "invalid or missing credentials",
+            "authentication failed",
+            "invalid administrative identifier",
+            "administrator account disabled",
+            "invalid password provided",
+            "access denied",
+            "invalid access key",
+            "ip banned",
+        ];
+        if AUTH_MESSAGES.iter().any(|m| lower.starts_with(m)) || lower.starts_with("invalid ip") {
+            WhmcsError::Auth { action, message }
+        } else if lower.starts_with("invalid permissions") {
+            WhmcsError::Permission { action, message }
+        } else if lower == "command not found" {
+            WhmcsError::UnknownAction { action, message }
+        } else if lower.contains("not found") && registrar_error.is_none() {
+            WhmcsError::NotFound { action, message }
+        } else {
+            WhmcsError::Api {
+                action,
+                message,
+                registrar_error,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_messages_map_to_typed_errors() {
+        assert!(matches!(
+            WhmcsError::from_api_message("GetInvoices", "Authentication Failed".into(), None),
+            WhmcsError::Auth { .. }
+        ));
+        assert!(matches!(
+            WhmcsError::from_api_message(
+                "GetInvoices",
+                "Invalid Permissions: API action \"getinvoices\" is not allowed".into(),
+                None
+            ),
+            WhmcsError::Permission { .. }
+        ));
+        assert!(matches!(
+            WhmcsError::from_api_message("UpdateClientDomain", "Domain ID Not Found".into(), None),
+            WhmcsError::NotFound { .. }
+        ));
+        assert!(matches!(
+            WhmcsError::from_api_message("Foo", "Command Not Found".into(), None),
+            WhmcsError::UnknownAction { .. }
+        ));
+        let registrar = WhmcsError::from_api_message(
+            "DomainRenew",
+            "Registrar Error Message".into(),
+            Some("Object not found".into()),
+        );
+        assert!(registrar.to_string().contains("registrar said: Object not found"));
+    }
+
+    #[test]
+    fn only_network_trouble_is_transient() {
+        let timeout = WhmcsError::Timeout {
+            action: "GetCurrencies".into(),
+            after: Duration::from_secs(1),
+        };
+        assert!(timeout.is_transient());
+        let auth = WhmcsError::Auth {
+            action: "GetCurrencies".into(),
+            message: "Authentication Failed".into(),
+        };
+        assert!(!auth.is_transient());
+    }
+}
