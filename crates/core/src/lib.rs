@@ -10,6 +10,7 @@ pub mod detect;
 pub mod model;
 pub mod money;
 pub mod name;
+pub mod ports;
 pub mod plan;
 
 pub use clock::{Clock, FixedClock, SystemClock};

@@ -692,6 +692,76 @@ impl Portfolio {
     }
 }
 
+/// Index arithmetic for servers that page through one dialect's domains, or look a domain
+/// up by name, without materialising the portfolio (a million domains stay free).
+impl Portfolio {
+    /// The `index % 10` residues that belong to `dialect` (see the module docs).
+    fn residues_of(dialect: Dialect) -> &'static [usize] {
+        match dialect {
+            Dialect::Cnr => &[0, 1, 2, 3, 4, 5, 6],
+            Dialect::Ispapi => &[7, 8],
+            Dialect::Smartnic => &[9],
+        }
+    }
+
+    /// How many domains of the portfolio belong to `dialect`, listed at the registrar or
+    /// not (same as `domains_of(dialect).count()`, in O(1)).
+    pub fn count_of(&self, dialect: Dialect) -> usize {
+        let residues = Self::residues_of(dialect);
+        let tail = self.size % 10;
+        (self.size / 10) * residues.len() + residues.iter().filter(|&&r| r < tail).count()
+    }
+
+    /// Portfolio index of the `position`-th (0-based) domain of `dialect`, in index order:
+    /// `nth_index_of(d, k) == domains_of(d).nth(k).unwrap().index`.
+    pub fn nth_index_of(dialect: Dialect, position: usize) -> usize {
+        let residues = Self::residues_of(dialect);
+        (position / residues.len()) * 10 + residues[position % residues.len()]
+    }
+
+    /// The drift kind of domain `index`, without building the rest of the domain (cheap;
+    /// equal to `domain(index).drift`).
+    pub fn drift(&self, index: usize) -> Option<Drift> {
+        let mut rng = rng_for(self.seed, 0, index as u64);
+        self.drift_of(index, &mut rng)
+    }
+
+    /// Whether the registrar lists domain `index` in the account (cheap; equal to
+    /// `domain(index).registrar.present`).
+    pub fn registrar_present(&self, index: usize) -> bool {
+        !matches!(
+            self.drift(index),
+            Some(Drift::GoneAtRegistrar | Drift::TransferFailedPremium)
+        )
+    }
+
+    /// The index of the portfolio domain called `name`, if there is one. Cheap: generated
+    /// labels end in the base-36 index, so only a handful of candidates are built.
+    pub fn index_of(&self, name: &DomainName) -> Option<usize> {
+        let unicode = name.unicode();
+        let label = unicode.split('.').next().unwrap_or_default();
+        let tail: Vec<char> = label
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_digit() || c.is_ascii_lowercase())
+            .collect();
+        (1..=tail.len().min(8)).find_map(|len| {
+            let digits: String = tail[..len].iter().rev().collect();
+            let index = usize::try_from(u64::from_str_radix(&digits, 36).ok()?).ok()?;
+            (index < self.size && base36(index as u64) == digits && self.domain(index).name == *name)
+                .then_some(index)
+        })
+    }
+
+    /// The client id behind a client contact handle (`P-CL…`), if it is one of this
+    /// portfolio's clients (the reseller handle is not).
+    pub fn client_id_of_handle(&self, handle: &str) -> Option<u64> {
+        let digits = handle.strip_prefix("P-CL")?.to_ascii_lowercase();
+        let id = u64::from_str_radix(&digits, 36).ok()?;
+        (id >= 1 && id <= self.client_count() && base36(id) == digits).then_some(id)
+    }
+}
+
 fn rng_tier(index: usize) -> char {
     (b'A' + (index % 4) as u8) as char
 }
@@ -778,6 +848,28 @@ mod tests {
             assert_eq!(b.is_premium, d.registrar.premium.is_some());
             assert!(d.registrar.paid_until >= today() + Duration::days(45));
         }
+    }
+
+    #[test]
+    fn index_helpers_agree_with_the_full_domains() {
+        let p = Portfolio::new(9, 1_003, today());
+        for dialect in [Dialect::Cnr, Dialect::Ispapi, Dialect::Smartnic] {
+            let indices: Vec<usize> = p.domains_of(dialect).map(|d| d.index).collect();
+            assert_eq!(p.count_of(dialect), indices.len(), "{dialect}");
+            for (k, &index) in indices.iter().enumerate() {
+                assert_eq!(Portfolio::nth_index_of(dialect, k), index);
+            }
+        }
+        for d in p.domains() {
+            assert_eq!(p.drift(d.index), d.drift);
+            assert_eq!(p.registrar_present(d.index), d.registrar.present);
+            assert_eq!(p.index_of(&d.name), Some(d.index), "{}", d.name);
+        }
+        let stranger = DomainName::parse("not-in-portfolio-zz.com").unwrap();
+        assert_eq!(p.index_of(&stranger), None);
+        let client = p.client(3);
+        assert_eq!(p.client_id_of_handle(&client.handle), Some(3));
+        assert_eq!(p.client_id_of_handle(RESELLER_HANDLE), None);
     }
 
     #[test]

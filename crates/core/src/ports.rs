@@ -1,0 +1,250 @@
+//! Ports: the interfaces adapters implement so the monitor can stay free of I/O.
+//!
+//! [`RegistrarPort`] is what the monitor needs from a registrar account (CNR, ISPAPI, or a
+//! sandbox), expressed only in core types. The `domwatch-rrp` crate implements it for the
+//! CNR/ISPAPI HTTP protocol.
+
+use crate::model::{ContactHandles, PremiumInfo, RegistrarDomain, RenewalMode};
+use crate::money::{Money, RateTable};
+use crate::name::DomainName;
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use std::fmt;
+
+/// Why a registrar call failed, sorted by what the caller should do about it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistrarError {
+    /// The registrar refused the credentials (code 530 on login, or a role without access).
+    #[error("registrar rejected the credentials for account `{account}` ({detail}): check login, password and role for account {account}")]
+    Auth { account: String, detail: String },
+    /// A temporary failure (4xx, transport trouble after all retries). Try again later.
+    #[error("registrar temporarily unavailable: {code} {description}; retries are exhausted, try again later")]
+    Temporary { code: u16, description: String },
+    /// The registrar refused the command (5xx). Repeating it unchanged will fail again.
+    #[error("registrar refused the command: {code} {description}")]
+    Permanent { code: u16, description: String },
+    /// The registrar answered with something that is not a valid response.
+    #[error("unreadable registrar response: {message}; check the endpoint URL, or report it if it persists")]
+    Protocol { message: String },
+    /// No answer in time.
+    #[error("registrar did not answer {what} within {seconds} s: check network reachability of the endpoint or raise the timeout")]
+    Timeout { what: String, seconds: u64 },
+}
+
+impl RegistrarError {
+    /// True when trying again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            RegistrarError::Temporary { .. } | RegistrarError::Timeout { .. }
+        )
+    }
+
+    /// The registrar result code, when the registrar produced one.
+    pub fn code(&self) -> Option<u16> {
+        match self {
+            RegistrarError::Temporary { code, .. } | RegistrarError::Permanent { code, .. } => {
+                Some(*code)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// What a premium check says about one name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PremiumCheck {
+    pub name: DomainName,
+    /// The per-name check code (`210` available, `211` taken, `541` invalid …), if given.
+    pub check_code: Option<u16>,
+    /// `Some` when the registry prices the name as premium.
+    pub premium: Option<PremiumInfo>,
+    /// Renewal price quoted by the check (CNR `X-FEE-COMMAND=renew`).
+    pub renewal_price: Option<Money>,
+    /// Registration price quoted by the check (ISPAPI `PRICE` for premium names).
+    pub registration_price: Option<Money>,
+}
+
+/// Consent to pay a premium price, required by registries for premium renewals/transfers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PremiumAcceptance {
+    /// The price class (ISPAPI `CLASS=PREMIUM_…`).
+    pub class: Option<String>,
+    /// The price being accepted (CNR `X-FEE-AMOUNT` + `X-FEE-CURRENCY`).
+    pub price: Option<Money>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenewRequest {
+    pub name: DomainName,
+    pub period_years: u32,
+    /// Current registry expiry year, which some registries require as a safety check.
+    pub current_expiry_year: Option<i32>,
+    pub premium: Option<PremiumAcceptance>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RenewOutcome {
+    /// New registry expiry, when the registrar reports it.
+    pub new_expiry: Option<NaiveDate>,
+}
+
+/// An incoming transfer order. `Debug` hides the auth code.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TransferRequest {
+    pub name: DomainName,
+    /// EPP auth code / transfer key. Secret.
+    pub auth_code: String,
+    pub period_years: Option<u32>,
+    pub premium: Option<PremiumAcceptance>,
+}
+
+impl fmt::Debug for TransferRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TransferRequest")
+            .field("name", &self.name)
+            .field("auth_code", &"***")
+            .field("period_years", &self.period_years)
+            .field("premium", &self.premium)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TransferOutcome {
+    /// The registrar accepted the order and will finish it asynchronously.
+    pub pending: bool,
+    /// Status text when the registrar returns one.
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TransferStatus {
+    /// e.g. `INITIATED`, `PENDING`, `FAILED`.
+    pub status: Option<String>,
+    /// Transfer log lines, oldest first.
+    pub log: Vec<String>,
+    /// e.g. `INCOMING`.
+    pub kind: Option<String>,
+}
+
+impl TransferStatus {
+    pub fn has_failed(&self) -> bool {
+        self.status
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("failed"))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AccountStatus {
+    /// Current balance (positive = prepaid money available).
+    pub balance: Option<Money>,
+    /// Credit line granted by the registrar.
+    pub credit: Option<Money>,
+    /// CNR `credit threshold`.
+    pub credit_threshold: Option<Money>,
+    /// ISPAPI `DEPOSIT`.
+    pub deposit: Option<Money>,
+}
+
+/// Contact data for creating or reading a handle.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ContactDetails {
+    pub first_name: String,
+    pub last_name: String,
+    pub organization: Option<String>,
+    pub street: Vec<String>,
+    pub city: String,
+    pub state: Option<String>,
+    pub zip: String,
+    /// ISO 3166 alpha-2.
+    pub country: String,
+    /// `+CC.NUMBER`.
+    pub phone: String,
+    pub email: String,
+}
+
+/// What the monitor needs from one registrar account.
+#[async_trait]
+pub trait RegistrarPort: Send + Sync {
+    /// Every domain in the account, in bulk (paged internally, never one call per domain).
+    async fn list_domains(&self) -> Result<Vec<RegistrarDomain>, RegistrarError>;
+
+    /// One domain in full detail, including its renewal price where the registrar tells it.
+    async fn status_domain(&self, name: &DomainName) -> Result<RegistrarDomain, RegistrarError>;
+
+    /// Premium status and prices for `names`, batched within the registrar's limits.
+    async fn check_premium(&self, names: &[DomainName]) -> Result<Vec<PremiumCheck>, RegistrarError>;
+
+    async fn set_renewal_mode(
+        &self,
+        name: &DomainName,
+        mode: &RenewalMode,
+    ) -> Result<(), RegistrarError>;
+
+    async fn renew(&self, request: &RenewRequest) -> Result<RenewOutcome, RegistrarError>;
+
+    async fn transfer(&self, request: &TransferRequest) -> Result<TransferOutcome, RegistrarError>;
+
+    async fn transfer_status(&self, name: &DomainName) -> Result<TransferStatus, RegistrarError>;
+
+    /// Exchange rates the registrar bills with (EUR-based on both CNR and ISPAPI).
+    async fn exchange_rates(&self) -> Result<RateTable, RegistrarError>;
+
+    async fn account_status(&self) -> Result<AccountStatus, RegistrarError>;
+
+    /// Sets the given contact roles; `None` roles are left unchanged.
+    async fn modify_contacts(
+        &self,
+        name: &DomainName,
+        contacts: &ContactHandles,
+    ) -> Result<(), RegistrarError>;
+
+    /// Creates (or reuses an identical) contact and returns its handle.
+    async fn add_contact(&self, contact: &ContactDetails) -> Result<String, RegistrarError>;
+
+    async fn status_contact(&self, handle: &str) -> Result<ContactDetails, RegistrarError>;
+
+    /// All contact handles in the account.
+    async fn list_contacts(&self) -> Result<Vec<String>, RegistrarError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transfer_request_debug_hides_the_auth_code() {
+        let request = TransferRequest {
+            name: DomainName::parse("example.com").unwrap(),
+            auth_code: "Ro1Mt/z1Ge1F".into(),
+            period_years: Some(1),
+            premium: None,
+        };
+        let debug = format!("{request:?}");
+        assert!(!debug.contains("Ro1Mt/z1Ge1F"), "{debug}");
+        assert!(debug.contains("example.com"));
+    }
+
+    #[test]
+    fn errors_say_what_to_do_and_classify() {
+        let auth = RegistrarError::Auth {
+            account: "reseller-1".into(),
+            detail: "530 Authentication failed".into(),
+        };
+        assert!(auth.to_string().contains("check login, password and role for account reseller-1"));
+        assert!(!auth.is_retryable());
+        let temporary = RegistrarError::Temporary {
+            code: 421,
+            description: "Command failed due to HTTP communication error".into(),
+        };
+        assert!(temporary.is_retryable());
+        assert_eq!(temporary.code(), Some(421));
+        let failed = TransferStatus {
+            status: Some("failed".into()),
+            ..Default::default()
+        };
+        assert!(failed.has_failed());
+    }
+}

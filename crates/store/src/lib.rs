@@ -1,0 +1,773 @@
+//! domwatch's own database.
+//!
+//! One schema on SQLite (the embedded default: one file, nothing to install) and
+//! PostgreSQL (larger installs, several workers), accessed through sqlx's `Any` driver with
+//! portable SQL. It keeps runs, cases with their history, notice claims (exactly-once
+//! notices across crashes), fix actions keyed by idempotency key, the audit log of every
+//! write to WHMCS or a registrar, and the "missing at registrar" strike counters.
+
+mod records;
+
+pub use records::*;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use domwatch_core::detect::{CaseKind, Finding};
+use domwatch_core::plan::Action;
+use domwatch_core::{Currency, DomainName, Money};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database URL `{0}` is not supported: use sqlite://PATH (e.g. sqlite://domwatch.db) or postgres://USER@HOST/DB")]
+    UnsupportedUrl(String),
+    #[error("cannot open the database at {url}: {source}. Check the path/host, permissions and that the server is running")]
+    Connect { url: String, source: sqlx::Error },
+    #[error("database migration failed: {0}. Restore a backup or check that no other domwatch version uses this database")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error while {doing}: {source}")]
+    Query {
+        doing: &'static str,
+        source: sqlx::Error,
+    },
+    #[error("stored data is corrupt ({0}); the row was written by an incompatible version")]
+    Corrupt(String),
+}
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+fn q(doing: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |source| StoreError::Query { doing, source }
+}
+
+pub(crate) fn ts(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+pub(crate) fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|d| d.with_timezone(&Utc))
+        .map_err(|e| StoreError::Corrupt(format!("timestamp `{s}`: {e}")))
+}
+
+/// Which database engine is behind the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The handle to domwatch's database. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database at `url`:
+    /// `sqlite://path/to/file.db`, `sqlite::memory:` or `postgres://user@host:port/db`.
+    pub async fn connect(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = if let Some(rest) = url.strip_prefix("sqlite:") {
+            let url = if rest.contains("memory") || rest.contains("mode=") {
+                url.to_string()
+            } else {
+                format!("sqlite:{rest}?mode=rwc")
+            };
+            (Backend::Sqlite, url)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Backend::Postgres, url.to_string())
+        } else {
+            return Err(StoreError::UnsupportedUrl(url.to_string()));
+        };
+        let mut options = AnyPoolOptions::new();
+        if backend == Backend::Sqlite {
+            // One writer; WAL below keeps readers (the dashboard) unblocked.
+            options = options.max_connections(if url.contains("memory") { 1 } else { 4 });
+        } else {
+            options = options.max_connections(8);
+        }
+        let pool = options
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        sqlx::query("PRAGMA journal_mode = WAL")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA busy_timeout = 10000")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA foreign_keys = ON")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA synchronous = NORMAL")
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await
+            .map_err(|source| StoreError::Connect {
+                url: redact_url(&url),
+                source,
+            })?;
+        match backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
+        }
+        Ok(Store { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    // ---- runs -------------------------------------------------------------------------
+
+    pub async fn begin_run(&self, at: DateTime<Utc>, dry_run: bool) -> Result<i64> {
+        let row = sqlx::query(
+            "INSERT INTO runs (started_at, status, dry_run, stats) VALUES ($1, 'running', $2, '{}') RETURNING id",
+        )
+        .bind(ts(at))
+        .bind(dry_run as i64)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(q("starting a run"))?;
+        row.try_get::<i64, _>(0).map_err(q("reading the run id"))
+    }
+
+    pub async fn finish_run(
+        &self,
+        run_id: i64,
+        at: DateTime<Utc>,
+        outcome: std::result::Result<&serde_json::Value, &str>,
+    ) -> Result<()> {
+        let (status, stats, error) = match outcome {
+            Ok(stats) => ("ok", stats.to_string(), None),
+            Err(e) => ("failed", "{}".to_string(), Some(e.to_string())),
+        };
+        sqlx::query(
+            "UPDATE runs SET finished_at = $1, status = $2, stats = $3, error = $4 WHERE id = $5",
+        )
+        .bind(ts(at))
+        .bind(status)
+        .bind(stats)
+        .bind(error)
+        .bind(run_id)
+        .execute(&self.pool)
+        .await
+        .map_err(q("finishing a run"))?;
+        Ok(())
+    }
+
+    pub async fn runs(&self, limit: i64) -> Result<Vec<RunRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, started_at, finished_at, status, dry_run, stats, error FROM runs ORDER BY id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(q("listing runs"))?;
+        rows.iter().map(RunRecord::from_row).collect()
+    }
+
+    // ---- cases ------------------------------------------------------------------------
+
+    /// Records this run's findings. `scope` holds every domain that was fully observed in
+    /// this run: an open case of an in-scope domain that was not found again resolves; a
+    /// case of a domain outside the scope (e.g. its registrar could not be reached) is
+    /// left as it is, so an outage never resolves real problems.
+    pub async fn sync_findings(
+        &self,
+        run_id: i64,
+        at: DateTime<Utc>,
+        findings: &[Finding],
+        scope: &HashSet<DomainName>,
+    ) -> Result<SyncOutcome> {
+        let now = ts(at);
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(q("starting a transaction"))?;
+
+        // Every known case, open or resolved, keyed by (kind, domain).
+        let rows = sqlx::query("SELECT id, kind, domain, state, openings, finding FROM cases")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(q("loading cases"))?;
+        let mut known: HashMap<(String, String), (i64, String, i64, String)> =
+            HashMap::with_capacity(rows.len());
+        for r in &rows {
+            let key = (get::<String>(r, "kind")?, get::<String>(r, "domain")?);
+            known.insert(
+                key,
+                (
+                    get(r, "id")?,
+                    get(r, "state")?,
+                    get(r, "openings")?,
+                    get(r, "finding")?,
+                ),
+            );
+        }
+
+        let mut outcome = SyncOutcome::default();
+        let mut seen: HashSet<(String, String)> = HashSet::with_capacity(findings.len());
+        for f in findings {
+            let key = (f.kind.as_str().to_string(), f.domain.ascii().to_string());
+            if !seen.insert(key.clone()) {
+                continue; // one case per (kind, domain), whatever the detector emitted
+            }
+            let json = serde_json::to_string(f).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let (stake_amount, stake_currency) = stake_columns(f.at_stake);
+            match known.get(&key) {
+                None => {
+                    let row = sqlx::query(
+                        "INSERT INTO cases (kind, domain, billing_domain_id, registrar_account, state, openings, opened_at, updated_at, last_run_id, summary, at_stake_amount, at_stake_currency, finding)
+                         VALUES ($1, $2, $3, $4, 'open', 1, $5, $5, $6, $7, $8, $9, $10) RETURNING id",
+                    )
+                    .bind(&key.0)
+                    .bind(&key.1)
+                    .bind(f.billing_domain_id.map(|i| i as i64))
+                    .bind(f.registrar_account.clone())
+                    .bind(&now)
+                    .bind(run_id)
+                    .bind(&f.summary)
+                    .bind(stake_amount)
+                    .bind(stake_currency)
+                    .bind(&json)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(q("opening a case"))?;
+                    let id: i64 = row.try_get(0).map_err(q("reading the case id"))?;
+                    event(
+                        &mut tx,
+                        id,
+                        &now,
+                        "opened",
+                        &serde_json::json!({"run": run_id, "summary": f.summary}),
+                    )
+                    .await?;
+                    outcome.opened.push(CaseRef {
+                        id,
+                        kind: f.kind,
+                        domain: f.domain.clone(),
+                        opening: 1,
+                    });
+                }
+                Some((id, state, openings, old_json)) if state == "resolved" => {
+                    let opening = openings + 1;
+                    sqlx::query(
+                        "UPDATE cases SET state = 'open', openings = $1, opened_at = $2, updated_at = $2, resolved_at = NULL, last_run_id = $3, summary = $4, at_stake_amount = $5, at_stake_currency = $6, finding = $7, billing_domain_id = $8, registrar_account = $9 WHERE id = $10",
+                    )
+                    .bind(opening)
+                    .bind(&now)
+                    .bind(run_id)
+                    .bind(&f.summary)
+                    .bind(stake_amount)
+                    .bind(stake_currency)
+                    .bind(&json)
+                    .bind(f.billing_domain_id.map(|i| i as i64))
+                    .bind(f.registrar_account.clone())
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(q("reopening a case"))?;
+                    let _ = old_json;
+                    event(&mut tx, *id, &now, "reopened", &serde_json::json!({"run": run_id, "opening": opening, "summary": f.summary})).await?;
+                    outcome.reopened.push(CaseRef {
+                        id: *id,
+                        kind: f.kind,
+                        domain: f.domain.clone(),
+                        opening,
+                    });
+                }
+                Some((id, _, openings, old_json)) => {
+                    if old_json != &json {
+                        sqlx::query(
+                            "UPDATE cases SET updated_at = $1, last_run_id = $2, summary = $3, at_stake_amount = $4, at_stake_currency = $5, finding = $6 WHERE id = $7",
+                        )
+                        .bind(&now)
+                        .bind(run_id)
+                        .bind(&f.summary)
+                        .bind(stake_amount)
+                        .bind(stake_currency)
+                        .bind(&json)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(q("updating a case"))?;
+                        event(
+                            &mut tx,
+                            *id,
+                            &now,
+                            "updated",
+                            &serde_json::json!({"run": run_id, "summary": f.summary}),
+                        )
+                        .await?;
+                        outcome.updated.push(CaseRef {
+                            id: *id,
+                            kind: f.kind,
+                            domain: f.domain.clone(),
+                            opening: *openings,
+                        });
+                    } else {
+                        outcome.unchanged += 1;
+                    }
+                }
+            }
+        }
+
+        // Resolve open cases of in-scope domains that were not found again.
+        for ((kind, domain), (id, state, openings, _)) in &known {
+            if state != "open" || seen.contains(&(kind.clone(), domain.clone())) {
+                continue;
+            }
+            let Ok(name) = DomainName::parse(domain) else {
+                continue;
+            };
+            if !scope.contains(&name) {
+                continue;
+            }
+            sqlx::query("UPDATE cases SET state = 'resolved', resolved_at = $1, updated_at = $1, last_run_id = $2 WHERE id = $3")
+                .bind(&now)
+                .bind(run_id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(q("resolving a case"))?;
+            event(
+                &mut tx,
+                *id,
+                &now,
+                "resolved",
+                &serde_json::json!({"run": run_id}),
+            )
+            .await?;
+            let kind = CaseKind::parse(kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("case kind `{kind}`")))?;
+            outcome.resolved.push(CaseRef {
+                id: *id,
+                kind,
+                domain: name,
+                opening: *openings,
+            });
+        }
+        tx.commit().await.map_err(q("committing findings"))?;
+        Ok(outcome)
+    }
+
+    pub async fn cases(&self, filter: CaseFilter) -> Result<Vec<CaseRecord>> {
+        let mut sql = String::from(
+            "SELECT id, kind, domain, billing_domain_id, registrar_account, state, openings, opened_at, updated_at, resolved_at, summary, at_stake_amount, at_stake_currency, finding FROM cases",
+        );
+        let mut clauses = Vec::new();
+        if let Some(state) = filter.state {
+            clauses.push(format!("state = '{}'", state.as_str()));
+        }
+        if let Some(kind) = filter.kind {
+            clauses.push(format!("kind = '{}'", kind.as_str()));
+        }
+        if !clauses.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&clauses.join(" AND "));
+        }
+        sql.push_str(" ORDER BY kind, domain");
+        let rows = sqlx::query(&sql)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(q("listing cases"))?;
+        rows.iter().map(CaseRecord::from_row).collect()
+    }
+
+    pub async fn case(&self, id: i64) -> Result<Option<CaseRecord>> {
+        let row = sqlx::query(
+            "SELECT id, kind, domain, billing_domain_id, registrar_account, state, openings, opened_at, updated_at, resolved_at, summary, at_stake_amount, at_stake_currency, finding FROM cases WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(q("loading a case"))?;
+        row.as_ref().map(CaseRecord::from_row).transpose()
+    }
+
+    pub async fn case_events(&self, case_id: i64) -> Result<Vec<CaseEvent>> {
+        let rows = sqlx::query(
+            "SELECT id, at, event, detail FROM case_events WHERE case_id = $1 ORDER BY id",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(q("loading case history"))?;
+        rows.iter().map(CaseEvent::from_row).collect()
+    }
+
+    pub async fn add_case_event(
+        &self,
+        case_id: i64,
+        at: DateTime<Utc>,
+        kind: &str,
+        detail: &serde_json::Value,
+    ) -> Result<()> {
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(q("acquiring a connection"))?;
+        sqlx::query("INSERT INTO case_events (case_id, at, event, detail) VALUES ($1, $2, $3, $4)")
+            .bind(case_id)
+            .bind(ts(at))
+            .bind(kind)
+            .bind(detail.to_string())
+            .execute(&mut *conn)
+            .await
+            .map_err(q("recording a case event"))?;
+        Ok(())
+    }
+
+    // ---- notices (exactly once per case opening and channel) ---------------------------
+
+    /// Claims the notice for `(case, opening, channel)` before it is sent.
+    ///
+    /// * `Fresh`: nobody claimed it; send it, then [`Store::mark_notice_sent`].
+    /// * `Unfinished`: a previous run claimed it and crashed before recording the send;
+    ///   look for `marker` in the target system first and only send if it is not there.
+    /// * `AlreadySent`: do nothing.
+    pub async fn claim_notice(
+        &self,
+        case_id: i64,
+        opening: i64,
+        channel: &str,
+        marker: &str,
+        at: DateTime<Utc>,
+    ) -> Result<NoticeClaim> {
+        let inserted = sqlx::query(
+            "INSERT INTO notices (case_id, opening, channel, marker, status, claimed_at) VALUES ($1, $2, $3, $4, 'claimed', $5)
+             ON CONFLICT (case_id, opening, channel) DO NOTHING",
+        )
+        .bind(case_id)
+        .bind(opening)
+        .bind(channel)
+        .bind(marker)
+        .bind(ts(at))
+        .execute(&self.pool)
+        .await
+        .map_err(q("claiming a notice"))?;
+        if inserted.rows_affected() == 1 {
+            return Ok(NoticeClaim::Fresh);
+        }
+        let row = sqlx::query("SELECT status, marker, external_ref FROM notices WHERE case_id = $1 AND opening = $2 AND channel = $3")
+            .bind(case_id)
+            .bind(opening)
+            .bind(channel)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(q("reading a notice claim"))?;
+        let status: String = get(&row, "status")?;
+        Ok(match status.as_str() {
+            "sent" => NoticeClaim::AlreadySent {
+                external_ref: get(&row, "external_ref")?,
+            },
+            _ => NoticeClaim::Unfinished {
+                marker: get(&row, "marker")?,
+            },
+        })
+    }
+
+    pub async fn mark_notice_sent(
+        &self,
+        case_id: i64,
+        opening: i64,
+        channel: &str,
+        external_ref: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query("UPDATE notices SET status = 'sent', external_ref = $1, sent_at = $2, error = NULL WHERE case_id = $3 AND opening = $4 AND channel = $5")
+            .bind(external_ref)
+            .bind(ts(at))
+            .bind(case_id)
+            .bind(opening)
+            .bind(channel)
+            .execute(&self.pool)
+            .await
+            .map_err(q("recording a sent notice"))?;
+        self.add_case_event(
+            case_id,
+            at,
+            "notified",
+            &serde_json::json!({"channel": channel, "ref": external_ref, "opening": opening}),
+        )
+        .await
+    }
+
+    pub async fn mark_notice_failed(
+        &self,
+        case_id: i64,
+        opening: i64,
+        channel: &str,
+        error: &str,
+    ) -> Result<()> {
+        sqlx::query("UPDATE notices SET status = 'failed', error = $1 WHERE case_id = $2 AND opening = $3 AND channel = $4")
+            .bind(error)
+            .bind(case_id)
+            .bind(opening)
+            .bind(channel)
+            .execute(&self.pool)
+            .await
+            .map_err(q("recording a failed notice"))?;
+        Ok(())
+    }
+
+    pub async fn notices(&self, case_id: i64) -> Result<Vec<NoticeRecord>> {
+        let rows = sqlx::query("SELECT opening, channel, marker, status, external_ref, claimed_at, sent_at, error FROM notices WHERE case_id = $1 ORDER BY id")
+            .bind(case_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(q("listing notices"))?;
+        rows.iter().map(NoticeRecord::from_row).collect()
+    }
+
+    // ---- actions ----------------------------------------------------------------------
+
+    /// Records an action as planned (no-op when the key exists) and returns its status.
+    pub async fn plan_action(
+        &self,
+        case_id: Option<i64>,
+        action: &Action,
+        at: DateTime<Utc>,
+    ) -> Result<ActionStatus> {
+        let key = action.idempotency_key();
+        let json = serde_json::to_string(action).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let target = serde_json::to_value(action.target())
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        sqlx::query(
+            "INSERT INTO actions (case_id, idempotency_key, target, action, status, created_at) VALUES ($1, $2, $3, $4, 'planned', $5)
+             ON CONFLICT (idempotency_key) DO NOTHING",
+        )
+        .bind(case_id)
+        .bind(&key)
+        .bind(target)
+        .bind(json)
+        .bind(ts(at))
+        .execute(&self.pool)
+        .await
+        .map_err(q("planning an action"))?;
+        self.action_status(&key)
+            .await
+            .map(|s| s.unwrap_or(ActionStatus::Planned))
+    }
+
+    pub async fn action_status(&self, key: &str) -> Result<Option<ActionStatus>> {
+        let row = sqlx::query("SELECT status FROM actions WHERE idempotency_key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(q("reading an action"))?;
+        row.map(|r| get::<String>(&r, "status").and_then(|s| ActionStatus::parse(&s)))
+            .transpose()
+    }
+
+    pub async fn finish_action(
+        &self,
+        key: &str,
+        ok: bool,
+        result: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query("UPDATE actions SET status = $1, result = $2, applied_at = $3 WHERE idempotency_key = $4")
+            .bind(if ok { "applied" } else { "failed" })
+            .bind(result)
+            .bind(ts(at))
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(q("recording an action result"))?;
+        Ok(())
+    }
+
+    pub async fn actions_of_case(&self, case_id: i64) -> Result<Vec<ActionRecord>> {
+        let rows = sqlx::query("SELECT id, idempotency_key, action, status, result, created_at, applied_at FROM actions WHERE case_id = $1 ORDER BY id")
+            .bind(case_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(q("listing actions"))?;
+        rows.iter().map(ActionRecord::from_row).collect()
+    }
+
+    // ---- audit log --------------------------------------------------------------------
+
+    pub async fn audit(&self, entry: &AuditEntry) -> Result<i64> {
+        let row = sqlx::query(
+            "INSERT INTO audit_log (at, actor, system, operation, object, request, ok, result, case_id, run_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        )
+        .bind(ts(entry.at))
+        .bind(&entry.actor)
+        .bind(&entry.system)
+        .bind(&entry.operation)
+        .bind(&entry.object)
+        .bind(entry.request.to_string())
+        .bind(entry.ok as i64)
+        .bind(&entry.result)
+        .bind(entry.case_id)
+        .bind(entry.run_id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(q("writing the audit log"))?;
+        row.try_get::<i64, _>(0).map_err(q("reading the audit id"))
+    }
+
+    /// Newest first; `before` pages backwards by id.
+    pub async fn audit_log(&self, limit: i64, before: Option<i64>) -> Result<Vec<AuditRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, at, actor, system, operation, object, request, ok, result, case_id, run_id FROM audit_log
+             WHERE id < $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(q("reading the audit log"))?;
+        rows.iter().map(AuditRecord::from_row).collect()
+    }
+
+    // ---- presence strikes -------------------------------------------------------------
+
+    /// Counts consecutive absences. `absent`: billed domains not at the registrar this
+    /// run; every other tracked domain is reset. Returns the strikes of `absent` domains.
+    pub async fn record_absences(
+        &self,
+        run_id: i64,
+        absent: &[DomainName],
+    ) -> Result<HashMap<DomainName, u32>> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(q("starting a transaction"))?;
+        let rows = sqlx::query("SELECT domain, missing_strikes FROM presence")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(q("loading absences"))?;
+        let mut previous = HashMap::with_capacity(rows.len());
+        for r in &rows {
+            previous.insert(
+                get::<String>(r, "domain")?,
+                get::<i64>(r, "missing_strikes")?,
+            );
+        }
+        let absent_set: HashSet<&str> = absent.iter().map(|d| d.ascii()).collect();
+        for gone in previous.keys().filter(|d| !absent_set.contains(d.as_str())) {
+            sqlx::query("DELETE FROM presence WHERE domain = $1")
+                .bind(gone)
+                .execute(&mut *tx)
+                .await
+                .map_err(q("clearing an absence"))?;
+        }
+        let mut strikes = HashMap::with_capacity(absent.len());
+        for d in absent {
+            let n = previous.get(d.ascii()).copied().unwrap_or(0) + 1;
+            sqlx::query(
+                "INSERT INTO presence (domain, missing_strikes, last_run_id) VALUES ($1, $2, $3)
+                 ON CONFLICT (domain) DO UPDATE SET missing_strikes = $2, last_run_id = $3",
+            )
+            .bind(d.ascii())
+            .bind(n)
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(q("counting an absence"))?;
+            strikes.insert(d.clone(), n as u32);
+        }
+        tx.commit().await.map_err(q("committing absences"))?;
+        Ok(strikes)
+    }
+}
+
+async fn event(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    case_id: i64,
+    at: &str,
+    kind: &str,
+    detail: &serde_json::Value,
+) -> Result<()> {
+    sqlx::query("INSERT INTO case_events (case_id, at, event, detail) VALUES ($1, $2, $3, $4)")
+        .bind(case_id)
+        .bind(at)
+        .bind(kind)
+        .bind(detail.to_string())
+        .execute(&mut **tx)
+        .await
+        .map_err(q("recording a case event"))?;
+    Ok(())
+}
+
+fn stake_columns(m: Option<Money>) -> (Option<String>, Option<String>) {
+    match m {
+        Some(m) => (Some(m.amount.to_string()), Some(m.currency.to_string())),
+        None => (None, None),
+    }
+}
+
+pub(crate) fn get<'r, T>(row: &'r AnyRow, column: &'static str) -> Result<T>
+where
+    T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    row.try_get(column).map_err(q("reading a column"))
+}
+
+pub(crate) fn money_of(amount: Option<String>, currency: Option<String>) -> Result<Option<Money>> {
+    match (amount, currency) {
+        (Some(a), Some(c)) => {
+            let currency =
+                Currency::from_str(&c).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            Money::parse(&a, currency)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Hides the password in a database URL for error messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}://{}:***{}", &url[..scheme], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords_in_urls() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+}

@@ -1,0 +1,475 @@
+//! The same scenarios against SQLite and PostgreSQL.
+//!
+//! PostgreSQL: `DOMWATCH_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`);
+//! each test creates and drops its own database. When the server is unreachable the
+//! PostgreSQL variants print `SKIPPED` (and fail if `DOMWATCH_REQUIRE_POSTGRES=1`).
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use domwatch_core::detect::{CaseKind, Facts, Finding};
+use domwatch_core::plan::Action;
+use domwatch_core::{Currency, DomainName, Money};
+use domwatch_store::*;
+use rust_decimal_macros::dec;
+use sqlx::Connection;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap()
+}
+
+fn name(s: &str) -> DomainName {
+    DomainName::parse(s).unwrap()
+}
+
+fn finding(kind: CaseKind, domain: &str, stake: rust_decimal::Decimal) -> Finding {
+    Finding {
+        kind,
+        domain: name(domain),
+        billing_domain_id: Some(42),
+        registrar_account: Some("cnr".into()),
+        summary: format!("{domain} has {kind}"),
+        evidence: vec![],
+        at_stake: Some(Money::new(stake, Currency::EUR)),
+        facts: Facts::default(),
+    }
+}
+
+fn scope(domains: &[&str]) -> HashSet<DomainName> {
+    domains.iter().map(|d| name(d)).collect()
+}
+
+/// A test database: a SQLite file in a temp dir, or a fresh PostgreSQL database.
+struct TestDb {
+    store: Store,
+    _dir: Option<tempfile::TempDir>,
+    drop_pg: Option<(String, String)>,
+}
+
+impl TestDb {
+    async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("domwatch.db").display());
+        let store = Store::connect(&url).await.expect("sqlite store");
+        TestDb {
+            store,
+            _dir: Some(dir),
+            drop_pg: None,
+        }
+    }
+
+    async fn postgres(test: &str) -> Option<TestDb> {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let admin = std::env::var("DOMWATCH_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let mut conn = match sqlx::PgConnection::connect(&admin).await {
+            Ok(c) => c,
+            Err(e) => {
+                if std::env::var("DOMWATCH_REQUIRE_POSTGRES").as_deref() == Ok("1") {
+                    panic!(
+                        "PostgreSQL required but not reachable at {}: {e}",
+                        redact_url(&admin)
+                    );
+                }
+                eprintln!(
+                    "SKIPPED {test} on PostgreSQL: not reachable at {} ({e})",
+                    redact_url(&admin)
+                );
+                return None;
+            }
+        };
+        let db = format!(
+            "domwatch_test_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
+        sqlx::query(&format!("CREATE DATABASE {db}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+        let store = Store::connect(&format!("{base}/{db}"))
+            .await
+            .expect("postgres store");
+        Some(TestDb {
+            store,
+            _dir: None,
+            drop_pg: Some((admin, db)),
+        })
+    }
+
+    async fn cleanup(self) {
+        self.store.close().await;
+        if let Some((admin, db)) = self.drop_pg {
+            let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let db = super::TestDb::sqlite().await;
+                    super::$name(&db.store).await;
+                    db.cleanup().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    if let Some(db) = super::TestDb::postgres(stringify!($name)).await {
+                        assert_eq!(db.store.backend(), domwatch_store::Backend::Postgres);
+                        super::$name(&db.store).await;
+                        db.cleanup().await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    case_lifecycle_open_update_resolve_reopen,
+    outage_does_not_resolve_cases,
+    notices_are_claimed_once_per_opening,
+    actions_are_idempotent,
+    audit_log_pages_newest_first,
+    absences_count_consecutive_strikes,
+    runs_record_outcome,
+);
+
+async fn case_lifecycle_open_update_resolve_reopen(store: &Store) {
+    let all = scope(&["a.com", "b.com"]);
+    let run1 = store.begin_run(t0(), false).await.unwrap();
+    let out = store
+        .sync_findings(
+            run1,
+            t0(),
+            &[
+                finding(CaseKind::TurnedPremium, "a.com", dec!(100)),
+                finding(CaseKind::ExpiryDrift, "b.com", dec!(0)),
+                // A duplicate in the same run must not open a second case.
+                finding(CaseKind::TurnedPremium, "a.com", dec!(100)),
+            ],
+            &all,
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.opened.len(), 2);
+    assert!(out.opened.iter().all(|c| c.opening == 1));
+
+    // Same finding again: unchanged. Changed evidence: updated.
+    let run2 = store
+        .begin_run(t0() + Duration::hours(1), false)
+        .await
+        .unwrap();
+    let out = store
+        .sync_findings(
+            run2,
+            t0() + Duration::hours(1),
+            &[
+                finding(CaseKind::TurnedPremium, "a.com", dec!(120)),
+                finding(CaseKind::ExpiryDrift, "b.com", dec!(0)),
+            ],
+            &all,
+        )
+        .await
+        .unwrap();
+    assert!(out.opened.is_empty());
+    assert_eq!(out.updated.len(), 1);
+    assert_eq!(out.unchanged, 1);
+
+    let open = store.cases(CaseFilter::open()).await.unwrap();
+    assert_eq!(open.len(), 2);
+    let premium = open
+        .iter()
+        .find(|c| c.kind == CaseKind::TurnedPremium)
+        .unwrap();
+    assert_eq!(premium.at_stake, Some(Money::new(dec!(120), Currency::EUR)));
+    assert_eq!(premium.finding.domain, name("a.com"));
+
+    // Drift gone for a.com: resolves. b.com persists.
+    let run3 = store
+        .begin_run(t0() + Duration::hours(2), false)
+        .await
+        .unwrap();
+    let out = store
+        .sync_findings(
+            run3,
+            t0() + Duration::hours(2),
+            &[finding(CaseKind::ExpiryDrift, "b.com", dec!(0))],
+            &all,
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.resolved.len(), 1);
+    assert_eq!(out.resolved[0].domain, name("a.com"));
+    let c = store.case(premium.id).await.unwrap().unwrap();
+    assert_eq!(c.state, CaseState::Resolved);
+    assert!(c.resolved_at.is_some());
+
+    // Drift comes back: the same case reopens with opening 2.
+    let run4 = store
+        .begin_run(t0() + Duration::hours(3), false)
+        .await
+        .unwrap();
+    let out = store
+        .sync_findings(
+            run4,
+            t0() + Duration::hours(3),
+            &[
+                finding(CaseKind::TurnedPremium, "a.com", dec!(120)),
+                finding(CaseKind::ExpiryDrift, "b.com", dec!(0)),
+            ],
+            &all,
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.reopened.len(), 1);
+    assert_eq!(out.reopened[0].id, premium.id);
+    assert_eq!(out.reopened[0].opening, 2);
+    assert_eq!(out.newly_open().count(), 1);
+
+    let history: Vec<String> = store
+        .case_events(premium.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    assert_eq!(history, vec!["opened", "updated", "resolved", "reopened"]);
+}
+
+async fn outage_does_not_resolve_cases(store: &Store) {
+    let run = store.begin_run(t0(), false).await.unwrap();
+    store
+        .sync_findings(
+            run,
+            t0(),
+            &[finding(CaseKind::RenewalUnderpriced, "x.de", dec!(3))],
+            &scope(&["x.de"]),
+        )
+        .await
+        .unwrap();
+    // Next run could not observe x.de (registrar down): empty scope, case stays open.
+    let run = store.begin_run(t0(), false).await.unwrap();
+    let out = store
+        .sync_findings(run, t0(), &[], &HashSet::new())
+        .await
+        .unwrap();
+    assert!(out.resolved.is_empty());
+    assert_eq!(store.cases(CaseFilter::open()).await.unwrap().len(), 1);
+}
+
+async fn notices_are_claimed_once_per_opening(store: &Store) {
+    let run = store.begin_run(t0(), false).await.unwrap();
+    let out = store
+        .sync_findings(
+            run,
+            t0(),
+            &[finding(CaseKind::PaidNotRenewed, "n.com", dec!(12))],
+            &scope(&["n.com"]),
+        )
+        .await
+        .unwrap();
+    let case = &out.opened[0];
+    let marker = format!("[domwatch case {} #{}]", case.id, case.opening);
+    assert_eq!(
+        store
+            .claim_notice(case.id, 1, "todo", &marker, t0())
+            .await
+            .unwrap(),
+        NoticeClaim::Fresh
+    );
+    // A crash before mark_notice_sent: the next run learns the claim is unfinished.
+    assert_eq!(
+        store
+            .claim_notice(case.id, 1, "todo", &marker, t0())
+            .await
+            .unwrap(),
+        NoticeClaim::Unfinished {
+            marker: marker.clone()
+        }
+    );
+    store
+        .mark_notice_sent(case.id, 1, "todo", "todo-77", t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .claim_notice(case.id, 1, "todo", &marker, t0())
+            .await
+            .unwrap(),
+        NoticeClaim::AlreadySent {
+            external_ref: Some("todo-77".into())
+        }
+    );
+    // Another channel and another opening are separate notices.
+    assert_eq!(
+        store
+            .claim_notice(case.id, 1, "email", &marker, t0())
+            .await
+            .unwrap(),
+        NoticeClaim::Fresh
+    );
+    assert_eq!(
+        store
+            .claim_notice(case.id, 2, "todo", &marker, t0())
+            .await
+            .unwrap(),
+        NoticeClaim::Fresh
+    );
+    let notices = store.notices(case.id).await.unwrap();
+    assert_eq!(notices.len(), 3);
+    assert_eq!(notices[0].status, "sent");
+    assert!(store
+        .case_events(case.id)
+        .await
+        .unwrap()
+        .iter()
+        .any(|e| e.event == "notified"));
+}
+
+async fn actions_are_idempotent(store: &Store) {
+    let run = store.begin_run(t0(), false).await.unwrap();
+    let out = store
+        .sync_findings(
+            run,
+            t0(),
+            &[finding(CaseKind::RenewalUnderpriced, "p.com", dec!(3))],
+            &scope(&["p.com"]),
+        )
+        .await
+        .unwrap();
+    let case_id = out.opened[0].id;
+    let action = Action::SetRecurringAmount {
+        domain_id: 42,
+        amount: Money::new(dec!(14.99), Currency::EUR),
+    };
+    assert_eq!(
+        store
+            .plan_action(Some(case_id), &action, t0())
+            .await
+            .unwrap(),
+        ActionStatus::Planned
+    );
+    assert_eq!(
+        store
+            .plan_action(Some(case_id), &action, t0())
+            .await
+            .unwrap(),
+        ActionStatus::Planned
+    );
+    store
+        .finish_action(&action.idempotency_key(), true, "ok", t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .plan_action(Some(case_id), &action, t0())
+            .await
+            .unwrap(),
+        ActionStatus::Applied
+    );
+    let actions = store.actions_of_case(case_id).await.unwrap();
+    assert_eq!(actions.len(), 1);
+    assert_eq!(actions[0].action, action);
+    assert!(actions[0].applied_at.is_some());
+}
+
+async fn audit_log_pages_newest_first(store: &Store) {
+    for i in 0..5 {
+        store
+            .audit(&AuditEntry {
+                at: t0() + Duration::minutes(i),
+                actor: "cli:test".into(),
+                system: "billing".into(),
+                operation: "UpdateClientDomain".into(),
+                object: format!("domain #{i}"),
+                request: serde_json::json!({"recurringamount": "14.99", "secret": "***"}),
+                ok: i != 3,
+                result: if i == 3 {
+                    "error: Domain ID Not Found".into()
+                } else {
+                    "success".into()
+                },
+                case_id: None,
+                run_id: None,
+            })
+            .await
+            .unwrap();
+    }
+    let page = store.audit_log(3, None).await.unwrap();
+    assert_eq!(
+        page.iter()
+            .map(|r| r.entry.object.as_str())
+            .collect::<Vec<_>>(),
+        vec!["domain #4", "domain #3", "domain #2"]
+    );
+    assert!(!page[1].entry.ok);
+    let next = store.audit_log(3, Some(page[2].id)).await.unwrap();
+    assert_eq!(next.len(), 2);
+    assert_eq!(next[0].entry.request["recurringamount"], "14.99");
+}
+
+async fn absences_count_consecutive_strikes(store: &Store) {
+    let gone = [name("gone.com"), name("müller.de")];
+    for expected in 1..=3u32 {
+        let strikes = store.record_absences(expected as i64, &gone).await.unwrap();
+        assert_eq!(strikes[&gone[0]], expected);
+        assert_eq!(strikes[&gone[1]], expected);
+    }
+    // müller.de is back: its count resets; gone.com keeps counting.
+    let strikes = store.record_absences(4, &gone[..1]).await.unwrap();
+    assert_eq!(strikes[&gone[0]], 4);
+    let strikes = store.record_absences(5, &gone).await.unwrap();
+    assert_eq!(strikes[&gone[1]], 1);
+}
+
+async fn runs_record_outcome(store: &Store) {
+    let ok = store.begin_run(t0(), true).await.unwrap();
+    store
+        .finish_run(ok, t0(), Ok(&serde_json::json!({"domains": 200})))
+        .await
+        .unwrap();
+    let failed = store.begin_run(t0(), false).await.unwrap();
+    store
+        .finish_run(
+            failed,
+            t0(),
+            Err("registrar cnr: 530 Authentication failed"),
+        )
+        .await
+        .unwrap();
+    let runs = store.runs(10).await.unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0].status, "failed");
+    assert_eq!(
+        runs[0].error.as_deref(),
+        Some("registrar cnr: 530 Authentication failed")
+    );
+    assert_eq!(runs[1].stats["domains"], 200);
+    assert!(runs[1].dry_run);
+}
+
+#[tokio::test]
+async fn bad_urls_say_what_to_use() {
+    let err = Store::connect("mysql://x").await.unwrap_err();
+    assert!(err.to_string().contains("sqlite://"), "{err}");
+    let err = Store::connect("sqlite:///nonexistent-dir/for/sure/x.db")
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("cannot open the database"),
+        "{err}"
+    );
+}

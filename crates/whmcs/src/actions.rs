@@ -1,0 +1,951 @@
+//! Typed WHMCS actions on [`WhmcsClient`]: request builders and lenient response parsers.
+
+use crate::api::{protocol, ActionKind, Params, WhmcsClient};
+use crate::error::WhmcsError;
+use crate::json::{self, Object};
+use chrono::NaiveDate;
+use domwatch_core::model::{BillingDomain, BillingStatus};
+use domwatch_core::{Currency, DomainName, Money};
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+fn p(key: &str, value: impl ToString) -> (String, String) {
+    (key.to_string(), value.to_string())
+}
+
+fn flag01(value: bool) -> &'static str {
+    if value {
+        "1"
+    } else {
+        "0"
+    }
+}
+
+fn ymd(date: NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
+
+/// Maps a field-level parse problem to a protocol error naming the action and entry.
+fn bad<'a>(action: &str, entry: &'a Object) -> impl Fn(String) -> WhmcsError + 'a {
+    let action = action.to_string();
+    move |detail| protocol(&action, detail, entry)
+}
+
+/// One entry of GetClientsDomains, as WHMCS sends it (amount without currency).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientDomain {
+    pub id: u64,
+    pub client_id: u64,
+    pub order_id: Option<u64>,
+    /// `Register` or `Transfer`.
+    pub reg_type: String,
+    pub domain: String,
+    pub registrar_module: String,
+    pub registration_period_years: u32,
+    pub first_payment_amount: Decimal,
+    /// In the client's currency (not stated in the answer; see GetClientsDetails).
+    pub recurring_amount: Decimal,
+    pub registration_date: Option<NaiveDate>,
+    pub expiry: Option<NaiveDate>,
+    pub next_due: Option<NaiveDate>,
+    pub status: BillingStatus,
+    pub do_not_renew: bool,
+}
+
+impl ClientDomain {
+    fn parse(entry: &Object) -> Result<Self, String> {
+        Ok(Self {
+            id: json::u64_req(entry, "id")?,
+            client_id: json::u64_req(entry, "userid")?,
+            order_id: json::u64_opt(entry, "orderid")?,
+            reg_type: json::text_or_empty(entry, "regtype"),
+            domain: json::text_or_empty(entry, "domainname"),
+            registrar_module: json::text_or_empty(entry, "registrar"),
+            registration_period_years: json::u64_opt(entry, "regperiod")?.unwrap_or(1) as u32,
+            first_payment_amount: json::decimal_or_zero(entry, "firstpaymentamount")?,
+            recurring_amount: json::decimal_or_zero(entry, "recurringamount")?,
+            registration_date: json::date_opt(entry, "regdate")?,
+            expiry: json::date_opt(entry, "expirydate")?,
+            next_due: json::date_opt(entry, "nextduedate")?,
+            status: BillingStatus::parse(&json::text_or_empty(entry, "status")),
+            do_not_renew: json::flag(entry, "donotrenew"),
+        })
+    }
+
+    /// The core model. `is_premium` stays `None`: the API does not return it.
+    pub fn to_billing_domain(&self, currency: Currency) -> Result<BillingDomain, String> {
+        let name = DomainName::parse(&self.domain)
+            .map_err(|e| format!("domain #{} `{}` is not a valid name: {e}", self.id, self.domain))?;
+        Ok(BillingDomain {
+            id: self.id,
+            client_id: self.client_id,
+            name,
+            registrar_module: self.registrar_module.clone(),
+            status: self.status.clone(),
+            recurring_amount: Money::new(self.recurring_amount, currency),
+            registration_period_years: self.registration_period_years,
+            expiry: self.expiry,
+            next_due: self.next_due,
+            do_not_renew: self.do_not_renew,
+            is_premium: None,
+            premium_cost: None,
+        })
+    }
+}
+
+/// A domain WHMCS holds that could not be turned into a [`BillingDomain`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadableDomain {
+    pub id: u64,
+    pub name: String,
+    pub reason: String,
+}
+
+/// Every domain with its client's currency, plus the rows that could not be read.
+#[derive(Debug, Clone, Default)]
+pub struct BillingDomainList {
+    pub domains: Vec<BillingDomain>,
+    pub unreadable: Vec<UnreadableDomain>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientDetails {
+    pub id: u64,
+    pub first_name: String,
+    pub last_name: String,
+    pub company_name: String,
+    pub email: String,
+    /// `tblcurrencies.id` of the client's currency.
+    pub currency_id: u64,
+    /// ISO code, when WHMCS sent it (`currency_code`).
+    pub currency_code: Option<Currency>,
+    pub group_id: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WhmcsCurrency {
+    pub id: u64,
+    pub code: Currency,
+    pub prefix: String,
+    pub suffix: String,
+    /// Relative to the default currency (rate 1).
+    pub rate: Decimal,
+}
+
+impl WhmcsCurrency {
+    fn parse(entry: &Object) -> Result<Self, String> {
+        let code = json::text_or_empty(entry, "code");
+        Ok(Self {
+            id: json::u64_req(entry, "id")?,
+            code: code.parse().map_err(|e| format!("currency code: {e}"))?,
+            prefix: json::text_or_empty(entry, "prefix"),
+            suffix: json::text_or_empty(entry, "suffix"),
+            rate: json::decimal_opt(entry, "rate")?.unwrap_or(Decimal::ONE),
+        })
+    }
+}
+
+/// Standard (non-premium) prices of one TLD, per number of years.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TldPrices {
+    pub register: BTreeMap<u32, Decimal>,
+    pub transfer: BTreeMap<u32, Decimal>,
+    pub renew: BTreeMap<u32, Decimal>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TldPriceList {
+    pub currency: WhmcsCurrency,
+    /// Keyed by TLD without the dot (`com`, `co.uk`).
+    pub tlds: BTreeMap<String, TldPrices>,
+}
+
+/// A line of GetInvoices (no items).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceSummary {
+    pub id: u64,
+    pub client_id: u64,
+    pub status: String,
+    pub date: Option<NaiveDate>,
+    pub due_date: Option<NaiveDate>,
+    pub date_paid: Option<NaiveDate>,
+    pub total: Decimal,
+    pub currency_code: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceItem {
+    pub id: u64,
+    /// `Domain` (renewal), `DomainRegister`, `DomainTransfer`, ...
+    pub item_type: String,
+    pub rel_id: u64,
+    pub description: String,
+    pub amount: Decimal,
+    pub taxed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invoice {
+    pub id: u64,
+    pub client_id: u64,
+    pub status: String,
+    pub date: Option<NaiveDate>,
+    pub due_date: Option<NaiveDate>,
+    pub date_paid: Option<NaiveDate>,
+    pub subtotal: Decimal,
+    pub total: Decimal,
+    pub balance: Decimal,
+    pub items: Vec<InvoiceItem>,
+}
+
+/// Which invoice line belongs to a domain event (`tblinvoiceitems.type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DomainInvoiceKind {
+    /// `Domain`: the renewal (cron and client-area renewals alike).
+    Renewal,
+    Registration,
+    Transfer,
+}
+
+impl DomainInvoiceKind {
+    pub fn item_type(self) -> &'static str {
+        match self {
+            DomainInvoiceKind::Renewal => "Domain",
+            DomainInvoiceKind::Registration => "DomainRegister",
+            DomainInvoiceKind::Transfer => "DomainTransfer",
+        }
+    }
+}
+
+/// Fields to change with UpdateClientDomain. Unset fields are not sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DomainUpdate {
+    pub recurring_amount: Option<Decimal>,
+    pub status: Option<BillingStatus>,
+    pub expiry: Option<NaiveDate>,
+    pub next_due: Option<NaiveDate>,
+    pub do_not_renew: Option<bool>,
+    /// Let WHMCS recalculate the recurring amount from the standard TLD price. It ignores
+    /// premium pricing, so never use it for premium domains.
+    pub auto_recalc: bool,
+}
+
+impl DomainUpdate {
+    /// The form fields, or why WHMCS would silently not do what was asked.
+    pub fn to_params(&self, domain_id: u64) -> Result<Params, String> {
+        let mut params = vec![p("domainid", domain_id)];
+        if let Some(amount) = self.recurring_amount {
+            if amount <= Decimal::ZERO {
+                return Err(format!(
+                    "recurringamount {amount} for domain #{domain_id}: UpdateClientDomain ignores \
+                     empty and zero values, so a zero (or negative) amount cannot be set through \
+                     the API. Set it in the WHMCS admin area, or mark the domain free with a \
+                     promotion"
+                ));
+            }
+            if self.auto_recalc {
+                return Err(format!(
+                    "domain #{domain_id}: autorecalc makes WHMCS ignore the recurringamount you \
+                     send; send one or the other"
+                ));
+            }
+            params.push(p("recurringamount", amount.round_dp(2)));
+        }
+        if let Some(status) = &self.status {
+            let text = status.as_whmcs();
+            if text.trim().is_empty() {
+                return Err(format!(
+                    "domain #{domain_id}: an empty status is ignored by WHMCS; give a status such as Active"
+                ));
+            }
+            params.push(p("status", text));
+        }
+        if let Some(date) = self.expiry {
+            params.push(p("expirydate", ymd(date)));
+        }
+        if let Some(date) = self.next_due {
+            params.push(p("nextduedate", ymd(date)));
+        }
+        if let Some(flag) = self.do_not_renew {
+            // A flag is written when present: 0/1, never "false" (non-empty means 1).
+            params.push(p("donotrenew", flag01(flag)));
+        }
+        if self.auto_recalc {
+            // WHMCS 8 recalculates when the key is present at all, so only send it when wanted.
+            params.push(p("autorecalc", "1"));
+        }
+        if params.len() == 1 {
+            return Err(format!("domain #{domain_id}: nothing to update"));
+        }
+        Ok(params)
+    }
+}
+
+/// Changes for UpdateInvoice.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InvoiceUpdate {
+    /// Draft, Unpaid, Paid, Cancelled, Refunded, Collections, Payment Pending.
+    pub status: Option<String>,
+    pub due_date: Option<NaiveDate>,
+    pub date_paid: Option<NaiveDate>,
+    pub notes: Option<String>,
+    /// Edit existing lines: (item id, description, amount, taxed); WHMCS needs all three.
+    pub items: Vec<(u64, String, Decimal, bool)>,
+}
+
+impl InvoiceUpdate {
+    pub fn to_params(&self, invoice_id: u64) -> Params {
+        let mut params = vec![p("invoiceid", invoice_id)];
+        if let Some(status) = &self.status {
+            params.push(p("status", status));
+        }
+        if let Some(date) = self.due_date {
+            params.push(p("duedate", ymd(date)));
+        }
+        if let Some(date) = self.date_paid {
+            params.push(p("datepaid", ymd(date)));
+        }
+        if let Some(notes) = &self.notes {
+            params.push(p("notes", notes));
+        }
+        for (id, description, amount, taxed) in &self.items {
+            params.push(p(&format!("itemdescription[{id}]"), description));
+            params.push(p(&format!("itemamount[{id}]"), amount.round_dp(2)));
+            params.push(p(&format!("itemtaxed[{id}]"), flag01(*taxed)));
+        }
+        params
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TicketPriority {
+    #[default]
+    Low,
+    Medium,
+    High,
+}
+
+impl TicketPriority {
+    pub fn as_whmcs(self) -> &'static str {
+        match self {
+            TicketPriority::Low => "Low",
+            TicketPriority::Medium => "Medium",
+            TicketPriority::High => "High",
+        }
+    }
+}
+
+/// A ticket to open as a client into a department.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTicket {
+    pub department_id: u64,
+    /// Usually the WhmcsBot client. WHMCS links `domain_id` only to the client's own
+    /// domains, so for a bot put the domain in the subject instead.
+    pub client_id: u64,
+    pub subject: String,
+    pub message: String,
+    pub priority: TicketPriority,
+    pub domain_id: Option<u64>,
+    pub markdown: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenedTicket {
+    /// Database id (what AddTicketReply wants).
+    pub id: u64,
+    /// Public ticket number.
+    pub tid: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TicketFilter {
+    pub department_id: Option<u64>,
+    pub client_id: Option<u64>,
+    pub status: Option<String>,
+    /// Approximate (substring) match in WHMCS.
+    pub subject: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ticket {
+    pub id: u64,
+    pub tid: String,
+    pub department_id: u64,
+    pub client_id: u64,
+    pub subject: String,
+    pub status: String,
+    pub priority: String,
+    pub date: Option<NaiveDate>,
+    pub service: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToDoItem {
+    pub id: u64,
+    pub date: Option<NaiveDate>,
+    pub title: String,
+    pub description: String,
+    pub admin_id: u64,
+    pub status: String,
+    pub due_date: Option<NaiveDate>,
+}
+
+impl ToDoItem {
+    fn parse(entry: &Object) -> Result<Self, String> {
+        Ok(Self {
+            id: json::u64_req(entry, "id")?,
+            date: json::date_opt(entry, "date")?,
+            title: json::text_or_empty(entry, "title"),
+            description: json::text_or_empty(entry, "description"),
+            admin_id: json::u64_opt(entry, "admin")?.unwrap_or(0),
+            status: json::text_or_empty(entry, "status"),
+            due_date: json::date_opt(entry, "duedate")?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ToDoUpdate {
+    pub status: Option<String>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    /// Sent as Y-m-d; WHMCS parses it with the system date format, so keep that at Y-m-d.
+    pub due_date: Option<NaiveDate>,
+}
+
+fn prices_by_years(obj: Option<&Object>) -> Result<BTreeMap<u32, Decimal>, String> {
+    let mut out = BTreeMap::new();
+    if let Some(obj) = obj {
+        for key in obj.keys() {
+            let years: u32 = key
+                .parse()
+                .map_err(|_| format!("price period `{key}` is not a number of years"))?;
+            if let Some(price) = json::decimal_opt(obj, key)? {
+                out.insert(years, price);
+            }
+        }
+    }
+    Ok(out)
+}
+
+impl WhmcsClient {
+    /// GetClientsDomains, every page.
+    pub async fn get_clients_domains(&self) -> Result<Vec<ClientDomain>, WhmcsError> {
+        const ACTION: &str = "GetClientsDomains";
+        let entries = self
+            .fetch_all_pages(ACTION, &[], "domains", "domain")
+            .await?;
+        entries
+            .iter()
+            .map(|e| ClientDomain::parse(e).map_err(bad(ACTION, e)))
+            .collect()
+    }
+
+    /// One domain by id.
+    pub async fn get_clients_domain(&self, domain_id: u64) -> Result<Option<ClientDomain>, WhmcsError> {
+        const ACTION: &str = "GetClientsDomains";
+        let answer = self
+            .call(ACTION, ActionKind::Read, &[p("domainid", domain_id)])
+            .await?;
+        let entries = json::nested_list(&answer, "domains", "domain")
+            .map_err(|d| protocol(ACTION, d, &answer))?;
+        entries
+            .first()
+            .map(|e| ClientDomain::parse(e).map_err(bad(ACTION, e)))
+            .transpose()
+    }
+
+    pub async fn get_client_details(&self, client_id: u64) -> Result<ClientDetails, WhmcsError> {
+        const ACTION: &str = "GetClientsDetails";
+        let answer = self
+            .call(ACTION, ActionKind::Read, &[p("clientid", client_id)])
+            .await?;
+        // Fields live under `client`; older versions only send the top-level duplicates.
+        let client = json::object(&answer, "client").unwrap_or(&answer);
+        let parse = || -> Result<ClientDetails, String> {
+            Ok(ClientDetails {
+                id: json::u64_opt(client, "id")?
+                    .or(json::u64_opt(client, "userid")?)
+                    .unwrap_or(client_id),
+                first_name: json::text_or_empty(client, "firstname"),
+                last_name: json::text_or_empty(client, "lastname"),
+                company_name: json::text_or_empty(client, "companyname"),
+                email: json::text_or_empty(client, "email"),
+                currency_id: json::u64_opt(client, "currency")?.unwrap_or(1),
+                currency_code: json::text(client, "currency_code").and_then(|c| c.parse().ok()),
+                group_id: json::u64_opt(client, "groupid")?.unwrap_or(0),
+            })
+        };
+        parse().map_err(|d| protocol(ACTION, d, &answer))
+    }
+
+    pub async fn get_currencies(&self) -> Result<Vec<WhmcsCurrency>, WhmcsError> {
+        const ACTION: &str = "GetCurrencies";
+        let answer = self.call(ACTION, ActionKind::Read, &[]).await?;
+        let entries = json::nested_list(&answer, "currencies", "currency")
+            .map_err(|d| protocol(ACTION, d, &answer))?;
+        entries
+            .iter()
+            .map(|e| WhmcsCurrency::parse(e).map_err(bad(ACTION, e)))
+            .collect()
+    }
+
+    /// GetTLDPricing for a currency id (standard prices only).
+    pub async fn get_tld_pricing(&self, currency_id: u64) -> Result<TldPriceList, WhmcsError> {
+        const ACTION: &str = "GetTLDPricing";
+        let answer = self
+            .call(ACTION, ActionKind::Read, &[p("currencyid", currency_id)])
+            .await?;
+        let parse = || -> Result<TldPriceList, String> {
+            let currency = json::object(&answer, "currency")
+                .ok_or("`currency` is missing")?;
+            let mut tlds = BTreeMap::new();
+            if let Some(pricing) = json::object(&answer, "pricing") {
+                for (tld, entry) in pricing {
+                    let entry = entry
+                        .as_object()
+                        .ok_or_else(|| format!("pricing for `{tld}` is not an object"))?;
+                    tlds.insert(
+                        tld.trim_start_matches('.').to_string(),
+                        TldPrices {
+                            register: prices_by_years(json::object(entry, "register"))?,
+                            transfer: prices_by_years(json::object(entry, "transfer"))?,
+                            renew: prices_by_years(json::object(entry, "renew"))?,
+                        },
+                    );
+                }
+            }
+            Ok(TldPriceList {
+                currency: WhmcsCurrency::parse(currency)?,
+                tlds,
+            })
+        };
+        parse().map_err(|d| protocol(ACTION, d, &answer))
+    }
+
+    /// GetInvoices, every page (paging by entries returned; 7.8's `numreturned` lies).
+    pub async fn get_invoices(
+        &self,
+        client_id: Option<u64>,
+        status: Option<&str>,
+    ) -> Result<Vec<InvoiceSummary>, WhmcsError> {
+        const ACTION: &str = "GetInvoices";
+        let mut params = Vec::new();
+        if let Some(id) = client_id {
+            params.push(p("userid", id));
+        }
+        if let Some(status) = status {
+            params.push(p("status", status));
+        }
+        let entries = self
+            .fetch_all_pages(ACTION, &params, "invoices", "invoice")
+            .await?;
+        entries
+            .iter()
+            .map(|e| {
+                let parse = || -> Result<InvoiceSummary, String> {
+                    Ok(InvoiceSummary {
+                        id: json::u64_req(e, "id")?,
+                        client_id: json::u64_opt(e, "userid")?.unwrap_or(0),
+                        status: json::text_or_empty(e, "status"),
+                        date: json::date_opt(e, "date")?,
+                        due_date: json::date_opt(e, "duedate")?,
+                        date_paid: json::date_opt(e, "datepaid")?,
+                        total: json::decimal_or_zero(e, "total")?,
+                        currency_code: json::text(e, "currencycode"),
+                    })
+                };
+                parse().map_err(bad(ACTION, e))
+            })
+            .collect()
+    }
+
+    pub async fn get_invoice(&self, invoice_id: u64) -> Result<Invoice, WhmcsError> {
+        const ACTION: &str = "GetInvoice";
+        let answer = self
+            .call(ACTION, ActionKind::Read, &[p("invoiceid", invoice_id)])
+            .await?;
+        let parse = || -> Result<Invoice, String> {
+            let items = json::nested_list(&answer, "items", "item")?
+                .iter()
+                .map(|i| {
+                    Ok(InvoiceItem {
+                        id: json::u64_req(i, "id")?,
+                        item_type: json::text_or_empty(i, "type"),
+                        rel_id: json::u64_opt(i, "relid")?.unwrap_or(0),
+                        description: json::text_or_empty(i, "description"),
+                        amount: json::decimal_or_zero(i, "amount")?,
+                        taxed: json::flag(i, "taxed"),
+                    })
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            Ok(Invoice {
+                id: json::u64_opt(&answer, "invoiceid")?.unwrap_or(invoice_id),
+                client_id: json::u64_opt(&answer, "userid")?.unwrap_or(0),
+                status: json::text_or_empty(&answer, "status"),
+                date: json::date_opt(&answer, "date")?,
+                due_date: json::date_opt(&answer, "duedate")?,
+                date_paid: json::date_opt(&answer, "datepaid")?,
+                subtotal: json::decimal_or_zero(&answer, "subtotal")?,
+                total: json::decimal_or_zero(&answer, "total")?,
+                balance: json::decimal_or_zero(&answer, "balance")?,
+                items,
+            })
+        };
+        parse().map_err(|d| protocol(ACTION, d, &answer))
+    }
+
+    /// The newest invoice of `client_id` with a line of `kind` for `domain_id`. GetInvoices
+    /// has no item filter, so this reads each candidate invoice (newest first).
+    pub async fn find_domain_invoice(
+        &self,
+        client_id: u64,
+        domain_id: u64,
+        kind: DomainInvoiceKind,
+        status: Option<&str>,
+    ) -> Result<Option<Invoice>, WhmcsError> {
+        let mut candidates = self.get_invoices(Some(client_id), status).await?;
+        candidates.sort_by(|a, b| b.id.cmp(&a.id));
+        for summary in candidates {
+            let invoice = self.get_invoice(summary.id).await?;
+            if invoice
+                .items
+                .iter()
+                .any(|i| i.item_type == kind.item_type() && i.rel_id == domain_id)
+            {
+                return Ok(Some(invoice));
+            }
+        }
+        Ok(None)
+    }
+
+    pub async fn update_client_domain(
+        &self,
+        domain_id: u64,
+        update: &DomainUpdate,
+    ) -> Result<(), WhmcsError> {
+        const ACTION: &str = "UpdateClientDomain";
+        let params = update
+            .to_params(domain_id)
+            .map_err(|reason| WhmcsError::InvalidRequest {
+                action: ACTION.into(),
+                reason,
+            })?;
+        self.call(ACTION, ActionKind::Write, &params).await?;
+        Ok(())
+    }
+
+    pub async fn update_invoice(&self, invoice_id: u64, update: &InvoiceUpdate) -> Result<(), WhmcsError> {
+        self.call("UpdateInvoice", ActionKind::Write, &update.to_params(invoice_id))
+            .await?;
+        Ok(())
+    }
+
+    /// DomainRenew: WHMCS calls the registrar right away (no invoice, no due-date change).
+    pub async fn domain_renew(&self, domain_id: u64, years: Option<u32>) -> Result<(), WhmcsError> {
+        let mut params = vec![p("domainid", domain_id)];
+        if let Some(years) = years {
+            params.push(p("regperiod", years));
+        }
+        self.call("DomainRenew", ActionKind::Write, &params).await?;
+        Ok(())
+    }
+
+    pub async fn domain_transfer(
+        &self,
+        domain_id: u64,
+        epp_code: Option<&crate::Secret>,
+    ) -> Result<(), WhmcsError> {
+        let mut params = vec![p("domainid", domain_id)];
+        if let Some(code) = epp_code {
+            params.push(p("eppcode", code.expose()));
+        }
+        self.call("DomainTransfer", ActionKind::Write, &params).await?;
+        Ok(())
+    }
+
+    pub async fn open_ticket(&self, ticket: &NewTicket) -> Result<OpenedTicket, WhmcsError> {
+        const ACTION: &str = "OpenTicket";
+        let mut params = vec![
+            p("deptid", ticket.department_id),
+            p("clientid", ticket.client_id),
+            p("subject", &ticket.subject),
+            p("message", &ticket.message),
+            p("priority", ticket.priority.as_whmcs()),
+        ];
+        if let Some(id) = ticket.domain_id {
+            params.push(p("domainid", id));
+        }
+        if ticket.markdown {
+            params.push(p("markdown", "1"));
+        }
+        let answer = self.call(ACTION, ActionKind::Write, &params).await?;
+        let parse = || -> Result<OpenedTicket, String> {
+            Ok(OpenedTicket {
+                id: json::u64_req(&answer, "id")?,
+                tid: json::text_or_empty(&answer, "tid"),
+            })
+        };
+        parse().map_err(|d| protocol(ACTION, d, &answer))
+    }
+
+    pub async fn get_tickets(&self, filter: &TicketFilter) -> Result<Vec<Ticket>, WhmcsError> {
+        const ACTION: &str = "GetTickets";
+        let mut params = Vec::new();
+        if let Some(id) = filter.department_id {
+            params.push(p("deptid", id));
+        }
+        if let Some(id) = filter.client_id {
+            params.push(p("clientid", id));
+        }
+        if let Some(status) = &filter.status {
+            params.push(p("status", status));
+        }
+        if let Some(subject) = &filter.subject {
+            params.push(p("subject", subject));
+        }
+        let entries = self
+            .fetch_all_pages(ACTION, &params, "tickets", "ticket")
+            .await?;
+        entries
+            .iter()
+            .map(|e| {
+                let parse = || -> Result<Ticket, String> {
+                    Ok(Ticket {
+                        id: json::u64_req(e, "id")?,
+                        tid: json::text_or_empty(e, "tid"),
+                        department_id: json::u64_opt(e, "deptid")?.unwrap_or(0),
+                        client_id: json::u64_opt(e, "userid")?.unwrap_or(0),
+                        subject: json::text_or_empty(e, "subject"),
+                        status: json::text_or_empty(e, "status"),
+                        priority: json::text_or_empty(e, "priority"),
+                        date: json::date_opt(e, "date")?,
+                        service: json::text_or_empty(e, "service"),
+                    })
+                };
+                parse().map_err(bad(ACTION, e))
+            })
+            .collect()
+    }
+
+    /// AddTicketReply; `ticket_id` is the database id, not the public number.
+    pub async fn add_ticket_reply(
+        &self,
+        ticket_id: u64,
+        message: &str,
+        client_id: Option<u64>,
+    ) -> Result<(), WhmcsError> {
+        let mut params = vec![p("ticketid", ticket_id), p("message", message)];
+        if let Some(id) = client_id {
+            params.push(p("clientid", id));
+        }
+        self.call("AddTicketReply", ActionKind::Write, &params).await?;
+        Ok(())
+    }
+
+    /// SendAdminEmail with a custom subject and HTML message (type `system`).
+    pub async fn send_admin_email(&self, subject: &str, html_message: &str) -> Result<(), WhmcsError> {
+        let params = vec![
+            p("customsubject", subject),
+            p("custommessage", html_message),
+            p("type", "system"),
+        ];
+        self.call("SendAdminEmail", ActionKind::Write, &params).await?;
+        Ok(())
+    }
+
+    pub async fn log_activity(&self, description: &str, client_id: Option<u64>) -> Result<(), WhmcsError> {
+        let mut params = vec![p("description", description)];
+        if let Some(id) = client_id {
+            // `clientid` for 8.x, `userid` for 7.x.
+            params.push(p("clientid", id));
+            params.push(p("userid", id));
+        }
+        self.call("LogActivity", ActionKind::Write, &params).await?;
+        Ok(())
+    }
+
+    /// GetToDoItems, every page. `status` may be `Incomplete` (= not Completed).
+    pub async fn get_todo_items(&self, status: Option<&str>) -> Result<Vec<ToDoItem>, WhmcsError> {
+        const ACTION: &str = "GetToDoItems";
+        let mut params = Vec::new();
+        if let Some(status) = status {
+            params.push(p("status", status));
+        }
+        // The answer omits `items` entirely when there are none; nested_list copes.
+        let entries = self
+            .fetch_all_pages(ACTION, &params, "items", "item")
+            .await?;
+        entries
+            .iter()
+            .map(|e| ToDoItem::parse(e).map_err(bad(ACTION, e)))
+            .collect()
+    }
+
+    /// UpdateToDoItem. `admin_id` is required by WHMCS and becomes the assigned admin.
+    /// WHMCS answers success for ids that do not exist, so callers that must know should
+    /// read the item back.
+    pub async fn update_todo_item(
+        &self,
+        item_id: u64,
+        admin_id: u64,
+        update: &ToDoUpdate,
+    ) -> Result<(), WhmcsError> {
+        let mut params = vec![p("itemid", item_id), p("adminid", admin_id)];
+        if let Some(status) = &update.status {
+            params.push(p("status", status));
+        }
+        if let Some(title) = &update.title {
+            params.push(p("title", title));
+        }
+        if let Some(description) = &update.description {
+            params.push(p("description", description));
+        }
+        if let Some(date) = update.due_date {
+            params.push(p("duedate", ymd(date)));
+        }
+        self.call("UpdateToDoItem", ActionKind::Write, &params).await?;
+        Ok(())
+    }
+
+    /// Every domain as [`BillingDomain`], with the amount in the client's currency. The
+    /// currency is looked up once per client (GetClientsDetails) and mapped through
+    /// GetCurrencies; rows with unusable names are reported, not dropped silently.
+    pub async fn list_billing_domains(&self) -> Result<BillingDomainList, WhmcsError> {
+        let domains = self.get_clients_domains().await?;
+        let currencies: HashMap<u64, Currency> = self
+            .get_currencies()
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c.code))
+            .collect();
+        let mut client_ids: Vec<u64> = domains.iter().map(|d| d.client_id).collect();
+        client_ids.sort_unstable();
+        client_ids.dedup();
+        let client_currency = self.client_currencies(&client_ids, &currencies).await?;
+
+        let mut list = BillingDomainList::default();
+        for domain in &domains {
+            let currency = client_currency
+                .get(&domain.client_id)
+                .copied()
+                .ok_or_else(|| WhmcsError::Api {
+                    action: "GetClientsDetails".into(),
+                    message: format!(
+                        "no currency known for client #{} of domain #{}",
+                        domain.client_id, domain.id
+                    ),
+                    registrar_error: None,
+                })?;
+            match domain.to_billing_domain(currency) {
+                Ok(d) => list.domains.push(d),
+                Err(reason) => {
+                    tracing::warn!(domain_id = domain.id, %reason, "skipping unreadable WHMCS domain");
+                    list.unreadable.push(UnreadableDomain {
+                        id: domain.id,
+                        name: domain.domain.clone(),
+                        reason,
+                    })
+                }
+            }
+        }
+        Ok(list)
+    }
+
+    async fn client_currencies(
+        &self,
+        client_ids: &[u64],
+        currencies: &HashMap<u64, Currency>,
+    ) -> Result<HashMap<u64, Currency>, WhmcsError> {
+        let semaphore = Arc::new(tokio::sync::Semaphore::new(
+            self.config().client_lookup_concurrency.max(1),
+        ));
+        let mut tasks = tokio::task::JoinSet::new();
+        for &client_id in client_ids {
+            let client = self.clone();
+            let semaphore = semaphore.clone();
+            tasks.spawn(async move {
+                let _permit = semaphore.acquire_owned().await.expect("semaphore open");
+                client.get_client_details(client_id).await
+            });
+        }
+        let mut out = HashMap::new();
+        while let Some(joined) = tasks.join_next().await {
+            let details = joined.map_err(|e| WhmcsError::Transport {
+                action: "GetClientsDetails".into(),
+                detail: format!("lookup task failed: {e}"),
+            })??;
+            let currency = currencies
+                .get(&details.currency_id)
+                .copied()
+                .or(details.currency_code)
+                .ok_or_else(|| WhmcsError::Api {
+                    action: "GetCurrencies".into(),
+                    message: format!(
+                        "client #{} uses currency id {} which GetCurrencies does not list",
+                        details.id, details.currency_id
+                    ),
+                    registrar_error: None,
+                })?;
+            out.insert(details.id, currency);
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn zero_recurring_amount_is_refused_not_silently_ignored() {
+        let update = DomainUpdate {
+            recurring_amount: Some(Decimal::ZERO),
+            ..Default::default()
+        };
+        let err = update.to_params(7).unwrap_err();
+        assert!(err.contains("ignores empty and zero"), "{err}");
+    }
+
+    #[test]
+    fn flags_are_sent_as_0_and_1_and_autorecalc_only_when_wanted() {
+        let update = DomainUpdate {
+            recurring_amount: Some(dec!(12.5)),
+            do_not_renew: Some(false),
+            next_due: NaiveDate::from_ymd_opt(2027, 1, 2),
+            status: Some(BillingStatus::Active),
+            ..Default::default()
+        };
+        let params = update.to_params(7).unwrap();
+        assert!(params.contains(&p("donotrenew", "0")));
+        assert!(params.contains(&p("recurringamount", "12.50")));
+        assert!(params.contains(&p("nextduedate", "2027-01-02")));
+        assert!(params.contains(&p("status", "Active")));
+        assert!(!params.iter().any(|(k, _)| k == "autorecalc"));
+    }
+
+    #[test]
+    fn autorecalc_with_amount_and_empty_updates_are_refused() {
+        let both = DomainUpdate {
+            recurring_amount: Some(dec!(5)),
+            auto_recalc: true,
+            ..Default::default()
+        };
+        assert!(both.to_params(1).is_err());
+        assert!(DomainUpdate::default().to_params(1).unwrap_err().contains("nothing"));
+    }
+
+    #[test]
+    fn invoice_item_edits_send_all_three_arrays() {
+        let update = InvoiceUpdate {
+            items: vec![(12, "Domain Renewal".into(), dec!(30), true)],
+            ..Default::default()
+        };
+        let params = update.to_params(5);
+        assert!(params.contains(&p("itemamount[12]", "30")));
+        assert!(params.contains(&p("itemtaxed[12]", "1")));
+        assert!(params.contains(&p("itemdescription[12]", "Domain Renewal")));
+    }
+}

@@ -1,0 +1,377 @@
+//! The WHMCS External API transport: `POST <base>/includes/api.php`, form-encoded, always
+//! `responsetype=json`. Errors come back as `result=error` with HTTP 200, so the body
+//! decides, not the status. Read actions are retried with backoff; writes never are,
+//! because a write that timed out may still have happened.
+
+use crate::error::WhmcsError;
+use crate::json::{self, Object};
+use crate::secret::Secret;
+use rand::Rng;
+use serde_json::Value;
+use std::time::Duration;
+use url::Url;
+
+/// How to reach one WHMCS installation.
+#[derive(Debug, Clone)]
+pub struct WhmcsConfig {
+    /// The WHMCS root (`https://billing.example.com/`) or the full `…/includes/api.php` URL.
+    pub base_url: Url,
+    /// API credential identifier (or the admin username for legacy logins).
+    pub identifier: String,
+    pub secret: Secret,
+    /// `$api_access_key` from configuration.php, to bypass the IP allow-list.
+    pub access_key: Option<Secret>,
+    pub connect_timeout: Duration,
+    /// Whole request, including reading the answer.
+    pub request_timeout: Duration,
+    /// Extra attempts for read actions after a timeout, network error or HTTP 5xx/429.
+    pub read_retries: u32,
+    /// First retry delay; doubles per attempt, plus up to 50% jitter.
+    pub retry_backoff: Duration,
+    /// `limitnum` for list actions.
+    pub page_size: u32,
+    /// Parallel GetClientsDetails calls when resolving client currencies.
+    pub client_lookup_concurrency: usize,
+}
+
+impl WhmcsConfig {
+    /// Defaults: 10 s connect, 60 s total, 3 read retries from 500 ms, pages of 250.
+    pub fn new(
+        base_url: &str,
+        identifier: impl Into<String>,
+        secret: impl Into<Secret>,
+    ) -> Result<Self, WhmcsError> {
+        let base_url = Url::parse(base_url).map_err(|e| {
+            WhmcsError::Config(format!(
+                "`{base_url}` is not a URL ({e}); give the WHMCS root, e.g. https://billing.example.com/"
+            ))
+        })?;
+        if !matches!(base_url.scheme(), "http" | "https") {
+            return Err(WhmcsError::Config(format!(
+                "`{base_url}` must start with https:// (or http:// for a local sandbox)"
+            )));
+        }
+        let identifier = identifier.into();
+        let secret = secret.into();
+        if identifier.trim().is_empty() || secret.is_empty() {
+            return Err(WhmcsError::Config(
+                "the API identifier and secret must not be empty; create them under Setup > \
+                 Staff Management > Manage API Credentials"
+                    .into(),
+            ));
+        }
+        Ok(Self {
+            base_url,
+            identifier,
+            secret,
+            access_key: None,
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            read_retries: 3,
+            retry_backoff: Duration::from_millis(500),
+            page_size: 250,
+            client_lookup_concurrency: 8,
+        })
+    }
+
+    /// The `…/includes/api.php` endpoint.
+    pub fn endpoint(&self) -> Url {
+        if self.base_url.path().ends_with("api.php") {
+            return self.base_url.clone();
+        }
+        let mut root = self.base_url.clone();
+        if !root.path().ends_with('/') {
+            let path = format!("{}/", root.path());
+            root.set_path(&path);
+        }
+        root.join("includes/api.php").expect("relative path joins")
+    }
+}
+
+/// Whether an action only reads (safe to retry) or changes something (never retried).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionKind {
+    Read,
+    Write,
+}
+
+/// Form parameters of one call.
+pub type Params = Vec<(String, String)>;
+
+/// Client for the WHMCS External API.
+#[derive(Debug, Clone)]
+pub struct WhmcsClient {
+    config: WhmcsConfig,
+    endpoint: Url,
+    http: reqwest::Client,
+}
+
+const BODY_PREVIEW_CHARS: usize = 120;
+
+fn preview(body: &[u8]) -> String {
+    String::from_utf8_lossy(body)
+        .chars()
+        .take(BODY_PREVIEW_CHARS)
+        .collect()
+}
+
+impl WhmcsClient {
+    pub fn new(config: WhmcsConfig) -> Result<Self, WhmcsError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
+            .user_agent(concat!("domwatch/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| WhmcsError::Config(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self {
+            endpoint: config.endpoint(),
+            config,
+            http,
+        })
+    }
+
+    pub fn config(&self) -> &WhmcsConfig {
+        &self.config
+    }
+
+    /// Calls `action` and returns the success object. Reads are retried on transient
+    /// failures; writes are sent exactly once.
+    pub async fn call(
+        &self,
+        action: &str,
+        kind: ActionKind,
+        params: &[(String, String)],
+    ) -> Result<Object, WhmcsError> {
+        let attempts = match kind {
+            ActionKind::Read => self.config.read_retries + 1,
+            ActionKind::Write => 1,
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.call_once(action, params).await {
+                Err(err) if err.is_transient() && attempt < attempts => {
+                    let delay = self.backoff(attempt);
+                    tracing::warn!(action, attempt, ?delay, error = %err, "WHMCS read failed, retrying");
+                    tokio::time::sleep(delay).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let base = self.config.retry_backoff * 2u32.saturating_pow(attempt - 1);
+        let jitter_ms = rand::thread_rng().gen_range(0..=base.as_millis() as u64 / 2);
+        base + Duration::from_millis(jitter_ms)
+    }
+
+    async fn call_once(&self, action: &str, params: &[(String, String)]) -> Result<Object, WhmcsError> {
+        let mut form: Vec<(&str, &str)> = vec![
+            ("action", action),
+            ("identifier", &self.config.identifier),
+            ("secret", self.config.secret.expose()),
+            ("responsetype", "json"),
+        ];
+        if let Some(key) = &self.config.access_key {
+            form.push(("accesskey", key.expose()));
+        }
+        form.extend(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        tracing::debug!(action, params = params.len(), "WHMCS API call");
+
+        let response = self
+            .http
+            .post(self.endpoint.clone())
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(action, e))?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(action, e))?;
+        parse_response(action, status.as_u16(), &body)
+    }
+
+    fn transport_error(&self, action: &str, e: reqwest::Error) -> WhmcsError {
+        if e.is_timeout() {
+            WhmcsError::Timeout {
+                action: action.to_string(),
+                after: self.config.request_timeout,
+            }
+        } else {
+            // reqwest's Display never contains the form body, so no secret leaks here.
+            let mut detail = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                detail.push_str(": ");
+                detail.push_str(&s.to_string());
+                source = s.source();
+            }
+            WhmcsError::Transport {
+                action: action.to_string(),
+                detail,
+            }
+        }
+    }
+
+    /// Calls a list action page by page until `totalresults` entries arrived. The offset
+    /// advances by the number of entries actually returned: WHMCS 7.8's GetInvoices
+    /// reports `numreturned` = `totalresults`, so that field is never trusted.
+    pub async fn fetch_all_pages(
+        &self,
+        action: &str,
+        params: &[(String, String)],
+        outer: &str,
+        inner: &str,
+    ) -> Result<Vec<Object>, WhmcsError> {
+        let mut all = Vec::new();
+        let mut start: u64 = 0;
+        loop {
+            let mut page_params = params.to_vec();
+            page_params.push(("limitstart".into(), start.to_string()));
+            page_params.push(("limitnum".into(), self.config.page_size.to_string()));
+            let page = self.call(action, ActionKind::Read, &page_params).await?;
+            let items = json::nested_list(&page, outer, inner)
+                .map_err(|detail| protocol(action, detail, &page))?;
+            let total = json::u64_opt(&page, "totalresults")
+                .map_err(|detail| protocol(action, detail, &page))?;
+            let returned = items.len() as u64;
+            all.extend(items);
+            start += returned;
+            match total {
+                Some(total) if start >= total => break,
+                Some(total) if returned == 0 => {
+                    return Err(protocol(
+                        action,
+                        format!(
+                            "page at offset {start} was empty although totalresults is {total}; \
+                             the list changed while reading, run again"
+                        ),
+                        &page,
+                    ))
+                }
+                Some(_) => {}
+                // Without a total, a short page is the last one.
+                None if returned < u64::from(self.config.page_size) => break,
+                None => {}
+            }
+        }
+        Ok(all)
+    }
+}
+
+pub(crate) fn protocol(action: &str, detail: String, answer: &Object) -> WhmcsError {
+    let text = Value::Object(answer.clone()).to_string();
+    WhmcsError::Protocol {
+        action: action.to_string(),
+        detail,
+        body_start: preview(text.as_bytes()),
+    }
+}
+
+/// Turns a raw answer into the success object or a typed error.
+pub(crate) fn parse_response(action: &str, status: u16, body: &[u8]) -> Result<Object, WhmcsError> {
+    let parsed: Result<Value, _> = serde_json::from_slice(body);
+    let object = match parsed {
+        Ok(Value::Object(o)) => o,
+        Ok(other) if (200..300).contains(&status) => {
+            return Err(WhmcsError::Protocol {
+                action: action.to_string(),
+                detail: format!("expected a JSON object, got {}", json::kind(&other)),
+                body_start: preview(body),
+            })
+        }
+        Err(_) if (200..300).contains(&status) => {
+            let detail = if body.trim_ascii_start().starts_with(b"<") {
+                "HTML/XML instead of JSON".to_string()
+            } else if body.is_empty() {
+                "an empty body".to_string()
+            } else {
+                "not JSON".to_string()
+            };
+            return Err(WhmcsError::Protocol {
+                action: action.to_string(),
+                detail,
+                body_start: preview(body),
+            });
+        }
+        _ => {
+            return Err(WhmcsError::Http {
+                action: action.to_string(),
+                status,
+                body_start: preview(body),
+            })
+        }
+    };
+    // GetRegistrars says `status` instead of `result`.
+    let result = json::text(&object, "result").or_else(|| json::text(&object, "status"));
+    match result.as_deref() {
+        Some("success") if (200..300).contains(&status) => Ok(object),
+        Some("error") => Err(WhmcsError::from_api_message(
+            action,
+            json::text(&object, "message").unwrap_or_else(|| "no message given".into()),
+            json::text(&object, "error").filter(|e| !e.is_empty()),
+        )),
+        Some("success") => Err(WhmcsError::Http {
+            action: action.to_string(),
+            status,
+            body_start: preview(body),
+        }),
+        _ => Err(WhmcsError::Protocol {
+            action: action.to_string(),
+            detail: "no `result` field".into(),
+            body_start: preview(body),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_from_root_or_full_url() {
+        let c = WhmcsConfig::new("https://billing.example.com/whmcs", "id", "s").unwrap();
+        assert_eq!(c.endpoint().as_str(), "https://billing.example.com/whmcs/includes/api.php");
+        let c = WhmcsConfig::new("https://b.example.com/includes/api.php", "id", "s").unwrap();
+        assert_eq!(c.endpoint().as_str(), "https://b.example.com/includes/api.php");
+        assert!(WhmcsConfig::new("ftp://x", "id", "s").is_err());
+        assert!(WhmcsConfig::new("https://x", "id", "").is_err());
+    }
+
+    #[test]
+    fn config_debug_hides_secrets() {
+        let mut c = WhmcsConfig::new("https://b.example.com/", "id", "topsecret").unwrap();
+        c.access_key = Some(Secret::new("accesskey123"));
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("topsecret") && !shown.contains("accesskey123"), "{shown}");
+    }
+
+    #[test]
+    fn errors_on_http_200_are_errors() {
+        let err = parse_response("GetClientsDomains", 200, br#"{"result":"error","message":"Authentication Failed"}"#)
+            .unwrap_err();
+        assert!(matches!(err, WhmcsError::Auth { .. }));
+    }
+
+    #[test]
+    fn garbage_is_a_protocol_error_with_the_first_bytes() {
+        let err = parse_response("GetCurrencies", 200, b"<html><body>Down for maintenance</body></html>").unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, WhmcsError::Protocol { .. }));
+        assert!(text.contains("Down for maintenance") && text.contains("HTML"), "{text}");
+        let err = parse_response("GetCurrencies", 502, b"Bad Gateway").unwrap_err();
+        assert!(matches!(err, WhmcsError::Http { status: 502, .. }));
+        assert!(err.is_transient());
+        let err = parse_response("GetCurrencies", 200, br#"{"foo":1}"#).unwrap_err();
+        assert!(err.to_string().contains("no `result` field"));
+    }
+
+    #[test]
+    fn getregistrars_status_key() {
+        let ok = parse_response("GetRegistrars", 200, br#"{"status":"success","registrars":[]}"#);
+        assert!(ok.is_ok());
+    }
+}
