@@ -8,6 +8,7 @@ mod cli_registrar;
 mod cli_sandbox;
 mod cli_sandbox_registrar;
 mod cli_sandbox_whmcs;
+mod config;
 
 use clap::{Parser, Subcommand};
 

@@ -2,5 +2,10 @@
 //! and HEXONET (ISPAPI).
 //!
 //! * [`codec`]: `Command` encoding/decoding and the zero-copy response parser.
+//! * [`client`]: `RrpClient`, the HTTP client (auth, sessions, retries, rate limits).
 
 pub mod codec;
+pub mod client;
+
+pub use client::{ClientConfig, ClientError, Environment, RrpClient, Secret};
+pub use codec::{Command, Response};

@@ -5,3 +5,4 @@
 //! the same domains, with deliberate drift.
 
 pub mod portfolio;
+pub mod registrar;

@@ -1,0 +1,673 @@
+//! Configuration: one TOML file, environment overrides, and `*_FILE` secrets.
+//!
+//! Every secret can be given inline (discouraged), as `<key>_file = "/run/secrets/x"` in
+//! the file, or through the environment (`DOMWATCH_WHMCS_SECRET`,
+//! `DOMWATCH_WHMCS_SECRET_FILE`, `DOMWATCH_REGISTRAR_<NAME>_PASSWORD[_FILE]`, …).
+//! Errors name the key and say how to fix it. With no file at all, domwatch runs on the
+//! embedded default: SQLite and in-process sandboxes.
+
+#![allow(dead_code)] // wired into `check`/`serve` by the engine work (issue 4)
+
+use anyhow::{bail, Context};
+use domwatch_core::detect::{DetectionPolicy, MarginRule};
+use domwatch_core::model::{Dialect, RenewalMode};
+use domwatch_core::Currency;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A secret value; never printed.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "<empty>" } else { "***" })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    #[default]
+    Live,
+    Ote,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRegistrar {
+    pub dialect: Dialect,
+    #[serde(default)]
+    pub environment: Environment,
+    /// Overrides the dialect's official endpoint (sandboxes, proxies).
+    pub endpoint: Option<String>,
+    pub login: Option<String>,
+    pub password: Option<String>,
+    pub password_file: Option<PathBuf>,
+    pub role: Option<String>,
+    pub subuser: Option<String>,
+    /// WHMCS registrar module names whose domains belong to this account.
+    #[serde(default)]
+    pub modules: Vec<String>,
+    pub page_size: Option<u32>,
+    pub max_concurrency: Option<u32>,
+    pub timeout_seconds: Option<u64>,
+    /// Auto delete mode for unpaid domains (issue 5): disabled | ticket | enabled.
+    pub auto_delete: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWhmcs {
+    pub url: Option<String>,
+    pub identifier: Option<String>,
+    pub secret: Option<String>,
+    pub secret_file: Option<PathBuf>,
+    pub access_key: Option<String>,
+    pub access_key_file: Option<PathBuf>,
+    /// Optional direct database access (to-dos, premium data): mysql://user:pass@host/db.
+    pub database_url: Option<String>,
+    pub database_url_file: Option<PathBuf>,
+    /// Client id of the WhmcsBot client that opens admin tickets.
+    pub bot_client_id: Option<u64>,
+    /// Support department for domwatch tickets.
+    pub ticket_department_id: Option<u64>,
+    pub timeout_seconds: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawPricing {
+    /// Markup on registrar cost when proposing a recurring amount, in percent.
+    pub markup_percent: Option<Decimal>,
+    /// Flag renewals whose margin is below this many percent; 0 turns it off.
+    pub min_margin_percent: Option<Decimal>,
+    /// Fixed exchange rates `"EUR/USD" = 1.08` used when the registrar has none.
+    #[serde(default)]
+    pub rates: BTreeMap<String, Decimal>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawDetection {
+    pub expiry_tolerance_days: Option<i64>,
+    pub missing_strikes: Option<u32>,
+    pub paid_renewal_lookback_days: Option<i64>,
+    /// e.g. "AUTOEXPIRE" when WHMCS drives renewals.
+    pub expected_renewal_mode: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawNotices {
+    /// Any of "todo", "ticket", "email".
+    #[serde(default)]
+    pub channels: Vec<String>,
+    pub smtp_url: Option<String>,
+    pub smtp_url_file: Option<PathBuf>,
+    pub mail_from: Option<String>,
+    #[serde(default)]
+    pub mail_to: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawServe {
+    pub listen: Option<String>,
+    /// Minutes between monitoring cycles.
+    pub interval_minutes: Option<u64>,
+    pub admin_user: Option<String>,
+    /// argon2 PHC string (`domwatch hash-password` prints one).
+    pub admin_password_hash: Option<String>,
+    pub admin_password_hash_file: Option<PathBuf>,
+}
+
+/// The file as written.
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// sqlite://domwatch.db (default) or postgres://…
+    pub database_url: Option<String>,
+    pub whmcs: Option<RawWhmcs>,
+    #[serde(default)]
+    pub registrars: BTreeMap<String, RawRegistrar>,
+    #[serde(default)]
+    pub pricing: RawPricing,
+    #[serde(default)]
+    pub detection: RawDetection,
+    #[serde(default)]
+    pub notices: RawNotices,
+    #[serde(default)]
+    pub serve: RawServe,
+}
+
+/// A registrar account, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegistrarAccount {
+    pub name: String,
+    pub dialect: Dialect,
+    pub environment: Environment,
+    pub endpoint: Option<String>,
+    pub login: String,
+    pub password: Secret,
+    pub role: Option<String>,
+    pub subuser: Option<String>,
+    pub modules: Vec<String>,
+    pub page_size: u32,
+    pub max_concurrency: u32,
+    pub timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WhmcsConfig {
+    pub url: String,
+    pub identifier: String,
+    pub secret: Secret,
+    pub access_key: Option<Secret>,
+    pub database_url: Option<Secret>,
+    pub bot_client_id: Option<u64>,
+    pub ticket_department_id: Option<u64>,
+    pub timeout_seconds: u64,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub database_url: String,
+    /// `None`: run against the embedded sandboxes.
+    pub whmcs: Option<WhmcsConfig>,
+    pub registrars: Vec<RegistrarAccount>,
+    pub detection: DetectionPolicy,
+    pub rates: Vec<(Currency, Currency, Decimal)>,
+    pub notice_channels: Vec<String>,
+    pub listen: String,
+    pub interval_minutes: u64,
+    pub admin_user: String,
+    pub admin_password_hash: Option<Secret>,
+}
+
+impl Config {
+    /// True when nothing external is configured: use the in-process sandboxes.
+    pub fn is_embedded_default(&self) -> bool {
+        self.whmcs.is_none() && self.registrars.is_empty()
+    }
+
+    /// The registrar account that serves a WHMCS registrar module name.
+    pub fn account_for_module(&self, module: &str) -> Option<&RegistrarAccount> {
+        self.registrars
+            .iter()
+            .find(|a| a.modules.iter().any(|m| m.eq_ignore_ascii_case(module)))
+    }
+}
+
+/// Where values come from besides the file: the process environment in production, a map
+/// in tests.
+pub trait Env {
+    fn var(&self, key: &str) -> Option<String>;
+}
+
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, key: &str) -> Option<String> {
+        std::env::var(key).ok().filter(|v| !v.is_empty())
+    }
+}
+
+impl Env for BTreeMap<String, String> {
+    fn var(&self, key: &str) -> Option<String> {
+        self.get(key).cloned()
+    }
+}
+
+fn env_key(parts: &[&str]) -> String {
+    let mut key = String::from("DOMWATCH");
+    for p in parts {
+        key.push('_');
+        key.extend(p.chars().map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        }));
+    }
+    key
+}
+
+fn read_secret_file(path: &Path, key: &str) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "`{key}` points to {} which cannot be read: check the path and its permissions",
+            path.display()
+        )
+    })?;
+    let value = text.trim_end_matches(['\n', '\r']).to_string();
+    if value.is_empty() {
+        bail!(
+            "`{key}` points to {} which is empty: put the secret in it",
+            path.display()
+        );
+    }
+    Ok(value)
+}
+
+/// Resolves a secret from (in order) env `<KEY>_FILE`, env `<KEY>`, file `<key>_file`, file `<key>`.
+fn secret(
+    env: &dyn Env,
+    env_parts: &[&str],
+    key: &str,
+    inline: Option<&String>,
+    file: Option<&PathBuf>,
+) -> anyhow::Result<Option<Secret>> {
+    let var = env_key(env_parts);
+    if let Some(path) = env.var(&format!("{var}_FILE")) {
+        return read_secret_file(Path::new(&path), &format!("{var}_FILE")).map(|s| Some(Secret(s)));
+    }
+    if let Some(v) = env.var(&var) {
+        return Ok(Some(Secret(v)));
+    }
+    if let Some(path) = file {
+        return read_secret_file(path, &format!("{key}_file")).map(|s| Some(Secret(s)));
+    }
+    Ok(inline.filter(|s| !s.is_empty()).map(|s| Secret(s.clone())))
+}
+
+fn plain(env: &dyn Env, env_parts: &[&str], inline: Option<&String>) -> Option<String> {
+    env.var(&env_key(env_parts)).or_else(|| inline.cloned())
+}
+
+impl RawConfig {
+    /// Reads and parses a TOML file; a syntax or unknown-key error names line and key.
+    pub fn from_file(path: &Path) -> anyhow::Result<RawConfig> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+        Self::from_toml(&text).with_context(|| format!("in {}", path.display()))
+    }
+
+    pub fn from_toml(text: &str) -> anyhow::Result<RawConfig> {
+        toml::from_str(text).map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))
+    }
+
+    /// Applies environment overrides and secrets, and validates everything.
+    pub fn resolve(self, env: &dyn Env) -> anyhow::Result<Config> {
+        let database_url = plain(env, &["DATABASE_URL"], self.database_url.as_ref())
+            .unwrap_or_else(|| "sqlite://domwatch.db".to_string());
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            bail!(
+                "`database_url` must start with sqlite:// or postgres:// (got `{}`)",
+                domwatch_store::redact_url(&database_url)
+            );
+        }
+
+        let whmcs = match self.whmcs {
+            None => None,
+            Some(w) => {
+                let url = plain(env, &["WHMCS", "URL"], w.url.as_ref())
+                    .context("`whmcs.url` is missing: set it to your WHMCS base URL, e.g. https://billing.example.com")?;
+                let parsed = url::Url::parse(&url).with_context(|| {
+                    format!(
+                        "`whmcs.url` = `{url}` is not a URL: use e.g. https://billing.example.com"
+                    )
+                })?;
+                if !matches!(parsed.scheme(), "http" | "https") {
+                    bail!("`whmcs.url` must be http:// or https:// (got `{url}`)");
+                }
+                let identifier = plain(env, &["WHMCS", "IDENTIFIER"], w.identifier.as_ref())
+                    .context("`whmcs.identifier` is missing: create API credentials in WHMCS (System Settings > API Credentials)")?;
+                let secret_value = secret(env, &["WHMCS", "SECRET"], "whmcs.secret", w.secret.as_ref(), w.secret_file.as_ref())?
+                    .context("`whmcs.secret` is missing: set whmcs.secret_file or DOMWATCH_WHMCS_SECRET(_FILE)")?;
+                Some(WhmcsConfig {
+                    url,
+                    identifier,
+                    secret: secret_value,
+                    access_key: secret(
+                        env,
+                        &["WHMCS", "ACCESS_KEY"],
+                        "whmcs.access_key",
+                        w.access_key.as_ref(),
+                        w.access_key_file.as_ref(),
+                    )?,
+                    database_url: secret(
+                        env,
+                        &["WHMCS", "DATABASE_URL"],
+                        "whmcs.database_url",
+                        w.database_url.as_ref(),
+                        w.database_url_file.as_ref(),
+                    )?,
+                    bot_client_id: w.bot_client_id,
+                    ticket_department_id: w.ticket_department_id,
+                    timeout_seconds: w.timeout_seconds.unwrap_or(30),
+                })
+            }
+        };
+
+        let mut registrars = Vec::new();
+        let mut module_owner: BTreeMap<String, String> = BTreeMap::new();
+        for (name, r) in self.registrars {
+            let key = |k: &str| format!("registrars.{name}.{k}");
+            let login = plain(env, &["REGISTRAR", &name, "LOGIN"], r.login.as_ref()).with_context(
+                || {
+                    format!(
+                        "`{}` is missing: the account's login (user id)",
+                        key("login")
+                    )
+                },
+            )?;
+            let password = secret(
+                env,
+                &["REGISTRAR", &name, "PASSWORD"],
+                &key("password"),
+                r.password.as_ref(),
+                r.password_file.as_ref(),
+            )?
+            .with_context(|| {
+                format!(
+                    "`{}` is missing: set {} or {}(_FILE)",
+                    key("password"),
+                    key("password_file"),
+                    env_key(&["REGISTRAR", &name, "PASSWORD"])
+                )
+            })?;
+            if let Some(endpoint) = &r.endpoint {
+                url::Url::parse(endpoint).with_context(|| {
+                    format!("`{}` = `{endpoint}` is not a URL", key("endpoint"))
+                })?;
+            }
+            let modules = if r.modules.is_empty() {
+                match r.dialect {
+                    Dialect::Cnr => vec!["cnic".into(), "keysystems".into(), "rrpproxy".into()],
+                    Dialect::Ispapi => vec!["ispapi".into()],
+                    Dialect::Smartnic => vec!["smartnic".into()],
+                }
+            } else {
+                r.modules.iter().map(|m| m.to_ascii_lowercase()).collect()
+            };
+            for m in &modules {
+                if let Some(other) = module_owner.insert(m.clone(), name.clone()) {
+                    bail!("WHMCS module `{m}` is mapped to both registrars.{other} and registrars.{name}: list it under one account's `modules` only");
+                }
+            }
+            let page_size = r.page_size.unwrap_or(1000);
+            if !(1..=10_000).contains(&page_size) {
+                bail!(
+                    "`{}` = {page_size} is out of range: use 1 to 10000",
+                    key("page_size")
+                );
+            }
+            if let Some(mode) = &r.auto_delete {
+                if !matches!(mode.as_str(), "disabled" | "ticket" | "enabled") {
+                    bail!(
+                        "`{}` = `{mode}`: use disabled, ticket or enabled",
+                        key("auto_delete")
+                    );
+                }
+            }
+            registrars.push(RegistrarAccount {
+                name,
+                dialect: r.dialect,
+                environment: r.environment,
+                endpoint: r.endpoint,
+                login,
+                password,
+                role: r.role,
+                subuser: r.subuser,
+                modules,
+                page_size,
+                max_concurrency: r.max_concurrency.unwrap_or(4).max(1),
+                timeout_seconds: r.timeout_seconds.unwrap_or(60),
+            });
+        }
+
+        let mut detection = DetectionPolicy::default();
+        let defaults = MarginRule::default();
+        detection.margin = MarginRule {
+            markup_percent: self
+                .pricing
+                .markup_percent
+                .unwrap_or(defaults.markup_percent),
+            min_margin_percent: self
+                .pricing
+                .min_margin_percent
+                .unwrap_or(defaults.min_margin_percent),
+        };
+        if detection.margin.markup_percent < Decimal::ZERO
+            || detection.margin.min_margin_percent < Decimal::ZERO
+        {
+            bail!("`pricing.markup_percent` and `pricing.min_margin_percent` must not be negative");
+        }
+        if let Some(d) = self.detection.expiry_tolerance_days {
+            detection.expiry_tolerance_days = d.max(0);
+        }
+        if let Some(n) = self.detection.missing_strikes {
+            if n == 0 {
+                bail!("`detection.missing_strikes` must be at least 1 (3 is a safe default)");
+            }
+            detection.missing_strikes_threshold = n;
+        }
+        if let Some(d) = self.detection.paid_renewal_lookback_days {
+            detection.paid_renewal_lookback_days = d.max(1);
+        }
+        if let Some(mode) = &self.detection.expected_renewal_mode {
+            match RenewalMode::parse(mode) {
+                RenewalMode::Other(m) => bail!("`detection.expected_renewal_mode` = `{m}` is not a renewal mode: use e.g. AUTOEXPIRE or AUTORENEW"),
+                m => detection.expected_renewal_mode = Some(m),
+            }
+        }
+
+        let mut rates = Vec::new();
+        for (pair, rate) in &self.pricing.rates {
+            let (from, to) = pair.split_once('/').with_context(|| {
+                format!("`pricing.rates.\"{pair}\"`: write currency pairs as \"EUR/USD\"")
+            })?;
+            let from: Currency = from
+                .parse()
+                .with_context(|| format!("`pricing.rates.\"{pair}\"`"))?;
+            let to: Currency = to
+                .parse()
+                .with_context(|| format!("`pricing.rates.\"{pair}\"`"))?;
+            if *rate <= Decimal::ZERO {
+                bail!("`pricing.rates.\"{pair}\"` must be positive");
+            }
+            rates.push((from, to, *rate));
+        }
+
+        for c in &self.notices.channels {
+            if !matches!(c.as_str(), "todo" | "ticket" | "email") {
+                bail!("`notices.channels` contains `{c}`: use todo, ticket or email");
+            }
+        }
+
+        Ok(Config {
+            database_url,
+            whmcs,
+            registrars,
+            detection,
+            rates,
+            notice_channels: if self.notices.channels.is_empty() {
+                vec!["todo".into()]
+            } else {
+                self.notices.channels
+            },
+            listen: plain(env, &["LISTEN"], self.serve.listen.as_ref())
+                .unwrap_or_else(|| "127.0.0.1:8400".into()),
+            interval_minutes: self.serve.interval_minutes.unwrap_or(60).max(1),
+            admin_user: self.serve.admin_user.unwrap_or_else(|| "admin".into()),
+            admin_password_hash: secret(
+                env,
+                &["ADMIN_PASSWORD_HASH"],
+                "serve.admin_password_hash",
+                self.serve.admin_password_hash.as_ref(),
+                self.serve.admin_password_hash_file.as_ref(),
+            )?,
+        })
+    }
+}
+
+/// Loads the configuration: `path` if given, else `$DOMWATCH_CONFIG`, else `domwatch.toml`
+/// in the working directory if present, else the embedded default.
+pub fn load(path: Option<&Path>, env: &dyn Env) -> anyhow::Result<Config> {
+    let path = path
+        .map(Path::to_path_buf)
+        .or_else(|| env.var("DOMWATCH_CONFIG").map(PathBuf::from))
+        .or_else(|| Some(PathBuf::from("domwatch.toml")).filter(|p| p.exists()));
+    let raw = match path {
+        Some(p) => RawConfig::from_file(&p)?,
+        None => RawConfig::default(),
+    };
+    raw.resolve(env)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    const FULL: &str = r#"
+database_url = "postgres://domwatch@db/domwatch"
+
+[whmcs]
+url = "https://billing.example.com"
+identifier = "abc"
+secret = "inline-secret"
+bot_client_id = 99
+ticket_department_id = 2
+
+[registrars.cnr-live]
+dialect = "cnr"
+login = "reseller1"
+password = "pw"
+modules = ["cnic", "Keysystems"]
+
+[registrars.hexonet]
+dialect = "ispapi"
+environment = "ote"
+login = "test.user"
+password = "pw2"
+
+[pricing]
+markup_percent = 30
+min_margin_percent = 5
+rates = { "EUR/USD" = 1.08 }
+
+[detection]
+missing_strikes = 2
+expected_renewal_mode = "AUTOEXPIRE"
+
+[notices]
+channels = ["todo", "email"]
+"#;
+
+    #[test]
+    fn parses_a_full_file() {
+        let c = RawConfig::from_toml(FULL)
+            .unwrap()
+            .resolve(&env(&[]))
+            .unwrap();
+        assert_eq!(c.database_url, "postgres://domwatch@db/domwatch");
+        assert_eq!(c.whmcs.as_ref().unwrap().secret.expose(), "inline-secret");
+        assert_eq!(c.registrars.len(), 2);
+        assert_eq!(c.account_for_module("KEYSYSTEMS").unwrap().name, "cnr-live");
+        assert_eq!(
+            c.account_for_module("ispapi").unwrap().environment,
+            Environment::Ote
+        );
+        assert_eq!(c.detection.margin.markup_percent, dec!(30));
+        assert_eq!(c.detection.missing_strikes_threshold, 2);
+        assert_eq!(
+            c.detection.expected_renewal_mode,
+            Some(RenewalMode::AutoExpire)
+        );
+        assert_eq!(c.rates, vec![(Currency::EUR, Currency::USD, dec!(1.08))]);
+        assert!(!c.is_embedded_default());
+    }
+
+    #[test]
+    fn empty_config_is_the_embedded_default() {
+        let c = RawConfig::default().resolve(&env(&[])).unwrap();
+        assert!(c.is_embedded_default());
+        assert_eq!(c.database_url, "sqlite://domwatch.db");
+        assert_eq!(c.notice_channels, vec!["todo"]);
+    }
+
+    #[test]
+    fn env_overrides_and_secret_files_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("secret");
+        std::fs::write(&file, "from-file\n").unwrap();
+        let e = env(&[
+            ("DOMWATCH_WHMCS_SECRET_FILE", file.to_str().unwrap()),
+            ("DOMWATCH_REGISTRAR_CNR_LIVE_PASSWORD", "from-env"),
+            ("DOMWATCH_DATABASE_URL", "sqlite://other.db"),
+        ]);
+        let c = RawConfig::from_toml(FULL).unwrap().resolve(&e).unwrap();
+        assert_eq!(c.whmcs.as_ref().unwrap().secret.expose(), "from-file");
+        assert_eq!(c.registrars[0].password.expose(), "from-env");
+        assert_eq!(c.database_url, "sqlite://other.db");
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let c = RawConfig::from_toml(FULL)
+            .unwrap()
+            .resolve(&env(&[]))
+            .unwrap();
+        let dump = format!("{c:?}");
+        assert!(
+            !dump.contains("inline-secret") && !dump.contains("\"pw\""),
+            "{dump}"
+        );
+    }
+
+    fn err(toml: &str) -> String {
+        match RawConfig::from_toml(toml).and_then(|r| r.resolve(&env(&[]))) {
+            Ok(_) => panic!("expected an error for {toml}"),
+            Err(e) => format!("{e:#}"),
+        }
+    }
+
+    #[test]
+    fn bad_config_names_the_key_and_the_fix() {
+        assert!(err("[whmcs]\nurl = \"https://x\"\nidentifier=\"a\"").contains("whmcs.secret"));
+        assert!(err("[whmcs]\nurl = \"ftp://x\"\nidentifier=\"a\"\nsecret=\"s\"").contains("http"));
+        assert!(err("[registrars.a]\ndialect = \"cnr\"\nlogin = \"l\"")
+            .contains("registrars.a.password"));
+        assert!(err("[registrars.a]\ndialect = \"foo\"").contains("dialect"));
+        assert!(err("typo_key = 1").contains("typo_key"));
+        assert!(err("[registrars.a]\ndialect=\"cnr\"\nlogin=\"l\"\npassword=\"p\"\n[registrars.b]\ndialect=\"cnr\"\nlogin=\"l\"\npassword=\"p\"").contains("mapped to both"));
+        assert!(err("[pricing]\nrates = { \"EURUSD\" = 1.1 }").contains("EUR/USD"));
+        assert!(err("[detection]\nmissing_strikes = 0").contains("at least 1"));
+        assert!(err("database_url = \"mysql://x\"").contains("sqlite://"));
+        assert!(err("[notices]\nchannels = [\"pager\"]").contains("todo, ticket or email"));
+    }
+
+    #[test]
+    fn missing_secret_file_is_reported_with_its_path() {
+        let e = err(
+            "[whmcs]\nurl=\"https://x\"\nidentifier=\"a\"\nsecret_file=\"/nonexistent/secret\"",
+        );
+        assert!(
+            e.contains("/nonexistent/secret") && e.contains("whmcs.secret_file"),
+            "{e}"
+        );
+    }
+}

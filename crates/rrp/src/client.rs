@@ -1,0 +1,763 @@
+//! HTTP client for the CNR / ISPAPI gateway: authentication (password or session),
+//! retries with jittered exponential backoff, per-account rate limiting, and errors that
+//! say what to do. Credentials never reach logs or `Debug` output.
+
+use crate::codec::{Command, Response, Template};
+use domwatch_core::model::Dialect;
+use rand::Rng;
+use std::fmt;
+use std::time::Duration;
+use tokio::sync::{Mutex, Semaphore};
+use tokio::time::Instant;
+use tracing::{debug, warn, Instrument};
+use url::Url;
+
+/// CNR live gateway.
+pub const CNR_LIVE_URL: &str = "https://api.rrpproxy.net/api/call.cgi";
+/// CNR OT&E (test) gateway.
+pub const CNR_OTE_URL: &str = "https://api-ote.rrpproxy.net/api/call.cgi";
+/// ISPAPI gateway (live and OT&E differ by `s_entity`).
+pub const ISPAPI_URL: &str = "https://api.ispapi.net/api/call.cgi";
+/// ISPAPI `s_entity` for live.
+pub const ISPAPI_ENTITY_LIVE: &str = "54cd";
+/// ISPAPI `s_entity` for OT&E.
+pub const ISPAPI_ENTITY_OTE: &str = "1234";
+
+/// Codes worth repeating: the temporary failures plus "server closing connection" /
+/// "too many sessions". Every other code is final.
+const RETRYABLE_CODES: [u16; 5] = [421, 423, 425, 520, 521];
+/// Longest pause between two attempts, whatever the backoff says.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// How many body bytes a protocol error quotes.
+const BODY_PREFIX_LEN: usize = 120;
+
+/// Live system or the registrar's OT&E test system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Live,
+    Ote,
+}
+
+/// A secret string whose `Debug`/`Display` print `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    /// The secret itself; only for building the request.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Secret::new(value)
+    }
+}
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Secret(value)
+    }
+}
+
+/// Everything needed to talk to one registrar account.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// `Dialect::Cnr` or `Dialect::Ispapi` (Smart-NIC is a different protocol).
+    pub dialect: Dialect,
+    pub environment: Environment,
+    /// Overrides the gateway URL (sandboxes, tests, a local high-performance proxy).
+    pub endpoint: Option<Url>,
+    pub login: String,
+    pub password: Secret,
+    /// Role user (CNR `login:role`, ISPAPI `login!role`).
+    pub role: Option<String>,
+    /// Act on a sub-account (CNR `SUBUSER=` in the command, ISPAPI `s_user`).
+    pub subuser: Option<String>,
+    /// Open a session once and send its id instead of the password.
+    pub use_session: bool,
+    pub connect_timeout: Duration,
+    /// Whole request, including reading the body.
+    pub total_timeout: Duration,
+    /// Extra attempts after the first on transport errors and codes 421/423/425/520/521.
+    pub max_retries: u32,
+    /// First backoff; doubles per attempt, with jitter, capped at 30 s.
+    pub retry_base_delay: Duration,
+    /// Requests in flight at once for this account.
+    pub max_concurrency: usize,
+    /// Minimum gap between the starts of two requests for this account.
+    pub min_interval: Duration,
+}
+
+impl ClientConfig {
+    /// A config with conservative defaults: 10 s connect, 300 s total (the SDKs' value; a
+    /// 10 000-row list can take a while), 3 retries from 500 ms, 4 requests in flight,
+    /// no minimum interval, no session.
+    pub fn new(
+        dialect: Dialect,
+        environment: Environment,
+        login: impl Into<String>,
+        password: impl Into<Secret>,
+    ) -> Self {
+        ClientConfig {
+            dialect,
+            environment,
+            endpoint: None,
+            login: login.into(),
+            password: password.into(),
+            role: None,
+            subuser: None,
+            use_session: false,
+            connect_timeout: Duration::from_secs(10),
+            total_timeout: Duration::from_secs(300),
+            max_retries: 3,
+            retry_base_delay: Duration::from_millis(500),
+            max_concurrency: 4,
+            min_interval: Duration::ZERO,
+        }
+    }
+
+    /// The account name used in messages: `login` or `login:role`.
+    pub fn account(&self) -> String {
+        match &self.role {
+            Some(role) => format!("{}{}{role}", self.login, self.role_separator()),
+            None => self.login.clone(),
+        }
+    }
+
+    fn role_separator(&self) -> char {
+        match self.dialect {
+            Dialect::Ispapi => '!',
+            _ => ':',
+        }
+    }
+
+    /// The gateway URL for this dialect and environment, unless overridden.
+    pub fn endpoint_url(&self) -> Result<Url, ClientError> {
+        if let Some(url) = &self.endpoint {
+            return Ok(url.clone());
+        }
+        let url = match (self.dialect, self.environment) {
+            (Dialect::Cnr, Environment::Live) => CNR_LIVE_URL,
+            (Dialect::Cnr, Environment::Ote) => CNR_OTE_URL,
+            (Dialect::Ispapi, _) => ISPAPI_URL,
+            (other, _) => {
+                return Err(ClientError::Config(format!(
+                    "dialect `{other}` does not speak the CNR/ISPAPI protocol; use the adapter for {other}"
+                )))
+            }
+        };
+        Ok(Url::parse(url).expect("built-in URLs are valid"))
+    }
+}
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("registrar rejected the credentials for account `{account}` ({code} {description}): check login/password (and role) for account {account}")]
+    Auth {
+        account: String,
+        code: u16,
+        description: String,
+    },
+    #[error("`{command}` failed temporarily after {attempts} attempt(s): {code} {description}; try again later")]
+    Temporary {
+        command: String,
+        code: u16,
+        description: String,
+        attempts: u32,
+    },
+    #[error("`{command}` refused: {code} {description}")]
+    Permanent {
+        command: String,
+        code: u16,
+        description: String,
+    },
+    #[error("`{command}`: invalid registrar response ({code} {description}); body starts with {body_prefix:?}: check the endpoint URL points at the registrar API")]
+    Protocol {
+        command: String,
+        code: u16,
+        description: String,
+        body_prefix: String,
+    },
+    #[error("`{command}`: no answer from {endpoint} within {after:?} after {attempts} attempt(s): check connectivity or raise the timeout")]
+    Timeout {
+        command: String,
+        endpoint: String,
+        after: Duration,
+        attempts: u32,
+    },
+    #[error("invalid registrar client configuration: {0}")]
+    Config(String),
+}
+
+impl ClientError {
+    /// The registrar code behind this error, if any.
+    pub fn code(&self) -> Option<u16> {
+        match self {
+            ClientError::Auth { code, .. }
+            | ClientError::Temporary { code, .. }
+            | ClientError::Permanent { code, .. }
+            | ClientError::Protocol { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+}
+
+impl From<ClientError> for domwatch_core::ports::RegistrarError {
+    fn from(error: ClientError) -> Self {
+        use domwatch_core::ports::RegistrarError;
+        let message = error.to_string();
+        match error {
+            ClientError::Auth {
+                account,
+                code,
+                description,
+            } => RegistrarError::Auth {
+                account,
+                detail: format!("{code} {description}"),
+            },
+            ClientError::Temporary {
+                code, description, ..
+            } => RegistrarError::Temporary { code, description },
+            ClientError::Permanent {
+                code, description, ..
+            } => RegistrarError::Permanent { code, description },
+            ClientError::Protocol { .. } | ClientError::Config(_) => {
+                RegistrarError::Protocol { message }
+            }
+            ClientError::Timeout { command, after, .. } => RegistrarError::Timeout {
+                what: command,
+                seconds: after.as_secs().max(1),
+            },
+        }
+    }
+}
+
+/// A failure below the protocol: no usable HTTP answer.
+#[derive(Debug)]
+struct TransportFailure {
+    timed_out: bool,
+    detail: String,
+}
+
+/// One response plus how it was obtained, for the retry loop.
+enum Exchange {
+    Answer(Response),
+    Transport(TransportFailure),
+}
+
+/// A CNR or ISPAPI account client. Cheap to share behind an `Arc`; all methods take `&self`.
+pub struct RrpClient {
+    config: ClientConfig,
+    endpoint: Url,
+    http: reqwest::Client,
+    in_flight: Semaphore,
+    last_start: Mutex<Option<Instant>>,
+    session: Mutex<Option<Secret>>,
+}
+
+impl fmt::Debug for RrpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RrpClient")
+            .field("config", &self.config)
+            .field("endpoint", &self.endpoint.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RrpClient {
+    /// Builds a client. Fails only on an unusable configuration (wrong dialect, zero
+    /// concurrency, TLS backend failure).
+    pub fn new(config: ClientConfig) -> Result<Self, ClientError> {
+        let endpoint = config.endpoint_url()?;
+        if config.max_concurrency == 0 {
+            return Err(ClientError::Config(
+                "max_concurrency is 0: allow at least one request in flight".into(),
+            ));
+        }
+        if config.login.is_empty() {
+            return Err(ClientError::Config(
+                "login is empty: set the registrar account login".into(),
+            ));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.total_timeout)
+            .user_agent(concat!("domwatch/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ClientError::Config(format!("cannot build the HTTP client: {e}")))?;
+        Ok(RrpClient {
+            in_flight: Semaphore::new(config.max_concurrency),
+            endpoint,
+            http,
+            last_start: Mutex::new(None),
+            session: Mutex::new(None),
+            config,
+        })
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.config.dialect
+    }
+
+    pub fn endpoint(&self) -> &Url {
+        &self.endpoint
+    }
+
+    /// Sends `command` and returns the response only when it succeeded (2xx). Retries
+    /// transport errors and temporary codes; a lost session is re-opened once.
+    pub async fn request(&self, command: &Command) -> Result<Response, ClientError> {
+        let (response, attempts, timed_out) = self.call_with_retries(command).await?;
+        self.classify(command, response, attempts, timed_out)
+    }
+
+    /// Like [`RrpClient::request`] but returns every registrar answer, success or not,
+    /// as a [`Response`] (transport failures become the SDK `httperror` template). Only
+    /// session/login failures are errors here.
+    pub async fn call(&self, command: &Command) -> Result<Response, ClientError> {
+        Ok(self.call_with_retries(command).await?.0)
+    }
+
+    /// Opens a session now (otherwise done lazily when `use_session` is set).
+    pub async fn login(&self) -> Result<(), ClientError> {
+        let mut session = self.session.lock().await;
+        self.open_session(&mut session).await
+    }
+
+    /// Closes the session, if one is open (CNR `StopSession`, ISPAPI `EndSession`).
+    pub async fn logout(&self) -> Result<(), ClientError> {
+        let Some(id) = self.session.lock().await.take() else {
+            return Ok(());
+        };
+        let name = match self.config.dialect {
+            Dialect::Ispapi => "EndSession",
+            _ => "StopSession",
+        };
+        let command = Command::new(name);
+        let form = self.form(&command, Some(&id), false);
+        match self.exchange(name, form).await {
+            Exchange::Answer(r) if r.is_success() => Ok(()),
+            Exchange::Answer(r) => Err(ClientError::Permanent {
+                command: name.into(),
+                code: r.code(),
+                description: r.description().into(),
+            }),
+            Exchange::Transport(t) => Err(self.transport_error(name, t, 1)),
+        }
+    }
+
+    /// True while a session id is held.
+    pub async fn has_session(&self) -> bool {
+        self.session.lock().await.is_some()
+    }
+
+    async fn open_session(&self, slot: &mut Option<Secret>) -> Result<(), ClientError> {
+        let (label, command, id_key) = match self.config.dialect {
+            Dialect::Ispapi => ("StartSession", Command::new("StartSession"), "SESSION"),
+            // CNR: the login request has no s_command at all, just `persistent=1`.
+            _ => ("login", Command::empty(), "SESSIONID"),
+        };
+        let form = self.form(&command, None, true);
+        let response = match self.exchange(label, form).await {
+            Exchange::Answer(r) => r,
+            Exchange::Transport(t) => return Err(self.transport_error(label, t, 1)),
+        };
+        if response.code() == 530 || (response.is_permanent_error() && response.code() == 531) {
+            return Err(self.auth_error(&response));
+        }
+        let response = self.classify(&command, response, 1, false)?;
+        match response.value(id_key).filter(|id| !id.is_empty()) {
+            Some(id) => {
+                *slot = Some(Secret::new(id));
+                debug!(dialect = %self.config.dialect, "registrar session opened");
+                Ok(())
+            }
+            None => Err(ClientError::Protocol {
+                command: label.into(),
+                code: response.code(),
+                description: format!("session login answered without `{id_key}`"),
+                body_prefix: body_prefix(response.body()),
+            }),
+        }
+    }
+
+    /// The retry loop. Returns the final response, the number of attempts, and whether
+    /// the last failure was a timeout.
+    async fn call_with_retries(
+        &self,
+        command: &Command,
+    ) -> Result<(Response, u32, bool), ClientError> {
+        let name = if command.name().is_empty() {
+            "login"
+        } else {
+            command.name()
+        };
+        let span = tracing::info_span!("rrp.request", command = name, code = tracing::field::Empty, runtime = tracing::field::Empty, attempts = tracing::field::Empty);
+        async {
+            debug!(command = %command.redacted(), "sending registrar command");
+            let mut attempts = 0u32;
+            let mut relogged = false;
+            loop {
+                attempts += 1;
+                let session = if self.config.use_session {
+                    let mut slot = self.session.lock().await;
+                    if slot.is_none() {
+                        self.open_session(&mut slot).await?;
+                    }
+                    slot.clone()
+                } else {
+                    None
+                };
+                let form = self.form(command, session.as_ref(), false);
+                let (response, timed_out) = match self.exchange(name, form).await {
+                    Exchange::Answer(response) => (response, false),
+                    Exchange::Transport(failure) => {
+                        warn!(attempt = attempts, timed_out = failure.timed_out, detail = %failure.detail, "registrar transport failure");
+                        (Response::http_error(&failure.detail), failure.timed_out)
+                    }
+                };
+                let current = tracing::Span::current();
+                current.record("code", response.code());
+                current.record("runtime", response.runtime());
+                current.record("attempts", attempts);
+
+                if response.code() == 530 && session.is_some() && !relogged {
+                    // Session expired or was dropped server-side: log in again once.
+                    relogged = true;
+                    attempts -= 1;
+                    debug!("session rejected; logging in again");
+                    *self.session.lock().await = None;
+                    continue;
+                }
+                let retryable = RETRYABLE_CODES.contains(&response.code());
+                if retryable && attempts <= self.config.max_retries {
+                    let delay = self.backoff(attempts);
+                    warn!(code = response.code(), description = response.description(), attempt = attempts, delay_ms = delay.as_millis() as u64, "temporary registrar failure; retrying");
+                    tokio::time::sleep(delay).await;
+                    continue;
+                }
+                return Ok((response, attempts, timed_out));
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Jittered exponential backoff: a random delay in [d/2, d] with d = base·2^(n-1).
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exponent = attempt.saturating_sub(1).min(16);
+        let full = self
+            .config
+            .retry_base_delay
+            .saturating_mul(1u32 << exponent)
+            .min(MAX_BACKOFF);
+        let half = full / 2;
+        let jitter = rand::thread_rng().gen_range(0..=half.as_millis() as u64);
+        half + Duration::from_millis(jitter)
+    }
+
+    fn classify(
+        &self,
+        command: &Command,
+        response: Response,
+        attempts: u32,
+        timed_out: bool,
+    ) -> Result<Response, ClientError> {
+        let name = command.name().to_string();
+        if timed_out {
+            return Err(ClientError::Timeout {
+                command: name,
+                endpoint: self.endpoint.to_string(),
+                after: self.config.total_timeout,
+                attempts,
+            });
+        }
+        match response.template() {
+            Some(Template::Invalid) | Some(Template::Empty) => {
+                return Err(ClientError::Protocol {
+                    command: name,
+                    code: response.code(),
+                    description: response.description().into(),
+                    body_prefix: body_prefix(response.body()),
+                })
+            }
+            Some(Template::HttpError(detail)) => {
+                return Err(ClientError::Temporary {
+                    command: name,
+                    code: response.code(),
+                    description: format!("{} ({detail})", response.description()),
+                    attempts,
+                })
+            }
+            None => {}
+        }
+        if response.is_success() {
+            return Ok(response);
+        }
+        if response.code() == 530 {
+            return Err(self.auth_error(&response));
+        }
+        if response.is_temporary_error() || RETRYABLE_CODES.contains(&response.code()) {
+            return Err(ClientError::Temporary {
+                command: name,
+                code: response.code(),
+                description: response.description().into(),
+                attempts,
+            });
+        }
+        if response.is_permanent_error() {
+            return Err(ClientError::Permanent {
+                command: name,
+                code: response.code(),
+                description: response.description().into(),
+            });
+        }
+        Err(ClientError::Protocol {
+            command: name,
+            code: response.code(),
+            description: format!("unexpected code class: {}", response.description()),
+            body_prefix: body_prefix(response.body()),
+        })
+    }
+
+    fn auth_error(&self, response: &Response) -> ClientError {
+        ClientError::Auth {
+            account: self.config.account(),
+            code: response.code(),
+            description: response.description().into(),
+        }
+    }
+
+    fn transport_error(&self, command: &str, failure: TransportFailure, attempts: u32) -> ClientError {
+        if failure.timed_out {
+            ClientError::Timeout {
+                command: command.into(),
+                endpoint: self.endpoint.to_string(),
+                after: self.config.total_timeout,
+                attempts,
+            }
+        } else {
+            ClientError::Temporary {
+                command: command.into(),
+                code: 421,
+                description: format!("{} ({})", crate::codec::HTTP_ERROR_DESCRIPTION, failure.detail),
+                attempts,
+            }
+        }
+    }
+
+    /// The POST fields. `session` replaces the password; `open_session` builds the login
+    /// request itself.
+    fn form(
+        &self,
+        command: &Command,
+        session: Option<&Secret>,
+        open_session: bool,
+    ) -> Vec<(&'static str, String)> {
+        let config = &self.config;
+        let mut form: Vec<(&'static str, String)> = Vec::with_capacity(6);
+        match config.dialect {
+            Dialect::Ispapi => {
+                let entity = match config.environment {
+                    Environment::Live => ISPAPI_ENTITY_LIVE,
+                    Environment::Ote => ISPAPI_ENTITY_OTE,
+                };
+                form.push(("s_entity", entity.into()));
+                match session {
+                    Some(id) => form.push(("s_session", id.expose().into())),
+                    None => {
+                        form.push(("s_login", config.account()));
+                        form.push(("s_pw", config.password.expose().into()));
+                    }
+                }
+                if let Some(user) = &config.subuser {
+                    form.push(("s_user", user.clone()));
+                }
+                if !command.is_empty() {
+                    form.push(("s_command", command.encode()));
+                }
+            }
+            _ => {
+                form.push(("s_login", config.account()));
+                match session {
+                    Some(id) => form.push(("s_sessionid", id.expose().into())),
+                    None => form.push(("s_pw", config.password.expose().into())),
+                }
+                if open_session {
+                    form.push(("persistent", "1".into()));
+                } else if !command.is_empty() {
+                    let mut command = command.clone();
+                    if let Some(user) = &config.subuser {
+                        command.set("SUBUSER", user.as_str());
+                    }
+                    form.push(("s_command", command.encode()));
+                }
+            }
+        }
+        form
+    }
+
+    /// One HTTP round trip, under the concurrency and interval limits.
+    async fn exchange(&self, name: &str, form: Vec<(&'static str, String)>) -> Exchange {
+        let _permit = self
+            .in_flight
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        if !self.config.min_interval.is_zero() {
+            let mut last = self.last_start.lock().await;
+            if let Some(previous) = *last {
+                tokio::time::sleep_until(previous + self.config.min_interval).await;
+            }
+            *last = Some(Instant::now());
+        }
+        let result = self
+            .http
+            .post(self.endpoint.clone())
+            .form(&form)
+            .send()
+            .await;
+        let response = match result {
+            Ok(response) => response,
+            Err(error) => return Exchange::Transport(failure_of(&error)),
+        };
+        let status = response.status();
+        if !status.is_success() {
+            // Node/Go SDK behaviour: a non-2xx status is an HTTP communication error.
+            return Exchange::Transport(TransportFailure {
+                timed_out: false,
+                detail: format!("HTTP status {status} from the gateway"),
+            });
+        }
+        match response.text().await {
+            Ok(body) => {
+                let parsed = Response::parse_with_endpoint(body, self.endpoint.as_str());
+                debug!(command = name, code = parsed.code(), runtime = parsed.runtime(), "registrar answered");
+                Exchange::Answer(parsed)
+            }
+            Err(error) => Exchange::Transport(failure_of(&error)),
+        }
+    }
+}
+
+fn failure_of(error: &reqwest::Error) -> TransportFailure {
+    // reqwest's Display includes the URL, which holds no secrets (they are in the body).
+    let mut detail = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        detail.push_str(": ");
+        detail.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    TransportFailure {
+        timed_out: error.is_timeout(),
+        detail,
+    }
+}
+
+/// The first bytes of a body, cut on a character boundary, for error messages.
+fn body_prefix(body: &str) -> String {
+    let mut end = body.len().min(BODY_PREFIX_LEN);
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    body[..end].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(dialect: Dialect) -> ClientConfig {
+        let mut config = ClientConfig::new(dialect, Environment::Ote, "reseller", "pa$$word-secret");
+        config.role = Some("monitor".into());
+        config
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_password() {
+        let config = config(Dialect::Cnr);
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("pa$$word-secret"), "{debug}");
+        let client = RrpClient::new(config).unwrap();
+        assert!(!format!("{client:?}").contains("pa$$word-secret"));
+    }
+
+    #[test]
+    fn endpoints_and_role_separators_per_dialect() {
+        let cnr = config(Dialect::Cnr);
+        assert_eq!(cnr.endpoint_url().unwrap().as_str(), CNR_OTE_URL);
+        assert_eq!(cnr.account(), "reseller:monitor");
+        let mut live = cnr.clone();
+        live.environment = Environment::Live;
+        assert_eq!(live.endpoint_url().unwrap().as_str(), CNR_LIVE_URL);
+        let hx = config(Dialect::Ispapi);
+        assert_eq!(hx.endpoint_url().unwrap().as_str(), ISPAPI_URL);
+        assert_eq!(hx.account(), "reseller!monitor");
+        assert!(config(Dialect::Smartnic).endpoint_url().is_err());
+    }
+
+    #[test]
+    fn cnr_form_uses_session_id_and_puts_subuser_in_the_command() {
+        let mut config = config(Dialect::Cnr);
+        config.subuser = Some("sub1".into());
+        let client = RrpClient::new(config).unwrap();
+        let cmd = Command::new("StatusAccount");
+        let form = client.form(&cmd, None, false);
+        assert_eq!(
+            form,
+            vec![
+                ("s_login", "reseller:monitor".to_string()),
+                ("s_pw", "pa$$word-secret".to_string()),
+                ("s_command", "COMMAND=StatusAccount\nSUBUSER=sub1".to_string()),
+            ]
+        );
+        let form = client.form(&cmd, Some(&Secret::new("abc")), false);
+        assert_eq!(form[1], ("s_sessionid", "abc".to_string()));
+        let login = client.form(&Command::empty(), None, true);
+        assert_eq!(login.last(), Some(&("persistent", "1".to_string())));
+        assert!(login.iter().all(|(k, _)| *k != "s_command"));
+    }
+
+    #[test]
+    fn ispapi_form_uses_entity_session_and_s_user() {
+        let mut config = config(Dialect::Ispapi);
+        config.subuser = Some("sub1".into());
+        let client = RrpClient::new(config).unwrap();
+        let cmd = Command::new("StatusAccount");
+        let form = client.form(&cmd, None, false);
+        assert_eq!(form[0], ("s_entity", "1234".to_string()));
+        assert_eq!(form[1], ("s_login", "reseller!monitor".to_string()));
+        assert!(form.contains(&("s_user", "sub1".to_string())));
+        let form = client.form(&cmd, Some(&Secret::new("sess")), false);
+        assert!(form.contains(&("s_session", "sess".to_string())));
+        assert!(form.iter().all(|(k, _)| *k != "s_pw" && *k != "s_login"));
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let mut config = config(Dialect::Cnr);
+        config.retry_base_delay = Duration::from_millis(100);
+        let client = RrpClient::new(config).unwrap();
+        for attempt in 1..=3u32 {
+            let full = Duration::from_millis(100 * (1 << (attempt - 1)));
+            let delay = client.backoff(attempt);
+            assert!(delay >= full / 2 && delay <= full, "{attempt}: {delay:?}");
+        }
+        assert!(client.backoff(40) <= MAX_BACKOFF);
+    }
+}
