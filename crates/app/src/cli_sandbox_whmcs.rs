@@ -1,8 +1,82 @@
-//! `domwatch sandbox whmcs`.
+//! `domwatch sandbox whmcs`: serve the sandbox WHMCS until Ctrl-C.
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use domwatch_sandbox::whmcs::{
+    start, SandboxCredential, SandboxDatabase, WhmcsSandboxConfig, DEFAULT_IDENTIFIER,
+    DEFAULT_SECRET,
+};
+use std::net::SocketAddr;
+use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8490")]
+    listen: SocketAddr,
+    /// Portfolio seed; the registrar sandbox with the same seed holds the same domains.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Number of portfolio domains.
+    #[arg(long, default_value_t = 200)]
+    domains: usize,
+    /// The day the portfolio is anchored to (YYYY-MM-DD); default today (UTC).
+    #[arg(long)]
+    today: Option<NaiveDate>,
+    /// Keep the WHMCS tables in this MySQL/MariaDB database (must exist) instead of memory.
+    #[arg(long, env = "DOMWATCH_SANDBOX_MYSQL_URL", conflicts_with = "sqlite")]
+    mysql_url: Option<String>,
+    /// Keep the WHMCS tables in this SQLite file instead of memory.
+    #[arg(long)]
+    sqlite: Option<PathBuf>,
+    /// API identifier the sandbox accepts.
+    #[arg(long, default_value = DEFAULT_IDENTIFIER)]
+    identifier: String,
+    /// API secret the sandbox accepts.
+    #[arg(long, default_value = DEFAULT_SECRET)]
+    secret: String,
+    /// Emulate WHMCS 7.8's GetInvoices bug (numreturned = totalresults).
+    #[arg(long)]
+    numreturned_bug: bool,
+}
 
-pub async fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`domwatch sandbox whmcs` is not built yet")
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let today = args
+        .today
+        .unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let mut config = WhmcsSandboxConfig::new(args.seed, args.domains, today);
+    config.listen = args.listen;
+    config.numreturned_bug = args.numreturned_bug;
+    config.credentials = vec![SandboxCredential {
+        identifier: args.identifier,
+        secret: args.secret,
+        allowed_actions: None,
+    }];
+    config.database = match (args.mysql_url, args.sqlite) {
+        (Some(url), _) => SandboxDatabase::MySql(url),
+        (None, Some(path)) => SandboxDatabase::SqliteFile(path),
+        (None, None) => SandboxDatabase::Memory,
+    };
+    if !args.listen.ip().is_loopback() {
+        eprintln!(
+            "warning: the sandbox WHMCS listens on {} and is reachable from other machines",
+            args.listen
+        );
+    }
+    let sandbox = start(config)
+        .await
+        .context("starting the sandbox WHMCS")?;
+    println!("sandbox WHMCS (seed {}, {} domains, today {today})", args.seed, args.domains);
+    println!("  url:        {}", sandbox.base_url());
+    println!("  api:        {}", sandbox.api_url());
+    println!("  identifier: {}", sandbox.identifier());
+    println!("  secret:     {}", sandbox.secret());
+    println!("  pay:        POST {}_sandbox/pay-invoice invoiceid=N", sandbox.base_url());
+    println!("Ctrl-C stops it.");
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    eprintln!("stopping the sandbox WHMCS");
+    sandbox.shutdown().await;
+    Ok(())
 }

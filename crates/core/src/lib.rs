@@ -10,8 +10,8 @@ pub mod detect;
 pub mod model;
 pub mod money;
 pub mod name;
-pub mod ports;
 pub mod plan;
+pub mod ports;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use money::{Currency, Money, MoneyError};

@@ -140,6 +140,17 @@ impl RateTable {
         self.rates.push((from, to, rate));
     }
 
+    /// Adds every rate of `other`, replacing rates for the same pair.
+    pub fn merge(&mut self, other: &RateTable) {
+        for (from, to, rate) in &other.rates {
+            self.insert(*from, *to, *rate);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rates.is_empty()
+    }
+
     /// The rate from `from` to `to`: direct, inverse, or across one common base.
     pub fn rate(&self, from: Currency, to: Currency) -> Option<Decimal> {
         if from == to {

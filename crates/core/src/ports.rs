@@ -175,7 +175,10 @@ pub trait RegistrarPort: Send + Sync {
     async fn status_domain(&self, name: &DomainName) -> Result<RegistrarDomain, RegistrarError>;
 
     /// Premium status and prices for `names`, batched within the registrar's limits.
-    async fn check_premium(&self, names: &[DomainName]) -> Result<Vec<PremiumCheck>, RegistrarError>;
+    async fn check_premium(
+        &self,
+        names: &[DomainName],
+    ) -> Result<Vec<PremiumCheck>, RegistrarError>;
 
     async fn set_renewal_mode(
         &self,
@@ -233,7 +236,9 @@ mod tests {
             account: "reseller-1".into(),
             detail: "530 Authentication failed".into(),
         };
-        assert!(auth.to_string().contains("check login, password and role for account reseller-1"));
+        assert!(auth
+            .to_string()
+            .contains("check login, password and role for account reseller-1"));
         assert!(!auth.is_retryable());
         let temporary = RegistrarError::Temporary {
             code: 421,

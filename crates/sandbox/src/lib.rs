@@ -6,3 +6,4 @@
 
 pub mod portfolio;
 pub mod registrar;
+pub mod whmcs;

@@ -726,6 +726,14 @@ impl Portfolio {
         self.drift_of(index, &mut rng)
     }
 
+    /// The name of domain `index`, without building the rest of the domain (cheap;
+    /// equal to `domain(index).name`).
+    pub fn name(&self, index: usize) -> DomainName {
+        let mut rng = rng_for(self.seed, 0, index as u64);
+        let _drift = self.drift_of(index, &mut rng);
+        self.name_of(index, Self::dialect_of(index), &mut rng)
+    }
+
     /// Whether the registrar lists domain `index` in the account (cheap; equal to
     /// `domain(index).registrar.present`).
     pub fn registrar_present(&self, index: usize) -> bool {
@@ -862,6 +870,7 @@ mod tests {
         }
         for d in p.domains() {
             assert_eq!(p.drift(d.index), d.drift);
+            assert_eq!(p.name(d.index), d.name);
             assert_eq!(p.registrar_present(d.index), d.registrar.present);
             assert_eq!(p.index_of(&d.name), Some(d.index), "{}", d.name);
         }

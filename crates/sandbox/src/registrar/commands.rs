@@ -2,7 +2,9 @@
 //! returns a [`Reply`] with the property names the real server uses (CNR spelling; the
 //! renderer derives the ISPAPI spelling).
 
-use super::state::{account_currency, Contact, DomainKey, DomainRecord, State, TransferRecord, TransferStatus};
+use super::state::{
+    account_currency, Contact, DomainKey, DomainRecord, State, TransferRecord, TransferStatus,
+};
 use super::wire::{format_price, format_timestamp, Reply};
 use crate::portfolio::{add_years, ZONES};
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime};
@@ -14,6 +16,8 @@ use rust_decimal_macros::dec;
 
 /// CNR accepts at most 32 domains per `CheckDomains`.
 pub const CNR_CHECK_LIMIT: usize = 32;
+/// CNR accepts at most 30 `X-FEE-*` extensions (indices 0..=29) per call.
+pub const CNR_FEE_LIMIT: usize = 30;
 /// The largest page a list command returns.
 pub const MAX_LIMIT: usize = 10_000;
 /// Page size when the command gives no `LIMIT` (CNR sends `property[limit][0] = 1000`).
@@ -74,7 +78,10 @@ fn check_attributes(state: &State, cmd: &Command, allowed: &[&str]) -> Result<()
             }
         });
         if !known {
-            return Err(Reply::syntax_error(503, format!("Invalid attribute name; {key}")));
+            return Err(Reply::syntax_error(
+                503,
+                format!("Invalid attribute name; {key}"),
+            ));
         }
     }
     Ok(())
@@ -219,19 +226,38 @@ fn status_account(state: &mut State, cmd: &Command) -> Outcome {
 // ----- domain lists ---------------------------------------------------------------------
 
 const CNR_LIST_ATTRIBUTES: &[&str] = &[
-    "DOMAIN", "DOMAINIDN", "DAYS", "ORDER", "ORDERBY", "RENEWALMODE", "TYPE", "ZONE",
-    "REGISTRAR", "WIDE", "GENERATELIST", "SENDLISTEMAIL", "FIRST", "LIMIT", "DOMAINTAG#",
-    "ZONETAG#", "NAMESERVER",
+    "DOMAIN",
+    "DOMAINIDN",
+    "DAYS",
+    "ORDER",
+    "ORDERBY",
+    "RENEWALMODE",
+    "TYPE",
+    "ZONE",
+    "REGISTRAR",
+    "WIDE",
+    "GENERATELIST",
+    "SENDLISTEMAIL",
+    "FIRST",
+    "LIMIT",
+    "DOMAINTAG#",
+    "ZONETAG#",
+    "NAMESERVER",
 ];
 
 /// Filters the sandbox does not implement are refused instead of silently ignored, so a
 /// client never mistakes an unfiltered list for a filtered one.
 fn refuse_filters(cmd: &Command, filters: &[&str]) -> Result<(), Reply> {
     for filter in filters {
-        if cmd.get(filter).is_some_and(|v| !v.trim().is_empty() && v.trim() != "*") {
+        if cmd
+            .get(filter)
+            .is_some_and(|v| !v.trim().is_empty() && v.trim() != "*")
+        {
             return Err(Reply::new(
                 510,
-                format!("Command not supported for this class; the sandbox does not filter by {filter}"),
+                format!(
+                    "Command not supported for this class; the sandbox does not filter by {filter}"
+                ),
             ));
         }
     }
@@ -242,24 +268,53 @@ fn query_domain_list(state: &mut State, cmd: &Command) -> Outcome {
     check_attributes(state, cmd, CNR_LIST_ATTRIBUTES)?;
     refuse_filters(
         cmd,
-        &["DOMAIN", "DOMAINIDN", "ZONE", "RENEWALMODE", "NAMESERVER", "REGISTRAR", "DAYS"],
+        &[
+            "DOMAIN",
+            "DOMAINIDN",
+            "ZONE",
+            "RENEWALMODE",
+            "NAMESERVER",
+            "REGISTRAR",
+            "DAYS",
+        ],
     )?;
-    if let Some(t) = cmd.get("TYPE") {
-        if !t.eq_ignore_ascii_case("DEFAULT") && !t.trim().is_empty() {
-            return Err(Reply::new(510, format!("Command not supported for this class; the sandbox lists TYPE=DEFAULT only, not {t}")));
+    let type_all = match cmd.get("TYPE").map(|t| t.trim().to_ascii_uppercase()) {
+        None => false,
+        Some(t) if t.is_empty() || t == "DEFAULT" => false,
+        Some(t) if t == "ALL" => true,
+        Some(t) => {
+            return Err(Reply::new(
+                510,
+                format!("Command not supported for this class; the sandbox lists TYPE=DEFAULT or ALL, not {t}"),
+            ))
         }
-    }
+    };
     let (first, limit) = paging(cmd)?;
     let wide = flag(cmd, "WIDE");
+    let descending = cmd
+        .get("ORDER")
+        .is_some_and(|o| o.trim().eq_ignore_ascii_case("DESC"));
     let total = state.listed_total();
-    let page = state.listed_page(first, limit);
+    let page = match cmd.get("ORDERBY").map(|o| o.trim().to_ascii_uppercase()) {
+        None => state.listed_page(first, limit),
+        Some(o) if o.is_empty() => state.listed_page(first, limit),
+        Some(o) if o == "DOMAIN" => state.listed_page_by_name(first, limit, descending),
+        Some(o) => {
+            return Err(Reply::new(
+                510,
+                format!("Command not supported for this class; the sandbox orders by DOMAIN only, not {o}"),
+            ))
+        }
+    };
     let mut r = Reply::ok();
     match state.dialect {
-        Dialect::Cnr => render_cnr_domain_rows(state, &mut r, &page, wide),
+        Dialect::Cnr => render_cnr_domain_rows(state, &mut r, &page, wide, type_all),
         _ if cmd.get("VERSION").map(str::trim) == Some("2") => {
-            let prices = cmd
-                .get("PROPERTIES")
-                .is_some_and(|p| p.to_ascii_uppercase().split(',').any(|p| p.trim() == "PRICE"));
+            let prices = cmd.get("PROPERTIES").is_some_and(|p| {
+                p.to_ascii_uppercase()
+                    .split(',')
+                    .any(|p| p.trim() == "PRICE")
+            });
             render_ispapi_v2_rows(state, &mut r, &page, prices)
         }
         _ => render_ispapi_wide_rows(state, &mut r, &page, wide),
@@ -282,16 +337,51 @@ const CNR_WIDE_COLUMNS: &[&str] = &[
     "transfermode",
 ];
 
-fn render_cnr_domain_rows(state: &State, r: &mut Reply, page: &[DomainRecord], wide: bool) {
+const CNR_TYPE_ALL_COLUMNS: &[&str] = &[
+    "domain status",
+    "owner contact",
+    "admin contact",
+    "tech contact",
+    "billing contact",
+    "nameserver",
+    "domain auth code",
+    "transfer lock",
+];
+
+fn render_cnr_domain_rows(
+    state: &State,
+    r: &mut Reply,
+    page: &[DomainRecord],
+    wide: bool,
+    type_all: bool,
+) {
+    if type_all {
+        let mut columns = vec!["domain"];
+        columns.extend_from_slice(CNR_TYPE_ALL_COLUMNS);
+        push_columns(state, r, &columns);
+        for column in &columns {
+            r.declare(column);
+        }
+    }
     if !wide {
+        if !type_all {
+            push_columns(state, r, &["domain"]);
+        }
         push_columns(state, r, &["domain"]);
         r.declare("domain");
         for rec in page {
             r.push("domain", rec.name.ascii());
+            if type_all {
+                push_type_all(r, rec);
+            }
         }
         return;
     }
-    push_columns(state, r, CNR_WIDE_COLUMNS);
+    if !type_all {
+        push_columns(state, r, CNR_WIDE_COLUMNS);
+    } else {
+        push_columns(state, r, &CNR_WIDE_COLUMNS[1..]);
+    }
     for column in CNR_WIDE_COLUMNS {
         r.declare(column);
     }
@@ -305,12 +395,31 @@ fn render_cnr_domain_rows(state: &State, r: &mut Reply, page: &[DomainRecord], w
             "domain registration expiration date",
             stamp(state, rec.registry_expiry, rec.time),
         );
-        r.push("domain renewal date", stamp(state, renewal_date(rec), rec.time));
+        r.push(
+            "domain renewal date",
+            stamp(state, renewal_date(rec), rec.time),
+        );
         r.push("paiduntil date", stamp(state, rec.paid_until, rec.time));
         r.push("domain zone", rec.name.zone());
         r.push("renewalmode", rec.renewal_mode.as_command_value());
         r.push("transfermode", "DEFAULT");
+        if type_all {
+            push_type_all(r, rec);
+        }
     }
+}
+
+/// `TYPE=ALL` adds status, contacts, name servers and the auth code to every row.
+fn push_type_all(r: &mut Reply, rec: &DomainRecord) {
+    let contact = |h: &Option<String>| h.clone().unwrap_or_default();
+    r.push("domain status", &rec.status);
+    r.push("owner contact", contact(&rec.contacts.owner));
+    r.push("admin contact", contact(&rec.contacts.admin));
+    r.push("tech contact", contact(&rec.contacts.tech));
+    r.push("billing contact", contact(&rec.contacts.billing));
+    r.push("nameserver", "NS1.SANDBOX-DNS.NET;NS2.SANDBOX-DNS.NET");
+    r.push("domain auth code", &rec.auth);
+    r.push("transfer lock", rec.transfer_lock as u8);
 }
 
 /// CNR's "renewal date": when the registrar charges the renewal, after the paid-until
@@ -333,16 +442,34 @@ fn render_ispapi_wide_rows(state: &State, r: &mut Reply, page: &[DomainRecord], 
             "domainregistrationexpirationdate",
             stamp(state, rec.registry_expiry, rec.time),
         );
-        r.push("domainpaiduntildate", stamp(state, rec.paid_until, rec.time));
-        r.push("domainexpirationdate", stamp(state, rec.paid_until, rec.time));
+        r.push(
+            "domainpaiduntildate",
+            stamp(state, rec.paid_until, rec.time),
+        );
+        r.push(
+            "domainexpirationdate",
+            stamp(state, rec.paid_until, rec.time),
+        );
         r.push("domainrenewalmode", ispapi_internal_mode(&rec.renewal_mode));
         r.push("domainstatus", &rec.status);
         r.push("domainsubclass", ispapi_subclass(rec));
         r.push("domaintransferlock", rec.transfer_lock as u8);
-        r.push("domainownercontact", rec.contacts.owner.clone().unwrap_or_default());
-        r.push("domainadmincontact", rec.contacts.admin.clone().unwrap_or_default());
-        r.push("domaintechcontact", rec.contacts.tech.clone().unwrap_or_default());
-        r.push("domainbillingcontact", rec.contacts.billing.clone().unwrap_or_default());
+        r.push(
+            "domainownercontact",
+            rec.contacts.owner.clone().unwrap_or_default(),
+        );
+        r.push(
+            "domainadmincontact",
+            rec.contacts.admin.clone().unwrap_or_default(),
+        );
+        r.push(
+            "domaintechcontact",
+            rec.contacts.tech.clone().unwrap_or_default(),
+        );
+        r.push(
+            "domainbillingcontact",
+            rec.contacts.billing.clone().unwrap_or_default(),
+        );
     }
 }
 
@@ -364,10 +491,19 @@ fn render_ispapi_v2_rows(state: &State, r: &mut Reply, page: &[DomainRecord], pr
         r.push("status", &rec.status);
         r.push("subclass", ispapi_subclass(rec));
         r.push("transferlock", rec.transfer_lock as u8);
-        r.push("ownercontact", rec.contacts.owner.clone().unwrap_or_default());
-        r.push("admincontact", rec.contacts.admin.clone().unwrap_or_default());
+        r.push(
+            "ownercontact",
+            rec.contacts.owner.clone().unwrap_or_default(),
+        );
+        r.push(
+            "admincontact",
+            rec.contacts.admin.clone().unwrap_or_default(),
+        );
         r.push("techcontact", rec.contacts.tech.clone().unwrap_or_default());
-        r.push("billingcontact", rec.contacts.billing.clone().unwrap_or_default());
+        r.push(
+            "billingcontact",
+            rec.contacts.billing.clone().unwrap_or_default(),
+        );
         if prices {
             let net = state.renew_price(rec);
             r.push("currency", account_currency());
@@ -383,11 +519,24 @@ fn query_premium_list(state: &mut State, cmd: &Command) -> Outcome {
         state,
         cmd,
         &[
-            "DOMAIN", "DOMAINIDN", "RENEWALMODE", "ZONE", "REGISTRAR", "INCLUDESUB", "ONLYSUB",
-            "ORDER", "ORDERBY", "WIDE", "FIRST", "LIMIT",
+            "DOMAIN",
+            "DOMAINIDN",
+            "RENEWALMODE",
+            "ZONE",
+            "REGISTRAR",
+            "INCLUDESUB",
+            "ONLYSUB",
+            "ORDER",
+            "ORDERBY",
+            "WIDE",
+            "FIRST",
+            "LIMIT",
         ],
     )?;
-    refuse_filters(cmd, &["DOMAIN", "DOMAINIDN", "ZONE", "RENEWALMODE", "REGISTRAR"])?;
+    refuse_filters(
+        cmd,
+        &["DOMAIN", "DOMAINIDN", "ZONE", "RENEWALMODE", "REGISTRAR"],
+    )?;
     let (first, limit) = paging(cmd)?;
     let wide = flag(cmd, "WIDE");
     let all = state.listed_premium();
@@ -416,7 +565,10 @@ fn query_premium_list(state: &mut State, cmd: &Command) -> Outcome {
                 "domain registration expiration date",
                 stamp(state, rec.registry_expiry, rec.time),
             );
-            r.push("domain renewal date", stamp(state, renewal_date(rec), rec.time));
+            r.push(
+                "domain renewal date",
+                stamp(state, renewal_date(rec), rec.time),
+            );
             r.push("domain zone", rec.name.zone());
             r.push("renewalmode", rec.renewal_mode.as_command_value());
         }
@@ -429,14 +581,32 @@ fn query_zone_list(state: &mut State, cmd: &Command) -> Outcome {
     check_attributes(
         state,
         cmd,
-        &["ZONE", "INACTIVE", "INDIVIDUAL", "REGISTRAR", "GENERATELIST", "SENDLISTEMAIL"],
+        &[
+            "ZONE",
+            "INACTIVE",
+            "INDIVIDUAL",
+            "REGISTRAR",
+            "GENERATELIST",
+            "SENDLISTEMAIL",
+        ],
     )?;
-    let wanted = cmd.get("ZONE").map(|z| z.trim().trim_start_matches('.').to_ascii_lowercase());
+    let wanted = cmd
+        .get("ZONE")
+        .map(|z| z.trim().trim_start_matches('.').to_ascii_lowercase());
     let counts = state.zone_counts();
     let mut r = Reply::ok();
     let columns = [
-        "zone", "periodtype", "setup", "annual", "transfer", "restore", "trade", "application",
-        "currency", "domain count", "active",
+        "zone",
+        "periodtype",
+        "setup",
+        "annual",
+        "transfer",
+        "restore",
+        "trade",
+        "application",
+        "currency",
+        "domain count",
+        "active",
     ];
     push_columns(state, &mut r, &columns);
     for column in columns {
@@ -446,7 +616,9 @@ fn query_zone_list(state: &mut State, cmd: &Command) -> Outcome {
         if wanted.as_deref().is_some_and(|w| w != zone && w != "*") {
             continue;
         }
-        let prices = state.zone_prices(zone).expect("every sandbox zone is priced");
+        let prices = state
+            .zone_prices(zone)
+            .expect("every sandbox zone is priced");
         r.push("zone", zone);
         r.push("periodtype", "YEAR");
         r.push("setup", format_price(prices.register));
@@ -472,7 +644,13 @@ struct Fee {
     period: u32,
 }
 
-fn fee_for(state: &State, rec: Option<&DomainRecord>, name: &DomainName, command: &str, period: u32) -> Option<Fee> {
+fn fee_for(
+    state: &State,
+    rec: Option<&DomainRecord>,
+    name: &DomainName,
+    command: &str,
+    period: u32,
+) -> Option<Fee> {
     let command = command.trim().to_ascii_lowercase();
     let zone = state.zone_prices(name.zone())?;
     let (amount, premium) = match (command.as_str(), rec) {
@@ -480,15 +658,19 @@ fn fee_for(state: &State, rec: Option<&DomainRecord>, name: &DomainName, command
         ("transfer" | "transferdomain", Some(rec)) => {
             (state.transfer_price(rec), rec.premium.is_some())
         }
-        ("create" | "add" | "adddomain" | "renew" | "renewdomain" | "transfer" | "transferdomain", None) => {
-            match registry_premium_price(name) {
-                Some(price) => (price, true),
-                None if command.starts_with("renew") => (zone.renew, false),
-                None if command.starts_with("transfer") => (zone.transfer, false),
-                None => (zone.register, false),
-            }
+        (
+            "create" | "add" | "adddomain" | "renew" | "renewdomain" | "transfer"
+            | "transferdomain",
+            None,
+        ) => match registry_premium_price(name) {
+            Some(price) => (price, true),
+            None if command.starts_with("renew") => (zone.renew, false),
+            None if command.starts_with("transfer") => (zone.transfer, false),
+            None => (zone.register, false),
+        },
+        ("create" | "add" | "adddomain", Some(rec)) => {
+            (state.renew_price(rec), rec.premium.is_some())
         }
-        ("create" | "add" | "adddomain", Some(rec)) => (state.renew_price(rec), rec.premium.is_some()),
         _ => return None,
     };
     Some(Fee {
@@ -514,7 +696,14 @@ fn status_domain(state: &mut State, cmd: &Command) -> Outcome {
     check_attributes(
         state,
         cmd,
-        &["DOMAIN", "X-FEE-COMMAND", "X-FEE-PERIOD", "X-FEE-PERIODTYPE", "X-FEE-LAUNCHPHASE", "X-FEE-CURRENCY"],
+        &[
+            "DOMAIN",
+            "X-FEE-COMMAND",
+            "X-FEE-PERIOD",
+            "X-FEE-PERIODTYPE",
+            "X-FEE-LAUNCHPHASE",
+            "X-FEE-CURRENCY",
+        ],
     )?;
     let (_, rec) = listed_domain(state, cmd)?;
     let mut r = Reply::ok();
@@ -527,7 +716,10 @@ fn status_domain(state: &mut State, cmd: &Command) -> Outcome {
             r.push("updated by", &state.account.login);
             r.push("updated date", stamp(state, rec.updated, t));
             r.push("registrar", &state.account.login);
-            r.push("registration expiration date", stamp(state, rec.registry_expiry, t));
+            r.push(
+                "registration expiration date",
+                stamp(state, rec.registry_expiry, t),
+            );
             r.push("paiduntil date", stamp(state, rec.paid_until, t));
             r.push("renewal date", stamp(state, renewal_date(&rec), t));
             r.push("auth", &rec.auth);
@@ -570,18 +762,33 @@ fn status_domain(state: &mut State, cmd: &Command) -> Outcome {
             r.push("nameserver", "ns2.sandbox-dns.net");
             r.push("createddate", stamp(state, rec.created, t));
             r.push("updateddate", stamp(state, rec.updated, t));
-            r.push("registrationexpirationdate", stamp(state, rec.registry_expiry, t));
+            r.push(
+                "registrationexpirationdate",
+                stamp(state, rec.registry_expiry, t),
+            );
             r.push("paiduntildate", stamp(state, rec.paid_until, t));
             r.push("expirationdate", stamp(state, rec.paid_until, t));
-            r.push("accountingdate", stamp(state, rec.paid_until - Duration::days(5), t));
+            r.push(
+                "accountingdate",
+                stamp(state, rec.paid_until - Duration::days(5), t),
+            );
             r.push(
                 "nextaction",
                 if rec.auto_renews() { "pay" } else { "expire" },
             );
-            r.push("nextactiondate", stamp(state, rec.paid_until - Duration::days(5), t));
+            r.push(
+                "nextactiondate",
+                stamp(state, rec.paid_until - Duration::days(5), t),
+            );
             r.push("roid", &rec.roid);
-            r.push("repository", format!("{}-1API", rec.name.tld().to_uppercase()));
-            let properties = cmd.get("PROPERTIES").unwrap_or_default().to_ascii_uppercase();
+            r.push(
+                "repository",
+                format!("{}-1API", rec.name.tld().to_uppercase()),
+            );
+            let properties = cmd
+                .get("PROPERTIES")
+                .unwrap_or_default()
+                .to_ascii_uppercase();
             if properties.split(',').any(|p| p.trim() == "PRICE") {
                 let net = state.renew_price(&rec);
                 r.push("currency", account_currency());
@@ -595,8 +802,16 @@ fn status_domain(state: &mut State, cmd: &Command) -> Outcome {
 }
 
 fn check_domains(state: &mut State, cmd: &Command) -> Outcome {
-    check_attributes(state, cmd, &["DOMAIN#", "DOMAIN", "X-FEE-*", "PREMIUMCHANNELS"])?;
-    let mut names: Vec<String> = cmd.get_list("DOMAIN").into_iter().map(String::from).collect();
+    check_attributes(
+        state,
+        cmd,
+        &["DOMAIN#", "DOMAIN", "X-FEE-*", "PREMIUMCHANNELS"],
+    )?;
+    let mut names: Vec<String> = cmd
+        .get_list("DOMAIN")
+        .into_iter()
+        .map(String::from)
+        .collect();
     if names.is_empty() {
         if let Some(single) = cmd.get("DOMAIN") {
             names.push(single.to_string());
@@ -611,21 +826,44 @@ fn check_domains(state: &mut State, cmd: &Command) -> Outcome {
             format!("Invalid attribute name; DOMAIN{CNR_CHECK_LIMIT}"),
         ));
     }
+    if state.dialect == Dialect::Cnr {
+        // At most 30 X-FEE extensions per call (kb x-fee-parameters).
+        if let Some((key, _)) = cmd.params().find(|(k, _)| {
+            k.strip_prefix("X-FEE-")
+                .map(|rest| rest.trim_start_matches(|c: char| c.is_ascii_alphabetic() || c == '-'))
+                .and_then(|digits| digits.parse::<usize>().ok())
+                .is_some_and(|i| i >= CNR_FEE_LIMIT)
+        }) {
+            return Err(Reply::syntax_error(503, format!("Invalid attribute name; {key}")));
+        }
+    }
     let premium_channels = cmd.get("PREMIUMCHANNELS").is_some();
     let mut r = Reply::ok();
     let mut columns = vec!["domaincheck", "domainchecktime"];
     let any_fee = cmd.params().any(|(k, _)| k.starts_with("X-FEE-COMMAND"));
     if any_fee {
         columns.extend([
-            "x-fee-amount", "x-fee-application", "x-fee-class", "x-fee-command", "x-fee-currency",
-            "x-fee-domain", "x-fee-period", "x-fee-periodtype",
+            "x-fee-amount",
+            "x-fee-application",
+            "x-fee-class",
+            "x-fee-command",
+            "x-fee-currency",
+            "x-fee-domain",
+            "x-fee-period",
+            "x-fee-periodtype",
         ]);
     }
     push_columns(state, &mut r, &columns);
     for (i, raw) in names.iter().enumerate() {
         let parsed = DomainName::parse(raw);
-        let ours = parsed.as_ref().ok().and_then(|n| state.find(n)).filter(|(_, rec)| rec.present);
-        let registered = parsed.as_ref().is_ok_and(|n| state.is_registered_anywhere(n));
+        let ours = parsed
+            .as_ref()
+            .ok()
+            .and_then(|n| state.find(n))
+            .filter(|(_, rec)| rec.present);
+        let registered = parsed
+            .as_ref()
+            .is_ok_and(|n| state.is_registered_anywhere(n));
         let held_premium = ours.as_ref().and_then(|(_, rec)| rec.premium.clone());
         let free_premium = parsed
             .as_ref()
@@ -652,9 +890,13 @@ fn check_domains(state: &mut State, cmd: &Command) -> Outcome {
                         .unwrap_or(1u32)
                         .clamp(1, 10);
                     let fee = match (&parsed, command) {
-                        (Ok(name), Some(command)) => {
-                            fee_for(state, ours.as_ref().map(|(_, rec)| rec), name, command, period)
-                        }
+                        (Ok(name), Some(command)) => fee_for(
+                            state,
+                            ours.as_ref().map(|(_, rec)| rec),
+                            name,
+                            command,
+                            period,
+                        ),
                         _ => None,
                     };
                     match (fee, &parsed) {
@@ -681,8 +923,12 @@ fn check_domains(state: &mut State, cmd: &Command) -> Outcome {
                 r.push("domainchecktime", "0.012");
                 if premium_channels {
                     let (class, price) = match (&held_premium, free_premium, &parsed, &ours) {
-                        (Some(p), _, _, Some((_, rec))) => (p.class.clone(), format_price(state.renew_price(rec))),
-                        (None, Some(price), Ok(name), _) => (premium_class_for(state, name), format_price(price)),
+                        (Some(p), _, _, Some((_, rec))) => {
+                            (p.class.clone(), format_price(state.renew_price(rec)))
+                        }
+                        (None, Some(price), Ok(name), _) => {
+                            (premium_class_for(state, name), format_price(price))
+                        }
                         _ => (String::new(), String::new()),
                     };
                     let is_premium = !class.is_empty();
@@ -690,7 +936,14 @@ fn check_domains(state: &mut State, cmd: &Command) -> Outcome {
                     r.push("currency", if is_premium { account_currency() } else { "" });
                     r.push("premiumchannel", if is_premium { "SANDBOX" } else { "" });
                     r.push("price", price);
-                    r.push("reason", if is_premium { "Premium Domain Name" } else { "" });
+                    r.push(
+                        "reason",
+                        if is_premium {
+                            "Premium Domain Name"
+                        } else {
+                            ""
+                        },
+                    );
                 }
             }
         }
@@ -701,12 +954,17 @@ fn check_domains(state: &mut State, cmd: &Command) -> Outcome {
 fn set_renewal_mode(state: &mut State, cmd: &Command) -> Outcome {
     check_attributes(state, cmd, &["DOMAIN", "RENEWALMODE", "TOKEN", "PERIOD"])?;
     let (key, _) = listed_domain(state, cmd)?;
-    let raw = cmd.get("RENEWALMODE").ok_or_else(|| missing("RENEWALMODE"))?;
+    let raw = cmd
+        .get("RENEWALMODE")
+        .ok_or_else(|| missing("RENEWALMODE"))?;
     let mode = RenewalMode::parse(raw);
     let allowed = match (state.dialect, &mode) {
         (_, RenewalMode::Other(_)) => false,
         (Dialect::Cnr, _) => true,
-        (_, RenewalMode::RenewOnce | RenewalMode::AutoRenewQuarterly | RenewalMode::ExpireAuction) => false,
+        (
+            _,
+            RenewalMode::RenewOnce | RenewalMode::AutoRenewQuarterly | RenewalMode::ExpireAuction,
+        ) => false,
         _ => true,
     };
     // Only the upper-case command spellings are valid input (`renew` is output-only).
@@ -725,7 +983,13 @@ fn renew_domain(state: &mut State, cmd: &Command) -> Outcome {
     check_attributes(
         state,
         cmd,
-        &["DOMAIN", "PERIOD", "EXPIRATION", "X-FEE-*", "X-ACCEPT-PREMIUMPRICE"],
+        &[
+            "DOMAIN",
+            "PERIOD",
+            "EXPIRATION",
+            "X-FEE-*",
+            "X-ACCEPT-PREMIUMPRICE",
+        ],
     )?;
     let (key, rec) = listed_domain(state, cmd)?;
     let period = usize_param(cmd, "PERIOD", 1)?;
@@ -733,11 +997,17 @@ fn renew_domain(state: &mut State, cmd: &Command) -> Outcome {
         return Err(Reply::new(541, "Invalid attribute value; PERIOD"));
     }
     if let Some(expiration) = cmd.get("EXPIRATION") {
-        let year: i32 = expiration.trim().parse().map_err(|_| bad_syntax("EXPIRATION"))?;
+        let year: i32 = expiration
+            .trim()
+            .parse()
+            .map_err(|_| bad_syntax("EXPIRATION"))?;
         if year != rec.registry_expiry.year() {
             return Err(Reply::new(
                 541,
-                format!("Invalid attribute value; EXPIRATION (current expiration year is {})", rec.registry_expiry.year()),
+                format!(
+                    "Invalid attribute value; EXPIRATION (current expiration year is {})",
+                    rec.registry_expiry.year()
+                ),
             ));
         }
     }
@@ -745,7 +1015,7 @@ fn renew_domain(state: &mut State, cmd: &Command) -> Outcome {
     if let Some(premium) = &rec.premium {
         premium_accepted(state, cmd, &premium.class, cost)?;
     }
-    if state.charge(cost).is_err() {
+    if !state.charge(cost) {
         return Err(Reply::new(546, "Credit limit exceeded"));
     }
     let renewed = state.update(&key, |r| {
@@ -761,7 +1031,10 @@ fn renew_domain(state: &mut State, cmd: &Command) -> Outcome {
     let t = renewed.time;
     match state.dialect {
         Dialect::Cnr => {
-            r.push("registration expiration date", stamp(state, renewed.registry_expiry, t));
+            r.push(
+                "registration expiration date",
+                stamp(state, renewed.registry_expiry, t),
+            );
             r.push("paiduntil date", stamp(state, renewed.paid_until, t));
             if renewed.premium.is_some() {
                 let fee = Fee {
@@ -776,7 +1049,10 @@ fn renew_domain(state: &mut State, cmd: &Command) -> Outcome {
         _ => {
             r.push("domain", renewed.name.ascii());
             r.push("expirationdate", stamp(state, renewed.paid_until, t));
-            r.push("registrationexpirationdate", stamp(state, renewed.registry_expiry, t));
+            r.push(
+                "registrationexpirationdate",
+                stamp(state, renewed.registry_expiry, t),
+            );
         }
     }
     Ok(r)
@@ -795,18 +1071,27 @@ fn premium_accepted(state: &State, cmd: &Command, class: &str, cost: Decimal) ->
             if !flag(cmd, "X-ACCEPT-PREMIUMPRICE") {
                 return Err(Reply::new(504, CNR_PREMIUM_ERROR));
             }
-            let amount: Decimal = amount.trim().parse().map_err(|_| bad_syntax("X-FEE-AMOUNT"))?;
+            let amount: Decimal = amount
+                .trim()
+                .parse()
+                .map_err(|_| bad_syntax("X-FEE-AMOUNT"))?;
             if amount < cost {
                 return Err(Reply::new(
                     541,
-                    format!("Invalid attribute value; X-FEE-AMOUNT (premium price is {})", format_price(cost)),
+                    format!(
+                        "Invalid attribute value; X-FEE-AMOUNT (premium price is {})",
+                        format_price(cost)
+                    ),
                 ));
             }
             Ok(())
         }
         _ => match cmd.get("CLASS") {
             Some(given) if given.trim() == class => Ok(()),
-            _ => Err(Reply::new(504, format!("Missing required attribute; CLASS={class}"))),
+            _ => Err(Reply::new(
+                504,
+                format!("Missing required attribute; CLASS={class}"),
+            )),
         },
     }
 }
@@ -816,13 +1101,29 @@ fn transfer_domain(state: &mut State, cmd: &Command) -> Outcome {
         state,
         cmd,
         &[
-            "DOMAIN", "ACTION", "AUTH", "PERIOD", "OWNERCONTACT#", "ADMINCONTACT#", "TECHCONTACT#",
-            "BILLINGCONTACT#", "NAMESERVER#", "TRANSFERLOCK", "FORCEREQUEST", "ACCEPT-TRADE",
-            "TOKEN", "X-FEE-*", "X-ACCEPT-PREMIUMPRICE",
+            "DOMAIN",
+            "ACTION",
+            "AUTH",
+            "PERIOD",
+            "OWNERCONTACT#",
+            "ADMINCONTACT#",
+            "TECHCONTACT#",
+            "BILLINGCONTACT#",
+            "NAMESERVER#",
+            "TRANSFERLOCK",
+            "FORCEREQUEST",
+            "ACCEPT-TRADE",
+            "TOKEN",
+            "X-FEE-*",
+            "X-ACCEPT-PREMIUMPRICE",
         ],
     )?;
     let name = domain_param(cmd)?;
-    let action = cmd.get("ACTION").unwrap_or("REQUEST").trim().to_ascii_uppercase();
+    let action = cmd
+        .get("ACTION")
+        .unwrap_or("REQUEST")
+        .trim()
+        .to_ascii_uppercase();
     let existing = state.find(&name);
     match action.as_str() {
         "REQUEST" | "" => {}
@@ -830,14 +1131,24 @@ fn transfer_domain(state: &mut State, cmd: &Command) -> Outcome {
             let Some((key, rec)) = existing else {
                 return Err(not_found(state));
             };
-            if !matches!(rec.transfer, Some(TransferRecord { status: TransferStatus::Pending, .. })) {
-                return Err(Reply::new(547, "Invalid command sequence; no pending transfer"));
+            if !matches!(
+                rec.transfer,
+                Some(TransferRecord {
+                    status: TransferStatus::Pending,
+                    ..
+                })
+            ) {
+                return Err(Reply::new(
+                    547,
+                    "Invalid command sequence; no pending transfer",
+                ));
             }
             let today = state.today();
             state.update(&key, |r| {
                 if let Some(t) = &mut r.transfer {
                     t.status = TransferStatus::Failed("cancelled by the gaining registrar".into());
-                    t.log.push(format!("{today} 10:00:00 [CANCELLED] transfer cancelled"));
+                    t.log
+                        .push(format!("{today} 10:00:00 [CANCELLED] transfer cancelled"));
                 }
             });
             return Ok(Reply::ok());
@@ -851,18 +1162,36 @@ fn transfer_domain(state: &mut State, cmd: &Command) -> Outcome {
                 "Attribute value is not unique; DOMAIN is already assigned to your account",
             ));
         }
-        if matches!(rec.transfer, Some(TransferRecord { status: TransferStatus::Pending, .. })) {
-            return Err(Reply::new(553, "Operation not allowed. Object pending transfer"));
+        if matches!(
+            rec.transfer,
+            Some(TransferRecord {
+                status: TransferStatus::Pending,
+                ..
+            })
+        ) {
+            return Err(Reply::new(
+                553,
+                "Operation not allowed. Object pending transfer",
+            ));
         }
     }
     if cmd.get("AUTH").is_none_or(|a| a.trim().is_empty()) {
         return Err(missing("AUTH"));
     }
-    let zone = state
-        .zone_prices(name.zone())
-        .ok_or_else(|| Reply::new(541, format!("Invalid attribute value; zone {} is not offered", name.zone())))?;
+    let zone = state.zone_prices(name.zone()).ok_or_else(|| {
+        Reply::new(
+            541,
+            format!(
+                "Invalid attribute value; zone {} is not offered",
+                name.zone()
+            ),
+        )
+    })?;
     let (premium_class, cost) = match &existing {
-        Some((_, rec)) => (rec.premium.as_ref().map(|p| p.class.clone()), state.transfer_price(rec)),
+        Some((_, rec)) => (
+            rec.premium.as_ref().map(|p| p.class.clone()),
+            state.transfer_price(rec),
+        ),
         None => match registry_premium_price(&name) {
             Some(price) => (Some(premium_class_for(state, &name)), price),
             None => (None, zone.transfer),
@@ -871,7 +1200,7 @@ fn transfer_domain(state: &mut State, cmd: &Command) -> Outcome {
     if let Some(class) = &premium_class {
         premium_accepted(state, cmd, class, cost)?;
     }
-    if state.charge(cost).is_err() {
+    if !state.charge(cost) {
         return Err(Reply::new(546, "Credit limit exceeded"));
     }
     let today = state.today();
@@ -880,7 +1209,9 @@ fn transfer_domain(state: &mut State, cmd: &Command) -> Outcome {
         None => {
             let mut rec = state.new_extra_record(name.clone(), zone);
             if let Some(class) = &premium_class {
-                rec.premium = Some(domwatch_core::model::PremiumInfo { class: class.clone() });
+                rec.premium = Some(domwatch_core::model::PremiumInfo {
+                    class: class.clone(),
+                });
                 rec.renew_price = cost;
                 rec.transfer_price = cost;
             }
@@ -891,17 +1222,22 @@ fn transfer_domain(state: &mut State, cmd: &Command) -> Outcome {
         r.transfer = Some(TransferRecord {
             requested: today,
             status: TransferStatus::Pending,
-            log: vec![format!("{today} 10:00:00 [INITIATED] domain transfer initiated")],
+            log: vec![format!(
+                "{today} 10:00:00 [INITIATED] domain transfer initiated"
+            )],
         });
     });
     let mut r = match state.dialect {
         Dialect::Cnr => {
             let mut r = Reply::ok();
-            r.push("status", "REQUESTED");
+            r.push("transferstatus", "pending");
             r
         }
         _ => {
-            let mut r = Reply::new(200, "Command completed successfully; domain transfer initiated");
+            let mut r = Reply::new(
+                200,
+                "Command completed successfully; domain transfer initiated",
+            );
             r.top("pending", 1);
             r
         }
@@ -924,7 +1260,11 @@ fn status_domain_transfer(state: &mut State, cmd: &Command) -> Outcome {
     let Some((_, rec)) = state.find(&name) else {
         return Err(not_found(state));
     };
-    let Some(transfer) = rec.transfer.as_ref().filter(|t| t.status != TransferStatus::Completed) else {
+    let Some(transfer) = rec
+        .transfer
+        .as_ref()
+        .filter(|t| t.status != TransferStatus::Completed)
+    else {
         return Err(not_found(state));
     };
     let mut r = Reply::ok();
@@ -933,18 +1273,30 @@ fn status_domain_transfer(state: &mut State, cmd: &Command) -> Outcome {
         TransferStatus::Failed(_) => ("failed", "FAILED"),
         TransferStatus::Completed => unreachable!("filtered above"),
     };
-    let requested = stamp(state, transfer.requested, NaiveTime::from_hms_opt(10, 0, 0).expect("valid"));
+    let requested = stamp(
+        state,
+        transfer.requested,
+        NaiveTime::from_hms_opt(10, 0, 0).expect("valid"),
+    );
     match state.dialect {
         Dialect::Cnr => {
             r.push("domain", name.ascii());
             r.push("transferstatus", status_cnr);
+            r.push("transfertype", "INCOMING");
             r.push("created date", &requested);
         }
         _ => {
             r.push("transferstatus", status_hx);
             r.push("transfertype", "INCOMING");
             r.push("createddate", &requested);
-            r.push("updateddate", stamp(state, rec.updated, NaiveTime::from_hms_opt(10, 5, 0).expect("valid")));
+            r.push(
+                "updateddate",
+                stamp(
+                    state,
+                    rec.updated,
+                    NaiveTime::from_hms_opt(10, 5, 0).expect("valid"),
+                ),
+            );
         }
     }
     if let TransferStatus::Failed(reason) = &transfer.status {
@@ -959,18 +1311,37 @@ fn status_domain_transfer(state: &mut State, cmd: &Command) -> Outcome {
 // ----- money ----------------------------------------------------------------------------
 
 fn query_exchange_rates(state: &mut State, cmd: &Command) -> Outcome {
-    check_attributes(state, cmd, &["CURRENCYFROM", "CURRENCYTO", "LIMIT", "FIRST", "MINDATE", "MAXDATE"])?;
-    let from = cmd.get("CURRENCYFROM").map(|c| c.trim().to_ascii_uppercase());
+    check_attributes(
+        state,
+        cmd,
+        &[
+            "CURRENCYFROM",
+            "CURRENCYTO",
+            "LIMIT",
+            "FIRST",
+            "MINDATE",
+            "MAXDATE",
+        ],
+    )?;
+    let from = cmd
+        .get("CURRENCYFROM")
+        .map(|c| c.trim().to_ascii_uppercase());
     let to = cmd.get("CURRENCYTO").map(|c| c.trim().to_ascii_uppercase());
     let rows: Vec<_> = state
         .exchange_rates()
         .into_iter()
-        .filter(|(f, t, _)| from.as_ref().is_none_or(|x| x == f) && to.as_ref().is_none_or(|x| x == t))
+        .filter(|(f, t, _)| {
+            from.as_ref().is_none_or(|x| x == f) && to.as_ref().is_none_or(|x| x == t)
+        })
         .collect();
     let (first, limit) = paging(cmd)?;
     let page: Vec<_> = rows.iter().skip(first).take(limit).collect();
     let mut r = Reply::ok();
-    push_columns(state, &mut r, &["currency from", "currency to", "date", "rate"]);
+    push_columns(
+        state,
+        &mut r,
+        &["currency from", "currency to", "date", "rate"],
+    );
     for column in ["currency from", "currency to", "date", "rate"] {
         r.declare(column);
     }
@@ -992,13 +1363,39 @@ fn add_contact(state: &mut State, cmd: &Command) -> Outcome {
         state,
         cmd,
         &[
-            "FIRSTNAME", "MIDDLENAME", "LASTNAME", "ORGANIZATION", "STREET", "STREET#", "CITY",
-            "STATE", "ZIP", "COUNTRY", "PHONE", "FAX", "EMAIL", "NEW", "PREVERIFY", "AUTODELETE",
-            "VALIDATION", "CHECKONLY", "TITLE", "X-*",
+            "FIRSTNAME",
+            "MIDDLENAME",
+            "LASTNAME",
+            "ORGANIZATION",
+            "STREET",
+            "STREET#",
+            "CITY",
+            "STATE",
+            "ZIP",
+            "COUNTRY",
+            "PHONE",
+            "FAX",
+            "EMAIL",
+            "NEW",
+            "PREVERIFY",
+            "AUTODELETE",
+            "VALIDATION",
+            "CHECKONLY",
+            "TITLE",
+            "X-*",
         ],
     )?;
-    let field = |key: &str| cmd.get(key).map(|v| v.trim().to_string()).unwrap_or_default();
-    let street = cmd.get("STREET").or_else(|| cmd.get("STREET0")).unwrap_or_default().trim().to_string();
+    let field = |key: &str| {
+        cmd.get(key)
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let street = cmd
+        .get("STREET")
+        .or_else(|| cmd.get("STREET0"))
+        .unwrap_or_default()
+        .trim()
+        .to_string();
     let details = Contact {
         handle: String::new(),
         first_name: field("FIRSTNAME"),
@@ -1036,11 +1433,23 @@ fn add_contact(state: &mut State, cmd: &Command) -> Outcome {
     let mut r = Reply::ok();
     match state.dialect {
         Dialect::Cnr => {
-            let handle_number = contact.handle.bytes().fold(0u64, |n, b| n.wrapping_mul(31).wrapping_add(b as u64));
-            r.push("auth", super::state::token(state.portfolio.seed, 11, handle_number, 10));
+            let handle_number = contact
+                .handle
+                .bytes()
+                .fold(0u64, |n, b| n.wrapping_mul(31).wrapping_add(b as u64));
+            r.push(
+                "auth",
+                super::state::token(state.portfolio.seed, 11, handle_number, 10),
+            );
             r.push("contact", &contact.handle);
-            r.push("created date", contact.created.format("%Y-%m-%d %H:%M:%S").to_string());
-            r.push("roid", format!("{}_CONTACT-KEYSYS", contact.handle.trim_start_matches("P-")));
+            r.push(
+                "created date",
+                contact.created.format("%Y-%m-%d %H:%M:%S").to_string(),
+            );
+            r.push(
+                "roid",
+                format!("{}_CONTACT-KEYSYS", contact.handle.trim_start_matches("P-")),
+            );
             r.push("validated", 1);
             r.push("verified", 1);
         }
@@ -1056,7 +1465,9 @@ fn add_contact(state: &mut State, cmd: &Command) -> Outcome {
 fn status_contact(state: &mut State, cmd: &Command) -> Outcome {
     check_attributes(state, cmd, &["CONTACT", "AUTH"])?;
     let handle = cmd.get("CONTACT").ok_or_else(|| missing("CONTACT"))?;
-    let contact = state.contact(handle.trim()).ok_or_else(|| not_found(state))?;
+    let contact = state
+        .contact(handle.trim())
+        .ok_or_else(|| not_found(state))?;
     let created = contact.created.format("%Y-%m-%d %H:%M:%S").to_string();
     let mut r = Reply::ok();
     match state.dialect {
@@ -1081,7 +1492,10 @@ fn status_contact(state: &mut State, cmd: &Command) -> Outcome {
             r.push("class", "CONTACT");
             r.push("firstname", &contact.first_name);
             r.push("lastname", &contact.last_name);
-            r.push("name", format!("{} {}", contact.first_name, contact.last_name));
+            r.push(
+                "name",
+                format!("{} {}", contact.first_name, contact.last_name),
+            );
             r.push("organization", &contact.organization);
             r.push("street", &contact.street);
             r.push("city", &contact.city);
@@ -1128,12 +1542,26 @@ fn modify_domain(state: &mut State, cmd: &Command) -> Outcome {
         state,
         cmd,
         &[
-            "DOMAIN", "OWNERCONTACT#", "ADMINCONTACT#", "TECHCONTACT#", "BILLINGCONTACT#",
-            "NAMESERVER#", "ADD*", "DEL*", "AUTH", "TRANSFERLOCK", "STATUS#", "X-*",
+            "DOMAIN",
+            "OWNERCONTACT#",
+            "ADMINCONTACT#",
+            "TECHCONTACT#",
+            "BILLINGCONTACT#",
+            "NAMESERVER#",
+            "ADD*",
+            "DEL*",
+            "AUTH",
+            "TRANSFERLOCK",
+            "STATUS#",
+            "X-*",
         ],
     )?;
     let (key, _) = listed_domain(state, cmd)?;
-    let role = |base: &str| cmd.get(&format!("{base}0")).or_else(|| cmd.get(base)).map(|h| h.trim().to_string());
+    let role = |base: &str| {
+        cmd.get(&format!("{base}0"))
+            .or_else(|| cmd.get(base))
+            .map(|h| h.trim().to_string())
+    };
     let owner = role("OWNERCONTACT");
     let admin = role("ADMINCONTACT");
     let tech = role("TECHCONTACT");

@@ -112,7 +112,9 @@ pub fn apply(event: RegistrarEvent, state: &mut State, faults: &mut FaultPlan) -
                 r.renew_price = renew_price;
                 r.transfer_price = renew_price;
             });
-            Ok(format!("{domain} is premium ({class}), renewal {renew_price}"))
+            Ok(format!(
+                "{domain} is premium ({class}), renewal {renew_price}"
+            ))
         }
         RegistrarEvent::ZonePrice {
             zone,
@@ -136,7 +138,8 @@ pub fn apply(event: RegistrarEvent, state: &mut State, faults: &mut FaultPlan) -
         }
         RegistrarEvent::FailTransfer { domain, reason } => {
             let name = parse_name(&domain)?;
-            let reason = reason.unwrap_or_else(|| "transfer rejected by the losing registrar".into());
+            let reason =
+                reason.unwrap_or_else(|| "transfer rejected by the losing registrar".into());
             let today = state.today();
             let key = match state.find(&name) {
                 Some((key, _)) => key,
@@ -160,7 +163,9 @@ pub fn apply(event: RegistrarEvent, state: &mut State, faults: &mut FaultPlan) -
                 r.present
             });
             if listed {
-                Ok(format!("transfer of {domain} recorded as failed (the domain stays listed)"))
+                Ok(format!(
+                    "transfer of {domain} recorded as failed (the domain stays listed)"
+                ))
             } else {
                 Ok(format!("transfer of {domain} failed: {reason}"))
             }

@@ -152,8 +152,14 @@ mod tests {
         let faults: Vec<_> = (0..2000).map(|n| a.decide(n)).collect();
         let again: Vec<_> = (0..2000).map(|n| b.decide(n)).collect();
         assert_eq!(faults, again);
-        let hits = faults.iter().filter(|f| **f == Some(Fault::Code421)).count();
-        assert!((140..=260).contains(&hits), "expected ~200 421s, got {hits}");
+        let hits = faults
+            .iter()
+            .filter(|f| **f == Some(Fault::Code421))
+            .count();
+        assert!(
+            (140..=260).contains(&hits),
+            "expected ~200 421s, got {hits}"
+        );
     }
 
     #[test]

@@ -127,7 +127,9 @@ impl App {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         // A panic in one handler must not take the whole sandbox down.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Applies a scripted event.
@@ -181,7 +183,10 @@ pub fn router(config: &RegistrarSandboxConfig) -> Result<(Router, Arc<App>), Str
 }
 
 /// Serves a sandbox on `listener` until the server fails.
-pub async fn serve(config: RegistrarSandboxConfig, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+pub async fn serve(
+    config: RegistrarSandboxConfig,
+    listener: tokio::net::TcpListener,
+) -> std::io::Result<()> {
     let (router, _) = router(&config).map_err(std::io::Error::other)?;
     axum::serve(listener, router).await
 }
@@ -205,7 +210,10 @@ impl RegistrarSandbox {
     }
 
     /// Serves on a listener the caller bound (e.g. the CLI's `--listen`).
-    pub fn start_on(config: RegistrarSandboxConfig, listener: tokio::net::TcpListener) -> std::io::Result<Self> {
+    pub fn start_on(
+        config: RegistrarSandboxConfig,
+        listener: tokio::net::TcpListener,
+    ) -> std::io::Result<Self> {
         let addr = listener.local_addr()?;
         let (router, app) = router(&config).map_err(std::io::Error::other)?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -313,7 +321,12 @@ async fn admin_state(AxumState(app): AxumState<Arc<App>>) -> Response {
     Json(app.snapshot()).into_response()
 }
 
-async fn api_call(AxumState(app): AxumState<Arc<App>>, method: Method, uri: Uri, body: Bytes) -> Response {
+async fn api_call(
+    AxumState(app): AxumState<Arc<App>>,
+    method: Method,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
     let mut fields: Vec<(String, String)> = Vec::new();
     let mut malformed = false;
     if let Some(query) = uri.query() {
@@ -340,7 +353,10 @@ async fn api_call(AxumState(app): AxumState<Arc<App>>, method: Method, uri: Uri,
         let text = match fault {
             Some(Fault::Hang) | Some(Fault::Http500) => String::new(),
             Some(Fault::Code421) => wire::render(
-                &Reply::new(421, "Command failed due to server error. Client should try again"),
+                &Reply::new(
+                    421,
+                    "Command failed due to server error. Client should try again",
+                ),
                 dialect,
                 runtime_of(request),
             ),
@@ -378,7 +394,10 @@ async fn api_call(AxumState(app): AxumState<Arc<App>>, method: Method, uri: Uri,
 
 fn text_response(body: String) -> Response {
     (
-        [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=UTF-8"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=UTF-8"),
+        )],
         body,
     )
         .into_response()
@@ -494,5 +513,9 @@ fn credentials_ok(account: &Account, dialect: Dialect, login: &str, password: &s
 }
 
 fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }

@@ -110,7 +110,9 @@ impl DomainRecord {
                 TransferState::Pending { requested } => TransferRecord {
                     requested: *requested,
                     status: TransferStatus::Pending,
-                    log: vec![format!("{requested} 10:00:00 [PENDING] domain transfer initiated")],
+                    log: vec![format!(
+                        "{requested} 10:00:00 [PENDING] domain transfer initiated"
+                    )],
                 },
                 TransferState::Failed { requested, reason } => TransferRecord {
                     requested: *requested,
@@ -215,7 +217,21 @@ pub struct State {
     next_contact: u64,
     presence: Option<Vec<u32>>,
     catalog: Option<Catalog>,
+    /// Bumped whenever a domain enters or leaves the list (invalidates `sorted`).
+    listing_generation: u64,
+    sorted: Option<SortedList>,
 }
+
+/// The listed domains ordered by A-label, for `ORDERBY=DOMAIN`.
+#[derive(Debug)]
+struct SortedList {
+    generation: u64,
+    /// Portfolio positions, or `EXTRA_TAG | i` for `extra_names[i]`.
+    entries: Vec<u32>,
+    extra_names: Vec<String>,
+}
+
+const EXTRA_TAG: u32 = 1 << 31;
 
 impl State {
     pub fn new(dialect: Dialect, portfolio: Portfolio, account: Account) -> Self {
@@ -235,6 +251,8 @@ impl State {
             next_contact: 1,
             presence: None,
             catalog: None,
+            listing_generation: 0,
+            sorted: None,
         }
     }
 
@@ -292,7 +310,8 @@ impl State {
     pub fn advance(&mut self, by: Duration) {
         self.now += by;
         let today = self.today();
-        let complete = |rec: &mut DomainRecord| {
+        let mut completed = 0u64;
+        let complete = |rec: &mut DomainRecord, completed: &mut u64| {
             if let Some(t) = &mut rec.transfer {
                 if t.status == TransferStatus::Pending
                     && today >= t.requested + Duration::days(TRANSFER_DAYS)
@@ -304,14 +323,17 @@ impl State {
                     ));
                     rec.present = true;
                     rec.status = "ACTIVE".into();
+                    *completed += 1;
                     rec.paid_until = crate::portfolio::add_years(rec.paid_until.max(today), 1);
                     rec.registry_expiry = rec.paid_until;
                     rec.updated = today;
                 }
             }
         };
-        self.overlay.values_mut().for_each(complete);
-        self.extras.values_mut().for_each(complete);
+        for rec in self.overlay.values_mut().chain(self.extras.values_mut()) {
+            complete(rec, &mut completed);
+        }
+        self.listing_generation += completed;
     }
 
     // ----- prices ---------------------------------------------------------------------
@@ -364,13 +386,14 @@ impl State {
         rates
     }
 
-    /// Charges the account; `Err` when the credit limit would be exceeded.
-    pub fn charge(&mut self, amount: Decimal) -> Result<(), ()> {
+    /// Charges the account; false (and nothing charged) when the credit limit would be
+    /// exceeded.
+    pub fn charge(&mut self, amount: Decimal) -> bool {
         if self.account.balance - amount < -self.account.credit_limit {
-            return Err(());
+            return false;
         }
         self.account.balance -= amount;
-        Ok(())
+        true
     }
 
     // ----- domains --------------------------------------------------------------------
@@ -441,10 +464,17 @@ impl State {
                 }
                 self.overlay.get_mut(index).expect("just inserted")
             }
-            DomainKey::Extra(name) => self.extras.get_mut(name).expect("extras are only keyed after insert"),
+            DomainKey::Extra(name) => self
+                .extras
+                .get_mut(name)
+                .expect("extras are only keyed after insert"),
         };
+        let was_present = rec.present;
         let out = change(rec);
         rec.updated = today;
+        if rec.present != was_present {
+            self.listing_generation += 1;
+        }
         out
     }
 
@@ -452,6 +482,7 @@ impl State {
     pub fn insert_extra(&mut self, rec: DomainRecord) -> DomainKey {
         let key = rec.name.ascii().to_string();
         self.extras.insert(key.clone(), rec);
+        self.listing_generation += 1;
         DomainKey::Extra(key)
     }
 
@@ -531,7 +562,9 @@ impl State {
     /// Number of domains listed in the account.
     pub fn listed_total(&mut self) -> usize {
         let counts = self.presence_index().clone();
-        let portfolio: usize = (0..counts.len()).map(|b| self.block_count(&counts, b)).sum();
+        let portfolio: usize = (0..counts.len())
+            .map(|b| self.block_count(&counts, b))
+            .sum();
         portfolio + self.extras.values().filter(|r| r.present).count()
     }
 
@@ -574,6 +607,64 @@ impl State {
             }
         }
         out
+    }
+
+    /// Listed domains `first .. first + limit` ordered by A-label (`ORDERBY=DOMAIN`),
+    /// descending when asked. The order is built once per change of the list.
+    pub fn listed_page_by_name(&mut self, first: usize, limit: usize, descending: bool) -> Vec<DomainRecord> {
+        let stale = self
+            .sorted
+            .as_ref()
+            .is_none_or(|s| s.generation != self.listing_generation);
+        if stale {
+            let positions = self.portfolio.count_of(self.dialect);
+            let mut named: Vec<(String, u32)> = (0..positions)
+                .filter(|&p| self.present_at_position(p))
+                .map(|p| {
+                    let index = Portfolio::nth_index_of(self.dialect, p);
+                    let name = match self.overlay.get(&index) {
+                        Some(rec) => rec.name.ascii().to_string(),
+                        None => self.portfolio.name(index).ascii().to_string(),
+                    };
+                    (name, p as u32)
+                })
+                .collect();
+            let extra_names: Vec<String> = self
+                .extras
+                .iter()
+                .filter(|(_, r)| r.present)
+                .map(|(name, _)| name.clone())
+                .collect();
+            named.extend(
+                extra_names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, name)| (name.clone(), EXTRA_TAG | i as u32)),
+            );
+            named.sort_unstable();
+            self.sorted = Some(SortedList {
+                generation: self.listing_generation,
+                entries: named.into_iter().map(|(_, entry)| entry).collect(),
+                extra_names,
+            });
+        }
+        let sorted = self.sorted.as_ref().expect("just built");
+        let picked: Vec<u32> = if descending {
+            sorted.entries.iter().rev().skip(first).take(limit).copied().collect()
+        } else {
+            sorted.entries.iter().skip(first).take(limit).copied().collect()
+        };
+        picked
+            .into_iter()
+            .map(|entry| {
+                if entry & EXTRA_TAG != 0 {
+                    let name = &sorted.extra_names[(entry & !EXTRA_TAG) as usize];
+                    self.with_clock(self.extras[name].clone())
+                } else {
+                    self.record_at(Portfolio::nth_index_of(self.dialect, entry as usize))
+                }
+            })
+            .collect()
     }
 
     fn catalog(&mut self) -> &Catalog {
@@ -677,7 +768,10 @@ impl State {
         if handle.eq_ignore_ascii_case(RESELLER_HANDLE) {
             return self.contact_at(0);
         }
-        if let Some(id) = self.portfolio.client_id_of_handle(&handle.to_ascii_uppercase()) {
+        if let Some(id) = self
+            .portfolio
+            .client_id_of_handle(&handle.to_ascii_uppercase())
+        {
             return Some(self.seed_contact(id));
         }
         self.added_contacts

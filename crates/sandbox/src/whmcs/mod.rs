@@ -1,0 +1,417 @@
+//! The sandbox WHMCS: an in-process HTTP server speaking the External API
+//! (`/includes/api.php`) with WHMCS's quirks and error messages, seeded from the
+//! [`Portfolio`] so it matches the registrar sandbox of the same seed.
+//!
+//! All state lives in WHMCS-shaped tables (`tbldomains`, `tbldomains_extra`,
+//! `tbltodolist`, `tblinvoices`, ...) in SQLite (in memory or a file) or in MySQL/MariaDB.
+//! On MariaDB the direct-database path (`domwatch_whmcs::db`) and the API see the same
+//! rows: a to-do inserted into `tbltodolist` shows up in GetToDoItems.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use domwatch_sandbox::whmcs::{start, WhmcsSandboxConfig};
+//! let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+//! let sandbox = start(WhmcsSandboxConfig::new(42, 200, today)).await?;
+//! println!("{} {} {}", sandbox.base_url(), sandbox.identifier(), sandbox.secret());
+//! # Ok(()) }
+//! ```
+
+mod api;
+pub mod schema;
+pub mod store;
+
+use crate::portfolio::{add_years, Portfolio};
+use anyhow::{Context, Result};
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State as AxumState};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, post};
+use axum::Router;
+use chrono::NaiveDate;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+use store::{Store, Val};
+
+pub use api::ACTIONS;
+
+/// Credentials the sandbox accepts.
+pub const DEFAULT_IDENTIFIER: &str = "domwatch-sandbox-identifier";
+pub const DEFAULT_SECRET: &str = "domwatch-sandbox-secret";
+
+/// Where the sandbox keeps its tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SandboxDatabase {
+    /// A private in-memory SQLite database (gone when the sandbox stops).
+    Memory,
+    /// A SQLite file; reused (not re-seeded) when it already holds a sandbox.
+    SqliteFile(PathBuf),
+    /// `mysql://user:pass@host:3306/db`; the database must exist. Tables are created when
+    /// missing and seeded when empty.
+    MySql(String),
+}
+
+/// One API credential, optionally limited to some actions (an API role).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxCredential {
+    pub identifier: String,
+    pub secret: String,
+    /// `None` allows every action; otherwise action names (any case).
+    pub allowed_actions: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WhmcsSandboxConfig {
+    /// `127.0.0.1:0` picks a free port.
+    pub listen: SocketAddr,
+    pub seed: u64,
+    pub domains: usize,
+    pub today: NaiveDate,
+    pub database: SandboxDatabase,
+    pub credentials: Vec<SandboxCredential>,
+    /// `$api_access_key`: when set, a wrong `accesskey` is refused.
+    pub access_key: Option<String>,
+    /// Emulate WHMCS 7.8's GetInvoices bug (`numreturned` = `totalresults`).
+    pub numreturned_bug: bool,
+}
+
+impl WhmcsSandboxConfig {
+    /// In-memory SQLite on a free 127.0.0.1 port, default credentials.
+    pub fn new(seed: u64, domains: usize, today: NaiveDate) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            seed,
+            domains,
+            today,
+            database: SandboxDatabase::Memory,
+            credentials: vec![SandboxCredential {
+                identifier: DEFAULT_IDENTIFIER.into(),
+                secret: DEFAULT_SECRET.into(),
+                allowed_actions: None,
+            }],
+            access_key: None,
+            numreturned_bug: false,
+        }
+    }
+}
+
+/// An admin e-mail "sent" through SendAdminEmail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminEmail {
+    pub subject: String,
+    pub message: String,
+    /// `system`, `account` or `support`.
+    pub kind: String,
+}
+
+pub(crate) struct State {
+    store: Store,
+    today: NaiveDate,
+    credentials: Vec<SandboxCredential>,
+    access_key: Option<String>,
+    numreturned_bug: AtomicBool,
+    /// Serialises the API's read-modify-write actions.
+    write_lock: tokio::sync::Mutex<()>,
+    admin_emails: std::sync::Mutex<Vec<AdminEmail>>,
+    registrar_failures: std::sync::Mutex<HashMap<u64, String>>,
+    api_calls: AtomicU64,
+}
+
+/// A running sandbox. Dropping it stops the server.
+pub struct WhmcsSandbox {
+    state: Arc<State>,
+    addr: SocketAddr,
+    portfolio: Portfolio,
+    identifier: String,
+    secret: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// Opens the store, creates and seeds the tables when needed, and starts serving.
+pub async fn start(config: WhmcsSandboxConfig) -> Result<WhmcsSandbox> {
+    let store = match &config.database {
+        SandboxDatabase::Memory => Store::sqlite_memory().await?,
+        SandboxDatabase::SqliteFile(path) => Store::sqlite_file(path).await?,
+        SandboxDatabase::MySql(url) => Store::mysql(url).await?,
+    };
+    let portfolio = Portfolio::new(config.seed, config.domains, config.today);
+    schema::create_tables(&store).await?;
+    if schema::is_seeded(&store).await? {
+        tracing::info!("sandbox WHMCS: reusing the existing tables (not seeding again)");
+    } else {
+        let started = Instant::now();
+        schema::seed(&store, &portfolio).await?;
+        tracing::info!(domains = config.domains, elapsed = ?started.elapsed(), "sandbox WHMCS seeded");
+    }
+    let (identifier, secret) = config
+        .credentials
+        .first()
+        .map(|c| (c.identifier.clone(), c.secret.clone()))
+        .context("the sandbox needs at least one API credential")?;
+    let state = Arc::new(State {
+        store,
+        today: config.today,
+        credentials: config.credentials,
+        access_key: config.access_key,
+        numreturned_bug: AtomicBool::new(config.numreturned_bug),
+        write_lock: tokio::sync::Mutex::new(()),
+        admin_emails: std::sync::Mutex::new(Vec::new()),
+        registrar_failures: std::sync::Mutex::new(HashMap::new()),
+        api_calls: AtomicU64::new(0),
+    });
+    let router = Router::new()
+        .route("/includes/api.php", any(api_endpoint))
+        .route("/_sandbox/pay-invoice", post(pay_invoice_endpoint))
+        .with_state(state.clone());
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding the sandbox WHMCS to {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let serve = axum::serve(listener, router).with_graceful_shutdown(async {
+            let _ = shutdown_rx.await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "sandbox WHMCS server stopped");
+        }
+    });
+    Ok(WhmcsSandbox {
+        state,
+        addr,
+        portfolio,
+        identifier,
+        secret,
+        shutdown: Some(shutdown),
+        server: Some(server),
+    })
+}
+
+impl WhmcsSandbox {
+    /// `http://127.0.0.1:PORT/` (the WHMCS root).
+    pub fn base_url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    pub fn api_url(&self) -> String {
+        format!("http://{}/includes/api.php", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The first configured credential.
+    pub fn identifier(&self) -> &str {
+        &self.identifier
+    }
+
+    pub fn secret(&self) -> &str {
+        &self.secret
+    }
+
+    pub fn portfolio(&self) -> Portfolio {
+        self.portfolio
+    }
+
+    pub fn set_numreturned_bug(&self, enabled: bool) {
+        self.state.numreturned_bug.store(enabled, Ordering::Relaxed);
+    }
+
+    /// Makes DomainRenew / DomainTransfer for this domain fail with
+    /// `Registrar Error Message` and the given registrar text.
+    pub fn fail_registrar_calls(&self, domain_id: u64, registrar_error: impl Into<String>) {
+        self.state
+            .registrar_failures
+            .lock()
+            .expect("registrar failure map")
+            .insert(domain_id, registrar_error.into());
+    }
+
+    pub fn clear_registrar_failures(&self) {
+        self.state.registrar_failures.lock().expect("registrar failure map").clear();
+    }
+
+    /// Admin e-mails sent through SendAdminEmail so far.
+    pub fn admin_emails(&self) -> Vec<AdminEmail> {
+        self.state.admin_emails.lock().expect("admin e-mail log").clone()
+    }
+
+    /// Number of API requests served.
+    pub fn api_calls(&self) -> u64 {
+        self.state.api_calls.load(Ordering::Relaxed)
+    }
+
+    /// The store, for tests that look at the tables directly.
+    pub fn store(&self) -> &Store {
+        &self.state.store
+    }
+
+    /// What `POST /_sandbox/pay-invoice` does: WHMCS's payment handling.
+    pub async fn pay_invoice(&self, invoice_id: u64) -> Result<PaidInvoice, PayError> {
+        pay_invoice(&self.state, invoice_id).await
+    }
+
+    /// Stops the server and closes the database.
+    pub async fn shutdown(mut self) {
+        self.stop().await;
+    }
+
+    async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+        self.state.store.close().await;
+    }
+}
+
+impl Drop for WhmcsSandbox {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+async fn api_endpoint(
+    AxumState(state): AxumState<Arc<State>>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    // WHMCS reads $_REQUEST: query string and form body, the body winning.
+    let mut fields: Vec<(String, String)> = query
+        .as_deref()
+        .and_then(|q| serde_urlencoded::from_str(q).ok())
+        .unwrap_or_default();
+    match serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) {
+        Ok(form) => fields.extend(form),
+        Err(_) => {
+            return (StatusCode::BAD_REQUEST, "request body is not form-encoded").into_response();
+        }
+    }
+    let (status, content_type, body) = api::handle(&state, api::Params(fields)).await;
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        [(header::CONTENT_TYPE, content_type)],
+        body,
+    )
+        .into_response()
+}
+
+/// The result of paying an invoice.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PaidInvoice {
+    pub invoice_id: u64,
+    /// Domains whose next due date moved: (domain id, new next due date).
+    pub advanced_domains: Vec<(u64, NaiveDate)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PayError {
+    #[error("Invoice ID Not Found")]
+    NotFound,
+    #[error("invoice {0} is {1}, only Unpaid invoices can be paid")]
+    NotUnpaid(u64, String),
+    #[error("sandbox storage error: {0:#}")]
+    Storage(#[from] anyhow::Error),
+}
+
+/// Marks the invoice Paid (today) and, like WHMCS `makeDomainPayment`, advances each
+/// paid domain's `nextduedate` (and `nextinvoicedate`) by its registration period. The
+/// registrar renewal that WHMCS would trigger is the registrar sandbox's business.
+async fn pay_invoice(state: &State, invoice_id: u64) -> Result<PaidInvoice, PayError> {
+    let _guard = state.write_lock.lock().await;
+    let invoice = state
+        .store
+        .query_one("SELECT * FROM tblinvoices WHERE id = ?", &[Val::Int(invoice_id as i64)])
+        .await?
+        .ok_or(PayError::NotFound)?;
+    let status = invoice.text("status");
+    if status != "Unpaid" {
+        return Err(PayError::NotUnpaid(invoice_id, status));
+    }
+    let items = state
+        .store
+        .query(
+            "SELECT * FROM tblinvoiceitems WHERE invoiceid = ? AND type IN ('Domain', 'DomainRegister', 'DomainTransfer')",
+            &[Val::Int(invoice_id as i64)],
+        )
+        .await?;
+    let today = state.today.format("%Y-%m-%d").to_string();
+    let mut statements = vec![(
+        "UPDATE tblinvoices SET status = 'Paid', datepaid = ? WHERE id = ?".to_string(),
+        vec![Val::text(today), Val::Int(invoice_id as i64)],
+    )];
+    let mut advanced = Vec::new();
+    for item in items {
+        let Some(domain) = state
+            .store
+            .query_one("SELECT * FROM tbldomains WHERE id = ?", &[Val::Int(item.int("relid"))])
+            .await?
+        else {
+            continue;
+        };
+        let period = domain.int("registrationperiod").max(1) as i32;
+        let base = domain.date_opt("nextduedate").unwrap_or(state.today);
+        let next_due = add_years(base, period);
+        let next_due_text = next_due.format("%Y-%m-%d").to_string();
+        statements.push((
+            "UPDATE tbldomains SET nextduedate = ?, nextinvoicedate = ? WHERE id = ?".into(),
+            vec![Val::text(next_due_text.clone()), Val::text(next_due_text), Val::Int(domain.int("id"))],
+        ));
+        advanced.push((domain.int("id") as u64, next_due));
+    }
+    state.store.transaction(&statements).await?;
+    Ok(PaidInvoice {
+        invoice_id,
+        advanced_domains: advanced,
+    })
+}
+
+async fn pay_invoice_endpoint(AxumState(state): AxumState<Arc<State>>, body: Bytes) -> Response {
+    // Accepts `invoiceid=N` (form) or `{"invoiceid": N}` (JSON).
+    let invoice_id = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| {
+            v.get("invoiceid")
+                .and_then(|i| i.as_u64().or_else(|| i.as_str().and_then(|s| s.parse().ok())))
+        })
+        .or_else(|| {
+            serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
+                .ok()?
+                .into_iter()
+                .find(|(k, _)| k == "invoiceid")
+                .and_then(|(_, v)| v.parse().ok())
+        });
+    let Some(invoice_id) = invoice_id else {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(serde_json::json!({"result": "error", "message": "invoiceid is required"})),
+        )
+            .into_response();
+    };
+    match pay_invoice(&state, invoice_id).await {
+        Ok(paid) => axum::Json(serde_json::json!({
+            "result": "success",
+            "invoiceid": paid.invoice_id,
+            "domains": paid.advanced_domains.iter().map(|(id, due)| serde_json::json!({"domainid": id, "nextduedate": due.format("%Y-%m-%d").to_string()})).collect::<Vec<_>>(),
+        }))
+        .into_response(),
+        Err(e) => {
+            let status = match e {
+                PayError::NotFound => StatusCode::NOT_FOUND,
+                PayError::NotUnpaid(..) => StatusCode::CONFLICT,
+                PayError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            (status, axum::Json(serde_json::json!({"result": "error", "message": e.to_string()}))).into_response()
+        }
+    }
+}
