@@ -58,7 +58,7 @@ pub fn join(billing: Vec<BillingDomain>, accounts: &[AccountSnapshot]) -> Joined
         let module = module.to_ascii_lowercase();
         accounts
             .iter()
-            .position(|a| a.modules.iter().any(|m| *m == module))
+            .position(|a| a.modules.contains(&module))
     };
 
     // One billing row per domain: the most relevant.
