@@ -1,8 +1,111 @@
-//! `domwatch sandbox registrar`.
+//! `domwatch sandbox registrar`: serve the sandbox registrar (CNR or ISPAPI) until Ctrl-C.
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use domwatch_core::model::Dialect;
+use domwatch_sandbox::registrar::{
+    FaultConfig, RegistrarSandbox, RegistrarSandboxConfig, DEFAULT_LOGIN, DEFAULT_PASSWORD,
+};
+use std::net::SocketAddr;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Protocol dialect: `cnr` (CentralNic Reseller) or `ispapi` (HEXONET).
+    #[arg(long, default_value = "cnr")]
+    dialect: Dialect,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8480")]
+    listen: SocketAddr,
+    /// Number of portfolio domains (the account holds the dialect's share of them).
+    #[arg(long, default_value_t = 200)]
+    domains: usize,
+    /// Portfolio seed; the WHMCS sandbox with the same seed bills the same domains.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// The day the portfolio is anchored to (YYYY-MM-DD); default today (UTC).
+    #[arg(long)]
+    today: Option<NaiveDate>,
+    /// Account login the sandbox accepts.
+    #[arg(long, default_value = DEFAULT_LOGIN)]
+    login: String,
+    /// Account password the sandbox accepts.
+    #[arg(long, default_value = DEFAULT_PASSWORD)]
+    password: String,
+    /// Share of API requests answered `421 … Client should try again` (0..1).
+    #[arg(long, default_value_t = 0.0)]
+    fault_421_rate: f64,
+    /// Share of API requests answered with HTTP 500 and an HTML page (0..1).
+    #[arg(long, default_value_t = 0.0)]
+    fault_500_rate: f64,
+    /// Share of API answers cut off half-way, without `EOF` (0..1).
+    #[arg(long, default_value_t = 0.0)]
+    fault_truncate_rate: f64,
+    /// Share of API requests that never get an answer (0..1).
+    #[arg(long, default_value_t = 0.0)]
+    fault_hang_rate: f64,
+    /// Delay added to every API answer, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+}
 
-pub async fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`domwatch sandbox registrar` is not built yet")
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    if args.dialect == Dialect::Smartnic {
+        anyhow::bail!("--dialect smartnic is not served here: the registrar sandbox speaks cnr or ispapi");
+    }
+    let today = args
+        .today
+        .unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let mut config = RegistrarSandboxConfig::new(args.dialect, args.seed, args.domains, today);
+    config.login = args.login;
+    config.password = args.password;
+    config.faults = FaultConfig {
+        latency_ms: args.latency_ms,
+        rate_421: args.fault_421_rate,
+        rate_http_500: args.fault_500_rate,
+        rate_truncated: args.fault_truncate_rate,
+        rate_hang: args.fault_hang_rate,
+        ..FaultConfig::default()
+    };
+    config
+        .faults
+        .validate()
+        .map_err(|e| anyhow::anyhow!("bad fault setting: {e}"))?;
+    if !args.listen.ip().is_loopback() {
+        eprintln!(
+            "warning: the sandbox registrar listens on {} and is reachable from other machines",
+            args.listen
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}: is another sandbox running there? pick another --listen", args.listen))?;
+    let sandbox = RegistrarSandbox::start_on(config, listener).context("starting the sandbox registrar")?;
+    println!(
+        "sandbox registrar ({}, seed {}, {} portfolio domains, today {today})",
+        args.dialect, args.seed, args.domains
+    );
+    println!("  endpoint: {}", sandbox.endpoint());
+    println!("  login:    {}", sandbox.login());
+    println!("  password: {}", sandbox.password());
+    if args.dialect == Dialect::Ispapi {
+        println!("  s_entity: 1234 (OT&E) or 54cd (live)");
+    }
+    println!(
+        "  try:      domwatch registrar list-domains --dialect {} --endpoint {} --login {} --password-file <file>",
+        args.dialect,
+        sandbox.endpoint(),
+        sandbox.login()
+    );
+    println!(
+        "  events:   POST {}/_sandbox/event  e.g. {{\"event\":\"advance_clock\",\"days\":30}}",
+        sandbox.base_url()
+    );
+    println!("  state:    GET  {}/_sandbox/state", sandbox.base_url());
+    println!("Ctrl-C stops it.");
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    eprintln!("stopping the sandbox registrar");
+    sandbox.stop().await;
+    Ok(())
 }

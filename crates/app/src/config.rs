@@ -6,8 +6,6 @@
 //! Errors name the key and say how to fix it. With no file at all, domwatch runs on the
 //! embedded default: SQLite and in-process sandboxes.
 
-#![allow(dead_code)] // wired into `check`/`serve` by the engine work (issue 4)
-
 use anyhow::{bail, Context};
 use domwatch_core::detect::{DetectionPolicy, MarginRule};
 use domwatch_core::model::{Dialect, RenewalMode};
@@ -25,6 +23,10 @@ pub struct Secret(String);
 impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
+    }
+
+    pub fn from_plain(value: &str) -> Secret {
+        Secret(value.to_string())
     }
 }
 

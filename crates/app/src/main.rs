@@ -4,11 +4,13 @@
 //! `registrar` (talk to a registrar account), `billing` (talk to WHMCS).
 
 mod cli_billing;
+mod cli_cases;
 mod cli_registrar;
 mod cli_sandbox;
 mod cli_sandbox_registrar;
 mod cli_sandbox_whmcs;
 mod config;
+mod runtime;
 
 use clap::{Parser, Subcommand};
 
@@ -27,6 +29,14 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run one monitoring cycle: compare billing with every registrar, record cases, notify.
+    Check(cli_cases::CheckArgs),
+    /// List cases (open ones by default).
+    Cases(cli_cases::CasesArgs),
+    /// Show one case: guide, evidence, fix options, history.
+    Case(cli_cases::CaseArgs),
+    /// Fix now: apply a case's fix (shows the plan first with --dry-run).
+    Fix(cli_cases::FixArgs),
     /// Run a sandbox server that speaks a registrar's or WHMCS's real protocol.
     #[command(subcommand)]
     Sandbox(cli_sandbox::SandboxCommand),
@@ -51,6 +61,10 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_tracing(&cli.log);
     match cli.command {
+        Command::Check(args) => cli_cases::check(args).await,
+        Command::Cases(args) => cli_cases::cases(args).await,
+        Command::Case(args) => cli_cases::case(args).await,
+        Command::Fix(args) => cli_cases::fix(args).await,
         Command::Sandbox(cmd) => cli_sandbox::run(cmd).await,
         Command::Registrar(cmd) => cli_registrar::run(cmd).await,
         Command::Billing(cmd) => cli_billing::run(cmd).await,

@@ -96,6 +96,8 @@ pub struct ClientConfig {
     pub max_concurrency: usize,
     /// Minimum gap between the starts of two requests for this account.
     pub min_interval: Duration,
+    /// How `list_domains` pages and joins.
+    pub list: crate::ops::ListOptions,
 }
 
 impl ClientConfig {
@@ -123,6 +125,7 @@ impl ClientConfig {
             retry_base_delay: Duration::from_millis(500),
             max_concurrency: 4,
             min_interval: Duration::ZERO,
+            list: crate::ops::ListOptions::default(),
         }
     }
 

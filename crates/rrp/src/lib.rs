@@ -3,9 +3,12 @@
 //!
 //! * [`codec`]: `Command` encoding/decoding and the zero-copy response parser.
 //! * [`client`]: `RrpClient`, the HTTP client (auth, sessions, retries, rate limits).
+//! * [`ops`]: typed operations onto the core model, and `RegistrarPort` for `RrpClient`.
 
 pub mod codec;
 pub mod client;
+pub mod ops;
 
 pub use client::{ClientConfig, ClientError, Environment, RrpClient, Secret};
 pub use codec::{Command, Response};
+pub use ops::ListOptions;

@@ -1,0 +1,264 @@
+//! `domwatch check`, `cases`, `case`, `fix`: the monitoring cycle and Fix now from the
+//! command line.
+
+use crate::config;
+use crate::runtime::Runtime;
+use anyhow::Context;
+use clap::Args;
+use domwatch_core::detect::CaseKind;
+use domwatch_engine::{Mode, Progress, StepOutcome};
+use domwatch_store::{CaseFilter, CaseState};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct Common {
+    /// Configuration file (default: $DOMWATCH_CONFIG, else ./domwatch.toml, else the
+    /// embedded sandboxes).
+    #[arg(long, short = 'c', env = "DOMWATCH_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Detect and report, but write nothing (no cases recorded, no notices sent).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CasesArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Include resolved cases.
+    #[arg(long)]
+    pub all: bool,
+    /// Only this kind (e.g. turned_premium).
+    #[arg(long)]
+    pub kind: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CaseArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Case number, as `domwatch cases` shows it.
+    pub case: i64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FixArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Case number, as `domwatch cases` shows it.
+    pub case: i64,
+    /// Which fix option (default: the recommended one; `domwatch case N` lists them).
+    #[arg(long)]
+    pub option: Option<String>,
+    /// Show exactly what would be written, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+struct Bar(ProgressBar);
+
+impl Progress for Bar {
+    fn stage(&self, name: &str, total: Option<u64>) {
+        match total {
+            Some(n) => {
+                self.0.set_style(
+                    ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} ({eta})")
+                        .unwrap_or_else(|_| ProgressStyle::default_bar())
+                        .progress_chars("=> "),
+                );
+                self.0.set_length(n);
+                self.0.set_position(0);
+            }
+            None => self.0.set_style(ProgressStyle::default_spinner()),
+        }
+        self.0.set_message(name.to_string());
+    }
+    fn advance(&self, by: u64) {
+        self.0.inc(by);
+    }
+}
+
+async fn runtime(common: &Common) -> anyhow::Result<Runtime> {
+    let config = config::load(common.config.as_deref(), &config::ProcessEnv)?;
+    Runtime::build(config).await
+}
+
+fn actor() -> String {
+    format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()))
+}
+
+pub async fn check(args: CheckArgs) -> anyhow::Result<()> {
+    let rt = runtime(&args.common).await?;
+    let bar = ProgressBar::new_spinner();
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    let mode = if args.dry_run { Mode::DryRun } else { Mode::Apply };
+    let started = std::time::Instant::now();
+    let report = rt.engine.run_cycle(mode, &Bar(bar.clone())).await;
+    bar.finish_and_clear();
+    let report = report?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    println!(
+        "Checked {} billed domains against {} registrar domains in {:.1}s{}",
+        report.billing_domains,
+        report.registrar_domains.values().sum::<usize>(),
+        started.elapsed().as_secs_f64(),
+        if report.dry_run { " (dry run: nothing written)" } else { "" }
+    );
+    for (account, error) in &report.failed_accounts {
+        println!("  ! registrar account {account} could not be read: {error}");
+    }
+    if report.unmonitored > 0 {
+        println!("  {} billed domains use a registrar module no account is configured for", report.unmonitored);
+    }
+    if report.findings_by_kind.is_empty() {
+        println!("Everything is fine: billing and registrars agree.");
+    } else {
+        println!("\n{:<26} {:>6}", "problem", "count");
+        for (kind, n) in &report.findings_by_kind {
+            let title = CaseKind::parse(kind).map(|k| k.title()).unwrap_or(kind);
+            println!("{:<26} {:>6}  {}", kind, n, title);
+        }
+        for (currency, amount) in &report.at_stake {
+            println!("Money at stake per renewal cycle: {:.2} {currency}", amount);
+        }
+    }
+    if report.dry_run {
+        println!("\n{} findings would open a new case.", report.would_open);
+    } else {
+        println!(
+            "\nCases: {} opened, {} reopened, {} updated, {} resolved; {} notices sent.",
+            report.opened, report.reopened, report.updated, report.resolved, report.notices_sent
+        );
+        for e in &report.notice_errors {
+            println!("  ! notice failed: {e}");
+        }
+        println!("List them with `domwatch cases`, fix one with `domwatch fix N`.");
+    }
+    Ok(())
+}
+
+pub async fn cases(args: CasesArgs) -> anyhow::Result<()> {
+    let rt = runtime(&args.common).await?;
+    let kind = match &args.kind {
+        Some(k) => Some(CaseKind::parse(k).with_context(|| {
+            format!(
+                "unknown case kind `{k}`; kinds: {}",
+                CaseKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+            )
+        })?),
+        None => None,
+    };
+    let filter = CaseFilter { state: if args.all { None } else { Some(CaseState::Open) }, kind };
+    let cases = rt.engine.store.cases(filter).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&cases)?);
+        return Ok(());
+    }
+    if cases.is_empty() {
+        println!("No open cases. Run `domwatch check` to look for problems.");
+        return Ok(());
+    }
+    println!("{:>5}  {:<24} {:<36} {:>14}  {}", "case", "kind", "domain", "at stake", "state");
+    for c in &cases {
+        println!(
+            "{:>5}  {:<24} {:<36} {:>14}  {}",
+            c.id,
+            c.kind.as_str(),
+            c.domain.unicode(),
+            c.at_stake.map(|m| m.to_string()).unwrap_or_default(),
+            c.state.as_str()
+        );
+    }
+    println!("\n{} cases. Details: `domwatch case N`; fix: `domwatch fix N [--dry-run]`.", cases.len());
+    Ok(())
+}
+
+pub async fn case(args: CaseArgs) -> anyhow::Result<()> {
+    let rt = runtime(&args.common).await?;
+    let (case, options) = rt.engine.fix_options(args.case).await?;
+    let history = rt.engine.store.case_events(case.id).await?;
+    let guide = domwatch_core::plan::guide(&case.finding);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "case": case, "guide": guide, "options": options, "history": history,
+            }))?
+        );
+        return Ok(());
+    }
+    println!("Case {} — {} ({})", case.id, guide.title, case.state.as_str());
+    println!("Domain: {} ({})", case.domain.unicode(), case.domain.ascii());
+    println!("\nWhat happened: {}", guide.what_happened);
+    println!("What it costs: {}", guide.what_it_costs);
+    if !case.finding.evidence.is_empty() {
+        println!("\n{:<24} {:<32} {}", "evidence", "billing", "registrar");
+        for e in &case.finding.evidence {
+            println!("{:<24} {:<32} {}", e.label, e.billing.as_deref().unwrap_or("—"), e.registrar.as_deref().unwrap_or("—"));
+        }
+    }
+    println!("\nSteps:");
+    for (i, s) in guide.steps.iter().enumerate() {
+        println!("  {}. {s}", i + 1);
+    }
+    println!("\nFix options (`domwatch fix {} --option NAME`):", case.id);
+    for (i, o) in options.iter().enumerate() {
+        println!("  {}{}: {}", o.name, if i == 0 { " (recommended)" } else { "" }, o.description);
+        for a in &o.actions {
+            println!("      - {}", a.describe());
+        }
+    }
+    println!("\nHistory:");
+    for h in &history {
+        println!("  {}  {}", h.at.format("%Y-%m-%d %H:%M"), h.event);
+    }
+    Ok(())
+}
+
+pub async fn fix(args: FixArgs) -> anyhow::Result<()> {
+    let rt = runtime(&args.common).await?;
+    let mode = if args.dry_run { Mode::DryRun } else { Mode::Apply };
+    let report = rt.engine.fix(args.case, args.option.as_deref(), mode, &actor()).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("Case {}: fix option `{}`{}", report.case_id, report.option, if args.dry_run { " (dry run)" } else { "" });
+        for s in &report.steps {
+            let mark = match &s.outcome {
+                StepOutcome::WouldApply => "would do".to_string(),
+                StepOutcome::Applied(r) => format!("done: {r}"),
+                StepOutcome::AlreadyApplied => "already done earlier".to_string(),
+                StepOutcome::Failed(e) => format!("FAILED: {e}"),
+                StepOutcome::Manual => "by hand".to_string(),
+            };
+            println!("  - {}\n      {mark}", s.description);
+        }
+        if !args.dry_run && report.succeeded() {
+            println!("Run `domwatch check` to confirm the case resolves.");
+        }
+    }
+    if report.succeeded() {
+        Ok(())
+    } else {
+        anyhow::bail!("the fix did not complete; see the failed step above and the audit log")
+    }
+}

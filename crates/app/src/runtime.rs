@@ -1,0 +1,192 @@
+//! Builds the engine from the configuration: real WHMCS and registrar clients, or — with
+//! nothing configured — the embedded default: in-process sandbox WHMCS and registrars
+//! seeded with every case kind, so a new user sees real cases with one command.
+//!
+//! The embedded sandboxes keep their anchor (seed, size, day) in a state directory
+//! (`.domwatch/` or `$DOMWATCH_STATE_DIR`), and the sandbox WHMCS keeps its tables in a
+//! SQLite file there, so reruns see the same world and the fixes made in it.
+
+use crate::config::{Config, Environment, RegistrarAccount};
+use anyhow::{bail, Context};
+use chrono::NaiveDate;
+use domwatch_core::model::Dialect;
+use domwatch_core::ports::RegistrarPort;
+use domwatch_core::{Clock, SystemClock};
+use domwatch_engine::{Account, Engine};
+use domwatch_rrp::{ClientConfig, RrpClient};
+use domwatch_sandbox::registrar::{RegistrarSandbox, RegistrarSandboxConfig};
+use domwatch_sandbox::whmcs::{SandboxDatabase, WhmcsSandbox, WhmcsSandboxConfig};
+use domwatch_store::Store;
+use domwatch_whmcs::db::WhmcsDb;
+use domwatch_whmcs::port::TicketDestination;
+use domwatch_whmcs::{BillingPort, ToDoNotifier, WhmcsClient, WhmcsConfig};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Size of the embedded portfolio: the showcase (every drift kind for every dialect) plus
+/// ordinary domains around it.
+pub const EMBEDDED_DOMAINS: usize = 200;
+pub const EMBEDDED_SEED: u64 = 42;
+
+/// The running pieces. Dropping it stops the embedded sandboxes.
+pub struct Runtime {
+    pub engine: Engine,
+    pub config: Config,
+    pub embedded: Option<Embedded>,
+}
+
+pub struct Embedded {
+    pub whmcs: WhmcsSandbox,
+    pub registrars: Vec<RegistrarSandbox>,
+    pub anchor: Anchor,
+    pub state_dir: PathBuf,
+}
+
+/// What pins the embedded world across runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Anchor {
+    pub seed: u64,
+    pub domains: usize,
+    pub today: NaiveDate,
+}
+
+pub fn state_dir() -> PathBuf {
+    std::env::var_os("DOMWATCH_STATE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(".domwatch"))
+}
+
+fn load_anchor(dir: &Path, today: NaiveDate) -> anyhow::Result<Anchor> {
+    let path = dir.join("sandbox.json");
+    if path.exists() {
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        return serde_json::from_str(&text).with_context(|| {
+            format!("{} is damaged: delete the {} directory to start a fresh sandbox", path.display(), dir.display())
+        });
+    }
+    let anchor = Anchor { seed: EMBEDDED_SEED, domains: EMBEDDED_DOMAINS, today };
+    std::fs::create_dir_all(dir).with_context(|| format!("creating the state directory {}", dir.display()))?;
+    std::fs::write(&path, serde_json::to_string_pretty(&anchor)?)?;
+    Ok(anchor)
+}
+
+impl Runtime {
+    pub async fn build(config: Config) -> anyhow::Result<Runtime> {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let store = Store::connect(&config.database_url).await?;
+        if config.is_embedded_default() {
+            return Self::embedded(config, store, clock).await;
+        }
+        let whmcs = config
+            .whmcs
+            .as_ref()
+            .context("no [whmcs] section: domwatch needs the billing system (or no configuration at all for the embedded sandbox)")?;
+        let mut wc = WhmcsConfig::new(&whmcs.url, &whmcs.identifier, whmcs.secret.expose())?;
+        wc.access_key = whmcs.access_key.as_ref().map(|k| k.expose().into());
+        wc.request_timeout = Duration::from_secs(whmcs.timeout_seconds);
+        let billing: Arc<dyn BillingPort> = Arc::new(WhmcsClient::new(wc)?);
+        let db = match &whmcs.database_url {
+            Some(url) => Some(WhmcsDb::connect(url.expose()).await.context("connecting to the WHMCS database (whmcs.database_url)")?),
+            None => None,
+        };
+        let tickets = match (whmcs.bot_client_id, whmcs.ticket_department_id) {
+            (Some(bot_client_id), Some(department_id)) => Some(TicketDestination { bot_client_id, department_id }),
+            _ => None,
+        };
+        let accounts = config.registrars.iter().map(registrar_account).collect::<anyhow::Result<Vec<_>>>()?;
+        let engine = Engine {
+            store,
+            notifier: Some(ToDoNotifier::new(billing.clone(), db.clone(), tickets)),
+            billing,
+            whmcs_db: db,
+            accounts,
+            clock,
+            policy: config.detection.clone(),
+            fixed_rates: config.rates.clone(),
+            concurrency: 8,
+        };
+        Ok(Runtime { engine, config, embedded: None })
+    }
+
+    async fn embedded(config: Config, store: Store, clock: Arc<dyn Clock>) -> anyhow::Result<Runtime> {
+        let dir = state_dir();
+        let anchor = load_anchor(&dir, clock.today())?;
+        tracing::info!(
+            state_dir = %dir.display(),
+            seed = anchor.seed,
+            domains = anchor.domains,
+            "no configuration: running on the embedded sandbox WHMCS and registrars"
+        );
+        let mut wc = WhmcsSandboxConfig::new(anchor.seed, anchor.domains, anchor.today);
+        wc.database = SandboxDatabase::SqliteFile(dir.join("sandbox-whmcs.db"));
+        let whmcs = domwatch_sandbox::whmcs::start(wc).await?;
+        let mut registrars = Vec::new();
+        let mut accounts = Vec::new();
+        for (name, dialect, module) in [("sandbox-cnr", Dialect::Cnr, "cnic"), ("sandbox-ispapi", Dialect::Ispapi, "ispapi")] {
+            let sandbox = RegistrarSandbox::start(RegistrarSandboxConfig::new(dialect, anchor.seed, anchor.domains, anchor.today)).await?;
+            let account = RegistrarAccount {
+                name: name.into(),
+                dialect,
+                environment: Environment::Ote,
+                endpoint: Some(sandbox.endpoint()),
+                login: sandbox.login().into(),
+                password: crate::config::Secret::from_plain(sandbox.password()),
+                role: None,
+                subuser: None,
+                modules: vec![module.into()],
+                page_size: 1000,
+                max_concurrency: 4,
+                timeout_seconds: 30,
+            };
+            accounts.push(registrar_account(&account)?);
+            registrars.push(sandbox);
+        }
+        let wcfg = WhmcsConfig::new(&whmcs.base_url(), whmcs.identifier(), whmcs.secret())?;
+        let billing: Arc<dyn BillingPort> = Arc::new(WhmcsClient::new(wcfg)?);
+        let bot = whmcs.portfolio().bot_client_id();
+        let engine = Engine {
+            store,
+            notifier: Some(ToDoNotifier::new(
+                billing.clone(),
+                None,
+                Some(TicketDestination { bot_client_id: bot, department_id: 1 }),
+            )),
+            billing,
+            whmcs_db: None,
+            accounts,
+            clock,
+            policy: config.detection.clone(),
+            fixed_rates: config.rates.clone(),
+            concurrency: 8,
+        };
+        Ok(Runtime {
+            engine,
+            config,
+            embedded: Some(Embedded { whmcs, registrars, anchor, state_dir: dir }),
+        })
+    }
+}
+
+/// A registrar client for a configured account.
+pub fn registrar_account(account: &RegistrarAccount) -> anyhow::Result<Account> {
+    if account.dialect == Dialect::Smartnic {
+        bail!("registrars.{}: the Smart-NIC client is not built yet (issue 5); remove the account or use cnr/ispapi", account.name);
+    }
+    let environment = match account.environment {
+        Environment::Live => domwatch_rrp::Environment::Live,
+        Environment::Ote => domwatch_rrp::Environment::Ote,
+    };
+    let mut cc = ClientConfig::new(account.dialect, environment, account.login.clone(), account.password.expose().to_string());
+    if let Some(endpoint) = &account.endpoint {
+        cc.endpoint = Some(endpoint.parse().with_context(|| format!("registrars.{}.endpoint", account.name))?);
+    }
+    cc.role = account.role.clone();
+    cc.subuser = account.subuser.clone();
+    cc.max_concurrency = account.max_concurrency as usize;
+    cc.total_timeout = Duration::from_secs(account.timeout_seconds);
+    let client = RrpClient::new(cc).with_context(|| format!("registrar account {}", account.name))?;
+    let port: Arc<dyn RegistrarPort> = Arc::new(client);
+    Ok(Account { name: account.name.clone(), modules: account.modules.clone(), port })
+}

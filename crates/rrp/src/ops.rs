@@ -1,0 +1,847 @@
+//! Typed operations: the commands domwatch sends and how their responses map onto the
+//! normalised core model, the same for CNR and ISPAPI. The wire names read here are
+//! listed in `docs/registrar-operations.md`; keep the two in step.
+
+use crate::client::{ClientError, RrpClient};
+use crate::codec::{Column, Command, Response};
+use async_trait::async_trait;
+use chrono::{Datelike, NaiveDate};
+use domwatch_core::model::{ContactHandles, Dialect, PremiumInfo, RegistrarDomain, RenewalMode};
+use domwatch_core::money::{Currency, Money, RateTable};
+use domwatch_core::name::DomainName;
+use domwatch_core::ports::{
+    AccountStatus, ContactDetails, PremiumAcceptance, PremiumCheck, RegistrarError,
+    RegistrarPort, RenewOutcome, RenewRequest, TransferOutcome, TransferRequest,
+    TransferStatus,
+};
+use futures::{StreamExt, TryStreamExt};
+use rust_decimal::Decimal;
+use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
+use tracing::{debug, warn};
+
+/// Default page size of bulk lists.
+pub const DEFAULT_PAGE_SIZE: u32 = 1000;
+/// Largest page size domwatch asks for.
+pub const MAX_PAGE_SIZE: u32 = 10_000;
+/// Names per CNR `CheckDomains` when asking for X-FEE prices (the X-FEE limit is 30;
+/// CheckDomains alone takes 32).
+pub const CNR_FEE_GROUP: usize = 30;
+/// Names per ISPAPI `CheckDomains`.
+pub const ISPAPI_CHECK_GROUP: usize = 255;
+/// How many days of exchange-rate history to ask for; the newest rate per pair wins.
+const EXCHANGE_RATE_DAYS: i64 = 7;
+
+/// How `list_domains` walks the account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListOptions {
+    /// Rows per page, 1..=10 000 (default 1000).
+    pub page_size: u32,
+    /// CNR only: add `TYPE=ALL` to get status and contacts in the list. Off by default
+    /// because it also returns every domain's auth code in bulk.
+    pub cnr_type_all: bool,
+    /// CNR only: join premium names and zone prices to fill renewal prices (three more
+    /// bulk commands). Off gives dates, modes and names only.
+    pub cnr_prices: bool,
+}
+
+impl Default for ListOptions {
+    fn default() -> Self {
+        ListOptions {
+            page_size: DEFAULT_PAGE_SIZE,
+            cnr_type_all: false,
+            cnr_prices: true,
+        }
+    }
+}
+
+/// Parses the registrar date formats: `YYYY-MM-DD HH:MM:SS`, with a trailing `.0`, with
+/// a `T` separator, or a bare date. Empty and `0000-00-00 …` mean "no date".
+pub fn parse_date(text: &str) -> Option<NaiveDate> {
+    let text = text.trim();
+    if text.is_empty() || text.starts_with("0000-00-00") {
+        return None;
+    }
+    let date = text.get(..10)?;
+    match text.as_bytes().get(10) {
+        None | Some(b' ') | Some(b'T') => {}
+        Some(_) => return None,
+    }
+    NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()
+}
+
+fn parse_money(amount: Option<&str>, currency: Option<&str>) -> Option<Money> {
+    let amount = amount.map(str::trim).filter(|a| !a.is_empty())?;
+    let currency = Currency::from_str(currency?.trim()).ok()?;
+    Money::parse(amount, currency).ok()
+}
+
+fn parse_flag(value: Option<&str>) -> Option<bool> {
+    match value?.trim() {
+        "1" => Some(true),
+        "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// Row `row` of an optional column.
+fn cell<'r>(column: &Option<Column<'r>>, row: usize) -> Option<&'r str> {
+    column.as_ref().and_then(|c| c.get(row))
+}
+
+fn non_empty(value: Option<&str>) -> Option<String> {
+    value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+}
+
+/// Status values as sent: one per value, or comma/semicolon separated (CNR `TYPE=ALL`);
+/// a trailing ICANN URL (`clientTransferProhibited https://icann.org/epp#…`) is dropped.
+fn split_status<'a>(values: impl Iterator<Item = &'a str>) -> Vec<String> {
+    values
+        .flat_map(|v| v.split([',', ';']))
+        .filter_map(|v| v.split_whitespace().next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// `211 Domain name not available` → 211.
+fn check_code(value: &str) -> Option<u16> {
+    value.trim().get(..3)?.parse().ok()
+}
+
+fn is_cnr_premium_class(class: &str) -> bool {
+    class.to_ascii_lowercase().contains("premium")
+}
+
+fn is_ispapi_premium_class(class: &str) -> bool {
+    class.trim().to_ascii_uppercase().starts_with("PREMIUM_")
+}
+
+// Wire-name aliases. Each list holds the spellings (normalised by the parser) seen in CNR
+// captures, CNR docs (underscores) and HEXONET, most likely first.
+const NAME: &[&str] = &["DOMAIN", "OBJECTID", "ID"];
+const REGISTRY_EXPIRY: &[&str] = &[
+    "DOMAINREGISTRATIONEXPIRATIONDATE",
+    "REGISTRATIONEXPIRATIONDATE",
+    "DOMAIN_REGISTRATION_EXPIRATION_DATE",
+    "REGISTRATION_EXPIRATION_DATE",
+];
+const PAID_UNTIL: &[&str] = &["PAIDUNTILDATE", "DOMAINPAIDUNTILDATE", "PAIDUNTIL_DATE"];
+const CREATED: &[&str] = &[
+    "DOMAINCREATEDDATE",
+    "CREATEDDATE",
+    "DOMAIN_CREATED_DATE",
+    "CREATED_DATE",
+];
+const RENEWAL_MODE: &[&str] = &["RENEWALMODE", "DOMAINRENEWALMODE"];
+const STATUS: &[&str] = &["STATUS", "DOMAINSTATUS", "DOMAIN_STATUS"];
+const OWNER: &[&str] = &["OWNERCONTACT", "DOMAINOWNERCONTACT", "OWNER_CONTACT"];
+const ADMIN: &[&str] = &["ADMINCONTACT", "DOMAINADMINCONTACT", "ADMIN_CONTACT"];
+const TECH: &[&str] = &["TECHCONTACT", "DOMAINTECHCONTACT", "TECH_CONTACT"];
+const BILLING: &[&str] = &["BILLINGCONTACT", "DOMAINBILLINGCONTACT", "BILLING_CONTACT"];
+const TRANSFER_LOCK: &[&str] = &["TRANSFERLOCK", "DOMAINTRANSFERLOCK", "TRANSFER_LOCK"];
+const ZONE: &[&str] = &["DOMAINZONE", "ZONE", "DOMAIN_ZONE"];
+
+/// The columns of one response that feed a `RegistrarDomain`, resolved once so a
+/// 10 000-row page costs one lookup per column, not per cell.
+struct DomainColumns<'r> {
+    dialect: Dialect,
+    name: Option<Column<'r>>,
+    registry_expiry: Option<Column<'r>>,
+    paid_until: Option<Column<'r>>,
+    created: Option<Column<'r>>,
+    renewal_mode: Option<Column<'r>>,
+    status: Option<Column<'r>>,
+    owner: Option<Column<'r>>,
+    admin: Option<Column<'r>>,
+    tech: Option<Column<'r>>,
+    billing: Option<Column<'r>>,
+    transfer_lock: Option<Column<'r>>,
+    premium_class: Option<Column<'r>>,
+    price: Option<Column<'r>>,
+    currency: Option<Column<'r>>,
+}
+
+impl<'r> DomainColumns<'r> {
+    fn resolve(dialect: Dialect, response: &'r Response, list: bool) -> Self {
+        let owner = match (dialect, list) {
+            // CNR TYPE=ALL names the owner handle plain `contact`.
+            (Dialect::Cnr, true) => response.column_any(OWNER).or_else(|| response.column("CONTACT")),
+            _ => response.column_any(OWNER),
+        };
+        let (premium_class, price, currency) = match dialect {
+            Dialect::Ispapi => (
+                response.column("SUBCLASS"),
+                response.column("RENEWALPRICE"),
+                response.column("CURRENCY"),
+            ),
+            _ => (
+                response.column("X-FEE-CLASS"),
+                response.column("X-FEE-AMOUNT"),
+                response.column("X-FEE-CURRENCY"),
+            ),
+        };
+        DomainColumns {
+            dialect,
+            name: response.column_any(NAME),
+            registry_expiry: response.column_any(REGISTRY_EXPIRY),
+            paid_until: response.column_any(PAID_UNTIL),
+            created: response.column_any(CREATED),
+            renewal_mode: response.column_any(RENEWAL_MODE),
+            status: response.column_any(STATUS),
+            owner,
+            admin: response.column_any(ADMIN),
+            tech: response.column_any(TECH),
+            billing: response.column_any(BILLING),
+            transfer_lock: response.column_any(TRANSFER_LOCK),
+            premium_class,
+            price,
+            currency,
+        }
+    }
+
+    fn at(column: &Option<Column<'r>>, row: usize) -> Option<&'r str> {
+        column.as_ref().and_then(|c| c.get(row))
+    }
+
+    /// Row `row` as a domain; `status` holds this row's status cell(s).
+    fn domain(&self, name: DomainName, row: usize, status: Vec<String>) -> RegistrarDomain {
+        let at = |c: &Option<Column<'r>>| Self::at(c, row);
+        let mut domain = RegistrarDomain::new(name);
+        domain.registry_expiry = at(&self.registry_expiry).and_then(parse_date);
+        domain.paid_until = at(&self.paid_until).and_then(parse_date);
+        domain.created = at(&self.created).and_then(parse_date);
+        domain.renewal_mode = at(&self.renewal_mode)
+            .filter(|m| !m.trim().is_empty())
+            .map(RenewalMode::parse);
+        domain.status = status;
+        domain.contacts = ContactHandles {
+            owner: non_empty(at(&self.owner)),
+            admin: non_empty(at(&self.admin)),
+            tech: non_empty(at(&self.tech)),
+            billing: non_empty(at(&self.billing)),
+        };
+        domain.transfer_lock = parse_flag(at(&self.transfer_lock));
+        let class = at(&self.premium_class).map(str::trim).unwrap_or("");
+        let premium = match self.dialect {
+            Dialect::Ispapi => is_ispapi_premium_class(class),
+            _ => is_cnr_premium_class(class),
+        };
+        if premium {
+            domain.premium = Some(PremiumInfo {
+                class: class.to_string(),
+            });
+        }
+        // ISPAPI prices every domain; CNR's X-FEE price only describes premium names.
+        if premium || self.dialect == Dialect::Ispapi {
+            domain.renewal_price = parse_money(at(&self.price), at(&self.currency));
+        }
+        domain
+    }
+
+    /// Every row of a list page. Rows whose name does not parse are skipped and logged.
+    fn list_rows(&self, rows: usize) -> Vec<RegistrarDomain> {
+        let mut domains = Vec::with_capacity(rows);
+        for row in 0..rows {
+            let Some(raw) = Self::at(&self.name, row) else {
+                continue;
+            };
+            match DomainName::parse(raw) {
+                Ok(name) => {
+                    let status = split_status(Self::at(&self.status, row).into_iter());
+                    domains.push(self.domain(name, row, status));
+                }
+                Err(error) => warn!(name = raw, %error, "skipping unparsable domain in list"),
+            }
+        }
+        domains
+    }
+}
+
+/// Maps an ISPAPI `QueryDomainList VERSION=2 WIDE=1 PROPERTIES=PRICE` page.
+pub fn domains_from_ispapi_list(page: &Response) -> Vec<RegistrarDomain> {
+    DomainColumns::resolve(Dialect::Ispapi, page, true).list_rows(page.row_count())
+}
+
+/// Maps a CNR `QueryDomainList WIDE=1` page (prices are joined separately).
+pub fn domains_from_cnr_list(page: &Response) -> Vec<RegistrarDomain> {
+    DomainColumns::resolve(Dialect::Cnr, page, true).list_rows(page.row_count())
+}
+
+/// Maps a `StatusDomain` response. `requested` names the domain when the response
+/// does not echo it.
+pub fn domain_from_status(
+    dialect: Dialect,
+    response: &Response,
+    requested: &DomainName,
+) -> RegistrarDomain {
+    let columns = DomainColumns::resolve(dialect, response, false);
+    let name = DomainColumns::at(&columns.name, 0)
+        .and_then(|n| DomainName::parse(n).ok())
+        .unwrap_or_else(|| requested.clone());
+    let status = split_status(columns.status.iter().flat_map(|c| c.iter()));
+    columns.domain(name, 0, status)
+}
+
+/// Standard prices of one zone (CNR `QueryZoneList`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZonePrice {
+    pub annual: Option<Money>,
+    pub transfer: Option<Money>,
+}
+
+/// Zone → prices from a CNR `QueryZoneList` response; zone keys are lower-case, no dot.
+pub fn zone_prices(response: &Response) -> HashMap<String, ZonePrice> {
+    let zone = response.column("ZONE");
+    let annual = response.column("ANNUAL");
+    let transfer = response.column("TRANSFER");
+    let currency = response.column("CURRENCY");
+    let at = cell;
+    let mut prices = HashMap::new();
+    for row in 0..zone.map_or(0, |z| z.len()) {
+        let Some(name) = at(&zone, row) else { continue };
+        let key = name.trim().trim_start_matches('.').to_ascii_lowercase();
+        if key.is_empty() {
+            continue;
+        }
+        prices.insert(
+            key,
+            ZonePrice {
+                annual: parse_money(at(&annual, row), at(&currency, row)),
+                transfer: parse_money(at(&transfer, row), at(&currency, row)),
+            },
+        );
+    }
+    prices
+}
+
+/// Maps a `CheckDomains` answer for `names` (in request order).
+pub fn premium_checks(dialect: Dialect, response: &Response, names: &[DomainName]) -> Vec<PremiumCheck> {
+    let column = |name: &str| response.column(name);
+    let at = cell;
+    let domaincheck = column("DOMAINCHECK");
+    let mut checks: Vec<PremiumCheck> = names
+        .iter()
+        .enumerate()
+        .map(|(row, name)| PremiumCheck {
+            name: name.clone(),
+            check_code: at(&domaincheck, row).and_then(check_code),
+            premium: None,
+            renewal_price: None,
+            registration_price: None,
+        })
+        .collect();
+    match dialect {
+        Dialect::Ispapi => {
+            let class = column("CLASS");
+            let price = column("PRICE");
+            let currency = column("CURRENCY");
+            for (row, check) in checks.iter_mut().enumerate() {
+                let class_text = at(&class, row).unwrap_or("").trim();
+                let flagged = at(&domaincheck, row).is_some_and(|d| d.contains("[PREMIUM]"));
+                if is_ispapi_premium_class(class_text) || flagged {
+                    check.premium = Some(PremiumInfo {
+                        class: class_text.to_string(),
+                    });
+                    check.registration_price = parse_money(at(&price, row), at(&currency, row));
+                }
+            }
+        }
+        _ => {
+            let fee_domain = column("X-FEE-DOMAIN");
+            let amount = column("X-FEE-AMOUNT");
+            let currency = column("X-FEE-CURRENCY");
+            let class = column("X-FEE-CLASS");
+            // X-FEE rows are matched by name when the registrar echoes it, else by index.
+            let rows = amount.map_or(0, |a| a.len()).max(class.map_or(0, |c| c.len()));
+            for fee_row in 0..rows {
+                let target = match at(&fee_domain, fee_row).and_then(|d| DomainName::parse(d).ok()) {
+                    Some(name) => checks.iter().position(|c| c.name == name),
+                    None => (fee_row < checks.len()).then_some(fee_row),
+                };
+                let Some(target) = target else { continue };
+                let class_text = at(&class, fee_row).unwrap_or("").trim();
+                if is_cnr_premium_class(class_text) {
+                    checks[target].premium = Some(PremiumInfo {
+                        class: class_text.to_string(),
+                    });
+                }
+                checks[target].renewal_price = parse_money(at(&amount, fee_row), at(&currency, fee_row));
+            }
+        }
+    }
+    checks
+}
+
+/// Newest rate per currency pair from `QueryExchangeRates` (missing `from` means EUR).
+pub fn exchange_rates_from(response: &Response, table: &mut RateTable, newest: &mut HashMap<(Currency, Currency), NaiveDate>) {
+    let from = response.column_any(&["CURRENCYFROM", "CURRENCY_FROM"]);
+    let to = response.column_any(&["CURRENCYTO", "CURRENCY_TO"]);
+    let rate = response.column("RATE");
+    let date = response.column("DATE");
+    let at = cell;
+    for row in 0..rate.map_or(0, |r| r.len()) {
+        let from = at(&from, row)
+            .and_then(|c| Currency::from_str(c).ok())
+            .unwrap_or(Currency::EUR);
+        let Some(to) = at(&to, row).and_then(|c| Currency::from_str(c).ok()) else {
+            continue;
+        };
+        let Some(value) = at(&rate, row).and_then(|r| Decimal::from_str(r.trim()).ok()) else {
+            continue;
+        };
+        let day = at(&date, row).and_then(parse_date).unwrap_or(NaiveDate::MIN);
+        let known = newest.get(&(from, to));
+        if known.is_none_or(|known| day >= *known) {
+            newest.insert((from, to), day);
+            table.insert(from, to, value);
+        }
+    }
+}
+
+/// Maps a `StatusContact` response (CNR `first name` and HEXONET `FIRSTNAME` normalise
+/// to the same key).
+pub fn contact_from_status(response: &Response) -> ContactDetails {
+    let text = |names: &[&str]| response.value_any(names).unwrap_or("").trim().to_string();
+    let optional = |names: &[&str]| non_empty(response.value_any(names));
+    ContactDetails {
+        first_name: text(&["FIRSTNAME", "FIRST_NAME"]),
+        last_name: text(&["LASTNAME", "LAST_NAME"]),
+        organization: optional(&["ORGANIZATION", "ORGANISATION"]),
+        street: response
+            .values("STREET")
+            .into_iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        city: text(&["CITY"]),
+        state: optional(&["STATE", "PROVINCE"]),
+        zip: text(&["ZIP"]),
+        country: text(&["COUNTRY"]),
+        phone: text(&["PHONE"]),
+        email: text(&["EMAIL"]),
+    }
+}
+
+fn renewal_expiry(response: &Response) -> Option<NaiveDate> {
+    response
+        .value_any(&[
+            "REGISTRATIONEXPIRATIONDATE",
+            "REGISTRATION_EXPIRATION_DATE",
+            "EXPIRATIONDATE",
+        ])
+        .and_then(parse_date)
+}
+
+fn add_premium_acceptance(dialect: Dialect, command: &mut Command, premium: &PremiumAcceptance) {
+    match dialect {
+        Dialect::Ispapi => {
+            command.set("CLASS", premium.class.as_deref());
+        }
+        _ => {
+            if let Some(price) = &premium.price {
+                command.set("X-FEE-AMOUNT", price.amount);
+                command.set("X-FEE-CURRENCY", price.currency.as_str());
+            }
+            command.set("X-ACCEPT-PREMIUMPRICE", true);
+        }
+    }
+}
+
+impl RrpClient {
+    /// Requests every page of a list command (FIRST/LIMIT paging, never LAST) and hands
+    /// each page to `visit` in order. After the first page the rest are fetched with up to
+    /// `max_concurrency` requests in flight.
+    pub async fn for_each_page(
+        &self,
+        command: Command,
+        page_size: u32,
+        mut visit: impl FnMut(&Response),
+    ) -> Result<(), ClientError> {
+        let page_size = page_size.clamp(1, MAX_PAGE_SIZE);
+        let mut command = command;
+        command.remove("LAST");
+        command.set("FIRST", 0u32);
+        command.set("LIMIT", page_size);
+        let first = self.request(&command).await?;
+        visit(&first);
+        let limit = first.records_limit();
+        let Some(next) = first.next_first() else {
+            return Ok(());
+        };
+        let total = first.records_total();
+        let starts: Vec<u64> = (next..total).step_by(limit.max(1) as usize).collect();
+        debug!(command = command.name(), total, pages = starts.len() + 1, "paging list");
+        let concurrency = self.config().max_concurrency.max(1);
+        let mut pages = futures::stream::iter(starts)
+            .map(|start| {
+                let mut page = command.clone();
+                page.set("FIRST", start);
+                page.set("LIMIT", limit);
+                async move { self.request(&page).await }
+            })
+            .buffered(concurrency);
+        while let Some(page) = pages.try_next().await? {
+            visit(&page);
+        }
+        Ok(())
+    }
+
+    /// Every domain of the account, bulk and paged; see `docs/registrar-operations.md`.
+    pub async fn list_domains_with(&self, options: &ListOptions) -> Result<Vec<RegistrarDomain>, ClientError> {
+        match self.dialect() {
+            Dialect::Ispapi => {
+                let command = Command::new("QueryDomainList")
+                    .with("VERSION", 2u32)
+                    .with("WIDE", 1u32)
+                    .with("PROPERTIES", "PRICE");
+                let mut domains = Vec::new();
+                self.for_each_page(command, options.page_size, |page| {
+                    domains.extend(domains_from_ispapi_list(page))
+                })
+                .await?;
+                Ok(domains)
+            }
+            _ => self.list_cnr_domains(options).await,
+        }
+    }
+
+    async fn list_cnr_domains(&self, options: &ListOptions) -> Result<Vec<RegistrarDomain>, ClientError> {
+        let mut command = Command::new("QueryDomainList")
+            .with("WIDE", 1u32)
+            .with("ORDERBY", "DOMAIN")
+            .with("ORDER", "ASC");
+        if options.cnr_type_all {
+            command.set("TYPE", "ALL");
+        }
+        let mut domains = Vec::new();
+        let mut zones: Vec<Option<String>> = Vec::new();
+        self.for_each_page(command, options.page_size, |page| {
+            let page_domains = domains_from_cnr_list(page);
+            // The zone column, if present, keyed by the (parsable) name.
+            let zone_of: HashMap<&str, &str> = match (page.column("DOMAIN"), page.column_any(ZONE)) {
+                (Some(names), Some(zone)) => names.iter().zip(zone.iter()).collect(),
+                _ => HashMap::new(),
+            };
+            for domain in &page_domains {
+                let zone = zone_of
+                    .iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case(domain.name.ascii()))
+                    .map(|(_, zone)| zone.trim().trim_start_matches('.').to_ascii_lowercase())
+                    .filter(|z| !z.is_empty());
+                zones.push(zone);
+            }
+            domains.extend(page_domains);
+        })
+        .await?;
+        if !options.cnr_prices || domains.is_empty() {
+            return Ok(domains);
+        }
+
+        let mut premium_names: HashSet<DomainName> = HashSet::new();
+        self.for_each_page(
+            Command::new("QueryRegisteredPremiumDomainList"),
+            options.page_size,
+            |page| {
+                premium_names.extend(page.values("DOMAIN").into_iter().filter_map(|d| DomainName::parse(d).ok()));
+            },
+        )
+        .await?;
+        let zone_list = self.request(&Command::new("QueryZoneList")).await?;
+        let prices = zone_prices(&zone_list);
+
+        let premium_in_account: Vec<DomainName> = domains
+            .iter()
+            .filter(|d| premium_names.contains(&d.name))
+            .map(|d| d.name.clone())
+            .collect();
+        let fees: HashMap<DomainName, PremiumCheck> = self
+            .check_premium_names(&premium_in_account)
+            .await?
+            .into_iter()
+            .map(|check| (check.name.clone(), check))
+            .collect();
+
+        for (domain, zone) in domains.iter_mut().zip(zones) {
+            if premium_names.contains(&domain.name) {
+                let check = fees.get(&domain.name);
+                domain.premium = Some(
+                    check
+                        .and_then(|c| c.premium.clone())
+                        .unwrap_or_else(|| PremiumInfo { class: "premium".into() }),
+                );
+                domain.renewal_price = check.and_then(|c| c.renewal_price);
+            } else {
+                let zone_price = zone
+                    .as_deref()
+                    .and_then(|z| prices.get(z))
+                    .or_else(|| prices.get(domain.name.zone()))
+                    .or_else(|| prices.get(domain.name.tld()));
+                if let Some(price) = zone_price {
+                    domain.renewal_price = price.annual;
+                    domain.transfer_price = price.transfer;
+                }
+            }
+        }
+        Ok(domains)
+    }
+
+    /// One domain in detail (CNR adds `X-FEE-COMMAND=renew`, ISPAPI `PROPERTIES=PRICE`).
+    pub async fn status_domain(&self, name: &DomainName) -> Result<RegistrarDomain, ClientError> {
+        let mut command = Command::new("StatusDomain").with("DOMAIN", name.ascii());
+        match self.dialect() {
+            Dialect::Ispapi => command.set("PROPERTIES", "PRICE"),
+            _ => command.set("X-FEE-COMMAND", "renew"),
+        };
+        let response = self.request(&command).await?;
+        Ok(domain_from_status(self.dialect(), &response, name))
+    }
+
+    /// Premium status and prices, batched: CNR ≤30 per call with X-FEE renew prices,
+    /// ISPAPI ≤255 per call with `PREMIUMCHANNELS=*`.
+    pub async fn check_premium_names(&self, names: &[DomainName]) -> Result<Vec<PremiumCheck>, ClientError> {
+        let dialect = self.dialect();
+        let group = match dialect {
+            Dialect::Ispapi => ISPAPI_CHECK_GROUP,
+            _ => CNR_FEE_GROUP,
+        };
+        let concurrency = self.config().max_concurrency.max(1);
+        // Owned (command, names) pairs keep the stream free of borrowed closure arguments.
+        let batches: Vec<(Command, Vec<DomainName>)> = names
+            .chunks(group)
+            .map(|chunk| {
+                let mut command = Command::new("CheckDomains")
+                    .with_list("DOMAIN", chunk.iter().map(DomainName::ascii));
+                match dialect {
+                    Dialect::Ispapi => command.set("PREMIUMCHANNELS", "*"),
+                    _ => command.set_list("X-FEE-COMMAND", chunk.iter().map(|_| "renew")),
+                };
+                (command, chunk.to_vec())
+            })
+            .collect();
+        let results: Vec<Vec<PremiumCheck>> = futures::stream::iter(batches)
+            .map(|(command, chunk)| async move {
+                let response = self.request(&command).await?;
+                Ok::<_, ClientError>(premium_checks(dialect, &response, &chunk))
+            })
+            .buffered(concurrency)
+            .try_collect()
+            .await?;
+        Ok(results.into_iter().flatten().collect())
+    }
+
+    pub async fn set_renewal_mode(&self, name: &DomainName, mode: &RenewalMode) -> Result<(), ClientError> {
+        let command = Command::new("SetDomainRenewalMode")
+            .with("DOMAIN", name.ascii())
+            .with("RENEWALMODE", mode.as_command_value());
+        self.request(&command).await.map(drop)
+    }
+
+    pub async fn renew_domain(&self, request: &RenewRequest) -> Result<RenewOutcome, ClientError> {
+        let mut command = Command::new("RenewDomain")
+            .with("DOMAIN", request.name.ascii())
+            .with("PERIOD", request.period_years)
+            .with("EXPIRATION", request.current_expiry_year);
+        if let Some(premium) = &request.premium {
+            add_premium_acceptance(self.dialect(), &mut command, premium);
+        }
+        let response = self.request(&command).await?;
+        Ok(RenewOutcome {
+            new_expiry: renewal_expiry(&response),
+        })
+    }
+
+    pub async fn transfer_domain(&self, request: &TransferRequest) -> Result<TransferOutcome, ClientError> {
+        let mut command = Command::new("TransferDomain")
+            .with("DOMAIN", request.name.ascii())
+            .with("ACTION", "REQUEST")
+            .with("AUTH", request.auth_code.as_str())
+            .with("PERIOD", request.period_years);
+        if let Some(premium) = &request.premium {
+            add_premium_acceptance(self.dialect(), &mut command, premium);
+        }
+        let response = self.request(&command).await?;
+        let status = non_empty(response.value_any(&["TRANSFERSTATUS", "TRANSFER_STATUS"]));
+        let finished = status
+            .as_deref()
+            .is_some_and(|s| ["COMPLETED", "SUCCESSFUL", "SUCCESS"].iter().any(|done| s.eq_ignore_ascii_case(done)));
+        Ok(TransferOutcome {
+            pending: !finished,
+            status,
+        })
+    }
+
+    pub async fn status_domain_transfer(&self, name: &DomainName) -> Result<TransferStatus, ClientError> {
+        let command = Command::new("StatusDomainTransfer").with("DOMAIN", name.ascii());
+        let response = self.request(&command).await?;
+        Ok(TransferStatus {
+            status: non_empty(response.value_any(&["TRANSFERSTATUS", "TRANSFER_STATUS"])),
+            log: response
+                .column_any(&["TRANSFERLOG", "TRANSFER_LOG"])
+                .map(|c| c.iter().map(str::to_string).collect())
+                .unwrap_or_default(),
+            kind: non_empty(response.value_any(&["TRANSFERTYPE", "TRANSFER_TYPE"])),
+        })
+    }
+
+    /// Current exchange rates: the newest rate per pair from the last seven days.
+    pub async fn query_exchange_rates(&self) -> Result<RateTable, ClientError> {
+        let since = chrono::Utc::now().date_naive() - chrono::Duration::days(EXCHANGE_RATE_DAYS);
+        let mut table = RateTable::new();
+        let mut newest = HashMap::new();
+        match self.dialect() {
+            Dialect::Ispapi => {
+                let command = Command::new("QueryExchangeRates")
+                    .with("MINDATE", format!("{} 00:00:00", since.format("%Y-%m-%d")));
+                self.for_each_page(command, DEFAULT_PAGE_SIZE, |page| {
+                    exchange_rates_from(page, &mut table, &mut newest)
+                })
+                .await?;
+            }
+            _ => {
+                // CNR documents LIMIT but no FIRST for this command: one call.
+                let command = Command::new("QueryExchangeRates")
+                    .with("MINDATE", since.format("%Y-%m-%d").to_string())
+                    .with("LIMIT", DEFAULT_PAGE_SIZE);
+                let response = self.request(&command).await?;
+                exchange_rates_from(&response, &mut table, &mut newest);
+            }
+        }
+        Ok(table)
+    }
+
+    pub async fn status_account(&self) -> Result<AccountStatus, ClientError> {
+        let response = self.request(&Command::new("StatusAccount")).await?;
+        let currency = response.value("CURRENCY");
+        let money = |names: &[&str]| parse_money(response.value_any(names), currency);
+        Ok(AccountStatus {
+            balance: money(&["AMOUNT"]),
+            credit: money(&["CREDIT"]),
+            credit_threshold: money(&["CREDITTHRESHOLD", "CREDIT_THRESHOLD"]),
+            deposit: money(&["DEPOSIT"]),
+        })
+    }
+
+    /// Creates a contact (an identical existing handle is reused) and returns its handle.
+    pub async fn add_contact(&self, contact: &ContactDetails) -> Result<String, ClientError> {
+        let mut command = Command::new("AddContact")
+            .with("FIRSTNAME", contact.first_name.as_str())
+            .with("LASTNAME", contact.last_name.as_str())
+            .with("ORGANIZATION", contact.organization.as_deref())
+            .with("CITY", contact.city.as_str())
+            .with("STATE", contact.state.as_deref())
+            .with("ZIP", contact.zip.as_str())
+            .with("COUNTRY", contact.country.as_str())
+            .with("PHONE", contact.phone.as_str())
+            .with("EMAIL", contact.email.as_str());
+        match (self.dialect(), contact.street.as_slice()) {
+            (Dialect::Ispapi, [single]) => {
+                command.set("STREET", single.as_str());
+            }
+            _ => {
+                command.set_list("STREET", contact.street.iter());
+            }
+        }
+        let response = self.request(&command).await?;
+        non_empty(response.value("CONTACT")).ok_or_else(|| ClientError::Protocol {
+            command: "AddContact".into(),
+            code: response.code(),
+            description: "AddContact succeeded without returning a `contact` handle".into(),
+            body_prefix: response.body().chars().take(120).collect(),
+        })
+    }
+
+    pub async fn status_contact(&self, handle: &str) -> Result<ContactDetails, ClientError> {
+        let response = self
+            .request(&Command::new("StatusContact").with("CONTACT", handle))
+            .await?;
+        Ok(contact_from_status(&response))
+    }
+
+    pub async fn query_contact_list(&self) -> Result<Vec<String>, ClientError> {
+        let mut handles = Vec::new();
+        self.for_each_page(Command::new("QueryContactList"), DEFAULT_PAGE_SIZE, |page| {
+            handles.extend(page.values("CONTACT").into_iter().filter(|h| !h.is_empty()).map(str::to_string))
+        })
+        .await?;
+        Ok(handles)
+    }
+
+    /// `ModifyDomain` with the given roles (`OWNERCONTACT0` …); `None` roles stay as they
+    /// are. With no role given nothing is sent.
+    pub async fn modify_domain_contacts(&self, name: &DomainName, contacts: &ContactHandles) -> Result<(), ClientError> {
+        let command = Command::new("ModifyDomain")
+            .with("DOMAIN", name.ascii())
+            .with("OWNERCONTACT0", contacts.owner.as_deref())
+            .with("ADMINCONTACT0", contacts.admin.as_deref())
+            .with("TECHCONTACT0", contacts.tech.as_deref())
+            .with("BILLINGCONTACT0", contacts.billing.as_deref());
+        if command.len() == 2 {
+            return Ok(());
+        }
+        self.request(&command).await.map(drop)
+    }
+}
+
+#[async_trait]
+impl RegistrarPort for RrpClient {
+    async fn list_domains(&self) -> Result<Vec<RegistrarDomain>, RegistrarError> {
+        let options = self.config().list.clone();
+        Ok(self.list_domains_with(&options).await?)
+    }
+
+    async fn status_domain(&self, name: &DomainName) -> Result<RegistrarDomain, RegistrarError> {
+        Ok(RrpClient::status_domain(self, name).await?)
+    }
+
+    async fn check_premium(&self, names: &[DomainName]) -> Result<Vec<PremiumCheck>, RegistrarError> {
+        Ok(self.check_premium_names(names).await?)
+    }
+
+    async fn set_renewal_mode(&self, name: &DomainName, mode: &RenewalMode) -> Result<(), RegistrarError> {
+        Ok(RrpClient::set_renewal_mode(self, name, mode).await?)
+    }
+
+    async fn renew(&self, request: &RenewRequest) -> Result<RenewOutcome, RegistrarError> {
+        Ok(self.renew_domain(request).await?)
+    }
+
+    async fn transfer(&self, request: &TransferRequest) -> Result<TransferOutcome, RegistrarError> {
+        Ok(self.transfer_domain(request).await?)
+    }
+
+    async fn transfer_status(&self, name: &DomainName) -> Result<TransferStatus, RegistrarError> {
+        Ok(self.status_domain_transfer(name).await?)
+    }
+
+    async fn exchange_rates(&self) -> Result<RateTable, RegistrarError> {
+        Ok(self.query_exchange_rates().await?)
+    }
+
+    async fn account_status(&self) -> Result<AccountStatus, RegistrarError> {
+        Ok(self.status_account().await?)
+    }
+
+    async fn modify_contacts(&self, name: &DomainName, contacts: &ContactHandles) -> Result<(), RegistrarError> {
+        Ok(self.modify_domain_contacts(name, contacts).await?)
+    }
+
+    async fn add_contact(&self, contact: &ContactDetails) -> Result<String, RegistrarError> {
+        Ok(RrpClient::add_contact(self, contact).await?)
+    }
+
+    async fn status_contact(&self, handle: &str) -> Result<ContactDetails, RegistrarError> {
+        Ok(RrpClient::status_contact(self, handle).await?)
+    }
+
+    async fn list_contacts(&self) -> Result<Vec<String>, RegistrarError> {
+        Ok(self.query_contact_list().await?)
+    }
+}
+
+/// The registry expiry year, as RenewDomain's `EXPIRATION` wants it.
+pub fn expiry_year(date: NaiveDate) -> i32 {
+    date.year()
+}
