@@ -79,7 +79,7 @@ def main():
             "code": page.getCode(),
             "first": page.getFirstRecordIndex(),
             "last": page.getLastRecordIndex(),
-            "count": page.getRecordsCount(),
+            "count": int(first(page, "COUNT") or 0),
             "limit": page.getRecordsLimitation(),
             "total": page.getRecordsTotalCount(),
             "page": page.getCurrentPageNumber(),

@@ -96,10 +96,11 @@ async fn list_domains(args: ListDomainsArgs) -> anyhow::Result<()> {
         );
     } else {
         println!(
-            "{:>7} {:<40} {:>7} {:<18} {:>12} {:<3} {:<10} {:<10} {}",
-            "ID", "DOMAIN", "CLIENT", "STATUS", "RECURRING", "CUR", "EXPIRY", "NEXT DUE", "DNR"
+            "{:>7} {:<40} {:>7} {:<18} {:>12} {:<3} {:<10} {:<10} DNR",
+            "ID", "DOMAIN", "CLIENT", "STATUS", "RECURRING", "CUR", "EXPIRY", "NEXT DUE"
         );
-        let date = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_else(|| "-".into());
+        let date =
+            |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_else(|| "-".into());
         for d in &list.domains {
             println!(
                 "{:>7} {:<40} {:>7} {:<18} {:>12.2} {:<3} {:<10} {:<10} {}",

@@ -63,15 +63,19 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             args.listen
         );
     }
-    let sandbox = start(config)
-        .await
-        .context("starting the sandbox WHMCS")?;
-    println!("sandbox WHMCS (seed {}, {} domains, today {today})", args.seed, args.domains);
+    let sandbox = start(config).await.context("starting the sandbox WHMCS")?;
+    println!(
+        "sandbox WHMCS (seed {}, {} domains, today {today})",
+        args.seed, args.domains
+    );
     println!("  url:        {}", sandbox.base_url());
     println!("  api:        {}", sandbox.api_url());
     println!("  identifier: {}", sandbox.identifier());
     println!("  secret:     {}", sandbox.secret());
-    println!("  pay:        POST {}_sandbox/pay-invoice invoiceid=N", sandbox.base_url());
+    println!(
+        "  pay:        POST {}_sandbox/pay-invoice invoiceid=N",
+        sandbox.base_url()
+    );
     println!("Ctrl-C stops it.");
     tokio::signal::ctrl_c()
         .await

@@ -56,9 +56,7 @@ pub fn join(billing: Vec<BillingDomain>, accounts: &[AccountSnapshot]) -> Joined
     }
     let account_of_module = |module: &str| {
         let module = module.to_ascii_lowercase();
-        accounts
-            .iter()
-            .position(|a| a.modules.contains(&module))
+        accounts.iter().position(|a| a.modules.contains(&module))
     };
 
     // One billing row per domain: the most relevant.

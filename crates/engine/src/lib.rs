@@ -15,9 +15,7 @@ use domwatch_core::money::RateTable;
 use domwatch_core::plan::{plan, Action, PlanOption, Target};
 use domwatch_core::ports::{PremiumAcceptance, RegistrarPort, RenewRequest};
 use domwatch_core::{Clock, Currency, DomainName, Money};
-use domwatch_store::{
-    ActionStatus, AuditEntry, CaseFilter, CaseRecord, NoticeClaim, Store, SyncOutcome,
-};
+use domwatch_store::{ActionStatus, AuditEntry, CaseFilter, CaseRecord, NoticeClaim, Store};
 use domwatch_whmcs::actions::{DomainInvoiceKind, DomainUpdate, InvoiceUpdate};
 use domwatch_whmcs::db::{NewToDo, PremiumCost, WhmcsDb};
 use domwatch_whmcs::port::{BillingPort, ToDoNotifier};
@@ -394,9 +392,9 @@ impl Engine {
         report.reopened = outcome.reopened.len();
         report.updated = outcome.updated.len();
         report.resolved = outcome.resolved.len();
-        self.send_notices(run_id, &outcome, report).await?;
-        // Claims left unfinished by a crashed run are completed now.
-        self.finish_unsent_notices(run_id, report).await?;
+        // Every open case whose current opening has not been notified yet: new and
+        // reopened cases, failed notices, and what a crashed run left behind.
+        self.send_pending_notices(run_id, report).await?;
         Ok(())
     }
 
@@ -460,39 +458,20 @@ impl Engine {
         }
     }
 
-    async fn send_notices(
+    async fn send_pending_notices(
         &self,
         run_id: i64,
-        outcome: &SyncOutcome,
         report: &mut CycleReport,
     ) -> Result<(), EngineError> {
-        for c in outcome.newly_open() {
-            if !c.kind.needs_admin_notice() {
-                continue;
-            }
-            if let Some(case) = self.store.case(c.id).await? {
-                self.notify(run_id, &case, c.opening, report).await?;
-            }
+        if self.notifier.is_none() {
+            return Ok(());
         }
-        Ok(())
-    }
-
-    async fn finish_unsent_notices(
-        &self,
-        run_id: i64,
-        report: &mut CycleReport,
-    ) -> Result<(), EngineError> {
-        for case in self.store.cases(CaseFilter::open()).await? {
-            if !case.kind.needs_admin_notice() {
-                continue;
-            }
-            let notices = self.store.notices(case.id).await?;
-            let unfinished = notices
-                .iter()
-                .any(|n| n.opening == case.openings && n.status != "sent");
-            if unfinished {
-                self.notify(run_id, &case, case.openings, report).await?;
-            }
+        let kinds: Vec<CaseKind> = CaseKind::ALL
+            .into_iter()
+            .filter(|k| k.needs_admin_notice())
+            .collect();
+        for case in self.store.cases_awaiting_notice(&kinds).await? {
+            self.notify(run_id, &case, case.openings, report).await?;
         }
         Ok(())
     }

@@ -409,7 +409,13 @@ impl RrpClient {
         } else {
             command.name()
         };
-        let span = tracing::info_span!("rrp.request", command = name, code = tracing::field::Empty, runtime = tracing::field::Empty, attempts = tracing::field::Empty);
+        let span = tracing::info_span!(
+            "rrp.request",
+            command = name,
+            code = tracing::field::Empty,
+            runtime = tracing::field::Empty,
+            attempts = tracing::field::Empty
+        );
         async {
             debug!(command = %command.redacted(), "sending registrar command");
             let mut attempts = 0u32;
@@ -545,7 +551,12 @@ impl RrpClient {
         }
     }
 
-    fn transport_error(&self, command: &str, failure: TransportFailure, attempts: u32) -> ClientError {
+    fn transport_error(
+        &self,
+        command: &str,
+        failure: TransportFailure,
+        attempts: u32,
+    ) -> ClientError {
         if failure.timed_out {
             ClientError::Timeout {
                 command: command.into(),
@@ -557,7 +568,11 @@ impl RrpClient {
             ClientError::Temporary {
                 command: command.into(),
                 code: 421,
-                description: format!("{} ({})", crate::codec::HTTP_ERROR_DESCRIPTION, failure.detail),
+                description: format!(
+                    "{} ({})",
+                    crate::codec::HTTP_ERROR_DESCRIPTION,
+                    failure.detail
+                ),
                 attempts,
             }
         }
@@ -649,7 +664,12 @@ impl RrpClient {
         match response.text().await {
             Ok(body) => {
                 let parsed = Response::parse_with_endpoint(body, self.endpoint.as_str());
-                debug!(command = name, code = parsed.code(), runtime = parsed.runtime(), "registrar answered");
+                debug!(
+                    command = name,
+                    code = parsed.code(),
+                    runtime = parsed.runtime(),
+                    "registrar answered"
+                );
                 Exchange::Answer(parsed)
             }
             Err(error) => Exchange::Transport(failure_of(&error)),
@@ -686,7 +706,8 @@ mod tests {
     use super::*;
 
     fn config(dialect: Dialect) -> ClientConfig {
-        let mut config = ClientConfig::new(dialect, Environment::Ote, "reseller", "pa$$word-secret");
+        let mut config =
+            ClientConfig::new(dialect, Environment::Ote, "reseller", "pa$$word-secret");
         config.role = Some("monitor".into());
         config
     }
@@ -726,7 +747,10 @@ mod tests {
             vec![
                 ("s_login", "reseller:monitor".to_string()),
                 ("s_pw", "pa$$word-secret".to_string()),
-                ("s_command", "COMMAND=StatusAccount\nSUBUSER=sub1".to_string()),
+                (
+                    "s_command",
+                    "COMMAND=StatusAccount\nSUBUSER=sub1".to_string()
+                ),
             ]
         );
         let form = client.form(&cmd, Some(&Secret::new("abc")), false);

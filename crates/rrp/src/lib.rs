@@ -5,8 +5,8 @@
 //! * [`client`]: `RrpClient`, the HTTP client (auth, sessions, retries, rate limits).
 //! * [`ops`]: typed operations onto the core model, and `RegistrarPort` for `RrpClient`.
 
-pub mod codec;
 pub mod client;
+pub mod codec;
 pub mod ops;
 
 pub use client::{ClientConfig, ClientError, Environment, RrpClient, Secret};

@@ -10,9 +10,8 @@ use domwatch_core::model::{ContactHandles, Dialect, PremiumInfo, RegistrarDomain
 use domwatch_core::money::{Currency, Money, RateTable};
 use domwatch_core::name::DomainName;
 use domwatch_core::ports::{
-    AccountStatus, ContactDetails, PremiumAcceptance, PremiumCheck, RegistrarError,
-    RegistrarPort, RenewOutcome, RenewRequest, TransferOutcome, TransferRequest,
-    TransferStatus,
+    AccountStatus, ContactDetails, PremiumAcceptance, PremiumCheck, RegistrarError, RegistrarPort,
+    RenewOutcome, RenewRequest, TransferOutcome, TransferRequest, TransferStatus,
 };
 use futures::{StreamExt, TryStreamExt};
 use rust_decimal::Decimal;
@@ -168,7 +167,9 @@ impl<'r> DomainColumns<'r> {
     fn resolve(dialect: Dialect, response: &'r Response, list: bool) -> Self {
         let owner = match (dialect, list) {
             // CNR TYPE=ALL names the owner handle plain `contact`.
-            (Dialect::Cnr, true) => response.column_any(OWNER).or_else(|| response.column("CONTACT")),
+            (Dialect::Cnr, true) => response
+                .column_any(OWNER)
+                .or_else(|| response.column("CONTACT")),
             _ => response.column_any(OWNER),
         };
         let (premium_class, price, currency) = match dialect {
@@ -241,8 +242,9 @@ impl<'r> DomainColumns<'r> {
         domain
     }
 
-    /// Every row of a list page. Rows whose name does not parse are skipped and logged.
-    fn list_rows(&self, rows: usize) -> Vec<RegistrarDomain> {
+    /// Every row of a list page with its row index. Rows whose name does not parse are
+    /// skipped and logged.
+    fn list_rows(&self, rows: usize) -> Vec<(usize, RegistrarDomain)> {
         let mut domains = Vec::with_capacity(rows);
         for row in 0..rows {
             let Some(raw) = Self::at(&self.name, row) else {
@@ -251,7 +253,7 @@ impl<'r> DomainColumns<'r> {
             match DomainName::parse(raw) {
                 Ok(name) => {
                     let status = split_status(Self::at(&self.status, row).into_iter());
-                    domains.push(self.domain(name, row, status));
+                    domains.push((row, self.domain(name, row, status)));
                 }
                 Err(error) => warn!(name = raw, %error, "skipping unparsable domain in list"),
             }
@@ -262,12 +264,34 @@ impl<'r> DomainColumns<'r> {
 
 /// Maps an ISPAPI `QueryDomainList VERSION=2 WIDE=1 PROPERTIES=PRICE` page.
 pub fn domains_from_ispapi_list(page: &Response) -> Vec<RegistrarDomain> {
-    DomainColumns::resolve(Dialect::Ispapi, page, true).list_rows(page.row_count())
+    DomainColumns::resolve(Dialect::Ispapi, page, true)
+        .list_rows(page.row_count())
+        .into_iter()
+        .map(|(_, domain)| domain)
+        .collect()
 }
 
 /// Maps a CNR `QueryDomainList WIDE=1` page (prices are joined separately).
 pub fn domains_from_cnr_list(page: &Response) -> Vec<RegistrarDomain> {
-    DomainColumns::resolve(Dialect::Cnr, page, true).list_rows(page.row_count())
+    cnr_list_rows(page)
+        .into_iter()
+        .map(|(domain, _)| domain)
+        .collect()
+}
+
+/// CNR list rows with the zone the registrar prices each under (`domain zone`, if sent).
+fn cnr_list_rows(page: &Response) -> Vec<(RegistrarDomain, Option<String>)> {
+    let zone = page.column_any(ZONE);
+    DomainColumns::resolve(Dialect::Cnr, page, true)
+        .list_rows(page.row_count())
+        .into_iter()
+        .map(|(row, domain)| {
+            let zone = cell(&zone, row)
+                .map(|z| z.trim().trim_start_matches('.').to_ascii_lowercase())
+                .filter(|z| !z.is_empty());
+            (domain, zone)
+        })
+        .collect()
 }
 
 /// Maps a `StatusDomain` response. `requested` names the domain when the response
@@ -318,7 +342,11 @@ pub fn zone_prices(response: &Response) -> HashMap<String, ZonePrice> {
 }
 
 /// Maps a `CheckDomains` answer for `names` (in request order).
-pub fn premium_checks(dialect: Dialect, response: &Response, names: &[DomainName]) -> Vec<PremiumCheck> {
+pub fn premium_checks(
+    dialect: Dialect,
+    response: &Response,
+    names: &[DomainName],
+) -> Vec<PremiumCheck> {
     let column = |name: &str| response.column(name);
     let at = cell;
     let domaincheck = column("DOMAINCHECK");
@@ -355,9 +383,12 @@ pub fn premium_checks(dialect: Dialect, response: &Response, names: &[DomainName
             let currency = column("X-FEE-CURRENCY");
             let class = column("X-FEE-CLASS");
             // X-FEE rows are matched by name when the registrar echoes it, else by index.
-            let rows = amount.map_or(0, |a| a.len()).max(class.map_or(0, |c| c.len()));
+            let rows = amount
+                .map_or(0, |a| a.len())
+                .max(class.map_or(0, |c| c.len()));
             for fee_row in 0..rows {
-                let target = match at(&fee_domain, fee_row).and_then(|d| DomainName::parse(d).ok()) {
+                let target = match at(&fee_domain, fee_row).and_then(|d| DomainName::parse(d).ok())
+                {
                     Some(name) => checks.iter().position(|c| c.name == name),
                     None => (fee_row < checks.len()).then_some(fee_row),
                 };
@@ -368,7 +399,8 @@ pub fn premium_checks(dialect: Dialect, response: &Response, names: &[DomainName
                         class: class_text.to_string(),
                     });
                 }
-                checks[target].renewal_price = parse_money(at(&amount, fee_row), at(&currency, fee_row));
+                checks[target].renewal_price =
+                    parse_money(at(&amount, fee_row), at(&currency, fee_row));
             }
         }
     }
@@ -376,7 +408,11 @@ pub fn premium_checks(dialect: Dialect, response: &Response, names: &[DomainName
 }
 
 /// Newest rate per currency pair from `QueryExchangeRates` (missing `from` means EUR).
-pub fn exchange_rates_from(response: &Response, table: &mut RateTable, newest: &mut HashMap<(Currency, Currency), NaiveDate>) {
+pub fn exchange_rates_from(
+    response: &Response,
+    table: &mut RateTable,
+    newest: &mut HashMap<(Currency, Currency), NaiveDate>,
+) {
     let from = response.column_any(&["CURRENCYFROM", "CURRENCY_FROM"]);
     let to = response.column_any(&["CURRENCYTO", "CURRENCY_TO"]);
     let rate = response.column("RATE");
@@ -392,7 +428,9 @@ pub fn exchange_rates_from(response: &Response, table: &mut RateTable, newest: &
         let Some(value) = at(&rate, row).and_then(|r| Decimal::from_str(r.trim()).ok()) else {
             continue;
         };
-        let day = at(&date, row).and_then(parse_date).unwrap_or(NaiveDate::MIN);
+        let day = at(&date, row)
+            .and_then(parse_date)
+            .unwrap_or(NaiveDate::MIN);
         let known = newest.get(&(from, to));
         if known.is_none_or(|known| day >= *known) {
             newest.insert((from, to), day);
@@ -473,7 +511,12 @@ impl RrpClient {
         };
         let total = first.records_total();
         let starts: Vec<u64> = (next..total).step_by(limit.max(1) as usize).collect();
-        debug!(command = command.name(), total, pages = starts.len() + 1, "paging list");
+        debug!(
+            command = command.name(),
+            total,
+            pages = starts.len() + 1,
+            "paging list"
+        );
         let concurrency = self.config().max_concurrency.max(1);
         let mut pages = futures::stream::iter(starts)
             .map(|start| {
@@ -490,7 +533,10 @@ impl RrpClient {
     }
 
     /// Every domain of the account, bulk and paged; see `docs/registrar-operations.md`.
-    pub async fn list_domains_with(&self, options: &ListOptions) -> Result<Vec<RegistrarDomain>, ClientError> {
+    pub async fn list_domains_with(
+        &self,
+        options: &ListOptions,
+    ) -> Result<Vec<RegistrarDomain>, ClientError> {
         match self.dialect() {
             Dialect::Ispapi => {
                 let command = Command::new("QueryDomainList")
@@ -508,7 +554,10 @@ impl RrpClient {
         }
     }
 
-    async fn list_cnr_domains(&self, options: &ListOptions) -> Result<Vec<RegistrarDomain>, ClientError> {
+    async fn list_cnr_domains(
+        &self,
+        options: &ListOptions,
+    ) -> Result<Vec<RegistrarDomain>, ClientError> {
         let mut command = Command::new("QueryDomainList")
             .with("WIDE", 1u32)
             .with("ORDERBY", "DOMAIN")
@@ -519,21 +568,10 @@ impl RrpClient {
         let mut domains = Vec::new();
         let mut zones: Vec<Option<String>> = Vec::new();
         self.for_each_page(command, options.page_size, |page| {
-            let page_domains = domains_from_cnr_list(page);
-            // The zone column, if present, keyed by the (parsable) name.
-            let zone_of: HashMap<&str, &str> = match (page.column("DOMAIN"), page.column_any(ZONE)) {
-                (Some(names), Some(zone)) => names.iter().zip(zone.iter()).collect(),
-                _ => HashMap::new(),
-            };
-            for domain in &page_domains {
-                let zone = zone_of
-                    .iter()
-                    .find(|(name, _)| name.eq_ignore_ascii_case(domain.name.ascii()))
-                    .map(|(_, zone)| zone.trim().trim_start_matches('.').to_ascii_lowercase())
-                    .filter(|z| !z.is_empty());
+            for (domain, zone) in cnr_list_rows(page) {
+                domains.push(domain);
                 zones.push(zone);
             }
-            domains.extend(page_domains);
         })
         .await?;
         if !options.cnr_prices || domains.is_empty() {
@@ -545,7 +583,11 @@ impl RrpClient {
             Command::new("QueryRegisteredPremiumDomainList"),
             options.page_size,
             |page| {
-                premium_names.extend(page.values("DOMAIN").into_iter().filter_map(|d| DomainName::parse(d).ok()));
+                premium_names.extend(
+                    page.values("DOMAIN")
+                        .into_iter()
+                        .filter_map(|d| DomainName::parse(d).ok()),
+                );
             },
         )
         .await?;
@@ -567,11 +609,14 @@ impl RrpClient {
         for (domain, zone) in domains.iter_mut().zip(zones) {
             if premium_names.contains(&domain.name) {
                 let check = fees.get(&domain.name);
-                domain.premium = Some(
-                    check
-                        .and_then(|c| c.premium.clone())
-                        .unwrap_or_else(|| PremiumInfo { class: "premium".into() }),
-                );
+                domain.premium =
+                    Some(
+                        check
+                            .and_then(|c| c.premium.clone())
+                            .unwrap_or_else(|| PremiumInfo {
+                                class: "premium".into(),
+                            }),
+                    );
                 domain.renewal_price = check.and_then(|c| c.renewal_price);
             } else {
                 let zone_price = zone
@@ -601,7 +646,10 @@ impl RrpClient {
 
     /// Premium status and prices, batched: CNR ≤30 per call with X-FEE renew prices,
     /// ISPAPI ≤255 per call with `PREMIUMCHANNELS=*`.
-    pub async fn check_premium_names(&self, names: &[DomainName]) -> Result<Vec<PremiumCheck>, ClientError> {
+    pub async fn check_premium_names(
+        &self,
+        names: &[DomainName],
+    ) -> Result<Vec<PremiumCheck>, ClientError> {
         let dialect = self.dialect();
         let group = match dialect {
             Dialect::Ispapi => ISPAPI_CHECK_GROUP,
@@ -632,7 +680,11 @@ impl RrpClient {
         Ok(results.into_iter().flatten().collect())
     }
 
-    pub async fn set_renewal_mode(&self, name: &DomainName, mode: &RenewalMode) -> Result<(), ClientError> {
+    pub async fn set_renewal_mode(
+        &self,
+        name: &DomainName,
+        mode: &RenewalMode,
+    ) -> Result<(), ClientError> {
         let command = Command::new("SetDomainRenewalMode")
             .with("DOMAIN", name.ascii())
             .with("RENEWALMODE", mode.as_command_value());
@@ -653,7 +705,10 @@ impl RrpClient {
         })
     }
 
-    pub async fn transfer_domain(&self, request: &TransferRequest) -> Result<TransferOutcome, ClientError> {
+    pub async fn transfer_domain(
+        &self,
+        request: &TransferRequest,
+    ) -> Result<TransferOutcome, ClientError> {
         let mut command = Command::new("TransferDomain")
             .with("DOMAIN", request.name.ascii())
             .with("ACTION", "REQUEST")
@@ -664,16 +719,21 @@ impl RrpClient {
         }
         let response = self.request(&command).await?;
         let status = non_empty(response.value_any(&["TRANSFERSTATUS", "TRANSFER_STATUS"]));
-        let finished = status
-            .as_deref()
-            .is_some_and(|s| ["COMPLETED", "SUCCESSFUL", "SUCCESS"].iter().any(|done| s.eq_ignore_ascii_case(done)));
+        let finished = status.as_deref().is_some_and(|s| {
+            ["COMPLETED", "SUCCESSFUL", "SUCCESS"]
+                .iter()
+                .any(|done| s.eq_ignore_ascii_case(done))
+        });
         Ok(TransferOutcome {
             pending: !finished,
             status,
         })
     }
 
-    pub async fn status_domain_transfer(&self, name: &DomainName) -> Result<TransferStatus, ClientError> {
+    pub async fn status_domain_transfer(
+        &self,
+        name: &DomainName,
+    ) -> Result<TransferStatus, ClientError> {
         let command = Command::new("StatusDomainTransfer").with("DOMAIN", name.ascii());
         let response = self.request(&command).await?;
         Ok(TransferStatus {
@@ -762,16 +822,29 @@ impl RrpClient {
 
     pub async fn query_contact_list(&self) -> Result<Vec<String>, ClientError> {
         let mut handles = Vec::new();
-        self.for_each_page(Command::new("QueryContactList"), DEFAULT_PAGE_SIZE, |page| {
-            handles.extend(page.values("CONTACT").into_iter().filter(|h| !h.is_empty()).map(str::to_string))
-        })
+        self.for_each_page(
+            Command::new("QueryContactList"),
+            DEFAULT_PAGE_SIZE,
+            |page| {
+                handles.extend(
+                    page.values("CONTACT")
+                        .into_iter()
+                        .filter(|h| !h.is_empty())
+                        .map(str::to_string),
+                )
+            },
+        )
         .await?;
         Ok(handles)
     }
 
     /// `ModifyDomain` with the given roles (`OWNERCONTACT0` …); `None` roles stay as they
     /// are. With no role given nothing is sent.
-    pub async fn modify_domain_contacts(&self, name: &DomainName, contacts: &ContactHandles) -> Result<(), ClientError> {
+    pub async fn modify_domain_contacts(
+        &self,
+        name: &DomainName,
+        contacts: &ContactHandles,
+    ) -> Result<(), ClientError> {
         let command = Command::new("ModifyDomain")
             .with("DOMAIN", name.ascii())
             .with("OWNERCONTACT0", contacts.owner.as_deref())
@@ -796,11 +869,18 @@ impl RegistrarPort for RrpClient {
         Ok(RrpClient::status_domain(self, name).await?)
     }
 
-    async fn check_premium(&self, names: &[DomainName]) -> Result<Vec<PremiumCheck>, RegistrarError> {
+    async fn check_premium(
+        &self,
+        names: &[DomainName],
+    ) -> Result<Vec<PremiumCheck>, RegistrarError> {
         Ok(self.check_premium_names(names).await?)
     }
 
-    async fn set_renewal_mode(&self, name: &DomainName, mode: &RenewalMode) -> Result<(), RegistrarError> {
+    async fn set_renewal_mode(
+        &self,
+        name: &DomainName,
+        mode: &RenewalMode,
+    ) -> Result<(), RegistrarError> {
         Ok(RrpClient::set_renewal_mode(self, name, mode).await?)
     }
 
@@ -824,7 +904,11 @@ impl RegistrarPort for RrpClient {
         Ok(self.status_account().await?)
     }
 
-    async fn modify_contacts(&self, name: &DomainName, contacts: &ContactHandles) -> Result<(), RegistrarError> {
+    async fn modify_contacts(
+        &self,
+        name: &DomainName,
+        contacts: &ContactHandles,
+    ) -> Result<(), RegistrarError> {
         Ok(self.modify_domain_contacts(name, contacts).await?)
     }
 
@@ -844,4 +928,247 @@ impl RegistrarPort for RrpClient {
 /// The registry expiry year, as RenewDomain's `EXPIRATION` wants it.
 pub fn expiry_year(date: NaiveDate) -> i32 {
     date.year()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    fn name(text: &str) -> DomainName {
+        DomainName::parse(text).unwrap()
+    }
+
+    fn response(text: &str) -> Response {
+        Response::parse(text.to_string())
+    }
+
+    #[test]
+    fn dates_in_every_registrar_format() {
+        let day = NaiveDate::from_ymd_opt(2025, 5, 28);
+        assert_eq!(parse_date("2025-05-28 22:17:44"), day);
+        assert_eq!(parse_date("2025-05-28 22:17:44.0"), day);
+        assert_eq!(parse_date("2025-05-28T22:17:44"), day);
+        assert_eq!(parse_date(" 2025-05-28 "), day);
+        assert_eq!(parse_date("0000-00-00 00:00:00"), None);
+        assert_eq!(parse_date("0000-00-00"), None);
+        assert_eq!(parse_date(""), None);
+        assert_eq!(parse_date("28.05.2025"), None);
+        assert_eq!(parse_date("2025-05-28x"), None);
+        assert_eq!(parse_date("2025-02-30 00:00:00"), None);
+    }
+
+    #[test]
+    fn cnr_status_domain_with_premium_fee() {
+        let r = response(
+            "[RESPONSE]\ncode = 200\ndescription = Command completed successfully\n\
+             property[registration expiration date][0] = 2025-05-28 22:17:44.0\n\
+             property[paiduntil date][0] = 2025-06-28 22:17:44.0\n\
+             property[created date][0] = 2024-05-28 22:17:44.0\n\
+             property[renewalmode][0] = AUTORENEW\nproperty[domain][0] = tofunames.com\n\
+             property[status][0] = ACTIVE\nproperty[status][1] = clientTransferProhibited\n\
+             property[transfer lock][0] = 1\nproperty[owner contact][0] = P-OWN1\n\
+             property[admin contact][0] = P-ADM1\nproperty[tech contact][0] = P-TEC1\n\
+             property[billing contact][0] = P-BIL1\nproperty[x-fee-class][0] = premium\n\
+             property[x-fee-amount][0] = 120.50\nproperty[x-fee-currency][0] = USD\nEOF\n",
+        );
+        let d = domain_from_status(Dialect::Cnr, &r, &name("tofunames.com"));
+        assert_eq!(d.name.ascii(), "tofunames.com");
+        assert_eq!(d.registry_expiry, NaiveDate::from_ymd_opt(2025, 5, 28));
+        assert_eq!(d.paid_until, NaiveDate::from_ymd_opt(2025, 6, 28));
+        assert_eq!(d.created, NaiveDate::from_ymd_opt(2024, 5, 28));
+        assert_eq!(d.renewal_mode, Some(RenewalMode::AutoRenew));
+        assert_eq!(d.status, vec!["ACTIVE", "clientTransferProhibited"]);
+        assert_eq!(d.transfer_lock, Some(true));
+        assert_eq!(d.contacts.owner.as_deref(), Some("P-OWN1"));
+        assert_eq!(d.contacts.billing.as_deref(), Some("P-BIL1"));
+        assert_eq!(
+            d.premium,
+            Some(PremiumInfo {
+                class: "premium".into()
+            })
+        );
+        assert_eq!(
+            d.renewal_price,
+            Some(Money::new(dec!(120.50), Currency::USD))
+        );
+    }
+
+    #[test]
+    fn cnr_standard_fee_is_not_premium() {
+        let r = response(
+            "code = 200\ndescription = ok\nproperty[x-fee-class][0] = standard\n\
+             property[x-fee-amount][0] = 9.00\nproperty[x-fee-currency][0] = USD\n",
+        );
+        let d = domain_from_status(Dialect::Cnr, &r, &name("plain.com"));
+        assert_eq!(d.name.ascii(), "plain.com");
+        assert!(d.premium.is_none());
+        assert!(d.renewal_price.is_none());
+    }
+
+    #[test]
+    fn ispapi_list_row_maps_every_field() {
+        let r = response(
+            "[RESPONSE]\r\nCODE=200\r\nDESCRIPTION=ok\r\nPROPERTY[OBJECTID][0]=premium.guru\r\n\
+             PROPERTY[OBJECTID][1]=plain.com\r\nPROPERTY[PAIDUNTILDATE][0]=2026-01-02 03:04:05\r\n\
+             PROPERTY[PAIDUNTILDATE][1]=0000-00-00 00:00:00\r\n\
+             PROPERTY[REGISTRATIONEXPIRATIONDATE][0]=2025-12-31 00:00:00\r\n\
+             PROPERTY[REGISTRATIONEXPIRATIONDATE][1]=2025-11-30 00:00:00\r\n\
+             PROPERTY[RENEWALMODE][0]=renew\r\nPROPERTY[RENEWALMODE][1]=expire\r\n\
+             PROPERTY[STATUS][0]=ACTIVE\r\nPROPERTY[STATUS][1]=ACTIVE\r\n\
+             PROPERTY[SUBCLASS][0]=PREMIUM_DONUTS_Price Category A\r\nPROPERTY[SUBCLASS][1]=COM\r\n\
+             PROPERTY[RENEWALPRICE][0]=999.99\r\nPROPERTY[RENEWALPRICE][1]=8.50\r\n\
+             PROPERTY[CURRENCY][0]=USD\r\nPROPERTY[CURRENCY][1]=EUR\r\n\
+             PROPERTY[TRANSFERLOCK][0]=0\r\nPROPERTY[TRANSFERLOCK][1]=1\r\nEOF\r\n",
+        );
+        let domains = domains_from_ispapi_list(&r);
+        assert_eq!(domains.len(), 2);
+        let premium = &domains[0];
+        assert_eq!(premium.paid_until, NaiveDate::from_ymd_opt(2026, 1, 2));
+        assert_eq!(premium.renewal_mode, Some(RenewalMode::AutoRenew));
+        assert_eq!(
+            premium.premium.as_ref().unwrap().class,
+            "PREMIUM_DONUTS_Price Category A"
+        );
+        assert_eq!(
+            premium.renewal_price,
+            Some(Money::new(dec!(999.99), Currency::USD))
+        );
+        assert_eq!(premium.transfer_lock, Some(false));
+        let plain = &domains[1];
+        assert_eq!(plain.paid_until, None);
+        assert_eq!(
+            plain.effective_expiry(),
+            NaiveDate::from_ymd_opt(2025, 11, 30)
+        );
+        assert_eq!(plain.renewal_mode, Some(RenewalMode::AutoExpire));
+        assert!(plain.premium.is_none());
+        assert_eq!(
+            plain.renewal_price,
+            Some(Money::new(dec!(8.50), Currency::EUR))
+        );
+    }
+
+    #[test]
+    fn cnr_list_with_type_all_columns_and_a_bad_name() {
+        let r = response(
+            "code = 200\ndescription = ok\nproperty[column][0] = domain\n\
+             property[domain][0] = a.com\nproperty[domain][1] = not a domain\nproperty[domain][2] = xn--mller-kva.de\n\
+             property[domain registration expiration date][0] = 2026-03-01 10:00:00.0\n\
+             property[domain registration expiration date][1] = 2026-03-02 10:00:00.0\n\
+             property[domain registration expiration date][2] = 2026-03-03 10:00:00.0\n\
+             property[renewalmode][0] = DEFAULT\nproperty[renewalmode][1] = DEFAULT\nproperty[renewalmode][2] = AUTOEXPIRE\n\
+             property[domain status][0] = ACTIVE,clientTransferProhibited\n\
+             property[domain status][1] = ACTIVE\nproperty[domain status][2] = ACTIVE\n\
+             property[contact][0] = P-OWN\nproperty[contact][1] = P-X\nproperty[contact][2] = P-Y\n",
+        );
+        let domains = domains_from_cnr_list(&r);
+        assert_eq!(domains.len(), 2, "the unparsable row is skipped");
+        assert_eq!(
+            domains[0].registry_expiry,
+            NaiveDate::from_ymd_opt(2026, 3, 1)
+        );
+        assert_eq!(
+            domains[0].status,
+            vec!["ACTIVE", "clientTransferProhibited"]
+        );
+        assert_eq!(domains[0].contacts.owner.as_deref(), Some("P-OWN"));
+        assert_eq!(domains[1].name.unicode(), "müller.de");
+        assert_eq!(
+            domains[1].registry_expiry,
+            NaiveDate::from_ymd_opt(2026, 3, 3)
+        );
+        assert_eq!(domains[1].renewal_mode, Some(RenewalMode::AutoExpire));
+    }
+
+    #[test]
+    fn zone_prices_are_keyed_by_lower_case_zone() {
+        let r = response(
+            "code = 200\ndescription = ok\nproperty[zone][0] = COM\nproperty[zone][1] = .co.uk\n\
+             property[annual][0] = 8.99\nproperty[annual][1] = 5.00\n\
+             property[transfer][0] = 8.99\nproperty[transfer][1] = 0.00\n\
+             property[currency][0] = USD\nproperty[currency][1] = GBP\n",
+        );
+        let prices = zone_prices(&r);
+        assert_eq!(
+            prices["com"].annual,
+            Some(Money::new(dec!(8.99), Currency::USD))
+        );
+        assert_eq!(
+            prices["co.uk"].transfer,
+            Some(Money::new(dec!(0.00), Currency::GBP))
+        );
+    }
+
+    #[test]
+    fn cnr_checks_match_fees_by_echoed_domain() {
+        let names = [name("a.com"), name("b.guru")];
+        let r = response(
+            "code = 200\ndescription = ok\nproperty[domaincheck][0] = 211 Domain name not available\n\
+             property[domaincheck][1] = 211 Domain name not available\n\
+             property[x-fee-domain][0] = b.guru\nproperty[x-fee-amount][0] = 250.00\n\
+             property[x-fee-currency][0] = USD\nproperty[x-fee-class][0] = premium\n",
+        );
+        let checks = premium_checks(Dialect::Cnr, &r, &names);
+        assert_eq!(checks[0].check_code, Some(211));
+        assert!(checks[0].premium.is_none());
+        assert_eq!(checks[1].premium.as_ref().unwrap().class, "premium");
+        assert_eq!(
+            checks[1].renewal_price,
+            Some(Money::new(dec!(250.00), Currency::USD))
+        );
+    }
+
+    #[test]
+    fn ispapi_premium_check_from_the_docs_example() {
+        let body = "[RESPONSE]\nCODE = 200\nDESCRIPTION = Command completed successfully\n\
+             PROPERTY[CLASS][0] = PREMIUM_DONUTS_Price Category A\nPROPERTY[CLASS][1] =\n\
+             PROPERTY[CURRENCY][0] = USD\nPROPERTY[CURRENCY][1] =\n\
+             PROPERTY[DOMAINCHECK][0] = 211 Premium Domain name available [PREMIUM]\n\
+             PROPERTY[DOMAINCHECK][1] = 210 Available\nPROPERTY[PRICE][0] = 999.99\nPROPERTY[PRICE][1] =\nEOF\n";
+        let checks = premium_checks(
+            Dialect::Ispapi,
+            &response(body),
+            &[name("premium.guru"), name("nonpremium.guru")],
+        );
+        assert_eq!(
+            checks[0].premium.as_ref().unwrap().class,
+            "PREMIUM_DONUTS_Price Category A"
+        );
+        assert_eq!(
+            checks[0].registration_price,
+            Some(Money::new(dec!(999.99), Currency::USD))
+        );
+        assert_eq!(checks[1].check_code, Some(210));
+        assert!(checks[1].premium.is_none());
+    }
+
+    #[test]
+    fn exchange_rates_keep_the_newest_per_pair() {
+        let r = response(
+            "CODE = 200\nDESCRIPTION = ok\nPROPERTY[CURRENCYFROM][0] = EUR\nPROPERTY[CURRENCYFROM][1] = EUR\n\
+             PROPERTY[CURRENCYTO][0] = USD\nPROPERTY[CURRENCYTO][1] = USD\n\
+             PROPERTY[DATE][0] = 2016-11-15\nPROPERTY[DATE][1] = 2016-11-14\n\
+             PROPERTY[RATE][0] = 1.0765\nPROPERTY[RATE][1] = 1.0777\n",
+        );
+        let mut table = RateTable::new();
+        exchange_rates_from(&r, &mut table, &mut HashMap::new());
+        assert_eq!(table.rate(Currency::EUR, Currency::USD), Some(dec!(1.0765)));
+    }
+
+    #[test]
+    fn cnr_contact_with_spaced_names() {
+        let r = response(
+            "code = 200\ndescription = ok\nproperty[first name][0] = Ada\nproperty[last name][0] = Lovelace\n\
+             property[street][0] = 1 Main St\nproperty[street][1] = Floor 2\nproperty[city][0] = London\n\
+             property[zip][0] = N1\nproperty[country][0] = GB\nproperty[phone][0] = +44.123\n\
+             property[email][0] = ada@example.com\nproperty[organization][0] =\n",
+        );
+        let c = contact_from_status(&r);
+        assert_eq!(c.first_name, "Ada");
+        assert_eq!(c.last_name, "Lovelace");
+        assert_eq!(c.street, vec!["1 Main St", "Floor 2"]);
+        assert_eq!(c.organization, None);
+        assert_eq!(c.country, "GB");
+    }
 }

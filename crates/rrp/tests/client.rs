@@ -26,14 +26,20 @@ fn config(dialect: Dialect, server: &MockServer) -> ClientConfig {
 async fn retries_421_then_succeeds() {
     let server = MockServer::start(|_, n| {
         if n < 2 {
-            Reply::code(421, "Command failed due to server error. Client should try again")
+            Reply::code(
+                421,
+                "Command failed due to server error. Client should try again",
+            )
         } else {
             Reply::ok(OK_BODY)
         }
     })
     .await;
     let client = RrpClient::new(config(Dialect::Cnr, &server)).unwrap();
-    let response = client.request(&Command::new("StatusAccount")).await.unwrap();
+    let response = client
+        .request(&Command::new("StatusAccount"))
+        .await
+        .unwrap();
     assert_eq!(response.value("amount"), Some("12.50"));
     let received = server.received();
     assert_eq!(received.len(), 3);
@@ -41,18 +47,40 @@ async fn retries_421_then_succeeds() {
     assert_eq!(first.field("s_login"), Some("reseller"));
     assert_eq!(first.field("s_pw"), Some(PASSWORD));
     assert_eq!(first.field("s_command"), Some("COMMAND=StatusAccount"));
-    assert_eq!(first.content_type.as_deref(), Some("application/x-www-form-urlencoded"));
-    assert!(first.user_agent.as_deref().unwrap().starts_with("domwatch/"));
+    assert_eq!(
+        first.content_type.as_deref(),
+        Some("application/x-www-form-urlencoded")
+    );
+    assert!(first
+        .user_agent
+        .as_deref()
+        .unwrap()
+        .starts_with("domwatch/"));
 }
 
 #[tokio::test]
 async fn gives_up_after_max_retries_with_a_temporary_error() {
-    let server = MockServer::start(|_, _| Reply::code(425, "Service temporarily locked; usage exceeded")).await;
+    let server =
+        MockServer::start(|_, _| Reply::code(425, "Service temporarily locked; usage exceeded"))
+            .await;
     let mut config = config(Dialect::Cnr, &server);
     config.max_retries = 2;
     let client = RrpClient::new(config).unwrap();
-    let error = client.request(&Command::new("StatusAccount")).await.unwrap_err();
-    assert!(matches!(error, ClientError::Temporary { code: 425, attempts: 3, .. }), "{error}");
+    let error = client
+        .request(&Command::new("StatusAccount"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ClientError::Temporary {
+                code: 425,
+                attempts: 3,
+                ..
+            }
+        ),
+        "{error}"
+    );
     assert_eq!(server.received().len(), 3);
 }
 
@@ -65,7 +93,11 @@ async fn never_retries_a_permanent_545() {
         .await
         .unwrap_err();
     match &error {
-        ClientError::Permanent { code, description, command } => {
+        ClientError::Permanent {
+            code,
+            description,
+            command,
+        } => {
             assert_eq!(*code, 545);
             assert_eq!(description, "Entity reference not found");
             assert_eq!(command, "StatusDomain");
@@ -79,7 +111,10 @@ async fn never_retries_a_permanent_545() {
 async fn success_is_never_retried_and_call_returns_errors_as_responses() {
     let server = MockServer::start(|_, _| Reply::code(219, "Request is not available")).await;
     let client = RrpClient::new(config(Dialect::Ispapi, &server)).unwrap();
-    let response = client.call(&Command::new("CheckDomainTransfer")).await.unwrap();
+    let response = client
+        .call(&Command::new("CheckDomainTransfer"))
+        .await
+        .unwrap();
     assert_eq!(response.code(), 219);
     assert_eq!(server.received().len(), 1);
 }
@@ -91,8 +126,14 @@ async fn timeout_becomes_a_clear_error() {
     config.total_timeout = Duration::from_millis(200);
     config.max_retries = 1;
     let client = RrpClient::new(config).unwrap();
-    let error = client.request(&Command::new("StatusAccount")).await.unwrap_err();
-    assert!(matches!(error, ClientError::Timeout { attempts: 2, .. }), "{error:?}");
+    let error = client
+        .request(&Command::new("StatusAccount"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, ClientError::Timeout { attempts: 2, .. }),
+        "{error:?}"
+    );
     let message = error.to_string();
     assert!(message.contains("raise the timeout"), "{message}");
     assert_eq!(server.received().len(), 2, "a timeout is retried");
@@ -104,13 +145,23 @@ async fn bad_credentials_say_which_account_to_check() {
     let mut config = config(Dialect::Cnr, &server);
     config.role = Some("monitor".into());
     let client = RrpClient::new(config).unwrap();
-    let error = client.request(&Command::new("StatusAccount")).await.unwrap_err();
-    assert!(matches!(error, ClientError::Auth { code: 530, .. }), "{error:?}");
+    let error = client
+        .request(&Command::new("StatusAccount"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, ClientError::Auth { code: 530, .. }),
+        "{error:?}"
+    );
     let message = error.to_string();
     assert!(message.contains("check login/password"), "{message}");
     assert!(message.contains("reseller:monitor"), "{message}");
     assert!(!message.contains(PASSWORD));
-    assert_eq!(server.received().len(), 1, "530 without a session is not retried");
+    assert_eq!(
+        server.received().len(),
+        1,
+        "530 without a session is not retried"
+    );
 }
 
 #[tokio::test]
@@ -119,9 +170,17 @@ async fn garbage_body_is_a_protocol_error_quoting_the_body() {
     let mut config = config(Dialect::Cnr, &server);
     config.max_retries = 1;
     let client = RrpClient::new(config).unwrap();
-    let error = client.request(&Command::new("StatusAccount")).await.unwrap_err();
+    let error = client
+        .request(&Command::new("StatusAccount"))
+        .await
+        .unwrap_err();
     match &error {
-        ClientError::Protocol { code, body_prefix, description, .. } => {
+        ClientError::Protocol {
+            code,
+            body_prefix,
+            description,
+            ..
+        } => {
             assert_eq!(*code, 423);
             assert_eq!(description, "Invalid API response. Contact Support");
             assert!(body_prefix.starts_with("<html><body>Maintenance"));
@@ -134,9 +193,19 @@ async fn garbage_body_is_a_protocol_error_quoting_the_body() {
 
 #[tokio::test]
 async fn http_error_status_is_retried_as_421() {
-    let server = MockServer::start(|_, n| if n == 0 { Reply::status(502) } else { Reply::ok(OK_BODY) }).await;
+    let server = MockServer::start(|_, n| {
+        if n == 0 {
+            Reply::status(502)
+        } else {
+            Reply::ok(OK_BODY)
+        }
+    })
+    .await;
     let client = RrpClient::new(config(Dialect::Cnr, &server)).unwrap();
-    let response = client.request(&Command::new("StatusAccount")).await.unwrap();
+    let response = client
+        .request(&Command::new("StatusAccount"))
+        .await
+        .unwrap();
     assert_eq!(response.code(), 200);
     assert_eq!(server.received().len(), 2);
 }
@@ -149,14 +218,29 @@ async fn connection_refused_is_a_temporary_error_naming_the_cause() {
         listener.local_addr().unwrap().port()
     };
     let mut config = ClientConfig::new(Dialect::Cnr, Environment::Ote, "reseller", PASSWORD);
-    config.endpoint = Some(format!("http://127.0.0.1:{port}/api/call.cgi").parse().unwrap());
+    config.endpoint = Some(
+        format!("http://127.0.0.1:{port}/api/call.cgi")
+            .parse()
+            .unwrap(),
+    );
     config.max_retries = 1;
     config.retry_base_delay = Duration::from_millis(1);
     let client = RrpClient::new(config).unwrap();
-    let error = client.request(&Command::new("StatusAccount")).await.unwrap_err();
+    let error = client
+        .request(&Command::new("StatusAccount"))
+        .await
+        .unwrap_err();
     match &error {
-        ClientError::Temporary { code: 421, description, attempts: 2, .. } => {
-            assert!(description.starts_with("Command failed due to HTTP communication error ("), "{description}");
+        ClientError::Temporary {
+            code: 421,
+            description,
+            attempts: 2,
+            ..
+        } => {
+            assert!(
+                description.starts_with("Command failed due to HTTP communication error ("),
+                "{description}"
+            );
         }
         other => panic!("expected 421, got {other:?}"),
     }
@@ -194,9 +278,15 @@ async fn cnr_session_flow_with_relogin_after_session_loss() {
     let mut config = config(Dialect::Cnr, &server);
     config.use_session = true;
     let client = RrpClient::new(config).unwrap();
-    client.request(&Command::new("StatusAccount")).await.unwrap();
+    client
+        .request(&Command::new("StatusAccount"))
+        .await
+        .unwrap();
     assert!(client.has_session().await);
-    client.request(&Command::new("QueryDomainList")).await.unwrap();
+    client
+        .request(&Command::new("QueryDomainList"))
+        .await
+        .unwrap();
     client.logout().await.unwrap();
     assert!(!client.has_session().await);
 
@@ -205,7 +295,11 @@ async fn cnr_session_flow_with_relogin_after_session_loss() {
         .iter()
         .map(|r| match r.field("persistent") {
             Some(_) => "login".to_string(),
-            None => format!("{}@{}", r.command().name(), r.field("s_sessionid").unwrap_or("-")),
+            None => format!(
+                "{}@{}",
+                r.command().name(),
+                r.field("s_sessionid").unwrap_or("-")
+            ),
         })
         .collect();
     assert_eq!(
@@ -242,21 +336,32 @@ async fn ispapi_session_flow_and_bad_login() {
     let mut good = config(Dialect::Ispapi, &server);
     good.use_session = true;
     let client = RrpClient::new(good.clone()).unwrap();
-    client.request(&Command::new("StatusAccount")).await.unwrap();
+    client
+        .request(&Command::new("StatusAccount"))
+        .await
+        .unwrap();
     client.logout().await.unwrap();
-    let names: Vec<String> = server.received().iter().map(|r| r.command().name().to_string()).collect();
+    let names: Vec<String> = server
+        .received()
+        .iter()
+        .map(|r| r.command().name().to_string())
+        .collect();
     assert_eq!(names, vec!["StartSession", "StatusAccount", "EndSession"]);
 
     let mut bad = good;
     bad.password = "wrong".into();
     let client = RrpClient::new(bad).unwrap();
-    let error = client.request(&Command::new("StatusAccount")).await.unwrap_err();
+    let error = client
+        .request(&Command::new("StatusAccount"))
+        .await
+        .unwrap_err();
     assert!(matches!(error, ClientError::Auth { .. }), "{error:?}");
 }
 
 #[tokio::test]
 async fn concurrency_limit_is_respected() {
-    let server = MockServer::start(|_, _| Reply::ok(OK_BODY).delayed(Duration::from_millis(50))).await;
+    let server =
+        MockServer::start(|_, _| Reply::ok(OK_BODY).delayed(Duration::from_millis(50))).await;
     let mut config = config(Dialect::Cnr, &server);
     config.max_concurrency = 2;
     let client = Arc::new(RrpClient::new(config).unwrap());
@@ -269,7 +374,9 @@ async fn concurrency_limit_is_respected() {
     for task in tasks {
         task.await.unwrap().unwrap();
     }
-    let peak = server.max_in_flight.load(std::sync::atomic::Ordering::SeqCst);
+    let peak = server
+        .max_in_flight
+        .load(std::sync::atomic::Ordering::SeqCst);
     assert!((1..=2).contains(&peak), "peak in flight {peak}");
 }
 
@@ -281,9 +388,16 @@ async fn min_interval_spaces_requests() {
     let client = RrpClient::new(config).unwrap();
     let start = std::time::Instant::now();
     for _ in 0..4 {
-        client.request(&Command::new("StatusAccount")).await.unwrap();
+        client
+            .request(&Command::new("StatusAccount"))
+            .await
+            .unwrap();
     }
-    assert!(start.elapsed() >= Duration::from_millis(120), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= Duration::from_millis(120),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -315,7 +429,14 @@ async fn secrets_never_reach_the_logs() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let server = MockServer::start(|_, n| if n == 0 { Reply::code(421, "try again") } else { Reply::ok(OK_BODY) }).await;
+    let server = MockServer::start(|_, n| {
+        if n == 0 {
+            Reply::code(421, "try again")
+        } else {
+            Reply::ok(OK_BODY)
+        }
+    })
+    .await;
     let client = RrpClient::new(config(Dialect::Cnr, &server)).unwrap();
     client
         .request(
@@ -330,8 +451,14 @@ async fn secrets_never_reach_the_logs() {
     assert!(logs.contains("ModifyDomain"), "logs captured: {logs}");
     assert!(logs.contains("AUTH=***"), "{logs}");
     for secret in [PASSWORD, "Epp-Auth-Code-123", "another-secret"] {
-        assert!(!logs.contains(secret), "secret {secret} leaked into logs: {logs}");
+        assert!(
+            !logs.contains(secret),
+            "secret {secret} leaked into logs: {logs}"
+        );
     }
     // The secret still went to the server, of course.
-    assert_eq!(server.received()[0].command().get("AUTH"), Some("Epp-Auth-Code-123"));
+    assert_eq!(
+        server.received()[0].command().get("AUTH"),
+        Some("Epp-Auth-Code-123")
+    );
 }

@@ -28,7 +28,7 @@ fn load(file: &str) -> Response {
         let detail = text
             .lines()
             .filter_map(|l| l.strip_prefix("# "))
-            .last()
+            .next_back()
             .expect("transport-error fixture names its error");
         Response::http_error(detail)
     } else {
@@ -133,13 +133,23 @@ fn every_fixture_parses_to_what_it_says() {
     for case in cases() {
         let r = load(case.file);
         assert_eq!(r.code(), case.code, "{}: code", case.file);
-        assert_eq!(r.description(), case.description, "{}: description", case.file);
+        assert_eq!(
+            r.description(),
+            case.description,
+            "{}: description",
+            case.file
+        );
         assert_eq!(r.row_count(), case.rows, "{}: rows", case.file);
         for (name, index, expected) in case.values {
             let column = r
                 .column(name)
                 .unwrap_or_else(|| panic!("{}: no column {name}", case.file));
-            assert_eq!(column.get(*index), Some(*expected), "{}: {name}[{index}]", case.file);
+            assert_eq!(
+                column.get(*index),
+                Some(*expected),
+                "{}: {name}[{index}]",
+                case.file
+            );
         }
     }
 }
@@ -155,16 +165,26 @@ fn every_response_fixture_has_a_case() {
         .filter(|n| !n.ends_with(".command.txt") && n != "sdk-builtin-response-templates.txt")
         .collect();
     let missing: Vec<_> = present.difference(&listed).collect();
-    assert!(missing.is_empty(), "fixtures without expectations: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "fixtures without expectations: {missing:?}"
+    );
     let stale: Vec<_> = listed.difference(&present).collect();
-    assert!(stale.is_empty(), "expectations for missing fixtures: {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "expectations for missing fixtures: {stale:?}"
+    );
 }
 
 #[test]
 fn command_fixtures_decode_to_their_command() {
     let mut checked = 0;
     for entry in std::fs::read_dir(fixture_dir()).expect("fixture dir readable") {
-        let name = entry.expect("dir entry").file_name().to_string_lossy().into_owned();
+        let name = entry
+            .expect("dir entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
         let Some(stem) = name.strip_suffix("_example.command.txt") else {
             continue;
         };
@@ -174,16 +194,33 @@ fn command_fixtures_decode_to_their_command() {
         let wire: String = text
             .lines()
             .filter(|l| l.contains('='))
-            .map(|l| l.split_once('=').map(|(k, v)| format!("{}={}\n", k.trim(), v.trim())).unwrap())
+            .map(|l| {
+                l.split_once('=')
+                    .map(|(k, v)| format!("{}={}\n", k.trim(), v.trim()))
+                    .unwrap()
+            })
             .collect();
         let cmd = Command::decode(&wire);
-        let expected = if expected == "VERSION2" { "QUERYDOMAINLIST" } else { expected };
-        assert!(cmd.name().eq_ignore_ascii_case(expected), "{name}: {}", cmd.name());
+        let expected = if expected == "VERSION2" {
+            "QUERYDOMAINLIST"
+        } else {
+            expected
+        };
+        assert!(
+            cmd.name().eq_ignore_ascii_case(expected),
+            "{name}: {}",
+            cmd.name()
+        );
         checked += 1;
     }
     assert!(checked >= 20, "only {checked} command fixtures found");
-    let cmd = Command::decode("COMMAND=CheckDomains\nDOMAIN0=premium.guru\nDOMAIN1=nonpremium.guru\nPREMIUMCHANNELS=*");
-    assert_eq!(cmd.get_list("domain"), vec!["premium.guru", "nonpremium.guru"]);
+    let cmd = Command::decode(
+        "COMMAND=CheckDomains\nDOMAIN0=premium.guru\nDOMAIN1=nonpremium.guru\nPREMIUMCHANNELS=*",
+    );
+    assert_eq!(
+        cmd.get_list("domain"),
+        vec!["premium.guru", "nonpremium.guru"]
+    );
 }
 
 #[test]
@@ -197,17 +234,22 @@ fn transport_errors_become_the_httperror_template() {
         assert!(r.is_temporary_error());
         assert!(matches!(r.template(), Some(Template::HttpError(_))));
     }
-    let r = load("cnr_rtldev-middleware-php-sdk_cassette_conn-error__StatusAccount(transport-error).txt");
+    let r = load(
+        "cnr_rtldev-middleware-php-sdk_cassette_conn-error__StatusAccount(transport-error).txt",
+    );
     assert_eq!(
         r.template(),
-        Some(&Template::HttpError("Could not resolve host: gregeragregaegaegag.com".into()))
+        Some(&Template::HttpError(
+            "Could not resolve host: gregeragregaegaegag.com".into()
+        ))
     );
 }
 
 #[test]
 fn parsing_the_transport_error_file_text_itself_is_the_invalid_template() {
-    let path = fixture_dir()
-        .join("cnr_rtldev-middleware-php-sdk_cassette_conn-error__StatusAccount(transport-error).txt");
+    let path = fixture_dir().join(
+        "cnr_rtldev-middleware-php-sdk_cassette_conn-error__StatusAccount(transport-error).txt",
+    );
     let r = Response::parse(std::fs::read_to_string(path).unwrap());
     assert_eq!(r.code(), 423);
     assert_eq!(r.description(), "Invalid API response. Contact Support");
@@ -215,11 +257,23 @@ fn parsing_the_transport_error_file_text_itself_is_the_invalid_template() {
 
 #[test]
 fn code_classes_of_fixtures() {
-    assert_eq!(load(&format!("{CNR}next-page-last__QueryDomainList+LAST.txt")).class(), CodeClass::Permanent);
+    assert_eq!(
+        load(&format!("{CNR}next-page-last__QueryDomainList+LAST.txt")).class(),
+        CodeClass::Permanent
+    );
     assert!(load(&format!("{CNR}next-page-last__QueryDomainList+LAST.txt")).is_permanent_error());
-    assert_eq!(load(&format!("{CNR}logout-fail__StopSession.txt")).class(), CodeClass::Permanent);
-    assert_eq!(load(&format!("{CNR}all-pages_0__QueryDomainList.txt")).class(), CodeClass::Success);
-    assert_eq!(load("hx_hexonet-api-documentation_CHECKDOMAINTRANSFER_example.txt").class(), CodeClass::Success);
+    assert_eq!(
+        load(&format!("{CNR}logout-fail__StopSession.txt")).class(),
+        CodeClass::Permanent
+    );
+    assert_eq!(
+        load(&format!("{CNR}all-pages_0__QueryDomainList.txt")).class(),
+        CodeClass::Success
+    );
+    assert_eq!(
+        load("hx_hexonet-api-documentation_CHECKDOMAINTRANSFER_example.txt").class(),
+        CodeClass::Success
+    );
 }
 
 #[test]
@@ -245,15 +299,21 @@ fn paging_of_the_real_19_page_walk() {
     assert_eq!(last.current_page(), Some(19));
     assert!(!last.has_next_page());
 
-    let zero = load("cnr_rtldev-middleware-go-sdk_apiclient_test_listLimitZero_QueryDomainList.txt");
+    let zero =
+        load("cnr_rtldev-middleware-go-sdk_apiclient_test_listLimitZero_QueryDomainList.txt");
     assert!(!zero.has_next_page(), "LIMIT 0 must end a walk");
 
     let page = load(&format!("{CNR}next-page-no-first_0__QueryDomainList.txt"));
     let cmd = Command::new("QueryDomainList").with("LIMIT", 2u32);
     let next = page.next_page_command(&cmd).expect("second page");
     assert_eq!(next.encode(), "COMMAND=QueryDomainList\nLIMIT=2\nFIRST=2");
-    let cmd_with_last = Command::new("QueryDomainList").with("FIRST", 0u32).with("LAST", 1u32);
-    assert!(!page.next_page_command(&cmd_with_last).unwrap().contains("LAST"));
+    let cmd_with_last = Command::new("QueryDomainList")
+        .with("FIRST", 0u32)
+        .with("LAST", 1u32);
+    assert!(!page
+        .next_page_command(&cmd_with_last)
+        .unwrap()
+        .contains("LAST"));
 }
 
 #[test]
@@ -261,6 +321,9 @@ fn record_view_of_a_hexonet_list() {
     let r = load("hx_hexonet-api-documentation_CHECKDOMAINS_example.txt");
     let rows: Vec<_> = r.records().collect();
     assert_eq!(rows.len(), 2);
-    assert_eq!(rows[0].get("class"), Some("PREMIUM_DONUTS_Price Category A"));
+    assert_eq!(
+        rows[0].get("class"),
+        Some("PREMIUM_DONUTS_Price Category A")
+    );
     assert_eq!(rows[1].get("domaincheck"), Some("210 Available"));
 }

@@ -553,9 +553,9 @@ impl Portfolio {
                 billing.premium_cost = None;
             }
             Some(Drift::UnderpricedRenewal) => {
-                // The zone's renewal price went up 40% after the client's price was set.
-                registrar.renew_price = (zone.renew * dec!(1.4)).round_dp(2);
-                billing.recurring_amount = to_client(zone.renew * dec!(0.9));
+                // The client still pays an old (or discounted) price: 80% of today's cost,
+                // no margin. WHMCS's TLD price sync never touches existing domains.
+                billing.recurring_amount = (zone.renew * dec!(0.8) * rate).round_dp(2);
             }
             Some(Drift::ExpiryMismatch) => {
                 billing.expiry = add_years(registrar.paid_until, -1);

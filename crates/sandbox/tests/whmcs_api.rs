@@ -72,7 +72,10 @@ async fn listing_matches_the_portfolio_across_pages() {
     let client = client_for(&sandbox, 40);
     let list = client.list_billing_domains().await.unwrap();
     let portfolio = sandbox.portfolio();
-    let expected: Vec<SeedDomain> = portfolio.domains().filter(|d| d.billing.is_some()).collect();
+    let expected: Vec<SeedDomain> = portfolio
+        .domains()
+        .filter(|d| d.billing.is_some())
+        .collect();
     assert!(list.unreadable.is_empty(), "{:?}", list.unreadable);
     assert_eq!(list.domains.len(), expected.len());
     for (got, seed) in list.domains.iter().zip(&expected) {
@@ -82,7 +85,10 @@ async fn listing_matches_the_portfolio_across_pages() {
         assert_eq!(got.client_id, b.client_id);
         assert_eq!(got.status, b.status);
         assert_eq!(got.recurring_amount.amount, b.recurring_amount);
-        assert_eq!(got.recurring_amount.currency, portfolio.client(b.client_id).currency);
+        assert_eq!(
+            got.recurring_amount.currency,
+            portfolio.client(b.client_id).currency
+        );
         assert_eq!(got.expiry, Some(b.expiry));
         assert_eq!(got.next_due, Some(b.next_due));
         assert_eq!(got.do_not_renew, b.do_not_renew);
@@ -104,7 +110,11 @@ async fn wire_quirks_numbers_as_strings_default_page_and_empty_lists() {
 
     // The bot client owns no domains: WHMCS answers `"domains": ""`.
     let bot = sandbox.portfolio().bot_client_id().to_string();
-    let none = raw_json(&sandbox, &[("action", "GetClientsDomains"), ("clientid", &bot)]).await;
+    let none = raw_json(
+        &sandbox,
+        &[("action", "GetClientsDomains"), ("clientid", &bot)],
+    )
+    .await;
     assert_eq!(none["domains"], "");
     assert_eq!(none["totalresults"], 0);
 
@@ -141,9 +151,13 @@ async fn bad_credentials_unknown_actions_and_permissions() {
     assert!(err.to_string().contains("Authentication Failed"), "{err}");
     assert!(!err.to_string().contains(sandbox.secret()));
 
-    let unknown = WhmcsClient::new(WhmcsConfig::new(&sandbox.base_url(), "nobody", "x").unwrap()).unwrap();
+    let unknown =
+        WhmcsClient::new(WhmcsConfig::new(&sandbox.base_url(), "nobody", "x").unwrap()).unwrap();
     let err = unknown.get_currencies().await.unwrap_err();
-    assert!(err.to_string().contains("Invalid or missing credentials"), "{err}");
+    assert!(
+        err.to_string().contains("Invalid or missing credentials"),
+        "{err}"
+    );
 
     let readonly = WhmcsClient::new(
         WhmcsConfig::new(&sandbox.base_url(), "readonly", "readonly-secret").unwrap(),
@@ -152,10 +166,17 @@ async fn bad_credentials_unknown_actions_and_permissions() {
     assert_eq!(readonly.get_currencies().await.unwrap().len(), 3);
     let err = readonly.get_clients_domains().await.unwrap_err();
     assert!(matches!(err, WhmcsError::Permission { .. }), "{err:?}");
-    assert!(err.to_string().contains("Invalid Permissions: API action \"getclientsdomains\" is not allowed"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("Invalid Permissions: API action \"getclientsdomains\" is not allowed"),
+        "{err}"
+    );
 
     let client = client_for(&sandbox, 25);
-    let err = client.call("FrobnicateDomains", ActionKind::Read, &[]).await.unwrap_err();
+    let err = client
+        .call("FrobnicateDomains", ActionKind::Read, &[])
+        .await
+        .unwrap_err();
     assert!(matches!(err, WhmcsError::UnknownAction { .. }), "{err:?}");
 }
 
@@ -173,7 +194,10 @@ async fn invoice_paging_survives_the_numreturned_bug() {
     assert!(expected > 20, "portfolio has {expected} invoices");
 
     let page = raw_json(&sandbox, &[("action", "GetInvoices"), ("limitnum", "7")]).await;
-    assert_eq!(page["numreturned"], page["totalresults"], "the 7.8 bug is on");
+    assert_eq!(
+        page["numreturned"], page["totalresults"],
+        "the 7.8 bug is on"
+    );
     assert_eq!(page["invoices"]["invoice"].as_array().unwrap().len(), 7);
 
     let client = client_for(&sandbox, 7);
@@ -202,7 +226,13 @@ async fn client_details_currencies_and_tld_pricing() {
     assert!(matches!(err, WhmcsError::NotFound { .. }), "{err:?}");
 
     let currencies = client.get_currencies().await.unwrap();
-    assert_eq!(currencies.iter().map(|c| c.code.as_str()).collect::<Vec<_>>(), ["EUR", "USD", "GBP"]);
+    assert_eq!(
+        currencies
+            .iter()
+            .map(|c| c.code.as_str())
+            .collect::<Vec<_>>(),
+        ["EUR", "USD", "GBP"]
+    );
     assert_eq!(currencies[0].rate, Decimal::ONE);
 
     let pricing = client.get_tld_pricing(1).await.unwrap();
@@ -212,9 +242,15 @@ async fn client_details_currencies_and_tld_pricing() {
     assert_eq!(pricing.tlds["com"].renew[&2], dec!(23.76));
     assert!(pricing.tlds.contains_key("co.uk"));
     let usd = client.get_tld_pricing(2).await.unwrap();
-    assert_eq!(usd.tlds["com"].renew[&1], dec!(12.86));
+    // The same conversion the portfolio uses for client amounts.
+    let expected_usd =
+        (dec!(9.50) * domwatch_sandbox::portfolio::BILLING_MARGIN * dec!(1.0825)).round_dp(2);
+    assert_eq!(usd.tlds["com"].renew[&1], expected_usd);
 
-    client.log_activity("domwatch test activity", Some(3)).await.unwrap();
+    client
+        .log_activity("domwatch test activity", Some(3))
+        .await
+        .unwrap();
     let logged = sandbox
         .store()
         .count("SELECT COUNT(*) AS n FROM tblactivitylog WHERE description = 'domwatch test activity' AND userid = 3", &[])
@@ -255,34 +291,75 @@ async fn update_client_domain_writes_and_refuses_what_whmcs_would_ignore() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(next_invoice.date_opt("nextinvoicedate"), Some(new_due), "nextduedate also sets nextinvoicedate");
+    assert_eq!(
+        next_invoice.date_opt("nextinvoicedate"),
+        Some(new_due),
+        "nextduedate also sets nextinvoicedate"
+    );
 
     // The flag goes back to 0 when sent as 0.
     client
-        .update_client_domain(5, &DomainUpdate { do_not_renew: Some(false), ..Default::default() })
+        .update_client_domain(
+            5,
+            &DomainUpdate {
+                do_not_renew: Some(false),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
-    assert!(!client.get_clients_domain(5).await.unwrap().unwrap().do_not_renew);
+    assert!(
+        !client
+            .get_clients_domain(5)
+            .await
+            .unwrap()
+            .unwrap()
+            .do_not_renew
+    );
 
     // Zero is refused by the client, before anything is sent.
     let calls = sandbox.api_calls();
     let err = client
-        .update_client_domain(5, &DomainUpdate { recurring_amount: Some(Decimal::ZERO), ..Default::default() })
+        .update_client_domain(
+            5,
+            &DomainUpdate {
+                recurring_amount: Some(Decimal::ZERO),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, WhmcsError::InvalidRequest { .. }), "{err:?}");
     assert_eq!(sandbox.api_calls(), calls, "nothing was sent");
 
     // ...because the sandbox, like WHMCS, silently ignores it; and "false" means 1.
-    let answer = raw_json(&sandbox, &[("action", "UpdateClientDomain"), ("domainid", "5"), ("recurringamount", "0"), ("donotrenew", "false")]).await;
+    let answer = raw_json(
+        &sandbox,
+        &[
+            ("action", "UpdateClientDomain"),
+            ("domainid", "5"),
+            ("recurringamount", "0"),
+            ("donotrenew", "false"),
+        ],
+    )
+    .await;
     assert_eq!(answer["result"], "success");
     let raw_after = client.get_clients_domain(5).await.unwrap().unwrap();
     assert_eq!(raw_after.recurring_amount, dec!(99.50));
-    assert!(raw_after.do_not_renew, "the string \"false\" is non-empty, so WHMCS stores 1");
+    assert!(
+        raw_after.do_not_renew,
+        "the string \"false\" is non-empty, so WHMCS stores 1"
+    );
     assert_ne!(before.recurring_amount, raw_after.recurring_amount);
 
     let err = client
-        .update_client_domain(999_999, &DomainUpdate { do_not_renew: Some(true), ..Default::default() })
+        .update_client_domain(
+            999_999,
+            &DomainUpdate {
+                do_not_renew: Some(true),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, WhmcsError::NotFound { .. }));
@@ -297,16 +374,32 @@ async fn autorecalc_uses_the_standard_price_not_premium() {
     let premium = find(&portfolio, Drift::PremiumCostMissing);
     let b = premium.billing.as_ref().unwrap();
     client
-        .update_client_domain(b.domain_id, &DomainUpdate { auto_recalc: true, ..Default::default() })
+        .update_client_domain(
+            b.domain_id,
+            &DomainUpdate {
+                auto_recalc: true,
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
-    let after = client.get_clients_domain(b.domain_id).await.unwrap().unwrap();
+    let after = client
+        .get_clients_domain(b.domain_id)
+        .await
+        .unwrap()
+        .unwrap();
     let pricing = client
         .get_tld_pricing(portfolio.client(b.client_id).currency_id)
         .await
         .unwrap();
-    assert_eq!(after.recurring_amount, pricing.tlds[premium.name.zone()].renew[&1]);
-    assert!(after.recurring_amount < b.recurring_amount, "premium price was replaced by the standard one");
+    assert_eq!(
+        after.recurring_amount,
+        pricing.tlds[premium.name.zone()].renew[&1]
+    );
+    assert!(
+        after.recurring_amount < b.recurring_amount,
+        "premium price was replaced by the standard one"
+    );
 }
 
 #[tokio::test]
@@ -318,7 +411,12 @@ async fn renewal_invoice_is_found_edited_and_paid() {
     let b = unpaid.billing.as_ref().unwrap();
 
     let invoice = client
-        .find_domain_invoice(b.client_id, b.domain_id, DomainInvoiceKind::Renewal, Some("Unpaid"))
+        .find_domain_invoice(
+            b.client_id,
+            b.domain_id,
+            DomainInvoiceKind::Renewal,
+            Some("Unpaid"),
+        )
         .await
         .unwrap()
         .expect("the renewal invoice");
@@ -327,7 +425,12 @@ async fn renewal_invoice_is_found_edited_and_paid() {
     assert_eq!(invoice.items[0].item_type, "Domain");
     assert_eq!(invoice.items[0].rel_id, b.domain_id);
     assert!(client
-        .find_domain_invoice(b.client_id, b.domain_id, DomainInvoiceKind::Registration, None)
+        .find_domain_invoice(
+            b.client_id,
+            b.domain_id,
+            DomainInvoiceKind::Registration,
+            None
+        )
         .await
         .unwrap()
         .is_none());
@@ -350,7 +453,13 @@ async fn renewal_invoice_is_found_edited_and_paid() {
     assert_eq!(repriced.total, dec!(150.00));
     assert_eq!(repriced.balance, dec!(150.00));
     let err = client
-        .update_invoice(invoice.id, &InvoiceUpdate { status: Some("Bogus".into()), ..Default::default() })
+        .update_invoice(
+            invoice.id,
+            &InvoiceUpdate {
+                status: Some("Bogus".into()),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap_err();
     assert!(err.to_string().contains("Invalid status"), "{err}");
@@ -367,9 +476,17 @@ async fn renewal_invoice_is_found_edited_and_paid() {
     assert_eq!(paid.status, "Paid");
     assert_eq!(paid.date_paid, Some(today()));
     assert_eq!(paid.balance, Decimal::ZERO);
-    let domain = client.get_clients_domain(b.domain_id).await.unwrap().unwrap();
+    let domain = client
+        .get_clients_domain(b.domain_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(domain.next_due, Some(add_years(b.next_due, 1)));
-    assert_eq!(domain.expiry, Some(b.expiry), "the registrar renewal is not WHMCS's to fake");
+    assert_eq!(
+        domain.expiry,
+        Some(b.expiry),
+        "the registrar renewal is not WHMCS's to fake"
+    );
 
     let again = reqwest::Client::new()
         .post(format!("{}_sandbox/pay-invoice", sandbox.base_url()))
@@ -386,26 +503,54 @@ async fn renew_and_transfer_call_the_registrar_and_report_its_errors() {
     let client = client_for(&sandbox, 25);
     let seed = sandbox.portfolio().domain(3).billing.unwrap();
     client.domain_renew(seed.domain_id, Some(2)).await.unwrap();
-    let renewed = client.get_clients_domain(seed.domain_id).await.unwrap().unwrap();
+    let renewed = client
+        .get_clients_domain(seed.domain_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(renewed.expiry, Some(add_years(seed.expiry, 2)));
     assert_eq!(renewed.registration_period_years, 2);
-    assert_eq!(renewed.next_due, Some(seed.next_due), "DomainRenew does not move the due date");
+    assert_eq!(
+        renewed.next_due,
+        Some(seed.next_due),
+        "DomainRenew does not move the due date"
+    );
 
-    sandbox.fail_registrar_calls(seed.domain_id, "Missing required attribute; premium domain name");
+    sandbox.fail_registrar_calls(
+        seed.domain_id,
+        "Missing required attribute; premium domain name",
+    );
     let err = client.domain_renew(seed.domain_id, None).await.unwrap_err();
     match &err {
-        WhmcsError::Api { message, registrar_error, .. } => {
+        WhmcsError::Api {
+            message,
+            registrar_error,
+            ..
+        } => {
             assert_eq!(message, "Registrar Error Message");
-            assert!(registrar_error.as_deref().unwrap().contains("premium domain name"));
+            assert!(registrar_error
+                .as_deref()
+                .unwrap()
+                .contains("premium domain name"));
         }
         other => panic!("expected a registrar error, got {other:?}"),
     }
-    let err = client.domain_transfer(seed.domain_id, None).await.unwrap_err();
+    let err = client
+        .domain_transfer(seed.domain_id, None)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("registrar said"), "{err}");
     sandbox.clear_registrar_failures();
 
-    client.domain_transfer(seed.domain_id, Some(&"epp-123".into())).await.unwrap();
-    let transferring = client.get_clients_domain(seed.domain_id).await.unwrap().unwrap();
+    client
+        .domain_transfer(seed.domain_id, Some(&"epp-123".into()))
+        .await
+        .unwrap();
+    let transferring = client
+        .get_clients_domain(seed.domain_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(transferring.status, BillingStatus::PendingTransfer);
     let err = client.domain_renew(999_999, None).await.unwrap_err();
     assert!(matches!(err, WhmcsError::NotFound { .. }), "{err:?}");
@@ -430,18 +575,28 @@ async fn tickets_open_list_and_reply() {
 
     // A bot ticket cannot link another client's domain.
     let err = client
-        .open_ticket(&NewTicket { domain_id: Some(1), ..ticket.clone() })
+        .open_ticket(&NewTicket {
+            domain_id: Some(1),
+            ..ticket.clone()
+        })
         .await
         .unwrap_err();
     assert!(err.to_string().contains("Domain ID Not Found"), "{err}");
     let err = client
-        .open_ticket(&NewTicket { department_id: 99, ..ticket.clone() })
+        .open_ticket(&NewTicket {
+            department_id: 99,
+            ..ticket.clone()
+        })
         .await
         .unwrap_err();
     assert!(err.to_string().contains("Department ID not found"), "{err}");
 
     let found = client
-        .get_tickets(&TicketFilter { client_id: Some(bot), subject: Some("example-1.com".into()), ..Default::default() })
+        .get_tickets(&TicketFilter {
+            client_id: Some(bot),
+            subject: Some("example-1.com".into()),
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(found.len(), 1);
@@ -449,13 +604,28 @@ async fn tickets_open_list_and_reply() {
     assert_eq!(found[0].priority, "High");
     assert_eq!(found[0].status, "Open");
 
-    client.add_ticket_reply(opened.id, "Still failing.", Some(bot)).await.unwrap();
-    let replied = client.get_tickets(&TicketFilter { client_id: Some(bot), ..Default::default() }).await.unwrap();
+    client
+        .add_ticket_reply(opened.id, "Still failing.", Some(bot))
+        .await
+        .unwrap();
+    let replied = client
+        .get_tickets(&TicketFilter {
+            client_id: Some(bot),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(replied[0].status, "Customer-Reply");
-    let err = client.add_ticket_reply(424_242, "x", None).await.unwrap_err();
+    let err = client
+        .add_ticket_reply(424_242, "x", None)
+        .await
+        .unwrap_err();
     assert!(matches!(err, WhmcsError::NotFound { .. }), "{err:?}");
     assert!(client
-        .get_tickets(&TicketFilter { subject: Some("no such subject".into()), ..Default::default() })
+        .get_tickets(&TicketFilter {
+            subject: Some("no such subject".into()),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .is_empty());
@@ -465,7 +635,11 @@ async fn tickets_open_list_and_reply() {
 async fn todo_items_list_and_update() {
     let sandbox = sandbox(20).await;
     let client = client_for(&sandbox, 2);
-    for (title, due) in [("Renew a.com manually", "2026-12-01"), ("Check b.shop premium", "2026-12-05"), ("Old item", "2026-11-01")] {
+    for (title, due) in [
+        ("Renew a.com manually", "2026-12-01"),
+        ("Check b.shop premium", "2026-12-05"),
+        ("Old item", "2026-11-01"),
+    ] {
         sandbox
             .store()
             .execute(
@@ -484,7 +658,14 @@ async fn todo_items_list_and_update() {
     assert_eq!(items[0].description, "see domwatch", "HTML stripped");
 
     client
-        .update_todo_item(items[0].id, 1, &ToDoUpdate { status: Some("Completed".into()), ..Default::default() })
+        .update_todo_item(
+            items[0].id,
+            1,
+            &ToDoUpdate {
+                status: Some("Completed".into()),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     let open = client.get_todo_items(Some("Incomplete")).await.unwrap();
@@ -497,7 +678,10 @@ async fn todo_items_list_and_update() {
         .unwrap_err();
     assert!(err.to_string().contains("Admin ID Not Found"), "{err}");
     // WHMCS's bug: a missing item id is "updated" successfully.
-    client.update_todo_item(999, 1, &ToDoUpdate::default()).await.unwrap();
+    client
+        .update_todo_item(999, 1, &ToDoUpdate::default())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -520,32 +704,60 @@ async fn todo_notifier_falls_back_to_tickets_then_admin_email() {
     assert_eq!(mails[0].subject, todo.title);
     assert!(mails[0].message.contains("Add the premium cost rows."));
 
-    let destination = TicketDestination { bot_client_id: sandbox.portfolio().bot_client_id(), department_id: 2 };
+    let destination = TicketDestination {
+        bot_client_id: sandbox.portfolio().bot_client_id(),
+        department_id: 2,
+    };
     let by_ticket = ToDoNotifier::new(billing.clone(), None, Some(destination));
     assert_eq!(by_ticket.channel(), ToDoChannel::Ticket);
     let first = by_ticket.raise(&todo).await.unwrap();
     let second = by_ticket.raise(&todo).await.unwrap();
     assert!(!first.reused && second.reused);
     assert_eq!(first.reference, second.reference);
-    assert_eq!(billing.tickets(&TicketFilter::default()).await.unwrap().len(), 1);
+    assert_eq!(
+        billing
+            .tickets(&TicketFilter::default())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
 async fn sqlite_file_sandbox_keeps_state_across_restarts() {
-    let dir = std::env::temp_dir().join(format!("domwatch-whmcs-{}-{}", std::process::id(), rand_suffix()));
+    let dir = std::env::temp_dir().join(format!(
+        "domwatch-whmcs-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("whmcs.sqlite");
     let mut config = WhmcsSandboxConfig::new(7, 40, today());
     config.database = domwatch_sandbox::whmcs::SandboxDatabase::SqliteFile(path.clone());
     let first = start(config.clone()).await.unwrap();
     client_for(&first, 25)
-        .update_client_domain(2, &DomainUpdate { recurring_amount: Some(dec!(77)), ..Default::default() })
+        .update_client_domain(
+            2,
+            &DomainUpdate {
+                recurring_amount: Some(dec!(77)),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     first.shutdown().await;
     let second = start(config).await.unwrap();
-    let domain = client_for(&second, 25).get_clients_domain(2).await.unwrap().unwrap();
-    assert_eq!(domain.recurring_amount, dec!(77.00), "not re-seeded over the change");
+    let domain = client_for(&second, 25)
+        .get_clients_domain(2)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        domain.recurring_amount,
+        dec!(77.00),
+        "not re-seeded over the change"
+    );
     second.shutdown().await;
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -530,6 +530,30 @@ impl Store {
         Ok(())
     }
 
+    /// Open cases of the given kinds whose current opening has no sent notice: new ones,
+    /// ones whose notice failed, and ones a crashed run recorded but never got to notify.
+    pub async fn cases_awaiting_notice(&self, kinds: &[CaseKind]) -> Result<Vec<CaseRecord>> {
+        if kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let kinds = kinds
+            .iter()
+            .map(|k| format!("'{}'", k.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT id, kind, domain, billing_domain_id, registrar_account, state, openings, opened_at, updated_at, resolved_at, summary, at_stake_amount, at_stake_currency, finding FROM cases c
+             WHERE c.state = 'open' AND c.kind IN ({kinds})
+               AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.case_id = c.id AND n.opening = c.openings AND n.status = 'sent')
+             ORDER BY c.id"
+        );
+        let rows = sqlx::query(&sql)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(q("finding cases awaiting a notice"))?;
+        rows.iter().map(CaseRecord::from_row).collect()
+    }
+
     pub async fn notices(&self, case_id: i64) -> Result<Vec<NoticeRecord>> {
         let rows = sqlx::query("SELECT opening, channel, marker, status, external_ref, claimed_at, sent_at, error FROM notices WHERE case_id = $1 ORDER BY id")
             .bind(case_id)

@@ -75,8 +75,12 @@ impl ClientDomain {
 
     /// The core model. `is_premium` stays `None`: the API does not return it.
     pub fn to_billing_domain(&self, currency: Currency) -> Result<BillingDomain, String> {
-        let name = DomainName::parse(&self.domain)
-            .map_err(|e| format!("domain #{} `{}` is not a valid name: {e}", self.id, self.domain))?;
+        let name = DomainName::parse(&self.domain).map_err(|e| {
+            format!(
+                "domain #{} `{}` is not a valid name: {e}",
+                self.id, self.domain
+            )
+        })?;
         Ok(BillingDomain {
             id: self.id,
             client_id: self.client_id,
@@ -250,7 +254,7 @@ impl DomainUpdate {
                      send; send one or the other"
                 ));
             }
-            params.push(p("recurringamount", amount.round_dp(2)));
+            params.push(p("recurringamount", format!("{:.2}", amount.round_dp(2))));
         }
         if let Some(status) = &self.status {
             let text = status.as_whmcs();
@@ -311,7 +315,10 @@ impl InvoiceUpdate {
         }
         for (id, description, amount, taxed) in &self.items {
             params.push(p(&format!("itemdescription[{id}]"), description));
-            params.push(p(&format!("itemamount[{id}]"), amount.round_dp(2)));
+            params.push(p(
+                &format!("itemamount[{id}]"),
+                format!("{:.2}", amount.round_dp(2)),
+            ));
             params.push(p(&format!("itemtaxed[{id}]"), flag01(*taxed)));
         }
         params
@@ -443,7 +450,10 @@ impl WhmcsClient {
     }
 
     /// One domain by id.
-    pub async fn get_clients_domain(&self, domain_id: u64) -> Result<Option<ClientDomain>, WhmcsError> {
+    pub async fn get_clients_domain(
+        &self,
+        domain_id: u64,
+    ) -> Result<Option<ClientDomain>, WhmcsError> {
         const ACTION: &str = "GetClientsDomains";
         let answer = self
             .call(ACTION, ActionKind::Read, &[p("domainid", domain_id)])
@@ -498,8 +508,7 @@ impl WhmcsClient {
             .call(ACTION, ActionKind::Read, &[p("currencyid", currency_id)])
             .await?;
         let parse = || -> Result<TldPriceList, String> {
-            let currency = json::object(&answer, "currency")
-                .ok_or("`currency` is missing")?;
+            let currency = json::object(&answer, "currency").ok_or("`currency` is missing")?;
             let mut tlds = BTreeMap::new();
             if let Some(pricing) = json::object(&answer, "pricing") {
                 for (tld, entry) in pricing {
@@ -606,7 +615,7 @@ impl WhmcsClient {
         status: Option<&str>,
     ) -> Result<Option<Invoice>, WhmcsError> {
         let mut candidates = self.get_invoices(Some(client_id), status).await?;
-        candidates.sort_by(|a, b| b.id.cmp(&a.id));
+        candidates.sort_by_key(|c| std::cmp::Reverse(c.id));
         for summary in candidates {
             let invoice = self.get_invoice(summary.id).await?;
             if invoice
@@ -636,9 +645,17 @@ impl WhmcsClient {
         Ok(())
     }
 
-    pub async fn update_invoice(&self, invoice_id: u64, update: &InvoiceUpdate) -> Result<(), WhmcsError> {
-        self.call("UpdateInvoice", ActionKind::Write, &update.to_params(invoice_id))
-            .await?;
+    pub async fn update_invoice(
+        &self,
+        invoice_id: u64,
+        update: &InvoiceUpdate,
+    ) -> Result<(), WhmcsError> {
+        self.call(
+            "UpdateInvoice",
+            ActionKind::Write,
+            &update.to_params(invoice_id),
+        )
+        .await?;
         Ok(())
     }
 
@@ -661,7 +678,8 @@ impl WhmcsClient {
         if let Some(code) = epp_code {
             params.push(p("eppcode", code.expose()));
         }
-        self.call("DomainTransfer", ActionKind::Write, &params).await?;
+        self.call("DomainTransfer", ActionKind::Write, &params)
+            .await?;
         Ok(())
     }
 
@@ -740,22 +758,32 @@ impl WhmcsClient {
         if let Some(id) = client_id {
             params.push(p("clientid", id));
         }
-        self.call("AddTicketReply", ActionKind::Write, &params).await?;
+        self.call("AddTicketReply", ActionKind::Write, &params)
+            .await?;
         Ok(())
     }
 
     /// SendAdminEmail with a custom subject and HTML message (type `system`).
-    pub async fn send_admin_email(&self, subject: &str, html_message: &str) -> Result<(), WhmcsError> {
+    pub async fn send_admin_email(
+        &self,
+        subject: &str,
+        html_message: &str,
+    ) -> Result<(), WhmcsError> {
         let params = vec![
             p("customsubject", subject),
             p("custommessage", html_message),
             p("type", "system"),
         ];
-        self.call("SendAdminEmail", ActionKind::Write, &params).await?;
+        self.call("SendAdminEmail", ActionKind::Write, &params)
+            .await?;
         Ok(())
     }
 
-    pub async fn log_activity(&self, description: &str, client_id: Option<u64>) -> Result<(), WhmcsError> {
+    pub async fn log_activity(
+        &self,
+        description: &str,
+        client_id: Option<u64>,
+    ) -> Result<(), WhmcsError> {
         let mut params = vec![p("description", description)];
         if let Some(id) = client_id {
             // `clientid` for 8.x, `userid` for 7.x.
@@ -805,7 +833,8 @@ impl WhmcsClient {
         if let Some(date) = update.due_date {
             params.push(p("duedate", ymd(date)));
         }
-        self.call("UpdateToDoItem", ActionKind::Write, &params).await?;
+        self.call("UpdateToDoItem", ActionKind::Write, &params)
+            .await?;
         Ok(())
     }
 
@@ -934,7 +963,10 @@ mod tests {
             ..Default::default()
         };
         assert!(both.to_params(1).is_err());
-        assert!(DomainUpdate::default().to_params(1).unwrap_err().contains("nothing"));
+        assert!(DomainUpdate::default()
+            .to_params(1)
+            .unwrap_err()
+            .contains("nothing"));
     }
 
     #[test]
@@ -944,7 +976,7 @@ mod tests {
             ..Default::default()
         };
         let params = update.to_params(5);
-        assert!(params.contains(&p("itemamount[12]", "30")));
+        assert!(params.contains(&p("itemamount[12]", "30.00")));
         assert!(params.contains(&p("itemtaxed[12]", "1")));
         assert!(params.contains(&p("itemdescription[12]", "Domain Renewal")));
     }

@@ -166,7 +166,11 @@ impl WhmcsClient {
         base + Duration::from_millis(jitter_ms)
     }
 
-    async fn call_once(&self, action: &str, params: &[(String, String)]) -> Result<Object, WhmcsError> {
+    async fn call_once(
+        &self,
+        action: &str,
+        params: &[(String, String)],
+    ) -> Result<Object, WhmcsError> {
         let mut form: Vec<(&str, &str)> = vec![
             ("action", action),
             ("identifier", &self.config.identifier),
@@ -334,9 +338,15 @@ mod tests {
     #[test]
     fn endpoint_from_root_or_full_url() {
         let c = WhmcsConfig::new("https://billing.example.com/whmcs", "id", "s").unwrap();
-        assert_eq!(c.endpoint().as_str(), "https://billing.example.com/whmcs/includes/api.php");
+        assert_eq!(
+            c.endpoint().as_str(),
+            "https://billing.example.com/whmcs/includes/api.php"
+        );
         let c = WhmcsConfig::new("https://b.example.com/includes/api.php", "id", "s").unwrap();
-        assert_eq!(c.endpoint().as_str(), "https://b.example.com/includes/api.php");
+        assert_eq!(
+            c.endpoint().as_str(),
+            "https://b.example.com/includes/api.php"
+        );
         assert!(WhmcsConfig::new("ftp://x", "id", "s").is_err());
         assert!(WhmcsConfig::new("https://x", "id", "").is_err());
     }
@@ -346,22 +356,37 @@ mod tests {
         let mut c = WhmcsConfig::new("https://b.example.com/", "id", "topsecret").unwrap();
         c.access_key = Some(Secret::new("accesskey123"));
         let shown = format!("{c:?}");
-        assert!(!shown.contains("topsecret") && !shown.contains("accesskey123"), "{shown}");
+        assert!(
+            !shown.contains("topsecret") && !shown.contains("accesskey123"),
+            "{shown}"
+        );
     }
 
     #[test]
     fn errors_on_http_200_are_errors() {
-        let err = parse_response("GetClientsDomains", 200, br#"{"result":"error","message":"Authentication Failed"}"#)
-            .unwrap_err();
+        let err = parse_response(
+            "GetClientsDomains",
+            200,
+            br#"{"result":"error","message":"Authentication Failed"}"#,
+        )
+        .unwrap_err();
         assert!(matches!(err, WhmcsError::Auth { .. }));
     }
 
     #[test]
     fn garbage_is_a_protocol_error_with_the_first_bytes() {
-        let err = parse_response("GetCurrencies", 200, b"<html><body>Down for maintenance</body></html>").unwrap_err();
+        let err = parse_response(
+            "GetCurrencies",
+            200,
+            b"<html><body>Down for maintenance</body></html>",
+        )
+        .unwrap_err();
         let text = err.to_string();
         assert!(matches!(err, WhmcsError::Protocol { .. }));
-        assert!(text.contains("Down for maintenance") && text.contains("HTML"), "{text}");
+        assert!(
+            text.contains("Down for maintenance") && text.contains("HTML"),
+            "{text}"
+        );
         let err = parse_response("GetCurrencies", 502, b"Bad Gateway").unwrap_err();
         assert!(matches!(err, WhmcsError::Http { status: 502, .. }));
         assert!(err.is_transient());
@@ -371,7 +396,11 @@ mod tests {
 
     #[test]
     fn getregistrars_status_key() {
-        let ok = parse_response("GetRegistrars", 200, br#"{"status":"success","registrars":[]}"#);
+        let ok = parse_response(
+            "GetRegistrars",
+            200,
+            br#"{"status":"success","registrars":[]}"#,
+        );
         assert!(ok.is_ok());
     }
 }

@@ -145,7 +145,9 @@ impl WhmcsDb {
         .await
         .map_err(query_error("looking up open to-do items"))?;
         if let Some(row) = existing {
-            let id: i64 = row.try_get(0).map_err(query_error("reading tbltodolist.id"))?;
+            let id: i64 = row
+                .try_get(0)
+                .map_err(query_error("reading tbltodolist.id"))?;
             tx.commit().await.map_err(query_error("commit"))?;
             return Ok(ToDoRow {
                 id: id as u64,
@@ -248,7 +250,11 @@ impl WhmcsDb {
 
     /// Upserts the three premium keys and sets `is_premium = 1`, in one transaction (what
     /// the CNIC monitoring addon's "domain2premium" fix does).
-    pub async fn write_premium_cost(&self, domain_id: u64, cost: &PremiumCost) -> Result<(), DbError> {
+    pub async fn write_premium_cost(
+        &self,
+        domain_id: u64,
+        cost: &PremiumCost,
+    ) -> Result<(), DbError> {
         let mut tx = self.pool.begin().await.map_err(query_error("begin"))?;
         let updated = sqlx::query("UPDATE tbldomains SET is_premium = 1 WHERE id = ?")
             .bind(domain_id as i64)
@@ -266,7 +272,10 @@ impl WhmcsDb {
             }
         }
         for (name, value) in [
-            (KEY_REGISTRATION_COST, cost.registration_cost.round_dp(2).to_string()),
+            (
+                KEY_REGISTRATION_COST,
+                cost.registration_cost.round_dp(2).to_string(),
+            ),
             (KEY_RENEWAL_COST, cost.renewal_cost.round_dp(2).to_string()),
             (KEY_CURRENCY, cost.currency_id.to_string()),
         ] {
@@ -337,7 +346,10 @@ mod tests {
             redact_url("mysql://whmcs:s3cret@db.example:3306/whmcs"),
             "mysql://whmcs:***@db.example:3306/whmcs"
         );
-        assert_eq!(redact_url("mysql://root@127.0.0.1/x"), "mysql://root@127.0.0.1/x");
+        assert_eq!(
+            redact_url("mysql://root@127.0.0.1/x"),
+            "mysql://root@127.0.0.1/x"
+        );
     }
 
     #[test]

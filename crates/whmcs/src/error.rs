@@ -155,7 +155,9 @@ mod tests {
             "Registrar Error Message".into(),
             Some("Object not found".into()),
         );
-        assert!(registrar.to_string().contains("registrar said: Object not found"));
+        assert!(registrar
+            .to_string()
+            .contains("registrar said: Object not found"));
     }
 
     #[test]

@@ -101,7 +101,10 @@ pub(crate) fn nested_list(obj: &Object, outer: &str, inner: &str) -> Result<Vec<
             })
             .collect(),
         Some(Value::Object(single)) => Ok(vec![single.clone()]),
-        Some(other) => Err(format!("`{outer}.{inner}` is {}, expected a list", kind(other))),
+        Some(other) => Err(format!(
+            "`{outer}.{inner}` is {}, expected a list",
+            kind(other)
+        )),
     }
 }
 
@@ -142,8 +145,15 @@ mod tests {
 
     #[test]
     fn empty_lists_in_all_their_shapes() {
-        for v in [json!({"domains": ""}), json!({}), json!({"domains": []}), json!({"domains": {}})] {
-            assert!(nested_list(&obj(v), "domains", "domain").unwrap().is_empty());
+        for v in [
+            json!({"domains": ""}),
+            json!({}),
+            json!({"domains": []}),
+            json!({"domains": {}}),
+        ] {
+            assert!(nested_list(&obj(v), "domains", "domain")
+                .unwrap()
+                .is_empty());
         }
         let single = obj(json!({"domains": {"domain": {"id": 1}}}));
         assert_eq!(nested_list(&single, "domains", "domain").unwrap().len(), 1);
@@ -153,10 +163,18 @@ mod tests {
 
     #[test]
     fn zero_dates_are_unset() {
-        let o = obj(json!({"a": "0000-00-00", "b": "2026-01-31", "c": "2026-01-31 10:00:00", "d": "31/01/2026"}));
+        let o = obj(
+            json!({"a": "0000-00-00", "b": "2026-01-31", "c": "2026-01-31 10:00:00", "d": "31/01/2026"}),
+        );
         assert_eq!(date_opt(&o, "a").unwrap(), None);
-        assert_eq!(date_opt(&o, "b").unwrap(), NaiveDate::from_ymd_opt(2026, 1, 31));
-        assert_eq!(date_opt(&o, "c").unwrap(), NaiveDate::from_ymd_opt(2026, 1, 31));
+        assert_eq!(
+            date_opt(&o, "b").unwrap(),
+            NaiveDate::from_ymd_opt(2026, 1, 31)
+        );
+        assert_eq!(
+            date_opt(&o, "c").unwrap(),
+            NaiveDate::from_ymd_opt(2026, 1, 31)
+        );
         assert!(date_opt(&o, "d").is_err());
     }
 

@@ -35,16 +35,38 @@ pub trait BillingPort: Send + Sync {
         status: Option<&str>,
     ) -> Result<Option<Invoice>, WhmcsError>;
     async fn update_domain(&self, domain_id: u64, update: &DomainUpdate) -> Result<(), WhmcsError>;
-    async fn update_invoice(&self, invoice_id: u64, update: &InvoiceUpdate) -> Result<(), WhmcsError>;
+    async fn update_invoice(
+        &self,
+        invoice_id: u64,
+        update: &InvoiceUpdate,
+    ) -> Result<(), WhmcsError>;
     async fn renew_domain(&self, domain_id: u64, years: Option<u32>) -> Result<(), WhmcsError>;
-    async fn transfer_domain(&self, domain_id: u64, epp_code: Option<&Secret>) -> Result<(), WhmcsError>;
+    async fn transfer_domain(
+        &self,
+        domain_id: u64,
+        epp_code: Option<&Secret>,
+    ) -> Result<(), WhmcsError>;
     async fn open_ticket(&self, ticket: &NewTicket) -> Result<OpenedTicket, WhmcsError>;
     async fn tickets(&self, filter: &TicketFilter) -> Result<Vec<Ticket>, WhmcsError>;
-    async fn reply_to_ticket(&self, ticket_id: u64, message: &str, client_id: Option<u64>) -> Result<(), WhmcsError>;
+    async fn reply_to_ticket(
+        &self,
+        ticket_id: u64,
+        message: &str,
+        client_id: Option<u64>,
+    ) -> Result<(), WhmcsError>;
     async fn send_admin_email(&self, subject: &str, html_message: &str) -> Result<(), WhmcsError>;
-    async fn log_activity(&self, description: &str, client_id: Option<u64>) -> Result<(), WhmcsError>;
+    async fn log_activity(
+        &self,
+        description: &str,
+        client_id: Option<u64>,
+    ) -> Result<(), WhmcsError>;
     async fn todo_items(&self, status: Option<&str>) -> Result<Vec<ToDoItem>, WhmcsError>;
-    async fn update_todo_item(&self, item_id: u64, admin_id: u64, update: &ToDoUpdate) -> Result<(), WhmcsError>;
+    async fn update_todo_item(
+        &self,
+        item_id: u64,
+        admin_id: u64,
+        update: &ToDoUpdate,
+    ) -> Result<(), WhmcsError>;
 }
 
 #[async_trait]
@@ -73,13 +95,21 @@ impl BillingPort for WhmcsClient {
     async fn update_domain(&self, domain_id: u64, update: &DomainUpdate) -> Result<(), WhmcsError> {
         self.update_client_domain(domain_id, update).await
     }
-    async fn update_invoice(&self, invoice_id: u64, update: &InvoiceUpdate) -> Result<(), WhmcsError> {
+    async fn update_invoice(
+        &self,
+        invoice_id: u64,
+        update: &InvoiceUpdate,
+    ) -> Result<(), WhmcsError> {
         WhmcsClient::update_invoice(self, invoice_id, update).await
     }
     async fn renew_domain(&self, domain_id: u64, years: Option<u32>) -> Result<(), WhmcsError> {
         self.domain_renew(domain_id, years).await
     }
-    async fn transfer_domain(&self, domain_id: u64, epp_code: Option<&Secret>) -> Result<(), WhmcsError> {
+    async fn transfer_domain(
+        &self,
+        domain_id: u64,
+        epp_code: Option<&Secret>,
+    ) -> Result<(), WhmcsError> {
         self.domain_transfer(domain_id, epp_code).await
     }
     async fn open_ticket(&self, ticket: &NewTicket) -> Result<OpenedTicket, WhmcsError> {
@@ -88,19 +118,33 @@ impl BillingPort for WhmcsClient {
     async fn tickets(&self, filter: &TicketFilter) -> Result<Vec<Ticket>, WhmcsError> {
         self.get_tickets(filter).await
     }
-    async fn reply_to_ticket(&self, ticket_id: u64, message: &str, client_id: Option<u64>) -> Result<(), WhmcsError> {
+    async fn reply_to_ticket(
+        &self,
+        ticket_id: u64,
+        message: &str,
+        client_id: Option<u64>,
+    ) -> Result<(), WhmcsError> {
         self.add_ticket_reply(ticket_id, message, client_id).await
     }
     async fn send_admin_email(&self, subject: &str, html_message: &str) -> Result<(), WhmcsError> {
         WhmcsClient::send_admin_email(self, subject, html_message).await
     }
-    async fn log_activity(&self, description: &str, client_id: Option<u64>) -> Result<(), WhmcsError> {
+    async fn log_activity(
+        &self,
+        description: &str,
+        client_id: Option<u64>,
+    ) -> Result<(), WhmcsError> {
         WhmcsClient::log_activity(self, description, client_id).await
     }
     async fn todo_items(&self, status: Option<&str>) -> Result<Vec<ToDoItem>, WhmcsError> {
         self.get_todo_items(status).await
     }
-    async fn update_todo_item(&self, item_id: u64, admin_id: u64, update: &ToDoUpdate) -> Result<(), WhmcsError> {
+    async fn update_todo_item(
+        &self,
+        item_id: u64,
+        admin_id: u64,
+        update: &ToDoUpdate,
+    ) -> Result<(), WhmcsError> {
         WhmcsClient::update_todo_item(self, item_id, admin_id, update).await
     }
 }

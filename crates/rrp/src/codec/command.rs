@@ -199,11 +199,7 @@ impl Command {
     /// `COMMAND` first, then the parameters in insertion order. The caller form-encodes it.
     /// The server ignores the order (the Python SDK sorts alphabetically, PHP by priority).
     pub fn encode(&self) -> String {
-        let capacity = self
-            .params
-            .iter()
-            .map(|(k, v)| k.len() + v.len() + 2)
-            .sum();
+        let capacity = self.params.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
         let mut out = String::with_capacity(capacity);
         let command = self.params.iter().filter(|(k, _)| k == "COMMAND");
         let rest = self.params.iter().filter(|(k, _)| k != "COMMAND");

@@ -11,8 +11,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 /// Description of the SDK `empty` template; `{url}` stands for the endpoint.
-pub const EMPTY_DESCRIPTION_PREFIX: &str =
-    "Empty API response. Probably unreachable API end point";
+pub const EMPTY_DESCRIPTION_PREFIX: &str = "Empty API response. Probably unreachable API end point";
 /// Description of the SDK `invalid` template.
 pub const INVALID_DESCRIPTION: &str = "Invalid API response. Contact Support";
 /// Description of the SDK `httperror` template.
@@ -165,7 +164,12 @@ impl Response {
 
     /// The SDK `invalid` template (423). `body` is kept for diagnostics.
     pub fn invalid(body: String) -> Response {
-        Self::template_response(423, INVALID_DESCRIPTION.to_string(), Template::Invalid, body)
+        Self::template_response(
+            423,
+            INVALID_DESCRIPTION.to_string(),
+            Template::Invalid,
+            body,
+        )
     }
 
     /// The SDK `httperror` template (421) for a transport failure described by `detail`
@@ -313,7 +317,8 @@ impl Response {
     /// Names of the data columns: like [`Response::column_names`] without the paging
     /// keys FIRST/LAST/COUNT/TOTAL/LIMIT.
     pub fn data_column_names(&self) -> impl Iterator<Item = &str> {
-        self.column_names().filter(|name| !PAGING_KEYS.contains(name))
+        self.column_names()
+            .filter(|name| !PAGING_KEYS.contains(name))
     }
 
     /// The CNR `property[column][n]` metadata: the list's data column names as sent
@@ -326,7 +331,10 @@ impl Response {
 
     /// Number of rows: the length of the longest data column.
     pub fn row_count(&self) -> usize {
-        self.data_columns().map(|c| c.values.len()).max().unwrap_or(0)
+        self.data_columns()
+            .map(|c| c.values.len())
+            .max()
+            .unwrap_or(0)
     }
 
     fn data_columns(&self) -> impl Iterator<Item = &ColumnData> {
@@ -380,8 +388,7 @@ impl Response {
 
     /// FIRST, else 0 when there are rows (SDK `getFirstRecordIndex`).
     pub fn first_record_index(&self) -> Option<u64> {
-        self.first()
-            .or_else(|| (self.row_count() > 0).then_some(0))
+        self.first().or_else(|| (self.row_count() > 0).then_some(0))
     }
 
     /// LAST, else rows − 1 (SDK `getLastRecordIndex`).
@@ -728,7 +735,10 @@ mod tests {
         assert_eq!(r.runtime(), 0.046);
         assert_eq!(r.value("PAIDUNTILDATE"), Some("2025-05-28 22:17:44.0"));
         assert_eq!(r.value("paiduntil date"), Some("2025-05-28 22:17:44.0"));
-        assert_eq!(r.values("status"), vec!["ACTIVE", "clientTransferProhibited"]);
+        assert_eq!(
+            r.values("status"),
+            vec!["ACTIVE", "clientTransferProhibited"]
+        );
         assert!(r.template().is_none());
     }
 
@@ -796,7 +806,9 @@ mod tests {
              property[count][0]=2\nproperty[total][0]=5\nproperty[limit][0]=2\n\
              property[domain][0]=a.com\nproperty[domain][1]=b.com\n",
         );
-        let cmd = Command::new("QueryDomainList").with("LAST", 1u32).with("FIRST", 0u32);
+        let cmd = Command::new("QueryDomainList")
+            .with("LAST", 1u32)
+            .with("FIRST", 0u32);
         let next = r.next_page_command(&cmd).expect("a second page");
         assert_eq!(next.get("FIRST"), Some("2"));
         assert_eq!(next.get("LIMIT"), Some("2"));
@@ -819,7 +831,9 @@ mod tests {
     fn many_distinct_names_use_the_map_path() {
         let mut body = String::from("code=200\ndescription=ok\n");
         for i in 0..200 {
-            body.push_str(&format!("property[name {i}][0]=v{i}\nproperty[NAME{i}][1]=w{i}\n"));
+            body.push_str(&format!(
+                "property[name {i}][0]=v{i}\nproperty[NAME{i}][1]=w{i}\n"
+            ));
         }
         let r = Response::parse(body);
         assert_eq!(r.values("name 150"), vec!["v150", "w150"]);

@@ -69,8 +69,12 @@ pub struct MockServer {
 
 impl MockServer {
     /// Starts the server; `handler(request, n)` gets the 0-based request number.
-    pub async fn start(handler: impl Fn(&Received, usize) -> Reply + Send + Sync + 'static) -> MockServer {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+    pub async fn start(
+        handler: impl Fn(&Received, usize) -> Reply + Send + Sync + 'static,
+    ) -> MockServer {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
         let url = format!("http://{}/api/call.cgi", listener.local_addr().unwrap());
         let received = Arc::new(Mutex::new(Vec::new()));
         let handler: Arc<Handler> = Arc::new(handler);
@@ -139,10 +143,14 @@ async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<Received> {
     let header = |name: &str| {
         head.lines().find_map(|line| {
             let (k, v) = line.split_once(':')?;
-            k.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_string())
         })
     };
-    let length: usize = header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let length: usize = header("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     while buffer.len() < header_end + length {
         let n = socket.read(&mut chunk).await.ok()?;
         if n == 0 {

@@ -166,7 +166,11 @@ pub async fn handle(state: &State, params: Params) -> (u16, &'static str, String
             (fail.status, body)
         }
     };
-    match params.get("responsetype").map(str::to_ascii_lowercase).as_deref() {
+    match params
+        .get("responsetype")
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         Some("json") => (status, "application/json", Value::Object(body).to_string()),
         Some("xml") => (status, "text/xml", to_xml(&action, &body)),
         Some("nvp") if STRUCTURED.contains(&action.as_str()) => {
@@ -197,7 +201,11 @@ fn authorise(state: &State, params: &Params, action: &str) -> Result<(), Fail> {
     if identifier.is_empty() || secret.is_empty() {
         return Err(Fail::new("Invalid or missing credentials"));
     }
-    let Some(credential) = state.credentials.iter().find(|c| c.identifier == identifier) else {
+    let Some(credential) = state
+        .credentials
+        .iter()
+        .find(|c| c.identifier == identifier)
+    else {
         return Err(Fail::new("Invalid or missing credentials"));
     };
     if credential.secret != secret {
@@ -326,12 +334,18 @@ async fn get_clients_domains(state: &State, p: &Params) -> Answer {
     }
     let total = state
         .store
-        .count(&format!("SELECT COUNT(*) AS n FROM tbldomains{}", filter.sql()), &filter.params)
+        .count(
+            &format!("SELECT COUNT(*) AS n FROM tbldomains{}", filter.sql()),
+            &filter.params,
+        )
         .await?;
     let rows = state
         .store
         .query(
-            &format!("SELECT * FROM tbldomains{} ORDER BY id LIMIT ? OFFSET ?", filter.sql()),
+            &format!(
+                "SELECT * FROM tbldomains{} ORDER BY id LIMIT ? OFFSET ?",
+                filter.sql()
+            ),
             &filter.with_page(start, num),
         )
         .await?;
@@ -395,7 +409,10 @@ async fn get_clients_details(state: &State, p: &Params) -> Answer {
     if p.truthy("stats") {
         let domains = state
             .store
-            .count("SELECT COUNT(*) AS n FROM tbldomains WHERE userid = ?", &[Val::Int(row.int("id"))])
+            .count(
+                "SELECT COUNT(*) AS n FROM tbldomains WHERE userid = ?",
+                &[Val::Int(row.int("id"))],
+            )
             .await?;
         out.insert("stats".into(), json!({"numdomains": domains.to_string()}));
     }
@@ -414,7 +431,10 @@ fn currency_json(row: &Row) -> Value {
 }
 
 async fn get_currencies(state: &State) -> Answer {
-    let rows = state.store.query("SELECT * FROM tblcurrencies ORDER BY id", &[]).await?;
+    let rows = state
+        .store
+        .query("SELECT * FROM tblcurrencies ORDER BY id", &[])
+        .await?;
     let list: Vec<Value> = rows.iter().map(currency_json).collect();
     Ok(obj(json!({
         "totalresults": list.len(),
@@ -439,7 +459,10 @@ async fn get_tld_pricing(state: &State, p: &Params) -> Answer {
     let currency_id = if let Some(client) = p.nonempty("clientid") {
         state
             .store
-            .query_one("SELECT currency FROM tblclients WHERE id = ?", &[Val::text(client)])
+            .query_one(
+                "SELECT currency FROM tblclients WHERE id = ?",
+                &[Val::text(client)],
+            )
             .await?
             .map(|r| r.int("currency"))
             .ok_or_else(|| Fail::new("Client Not Found"))?
@@ -448,7 +471,10 @@ async fn get_tld_pricing(state: &State, p: &Params) -> Answer {
     };
     let currency = state
         .store
-        .query_one("SELECT * FROM tblcurrencies WHERE id = ?", &[Val::Int(currency_id)])
+        .query_one(
+            "SELECT * FROM tblcurrencies WHERE id = ?",
+            &[Val::Int(currency_id)],
+        )
         .await?
         .ok_or_else(|| Fail::new("Invalid Currency ID"))?;
     let tlds = state
@@ -465,7 +491,11 @@ async fn get_tld_pricing(state: &State, p: &Params) -> Answer {
     let mut pricing = Map::new();
     for tld in &tlds {
         let mut entry = Map::new();
-        for (kind, key) in [("domainregister", "register"), ("domaintransfer", "transfer"), ("domainrenew", "renew")] {
+        for (kind, key) in [
+            ("domainregister", "register"),
+            ("domaintransfer", "transfer"),
+            ("domainrenew", "renew"),
+        ] {
             let mut by_years = Map::new();
             if let Some(row) = prices
                 .iter()
@@ -473,7 +503,11 @@ async fn get_tld_pricing(state: &State, p: &Params) -> Answer {
             {
                 for (i, column) in YEAR_COLUMNS.iter().enumerate() {
                     let price = row.decimal(column);
-                    let enabled = if kind == "domainrenew" { price > Decimal::ZERO } else { price >= Decimal::ZERO };
+                    let enabled = if kind == "domainrenew" {
+                        price > Decimal::ZERO
+                    } else {
+                        price >= Decimal::ZERO
+                    };
                     if enabled {
                         by_years.insert((i + 1).to_string(), json!(format!("{price:.2}")));
                     }
@@ -484,7 +518,10 @@ async fn get_tld_pricing(state: &State, p: &Params) -> Answer {
         let name = tld.text("extension").trim_start_matches('.').to_string();
         entry.insert("tld".into(), json!(name));
         entry.insert("categories".into(), json!(["Other"]));
-        entry.insert("addons".into(), json!({"dns": true, "email": true, "idprotect": true}));
+        entry.insert(
+            "addons".into(),
+            json!({"dns": true, "email": true, "idprotect": true}),
+        );
         entry.insert("group".into(), json!(tld.text("group")));
         entry.insert("grace_period".into(), Value::Null);
         entry.insert("redemption_period".into(), Value::Null);
@@ -545,10 +582,20 @@ async fn get_invoices(state: &State, p: &Params) -> Answer {
         "status" => "i.status",
         _ => "i.id",
     };
-    let direction = if p.get("order").is_some_and(|o| o.eq_ignore_ascii_case("desc")) { "DESC" } else { "ASC" };
+    let direction = if p
+        .get("order")
+        .is_some_and(|o| o.eq_ignore_ascii_case("desc"))
+    {
+        "DESC"
+    } else {
+        "ASC"
+    };
     let total = state
         .store
-        .count(&format!("SELECT COUNT(*) AS n FROM tblinvoices i{}", filter.sql()), &filter.params)
+        .count(
+            &format!("SELECT COUNT(*) AS n FROM tblinvoices i{}", filter.sql()),
+            &filter.params,
+        )
         .await?;
     let rows = state
         .store
@@ -565,7 +612,11 @@ async fn get_invoices(state: &State, p: &Params) -> Answer {
         .await?;
     let list: Vec<Value> = rows.iter().map(invoice_summary_json).collect();
     // WHMCS 7.8 computes numreturned before skip/take, so it equals totalresults.
-    let numreturned = if state.numreturned_bug.load(Ordering::Relaxed) { total as usize } else { list.len() };
+    let numreturned = if state.numreturned_bug.load(Ordering::Relaxed) {
+        total as usize
+    } else {
+        list.len()
+    };
     Ok(obj(json!({
         "totalresults": total,
         "startnumber": start,
@@ -583,7 +634,10 @@ async fn get_invoice(state: &State, p: &Params) -> Answer {
         .ok_or_else(|| Fail::new("Invoice ID Not Found"))?;
     let items = state
         .store
-        .query("SELECT * FROM tblinvoiceitems WHERE invoiceid = ? ORDER BY id", &[Val::Int(id)])
+        .query(
+            "SELECT * FROM tblinvoiceitems WHERE invoiceid = ? ORDER BY id",
+            &[Val::Int(id)],
+        )
         .await?;
     let items: Vec<Value> = items
         .iter()
@@ -598,7 +652,11 @@ async fn get_invoice(state: &State, p: &Params) -> Answer {
             })
         })
         .collect();
-    let balance = if invoice.text("status") == "Paid" { Decimal::ZERO } else { invoice.decimal("total") };
+    let balance = if invoice.text("status") == "Paid" {
+        Decimal::ZERO
+    } else {
+        invoice.decimal("total")
+    };
     Ok(obj(json!({
         "invoiceid": invoice.int("id"),
         "invoicenum": invoice.text("invoicenum"),
@@ -633,7 +691,10 @@ async fn find_domain(state: &State, p: &Params, not_found: &str) -> Result<Row, 
     } else if let Some(name) = p.nonempty("domain") {
         state
             .store
-            .query_one("SELECT * FROM tbldomains WHERE domain = ? ORDER BY id LIMIT 1", &[Val::text(name)])
+            .query_one(
+                "SELECT * FROM tbldomains WHERE domain = ? ORDER BY id LIMIT 1",
+                &[Val::text(name)],
+            )
             .await?
     } else {
         None
@@ -654,7 +715,10 @@ async fn recalculated_amount(state: &State, domain: &Row) -> Result<Option<Decim
     };
     let Some(client) = state
         .store
-        .query_one("SELECT currency FROM tblclients WHERE id = ?", &[Val::Int(domain.int("userid"))])
+        .query_one(
+            "SELECT currency FROM tblclients WHERE id = ?",
+            &[Val::Int(domain.int("userid"))],
+        )
         .await?
     else {
         return Ok(None);
@@ -665,7 +729,10 @@ async fn recalculated_amount(state: &State, domain: &Row) -> Result<Option<Decim
         .query_one(
             "SELECT p.* FROM tblpricing p JOIN tbldomainpricing d ON d.id = p.relid \
              WHERE p.type = 'domainrenew' AND p.currency = ? AND d.extension = ?",
-            &[Val::Int(client.int("currency")), Val::text(format!(".{}", name.zone()))],
+            &[
+                Val::Int(client.int("currency")),
+                Val::text(format!(".{}", name.zone())),
+            ],
         )
         .await?;
     Ok(row
@@ -694,13 +761,20 @@ async fn update_client_domain(state: &State, p: &Params) -> Answer {
     }
     for (field, column) in [("regperiod", "registrationperiod"), ("promoid", "promoid")] {
         if let Some(value) = p.nonempty(field) {
-            let n: i64 = value.trim().parse().map_err(|_| Fail::new(format!("Invalid {field}")))?;
+            let n: i64 = value
+                .trim()
+                .parse()
+                .map_err(|_| Fail::new(format!("Invalid {field}")))?;
             sets.push((column, Val::Int(n)));
         }
     }
-    for (field, column) in [("firstpaymentamount", "firstpaymentamount"), ("recurringamount", "recurringamount")] {
+    for (field, column) in [
+        ("firstpaymentamount", "firstpaymentamount"),
+        ("recurringamount", "recurringamount"),
+    ] {
         if let Some(value) = p.nonempty(field) {
-            let amount = Decimal::from_str(value.trim()).map_err(|_| Fail::new(format!("Invalid {field}")))?;
+            let amount = Decimal::from_str(value.trim())
+                .map_err(|_| Fail::new(format!("Invalid {field}")))?;
             sets.push((column, Val::text(format!("{:.2}", amount.round_dp(2)))));
         }
     }
@@ -711,7 +785,10 @@ async fn update_client_domain(state: &State, p: &Params) -> Answer {
         }
         sets.push(("status", Val::text(status)));
     }
-    for (field, column) in [("regdate", "registrationdate"), ("expirydate", "expirydate")] {
+    for (field, column) in [
+        ("regdate", "registrationdate"),
+        ("expirydate", "expirydate"),
+    ] {
         if let Some(value) = p.nonempty(field) {
             sets.push((column, Val::text(valid_date(value)?)));
         }
@@ -722,7 +799,12 @@ async fn update_client_domain(state: &State, p: &Params) -> Answer {
         sets.push(("nextinvoicedate", Val::text(date)));
     }
     // Flags are written when the key is present: PHP empty() -> 0, anything else -> 1.
-    for flag in ["dnsmanagement", "emailforwarding", "idprotection", "donotrenew"] {
+    for flag in [
+        "dnsmanagement",
+        "emailforwarding",
+        "idprotection",
+        "donotrenew",
+    ] {
         if p.has(flag) {
             sets.push((flag, Val::Int(i64::from(p.truthy(flag)))));
         }
@@ -740,13 +822,27 @@ async fn update_client_domain(state: &State, p: &Params) -> Answer {
         params.push(Val::Int(domain.int("id")));
         state
             .store
-            .execute(&format!("UPDATE tbldomains SET {} WHERE id = ?", assignments.join(", ")), &params)
+            .execute(
+                &format!(
+                    "UPDATE tbldomains SET {} WHERE id = ?",
+                    assignments.join(", ")
+                ),
+                &params,
+            )
             .await?;
     }
     Ok(obj(json!({ "domainid": domain.int("id") })))
 }
 
-const INVOICE_STATUSES: &[&str] = &["Draft", "Unpaid", "Paid", "Cancelled", "Refunded", "Collections", "Payment Pending"];
+const INVOICE_STATUSES: &[&str] = &[
+    "Draft",
+    "Unpaid",
+    "Paid",
+    "Cancelled",
+    "Refunded",
+    "Collections",
+    "Payment Pending",
+];
 
 async fn update_invoice(state: &State, p: &Params) -> Answer {
     let _guard = state.write_lock.lock().await;
@@ -783,8 +879,14 @@ async fn update_invoice(state: &State, p: &Params) -> Answer {
             .iter()
             .find(|(i, _)| i == item_id)
             .and_then(|(_, a)| Decimal::from_str(a.trim()).ok())
-            .ok_or_else(|| Fail::new(format!("itemamount[{item_id}] is required with itemdescription[{item_id}]")))?;
-        let is_taxed = taxed.iter().any(|(i, t)| i == item_id && !t.is_empty() && *t != "0");
+            .ok_or_else(|| {
+                Fail::new(format!(
+                    "itemamount[{item_id}] is required with itemdescription[{item_id}]"
+                ))
+            })?;
+        let is_taxed = taxed
+            .iter()
+            .any(|(i, t)| i == item_id && !t.is_empty() && *t != "0");
         statements.push((
             "UPDATE tblinvoiceitems SET description = ?, amount = ?, taxed = ? WHERE id = ? AND invoiceid = ?".into(),
             vec![Val::text(*description), Val::text(format!("{amount:.2}")), Val::Int(i64::from(is_taxed)), Val::Int(*item_id), Val::Int(id)],
@@ -806,14 +908,23 @@ async fn update_invoice(state: &State, p: &Params) -> Answer {
     }
     for line in p.all("deletelineids[]") {
         if let Ok(line) = line.trim().parse::<i64>() {
-            statements.push(("DELETE FROM tblinvoiceitems WHERE id = ? AND invoiceid = ?".into(), vec![Val::Int(line), Val::Int(id)]));
+            statements.push((
+                "DELETE FROM tblinvoiceitems WHERE id = ? AND invoiceid = ?".into(),
+                vec![Val::Int(line), Val::Int(id)],
+            ));
         }
     }
     if !sets.is_empty() {
         let assignments: Vec<String> = sets.iter().map(|(c, _)| format!("{c} = ?")).collect();
         let mut params: Vec<Val> = sets.into_iter().map(|(_, v)| v).collect();
         params.push(Val::Int(id));
-        statements.push((format!("UPDATE tblinvoices SET {} WHERE id = ?", assignments.join(", ")), params));
+        statements.push((
+            format!(
+                "UPDATE tblinvoices SET {} WHERE id = ?",
+                assignments.join(", ")
+            ),
+            params,
+        ));
     }
     // Totals follow the lines.
     statements.push((
@@ -825,12 +936,21 @@ async fn update_invoice(state: &State, p: &Params) -> Answer {
     state.store.transaction(&statements).await?;
     if state.store.dialect() == super::store::Dialect::Sqlite {
         // SQLite's SUM of text amounts yields a float; store it back as a two-decimal string.
-        let row = state.store.query_one("SELECT total FROM tblinvoices WHERE id = ?", &[Val::Int(id)]).await?;
+        let row = state
+            .store
+            .query_one(
+                "SELECT total FROM tblinvoices WHERE id = ?",
+                &[Val::Int(id)],
+            )
+            .await?;
         if let Some(row) = row {
             let total = format!("{:.2}", row.decimal("total").round_dp(2));
             state
                 .store
-                .execute("UPDATE tblinvoices SET subtotal = ?, total = ? WHERE id = ?", &[Val::text(total.clone()), Val::text(total), Val::Int(id)])
+                .execute(
+                    "UPDATE tblinvoices SET subtotal = ?, total = ? WHERE id = ?",
+                    &[Val::text(total.clone()), Val::text(total), Val::Int(id)],
+                )
                 .await?;
         }
     }
@@ -838,7 +958,10 @@ async fn update_invoice(state: &State, p: &Params) -> Answer {
 }
 
 fn registrar_failure(state: &State, domain_id: i64) -> Option<Fail> {
-    let failures = state.registrar_failures.lock().expect("registrar failure map");
+    let failures = state
+        .registrar_failures
+        .lock()
+        .expect("registrar failure map");
     failures.get(&(domain_id as u64)).map(|error| Fail {
         message: "Registrar Error Message".into(),
         registrar_error: Some(error.clone()),
@@ -856,7 +979,10 @@ async fn domain_renew(state: &State, p: &Params) -> Answer {
         period = years;
         state
             .store
-            .execute("UPDATE tbldomains SET registrationperiod = ? WHERE id = ?", &[Val::Int(period), Val::Int(id)])
+            .execute(
+                "UPDATE tbldomains SET registrationperiod = ? WHERE id = ?",
+                &[Val::Int(period), Val::Int(id)],
+            )
             .await?;
     }
     if let Some(fail) = registrar_failure(state, id) {
@@ -883,7 +1009,10 @@ async fn domain_transfer(state: &State, p: &Params) -> Answer {
     }
     state
         .store
-        .execute("UPDATE tbldomains SET status = 'Pending Transfer', type = 'Transfer' WHERE id = ?", &[Val::Int(id)])
+        .execute(
+            "UPDATE tbldomains SET status = 'Pending Transfer', type = 'Transfer' WHERE id = ?",
+            &[Val::Int(id)],
+        )
         .await?;
     Ok(Map::new())
 }
@@ -909,19 +1038,31 @@ async fn open_ticket(state: &State, p: &Params) -> Answer {
     if !DEPARTMENTS.iter().any(|(id, _)| *id == department) {
         return Err(Fail::new("Department ID not found"));
     }
-    let subject = p.nonempty("subject").ok_or_else(|| Fail::new("Subject is required"))?;
-    let message = p.nonempty("message").ok_or_else(|| Fail::new("Message is required"))?;
+    let subject = p
+        .nonempty("subject")
+        .ok_or_else(|| Fail::new("Subject is required"))?;
+    let message = p
+        .nonempty("message")
+        .ok_or_else(|| Fail::new("Message is required"))?;
     let (client_id, name, email) = if let Some(client) = p.int("clientid").filter(|c| *c > 0) {
         let row = state
             .store
             .query_one("SELECT * FROM tblclients WHERE id = ?", &[Val::Int(client)])
             .await?
             .ok_or_else(|| Fail::new("Client ID Not Found"))?;
-        (client, format!("{} {}", row.text("firstname"), row.text("lastname")), row.text("email"))
+        (
+            client,
+            format!("{} {}", row.text("firstname"), row.text("lastname")),
+            row.text("email"),
+        )
     } else {
         match (p.nonempty("name"), p.nonempty("email")) {
             (Some(name), Some(email)) => (0, name.to_string(), email.to_string()),
-            _ => return Err(Fail::new("Name and email address are required if not a client")),
+            _ => {
+                return Err(Fail::new(
+                    "Name and email address are required if not a client",
+                ))
+            }
         }
     };
     let mut service = String::new();
@@ -929,17 +1070,20 @@ async fn open_ticket(state: &State, p: &Params) -> Answer {
         // The domain must belong to the ticket's client.
         let owned = state
             .store
-            .count("SELECT COUNT(*) AS n FROM tbldomains WHERE id = ? AND userid = ?", &[Val::Int(domain_id), Val::Int(client_id)])
+            .count(
+                "SELECT COUNT(*) AS n FROM tbldomains WHERE id = ? AND userid = ?",
+                &[Val::Int(domain_id), Val::Int(client_id)],
+            )
             .await?;
         if owned == 0 {
             return Err(Fail::new("Domain ID Not Found"));
         }
         service = format!("D{domain_id}");
     }
-    let priority = match p.get("priority") {
-        Some(prio @ ("Low" | "Medium" | "High")) => prio,
-        _ => "Low",
-    };
+    let priority = p
+        .get("priority")
+        .filter(|prio| matches!(*prio, "Low" | "Medium" | "High"))
+        .unwrap_or("Low");
     let today = Val::text(ymd(state.today));
     let written = state
         .store
@@ -953,7 +1097,14 @@ async fn open_ticket(state: &State, p: &Params) -> Answer {
     let (tid, code) = ticket_numbers(id);
     state
         .store
-        .execute("UPDATE tbltickets SET tid = ?, c = ? WHERE id = ?", &[Val::text(tid.clone()), Val::text(code.clone()), Val::Int(id)])
+        .execute(
+            "UPDATE tbltickets SET tid = ?, c = ? WHERE id = ?",
+            &[
+                Val::text(tid.clone()),
+                Val::text(code.clone()),
+                Val::Int(id),
+            ],
+        )
         .await?;
     Ok(obj(json!({ "id": id, "tid": tid, "c": code })))
 }
@@ -982,12 +1133,18 @@ async fn get_tickets(state: &State, p: &Params) -> Answer {
     }
     let total = state
         .store
-        .count(&format!("SELECT COUNT(*) AS n FROM tbltickets{}", filter.sql()), &filter.params)
+        .count(
+            &format!("SELECT COUNT(*) AS n FROM tbltickets{}", filter.sql()),
+            &filter.params,
+        )
         .await?;
     let rows = state
         .store
         .query(
-            &format!("SELECT * FROM tbltickets{} ORDER BY lastreply DESC, id DESC LIMIT ? OFFSET ?", filter.sql()),
+            &format!(
+                "SELECT * FROM tbltickets{} ORDER BY lastreply DESC, id DESC LIMIT ? OFFSET ?",
+                filter.sql()
+            ),
             &filter.with_page(start, num),
         )
         .await?;
@@ -1031,7 +1188,9 @@ async fn add_ticket_reply(state: &State, p: &Params) -> Answer {
         .query_one("SELECT * FROM tbltickets WHERE id = ?", &[Val::Int(id)])
         .await?
         .ok_or_else(|| Fail::new("Ticket ID Not Found"))?;
-    let message = p.nonempty("message").ok_or_else(|| Fail::new("Message is required"))?;
+    let message = p
+        .nonempty("message")
+        .ok_or_else(|| Fail::new("Message is required"))?;
     let admin = p.nonempty("adminusername").unwrap_or("");
     let client = p.int("clientid").unwrap_or(0);
     let status = match p.nonempty("status") {
@@ -1057,7 +1216,11 @@ async fn add_ticket_reply(state: &State, p: &Params) -> Answer {
 }
 
 /// Admin-type e-mail templates the sandbox knows by name.
-const ADMIN_TEMPLATES: &[&str] = &["Domain Renewal Failed", "Domain Registration Failed", "Domain Transfer Failed"];
+const ADMIN_TEMPLATES: &[&str] = &[
+    "Domain Renewal Failed",
+    "Domain Registration Failed",
+    "Domain Transfer Failed",
+];
 
 async fn send_admin_email(state: &State, p: &Params) -> Answer {
     let (subject, message) = if let Some(template) = p.nonempty("messagename") {
@@ -1075,18 +1238,32 @@ async fn send_admin_email(state: &State, p: &Params) -> Answer {
         Some(kind @ ("system" | "account" | "support")) => kind.to_string(),
         _ => "system".to_string(),
     };
-    state.admin_emails.lock().expect("admin e-mail log").push(AdminEmail { subject, message, kind });
+    state
+        .admin_emails
+        .lock()
+        .expect("admin e-mail log")
+        .push(AdminEmail {
+            subject,
+            message,
+            kind,
+        });
     Ok(Map::new())
 }
 
 async fn log_activity(state: &State, p: &Params) -> Answer {
-    let description = p.nonempty("description").ok_or_else(|| Fail::new("Description is required"))?;
+    let description = p
+        .nonempty("description")
+        .ok_or_else(|| Fail::new("Description is required"))?;
     let client = p.int("clientid").or_else(|| p.int("userid")).unwrap_or(0);
     state
         .store
         .execute(
             "INSERT INTO tblactivitylog (date, description, user, userid) VALUES (?, ?, 'API', ?)",
-            &[Val::text(ymd(state.today)), Val::text(description), Val::Int(client)],
+            &[
+                Val::text(ymd(state.today)),
+                Val::text(description),
+                Val::Int(client),
+            ],
         )
         .await?;
     Ok(Map::new())
@@ -1116,12 +1293,18 @@ async fn get_todo_items(state: &State, p: &Params) -> Answer {
     }
     let total = state
         .store
-        .count(&format!("SELECT COUNT(*) AS n FROM tbltodolist{}", filter.sql()), &filter.params)
+        .count(
+            &format!("SELECT COUNT(*) AS n FROM tbltodolist{}", filter.sql()),
+            &filter.params,
+        )
         .await?;
     let rows = state
         .store
         .query(
-            &format!("SELECT * FROM tbltodolist{} ORDER BY duedate DESC, id DESC LIMIT ? OFFSET ?", filter.sql()),
+            &format!(
+                "SELECT * FROM tbltodolist{} ORDER BY duedate DESC, id DESC LIMIT ? OFFSET ?",
+                filter.sql()
+            ),
             &filter.with_page(start, num),
         )
         .await?;
@@ -1177,13 +1360,21 @@ async fn update_todo_item(state: &State, p: &Params) -> Answer {
     // Like WHMCS, an id that does not exist updates nothing and still answers success.
     state
         .store
-        .execute(&format!("UPDATE tbltodolist SET {} WHERE id = ?", assignments.join(", ")), &params)
+        .execute(
+            &format!(
+                "UPDATE tbltodolist SET {} WHERE id = ?",
+                assignments.join(", ")
+            ),
+            &params,
+        )
         .await?;
     Ok(obj(json!({ "itemid": item })))
 }
 
 fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn xml_value(out: &mut String, key: &str, value: &Value) {
@@ -1202,12 +1393,16 @@ fn xml_value(out: &mut String, key: &str, value: &Value) {
         }
         Value::Null => out.push_str(&format!("<{key}></{key}>")),
         Value::String(s) => out.push_str(&format!("<{key}><![CDATA[{s}]]></{key}>")),
-        other => out.push_str(&format!("<{key}>{}</{key}>", xml_escape(&other.to_string()))),
+        other => out.push_str(&format!(
+            "<{key}>{}</{key}>",
+            xml_escape(&other.to_string())
+        )),
     }
 }
 
 fn to_xml(action: &str, body: &Map<String, Value>) -> String {
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<whmcsapi version=\"8.10.0\">");
+    let mut out =
+        String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<whmcsapi version=\"8.10.0\">");
     out.push_str(&format!("<action>{}</action>", xml_escape(action)));
     for (k, v) in body {
         xml_value(&mut out, k, v);
@@ -1233,7 +1428,10 @@ mod tests {
     #[test]
     fn action_names_are_matched_loosely() {
         assert_eq!(normalise_action("GetClientsDomains"), "getclientsdomains");
-        assert_eq!(normalise_action("get_clients-domains "), "getclientsdomains");
+        assert_eq!(
+            normalise_action("get_clients-domains "),
+            "getclientsdomains"
+        );
     }
 
     #[test]
@@ -1260,10 +1458,18 @@ mod tests {
 
     #[test]
     fn xml_and_nvp_rendering() {
-        let body = obj(json!({"result": "success", "totalresults": 1, "domains": {"domain": [{"id": 1}]}}));
+        let body = obj(
+            json!({"result": "success", "totalresults": 1, "domains": {"domain": [{"id": 1}]}}),
+        );
         let xml = to_xml("getclientsdomains", &body);
-        assert!(xml.starts_with("<?xml") && xml.contains("<domain><id>1</id></domain>"), "{xml}");
-        assert_eq!(to_nvp(&obj(json!({"result": "success", "n": 2}))), "n=2;result=success;");
+        assert!(
+            xml.starts_with("<?xml") && xml.contains("<domain><id>1</id></domain>"),
+            "{xml}"
+        );
+        assert_eq!(
+            to_nvp(&obj(json!({"result": "success", "n": 2}))),
+            "n=2;result=success;"
+        );
         assert_eq!(strip_html("<p>Hi <b>there</b></p>"), "Hi there");
     }
 }

@@ -234,12 +234,20 @@ impl WhmcsSandbox {
     }
 
     pub fn clear_registrar_failures(&self) {
-        self.state.registrar_failures.lock().expect("registrar failure map").clear();
+        self.state
+            .registrar_failures
+            .lock()
+            .expect("registrar failure map")
+            .clear();
     }
 
     /// Admin e-mails sent through SendAdminEmail so far.
     pub fn admin_emails(&self) -> Vec<AdminEmail> {
-        self.state.admin_emails.lock().expect("admin e-mail log").clone()
+        self.state
+            .admin_emails
+            .lock()
+            .expect("admin e-mail log")
+            .clone()
     }
 
     /// Number of API requests served.
@@ -331,7 +339,10 @@ async fn pay_invoice(state: &State, invoice_id: u64) -> Result<PaidInvoice, PayE
     let _guard = state.write_lock.lock().await;
     let invoice = state
         .store
-        .query_one("SELECT * FROM tblinvoices WHERE id = ?", &[Val::Int(invoice_id as i64)])
+        .query_one(
+            "SELECT * FROM tblinvoices WHERE id = ?",
+            &[Val::Int(invoice_id as i64)],
+        )
         .await?
         .ok_or(PayError::NotFound)?;
     let status = invoice.text("status");
@@ -354,7 +365,10 @@ async fn pay_invoice(state: &State, invoice_id: u64) -> Result<PaidInvoice, PayE
     for item in items {
         let Some(domain) = state
             .store
-            .query_one("SELECT * FROM tbldomains WHERE id = ?", &[Val::Int(item.int("relid"))])
+            .query_one(
+                "SELECT * FROM tbldomains WHERE id = ?",
+                &[Val::Int(item.int("relid"))],
+            )
             .await?
         else {
             continue;
@@ -365,7 +379,11 @@ async fn pay_invoice(state: &State, invoice_id: u64) -> Result<PaidInvoice, PayE
         let next_due_text = next_due.format("%Y-%m-%d").to_string();
         statements.push((
             "UPDATE tbldomains SET nextduedate = ?, nextinvoicedate = ? WHERE id = ?".into(),
-            vec![Val::text(next_due_text.clone()), Val::text(next_due_text), Val::Int(domain.int("id"))],
+            vec![
+                Val::text(next_due_text.clone()),
+                Val::text(next_due_text),
+                Val::Int(domain.int("id")),
+            ],
         ));
         advanced.push((domain.int("id") as u64, next_due));
     }
@@ -381,8 +399,10 @@ async fn pay_invoice_endpoint(AxumState(state): AxumState<Arc<State>>, body: Byt
     let invoice_id = serde_json::from_slice::<serde_json::Value>(&body)
         .ok()
         .and_then(|v| {
-            v.get("invoiceid")
-                .and_then(|i| i.as_u64().or_else(|| i.as_str().and_then(|s| s.parse().ok())))
+            v.get("invoiceid").and_then(|i| {
+                i.as_u64()
+                    .or_else(|| i.as_str().and_then(|s| s.parse().ok()))
+            })
         })
         .or_else(|| {
             serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)

@@ -219,7 +219,10 @@ pub fn whmcs_price(cost_eur: Decimal, currency_id: u64) -> Decimal {
 
 /// True when the tables already hold a seeded sandbox (reuse it instead of seeding twice).
 pub async fn is_seeded(store: &Store) -> Result<bool> {
-    Ok(store.count("SELECT COUNT(*) AS n FROM tblcurrencies", &[]).await? > 0)
+    Ok(store
+        .count("SELECT COUNT(*) AS n FROM tblcurrencies", &[])
+        .await?
+        > 0)
 }
 
 /// Seeds clients, currencies, pricing, domains with premium data, and invoices from the
@@ -230,7 +233,10 @@ pub async fn seed(store: &Store, portfolio: &Portfolio) -> Result<()> {
     let mut statements = Vec::new();
 
     for (id, name) in ADMINS {
-        statements.push(format!("INSERT INTO tbladmins (id, username) VALUES ({id}, {})", lit(name)));
+        statements.push(format!(
+            "INSERT INTO tbladmins (id, username) VALUES ({id}, {})",
+            lit(name)
+        ));
     }
     for (id, name) in DEPARTMENTS {
         statements.push(format!(

@@ -47,6 +47,24 @@ impl Val {
     }
 }
 
+impl From<i64> for Val {
+    fn from(value: i64) -> Self {
+        Val::Int(value)
+    }
+}
+
+impl From<&str> for Val {
+    fn from(value: &str) -> Self {
+        Val::Text(value.to_string())
+    }
+}
+
+impl From<String> for Val {
+    fn from(value: String) -> Self {
+        Val::Text(value)
+    }
+}
+
 /// One result row, columns by name.
 #[derive(Debug, Clone, Default)]
 pub struct Row(Vec<(String, Val)>);
@@ -370,7 +388,11 @@ fn mysql_row(row: &MySqlRow) -> Result<Row> {
             } else if type_name == "DECIMAL" {
                 Val::Text(row.try_get::<Decimal, _>(i)?.to_string())
             } else if type_name == "DATE" {
-                Val::Text(row.try_get::<NaiveDate, _>(i)?.format("%Y-%m-%d").to_string())
+                Val::Text(
+                    row.try_get::<NaiveDate, _>(i)?
+                        .format("%Y-%m-%d")
+                        .to_string(),
+                )
             } else if type_name == "DATETIME" || type_name == "TIMESTAMP" {
                 Val::Text(
                     row.try_get::<NaiveDateTime, _>(i)?
@@ -401,7 +423,10 @@ mod tests {
     #[test]
     fn redacts_the_password_only() {
         assert_eq!(redact("mysql://u:pw@h:3306/db"), "mysql://u:***@h:3306/db");
-        assert_eq!(redact("mysql://root@127.0.0.1:3306/db"), "mysql://root@127.0.0.1:3306/db");
+        assert_eq!(
+            redact("mysql://root@127.0.0.1:3306/db"),
+            "mysql://root@127.0.0.1:3306/db"
+        );
     }
 
     #[tokio::test]
@@ -409,7 +434,10 @@ mod tests {
         let store = Store::sqlite_memory().await.unwrap();
         assert_eq!(store.literal("O'Brien\\x"), "'O''Brien\\x'");
         let row = store
-            .query_one(&format!("SELECT {} AS v, 5 AS n", store.literal("it's")), &[])
+            .query_one(
+                &format!("SELECT {} AS v, 5 AS n", store.literal("it's")),
+                &[],
+            )
             .await
             .unwrap()
             .unwrap();

@@ -1,0 +1,379 @@
+//! End to end over the real wire: the sandbox WHMCS and the sandbox CNR and ISPAPI
+//! registrars, the production WHMCS and registrar clients, the engine and a SQLite store.
+//! Every drift the portfolio plants must come out as the right case; notices go out exactly
+//! once per case opening, also when a cycle is cut off half way (as a crash would).
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use domwatch_core::detect::{CaseKind, DetectionPolicy};
+use domwatch_core::model::Dialect;
+use domwatch_core::ports::RegistrarPort;
+use domwatch_core::{Clock, FixedClock};
+use domwatch_engine::{Account, Engine, Mode, NoProgress, StepOutcome};
+use domwatch_rrp::{ClientConfig, Environment, RrpClient};
+use domwatch_sandbox::portfolio::{Drift, Portfolio};
+use domwatch_sandbox::registrar::{RegistrarSandbox, RegistrarSandboxConfig};
+use domwatch_sandbox::whmcs::{WhmcsSandbox, WhmcsSandboxConfig};
+use domwatch_store::{CaseFilter, CaseState, Store};
+use domwatch_whmcs::port::TicketDestination;
+use domwatch_whmcs::{BillingPort, ToDoNotifier, WhmcsClient, WhmcsConfig};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+const SEED: u64 = 42;
+const DOMAINS: usize = 200;
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
+}
+
+struct World {
+    engine: Engine,
+    whmcs: WhmcsSandbox,
+    _registrars: Vec<RegistrarSandbox>,
+    _dir: tempfile::TempDir,
+}
+
+async fn world() -> World {
+    let whmcs = domwatch_sandbox::whmcs::start(WhmcsSandboxConfig::new(SEED, DOMAINS, today()))
+        .await
+        .expect("sandbox WHMCS");
+    let mut registrars = Vec::new();
+    let mut accounts = Vec::new();
+    for (name, dialect, module) in [
+        ("cnr", Dialect::Cnr, "cnic"),
+        ("hexonet", Dialect::Ispapi, "ispapi"),
+    ] {
+        let sandbox =
+            RegistrarSandbox::start(RegistrarSandboxConfig::new(dialect, SEED, DOMAINS, today()))
+                .await
+                .expect("sandbox registrar");
+        let mut cc = ClientConfig::new(
+            dialect,
+            Environment::Ote,
+            sandbox.login(),
+            sandbox.password(),
+        );
+        cc.endpoint = Some(sandbox.endpoint().parse().unwrap());
+        cc.total_timeout = Duration::from_secs(20);
+        let port: Arc<dyn RegistrarPort> = Arc::new(RrpClient::new(cc).unwrap());
+        accounts.push(Account {
+            name: name.into(),
+            modules: vec![module.into()],
+            port,
+        });
+        registrars.push(sandbox);
+    }
+    let billing: Arc<dyn BillingPort> = Arc::new(
+        WhmcsClient::new(
+            WhmcsConfig::new(&whmcs.base_url(), whmcs.identifier(), whmcs.secret()).unwrap(),
+        )
+        .unwrap(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}", dir.path().join("dw.db").display()))
+        .await
+        .unwrap();
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap(),
+    ));
+    let bot = whmcs.portfolio().bot_client_id();
+    let engine = Engine {
+        store,
+        notifier: Some(ToDoNotifier::new(
+            billing.clone(),
+            None,
+            Some(TicketDestination {
+                bot_client_id: bot,
+                department_id: 1,
+            }),
+        )),
+        billing,
+        whmcs_db: None,
+        accounts,
+        clock,
+        policy: DetectionPolicy::default(),
+        fixed_rates: vec![],
+        concurrency: 4,
+    };
+    World {
+        engine,
+        whmcs,
+        _registrars: registrars,
+        _dir: dir,
+    }
+}
+
+/// The case kind each planted drift must produce through the API-only path (no WHMCS
+/// database, so the premium flag is judged by price).
+fn expected_kind(drift: Drift) -> Option<CaseKind> {
+    Some(match drift {
+        Drift::TurnedPremium => CaseKind::TurnedPremium,
+        Drift::UnderpricedRenewal => CaseKind::RenewalUnderpriced,
+        Drift::ExpiryMismatch => CaseKind::ExpiryDrift,
+        Drift::CancelledButActive => CaseKind::StatusDrift,
+        Drift::RenewalModeDrift => CaseKind::RenewalModeDrift,
+        Drift::PaidNotRenewed => CaseKind::PaidNotRenewed,
+        Drift::RenewalFailedPremium => CaseKind::RenewalFailedPremium,
+        Drift::TransferFailedPremium => CaseKind::TransferFailedPremium,
+        Drift::OrphanAtRegistrar => CaseKind::OrphanAtRegistrar,
+        // Needs three absent cycles; checked separately.
+        Drift::GoneAtRegistrar => return None,
+        // Needs the WHMCS database (is_premium / tbldomains_extra).
+        Drift::PremiumCostMissing => return None,
+        // Lifecycle and contact policy (issue 5).
+        Drift::UnpaidRenewalInvoice | Drift::WrongAdminContact => return None,
+    })
+}
+
+async fn bot_ticket_subjects(whmcs: &WhmcsSandbox) -> Vec<String> {
+    whmcs
+        .store()
+        .query("SELECT title FROM tbltickets ORDER BY id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.text("title"))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_planted_drift_becomes_the_right_case() {
+    let w = world().await;
+    let report = w
+        .engine
+        .run_cycle(Mode::Apply, &NoProgress)
+        .await
+        .expect("cycle");
+    assert!(
+        report.failed_accounts.is_empty(),
+        "{:?}",
+        report.failed_accounts
+    );
+
+    let portfolio = Portfolio::new(SEED, DOMAINS, today());
+    let cases = w.engine.store.cases(CaseFilter::open()).await.unwrap();
+    let found: BTreeSet<(String, CaseKind)> = cases
+        .iter()
+        .map(|c| (c.domain.ascii().to_string(), c.kind))
+        .collect();
+    let mut missing = Vec::new();
+    for d in portfolio
+        .domains()
+        .filter(|d| d.dialect != Dialect::Smartnic)
+    {
+        let Some(kind) = d.drift.and_then(expected_kind) else {
+            continue;
+        };
+        if !found.contains(&(d.name.ascii().to_string(), kind)) {
+            missing.push(format!("{} {:?} -> {kind}", d.name, d.drift));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "planted drift not detected:\n{}",
+        missing.join("\n")
+    );
+
+    // Clean domains open no case.
+    let clean: BTreeSet<String> = portfolio
+        .domains()
+        .filter(|d| d.drift.is_none() && d.dialect != Dialect::Smartnic)
+        .map(|d| d.name.ascii().to_string())
+        .collect();
+    let noisy: Vec<_> = cases
+        .iter()
+        .filter(|c| clean.contains(c.domain.ascii()))
+        .map(|c| format!("{} {}", c.domain, c.kind))
+        .collect();
+    assert!(
+        noisy.is_empty(),
+        "false positives on clean domains: {noisy:?}"
+    );
+
+    let mut by_kind: BTreeMap<CaseKind, usize> = BTreeMap::new();
+    for c in &cases {
+        *by_kind.entry(c.kind).or_default() += 1;
+    }
+    eprintln!("cases by kind: {by_kind:?}");
+}
+
+#[tokio::test]
+async fn notices_go_out_once_even_when_cycles_are_cut_off() {
+    let w = world().await;
+    // Cut cycles off at growing points, as a crash would, then let one finish.
+    for ms in [5u64, 20, 60, 150, 400] {
+        let _ = tokio::time::timeout(
+            Duration::from_millis(ms),
+            w.engine.run_cycle(Mode::Apply, &NoProgress),
+        )
+        .await;
+    }
+    let report = w
+        .engine
+        .run_cycle(Mode::Apply, &NoProgress)
+        .await
+        .expect("cycle");
+    assert!(
+        report.notice_errors.is_empty(),
+        "{:?}",
+        report.notice_errors
+    );
+    let report = w
+        .engine
+        .run_cycle(Mode::Apply, &NoProgress)
+        .await
+        .expect("second cycle");
+    assert!(
+        report.notice_errors.is_empty(),
+        "{:?}",
+        report.notice_errors
+    );
+
+    let subjects = bot_ticket_subjects(&w.whmcs).await;
+    let mut seen = BTreeSet::new();
+    let dupes: Vec<_> = subjects
+        .iter()
+        .filter(|s| !seen.insert(s.to_string()))
+        .collect();
+    assert!(dupes.is_empty(), "duplicate notices: {dupes:?}");
+
+    let cases = w.engine.store.cases(CaseFilter::open()).await.unwrap();
+    let noticed: Vec<_> = cases
+        .iter()
+        .filter(|c| c.kind.needs_admin_notice())
+        .collect();
+    assert!(!noticed.is_empty());
+    for c in noticed {
+        let marker = domwatch_engine::notice_marker(c.id, c.openings);
+        assert_eq!(
+            subjects.iter().filter(|s| s.contains(&marker)).count(),
+            1,
+            "case {} ({}) must have exactly one ticket",
+            c.id,
+            c.kind
+        );
+        let notices = w.engine.store.notices(c.id).await.unwrap();
+        assert!(notices.iter().all(|n| n.status == "sent"), "{notices:?}");
+    }
+}
+
+#[tokio::test]
+async fn fix_now_then_rerun_resolves_and_is_audited() {
+    let w = world().await;
+    w.engine.run_cycle(Mode::Apply, &NoProgress).await.unwrap();
+    let cases = w.engine.store.cases(CaseFilter::open()).await.unwrap();
+    let underpriced = cases
+        .iter()
+        .find(|c| c.kind == CaseKind::RenewalUnderpriced)
+        .expect("an underpriced case");
+    let expiry = cases
+        .iter()
+        .find(|c| c.kind == CaseKind::ExpiryDrift)
+        .expect("an expiry case");
+
+    // Preview writes nothing.
+    let audited_before = w.engine.store.audit_log(1000, None).await.unwrap().len();
+    let preview = w
+        .engine
+        .fix(underpriced.id, None, Mode::DryRun, "test")
+        .await
+        .unwrap();
+    assert!(
+        preview
+            .steps
+            .iter()
+            .all(|s| s.outcome == StepOutcome::WouldApply),
+        "{preview:?}"
+    );
+    assert_eq!(
+        w.engine.store.audit_log(1000, None).await.unwrap().len(),
+        audited_before
+    );
+
+    for case in [underpriced, expiry] {
+        let fixed = w
+            .engine
+            .fix(case.id, None, Mode::Apply, "test")
+            .await
+            .unwrap();
+        assert!(fixed.succeeded(), "{fixed:?}");
+        // Applying again repeats nothing.
+        let again = w
+            .engine
+            .fix(case.id, None, Mode::Apply, "test")
+            .await
+            .unwrap();
+        assert!(
+            again
+                .steps
+                .iter()
+                .all(|s| s.outcome == StepOutcome::AlreadyApplied),
+            "{again:?}"
+        );
+    }
+    let audit = w.engine.store.audit_log(50, None).await.unwrap();
+    assert!(audit
+        .iter()
+        .any(|a| a.entry.operation == "UpdateClientDomain" && a.entry.ok));
+
+    w.engine.run_cycle(Mode::Apply, &NoProgress).await.unwrap();
+    for id in [underpriced.id, expiry.id] {
+        let c = w.engine.store.case(id).await.unwrap().unwrap();
+        assert_eq!(
+            c.state,
+            CaseState::Resolved,
+            "case {id} ({}) should resolve after the fix",
+            c.kind
+        );
+    }
+}
+
+#[tokio::test]
+async fn gone_at_registrar_opens_only_after_three_strikes() {
+    let w = world().await;
+    let portfolio = Portfolio::new(SEED, DOMAINS, today());
+    let gone: Vec<String> = portfolio
+        .domains()
+        .filter(|d| d.drift == Some(Drift::GoneAtRegistrar) && d.dialect != Dialect::Smartnic)
+        .map(|d| d.name.ascii().to_string())
+        .collect();
+    assert!(!gone.is_empty());
+    for cycle in 1..=3 {
+        w.engine.run_cycle(Mode::Apply, &NoProgress).await.unwrap();
+        let missing = w
+            .engine
+            .store
+            .cases(CaseFilter {
+                state: Some(CaseState::Open),
+                kind: Some(CaseKind::MissingAtRegistrar),
+            })
+            .await
+            .unwrap();
+        if cycle < 3 {
+            assert!(missing.is_empty(), "opened after {cycle} strikes");
+        } else {
+            let names: BTreeSet<String> = missing
+                .iter()
+                .map(|c| c.domain.ascii().to_string())
+                .collect();
+            assert_eq!(names, gone.iter().cloned().collect());
+        }
+    }
+}
+
+#[tokio::test]
+async fn dry_run_writes_nothing() {
+    let w = world().await;
+    let report = w.engine.run_cycle(Mode::DryRun, &NoProgress).await.unwrap();
+    assert!(report.would_open > 0);
+    assert!(w
+        .engine
+        .store
+        .cases(CaseFilter::default())
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(w.engine.store.runs(5).await.unwrap().is_empty());
+    assert!(bot_ticket_subjects(&w.whmcs).await.is_empty());
+}

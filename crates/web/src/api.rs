@@ -1,0 +1,159 @@
+//! The JSON API. Same session as the pages: log in through `POST /login`, keep the cookie,
+//! and send `X-CSRF-Token` (from `GET /api/session`) on every write.
+
+use crate::{Admin, WebError, WebState};
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use domwatch_core::detect::CaseKind;
+use domwatch_engine::Mode;
+use domwatch_store::{CaseFilter, CaseState};
+use serde::Deserialize;
+use serde_json::json;
+
+type ApiResult = Result<Json<serde_json::Value>, Response>;
+
+fn fail(error: WebError) -> Response {
+    error.respond(true)
+}
+
+fn to_json(value: impl serde::Serialize) -> ApiResult {
+    serde_json::to_value(value)
+        .map(Json)
+        .map_err(|e| fail(WebError::internal(e)))
+}
+
+pub(crate) async fn session(admin: Admin) -> Json<serde_json::Value> {
+    Json(json!({"user": admin.user, "csrf_token": admin.session.csrf}))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct CasesQuery {
+    /// `open` (default), `resolved` or `all`.
+    state: Option<String>,
+    kind: Option<String>,
+}
+
+pub(crate) async fn cases(
+    State(state): State<WebState>,
+    _admin: Admin,
+    Query(q): Query<CasesQuery>,
+) -> ApiResult {
+    let case_state = match q.state.as_deref() {
+        None | Some("open") => Some(CaseState::Open),
+        Some("resolved") => Some(CaseState::Resolved),
+        Some("all") => None,
+        Some(other) => {
+            return Err(fail(WebError::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                format!("state `{other}` is unknown: use open, resolved or all"),
+            )))
+        }
+    };
+    let kind = match q.kind.as_deref() {
+        None => None,
+        Some(k) => Some(CaseKind::parse(k).ok_or_else(|| {
+            fail(WebError::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                format!(
+                    "kind `{k}` is unknown; kinds: {}",
+                    CaseKind::ALL.map(|k| k.as_str()).join(", ")
+                ),
+            ))
+        })?),
+    };
+    let cases = state
+        .engine
+        .store
+        .cases(CaseFilter {
+            state: case_state,
+            kind,
+        })
+        .await
+        .map_err(|e| fail(WebError::internal(e)))?;
+    to_json(cases)
+}
+
+pub(crate) async fn case(
+    State(state): State<WebState>,
+    _admin: Admin,
+    Path(id): Path<i64>,
+) -> ApiResult {
+    let (case, options) = state
+        .engine
+        .fix_options(id)
+        .await
+        .map_err(|e| fail(WebError::from_engine(e)))?;
+    let store = &state.engine.store;
+    let internal = |e: domwatch_store::StoreError| fail(WebError::internal(e));
+    let history = store.case_events(id).await.map_err(internal)?;
+    let notices = store.notices(id).await.map_err(internal)?;
+    let actions = store.actions_of_case(id).await.map_err(internal)?;
+    let guide = domwatch_core::plan::guide(&case.finding);
+    to_json(json!({
+        "case": case,
+        "guide": guide,
+        "options": options,
+        "notices": notices,
+        "actions": actions,
+        "history": history,
+    }))
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub(crate) struct FixRequest {
+    /// Default: the recommended option.
+    option: Option<String>,
+    /// Report what would be written, write nothing.
+    #[serde(default)]
+    dry_run: bool,
+}
+
+pub(crate) async fn fix(
+    State(state): State<WebState>,
+    admin: Admin,
+    Path(id): Path<i64>,
+    body: Option<Json<FixRequest>>,
+) -> Response {
+    let request = body.map(|Json(r)| r).unwrap_or_default();
+    let mode = if request.dry_run {
+        Mode::DryRun
+    } else {
+        Mode::Apply
+    };
+    match state
+        .engine
+        .fix(id, request.option.as_deref(), mode, &format!("api:{}", admin.user))
+        .await
+    {
+        Ok(report) => {
+            if mode == Mode::Apply {
+                tracing::info!(case = id, option = %report.option, user = %admin.user, ok = report.succeeded(), "Fix now applied through the API");
+            }
+            let ok = report.succeeded();
+            let value = json!({"succeeded": ok, "report": report});
+            Json(value).into_response()
+        }
+        Err(e) => fail(WebError::from_engine(e)),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RunsQuery {
+    limit: Option<i64>,
+}
+
+pub(crate) async fn runs(
+    State(state): State<WebState>,
+    _admin: Admin,
+    Query(q): Query<RunsQuery>,
+) -> ApiResult {
+    let limit = q.limit.unwrap_or(20).clamp(1, 500);
+    let runs = state
+        .engine
+        .store
+        .runs(limit)
+        .await
+        .map_err(|e| fail(WebError::internal(e)))?;
+    to_json(runs)
+}

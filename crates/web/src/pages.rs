@@ -1,0 +1,561 @@
+//! The HTML pages.
+
+use crate::auth::{self, SessionInfo};
+use crate::html::{csrf_field, esc, page, Frame};
+use crate::{Admin, WebError, WebState};
+use axum::extract::{Path, Query, State};
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
+use chrono::{DateTime, Utc};
+use domwatch_core::detect::CaseKind;
+use domwatch_core::plan::{guide, Target};
+use domwatch_engine::{FixReport, Mode, StepOutcome};
+use domwatch_store::{CaseFilter, CaseRecord, CaseState, RunRecord};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+const AUDIT_PAGE_SIZE: i64 = 50;
+
+type PageResult = Result<Html<String>, Response>;
+
+fn frame<'a>(state: &WebState, session: &'a SessionInfo) -> Frame<'a> {
+    Frame {
+        session: Some(session),
+        open_access: state.auth.is_open_access(),
+    }
+}
+
+fn fail(error: WebError) -> Response {
+    error.respond(false)
+}
+
+fn time(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// The actor recorded in the audit log for a dashboard user.
+fn actor(user: &str) -> String {
+    format!("web:{user}")
+}
+
+/// Sums per currency, e.g. `120.00 EUR, 35.50 USD`.
+pub(crate) fn sums_per_currency<'a>(cases: impl IntoIterator<Item = &'a CaseRecord>) -> BTreeMap<String, Decimal> {
+    let mut sums = BTreeMap::new();
+    for c in cases {
+        if let Some(m) = c.at_stake {
+            *sums.entry(m.currency.to_string()).or_insert(Decimal::ZERO) += m.amount;
+        }
+    }
+    sums
+}
+
+fn format_sums(sums: &BTreeMap<String, Decimal>) -> String {
+    if sums.is_empty() {
+        return "—".to_string();
+    }
+    sums.iter()
+        .map(|(currency, amount)| format!("{:.2} {}", amount, esc(currency)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn last_run_line(run: Option<&RunRecord>) -> String {
+    let Some(run) = run else {
+        return "<p class=\"muted\" id=\"last-run\">No monitoring run yet: the first one starts with <code>domwatch serve</code> or <code>domwatch check</code>.</p>".into();
+    };
+    let took = run
+        .finished_at
+        .map(|f| format!(", took {:.1} s", (f - run.started_at).num_milliseconds() as f64 / 1000.0))
+        .unwrap_or_default();
+    let status = match (run.status.as_str(), &run.error) {
+        ("failed", Some(e)) => format!("<strong class=\"outcome-failed\">failed</strong>: {}", esc(e)),
+        (s, _) => format!("<strong>{}</strong>", esc(s)),
+    };
+    format!(
+        "<p id=\"last-run\">Last run #{}: {}, {status}{took}.</p>",
+        run.id,
+        time(run.started_at)
+    )
+}
+
+// ---- dashboard ------------------------------------------------------------------------
+
+pub(crate) async fn dashboard(State(state): State<WebState>, admin: Admin) -> PageResult {
+    let store = &state.engine.store;
+    let cases = store.cases(CaseFilter::open()).await.map_err(|e| fail(WebError::internal(e)))?;
+    let runs = store.runs(1).await.map_err(|e| fail(WebError::internal(e)))?;
+    let last = runs.first();
+    let mut body = String::new();
+    if cases.is_empty() {
+        match last {
+            Some(run) if run.status == "failed" => body.push_str(
+                "<h1>No open cases</h1><p class=\"warn\">But the last monitoring run failed, so problems may be unseen.</p>",
+            ),
+            Some(_) => body.push_str(
+                "<div class=\"fine\" id=\"everything-fine\"><h1>Everything is fine</h1><p>Billing and every registrar agree: no open cases.</p></div>",
+            ),
+            None => body.push_str("<h1>No open cases</h1>"),
+        }
+        body.push_str(&last_run_line(last));
+        return Ok(Html(page("Everything is fine", &frame(&state, &admin.session), &body)));
+    }
+
+    let mut by_kind: BTreeMap<CaseKind, Vec<&CaseRecord>> = BTreeMap::new();
+    for c in &cases {
+        by_kind.entry(c.kind).or_default().push(c);
+    }
+    let _ = write!(
+        body,
+        "<h1>{} open case{}</h1>",
+        cases.len(),
+        if cases.len() == 1 { "" } else { "s" }
+    );
+    body.push_str(&last_run_line(last));
+    let _ = write!(
+        body,
+        "<p>Money at stake per renewal: <strong id=\"total-at-stake\">{}</strong></p>",
+        format_sums(&sums_per_currency(cases.iter()))
+    );
+    for (kind, group) in &by_kind {
+        let _ = write!(
+            body,
+            "<section class=\"kind\" id=\"kind-{kind}\"><h2>{title} <span class=\"badge count\">{n}</span></h2>\
+             <p class=\"muted\">At stake: <span class=\"at-stake\">{sum}</span></p>\
+             <table><tr><th>Case</th><th>Domain</th><th>Summary</th><th>At stake</th><th>Open since</th></tr>",
+            kind = kind.as_str(),
+            title = esc(kind.title()),
+            n = group.len(),
+            sum = format_sums(&sums_per_currency(group.iter().copied())),
+        );
+        for c in group {
+            let _ = write!(
+                body,
+                "<tr><td><a class=\"case-link\" href=\"/cases/{id}\">#{id}</a></td><td><a href=\"/cases/{id}\">{domain}</a></td><td>{summary}</td><td>{stake}</td><td>{since}</td></tr>",
+                id = c.id,
+                domain = esc(&c.domain.unicode()),
+                summary = esc(&c.summary),
+                stake = c.at_stake.map(|m| esc(&m.to_string())).unwrap_or_default(),
+                since = time(c.opened_at),
+            );
+        }
+        body.push_str("</table></section>");
+    }
+    Ok(Html(page("Open cases", &frame(&state, &admin.session), &body)))
+}
+
+// ---- case page ------------------------------------------------------------------------
+
+fn target_badge(target: Target) -> &'static str {
+    match target {
+        Target::Billing => "<span class=\"badge\">writes to WHMCS</span>",
+        Target::Registrar => "<span class=\"badge\">writes to the registrar</span>",
+        Target::Manual => "<span class=\"badge\">by hand</span>",
+    }
+}
+
+pub(crate) async fn case_page(
+    State(state): State<WebState>,
+    admin: Admin,
+    Path(id): Path<i64>,
+) -> PageResult {
+    let body = case_body(&state, &admin.session, id).await.map_err(fail)?;
+    Ok(Html(page(&format!("Case #{id}"), &frame(&state, &admin.session), &body)))
+}
+
+async fn case_body(state: &WebState, session: &SessionInfo, id: i64) -> Result<String, WebError> {
+    let (case, options) = state
+        .engine
+        .fix_options(id)
+        .await
+        .map_err(WebError::from_engine)?;
+    let store = &state.engine.store;
+    let events = store.case_events(id).await.map_err(WebError::internal)?;
+    let notices = store.notices(id).await.map_err(WebError::internal)?;
+    let actions = store.actions_of_case(id).await.map_err(WebError::internal)?;
+    let g = guide(&case.finding);
+    let mut b = String::new();
+    let _ = write!(
+        b,
+        "<h1>Case #{id}: {title}</h1>\
+         <p>Domain: <strong id=\"domain-unicode\">{unicode}</strong> <span class=\"muted\">(A-label <code id=\"domain-ascii\">{ascii}</code>)</span>\
+         · state <span class=\"badge\" id=\"case-state\">{state}</span> · opened {opened}{openings}{account}{billing_id}</p>",
+        title = esc(&g.title),
+        unicode = esc(&case.domain.unicode()),
+        ascii = esc(case.domain.ascii()),
+        state = case.state.as_str(),
+        opened = time(case.opened_at),
+        openings = if case.openings > 1 { format!(" (opening {})", case.openings) } else { String::new() },
+        account = case.registrar_account.as_deref().map(|a| format!(" · registrar account {}", esc(a))).unwrap_or_default(),
+        billing_id = case.billing_domain_id.map(|d| format!(" · WHMCS domain #{d}")).unwrap_or_default(),
+    );
+    let _ = write!(
+        b,
+        "<section class=\"box\"><h2>What happened</h2><p id=\"what-happened\">{}</p><h2>What it costs</h2><p id=\"what-it-costs\">{}</p></section>",
+        esc(&g.what_happened),
+        esc(&g.what_it_costs)
+    );
+    if !case.finding.evidence.is_empty() {
+        b.push_str("<section class=\"box\"><h2>Evidence</h2><table id=\"evidence\"><tr><th></th><th>Billing (WHMCS)</th><th>Registrar</th></tr>");
+        for e in &case.finding.evidence {
+            let _ = write!(
+                b,
+                "<tr><th>{}</th><td>{}</td><td>{}</td></tr>",
+                esc(&e.label),
+                esc(e.billing.as_deref().unwrap_or("—")),
+                esc(e.registrar.as_deref().unwrap_or("—"))
+            );
+        }
+        b.push_str("</table></section>");
+    }
+    b.push_str("<section class=\"box\"><h2>Step by step</h2><ol id=\"guide-steps\">");
+    for step in &g.steps {
+        let _ = write!(b, "<li>{}</li>", esc(step));
+    }
+    b.push_str("</ol></section>");
+
+    b.push_str("<section class=\"box\" id=\"fix-options\"><h2>Fix options</h2>");
+    if options.is_empty() {
+        b.push_str("<p>Only a person can decide this one: follow the steps above.</p>");
+    }
+    for (i, o) in options.iter().enumerate() {
+        let _ = write!(
+            b,
+            "<div class=\"option\" id=\"option-{name_attr}\"><h3><code>{name}</code>{rec}</h3><p>{desc}</p><ul class=\"actions\">",
+            name_attr = esc(&o.name),
+            name = esc(&o.name),
+            rec = if i == 0 { " <span class=\"badge\">recommended</span>" } else { "" },
+            desc = esc(&o.description),
+        );
+        for a in &o.actions {
+            let _ = write!(b, "<li>{} {}</li>", esc(&a.describe()), target_badge(a.target()));
+        }
+        b.push_str("</ul>");
+        if case.state == CaseState::Open {
+            let _ = write!(
+                b,
+                "<form class=\"inline\" method=\"post\" action=\"/cases/{id}/preview\">{csrf}<input type=\"hidden\" name=\"option\" value=\"{name}\"><button type=\"submit\" name=\"preview\">Preview</button></form> \
+                 <form class=\"inline\" method=\"post\" action=\"/cases/{id}/fix\">{csrf}<input type=\"hidden\" name=\"option\" value=\"{name}\"><button class=\"fix\" type=\"submit\" name=\"fix\">Fix now</button></form>",
+                csrf = csrf_field(session),
+                name = esc(&o.name),
+            );
+        }
+        b.push_str("</div>");
+    }
+    if case.state == CaseState::Resolved {
+        b.push_str("<p class=\"muted\">This case is resolved; nothing to fix.</p>");
+    }
+    b.push_str("</section>");
+
+    b.push_str("<section class=\"box\"><h2>Notices sent</h2>");
+    if notices.is_empty() {
+        b.push_str("<p class=\"muted\" id=\"notices\">None.</p>");
+    } else {
+        b.push_str("<table id=\"notices\"><tr><th>Opening</th><th>Channel</th><th>Status</th><th>Reference</th><th>Sent</th><th>Error</th></tr>");
+        for n in &notices {
+            let _ = write!(
+                b,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                n.opening,
+                esc(&n.channel),
+                esc(&n.status),
+                esc(n.external_ref.as_deref().unwrap_or("")),
+                n.sent_at.map(time).unwrap_or_default(),
+                esc(n.error.as_deref().unwrap_or(""))
+            );
+        }
+        b.push_str("</table>");
+    }
+    b.push_str("</section>");
+
+    if !actions.is_empty() {
+        b.push_str("<section class=\"box\"><h2>Writes</h2><table id=\"writes\"><tr><th>Action</th><th>Status</th><th>Result</th><th>When</th></tr>");
+        for a in &actions {
+            let _ = write!(
+                b,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&a.action.describe()),
+                esc(&format!("{:?}", a.status).to_lowercase()),
+                esc(a.result.as_deref().unwrap_or("")),
+                time(a.applied_at.unwrap_or(a.created_at))
+            );
+        }
+        b.push_str("</table></section>");
+    }
+
+    b.push_str("<section class=\"box\"><h2>History</h2><table id=\"history\"><tr><th>When</th><th>Event</th><th>Detail</th></tr>");
+    for e in &events {
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            time(e.at),
+            esc(&e.event),
+            esc(&event_detail(&e.detail))
+        );
+    }
+    b.push_str("</table></section>");
+    Ok(b)
+}
+
+/// A short form of an event's detail: fix events carry every step, which is too long.
+fn event_detail(detail: &serde_json::Value) -> String {
+    let mut d = detail.clone();
+    if let Some(steps) = d.get_mut("steps") {
+        let n = steps.as_array().map(Vec::len).unwrap_or(0);
+        *steps = serde_json::Value::String(format!("{n} steps"));
+    }
+    d.to_string()
+}
+
+// ---- fix now and preview --------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct FixForm {
+    option: Option<String>,
+}
+
+pub(crate) async fn fix_now(
+    State(state): State<WebState>,
+    admin: Admin,
+    Path(id): Path<i64>,
+    Form(form): Form<FixForm>,
+) -> PageResult {
+    run_fix(&state, &admin, id, form, Mode::Apply).await
+}
+
+pub(crate) async fn preview(
+    State(state): State<WebState>,
+    admin: Admin,
+    Path(id): Path<i64>,
+    Form(form): Form<FixForm>,
+) -> PageResult {
+    run_fix(&state, &admin, id, form, Mode::DryRun).await
+}
+
+fn outcome_cell(outcome: &StepOutcome) -> (&'static str, String) {
+    match outcome {
+        StepOutcome::WouldApply => ("would_apply", "would be written".into()),
+        StepOutcome::Applied(r) => ("applied", format!("applied: {}", esc(r))),
+        StepOutcome::AlreadyApplied => ("already_applied", "already applied earlier".into()),
+        StepOutcome::Failed(e) => ("failed", format!("failed: {}", esc(e))),
+        StepOutcome::Manual => ("manual", "by hand: do this yourself".into()),
+    }
+}
+
+async fn run_fix(state: &WebState, admin: &Admin, id: i64, form: FixForm, mode: Mode) -> PageResult {
+    let option = form.option.filter(|o| !o.is_empty());
+    let report = state
+        .engine
+        .fix(id, option.as_deref(), mode, &actor(&admin.user))
+        .await
+        .map_err(|e| fail(WebError::from_engine(e)))?;
+    if mode == Mode::Apply {
+        tracing::info!(case = id, option = %report.option, user = %admin.user, ok = report.succeeded(), "Fix now applied from the dashboard");
+    }
+    let body = fix_report_body(&report, mode, &admin.session);
+    let title = if mode == Mode::Apply { "Fix now" } else { "Preview" };
+    Ok(Html(page(&format!("{title}: case #{id}"), &frame(state, &admin.session), &body)))
+}
+
+fn fix_report_body(report: &FixReport, mode: Mode, session: &SessionInfo) -> String {
+    let mut b = String::new();
+    let id = report.case_id;
+    let option = esc(&report.option);
+    if mode == Mode::Apply {
+        let _ = write!(b, "<h1>Fix now: case #{id}, option <code>{option}</code></h1>");
+        if report.succeeded() {
+            b.push_str("<p class=\"fine\" id=\"fix-result\">Done. The next monitoring run confirms the case resolves.</p>");
+        } else {
+            b.push_str("<p class=\"warn\" id=\"fix-result\">The fix did not complete: see the failed step. Steps after it were not tried; the audit log has every write.</p>");
+        }
+    } else {
+        let _ = write!(b, "<h1>Preview: case #{id}, option <code>{option}</code></h1><p id=\"fix-result\">Nothing was written. This is what Fix now would do:</p>");
+    }
+    b.push_str("<table id=\"steps\"><tr><th>Step</th><th>Outcome</th></tr>");
+    for s in &report.steps {
+        let (class, text) = outcome_cell(&s.outcome);
+        let _ = write!(
+            b,
+            "<tr class=\"step\"><td>{}</td><td class=\"outcome-{class}\">{text}</td></tr>",
+            esc(&s.description)
+        );
+    }
+    b.push_str("</table>");
+    if mode == Mode::DryRun {
+        let _ = write!(
+            b,
+            "<p><form class=\"inline\" method=\"post\" action=\"/cases/{id}/fix\">{}<input type=\"hidden\" name=\"option\" value=\"{option}\"><button class=\"fix\" type=\"submit\" name=\"fix\">Fix now</button></form></p>",
+            csrf_field(session)
+        );
+    }
+    let _ = write!(
+        b,
+        "<p><a href=\"/cases/{id}\">Back to case #{id}</a> · <a href=\"/audit\">Audit log</a> · <a href=\"/\">All cases</a></p>"
+    );
+    b
+}
+
+// ---- audit log ------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct AuditQuery {
+    before: Option<i64>,
+}
+
+pub(crate) async fn audit(
+    State(state): State<WebState>,
+    admin: Admin,
+    Query(q): Query<AuditQuery>,
+) -> PageResult {
+    let entries = state
+        .engine
+        .store
+        .audit_log(AUDIT_PAGE_SIZE, q.before)
+        .await
+        .map_err(|e| fail(WebError::internal(e)))?;
+    let mut b = String::from("<h1>Audit log</h1><p class=\"muted\">Every write domwatch made to WHMCS or a registrar, newest first.</p>");
+    if entries.is_empty() {
+        b.push_str("<p id=\"audit-empty\">No writes yet.</p>");
+    } else {
+        b.push_str("<table id=\"audit\"><tr><th>#</th><th>When</th><th>Who</th><th>System</th><th>Operation</th><th>Object</th><th>Result</th><th>Case</th></tr>");
+        for e in &entries {
+            let x = &e.entry;
+            let _ = write!(
+                b,
+                "<tr class=\"audit-entry\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td></tr>",
+                e.id,
+                time(x.at),
+                esc(&x.actor),
+                esc(&x.system),
+                esc(&x.operation),
+                esc(&x.object),
+                if x.ok { "outcome-applied" } else { "outcome-failed" },
+                esc(&x.result),
+                x.case_id.map(|c| format!("<a href=\"/cases/{c}\">#{c}</a>")).unwrap_or_default()
+            );
+        }
+        b.push_str("</table>");
+    }
+    if entries.len() as i64 == AUDIT_PAGE_SIZE {
+        if let Some(last) = entries.last() {
+            let _ = write!(b, "<p><a id=\"older\" href=\"/audit?before={}\">Older entries</a></p>", last.id);
+        }
+    }
+    Ok(Html(page("Audit log", &frame(&state, &admin.session), &b)))
+}
+
+// ---- login ----------------------------------------------------------------------------
+
+fn login_page(session: &SessionInfo, error: Option<&str>) -> String {
+    let mut b = String::from("<h1>Log in</h1>");
+    if let Some(e) = error {
+        let _ = write!(b, "<p class=\"warn\" id=\"login-error\">{}</p>", esc(e));
+    }
+    let _ = write!(
+        b,
+        "<form method=\"post\" action=\"/login\">{}\
+         <p><label>User<br><input name=\"user\" autocomplete=\"username\" required></label></p>\
+         <p><label>Password<br><input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label></p>\
+         <p><button class=\"fix\" type=\"submit\" name=\"login\">Log in</button></p></form>",
+        csrf_field(session)
+    );
+    page(
+        "Log in",
+        &Frame {
+            session: None,
+            open_access: false,
+        },
+        &b,
+    )
+}
+
+pub(crate) async fn login_form(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    session: Option<Extension<SessionInfo>>,
+) -> Response {
+    if state.auth.is_open_access() {
+        return Redirect::to("/").into_response();
+    }
+    match session.map(|Extension(s)| s) {
+        Some(s) if s.user.is_some() => Redirect::to("/").into_response(),
+        Some(s) => Html(login_page(&s, None)).into_response(),
+        None => {
+            // An anonymous session carries the CSRF token of the login form.
+            let s = state.sessions.create(None);
+            let secure = state.auth.secure_cookies || crate::forwarded_https(&headers);
+            (
+                [(SET_COOKIE, auth::session_cookie(&s.id, secure))],
+                Html(login_page(&s, None)),
+            )
+                .into_response()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LoginForm {
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub(crate) async fn login(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Extension(session): Extension<SessionInfo>,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    if state.auth.is_open_access() {
+        return Redirect::to("/").into_response();
+    }
+    let auth = state.auth.clone();
+    let user = form.user.clone();
+    let ok = tokio::task::spawn_blocking(move || auth.verify(&user, &form.password))
+        .await
+        .unwrap_or(false);
+    if !ok {
+        tracing::warn!(user = %form.user, "dashboard login failed");
+        // Slows down password guessing; argon2 already costs the server, not the guesser.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        return (
+            StatusCode::UNAUTHORIZED,
+            Html(login_page(&session, Some("Wrong user name or password."))),
+        )
+            .into_response();
+    }
+    // A fresh id after login: a session id planted before login is worthless.
+    state.sessions.remove(&session.id);
+    let new = state.sessions.create(Some(form.user.clone()));
+    tracing::info!(user = %form.user, "dashboard login");
+    let secure = state.auth.secure_cookies || crate::forwarded_https(&headers);
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (SET_COOKIE, auth::session_cookie(&new.id, secure)),
+            (axum::http::header::LOCATION, "/".to_string()),
+        ],
+    )
+        .into_response()
+}
+
+pub(crate) async fn logout(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Extension(session): Extension<SessionInfo>,
+) -> Response {
+    state.sessions.remove(&session.id);
+    let secure = state.auth.secure_cookies || crate::forwarded_https(&headers);
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (SET_COOKIE, auth::expired_session_cookie(secure)),
+            (axum::http::header::LOCATION, "/login".to_string()),
+        ],
+    )
+        .into_response()
+}
