@@ -158,8 +158,7 @@ impl Connection {
                 EnvironmentArg::Live => Environment::Live,
                 EnvironmentArg::Ote => Environment::Ote,
             };
-            let mut config =
-                ClientConfig::new(self.dialect, environment, login, self.password()?);
+            let mut config = ClientConfig::new(self.dialect, environment, login, self.password()?);
             config.endpoint = self.endpoint.clone();
             config.role = self.role.clone();
             (config, None)
@@ -243,7 +242,8 @@ async fn status_domain(connection: &Connection, name: &str, json: bool) -> anyho
         println!("{}", serde_json::to_string_pretty(&domain)?);
         return Ok(());
     }
-    let date = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_else(|| "-".into());
+    let date =
+        |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_else(|| "-".into());
     println!("domain:          {}", domain.name.ascii());
     println!("unicode:         {}", domain.name.unicode());
     println!("paid until:      {}", date(domain.paid_until));
@@ -260,7 +260,11 @@ async fn status_domain(connection: &Connection, name: &str, json: bool) -> anyho
     println!("status:          {}", domain.status.join(", "));
     println!(
         "premium:         {}",
-        domain.premium.as_ref().map(|p| p.class.as_str()).unwrap_or("no")
+        domain
+            .premium
+            .as_ref()
+            .map(|p| p.class.as_str())
+            .unwrap_or("no")
     );
     println!(
         "renewal price:   {}",
@@ -302,7 +306,8 @@ async fn account(connection: &Connection, json: bool) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
     }
-    let money = |m: &Option<domwatch_core::Money>| m.map(|m| m.to_string()).unwrap_or_else(|| "-".into());
+    let money =
+        |m: &Option<domwatch_core::Money>| m.map(|m| m.to_string()).unwrap_or_else(|| "-".into());
     println!("account:          {}", target.client.config().account());
     println!("balance:          {}", money(&status.balance));
     println!("credit:           {}", money(&status.credit));

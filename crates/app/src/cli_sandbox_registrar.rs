@@ -50,7 +50,9 @@ pub struct Args {
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
     if args.dialect == Dialect::Smartnic {
-        anyhow::bail!("--dialect smartnic is not served here: the registrar sandbox speaks cnr or ispapi");
+        anyhow::bail!(
+            "--dialect smartnic is not served here: the registrar sandbox speaks cnr or ispapi"
+        );
     }
     let today = args
         .today
@@ -78,8 +80,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
-        .with_context(|| format!("cannot listen on {}: is another sandbox running there? pick another --listen", args.listen))?;
-    let sandbox = RegistrarSandbox::start_on(config, listener).context("starting the sandbox registrar")?;
+        .with_context(|| {
+            format!(
+                "cannot listen on {}: is another sandbox running there? pick another --listen",
+                args.listen
+            )
+        })?;
+    let sandbox =
+        RegistrarSandbox::start_on(config, listener).context("starting the sandbox registrar")?;
     println!(
         "sandbox registrar ({}, seed {}, {} portfolio domains, today {today})",
         args.dialect, args.seed, args.domains

@@ -48,9 +48,13 @@ fn password_file(sb: &RegistrarSandbox) -> tempfile::NamedTempFile {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_domains_without_arguments_uses_the_embedded_sandbox() {
-    let (output, stdout, stderr) = run(domwatch().args(["registrar", "list-domains", "--json"])).await;
+    let (output, stdout, stderr) =
+        run(domwatch().args(["registrar", "list-domains", "--json"])).await;
     assert!(output.status.success(), "{stderr}");
-    assert!(stderr.contains("embedded cnr sandbox registrar"), "{stderr}");
+    assert!(
+        stderr.contains("embedded cnr sandbox registrar"),
+        "{stderr}"
+    );
     let listed: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
     // The embedded sandbox is anchored to today (UTC); count what the portfolio lists.
     let portfolio = Portfolio::new(42, 200, chrono::Utc::now().date_naive());
@@ -64,9 +68,14 @@ async fn list_domains_without_arguments_uses_the_embedded_sandbox() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_and_status_against_a_running_sandbox() {
-    let sb = RegistrarSandbox::start(RegistrarSandboxConfig::new(Dialect::Ispapi, 42, 300, today()))
-        .await
-        .unwrap();
+    let sb = RegistrarSandbox::start(RegistrarSandboxConfig::new(
+        Dialect::Ispapi,
+        42,
+        300,
+        today(),
+    ))
+    .await
+    .unwrap();
     let secret = password_file(&sb);
     let portfolio = Portfolio::new(42, 300, today());
     let first = portfolio
@@ -74,22 +83,42 @@ async fn list_and_status_against_a_running_sandbox() {
         .find(|d| d.registrar.present && d.registrar.premium.is_some())
         .unwrap();
     let (output, stdout, stderr) = run(domwatch()
-        .args(["registrar", "list-domains", "--dialect", "ispapi", "--page-size", "10"])
+        .args([
+            "registrar",
+            "list-domains",
+            "--dialect",
+            "ispapi",
+            "--page-size",
+            "10",
+        ])
         .args(["--endpoint", &sb.endpoint(), "--login", sb.login()])
         .env("DOMWATCH_REGISTRAR_PASSWORD_FILE", secret.path()))
     .await;
     assert!(output.status.success(), "{stderr}");
     let header = stdout.lines().next().unwrap();
-    for column in ["DOMAIN", "UNICODE", "PAID UNTIL", "RENEWAL MODE", "PREMIUM CLASS", "RENEWAL PRICE"] {
+    for column in [
+        "DOMAIN",
+        "UNICODE",
+        "PAID UNTIL",
+        "RENEWAL MODE",
+        "PREMIUM CLASS",
+        "RENEWAL PRICE",
+    ] {
         assert!(header.contains(column), "{header}");
     }
     let row = stdout
         .lines()
         .find(|l| l.starts_with(first.name.ascii()))
         .unwrap_or_else(|| panic!("{} not in the table:\n{stdout}", first.name));
-    assert!(row.contains(&first.registrar.paid_until.to_string()), "{row}");
+    assert!(
+        row.contains(&first.registrar.paid_until.to_string()),
+        "{row}"
+    );
     assert!(row.contains("PREMIUM_"), "{row}");
-    assert!(row.contains(&format!("{:.2} EUR", first.registrar.renew_price)), "{row}");
+    assert!(
+        row.contains(&format!("{:.2} EUR", first.registrar.renew_price)),
+        "{row}"
+    );
     let listed = portfolio
         .domains_of(Dialect::Ispapi)
         .filter(|d| d.registrar.present)
@@ -98,14 +127,24 @@ async fn list_and_status_against_a_running_sandbox() {
     assert!(!stderr.contains(sb.password()), "the password never shows");
 
     let (output, stdout, stderr) = run(domwatch()
-        .args(["registrar", "status-domain", &first.name.unicode(), "--json", "--dialect", "ispapi"])
+        .args([
+            "registrar",
+            "status-domain",
+            &first.name.unicode(),
+            "--json",
+            "--dialect",
+            "ispapi",
+        ])
         .args(["--endpoint", &sb.endpoint(), "--login", sb.login()])
         .env("DOMWATCH_REGISTRAR_PASSWORD_FILE", secret.path()))
     .await;
     assert!(output.status.success(), "{stderr}");
     let domain: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(domain["paid_until"], first.registrar.paid_until.to_string());
-    assert!(domain["premium"]["class"].as_str().unwrap().starts_with("PREMIUM_"));
+    assert!(domain["premium"]["class"]
+        .as_str()
+        .unwrap()
+        .starts_with("PREMIUM_"));
 
     let (output, stdout, stderr) = run(domwatch()
         .args(["registrar", "account", "--dialect", "ispapi", "--session"])
@@ -113,7 +152,10 @@ async fn list_and_status_against_a_running_sandbox() {
         .env("DOMWATCH_REGISTRAR_PASSWORD", sb.password()))
     .await;
     assert!(output.status.success(), "{stderr}");
-    assert!(stdout.contains("balance:          25042.00 EUR"), "{stdout}");
+    assert!(
+        stdout.contains("balance:          25042.00 EUR"),
+        "{stdout}"
+    );
 }
 
 /// A web server on 127.0.0.1 that answers every request with an HTML page.
@@ -145,13 +187,23 @@ async fn clear_errors_for_credentials_garbage_and_timeouts() {
         .unwrap();
 
     let (output, _, stderr) = run(domwatch()
-        .args(["registrar", "list-domains", "--endpoint", &sb.endpoint(), "--login", sb.login()])
+        .args([
+            "registrar",
+            "list-domains",
+            "--endpoint",
+            &sb.endpoint(),
+            "--login",
+            sb.login(),
+        ])
         .env("DOMWATCH_REGISTRAR_PASSWORD", "not-the-password"))
     .await;
     assert!(!output.status.success());
     assert!(stderr.contains("rejected the credentials"), "{stderr}");
     assert!(stderr.contains("check login/password"), "{stderr}");
-    assert!(!stderr.contains("not-the-password"), "the password never shows: {stderr}");
+    assert!(
+        !stderr.contains("not-the-password"),
+        "the password never shows: {stderr}"
+    );
 
     let (output, _, stderr) = run(domwatch()
         .args(["registrar", "list-domains", "--endpoint", &sb.endpoint()])
@@ -163,7 +215,14 @@ async fn clear_errors_for_credentials_garbage_and_timeouts() {
     // An endpoint that answers HTTP 200, but not the registrar protocol.
     let not_an_api = serve_html_once().await;
     let (output, _, stderr) = run(domwatch()
-        .args(["registrar", "account", "--endpoint", &not_an_api, "--login", sb.login()])
+        .args([
+            "registrar",
+            "account",
+            "--endpoint",
+            &not_an_api,
+            "--login",
+            sb.login(),
+        ])
         .env("DOMWATCH_REGISTRAR_PASSWORD", sb.password()))
     .await;
     assert!(!output.status.success());
@@ -174,7 +233,11 @@ async fn clear_errors_for_credentials_garbage_and_timeouts() {
         ..FaultConfig::default()
     }))
     .unwrap();
-    sb.apply(RegistrarEvent::InjectFault { fault: Fault::Hang, count: 20 }).unwrap();
+    sb.apply(RegistrarEvent::InjectFault {
+        fault: Fault::Hang,
+        count: 20,
+    })
+    .unwrap();
     let started = Instant::now();
     let (output, _, stderr) = run(domwatch()
         .args(["registrar", "account", "--timeout-secs", "1"])
@@ -189,8 +252,24 @@ async fn clear_errors_for_credentials_garbage_and_timeouts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sandbox_registrar_command_serves_until_stopped() {
     let mut child = domwatch()
-        .args(["sandbox", "registrar", "--dialect", "cnr", "--listen", "127.0.0.1:0"])
-        .args(["--domains", "150", "--seed", "7", "--today", "2026-11-22", "--latency-ms", "1"])
+        .args([
+            "sandbox",
+            "registrar",
+            "--dialect",
+            "cnr",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .args([
+            "--domains",
+            "150",
+            "--seed",
+            "7",
+            "--today",
+            "2026-11-22",
+            "--latency-ms",
+            "1",
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -201,7 +280,11 @@ async fn sandbox_registrar_command_serves_until_stopped() {
     let mut password = None;
     let read = async {
         while let Some(line) = lines.next_line().await.unwrap() {
-            let value = |prefix: &str| line.trim().strip_prefix(prefix).map(|v| v.trim().to_string());
+            let value = |prefix: &str| {
+                line.trim()
+                    .strip_prefix(prefix)
+                    .map(|v| v.trim().to_string())
+            };
             if let Some(v) = value("endpoint:") {
                 endpoint = Some(v);
             } else if let Some(v) = value("login:") {
@@ -214,11 +297,21 @@ async fn sandbox_registrar_command_serves_until_stopped() {
             }
         }
     };
-    tokio::time::timeout(Duration::from_secs(60), read).await.expect("the sandbox prints its endpoint");
+    tokio::time::timeout(Duration::from_secs(60), read)
+        .await
+        .expect("the sandbox prints its endpoint");
     let endpoint = endpoint.expect("endpoint line");
-    assert!(endpoint.starts_with("http://127.0.0.1:") && endpoint.ends_with("/api/call.cgi"), "{endpoint}");
+    assert!(
+        endpoint.starts_with("http://127.0.0.1:") && endpoint.ends_with("/api/call.cgi"),
+        "{endpoint}"
+    );
 
-    let mut config = ClientConfig::new(Dialect::Cnr, Environment::Ote, login.unwrap(), password.unwrap());
+    let mut config = ClientConfig::new(
+        Dialect::Cnr,
+        Environment::Ote,
+        login.unwrap(),
+        password.unwrap(),
+    );
     config.endpoint = Some(endpoint.parse().unwrap());
     config.max_retries = 0;
     let client = RrpClient::new(config).unwrap();

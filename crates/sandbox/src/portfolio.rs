@@ -756,7 +756,9 @@ impl Portfolio {
         (1..=tail.len().min(8)).find_map(|len| {
             let digits: String = tail[..len].iter().rev().collect();
             let index = usize::try_from(u64::from_str_radix(&digits, 36).ok()?).ok()?;
-            (index < self.size && base36(index as u64) == digits && self.domain(index).name == *name)
+            (index < self.size
+                && base36(index as u64) == digits
+                && self.domain(index).name == *name)
                 .then_some(index)
         })
     }

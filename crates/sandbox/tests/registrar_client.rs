@@ -6,7 +6,9 @@ use domwatch_core::model::{Dialect, RegistrarDomain};
 use domwatch_core::DomainName;
 use domwatch_rrp::{ClientConfig, Environment, ListOptions, RrpClient};
 use domwatch_sandbox::portfolio::{zone_price, Drift, Portfolio, SeedDomain};
-use domwatch_sandbox::registrar::{FaultConfig, RegistrarEvent, RegistrarSandbox, RegistrarSandboxConfig};
+use domwatch_sandbox::registrar::{
+    FaultConfig, RegistrarEvent, RegistrarSandbox, RegistrarSandboxConfig,
+};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -24,9 +26,9 @@ fn client_for(sb: &RegistrarSandbox, retries: u32) -> RrpClient {
     RrpClient::new(config).unwrap()
 }
 
-/// The renewal price the client can know for a portfolio domain. CNR lists price
-/// standard domains from the zone list, so a per-domain deviation of a standard domain
-/// (the `UnderpricedRenewal` drift) only shows in `StatusDomain`/`CheckDomains` fees.
+/// The renewal price the client can know for a portfolio domain from the bulk list: CNR
+/// prices standard domains from the zone list (`QueryZoneList annual`), premium ones from
+/// `CheckDomains` X-FEE; ISPAPI reports every domain's `RENEWALPRICE`.
 fn listed_price(dialect: Dialect, d: &SeedDomain) -> Decimal {
     match (dialect, &d.registrar.premium) {
         (Dialect::Cnr, None) => zone_price(d.name.zone()).unwrap().renew,
@@ -39,18 +41,43 @@ fn assert_matches_portfolio(dialect: Dialect, listed: &[RegistrarDomain], portfo
         .domains_of(dialect)
         .filter(|d| d.registrar.present)
         .collect();
-    assert_eq!(listed.len(), expected.len(), "{dialect}: same number of domains");
-    let by_name: HashMap<&DomainName, &RegistrarDomain> = listed.iter().map(|d| (&d.name, d)).collect();
+    assert_eq!(
+        listed.len(),
+        expected.len(),
+        "{dialect}: same number of domains"
+    );
+    let by_name: HashMap<&DomainName, &RegistrarDomain> =
+        listed.iter().map(|d| (&d.name, d)).collect();
     for seed in &expected {
         let got = by_name
             .get(&seed.name)
             .unwrap_or_else(|| panic!("{dialect}: {} missing from list_domains", seed.name));
         let r = &seed.registrar;
-        assert_eq!(got.paid_until, Some(r.paid_until), "{dialect} {}", seed.name);
-        assert_eq!(got.registry_expiry, Some(r.registry_expiry), "{dialect} {}", seed.name);
+        assert_eq!(
+            got.paid_until,
+            Some(r.paid_until),
+            "{dialect} {}",
+            seed.name
+        );
+        assert_eq!(
+            got.registry_expiry,
+            Some(r.registry_expiry),
+            "{dialect} {}",
+            seed.name
+        );
         assert_eq!(got.created, Some(r.created), "{dialect} {}", seed.name);
-        assert_eq!(got.renewal_mode.as_ref(), Some(&r.renewal_mode), "{dialect} {}", seed.name);
-        assert_eq!(got.premium.is_some(), r.premium.is_some(), "{dialect} {} premium flag", seed.name);
+        assert_eq!(
+            got.renewal_mode.as_ref(),
+            Some(&r.renewal_mode),
+            "{dialect} {}",
+            seed.name
+        );
+        assert_eq!(
+            got.premium.is_some(),
+            r.premium.is_some(),
+            "{dialect} {} premium flag",
+            seed.name
+        );
         if dialect == Dialect::Ispapi {
             assert_eq!(got.premium, r.premium, "{} premium class", seed.name);
             assert_eq!(got.contacts, r.contacts, "{} contacts", seed.name);
@@ -58,7 +85,12 @@ fn assert_matches_portfolio(dialect: Dialect, listed: &[RegistrarDomain], portfo
         let price = got
             .renewal_price
             .unwrap_or_else(|| panic!("{dialect} {}: no renewal price", seed.name));
-        assert_eq!(price.amount, listed_price(dialect, seed), "{dialect} {} renewal price", seed.name);
+        assert_eq!(
+            price.amount,
+            listed_price(dialect, seed),
+            "{dialect} {} renewal price",
+            seed.name
+        );
         assert_eq!(price.currency.as_str(), "EUR");
     }
 }
@@ -105,14 +137,21 @@ async fn status_domain_and_events_through_the_real_client() {
             .unwrap();
         let got = client.status_domain(&premium.name).await.unwrap();
         assert!(got.is_premium(), "{dialect}");
-        assert_eq!(got.renewal_price.unwrap().amount, premium.registrar.renew_price);
+        assert_eq!(
+            got.renewal_price.unwrap().amount,
+            premium.registrar.renew_price
+        );
         assert_eq!(got.paid_until, Some(premium.registrar.paid_until));
 
         let clean = portfolio
             .domains_of(dialect)
             .find(|d| d.drift.is_none() && d.registrar.premium.is_none())
             .unwrap();
-        assert!(!client.status_domain(&clean.name).await.unwrap().is_premium());
+        assert!(!client
+            .status_domain(&clean.name)
+            .await
+            .unwrap()
+            .is_premium());
         sb.apply(RegistrarEvent::TurnPremium {
             domain: clean.name.ascii().into(),
             renew_price: Decimal::from(640),
@@ -122,7 +161,10 @@ async fn status_domain_and_events_through_the_real_client() {
         let got = client.status_domain(&clean.name).await.unwrap();
         assert!(got.is_premium(), "{dialect}: turned premium by the event");
         assert_eq!(got.renewal_price.unwrap().amount, Decimal::from(640));
-        let listed = client.list_domains_with(&ListOptions::default()).await.unwrap();
+        let listed = client
+            .list_domains_with(&ListOptions::default())
+            .await
+            .unwrap();
         let row = listed.iter().find(|d| d.name == clean.name).unwrap();
         assert!(row.is_premium(), "{dialect}: the bulk list sees it too");
         assert_eq!(row.renewal_price.unwrap().amount, Decimal::from(640));
@@ -150,9 +192,10 @@ async fn the_client_retries_through_421s_and_lists_everything() {
         .unwrap();
     assert_matches_portfolio(Dialect::Cnr, &listed, &Portfolio::new(42, 300, today()));
     let calls_without_faults = {
-        let clean = RegistrarSandbox::start(RegistrarSandboxConfig::new(Dialect::Cnr, 42, 300, today()))
-            .await
-            .unwrap();
+        let clean =
+            RegistrarSandbox::start(RegistrarSandboxConfig::new(Dialect::Cnr, 42, 300, today()))
+                .await
+                .unwrap();
         client_for(&clean, 0)
             .list_domains_with(&ListOptions {
                 page_size: 20,

@@ -76,7 +76,9 @@ async fn official_cnr_connector_sees_what_domwatch_sees() {
         .env("DOMWATCH_REGISTRAR_PASSWORD", sb.password())
         .output()
         .await
-        .unwrap_or_else(|e| panic!("cannot run {python}: {e}; is DOMWATCH_PYTHON a Python executable?"));
+        .unwrap_or_else(|e| {
+            panic!("cannot run {python}: {e}; is DOMWATCH_PYTHON a Python executable?")
+        });
     assert!(
         output.status.success(),
         "connector script failed: {}\n{}",
@@ -90,18 +92,31 @@ async fn official_cnr_connector_sees_what_domwatch_sees() {
     assert_eq!(seen["logout"]["code"], 200);
 
     // --- domwatch's own client, same account, same questions ---
-    let mut client_config = ClientConfig::new(Dialect::Cnr, Environment::Ote, sb.login(), sb.password());
+    let mut client_config =
+        ClientConfig::new(Dialect::Cnr, Environment::Ote, sb.login(), sb.password());
     client_config.endpoint = Some(sb.endpoint().parse().unwrap());
     client_config.use_session = true;
     client_config.max_retries = 0;
     client_config.total_timeout = Duration::from_secs(20);
     let client = RrpClient::new(client_config).unwrap();
 
-    let account = client.request(&Command::new("StatusAccount")).await.unwrap();
+    let account = client
+        .request(&Command::new("StatusAccount"))
+        .await
+        .unwrap();
     assert_eq!(seen["status_account"]["code"], 200);
-    assert_eq!(seen["status_account"]["amount"], account.value("amount").unwrap());
-    assert_eq!(seen["status_account"]["currency"], account.value("currency").unwrap());
-    assert_eq!(seen["status_account"]["credit_threshold"], account.value("credit threshold").unwrap());
+    assert_eq!(
+        seen["status_account"]["amount"],
+        account.value("amount").unwrap()
+    );
+    assert_eq!(
+        seen["status_account"]["currency"],
+        account.value("currency").unwrap()
+    );
+    assert_eq!(
+        seen["status_account"]["credit_threshold"],
+        account.value("credit threshold").unwrap()
+    );
 
     let mut ours = Vec::new();
     let mut first = 0usize;
@@ -128,7 +143,11 @@ async fn official_cnr_connector_sees_what_domwatch_sees() {
                 renewal_mode: modes[i].to_string(),
             });
         }
-        page_totals.push((page.first().unwrap(), page.count().unwrap(), page.total().unwrap()));
+        page_totals.push((
+            page.first().unwrap(),
+            page.count().unwrap(),
+            page.total().unwrap(),
+        ));
         first += PAGE;
         if first as u64 >= page.total().unwrap() {
             break;
@@ -147,7 +166,10 @@ async fn official_cnr_connector_sees_what_domwatch_sees() {
             renewal_mode: d["renewal_mode"].as_str().unwrap().to_string(),
         })
         .collect();
-    assert_eq!(theirs, ours, "connector and domwatch disagree on the domain list");
+    assert_eq!(
+        theirs, ours,
+        "connector and domwatch disagree on the domain list"
+    );
     assert_eq!(
         ours.iter().map(|r| r.domain.clone()).collect::<Vec<_>>(),
         expected,
@@ -156,7 +178,11 @@ async fn official_cnr_connector_sees_what_domwatch_sees() {
     assert_eq!(seen["total"], expected.len());
     let pages = seen["pages"].as_array().unwrap();
     assert_eq!(pages.len(), page_totals.len());
-    assert!(pages.len() >= 8, "a LIMIT {PAGE} walk over {} domains", expected.len());
+    assert!(
+        pages.len() >= 8,
+        "a LIMIT {PAGE} walk over {} domains",
+        expected.len()
+    );
     for (theirs, (first, count, total)) in pages.iter().zip(&page_totals) {
         assert_eq!(theirs["code"], 200);
         assert_eq!(theirs["first"], *first);
@@ -176,7 +202,10 @@ async fn official_cnr_connector_sees_what_domwatch_sees() {
     let theirs = &seen["status_domain"];
     assert_eq!(theirs["code"], 200);
     assert_eq!(theirs["domain"], probe.name.ascii());
-    assert_eq!(theirs["paid_until"], status.value("paiduntil date").unwrap());
+    assert_eq!(
+        theirs["paid_until"],
+        status.value("paiduntil date").unwrap()
+    );
     assert_eq!(
         theirs["registration_expiration"],
         status.value("registration expiration date").unwrap()
@@ -190,7 +219,13 @@ async fn official_cnr_connector_sees_what_domwatch_sees() {
     );
 
     assert_eq!(seen["status_missing_domain"]["code"], 545);
-    assert_eq!(seen["status_missing_domain"]["description"], "Entity reference not found");
+    assert_eq!(
+        seen["status_missing_domain"]["description"],
+        "Entity reference not found"
+    );
     assert_eq!(seen["list_with_last"]["code"], 503);
-    assert_eq!(seen["list_with_last"]["description"], "Invalid attribute name; LAST");
+    assert_eq!(
+        seen["list_with_last"]["description"],
+        "Invalid attribute name; LAST"
+    );
 }

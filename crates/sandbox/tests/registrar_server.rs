@@ -61,7 +61,9 @@ async fn command(sb: &RegistrarSandbox, cmd: Command) -> Response {
 }
 
 fn listed(p: &Portfolio, dialect: Dialect) -> Vec<SeedDomain> {
-    p.domains_of(dialect).filter(|d| d.registrar.present).collect()
+    p.domains_of(dialect)
+        .filter(|d| d.registrar.present)
+        .collect()
 }
 
 fn find(p: &Portfolio, dialect: Dialect, pred: impl Fn(&SeedDomain) -> bool) -> SeedDomain {
@@ -76,7 +78,12 @@ fn date_of(value: &str) -> NaiveDate {
 }
 
 /// Walks a list command page by page like the SDKs do (FIRST += LIMIT while < TOTAL).
-async fn walk(sb: &RegistrarSandbox, base: Command, limit: usize, column: &str) -> (Vec<String>, u64) {
+async fn walk(
+    sb: &RegistrarSandbox,
+    base: Command,
+    limit: usize,
+    column: &str,
+) -> (Vec<String>, u64) {
     let mut names = Vec::new();
     let mut first = 0;
     let total = loop {
@@ -102,16 +109,25 @@ async fn cnr_answers_look_like_the_real_captures() {
     let (status, body) = raw(&sb, &[("s_command", "COMMAND=StatusAccount")]).await;
     assert_eq!(status, 200);
     assert!(
-        body.starts_with("[RESPONSE]\ncode = 200\ndescription = Command completed successfully\nruntime = "),
+        body.starts_with(
+            "[RESPONSE]\ncode = 200\ndescription = Command completed successfully\nruntime = "
+        ),
         "{body}"
     );
     assert!(body.contains("\nqueuetime = 0\n"));
-    assert!(body.contains("\nproperty[credit threshold][0] = 5000.00\n"), "{body}");
+    assert!(
+        body.contains("\nproperty[credit threshold][0] = 5000.00\n"),
+        "{body}"
+    );
     assert!(body.contains("\nproperty[currency][0] = EUR\n"));
     assert!(body.ends_with("\nEOF\n"));
     assert!(!body.contains('\r'));
 
-    let (_, body) = raw(&sb, &[("s_command", "COMMAND=QueryDomainList\nWIDE=1\nLIMIT=2")]).await;
+    let (_, body) = raw(
+        &sb,
+        &[("s_command", "COMMAND=QueryDomainList\nWIDE=1\nLIMIT=2")],
+    )
+    .await;
     assert!(body.contains("property[column][0] = domain\n"), "{body}");
     assert!(body.contains("property[domain registration expiration date][0] = "));
     assert!(body.contains("property[paiduntil date][1] = "));
@@ -119,14 +135,20 @@ async fn cnr_answers_look_like_the_real_captures() {
         .lines()
         .find(|l| l.starts_with("property[paiduntil date][0]"))
         .unwrap();
-    assert!(expiry_line.ends_with(".0"), "CNR timestamps end in .0: {expiry_line}");
+    assert!(
+        expiry_line.ends_with(".0"),
+        "CNR timestamps end in .0: {expiry_line}"
+    );
 }
 
 #[tokio::test]
 async fn ispapi_answers_are_upper_case_and_need_an_entity() {
     let sb = sandbox(Dialect::Ispapi, 200).await;
     let (_, body) = raw(&sb, &[("s_command", "COMMAND=StatusAccount")]).await;
-    assert!(body.starts_with("[RESPONSE]\nCODE = 200\nDESCRIPTION = Command completed successfully\n"), "{body}");
+    assert!(
+        body.starts_with("[RESPONSE]\nCODE = 200\nDESCRIPTION = Command completed successfully\n"),
+        "{body}"
+    );
     assert!(body.contains("\nPROPERTY[AMOUNT][0] = "));
     assert!(body.contains("\nPROPERTY[DEPOSIT][0] = 0.00\n"));
 
@@ -196,23 +218,36 @@ async fn cnr_sessions_open_serve_and_stop() {
             ("s_command".to_string(), cmd.to_string()),
         ]
     };
-    let r = Response::parse(raw_form(&sb, &with_session("COMMAND=StatusAccount")).await.1);
+    let r = Response::parse(
+        raw_form(&sb, &with_session("COMMAND=StatusAccount"))
+            .await
+            .1,
+    );
     assert_eq!(r.code(), 200, "{}", r.body());
     let r = Response::parse(raw_form(&sb, &with_session("COMMAND=StopSession")).await.1);
     assert_eq!(r.code(), 200);
-    let r = Response::parse(raw_form(&sb, &with_session("COMMAND=StatusAccount")).await.1);
+    let r = Response::parse(
+        raw_form(&sb, &with_session("COMMAND=StatusAccount"))
+            .await
+            .1,
+    );
     assert_eq!((r.code(), r.description()), (530, "Authentication failed"));
 
     let role_login = format!("{}:monitor", sb.login());
     let r = Response::parse(raw_form(&sb, &login("role-secret", &role_login)).await.1);
     assert_eq!(r.code(), 200, "role users log in as login:role");
-    let r = Response::parse(raw_form(&sb, &login("role-secret", "someone:monitor")).await.1);
+    let r = Response::parse(
+        raw_form(&sb, &login("role-secret", "someone:monitor"))
+            .await
+            .1,
+    );
     assert_eq!(r.code(), 530);
 
     // Sessions expire with the sandbox clock.
     let r = Response::parse(raw_form(&sb, &login(sb.password(), sb.login())).await.1);
     let session = r.value("sessionid").unwrap().to_string();
-    sb.apply(RegistrarEvent::AdvanceClock { days: 0, hours: 2 }).unwrap();
+    sb.apply(RegistrarEvent::AdvanceClock { days: 0, hours: 2 })
+        .unwrap();
     let form = vec![
         ("s_login".to_string(), sb.login().to_string()),
         ("s_sessionid".to_string(), session),
@@ -222,7 +257,10 @@ async fn cnr_sessions_open_serve_and_stop() {
 
     // The real client logs in, uses and closes a session.
     let client = client_for(&sb, true);
-    let r = client.request(&Command::new("StatusAccount")).await.unwrap();
+    let r = client
+        .request(&Command::new("StatusAccount"))
+        .await
+        .unwrap();
     assert_eq!(r.code(), 200);
     assert!(client.has_session().await);
     client.logout().await.unwrap();
@@ -241,12 +279,38 @@ async fn ispapi_sessions_start_and_end() {
             ("s_command".to_string(), cmd.to_string()),
         ]
     };
-    assert_eq!(Response::parse(raw_form(&sb, &with_session("COMMAND=StatusAccount")).await.1).code(), 200);
-    assert_eq!(Response::parse(raw_form(&sb, &with_session("COMMAND=EndSession")).await.1).code(), 200);
-    assert_eq!(Response::parse(raw_form(&sb, &with_session("COMMAND=StatusAccount")).await.1).code(), 530);
+    assert_eq!(
+        Response::parse(
+            raw_form(&sb, &with_session("COMMAND=StatusAccount"))
+                .await
+                .1
+        )
+        .code(),
+        200
+    );
+    assert_eq!(
+        Response::parse(raw_form(&sb, &with_session("COMMAND=EndSession")).await.1).code(),
+        200
+    );
+    assert_eq!(
+        Response::parse(
+            raw_form(&sb, &with_session("COMMAND=StatusAccount"))
+                .await
+                .1
+        )
+        .code(),
+        530
+    );
 
     let client = client_for(&sb, true);
-    assert_eq!(client.request(&Command::new("StatusAccount")).await.unwrap().code(), 200);
+    assert_eq!(
+        client
+            .request(&Command::new("StatusAccount"))
+            .await
+            .unwrap()
+            .code(),
+        200
+    );
     client.logout().await.unwrap();
 }
 
@@ -255,27 +319,41 @@ async fn domain_list_pages_cover_exactly_the_listed_portfolio() {
     for dialect in [Dialect::Cnr, Dialect::Ispapi] {
         let sb = sandbox(dialect, 400).await;
         let p = Portfolio::new(42, 400, today());
-        let expected: Vec<String> = listed(&p, dialect).iter().map(|d| d.name.ascii().to_string()).collect();
+        let expected: Vec<String> = listed(&p, dialect)
+            .iter()
+            .map(|d| d.name.ascii().to_string())
+            .collect();
         let gone = p
             .domains_of(dialect)
             .filter(|d| !d.registrar.present)
             .count();
-        assert!(gone > 0, "the showcase has domains the registrar does not list");
+        assert!(
+            gone > 0,
+            "the showcase has domains the registrar does not list"
+        );
 
         let (names, total) = walk(&sb, Command::new("QueryDomainList"), 25, "domain").await;
         assert_eq!(total as usize, expected.len(), "{dialect}");
-        assert_eq!(names, expected, "{dialect}: default order is the portfolio order");
+        assert_eq!(
+            names, expected,
+            "{dialect}: default order is the portfolio order"
+        );
 
         let (sorted, _) = walk(
             &sb,
-            Command::new("QueryDomainList").with("ORDERBY", "DOMAIN").with("ORDER", "ASC"),
+            Command::new("QueryDomainList")
+                .with("ORDERBY", "DOMAIN")
+                .with("ORDER", "ASC"),
             30,
             "domain",
         )
         .await;
         let mut by_name = expected.clone();
         by_name.sort();
-        assert_eq!(sorted, by_name, "{dialect}: ORDERBY=DOMAIN sorts by A-label");
+        assert_eq!(
+            sorted, by_name,
+            "{dialect}: ORDERBY=DOMAIN sorts by A-label"
+        );
     }
 }
 
@@ -286,24 +364,49 @@ async fn list_limits_defaults_and_cnr_last_rejection() {
     assert_eq!((r.limit(), r.count()), (Some(1000), Some(1000)));
     let r = command(&sb, Command::new("QueryDomainList").with("LIMIT", 50_000)).await;
     assert_eq!((r.limit(), r.count()), (Some(10_000), Some(10_000)));
-    let r = command(&sb, Command::new("QueryDomainList").with("FIRST", 20_700).with("LIMIT", 100)).await;
+    let r = command(
+        &sb,
+        Command::new("QueryDomainList")
+            .with("FIRST", 20_700)
+            .with("LIMIT", 100),
+    )
+    .await;
     let total = r.total().unwrap();
     assert_eq!(r.count().unwrap(), (total - 20_700).min(100));
     assert_eq!(r.last(), Some(20_700 + r.count().unwrap() - 1));
 
-    let (_, body) = raw(&sb, &[("s_command", "COMMAND=QueryDomainList\nFIRST=0\nLAST=9")]).await;
-    assert_eq!(body, "[RESPONSE]\ncode = 503\ndescription = Invalid attribute name; LAST\nEOF\n");
+    let (_, body) = raw(
+        &sb,
+        &[("s_command", "COMMAND=QueryDomainList\nFIRST=0\nLAST=9")],
+    )
+    .await;
+    assert_eq!(
+        body,
+        "[RESPONSE]\ncode = 503\ndescription = Invalid attribute name; LAST\nEOF\n"
+    );
     let name = Portfolio::new(42, 30_000, today()).domain(0).name;
     let (_, body) = raw(
         &sb,
-        &[("s_command", &format!("COMMAND=StatusDomain\nDOMAIN={}\nLIMIT=1", name.ascii()))],
+        &[(
+            "s_command",
+            &format!("COMMAND=StatusDomain\nDOMAIN={}\nLIMIT=1", name.ascii()),
+        )],
     )
     .await;
-    assert_eq!(body, "[RESPONSE]\ncode = 503\ndescription = Invalid attribute name; LIMIT\nEOF\n");
+    assert_eq!(
+        body,
+        "[RESPONSE]\ncode = 503\ndescription = Invalid attribute name; LIMIT\nEOF\n"
+    );
 
     // ISPAPI honours LAST as the last index of the page.
     let hx = sandbox(Dialect::Ispapi, 300).await;
-    let r = command(&hx, Command::new("QueryDomainList").with("FIRST", 10).with("LAST", 14)).await;
+    let r = command(
+        &hx,
+        Command::new("QueryDomainList")
+            .with("FIRST", 10)
+            .with("LAST", 14),
+    )
+    .await;
     assert_eq!((r.count(), r.last()), (Some(5), Some(14)));
 }
 
@@ -311,8 +414,20 @@ async fn list_limits_defaults_and_cnr_last_rejection() {
 async fn a_million_domain_account_pages_without_building_everything() {
     let sb = sandbox(Dialect::Cnr, 1_000_000).await;
     let started = Instant::now();
-    let r = command(&sb, Command::new("QueryDomainList").with("FIRST", 650_000).with("LIMIT", 100).with("WIDE", 1)).await;
-    assert_eq!(r.count(), Some(100), "{}", &r.body()[..200.min(r.body().len())]);
+    let r = command(
+        &sb,
+        Command::new("QueryDomainList")
+            .with("FIRST", 650_000)
+            .with("LIMIT", 100)
+            .with("WIDE", 1),
+    )
+    .await;
+    assert_eq!(
+        r.count(),
+        Some(100),
+        "{}",
+        &r.body()[..200.min(r.body().len())]
+    );
     assert!(r.total().unwrap() > 690_000);
     let p = Portfolio::new(42, 1_000_000, today());
     let name = DomainName::parse(r.values("domain")[0]).unwrap();
@@ -337,10 +452,22 @@ async fn status_domain_reports_the_portfolio_in_both_dialects() {
         };
         let r = command(&sb, fee(&clean.name)).await;
         assert_eq!(r.code(), 200, "{}", r.body());
-        assert_eq!(date_of(r.value("PAIDUNTILDATE").unwrap()), clean.registrar.paid_until);
-        assert_eq!(date_of(r.value("REGISTRATIONEXPIRATIONDATE").unwrap()), clean.registrar.registry_expiry);
-        assert_eq!(date_of(r.value("CREATEDDATE").unwrap()), clean.registrar.created);
-        assert_eq!(r.value("OWNERCONTACT"), clean.registrar.contacts.owner.as_deref());
+        assert_eq!(
+            date_of(r.value("PAIDUNTILDATE").unwrap()),
+            clean.registrar.paid_until
+        );
+        assert_eq!(
+            date_of(r.value("REGISTRATIONEXPIRATIONDATE").unwrap()),
+            clean.registrar.registry_expiry
+        );
+        assert_eq!(
+            date_of(r.value("CREATEDDATE").unwrap()),
+            clean.registrar.created
+        );
+        assert_eq!(
+            r.value("OWNERCONTACT"),
+            clean.registrar.contacts.owner.as_deref()
+        );
         assert_eq!(r.value("RENEWALMODE"), Some("AUTORENEW"));
 
         let r = command(&sb, fee(&premium.name)).await;
@@ -348,12 +475,23 @@ async fn status_domain_reports_the_portfolio_in_both_dialects() {
         match dialect {
             Dialect::Cnr => {
                 assert_eq!(r.value("X-FEE-CLASS"), Some("premium"), "{}", r.body());
-                assert_eq!(r.value("X-FEE-AMOUNT").unwrap().parse::<Decimal>().unwrap(), premium.registrar.renew_price, "{price}");
+                assert_eq!(
+                    r.value("X-FEE-AMOUNT").unwrap().parse::<Decimal>().unwrap(),
+                    premium.registrar.renew_price,
+                    "{price}"
+                );
                 assert_eq!(r.value("X-FEE-CURRENCY"), Some("EUR"));
             }
             _ => {
-                assert!(r.value("SUBCLASS").unwrap().starts_with("PREMIUM_"), "{}", r.body());
-                assert_eq!(r.value("RENEWALPRICE").unwrap().parse::<Decimal>().unwrap(), premium.registrar.renew_price);
+                assert!(
+                    r.value("SUBCLASS").unwrap().starts_with("PREMIUM_"),
+                    "{}",
+                    r.body()
+                );
+                assert_eq!(
+                    r.value("RENEWALPRICE").unwrap().parse::<Decimal>().unwrap(),
+                    premium.registrar.renew_price
+                );
             }
         }
 
@@ -361,13 +499,21 @@ async fn status_domain_reports_the_portfolio_in_both_dialects() {
             .domains_of(dialect)
             .find(|d| d.drift == Some(Drift::GoneAtRegistrar))
             .unwrap();
-        let r = command(&sb, Command::new("StatusDomain").with("DOMAIN", gone.name.ascii())).await;
+        let r = command(
+            &sb,
+            Command::new("StatusDomain").with("DOMAIN", gone.name.ascii()),
+        )
+        .await;
         let expected = match dialect {
             Dialect::Cnr => "Entity reference not found",
             _ => "Object not found",
         };
         assert_eq!((r.code(), r.description()), (545, expected));
-        let r = command(&sb, Command::new("StatusDomain").with("DOMAIN", "never-registered.com")).await;
+        let r = command(
+            &sb,
+            Command::new("StatusDomain").with("DOMAIN", "never-registered.com"),
+        )
+        .await;
         assert_eq!(r.code(), 545);
     }
 }
@@ -379,8 +525,20 @@ async fn check_domains_prices_premium_names_per_index() {
     let premium = find(&p, Dialect::Cnr, |d| d.drift == Some(Drift::TurnedPremium));
     let clean = find(&p, Dialect::Cnr, |d| d.drift.is_none());
     let cmd = Command::new("CheckDomains")
-        .with_list("DOMAIN", [premium.name.ascii(), clean.name.ascii(), "free-name-xyz.com", "ab.shop", "bad..name"])
-        .with_list("X-FEE-COMMAND", ["renew", "renew", "create", "create", "create"]);
+        .with_list(
+            "DOMAIN",
+            [
+                premium.name.ascii(),
+                clean.name.ascii(),
+                "free-name-xyz.com",
+                "ab.shop",
+                "bad..name",
+            ],
+        )
+        .with_list(
+            "X-FEE-COMMAND",
+            ["renew", "renew", "create", "create", "create"],
+        );
     let r = command(&sb, cmd).await;
     assert_eq!(r.code(), 200, "{}", r.body());
     assert_eq!(
@@ -393,18 +551,33 @@ async fn check_domains_prices_premium_names_per_index() {
             "541 Invalid attribute value"
         ]
     );
-    assert_eq!(r.values("x-fee-class")[..4], ["premium", "standard", "standard", "premium"]);
+    assert_eq!(
+        r.values("x-fee-class")[..4],
+        ["premium", "standard", "standard", "premium"]
+    );
     assert_eq!(r.values("x-fee-domain")[0], premium.name.ascii());
-    assert_eq!(r.values("x-fee-amount")[0].parse::<Decimal>().unwrap(), premium.registrar.renew_price);
+    assert_eq!(
+        r.values("x-fee-amount")[0].parse::<Decimal>().unwrap(),
+        premium.registrar.renew_price
+    );
     assert_eq!(r.values("x-fee-amount")[2], "9.50", "com registration");
     assert!(r.declared_columns().contains(&"domaincheck"));
 
     let many: Vec<String> = (0..33).map(|i| format!("n{i}.com")).collect();
-    let r = command(&sb, Command::new("CheckDomains").with_list("DOMAIN", many.iter().map(String::as_str))).await;
-    assert_eq!((r.code(), r.description()), (503, "Invalid attribute name; DOMAIN32"));
     let r = command(
         &sb,
-        Command::new("CheckDomains").with_list("DOMAIN", ["a.com"]).with("X-FEE-COMMAND30", "renew"),
+        Command::new("CheckDomains").with_list("DOMAIN", many.iter().map(String::as_str)),
+    )
+    .await;
+    assert_eq!(
+        (r.code(), r.description()),
+        (503, "Invalid attribute name; DOMAIN32")
+    );
+    let r = command(
+        &sb,
+        Command::new("CheckDomains")
+            .with_list("DOMAIN", ["a.com"])
+            .with("X-FEE-COMMAND30", "renew"),
     )
     .await;
     assert_eq!(r.code(), 503);
@@ -412,10 +585,18 @@ async fn check_domains_prices_premium_names_per_index() {
     let hx = sandbox(Dialect::Ispapi, 200).await;
     let r = command(
         &hx,
-        Command::new("CheckDomains").with_list("DOMAIN", ["ab.shop", "free-name-xyz.com"]).with("PREMIUMCHANNELS", "*"),
+        Command::new("CheckDomains")
+            .with_list("DOMAIN", ["ab.shop", "free-name-xyz.com"])
+            .with("PREMIUMCHANNELS", "*"),
     )
     .await;
-    assert_eq!(r.values("DOMAINCHECK"), vec!["211 Premium Domain name available [PREMIUM]", "210 Available"]);
+    assert_eq!(
+        r.values("DOMAINCHECK"),
+        vec![
+            "211 Premium Domain name available [PREMIUM]",
+            "210 Available"
+        ]
+    );
     assert_eq!(r.values("CLASS"), vec!["PREMIUM_SHOP_Tier A", ""]);
     assert_eq!(r.values("PRICE")[0], "1500.00");
     assert_eq!(r.values("CURRENCY"), vec!["EUR", ""]);
@@ -428,7 +609,9 @@ async fn renewing_a_premium_domain_needs_the_fee_accepted() {
         let sb = sandbox(dialect, 200).await;
         let d = find(&p, dialect, |d| d.drift == Some(Drift::TurnedPremium));
         let class = d.registrar.premium.clone().unwrap().class;
-        let renew = Command::new("RenewDomain").with("DOMAIN", d.name.ascii()).with("PERIOD", 1);
+        let renew = Command::new("RenewDomain")
+            .with("DOMAIN", d.name.ascii())
+            .with("PERIOD", 1);
         let r = command(&sb, renew.clone()).await;
         let expected = match dialect {
             Dialect::Cnr => "Missing required attribute; premium domain name. please provide required parameters".to_string(),
@@ -447,7 +630,11 @@ async fn renewing_a_premium_domain_needs_the_fee_accepted() {
         let r = command(&sb, accepted).await;
         assert_eq!(r.code(), 200, "{}", r.body());
         let new_paid_until = domwatch_sandbox::portfolio::add_years(d.registrar.paid_until, 1);
-        let r = command(&sb, Command::new("StatusDomain").with("DOMAIN", d.name.ascii())).await;
+        let r = command(
+            &sb,
+            Command::new("StatusDomain").with("DOMAIN", d.name.ascii()),
+        )
+        .await;
         assert_eq!(date_of(r.value("PAIDUNTILDATE").unwrap()), new_paid_until);
 
         // The account was charged the premium price.
@@ -465,18 +652,45 @@ async fn renewal_mode_changes_show_in_status_and_list() {
         let d = find(&p, dialect, |d| d.drift.is_none());
         let r = command(
             &sb,
-            Command::new("SetDomainRenewalMode").with("DOMAIN", d.name.ascii()).with("RENEWALMODE", "AUTOEXPIRE"),
+            Command::new("SetDomainRenewalMode")
+                .with("DOMAIN", d.name.ascii())
+                .with("RENEWALMODE", "AUTOEXPIRE"),
         )
         .await;
         assert_eq!(r.code(), 200, "{}", r.body());
-        let r = command(&sb, Command::new("StatusDomain").with("DOMAIN", d.name.ascii())).await;
+        let r = command(
+            &sb,
+            Command::new("StatusDomain").with("DOMAIN", d.name.ascii()),
+        )
+        .await;
         assert_eq!(r.value("RENEWALMODE"), Some("AUTOEXPIRE"));
-        let r = command(&sb, Command::new("SetDomainRenewalMode").with("DOMAIN", d.name.ascii()).with("RENEWALMODE", "SOMETIMES")).await;
+        let r = command(
+            &sb,
+            Command::new("SetDomainRenewalMode")
+                .with("DOMAIN", d.name.ascii())
+                .with("RENEWALMODE", "SOMETIMES"),
+        )
+        .await;
         assert_eq!(r.code(), 541);
         if dialect == Dialect::Ispapi {
-            let r = command(&sb, Command::new("QueryDomainList").with("VERSION", 2).with("WIDE", 1).with("LIMIT", 100)).await;
-            let i = r.values("OBJECTID").iter().position(|n| *n == d.name.ascii()).unwrap();
-            assert_eq!(r.values("RENEWALMODE")[i], "expire", "HEXONET's internal lower-case value");
+            let r = command(
+                &sb,
+                Command::new("QueryDomainList")
+                    .with("VERSION", 2)
+                    .with("WIDE", 1)
+                    .with("LIMIT", 100),
+            )
+            .await;
+            let i = r
+                .values("OBJECTID")
+                .iter()
+                .position(|n| *n == d.name.ascii())
+                .unwrap();
+            assert_eq!(
+                r.values("RENEWALMODE")[i],
+                "expire",
+                "HEXONET's internal lower-case value"
+            );
         }
     }
 }
@@ -490,30 +704,78 @@ async fn transfers_fail_complete_and_show_their_status() {
             .domains_of(dialect)
             .find(|d| d.drift == Some(Drift::TransferFailedPremium))
             .unwrap();
-        let r = command(&sb, Command::new("StatusDomainTransfer").with("DOMAIN", failed.name.ascii())).await;
+        let r = command(
+            &sb,
+            Command::new("StatusDomainTransfer").with("DOMAIN", failed.name.ascii()),
+        )
+        .await;
         assert_eq!(r.code(), 200, "{}", r.body());
-        assert_eq!(r.value("TRANSFERSTATUS").unwrap().to_ascii_lowercase(), "failed");
-        assert!(r.values("TRANSFERLOG").iter().any(|l| l.contains("premium")));
+        assert_eq!(
+            r.value("TRANSFERSTATUS").unwrap().to_ascii_lowercase(),
+            "failed"
+        );
+        assert!(r
+            .values("TRANSFERLOG")
+            .iter()
+            .any(|l| l.contains("premium")));
 
-        let before = command(&sb, Command::new("QueryDomainList").with("LIMIT", 0)).await.total().unwrap();
-        let r = command(&sb, Command::new("TransferDomain").with("DOMAIN", "incoming-one.net")).await;
-        assert_eq!((r.code(), r.description()), (504, "Missing required attribute; AUTH"));
-        let r = command(&sb, Command::new("TransferDomain").with("DOMAIN", "incoming-one.net").with("AUTH", "x1!Y").with("ACTION", "REQUEST")).await;
+        let before = command(&sb, Command::new("QueryDomainList").with("LIMIT", 0))
+            .await
+            .total()
+            .unwrap();
+        let r = command(
+            &sb,
+            Command::new("TransferDomain").with("DOMAIN", "incoming-one.net"),
+        )
+        .await;
+        assert_eq!(
+            (r.code(), r.description()),
+            (504, "Missing required attribute; AUTH")
+        );
+        let r = command(
+            &sb,
+            Command::new("TransferDomain")
+                .with("DOMAIN", "incoming-one.net")
+                .with("AUTH", "x1!Y")
+                .with("ACTION", "REQUEST"),
+        )
+        .await;
         assert_eq!(r.code(), 200, "{}", r.body());
         match dialect {
             Dialect::Cnr => assert_eq!(r.value("transferstatus"), Some("pending")),
             _ => assert_eq!(r.top_level("PENDING"), Some("1")),
         }
-        let r = command(&sb, Command::new("StatusDomainTransfer").with("DOMAIN", "incoming-one.net")).await;
-        assert_eq!(r.value("TRANSFERSTATUS").unwrap().to_ascii_lowercase(), "pending");
-        sb.apply(RegistrarEvent::AdvanceClock { days: 5, hours: 0 }).unwrap();
-        let after = command(&sb, Command::new("QueryDomainList").with("LIMIT", 0)).await.total().unwrap();
+        let r = command(
+            &sb,
+            Command::new("StatusDomainTransfer").with("DOMAIN", "incoming-one.net"),
+        )
+        .await;
+        assert_eq!(
+            r.value("TRANSFERSTATUS").unwrap().to_ascii_lowercase(),
+            "pending"
+        );
+        sb.apply(RegistrarEvent::AdvanceClock { days: 5, hours: 0 })
+            .unwrap();
+        let after = command(&sb, Command::new("QueryDomainList").with("LIMIT", 0))
+            .await
+            .total()
+            .unwrap();
         assert_eq!(after, before + 1);
-        let r = command(&sb, Command::new("StatusDomain").with("DOMAIN", "incoming-one.net")).await;
+        let r = command(
+            &sb,
+            Command::new("StatusDomain").with("DOMAIN", "incoming-one.net"),
+        )
+        .await;
         assert_eq!(r.code(), 200);
 
         // A premium transfer without the fee is refused with the premium error.
-        let r = command(&sb, Command::new("TransferDomain").with("DOMAIN", failed.name.ascii()).with("AUTH", "a")).await;
+        let r = command(
+            &sb,
+            Command::new("TransferDomain")
+                .with("DOMAIN", failed.name.ascii())
+                .with("AUTH", "a"),
+        )
+        .await;
         assert_eq!(r.code(), 504, "{}", r.body());
     }
 }
@@ -527,10 +789,19 @@ async fn zones_rates_and_premium_list() {
     let i = zones.iter().position(|z| *z == "shop").unwrap();
     assert_eq!(r.values("annual")[i], "27.00");
     assert_eq!(r.values("periodtype")[i], "YEAR");
-    let shop_listed = listed(&p, Dialect::Cnr).iter().filter(|d| d.name.zone() == "shop").count();
+    let shop_listed = listed(&p, Dialect::Cnr)
+        .iter()
+        .filter(|d| d.name.zone() == "shop")
+        .count();
     assert_eq!(r.values("domain count")[i], shop_listed.to_string());
 
-    let r = command(&sb, Command::new("QueryExchangeRates").with("CURRENCYFROM", "EUR").with("CURRENCYTO", "USD")).await;
+    let r = command(
+        &sb,
+        Command::new("QueryExchangeRates")
+            .with("CURRENCYFROM", "EUR")
+            .with("CURRENCYTO", "USD"),
+    )
+    .await;
     assert_eq!(r.values("currency from"), vec!["EUR"]);
     assert_eq!(r.values("RATE"), vec!["1.0825"]);
 
@@ -539,7 +810,13 @@ async fn zones_rates_and_premium_list() {
         .filter(|d| d.registrar.premium.is_some())
         .map(|d| d.name.ascii().to_string())
         .collect();
-    let (names, total) = walk(&sb, Command::new("QueryRegisteredPremiumDomainList"), 3, "domain").await;
+    let (names, total) = walk(
+        &sb,
+        Command::new("QueryRegisteredPremiumDomainList"),
+        3,
+        "domain",
+    )
+    .await;
     assert_eq!(total as usize, expected.len());
     assert_eq!(names.into_iter().collect::<BTreeSet<_>>(), expected);
 
@@ -565,29 +842,64 @@ async fn contacts_are_reused_created_and_assigned() {
             .with("PHONE", client.phone.as_str())
             .with("EMAIL", client.email.as_str());
         let r = command(&sb, add.clone()).await;
-        assert_eq!(r.value("CONTACT"), Some(client.handle.as_str()), "identical details reuse the handle");
+        assert_eq!(
+            r.value("CONTACT"),
+            Some(client.handle.as_str()),
+            "identical details reuse the handle"
+        );
         let r = command(&sb, add.clone().with("NEW", 1)).await;
         let fresh = r.value("CONTACT").unwrap().to_string();
         assert_ne!(fresh, client.handle);
         let r = command(&sb, add.clone().with("NEW", 1)).await;
         assert_ne!(r.value("CONTACT").unwrap(), fresh, "NEW=1 always creates");
         let r = command(&sb, add.with("EMAIL", "")).await;
-        assert_eq!((r.code(), r.description()), (504, "Missing required attribute; EMAIL"));
+        assert_eq!(
+            (r.code(), r.description()),
+            (504, "Missing required attribute; EMAIL")
+        );
 
-        let r = command(&sb, Command::new("StatusContact").with("CONTACT", fresh.as_str())).await;
-        assert_eq!(r.value("FIRSTNAME"), Some(client.first_name.as_str()), "{}", r.body());
+        let r = command(
+            &sb,
+            Command::new("StatusContact").with("CONTACT", fresh.as_str()),
+        )
+        .await;
+        assert_eq!(
+            r.value("FIRSTNAME"),
+            Some(client.first_name.as_str()),
+            "{}",
+            r.body()
+        );
         assert_eq!(r.value("CITY"), Some(client.city.as_str()));
 
         let total = command(&sb, Command::new("QueryContactList").with("LIMIT", 5)).await;
         assert_eq!(total.total(), Some(1 + p.client_count() + 2));
-        assert_eq!(total.values("CONTACT")[0], domwatch_sandbox::portfolio::RESELLER_HANDLE);
+        assert_eq!(
+            total.values("CONTACT")[0],
+            domwatch_sandbox::portfolio::RESELLER_HANDLE
+        );
 
         let d = find(&p, dialect, |d| d.drift.is_none());
-        let r = command(&sb, Command::new("ModifyDomain").with("DOMAIN", d.name.ascii()).with("ADMINCONTACT0", fresh.as_str())).await;
+        let r = command(
+            &sb,
+            Command::new("ModifyDomain")
+                .with("DOMAIN", d.name.ascii())
+                .with("ADMINCONTACT0", fresh.as_str()),
+        )
+        .await;
         assert_eq!(r.code(), 200, "{}", r.body());
-        let r = command(&sb, Command::new("StatusDomain").with("DOMAIN", d.name.ascii())).await;
+        let r = command(
+            &sb,
+            Command::new("StatusDomain").with("DOMAIN", d.name.ascii()),
+        )
+        .await;
         assert_eq!(r.value("ADMINCONTACT"), Some(fresh.as_str()));
-        let r = command(&sb, Command::new("ModifyDomain").with("DOMAIN", d.name.ascii()).with("TECHCONTACT0", "P-NOPE1")).await;
+        let r = command(
+            &sb,
+            Command::new("ModifyDomain")
+                .with("DOMAIN", d.name.ascii())
+                .with("TECHCONTACT0", "P-NOPE1"),
+        )
+        .await;
         assert_eq!(r.code(), 545);
     }
 }
@@ -612,46 +924,82 @@ async fn unknown_commands_and_get_requests() {
 async fn scripted_events_change_what_the_api_reports() {
     let p = Portfolio::new(42, 200, today());
     let sb = sandbox(Dialect::Cnr, 200).await;
-    let d = find(&p, Dialect::Cnr, |d| d.drift.is_none() && d.name.zone() == "com");
+    let d = find(&p, Dialect::Cnr, |d| {
+        d.drift.is_none() && d.name.zone() == "com"
+    });
     let http = reqwest::Client::new();
     let event = |json: serde_json::Value| {
         let http = http.clone();
         let url = format!("{}/_sandbox/event", sb.base_url());
         async move {
             let response = http.post(url).json(&json).send().await.unwrap();
-            (response.status().as_u16(), response.json::<serde_json::Value>().await.unwrap())
+            (
+                response.status().as_u16(),
+                response.json::<serde_json::Value>().await.unwrap(),
+            )
         }
     };
-    let fee = Command::new("StatusDomain").with("DOMAIN", d.name.ascii()).with("X-FEE-COMMAND", "renew");
-    assert_eq!(command(&sb, fee.clone()).await.value("x-fee-class"), Some("standard"));
+    let fee = Command::new("StatusDomain")
+        .with("DOMAIN", d.name.ascii())
+        .with("X-FEE-COMMAND", "renew");
+    assert_eq!(
+        command(&sb, fee.clone()).await.value("x-fee-class"),
+        Some("standard")
+    );
 
-    let (status, _) = event(serde_json::json!({"event": "zone_price", "zone": "com", "renew": "12.30"})).await;
+    let (status, _) =
+        event(serde_json::json!({"event": "zone_price", "zone": "com", "renew": "12.30"})).await;
     assert_eq!(status, 200);
-    assert_eq!(command(&sb, fee.clone()).await.value("x-fee-amount"), Some("12.30"));
+    assert_eq!(
+        command(&sb, fee.clone()).await.value("x-fee-amount"),
+        Some("12.30")
+    );
     let zones = command(&sb, Command::new("QueryZoneList").with("ZONE", "com")).await;
     assert_eq!(zones.values("annual"), vec!["12.30"]);
 
     let (status, body) = event(serde_json::json!({"event": "turn_premium", "domain": d.name.ascii(), "renew_price": "480.00"})).await;
     assert_eq!(status, 200, "{body}");
     let r = command(&sb, fee.clone()).await;
-    assert_eq!((r.value("x-fee-class"), r.value("x-fee-amount")), (Some("premium"), Some("480.00")));
-    let r = command(&sb, Command::new("RenewDomain").with("DOMAIN", d.name.ascii())).await;
+    assert_eq!(
+        (r.value("x-fee-class"), r.value("x-fee-amount")),
+        (Some("premium"), Some("480.00"))
+    );
+    let r = command(
+        &sb,
+        Command::new("RenewDomain").with("DOMAIN", d.name.ascii()),
+    )
+    .await;
     assert_eq!(r.code(), 504);
 
     let (status, _) = event(serde_json::json!({"event": "fail_transfer", "domain": "lost-transfer.org", "reason": "auth code wrong"})).await;
     assert_eq!(status, 200);
-    let r = command(&sb, Command::new("StatusDomainTransfer").with("DOMAIN", "lost-transfer.org")).await;
+    let r = command(
+        &sb,
+        Command::new("StatusDomainTransfer").with("DOMAIN", "lost-transfer.org"),
+    )
+    .await;
     assert_eq!(r.value("transferstatus"), Some("failed"));
 
-    let (status, _) = event(serde_json::json!({"event": "remove_domain", "domain": d.name.ascii()})).await;
+    let (status, _) =
+        event(serde_json::json!({"event": "remove_domain", "domain": d.name.ascii()})).await;
     assert_eq!(status, 200);
-    let r = command(&sb, Command::new("StatusDomain").with("DOMAIN", d.name.ascii())).await;
+    let r = command(
+        &sb,
+        Command::new("StatusDomain").with("DOMAIN", d.name.ascii()),
+    )
+    .await;
     assert_eq!(r.code(), 545);
 
     let (status, body) = event(serde_json::json!({"event": "teleport"})).await;
     assert_eq!(status, 400);
-    assert!(body["error"].as_str().unwrap().contains("not a sandbox event"));
-    let (status, _) = event(serde_json::json!({"event": "turn_premium", "domain": "unknown-x.com", "renew_price": "1"})).await;
+    assert!(body["error"]
+        .as_str()
+        .unwrap()
+        .contains("not a sandbox event"));
+    let (status, _) = event(
+        serde_json::json!({"event": "turn_premium", "domain": "unknown-x.com", "renew_price": "1"}),
+    )
+    .await;
     assert_eq!(status, 422);
 
     let state: serde_json::Value = http
@@ -672,8 +1020,13 @@ async fn auto_renewal_follows_the_clock() {
     let sb = sandbox(Dialect::Cnr, 200).await;
     let d = find(&p, Dialect::Cnr, |d| d.drift.is_none());
     let days = (d.registrar.paid_until - today()).num_days() + 1;
-    sb.apply(RegistrarEvent::AdvanceClock { days, hours: 0 }).unwrap();
-    let r = command(&sb, Command::new("StatusDomain").with("DOMAIN", d.name.ascii())).await;
+    sb.apply(RegistrarEvent::AdvanceClock { days, hours: 0 })
+        .unwrap();
+    let r = command(
+        &sb,
+        Command::new("StatusDomain").with("DOMAIN", d.name.ascii()),
+    )
+    .await;
     assert_eq!(
         date_of(r.value("paiduntil date").unwrap()),
         domwatch_sandbox::portfolio::add_years(d.registrar.paid_until, 1)
@@ -693,7 +1046,10 @@ async fn faults_421_500_truncated_latency_and_hang() {
         codes.push(command(&sb, Command::new("StatusAccount")).await.code());
     }
     let retryable = codes.iter().filter(|c| **c == 421).count();
-    assert!((25..=75).contains(&retryable), "about a quarter should be 421, got {retryable}");
+    assert!(
+        (25..=75).contains(&retryable),
+        "about a quarter should be 421, got {retryable}"
+    );
     assert_eq!(codes.iter().filter(|c| **c == 200).count(), 200 - retryable);
     // Deterministic: the same seed gives the same sequence.
     let again = RegistrarSandbox::start(config).await.unwrap();
@@ -704,36 +1060,73 @@ async fn faults_421_500_truncated_latency_and_hang() {
     assert_eq!(codes, codes_again);
 
     let sb = sandbox(Dialect::Cnr, 50).await;
-    sb.apply(RegistrarEvent::InjectFault { fault: Fault::Http500, count: 1 }).unwrap();
+    sb.apply(RegistrarEvent::InjectFault {
+        fault: Fault::Http500,
+        count: 1,
+    })
+    .unwrap();
     let (status, body) = raw(&sb, &[("s_command", "COMMAND=StatusAccount")]).await;
     assert_eq!(status, 500);
     assert!(!body.contains("[RESPONSE]"));
 
-    sb.apply(RegistrarEvent::InjectFault { fault: Fault::Truncated, count: 1 }).unwrap();
+    sb.apply(RegistrarEvent::InjectFault {
+        fault: Fault::Truncated,
+        count: 1,
+    })
+    .unwrap();
     let (status, body) = raw(&sb, &[("s_command", "COMMAND=StatusAccount")]).await;
     assert_eq!(status, 200);
-    assert!(body.starts_with("[RESPONSE]") && !body.contains("EOF"), "{body}");
+    assert!(
+        body.starts_with("[RESPONSE]") && !body.contains("EOF"),
+        "{body}"
+    );
 
-    sb.apply(RegistrarEvent::SetFaults(FaultConfig { latency_ms: 300, ..FaultConfig::default() })).unwrap();
+    sb.apply(RegistrarEvent::SetFaults(FaultConfig {
+        latency_ms: 300,
+        ..FaultConfig::default()
+    }))
+    .unwrap();
     let started = Instant::now();
-    assert_eq!(command(&sb, Command::new("StatusAccount")).await.code(), 200);
+    assert_eq!(
+        command(&sb, Command::new("StatusAccount")).await.code(),
+        200
+    );
     assert!(started.elapsed() >= Duration::from_millis(300));
-    sb.apply(RegistrarEvent::SetFaults(FaultConfig::default())).unwrap();
+    sb.apply(RegistrarEvent::SetFaults(FaultConfig::default()))
+        .unwrap();
 
-    sb.apply(RegistrarEvent::InjectFault { fault: Fault::Hang, count: 1 }).unwrap();
-    let mut client_config = ClientConfig::new(Dialect::Cnr, Environment::Ote, sb.login(), sb.password());
+    sb.apply(RegistrarEvent::InjectFault {
+        fault: Fault::Hang,
+        count: 1,
+    })
+    .unwrap();
+    let mut client_config =
+        ClientConfig::new(Dialect::Cnr, Environment::Ote, sb.login(), sb.password());
     client_config.endpoint = Some(sb.endpoint().parse().unwrap());
     client_config.max_retries = 0;
     client_config.total_timeout = Duration::from_millis(500);
     let client = RrpClient::new(client_config).unwrap();
     let started = Instant::now();
-    let err = client.request(&Command::new("StatusAccount")).await.unwrap_err();
+    let err = client
+        .request(&Command::new("StatusAccount"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, ClientError::Timeout { .. }), "{err}");
     assert!(started.elapsed() < Duration::from_secs(5));
     // The next request is served normally.
-    assert_eq!(client.request(&Command::new("StatusAccount")).await.unwrap().code(), 200);
+    assert_eq!(
+        client
+            .request(&Command::new("StatusAccount"))
+            .await
+            .unwrap()
+            .code(),
+        200
+    );
 
-    let bad = sb.apply(RegistrarEvent::SetFaults(FaultConfig { rate_hang: 2.0, ..FaultConfig::default() }));
+    let bad = sb.apply(RegistrarEvent::SetFaults(FaultConfig {
+        rate_hang: 2.0,
+        ..FaultConfig::default()
+    }));
     assert!(bad.unwrap_err().contains("rate_hang"));
 }
 

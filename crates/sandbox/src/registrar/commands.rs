@@ -299,12 +299,12 @@ fn query_domain_list(state: &mut State, cmd: &Command) -> Outcome {
         None => state.listed_page(first, limit),
         Some(o) if o.is_empty() => state.listed_page(first, limit),
         Some(o) if o == "DOMAIN" => state.listed_page_by_name(first, limit, descending),
-        Some(o) => {
-            return Err(Reply::new(
-                510,
-                format!("Command not supported for this class; the sandbox orders by DOMAIN only, not {o}"),
-            ))
-        }
+        Some(o) => return Err(Reply::new(
+            510,
+            format!(
+                "Command not supported for this class; the sandbox orders by DOMAIN only, not {o}"
+            ),
+        )),
     };
     let mut r = Reply::ok();
     match state.dialect {
@@ -834,7 +834,10 @@ fn check_domains(state: &mut State, cmd: &Command) -> Outcome {
                 .and_then(|digits| digits.parse::<usize>().ok())
                 .is_some_and(|i| i >= CNR_FEE_LIMIT)
         }) {
-            return Err(Reply::syntax_error(503, format!("Invalid attribute name; {key}")));
+            return Err(Reply::syntax_error(
+                503,
+                format!("Invalid attribute name; {key}"),
+            ));
         }
     }
     let premium_channels = cmd.get("PREMIUMCHANNELS").is_some();

@@ -611,7 +611,12 @@ impl State {
 
     /// Listed domains `first .. first + limit` ordered by A-label (`ORDERBY=DOMAIN`),
     /// descending when asked. The order is built once per change of the list.
-    pub fn listed_page_by_name(&mut self, first: usize, limit: usize, descending: bool) -> Vec<DomainRecord> {
+    pub fn listed_page_by_name(
+        &mut self,
+        first: usize,
+        limit: usize,
+        descending: bool,
+    ) -> Vec<DomainRecord> {
         let stale = self
             .sorted
             .as_ref()
@@ -650,9 +655,22 @@ impl State {
         }
         let sorted = self.sorted.as_ref().expect("just built");
         let picked: Vec<u32> = if descending {
-            sorted.entries.iter().rev().skip(first).take(limit).copied().collect()
+            sorted
+                .entries
+                .iter()
+                .rev()
+                .skip(first)
+                .take(limit)
+                .copied()
+                .collect()
         } else {
-            sorted.entries.iter().skip(first).take(limit).copied().collect()
+            sorted
+                .entries
+                .iter()
+                .skip(first)
+                .take(limit)
+                .copied()
+                .collect()
         };
         picked
             .into_iter()

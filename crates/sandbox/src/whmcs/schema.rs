@@ -228,6 +228,7 @@ pub async fn is_seeded(store: &Store) -> Result<bool> {
 /// Seeds clients, currencies, pricing, domains with premium data, and invoices from the
 /// portfolio, in one transaction with multi-row inserts.
 pub async fn seed(store: &Store, portfolio: &Portfolio) -> Result<()> {
+    let started = std::time::Instant::now();
     let lit = |s: &str| store.literal(s);
     let today = portfolio.today;
     let mut statements = Vec::new();
@@ -403,5 +404,8 @@ pub async fn seed(store: &Store, portfolio: &Portfolio) -> Result<()> {
     statements.extend(extras.finish());
     statements.extend(invoices.finish());
     statements.extend(items.finish());
-    store.raw_batch(&statements).await
+    let built = started.elapsed();
+    store.raw_batch(&statements).await?;
+    tracing::debug!(?built, written = ?(started.elapsed() - built), "sandbox WHMCS seed timings");
+    Ok(())
 }

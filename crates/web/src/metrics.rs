@@ -1,0 +1,134 @@
+//! `/metrics` (Prometheus text exposition, written by hand) and `/healthz`.
+
+use crate::auth;
+use crate::pages::sums_per_currency;
+use crate::{peer_is_local, WebError, WebState};
+use axum::extract::{Request, State};
+use axum::http::header::{CONTENT_TYPE, COOKIE};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use domwatch_core::detect::CaseKind;
+use domwatch_store::CaseFilter;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// Runs looked at for the notice counter (a year of hourly runs).
+const RUNS_FOR_NOTICE_COUNT: i64 = 10_000;
+
+pub(crate) async fn healthz(State(state): State<WebState>) -> Response {
+    match state.engine.store.runs(1).await {
+        Ok(_) => (StatusCode::OK, "ok\n").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database not readable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database not readable: see the domwatch log\n",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Metrics carry business figures: they are served to this machine (a local Prometheus
+/// or an agent), to a logged-in admin, and with open access (which is loopback only).
+fn may_read_metrics(state: &WebState, request: &Request) -> bool {
+    if peer_is_local(request.extensions()) {
+        return true;
+    }
+    if state.auth.is_open_access() {
+        return false;
+    }
+    request
+        .headers()
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(auth::session_id_from_cookies)
+        .and_then(|id| state.sessions.get(id))
+        .is_some_and(|s| s.user.is_some())
+}
+
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+pub(crate) async fn metrics(State(state): State<WebState>, request: Request) -> Response {
+    if !may_read_metrics(&state, &request) {
+        return WebError::forbidden("metrics are served to this machine or a logged-in admin: scrape from localhost or through a reverse proxy on this host").respond(true);
+    }
+    match render(&state).await {
+        Ok(text) => (
+            [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+            text,
+        )
+            .into_response(),
+        Err(e) => e.respond(true),
+    }
+}
+
+async fn render(state: &WebState) -> Result<String, WebError> {
+    let store = &state.engine.store;
+    let open = store
+        .cases(CaseFilter::open())
+        .await
+        .map_err(WebError::internal)?;
+    let runs = store
+        .runs(RUNS_FOR_NOTICE_COUNT)
+        .await
+        .map_err(WebError::internal)?;
+
+    let mut per_kind: BTreeMap<&'static str, usize> =
+        CaseKind::ALL.iter().map(|k| (k.as_str(), 0)).collect();
+    for c in &open {
+        *per_kind.entry(c.kind.as_str()).or_default() += 1;
+    }
+    let mut out = String::new();
+    out.push_str("# HELP domwatch_open_cases Open cases per kind.\n# TYPE domwatch_open_cases gauge\n");
+    for (kind, n) in &per_kind {
+        let _ = writeln!(out, "domwatch_open_cases{{kind=\"{}\"}} {n}", label(kind));
+    }
+    out.push_str("# HELP domwatch_money_at_stake Money at stake per renewal over all open cases, per currency.\n# TYPE domwatch_money_at_stake gauge\n");
+    for (currency, amount) in sums_per_currency(open.iter()) {
+        let _ = writeln!(
+            out,
+            "domwatch_money_at_stake{{currency=\"{}\"}} {}",
+            label(&currency),
+            amount.normalize()
+        );
+    }
+
+    if let Some(last) = runs.first() {
+        out.push_str("# HELP domwatch_last_run_timestamp_seconds Start of the newest monitoring run (Unix time).\n# TYPE domwatch_last_run_timestamp_seconds gauge\n");
+        let _ = writeln!(
+            out,
+            "domwatch_last_run_timestamp_seconds {}",
+            last.started_at.timestamp()
+        );
+        out.push_str("# HELP domwatch_last_run_status Status of the newest monitoring run (1 for the current status).\n# TYPE domwatch_last_run_status gauge\n");
+        for status in ["running", "ok", "failed"] {
+            let _ = writeln!(
+                out,
+                "domwatch_last_run_status{{status=\"{status}\"}} {}",
+                u8::from(last.status == status)
+            );
+        }
+    }
+    if let Some((run, finished)) = runs
+        .iter()
+        .find_map(|r| r.finished_at.map(|f| (r, f)))
+    {
+        out.push_str("# HELP domwatch_last_run_duration_seconds Duration of the newest finished monitoring run.\n# TYPE domwatch_last_run_duration_seconds gauge\n");
+        let seconds = (finished - run.started_at).num_milliseconds() as f64 / 1000.0;
+        let _ = writeln!(out, "domwatch_last_run_duration_seconds {seconds}");
+    }
+    let notices: u64 = runs
+        .iter()
+        .filter_map(|r| r.stats.get("notices_sent").and_then(|n| n.as_u64()))
+        .sum();
+    out.push_str("# HELP domwatch_notices_sent_total Admin notices sent by the recorded monitoring runs.\n# TYPE domwatch_notices_sent_total counter\n");
+    let _ = writeln!(out, "domwatch_notices_sent_total {notices}");
+    Ok(out)
+}
