@@ -1,0 +1,208 @@
+//! The same world with the WHMCS sandbox on MariaDB and domwatch's direct database path
+//! enabled: premium flags and cost rows become visible (so "premium data missing" is
+//! found), notices become real `tbltodolist` rows, and the premium fix writes
+//! `tbldomains_extra`.
+//!
+//! MariaDB: `DOMWATCH_TEST_MYSQL_URL` (default `mysql://root@127.0.0.1:3306`). When it is
+//! unreachable the test prints `SKIPPED` (and fails if `DOMWATCH_REQUIRE_MARIADB=1`).
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use domwatch_core::detect::{CaseKind, DetectionPolicy};
+use domwatch_core::model::Dialect;
+use domwatch_core::ports::RegistrarPort;
+use domwatch_core::{Clock, FixedClock};
+use domwatch_engine::{Account, Engine, Mode, NoProgress};
+use domwatch_rrp::{ClientConfig, Environment, RrpClient};
+use domwatch_sandbox::portfolio::{Drift, Portfolio};
+use domwatch_sandbox::registrar::{RegistrarSandbox, RegistrarSandboxConfig};
+use domwatch_sandbox::whmcs::{SandboxDatabase, WhmcsSandboxConfig};
+use domwatch_store::{CaseFilter, CaseState, Store};
+use domwatch_whmcs::db::WhmcsDb;
+use domwatch_whmcs::{BillingPort, ToDoNotifier, WhmcsClient, WhmcsConfig};
+use sqlx::Connection;
+use std::sync::Arc;
+
+const SEED: u64 = 7;
+const DOMAINS: usize = 150;
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
+}
+
+async fn mariadb() -> Option<(String, String)> {
+    let base = std::env::var("DOMWATCH_TEST_MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into());
+    let mut conn = match sqlx::MySqlConnection::connect(&format!("{base}/mysql")).await {
+        Ok(c) => c,
+        Err(e) => {
+            if std::env::var("DOMWATCH_REQUIRE_MARIADB").as_deref() == Ok("1") {
+                panic!("MariaDB required but not reachable at {base}: {e}");
+            }
+            eprintln!("SKIPPED engine MariaDB scenario: MariaDB not reachable at {base} ({e})");
+            return None;
+        }
+    };
+    let db = format!("domwatch_engine_{}", std::process::id());
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {db}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query(&format!("CREATE DATABASE {db} CHARACTER SET utf8mb4"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    Some((base, db))
+}
+
+#[tokio::test]
+async fn premium_data_and_real_todos_through_the_database() {
+    let Some((base, db)) = mariadb().await else {
+        return;
+    };
+    let url = format!("{base}/{db}");
+
+    let mut wc = WhmcsSandboxConfig::new(SEED, DOMAINS, today());
+    wc.database = SandboxDatabase::MySql(url.clone());
+    let whmcs = domwatch_sandbox::whmcs::start(wc)
+        .await
+        .expect("sandbox WHMCS on MariaDB");
+    let sandbox = RegistrarSandbox::start(RegistrarSandboxConfig::new(
+        Dialect::Cnr,
+        SEED,
+        DOMAINS,
+        today(),
+    ))
+    .await
+    .unwrap();
+    let mut cc = ClientConfig::new(
+        Dialect::Cnr,
+        Environment::Ote,
+        sandbox.login(),
+        sandbox.password(),
+    );
+    cc.endpoint = Some(sandbox.endpoint().parse().unwrap());
+    let port: Arc<dyn RegistrarPort> = Arc::new(RrpClient::new(cc).unwrap());
+    let billing: Arc<dyn BillingPort> = Arc::new(
+        WhmcsClient::new(
+            WhmcsConfig::new(&whmcs.base_url(), whmcs.identifier(), whmcs.secret()).unwrap(),
+        )
+        .unwrap(),
+    );
+    let whmcs_db = WhmcsDb::connect(&url).await.expect("direct WHMCS database");
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}", dir.path().join("dw.db").display()))
+        .await
+        .unwrap();
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap(),
+    ));
+    let engine = Engine {
+        store,
+        notifier: Some(ToDoNotifier::new(
+            billing.clone(),
+            Some(whmcs_db.clone()),
+            None,
+        )),
+        billing: billing.clone(),
+        whmcs_db: Some(whmcs_db.clone()),
+        accounts: vec![Account {
+            name: "cnr".into(),
+            modules: vec!["cnic".into()],
+            port,
+        }],
+        clock,
+        policy: DetectionPolicy::default(),
+        fixed_rates: vec![],
+        concurrency: 4,
+    };
+
+    let report = engine
+        .run_cycle(Mode::Apply, &NoProgress)
+        .await
+        .expect("cycle");
+    assert!(
+        report.notice_errors.is_empty(),
+        "{:?}",
+        report.notice_errors
+    );
+
+    // Premium data missing is visible only through the database.
+    let portfolio = Portfolio::new(SEED, DOMAINS, today());
+    let planted: Vec<String> = portfolio
+        .domains_of(Dialect::Cnr)
+        .filter(|d| d.drift == Some(Drift::PremiumCostMissing))
+        .map(|d| d.name.ascii().to_string())
+        .collect();
+    assert!(!planted.is_empty());
+    let missing = engine
+        .store
+        .cases(CaseFilter {
+            state: Some(CaseState::Open),
+            kind: Some(CaseKind::PremiumDataMissing),
+        })
+        .await
+        .unwrap();
+    let found: Vec<String> = missing
+        .iter()
+        .map(|c| c.domain.ascii().to_string())
+        .collect();
+    for name in &planted {
+        assert!(
+            found.contains(name),
+            "{name} not reported as premium data missing: {found:?}"
+        );
+    }
+
+    // Notices are real to-do rows, visible through the WHMCS API as well.
+    let todos = billing.todo_items(None).await.unwrap();
+    let noticed = engine
+        .store
+        .cases(CaseFilter::open())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.kind.needs_admin_notice())
+        .count();
+    assert_eq!(
+        todos
+            .iter()
+            .filter(|t| t.title.starts_with("[domwatch #"))
+            .count(),
+        noticed
+    );
+    // A second cycle adds none.
+    engine.run_cycle(Mode::Apply, &NoProgress).await.unwrap();
+    assert_eq!(billing.todo_items(None).await.unwrap().len(), todos.len());
+
+    // Fix now writes the premium cost rows; the next cycle resolves the case.
+    let case = &missing[0];
+    let fixed = engine
+        .fix(case.id, None, Mode::Apply, "test")
+        .await
+        .unwrap();
+    assert!(fixed.succeeded(), "{fixed:?}");
+    let record = whmcs_db
+        .premium_record(case.billing_domain_id.unwrap() as u64)
+        .await
+        .unwrap();
+    assert_eq!(record.is_premium, Some(true));
+    assert!(
+        record.renewal_cost.is_some() && record.currency_id.is_some(),
+        "{record:?}"
+    );
+    engine.run_cycle(Mode::Apply, &NoProgress).await.unwrap();
+    assert_eq!(
+        engine.store.case(case.id).await.unwrap().unwrap().state,
+        CaseState::Resolved
+    );
+
+    whmcs.shutdown().await;
+    drop(whmcs_db);
+    let mut conn = sqlx::MySqlConnection::connect(&format!("{base}/mysql"))
+        .await
+        .unwrap();
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {db}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
