@@ -9,6 +9,7 @@ mod cli_registrar;
 mod cli_sandbox;
 mod cli_sandbox_registrar;
 mod cli_sandbox_whmcs;
+mod cli_serve;
 mod config;
 mod runtime;
 
@@ -37,6 +38,10 @@ enum Command {
     Case(cli_cases::CaseArgs),
     /// Fix now: apply a case's fix (shows the plan first with --dry-run).
     Fix(cli_cases::FixArgs),
+    /// Serve the dashboard and run a monitoring check every `serve.interval_minutes`.
+    Serve(cli_serve::ServeArgs),
+    /// Read a password from standard input and print its hash for `serve.admin_password_hash`.
+    HashPassword,
     /// Run a sandbox server that speaks a registrar's or WHMCS's real protocol.
     #[command(subcommand)]
     Sandbox(cli_sandbox::SandboxCommand),
@@ -65,6 +70,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Cases(args) => cli_cases::cases(args).await,
         Command::Case(args) => cli_cases::case(args).await,
         Command::Fix(args) => cli_cases::fix(args).await,
+        Command::Serve(args) => cli_serve::serve(args).await,
+        Command::HashPassword => cli_serve::hash_password(),
         Command::Sandbox(cmd) => cli_sandbox::run(cmd).await,
         Command::Registrar(cmd) => cli_registrar::run(cmd).await,
         Command::Billing(cmd) => cli_billing::run(cmd).await,

@@ -19,12 +19,15 @@ const RUST_ITERATIONS: usize = 15;
 const PYTHON_PARSE_ITERATIONS: usize = 5;
 const PYTHON_RESPONSE_ITERATIONS: usize = 3;
 
+/// A CNR property name and the value it has in row `i`.
+type GeneratedColumn = (&'static str, Box<dyn Fn(usize) -> String>);
+
 /// A realistic CNR wide list: lower-case spaced names, `.0` dates, columns in the
 /// alphabetical, column-by-column order real CNR captures show.
 fn generate_body() -> String {
     let tlds = ["com", "net", "de", "guru", "co.uk", "online"];
     let modes = ["DEFAULT", "AUTORENEW", "AUTOEXPIRE", "RENEWONCE"];
-    let columns: Vec<(&str, Box<dyn Fn(usize) -> String>)> = vec![
+    let columns: Vec<GeneratedColumn> = vec![
         (
             "domain",
             Box::new(move |i| format!("example-{i:06}.{}", tlds[i % tlds.len()])),

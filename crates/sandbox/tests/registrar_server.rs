@@ -760,7 +760,16 @@ async fn transfers_fail_complete_and_show_their_status() {
             .await
             .total()
             .unwrap();
-        assert_eq!(after, before + 1);
+        let expired = listed(&p, dialect)
+            .iter()
+            .filter(|d| d.registrar.renewal_mode.lets_expire())
+            .filter(|d| d.registrar.paid_until < today() + chrono::Duration::days(5))
+            .count() as u64;
+        assert_eq!(
+            after,
+            before + 1 - expired,
+            "the transfer completed; {expired} domains expired meanwhile"
+        );
         let r = command(
             &sb,
             Command::new("StatusDomain").with("DOMAIN", "incoming-one.net"),
@@ -1002,6 +1011,34 @@ async fn scripted_events_change_what_the_api_reports() {
     .await;
     assert_eq!(status, 422);
 
+    // Faults through the admin endpoint: rates and latency flattened into the event.
+    let (status, body) =
+        event(serde_json::json!({"event": "set_faults", "rate_421": 1.0, "latency_ms": 5})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        command(&sb, Command::new("StatusAccount")).await.code(),
+        421
+    );
+    let (status, _) = event(serde_json::json!({"event": "set_faults"})).await;
+    assert_eq!(status, 200);
+    let (status, _) =
+        event(serde_json::json!({"event": "inject_fault", "fault": "code421", "count": 2})).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        command(&sb, Command::new("StatusAccount")).await.code(),
+        421
+    );
+    assert_eq!(
+        command(&sb, Command::new("StatusAccount")).await.code(),
+        421
+    );
+    assert_eq!(
+        command(&sb, Command::new("StatusAccount")).await.code(),
+        200
+    );
+    let (status, _) = event(serde_json::json!({"event": "advance_clock", "days": 3})).await;
+    assert_eq!(status, 200);
+
     let state: serde_json::Value = http
         .get(format!("{}/_sandbox/state", sb.base_url()))
         .send()
@@ -1011,6 +1048,8 @@ async fn scripted_events_change_what_the_api_reports() {
         .await
         .unwrap();
     assert_eq!(state["dialect"], "cnr");
+    assert_eq!(state["now"], "2026-11-25 10:00:00");
+    assert_eq!(state["faults"]["rate_421"], 0.0);
     assert!(state["api_requests"].as_u64().unwrap() >= 6);
 }
 
@@ -1031,6 +1070,52 @@ async fn auto_renewal_follows_the_clock() {
         date_of(r.value("paiduntil date").unwrap()),
         domwatch_sandbox::portfolio::add_years(d.registrar.paid_until, 1)
     );
+}
+
+#[tokio::test]
+async fn domains_set_to_expire_leave_the_account_when_their_term_ends() {
+    let p = Portfolio::new(42, 200, today());
+    for dialect in [Dialect::Cnr, Dialect::Ispapi] {
+        let sb = sandbox(dialect, 200).await;
+        let expiring: Vec<SeedDomain> = listed(&p, dialect)
+            .into_iter()
+            .filter(|d| d.registrar.renewal_mode.lets_expire())
+            .collect();
+        assert!(!expiring.is_empty());
+        let last = expiring
+            .iter()
+            .map(|d| d.registrar.paid_until)
+            .max()
+            .unwrap();
+        let before = command(&sb, Command::new("QueryDomainList").with("LIMIT", 0))
+            .await
+            .total()
+            .unwrap();
+        sb.apply(RegistrarEvent::AdvanceClock {
+            days: (last - today()).num_days() + 1,
+            hours: 0,
+        })
+        .unwrap();
+        let after = command(&sb, Command::new("QueryDomainList").with("LIMIT", 0))
+            .await
+            .total()
+            .unwrap();
+        assert_eq!(after, before - expiring.len() as u64, "{dialect}");
+        for d in &expiring {
+            let r = command(
+                &sb,
+                Command::new("StatusDomain").with("DOMAIN", d.name.ascii()),
+            )
+            .await;
+            assert_eq!(r.code(), 545, "{dialect} {} expired", d.name);
+        }
+        // Auto-renewing domains are still there, renewed.
+        let (names, _) = walk(&sb, Command::new("QueryDomainList"), 50, "domain").await;
+        assert_eq!(names.len() as u64, after);
+        assert!(expiring
+            .iter()
+            .all(|d| !names.contains(&d.name.ascii().to_string())));
+    }
 }
 
 #[tokio::test]

@@ -768,3 +768,75 @@ fn rand_suffix() -> u128 {
         .unwrap()
         .as_nanos()
 }
+
+#[tokio::test]
+async fn parallel_block_seeding_writes_every_row_once() {
+    // More than two 20k blocks, so block and worker boundaries are crossed.
+    let sandbox = sandbox(45_000).await;
+    let portfolio = sandbox.portfolio();
+    let billed: Vec<_> = portfolio.domains().filter_map(|d| d.billing).collect();
+    let store = sandbox.store();
+    let count = |sql: &'static str| async move { store.count(sql, &[]).await.unwrap() as usize };
+    assert_eq!(count("SELECT COUNT(*) FROM tbldomains").await, billed.len());
+    assert_eq!(
+        count("SELECT COUNT(DISTINCT id) FROM tbldomains").await,
+        billed.len()
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM tbldomains_extra").await,
+        3 * billed.iter().filter(|b| b.premium_cost.is_some()).count()
+    );
+    let invoices: usize = billed.iter().map(|b| b.invoices.len()).sum();
+    assert_eq!(count("SELECT COUNT(*) FROM tblinvoices").await, invoices);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM tblinvoiceitems").await,
+        invoices
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM tblclients").await as u64,
+        portfolio.bot_client_id()
+    );
+    let last = billed.last().unwrap();
+    let row = store
+        .query_one(
+            "SELECT * FROM tbldomains WHERE id = ?",
+            &[(last.domain_id as i64).into()],
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.decimal("recurringamount"), last.recurring_amount);
+    assert_eq!(row.date_opt("expirydate"), Some(last.expiry));
+}
+
+#[tokio::test]
+async fn domains_of_a_deleted_client_are_reported_not_fatal() {
+    let sandbox = sandbox(60).await;
+    let owner = sandbox.portfolio().domain(0).billing.unwrap().client_id;
+    sandbox
+        .store()
+        .execute(
+            "DELETE FROM tblclients WHERE id = ?",
+            &[(owner as i64).into()],
+        )
+        .await
+        .unwrap();
+    let list = client_for(&sandbox, 25)
+        .list_billing_domains()
+        .await
+        .unwrap();
+    let orphaned = sandbox
+        .portfolio()
+        .domains()
+        .filter_map(|d| d.billing)
+        .filter(|b| b.client_id == owner)
+        .count();
+    assert_eq!(list.unreadable.len(), orphaned);
+    assert!(
+        list.unreadable[0].reason.contains("does not exist"),
+        "{:?}",
+        list.unreadable[0]
+    );
+    assert!(list.domains.iter().all(|d| d.client_id != owner));
+    assert!(!list.domains.is_empty());
+}

@@ -19,6 +19,7 @@ use rust_decimal_macros::dec;
 use sqlx::mysql::MySqlPoolOptions;
 use sqlx::Executor;
 use std::future::Future;
+use std::io::Write;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
@@ -51,11 +52,18 @@ where
         Err(e) => {
             let required = std::env::var("CI").is_ok()
                 && std::env::var("DOMWATCH_REQUIRE_MARIADB").as_deref() == Ok("1");
-            let message = format!("SKIPPED: MariaDB not reachable at {server} ({e})");
             if required {
-                panic!("{message}; CI requires it (DOMWATCH_REQUIRE_MARIADB=1)");
+                panic!(
+                    "MariaDB not reachable at {server} ({e}), and CI requires it \
+                     (DOMWATCH_REQUIRE_MARIADB=1): start MariaDB or set DOMWATCH_TEST_MYSQL_URL"
+                );
             }
-            eprintln!("{message}");
+            // Written to the real stderr: the test harness would swallow eprintln! output.
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED: MariaDB not reachable at {server} ({e}); set DOMWATCH_TEST_MYSQL_URL \
+                 to run the WHMCS database tests"
+            );
             return;
         }
     };
@@ -209,6 +217,23 @@ async fn premium_data_is_read_and_written_where_whmcs_keeps_it() {
             assert_eq!(record.currency_id, Some(1));
         }
         assert!(all[&id].is_incomplete());
+
+        // API listing + database = the full billing picture, premium flags included.
+        let client = client_for(&sandbox);
+        let mut domains = client.list_domains().await.unwrap().domains;
+        let currencies = client
+            .get_currencies()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.id, c.code))
+            .collect();
+        domwatch_whmcs::db::apply_premium_records(&mut domains, &all, &currencies);
+        for domain in &domains {
+            let seed = portfolio.domain(domain.id as usize - 1).billing.unwrap();
+            let expected = seed.is_premium || domain.id == turned_id;
+            assert_eq!(domain.is_premium, Some(expected), "domain #{}", domain.id);
+        }
 
         db.set_is_premium(turned_id, false).await.unwrap();
         assert_eq!(

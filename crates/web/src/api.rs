@@ -1,7 +1,7 @@
 //! The JSON API. Same session as the pages: log in through `POST /login`, keep the cookie,
 //! and send `X-CSRF-Token` (from `GET /api/session`) on every write.
 
-use crate::{Admin, WebError, WebState};
+use crate::{Admin, JsonError, WebError, WebState};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -11,10 +11,10 @@ use domwatch_store::{CaseFilter, CaseState};
 use serde::Deserialize;
 use serde_json::json;
 
-type ApiResult = Result<Json<serde_json::Value>, Response>;
+type ApiResult = Result<Json<serde_json::Value>, JsonError>;
 
-fn fail(error: WebError) -> Response {
-    error.respond(true)
+fn fail(error: WebError) -> JsonError {
+    JsonError(error)
 }
 
 fn to_json(value: impl serde::Serialize) -> ApiResult {
@@ -123,7 +123,12 @@ pub(crate) async fn fix(
     };
     match state
         .engine
-        .fix(id, request.option.as_deref(), mode, &format!("api:{}", admin.user))
+        .fix(
+            id,
+            request.option.as_deref(),
+            mode,
+            &format!("api:{}", admin.user),
+        )
         .await
     {
         Ok(report) => {
@@ -134,7 +139,7 @@ pub(crate) async fn fix(
             let value = json!({"succeeded": ok, "report": report});
             Json(value).into_response()
         }
-        Err(e) => fail(WebError::from_engine(e)),
+        Err(e) => fail(WebError::from_engine(e)).into_response(),
     }
 }
 

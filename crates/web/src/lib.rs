@@ -8,6 +8,7 @@
 //! | `GET /cases/{id}` | guide, evidence, fix options with their exact actions, notices, history |
 //! | `POST /cases/{id}/preview` | the dry run of one option (writes nothing) |
 //! | `POST /cases/{id}/fix` | Fix now: applies one option, shows each step's outcome |
+//! | `POST /check` | "Check now": wakes the scheduler (only under `domwatch serve`) |
 //! | `GET /audit?before=ID` | every write to WHMCS or a registrar, newest first |
 //! | `GET/POST /login`, `POST /logout` | admin login |
 //! | `GET /api/session` | who is logged in and the CSRF token for API writes |
@@ -42,6 +43,7 @@ use axum::Router;
 use domwatch_engine::Engine;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use tokio::sync::Notify;
 
 /// Form bodies larger than this are refused before the CSRF check reads them.
 const MAX_FORM_BYTES: usize = 64 * 1024;
@@ -52,6 +54,7 @@ pub struct WebState {
     pub engine: Engine,
     pub auth: AuthConfig,
     sessions: Arc<Sessions>,
+    check_now: Option<Arc<Notify>>,
 }
 
 impl WebState {
@@ -61,7 +64,15 @@ impl WebState {
             engine,
             auth,
             sessions,
+            check_now: None,
         }
+    }
+
+    /// Adds a "Check now" button that wakes the scheduler through `trigger` (the scheduler
+    /// runs checks one at a time, so pressing it during a run queues at most one more).
+    pub fn with_check_trigger(mut self, trigger: Arc<Notify>) -> Self {
+        self.check_now = Some(trigger);
+        self
     }
 }
 
@@ -76,6 +87,7 @@ pub fn router(state: WebState) -> Router {
         .route("/cases/{id}/fix", post(pages::fix_now))
         .route("/cases/{id}/preview", post(pages::preview))
         .route("/audit", get(pages::audit))
+        .route("/check", post(pages::check_now))
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))
         .route("/api/session", get(api::session))
@@ -225,6 +237,24 @@ impl FromRequestParts<WebState> for Admin {
             .respond(true)),
             _ => Err(Redirect::to("/login").into_response()),
         }
+    }
+}
+
+/// A [`WebError`] answered as an HTML page.
+pub(crate) struct HtmlError(pub WebError);
+
+impl IntoResponse for HtmlError {
+    fn into_response(self) -> Response {
+        self.0.respond(false)
+    }
+}
+
+/// A [`WebError`] answered as `{"error": …}`.
+pub(crate) struct JsonError(pub WebError);
+
+impl IntoResponse for JsonError {
+    fn into_response(self) -> Response {
+        self.0.respond(true)
     }
 }
 

@@ -86,7 +86,9 @@ async fn render(state: &WebState) -> Result<String, WebError> {
         *per_kind.entry(c.kind.as_str()).or_default() += 1;
     }
     let mut out = String::new();
-    out.push_str("# HELP domwatch_open_cases Open cases per kind.\n# TYPE domwatch_open_cases gauge\n");
+    out.push_str(
+        "# HELP domwatch_open_cases Open cases per kind.\n# TYPE domwatch_open_cases gauge\n",
+    );
     for (kind, n) in &per_kind {
         let _ = writeln!(out, "domwatch_open_cases{{kind=\"{}\"}} {n}", label(kind));
     }
@@ -116,10 +118,7 @@ async fn render(state: &WebState) -> Result<String, WebError> {
             );
         }
     }
-    if let Some((run, finished)) = runs
-        .iter()
-        .find_map(|r| r.finished_at.map(|f| (r, f)))
-    {
+    if let Some((run, finished)) = runs.iter().find_map(|r| r.finished_at.map(|f| (r, f))) {
         out.push_str("# HELP domwatch_last_run_duration_seconds Duration of the newest finished monitoring run.\n# TYPE domwatch_last_run_duration_seconds gauge\n");
         let seconds = (finished - run.started_at).num_milliseconds() as f64 / 1000.0;
         let _ = writeln!(out, "domwatch_last_run_duration_seconds {seconds}");

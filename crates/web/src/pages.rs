@@ -2,7 +2,7 @@
 
 use crate::auth::{self, SessionInfo};
 use crate::html::{csrf_field, esc, page, Frame};
-use crate::{Admin, WebError, WebState};
+use crate::{Admin, HtmlError, WebError, WebState};
 use axum::extract::{Path, Query, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
@@ -20,7 +20,7 @@ use std::fmt::Write;
 
 const AUDIT_PAGE_SIZE: i64 = 50;
 
-type PageResult = Result<Html<String>, Response>;
+type PageResult = Result<Html<String>, HtmlError>;
 
 fn frame<'a>(state: &WebState, session: &'a SessionInfo) -> Frame<'a> {
     Frame {
@@ -29,8 +29,8 @@ fn frame<'a>(state: &WebState, session: &'a SessionInfo) -> Frame<'a> {
     }
 }
 
-fn fail(error: WebError) -> Response {
-    error.respond(false)
+fn fail(error: WebError) -> HtmlError {
+    HtmlError(error)
 }
 
 fn time(at: DateTime<Utc>) -> String {
@@ -43,7 +43,9 @@ fn actor(user: &str) -> String {
 }
 
 /// Sums per currency, e.g. `120.00 EUR, 35.50 USD`.
-pub(crate) fn sums_per_currency<'a>(cases: impl IntoIterator<Item = &'a CaseRecord>) -> BTreeMap<String, Decimal> {
+pub(crate) fn sums_per_currency<'a>(
+    cases: impl IntoIterator<Item = &'a CaseRecord>,
+) -> BTreeMap<String, Decimal> {
     let mut sums = BTreeMap::new();
     for c in cases {
         if let Some(m) = c.at_stake {
@@ -69,10 +71,18 @@ fn last_run_line(run: Option<&RunRecord>) -> String {
     };
     let took = run
         .finished_at
-        .map(|f| format!(", took {:.1} s", (f - run.started_at).num_milliseconds() as f64 / 1000.0))
+        .map(|f| {
+            format!(
+                ", took {:.1} s",
+                (f - run.started_at).num_milliseconds() as f64 / 1000.0
+            )
+        })
         .unwrap_or_default();
     let status = match (run.status.as_str(), &run.error) {
-        ("failed", Some(e)) => format!("<strong class=\"outcome-failed\">failed</strong>: {}", esc(e)),
+        ("failed", Some(e)) => format!(
+            "<strong class=\"outcome-failed\">failed</strong>: {}",
+            esc(e)
+        ),
         (s, _) => format!("<strong>{}</strong>", esc(s)),
     };
     format!(
@@ -84,10 +94,55 @@ fn last_run_line(run: Option<&RunRecord>) -> String {
 
 // ---- dashboard ------------------------------------------------------------------------
 
-pub(crate) async fn dashboard(State(state): State<WebState>, admin: Admin) -> PageResult {
+#[derive(Debug, Deserialize)]
+pub(crate) struct DashboardQuery {
+    /// Set after "Check now" was pressed.
+    check: Option<String>,
+}
+
+fn check_now_button(state: &WebState, session: &SessionInfo, query: &DashboardQuery) -> String {
+    if state.check_now.is_none() {
+        return String::new();
+    }
+    let mut b = format!(
+        "<form method=\"post\" action=\"/check\">{}<button type=\"submit\" name=\"check\">Check now</button></form>",
+        csrf_field(session)
+    );
+    if query.check.as_deref() == Some("requested") {
+        b.push_str("<p class=\"muted\" id=\"check-requested\">A check was requested: it starts as soon as the running one (if any) is done. Reload in a moment.</p>");
+    }
+    b
+}
+
+pub(crate) async fn check_now(State(state): State<WebState>, admin: Admin) -> Response {
+    match &state.check_now {
+        Some(trigger) => {
+            trigger.notify_one();
+            tracing::info!(user = %admin.user, "check requested from the dashboard");
+            Redirect::to("/?check=requested").into_response()
+        }
+        None => fail(WebError::new(
+            StatusCode::CONFLICT,
+            "checks are scheduled by `domwatch serve`; this dashboard has no scheduler: run `domwatch check`",
+        ))
+        .into_response(),
+    }
+}
+
+pub(crate) async fn dashboard(
+    State(state): State<WebState>,
+    admin: Admin,
+    Query(query): Query<DashboardQuery>,
+) -> PageResult {
     let store = &state.engine.store;
-    let cases = store.cases(CaseFilter::open()).await.map_err(|e| fail(WebError::internal(e)))?;
-    let runs = store.runs(1).await.map_err(|e| fail(WebError::internal(e)))?;
+    let cases = store
+        .cases(CaseFilter::open())
+        .await
+        .map_err(|e| fail(WebError::internal(e)))?;
+    let runs = store
+        .runs(1)
+        .await
+        .map_err(|e| fail(WebError::internal(e)))?;
     let last = runs.first();
     let mut body = String::new();
     if cases.is_empty() {
@@ -101,7 +156,12 @@ pub(crate) async fn dashboard(State(state): State<WebState>, admin: Admin) -> Pa
             None => body.push_str("<h1>No open cases</h1>"),
         }
         body.push_str(&last_run_line(last));
-        return Ok(Html(page("Everything is fine", &frame(&state, &admin.session), &body)));
+        body.push_str(&check_now_button(&state, &admin.session, &query));
+        return Ok(Html(page(
+            "Everything is fine",
+            &frame(&state, &admin.session),
+            &body,
+        )));
     }
 
     let mut by_kind: BTreeMap<CaseKind, Vec<&CaseRecord>> = BTreeMap::new();
@@ -115,6 +175,7 @@ pub(crate) async fn dashboard(State(state): State<WebState>, admin: Admin) -> Pa
         if cases.len() == 1 { "" } else { "s" }
     );
     body.push_str(&last_run_line(last));
+    body.push_str(&check_now_button(&state, &admin.session, &query));
     let _ = write!(
         body,
         "<p>Money at stake per renewal: <strong id=\"total-at-stake\">{}</strong></p>",
@@ -144,7 +205,11 @@ pub(crate) async fn dashboard(State(state): State<WebState>, admin: Admin) -> Pa
         }
         body.push_str("</table></section>");
     }
-    Ok(Html(page("Open cases", &frame(&state, &admin.session), &body)))
+    Ok(Html(page(
+        "Open cases",
+        &frame(&state, &admin.session),
+        &body,
+    )))
 }
 
 // ---- case page ------------------------------------------------------------------------
@@ -163,7 +228,11 @@ pub(crate) async fn case_page(
     Path(id): Path<i64>,
 ) -> PageResult {
     let body = case_body(&state, &admin.session, id).await.map_err(fail)?;
-    Ok(Html(page(&format!("Case #{id}"), &frame(&state, &admin.session), &body)))
+    Ok(Html(page(
+        &format!("Case #{id}"),
+        &frame(&state, &admin.session),
+        &body,
+    )))
 }
 
 async fn case_body(state: &WebState, session: &SessionInfo, id: i64) -> Result<String, WebError> {
@@ -175,13 +244,16 @@ async fn case_body(state: &WebState, session: &SessionInfo, id: i64) -> Result<S
     let store = &state.engine.store;
     let events = store.case_events(id).await.map_err(WebError::internal)?;
     let notices = store.notices(id).await.map_err(WebError::internal)?;
-    let actions = store.actions_of_case(id).await.map_err(WebError::internal)?;
+    let actions = store
+        .actions_of_case(id)
+        .await
+        .map_err(WebError::internal)?;
     let g = guide(&case.finding);
     let mut b = String::new();
     let _ = write!(
         b,
         "<h1>Case #{id}: {title}</h1>\
-         <p>Domain: <strong id=\"domain-unicode\">{unicode}</strong> <span class=\"muted\">(A-label <code id=\"domain-ascii\">{ascii}</code>)</span>\
+         <p>Domain: <strong id=\"domain-unicode\">{unicode}</strong> <span class=\"muted\">(A-label <code id=\"domain-ascii\">{ascii}</code>)</span> \
          · state <span class=\"badge\" id=\"case-state\">{state}</span> · opened {opened}{openings}{account}{billing_id}</p>",
         title = esc(&g.title),
         unicode = esc(&case.domain.unicode()),
@@ -231,7 +303,12 @@ async fn case_body(state: &WebState, session: &SessionInfo, id: i64) -> Result<S
             desc = esc(&o.description),
         );
         for a in &o.actions {
-            let _ = write!(b, "<li>{} {}</li>", esc(&a.describe()), target_badge(a.target()));
+            let _ = write!(
+                b,
+                "<li>{} {}</li>",
+                esc(&a.describe()),
+                target_badge(a.target())
+            );
         }
         b.push_str("</ul>");
         if case.state == CaseState::Open {
@@ -345,7 +422,13 @@ fn outcome_cell(outcome: &StepOutcome) -> (&'static str, String) {
     }
 }
 
-async fn run_fix(state: &WebState, admin: &Admin, id: i64, form: FixForm, mode: Mode) -> PageResult {
+async fn run_fix(
+    state: &WebState,
+    admin: &Admin,
+    id: i64,
+    form: FixForm,
+    mode: Mode,
+) -> PageResult {
     let option = form.option.filter(|o| !o.is_empty());
     let report = state
         .engine
@@ -356,8 +439,16 @@ async fn run_fix(state: &WebState, admin: &Admin, id: i64, form: FixForm, mode: 
         tracing::info!(case = id, option = %report.option, user = %admin.user, ok = report.succeeded(), "Fix now applied from the dashboard");
     }
     let body = fix_report_body(&report, mode, &admin.session);
-    let title = if mode == Mode::Apply { "Fix now" } else { "Preview" };
-    Ok(Html(page(&format!("{title}: case #{id}"), &frame(state, &admin.session), &body)))
+    let title = if mode == Mode::Apply {
+        "Fix now"
+    } else {
+        "Preview"
+    };
+    Ok(Html(page(
+        &format!("{title}: case #{id}"),
+        &frame(state, &admin.session),
+        &body,
+    )))
 }
 
 fn fix_report_body(report: &FixReport, mode: Mode, session: &SessionInfo) -> String {
@@ -365,7 +456,10 @@ fn fix_report_body(report: &FixReport, mode: Mode, session: &SessionInfo) -> Str
     let id = report.case_id;
     let option = esc(&report.option);
     if mode == Mode::Apply {
-        let _ = write!(b, "<h1>Fix now: case #{id}, option <code>{option}</code></h1>");
+        let _ = write!(
+            b,
+            "<h1>Fix now: case #{id}, option <code>{option}</code></h1>"
+        );
         if report.succeeded() {
             b.push_str("<p class=\"fine\" id=\"fix-result\">Done. The next monitoring run confirms the case resolves.</p>");
         } else {
@@ -441,7 +535,11 @@ pub(crate) async fn audit(
     }
     if entries.len() as i64 == AUDIT_PAGE_SIZE {
         if let Some(last) = entries.last() {
-            let _ = write!(b, "<p><a id=\"older\" href=\"/audit?before={}\">Older entries</a></p>", last.id);
+            let _ = write!(
+                b,
+                "<p><a id=\"older\" href=\"/audit?before={}\">Older entries</a></p>",
+                last.id
+            );
         }
     }
     Ok(Html(page("Audit log", &frame(&state, &admin.session), &b)))

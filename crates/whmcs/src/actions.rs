@@ -856,17 +856,27 @@ impl WhmcsClient {
 
         let mut list = BillingDomainList::default();
         for domain in &domains {
-            let currency = client_currency
-                .get(&domain.client_id)
-                .copied()
-                .ok_or_else(|| WhmcsError::Api {
-                    action: "GetClientsDetails".into(),
-                    message: format!(
-                        "no currency known for client #{} of domain #{}",
-                        domain.client_id, domain.id
-                    ),
-                    registrar_error: None,
-                })?;
+            let currency = match client_currency.get(&domain.client_id) {
+                Some(Ok(currency)) => *currency,
+                Some(Err(reason)) => {
+                    list.unreadable.push(UnreadableDomain {
+                        id: domain.id,
+                        name: domain.domain.clone(),
+                        reason: reason.clone(),
+                    });
+                    continue;
+                }
+                None => {
+                    return Err(WhmcsError::Api {
+                        action: "GetClientsDetails".into(),
+                        message: format!(
+                            "no answer for client #{} of domain #{}",
+                            domain.client_id, domain.id
+                        ),
+                        registrar_error: None,
+                    })
+                }
+            };
             match domain.to_billing_domain(currency) {
                 Ok(d) => list.domains.push(d),
                 Err(reason) => {
@@ -882,11 +892,14 @@ impl WhmcsClient {
         Ok(list)
     }
 
+    /// Currency per client. A client that does not exist (WHMCS keeps domains of deleted
+    /// clients) or uses an unlisted currency gets the reason instead, so one bad row does
+    /// not hide every other domain.
     async fn client_currencies(
         &self,
         client_ids: &[u64],
         currencies: &HashMap<u64, Currency>,
-    ) -> Result<HashMap<u64, Currency>, WhmcsError> {
+    ) -> Result<HashMap<u64, Result<Currency, String>>, WhmcsError> {
         let semaphore = Arc::new(tokio::sync::Semaphore::new(
             self.config().client_lookup_concurrency.max(1),
         ));
@@ -896,28 +909,34 @@ impl WhmcsClient {
             let semaphore = semaphore.clone();
             tasks.spawn(async move {
                 let _permit = semaphore.acquire_owned().await.expect("semaphore open");
-                client.get_client_details(client_id).await
+                (client_id, client.get_client_details(client_id).await)
             });
         }
         let mut out = HashMap::new();
         while let Some(joined) = tasks.join_next().await {
-            let details = joined.map_err(|e| WhmcsError::Transport {
+            let (client_id, details) = joined.map_err(|e| WhmcsError::Transport {
                 action: "GetClientsDetails".into(),
                 detail: format!("lookup task failed: {e}"),
-            })??;
-            let currency = currencies
-                .get(&details.currency_id)
-                .copied()
-                .or(details.currency_code)
-                .ok_or_else(|| WhmcsError::Api {
-                    action: "GetCurrencies".into(),
-                    message: format!(
-                        "client #{} uses currency id {} which GetCurrencies does not list",
-                        details.id, details.currency_id
-                    ),
-                    registrar_error: None,
-                })?;
-            out.insert(details.id, currency);
+            })?;
+            let currency = match details {
+                Ok(details) => currencies
+                    .get(&details.currency_id)
+                    .copied()
+                    .or(details.currency_code)
+                    .ok_or_else(|| {
+                        format!(
+                            "client #{client_id} uses currency id {} which GetCurrencies does not \
+                             list; add the currency in WHMCS or fix the client",
+                            details.currency_id
+                        )
+                    }),
+                Err(WhmcsError::NotFound { message, .. }) => Err(format!(
+                    "client #{client_id} of this domain does not exist ({message}); assign the \
+                     domain to an existing client in WHMCS"
+                )),
+                Err(other) => return Err(other),
+            };
+            out.insert(client_id, currency);
         }
         Ok(out)
     }

@@ -5,6 +5,8 @@
 //! Runtime queries only; table and column names are WHMCS's own (see the reference notes).
 
 use chrono::NaiveDate;
+use domwatch_core::model::{BillingDomain, BillingPremiumCost};
+use domwatch_core::{Currency, Money};
 use rust_decimal::Decimal;
 use sqlx::mysql::{MySqlPool, MySqlPoolOptions};
 use sqlx::Row;
@@ -310,6 +312,36 @@ impl WhmcsDb {
     }
 }
 
+/// Fills `is_premium` and `premium_cost` of API-listed domains from the database, which
+/// knows what the API hides. A domain without premium data is standard (`Some(false)`).
+/// Costs are only set when their currency id maps to a known currency (`currency_codes`,
+/// from GetCurrencies); an incomplete record leaves `premium_cost` as far as it is known.
+pub fn apply_premium_records(
+    domains: &mut [BillingDomain],
+    records: &HashMap<u64, PremiumRecord>,
+    currency_codes: &HashMap<u64, Currency>,
+) {
+    for domain in domains {
+        let Some(record) = records.get(&domain.id) else {
+            domain.is_premium = Some(false);
+            domain.premium_cost = None;
+            continue;
+        };
+        domain.is_premium = Some(record.is_premium == Some(true));
+        let currency = record
+            .currency_id
+            .and_then(|id| currency_codes.get(&id).copied());
+        domain.premium_cost = currency.and_then(|currency| {
+            let registration_cost = record.registration_cost.map(|a| Money::new(a, currency));
+            let renewal_cost = record.renewal_cost.map(|a| Money::new(a, currency));
+            (registration_cost.is_some() || renewal_cost.is_some()).then_some(BillingPremiumCost {
+                registration_cost,
+                renewal_cost,
+            })
+        });
+    }
+}
+
 fn apply_extra(record: &mut PremiumRecord, name: &str, value: &str) -> Result<(), DbError> {
     let amount = || {
         Decimal::from_str(value.trim()).map(Some).map_err(|_| {
@@ -339,6 +371,8 @@ fn apply_extra(record: &mut PremiumRecord, name: &str, value: &str) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+    use domwatch_core::model::BillingStatus;
+    use domwatch_core::DomainName;
 
     #[test]
     fn redacts_passwords() {
@@ -350,6 +384,57 @@ mod tests {
             redact_url("mysql://root@127.0.0.1/x"),
             "mysql://root@127.0.0.1/x"
         );
+    }
+
+    fn billing_domain(id: u64) -> BillingDomain {
+        BillingDomain {
+            id,
+            client_id: 1,
+            name: DomainName::parse("example.shop").unwrap(),
+            registrar_module: "cnic".into(),
+            status: BillingStatus::Active,
+            recurring_amount: Money::new(Decimal::new(3375, 2), Currency::EUR),
+            registration_period_years: 1,
+            expiry: None,
+            next_due: None,
+            do_not_renew: false,
+            is_premium: None,
+            premium_cost: None,
+        }
+    }
+
+    #[test]
+    fn database_premium_data_fills_what_the_api_hides() {
+        let mut domains = vec![billing_domain(1), billing_domain(2), billing_domain(3)];
+        let mut records = HashMap::new();
+        records.insert(
+            1,
+            PremiumRecord {
+                domain_id: 1,
+                is_premium: Some(true),
+                registration_cost: Some(Decimal::new(400, 0)),
+                renewal_cost: Some(Decimal::new(420, 0)),
+                currency_id: Some(1),
+            },
+        );
+        records.insert(
+            2,
+            PremiumRecord {
+                domain_id: 2,
+                is_premium: Some(true),
+                ..Default::default()
+            },
+        );
+        let currencies = HashMap::from([(1, Currency::EUR)]);
+        apply_premium_records(&mut domains, &records, &currencies);
+        assert_eq!(domains[0].is_premium, Some(true));
+        assert_eq!(
+            domains[0].premium_cost.as_ref().unwrap().renewal_cost,
+            Some(Money::new(Decimal::new(420, 0), Currency::EUR))
+        );
+        assert_eq!(domains[1].is_premium, Some(true));
+        assert_eq!(domains[1].premium_cost, None, "cost rows missing");
+        assert_eq!(domains[2].is_premium, Some(false));
     }
 
     #[test]

@@ -111,6 +111,9 @@ impl Command {
                 let value = strip_line_breaks(value);
                 match self.params.iter_mut().find(|(k, _)| *k == key) {
                     Some(slot) => slot.1 = value,
+                    // `COMMAND` always leads, so equal commands compare equal however
+                    // their text was ordered.
+                    None if key == "COMMAND" => self.params.insert(0, (key, value)),
                     None => self.params.push((key, value)),
                 }
             }
@@ -201,9 +204,7 @@ impl Command {
     pub fn encode(&self) -> String {
         let capacity = self.params.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
         let mut out = String::with_capacity(capacity);
-        let command = self.params.iter().filter(|(k, _)| k == "COMMAND");
-        let rest = self.params.iter().filter(|(k, _)| k != "COMMAND");
-        for (key, value) in command.chain(rest) {
+        for (key, value) in &self.params {
             if !out.is_empty() {
                 out.push('\n');
             }
@@ -333,6 +334,16 @@ mod tests {
         assert_eq!(cmd.get("DOMAIN"), Some("example.com"));
         assert_eq!(cmd.get("Auth"), Some("a=b"));
         assert_eq!(cmd.len(), 3);
+    }
+
+    #[test]
+    fn command_leads_however_the_text_was_ordered() {
+        let cmd = Command::decode("DOMAIN=example.com\nCOMMAND=StatusDomain");
+        assert_eq!(cmd.encode(), "COMMAND=StatusDomain\nDOMAIN=example.com");
+        assert_eq!(
+            cmd,
+            Command::new("StatusDomain").with("DOMAIN", "example.com")
+        );
     }
 
     #[test]

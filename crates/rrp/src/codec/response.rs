@@ -535,9 +535,11 @@ impl fmt::Debug for Record<'_> {
 /// Upper-case with all whitespace removed: the SDK normalisation of property names.
 /// Borrows when the name is already normal.
 pub fn normalise_name(name: &str) -> Cow<'_, str> {
+    // Same whitespace notion as the slow path (`char::is_whitespace` includes \x0b, which
+    // `is_ascii_whitespace` does not), so both paths agree on every input.
     let already_normal = name
         .bytes()
-        .all(|b| b.is_ascii() && !b.is_ascii_lowercase() && !b.is_ascii_whitespace());
+        .all(|b| b.is_ascii() && !b.is_ascii_lowercase() && !(b as char).is_whitespace());
     if already_normal {
         Cow::Borrowed(name)
     } else {
@@ -791,6 +793,14 @@ mod tests {
 
         let r = parse("code = abc\ndescription = x\n");
         assert_eq!(r.template(), Some(&Template::Invalid));
+    }
+
+    #[test]
+    fn normalisation_removes_every_kind_of_whitespace() {
+        assert_eq!(normalise_name("paiduntil date"), "PAIDUNTILDATE");
+        assert_eq!(normalise_name("A\u{b}B"), "AB");
+        assert_eq!(normalise_name("a\tb\u{a0}c"), "ABC");
+        assert!(matches!(normalise_name("X-FEE-AMOUNT"), Cow::Borrowed(_)));
     }
 
     #[test]

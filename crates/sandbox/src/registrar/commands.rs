@@ -299,12 +299,14 @@ fn query_domain_list(state: &mut State, cmd: &Command) -> Outcome {
         None => state.listed_page(first, limit),
         Some(o) if o.is_empty() => state.listed_page(first, limit),
         Some(o) if o == "DOMAIN" => state.listed_page_by_name(first, limit, descending),
-        Some(o) => return Err(Reply::new(
-            510,
-            format!(
+        Some(o) => {
+            return Err(Reply::new(
+                510,
+                format!(
                 "Command not supported for this class; the sandbox orders by DOMAIN only, not {o}"
             ),
-        )),
+            ))
+        }
     };
     let mut r = Reply::ok();
     match state.dialect {

@@ -7,6 +7,28 @@
 //!   `POST /_sandbox/event` with a JSON [`RegistrarEvent`]; `GET /_sandbox/state` shows
 //!   the clock, counters and fault settings.
 //!
+//! Admin contract (JSON in, JSON out; 200 `{"ok":true,"detail":…}`, 400 for JSON that is
+//! no event, 422 `{"ok":false,"error":…}` for an event that cannot apply):
+//!
+//! ```text
+//! {"event":"turn_premium","domain":"x.shop","renew_price":"480.00"[,"class":"…"]}
+//! {"event":"zone_price","zone":"com","renew":"12.30"[,"register":"…","transfer":"…"]}
+//! {"event":"fail_transfer","domain":"x.com"[,"reason":"…"]}
+//! {"event":"fail_renewal","domain":"x.com","reason":"…"}
+//! {"event":"renew","domain":"x.com"[,"years":1]}
+//! {"event":"set_renewal_mode","domain":"x.com","mode":"AUTOEXPIRE"}
+//! {"event":"remove_domain","domain":"x.com"}
+//! {"event":"advance_clock","days":30[,"hours":0]}
+//! {"event":"set_faults","rate_421":0.1,"rate_http_500":0,"rate_truncated":0,"rate_hang":0,"latency_ms":50,"hang_ms":3600000}
+//! {"event":"inject_fault","fault":"code421|http500|truncated|hang","count":1}
+//! ```
+//!
+//! Not modelled: sub-users (`SUBUSER`, `s_user` act on the main account), list filters
+//! other than paging (`DOMAIN`, `ZONE`, … are refused with 510 rather than ignored),
+//! redemption/restore of deleted domains (an expired AUTOEXPIRE/AUTODELETE domain simply
+//! leaves the account), and auto-renewal failures on their own (auto-renewals succeed
+//! unless a `fail_renewal` event says otherwise; then the paid-until stays put).
+//!
 //! Everything is a function of the seed and the requests received: session ids, fault
 //! decisions and runtimes included.
 
@@ -307,7 +329,10 @@ async fn admin_event(AxumState(app): AxumState<Arc<App>>, body: Bytes) -> Respon
                 .into_response()
         }
     };
-    match app.apply(event) {
+    let applied = tokio::task::spawn_blocking(move || app.apply(event))
+        .await
+        .unwrap_or_else(|_| Err("the sandbox failed while applying the event".into()));
+    match applied {
         Ok(detail) => Json(serde_json::json!({"ok": true, "detail": detail})).into_response(),
         Err(error) => (
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -318,7 +343,10 @@ async fn admin_event(AxumState(app): AxumState<Arc<App>>, body: Bytes) -> Respon
 }
 
 async fn admin_state(AxumState(app): AxumState<Arc<App>>) -> Response {
-    Json(app.snapshot()).into_response()
+    match tokio::task::spawn_blocking(move || app.snapshot()).await {
+        Ok(snapshot) => Json(snapshot).into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
 }
 
 async fn api_call(
@@ -342,8 +370,11 @@ async fn api_call(
         }
     }
 
-    let (fault, latency, hang, dialect, text) = {
-        let mut inner = app.lock();
+    // The state work is synchronous and can be long (first list of a huge portfolio):
+    // run it off the async workers so slow answers never stall the server.
+    let worker = app.clone();
+    let decided = tokio::task::spawn_blocking(move || {
+        let mut inner = worker.lock();
         let request = inner.requests;
         inner.requests += 1;
         let fault = inner.faults.decide(request);
@@ -369,7 +400,15 @@ async fn api_call(
                 wire::render(&reply, dialect, runtime_of(request))
             }
         };
-        (fault, latency, hang, dialect, text)
+        (fault, latency, hang, text)
+    })
+    .await;
+    let Ok((fault, latency, hang, text)) = decided else {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "sandbox handler panicked\n",
+        )
+            .into_response();
     };
 
     if fault == Some(Fault::Hang) {
@@ -379,7 +418,6 @@ async fn api_call(
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
     }
-    let _ = dialect;
     match fault {
         Some(Fault::Http500) => (
             StatusCode::INTERNAL_SERVER_ERROR,

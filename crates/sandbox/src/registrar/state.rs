@@ -201,6 +201,8 @@ struct Catalog {
     premium: Vec<usize>,
     /// Listed domains per zone in the base portfolio.
     zone_counts: HashMap<String, usize>,
+    /// Listed base domains set to expire (AUTOEXPIRE/AUTODELETE), with their paid-until.
+    expiring: Vec<(usize, NaiveDate)>,
 }
 
 pub struct State {
@@ -305,8 +307,9 @@ impl State {
 
     // ----- clock ----------------------------------------------------------------------
 
-    /// Moves the clock forward: sessions may expire, pending transfers complete, and
-    /// touched auto-renewing domains roll their paid-until over the new date.
+    /// Moves the clock forward: sessions may expire, pending transfers complete,
+    /// auto-renewing domains roll their paid-until over the new date (on read), and
+    /// domains set to AUTOEXPIRE/AUTODELETE whose paid-until passed leave the account.
     pub fn advance(&mut self, by: Duration) {
         self.now += by;
         let today = self.today();
@@ -334,6 +337,26 @@ impl State {
             complete(rec, &mut completed);
         }
         self.listing_generation += completed;
+
+        // Expiry: materialise the base domains whose term ran out, then drop every
+        // expiring domain past its paid-until from the list.
+        let expiring = self.catalog().expiring.clone();
+        for (index, paid_until) in expiring {
+            if paid_until < today && !self.overlay.contains_key(&index) {
+                let rec = self.record_at(index);
+                self.overlay.insert(index, rec);
+            }
+        }
+        let mut expired = 0u64;
+        for rec in self.overlay.values_mut().chain(self.extras.values_mut()) {
+            if rec.present && rec.renewal_mode.lets_expire() && rec.paid_until < today {
+                rec.present = false;
+                rec.status = "DELETED".into();
+                rec.updated = today;
+                expired += 1;
+            }
+        }
+        self.listing_generation += expired;
     }
 
     // ----- prices ---------------------------------------------------------------------
@@ -688,6 +711,7 @@ impl State {
     fn catalog(&mut self) -> &Catalog {
         if self.catalog.is_none() {
             let mut premium = Vec::new();
+            let mut expiring = Vec::new();
             let mut zone_counts: HashMap<String, usize> = HashMap::new();
             for d in self.portfolio.domains_of(self.dialect) {
                 if !d.registrar.present {
@@ -696,11 +720,15 @@ impl State {
                 if d.registrar.premium.is_some() {
                     premium.push(d.index);
                 }
+                if d.registrar.renewal_mode.lets_expire() {
+                    expiring.push((d.index, d.registrar.paid_until));
+                }
                 *zone_counts.entry(d.name.zone().to_string()).or_default() += 1;
             }
             self.catalog = Some(Catalog {
                 premium,
                 zone_counts,
+                expiring,
             });
         }
         self.catalog.as_ref().expect("just built")

@@ -1,7 +1,7 @@
 //! WHMCS tables (the columns domwatch and the sandbox use, with WHMCS's names and types)
 //! and the bulk seeding from the [`Portfolio`].
 
-use super::store::{Dialect, Store};
+use super::store::{sql_literal, Dialect, Store};
 use crate::portfolio::{exchange_rates, Portfolio, BILLING_MARGIN, CURRENCIES, ZONES};
 use anyhow::Result;
 use chrono::NaiveDate;
@@ -229,7 +229,58 @@ pub async fn is_seeded(store: &Store) -> Result<bool> {
 /// portfolio, in one transaction with multi-row inserts.
 pub async fn seed(store: &Store, portfolio: &Portfolio) -> Result<()> {
     let started = std::time::Instant::now();
-    let lit = |s: &str| store.literal(s);
+    let dialect = store.dialect();
+    let fixed = fixed_statements(dialect, portfolio);
+    let (sender, receiver) = tokio::sync::mpsc::channel::<String>(64);
+    let portfolio = *portfolio;
+    // Generating the portfolio is the expensive part: do it on blocking threads, in
+    // parallel, while the database writes the previous statements.
+    let producer = tokio::task::spawn_blocking(move || {
+        for sql in fixed {
+            if sender.blocking_send(sql).is_err() {
+                return;
+            }
+        }
+        let workers = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .min(4);
+        const BLOCK: usize = 20_000;
+        let mut start = 0;
+        while start < portfolio.size {
+            let end = (start + BLOCK).min(portfolio.size);
+            let per_worker = (end - start).div_ceil(workers);
+            let chunks: Vec<Vec<String>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..workers)
+                    .map(|w| {
+                        let from = (start + w * per_worker).min(end);
+                        let to = (from + per_worker).min(end);
+                        let portfolio = &portfolio;
+                        scope.spawn(move || domain_statements(dialect, portfolio, from..to))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("seed worker panicked"))
+                    .collect()
+            });
+            for sql in chunks.into_iter().flatten() {
+                if sender.blocking_send(sql).is_err() {
+                    return;
+                }
+            }
+            start = end;
+        }
+    });
+    let written = store.raw_stream(receiver).await;
+    producer.await?;
+    written?;
+    tracing::debug!(elapsed = ?started.elapsed(), "sandbox WHMCS seeded");
+    Ok(())
+}
+
+/// Admins, departments, currencies, pricing and clients.
+fn fixed_statements(dialect: Dialect, portfolio: &Portfolio) -> Vec<String> {
+    let lit = |s: &str| sql_literal(dialect, s);
     let today = portfolio.today;
     let mut statements = Vec::new();
 
@@ -320,7 +371,17 @@ pub async fn seed(store: &Store, portfolio: &Portfolio) -> Result<()> {
         ));
     }
     statements.extend(clients.finish());
+    statements
+}
 
+/// Domains with their premium rows, invoices and invoice items for a range of indices.
+fn domain_statements(
+    dialect: Dialect,
+    portfolio: &Portfolio,
+    indices: std::ops::Range<usize>,
+) -> Vec<String> {
+    let lit = |s: &str| sql_literal(dialect, s);
+    let mut statements = Vec::new();
     let mut domains = BulkInsert::new(
         "tbldomains",
         "id, userid, orderid, type, registrationdate, domain, firstpaymentamount, recurringamount, registrar, registrationperiod, expirydate, subscriptionid, promoid, status, nextduedate, nextinvoicedate, additionalnotes, paymentmethod, dnsmanagement, emailforwarding, idprotection, is_premium, donotrenew, reminders, synced",
@@ -334,7 +395,8 @@ pub async fn seed(store: &Store, portfolio: &Portfolio) -> Result<()> {
         "tblinvoiceitems",
         "invoiceid, userid, type, relid, description, amount, taxed, duedate, paymentmethod, notes",
     );
-    for domain in portfolio.domains() {
+    for index in indices {
+        let domain = portfolio.domain(index);
         let Some(b) = &domain.billing else { continue };
         let name = domain.name.unicode();
         domains.push(format!(
@@ -404,8 +466,5 @@ pub async fn seed(store: &Store, portfolio: &Portfolio) -> Result<()> {
     statements.extend(extras.finish());
     statements.extend(invoices.finish());
     statements.extend(items.finish());
-    let built = started.elapsed();
-    store.raw_batch(&statements).await?;
-    tracing::debug!(?built, written = ?(started.elapsed() - built), "sandbox WHMCS seed timings");
-    Ok(())
+    statements
 }

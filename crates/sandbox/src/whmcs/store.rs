@@ -278,47 +278,40 @@ impl Store {
         Ok(())
     }
 
-    /// Runs literal SQL (no parameters) in one transaction; used for fast bulk seeding.
-    pub async fn raw_batch(&self, statements: &[String]) -> Result<()> {
+    /// A SQL string literal for this backend.
+    pub fn literal(&self, text: &str) -> String {
+        sql_literal(self.dialect(), text)
+    }
+
+    /// Executes literal SQL statements as they arrive, all in one transaction; the
+    /// transaction commits when the sender is dropped. Used to seed while generating.
+    pub async fn raw_stream(
+        &self,
+        mut statements: tokio::sync::mpsc::Receiver<String>,
+    ) -> Result<()> {
         match self {
             Store::Sqlite(pool) => {
                 let mut tx = pool.begin().await?;
-                for sql in statements {
-                    sqlx::raw_sql(sql)
+                while let Some(sql) = statements.recv().await {
+                    sqlx::raw_sql(&sql)
                         .execute(&mut *tx)
                         .await
-                        .with_context(|| format!("seeding failed: {}", preview(sql)))?;
+                        .with_context(|| format!("seeding failed: {}", preview(&sql)))?;
                 }
                 tx.commit().await?;
             }
             Store::MySql(pool) => {
                 let mut tx = pool.begin().await?;
-                for sql in statements {
-                    sqlx::raw_sql(sql)
+                while let Some(sql) = statements.recv().await {
+                    sqlx::raw_sql(&sql)
                         .execute(&mut *tx)
                         .await
-                        .with_context(|| format!("seeding failed: {}", preview(sql)))?;
+                        .with_context(|| format!("seeding failed: {}", preview(&sql)))?;
                 }
                 tx.commit().await?;
             }
         }
         Ok(())
-    }
-
-    /// A SQL string literal for this backend.
-    pub fn literal(&self, text: &str) -> String {
-        let mut out = String::with_capacity(text.len() + 2);
-        out.push('\'');
-        for c in text.chars() {
-            match c {
-                '\'' => out.push_str("''"),
-                // MySQL treats backslash as an escape character inside literals.
-                '\\' if self.dialect() == Dialect::MySql => out.push_str("\\\\"),
-                _ => out.push(c),
-            }
-        }
-        out.push('\'');
-        out
     }
 
     pub async fn close(&self) {
@@ -327,6 +320,22 @@ impl Store {
             Store::MySql(pool) => pool.close().await,
         }
     }
+}
+
+/// A SQL string literal for the dialect.
+pub fn sql_literal(dialect: Dialect, text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('\'');
+    for c in text.chars() {
+        match c {
+            '\'' => out.push_str("''"),
+            // MySQL treats backslash as an escape character inside literals.
+            '\\' if dialect == Dialect::MySql => out.push_str("\\\\"),
+            _ => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
 }
 
 fn preview(sql: &str) -> String {

@@ -1,0 +1,311 @@
+//! `domwatch serve`: the monitoring scheduler plus the dashboard, and
+//! `domwatch hash-password`: the argon2 hash for `serve.admin_password_hash`.
+
+use crate::cli_cases::Common;
+use crate::config;
+use crate::runtime::Runtime;
+use anyhow::Context;
+use clap::Args;
+use domwatch_engine::{CycleReport, Engine, EngineError, Mode, NoProgress};
+use domwatch_web::{AuthConfig, WebState};
+use std::future::Future;
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{watch, Notify};
+
+/// How long shutdown waits for a monitoring run in progress before abandoning it (the
+/// store's transactions and notice claims make an abandoned run safe to repeat).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// `DOMWATCH_SECURE_COOKIES=1`: the dashboard is reached over TLS (e.g. a reverse proxy),
+/// so the session cookie gets `Secure`.
+fn secure_cookies_from_env() -> bool {
+    std::env::var("DOMWATCH_SECURE_COOKIES")
+        .map(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
+        .unwrap_or(false)
+}
+
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let config = config::load(args.common.config.as_deref(), &config::ProcessEnv)?;
+    let addr: SocketAddr = config.listen.parse().with_context(|| {
+        format!(
+            "serve.listen = `{}` is not an address: use e.g. 127.0.0.1:8400 (or set DOMWATCH_LISTEN)",
+            config.listen
+        )
+    })?;
+    // Checked before anything starts, so a bad setup fails at once with the reason.
+    let mut auth = match &config.admin_password_hash {
+        Some(hash) => AuthConfig::with_password_hash(&config.admin_user, hash.expose())?,
+        None => AuthConfig::open_access(),
+    };
+    auth.secure_cookies = secure_cookies_from_env();
+    auth.check_listen(addr)?;
+    if auth.is_open_access() {
+        tracing::warn!(
+            %addr,
+            "no admin password is configured: the dashboard is open to anyone on this machine; set serve.admin_password_hash (see `domwatch hash-password`) before exposing it"
+        );
+    }
+
+    let interval = Duration::from_secs(config.interval_minutes * 60);
+    let runtime = Runtime::build(config).await?;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+        format!("cannot listen on {addr}: is another domwatch serve running? Choose another address with serve.listen or DOMWATCH_LISTEN")
+    })?;
+    tracing::info!(url = %format!("http://{addr}/"), every_minutes = interval.as_secs() / 60, "dashboard listening; monitoring starts now");
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: no new requests, the running check is allowed to finish");
+        let _ = stop_tx.send(true);
+    });
+    let check_now = Arc::new(Notify::new());
+    let app = domwatch_web::router(
+        WebState::new(runtime.engine.clone(), auth).with_check_trigger(check_now.clone()),
+    );
+    let mut server_stop = stop_rx.clone();
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = server_stop.wait_for(|stop| *stop).await;
+    });
+
+    // The engine's cycle future is not `Send`, so the scheduler runs on this thread (a
+    // local task set) while the server's connections run on the runtime's workers.
+    let engine = runtime.engine.clone();
+    let local = tokio::task::LocalSet::new();
+    local
+        .run_until(async move {
+            let scheduler = tokio::task::spawn_local(schedule(monitoring_cycle(engine), interval, check_now, stop_rx));
+            let served = server.await.context("the dashboard server failed");
+            let abort = scheduler.abort_handle();
+            if tokio::time::timeout(SHUTDOWN_GRACE, scheduler).await.is_err() {
+                tracing::warn!("the running monitoring check did not finish in time and was abandoned; the next start repeats it safely");
+                abort.abort();
+            }
+            served
+        })
+        .await?;
+    runtime.engine.store.close().await;
+    drop(runtime);
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// One monitoring cycle every `every`, the first at once. Cycles run one after the other
+/// in this task, so two never overlap; a failed or panicking cycle is logged and the loop
+/// goes on. `check_now` starts one early (the dashboard's "Check now"). Returns how many
+/// cycles ran.
+async fn schedule<F, Fut>(
+    mut cycle: F,
+    every: Duration,
+    check_now: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) -> u64
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<CycleReport, EngineError>> + 'static,
+{
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut cycles = 0;
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = check_now.notified() => {
+                // The next scheduled check counts from this one.
+                ticker.reset();
+            }
+            _ = stop.wait_for(|stop| *stop) => break,
+        }
+        let started = Instant::now();
+        // Its own task, so a panic in a cycle is reported instead of ending the scheduler.
+        let outcome = tokio::task::spawn_local(cycle()).await;
+        cycles += 1;
+        match outcome {
+            Ok(Ok(report)) => tracing::info!(
+                run = report.run_id,
+                opened = report.opened,
+                reopened = report.reopened,
+                resolved = report.resolved,
+                notices = report.notices_sent,
+                failed_accounts = report.failed_accounts.len(),
+                seconds = started.elapsed().as_secs_f64(),
+                "monitoring check finished"
+            ),
+            Ok(Err(error)) => {
+                tracing::error!(%error, next_in_minutes = every.as_secs() / 60, "monitoring check failed; the next one runs on schedule")
+            }
+            Err(error) => {
+                tracing::error!(%error, "monitoring check crashed; the next one runs on schedule")
+            }
+        }
+        if *stop.borrow() {
+            break;
+        }
+    }
+    cycles
+}
+
+/// The scheduler's cycle: a full monitoring run on the engine.
+fn monitoring_cycle(
+    engine: Engine,
+) -> impl FnMut() -> std::pin::Pin<Box<dyn Future<Output = Result<CycleReport, EngineError>>>> {
+    move || {
+        let engine = engine.clone();
+        Box::pin(async move { engine.run_cycle(Mode::Apply, &NoProgress).await })
+    }
+}
+
+/// Ctrl-C, or SIGTERM (systemd, docker stop).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}
+
+/// Reads one line (the password) from standard input and prints its argon2 PHC string.
+pub fn hash_password() -> anyhow::Result<()> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprintln!("Password (it is shown as you type; pipe it in to avoid that):");
+    }
+    let mut line = String::new();
+    stdin
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']);
+    let phc = domwatch_web::hash_password(password)?;
+    println!("{phc}");
+    eprintln!("Put this into domwatch.toml as `admin_password_hash = \"…\"` under [serve], or into DOMWATCH_ADMIN_PASSWORD_HASH(_FILE).");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    /// Cycles slower than the interval never overlap; failures and panics do not stop the
+    /// loop; the first cycle starts at once; a stop request ends it.
+    #[tokio::test(flavor = "current_thread")]
+    async fn cycles_run_one_at_a_time_and_survive_failures_and_panics() {
+        let running = Rc::new(Cell::new(0u32));
+        let most_at_once = Rc::new(Cell::new(0u32));
+        let calls = Rc::new(Cell::new(0u32));
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let cycle = {
+            let (running, most_at_once, calls) =
+                (running.clone(), most_at_once.clone(), calls.clone());
+            move || {
+                let (running, most_at_once, calls) =
+                    (running.clone(), most_at_once.clone(), calls.clone());
+                async move {
+                    calls.set(calls.get() + 1);
+                    running.set(running.get() + 1);
+                    most_at_once.set(most_at_once.get().max(running.get()));
+                    tokio::time::sleep(Duration::from_millis(30)).await;
+                    running.set(running.get() - 1);
+                    match calls.get() {
+                        1 => Err(EngineError::Billing("WHMCS is down".into())),
+                        2 => panic!("a bug in one cycle"),
+                        _ => Ok(CycleReport::default()),
+                    }
+                }
+            }
+        };
+        let local = tokio::task::LocalSet::new();
+        let started = Instant::now();
+        let cycles = local
+            .run_until(async move {
+                let scheduler = tokio::task::spawn_local(schedule(
+                    cycle,
+                    Duration::from_millis(10),
+                    Arc::new(Notify::new()),
+                    stop_rx,
+                ));
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                stop_tx.send(true).unwrap();
+                scheduler.await.unwrap()
+            })
+            .await;
+        assert!(
+            cycles >= 3,
+            "the loop went on after a failure and a panic: {cycles} cycles"
+        );
+        assert_eq!(u64::from(calls.get()), cycles);
+        assert_eq!(most_at_once.get(), 1, "two cycles overlapped");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "stopping took too long"
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn check_now_runs_a_cycle_before_the_interval() {
+        let calls = Rc::new(Cell::new(0u32));
+        let cycle = {
+            let calls = calls.clone();
+            move || {
+                let calls = calls.clone();
+                async move {
+                    calls.set(calls.get() + 1);
+                    Ok(CycleReport::default())
+                }
+            }
+        };
+        let trigger = Arc::new(Notify::new());
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let local = tokio::task::LocalSet::new();
+        let cycles = local
+            .run_until({
+                let trigger = trigger.clone();
+                async move {
+                    let hour = Duration::from_secs(3600);
+                    let scheduler =
+                        tokio::task::spawn_local(schedule(cycle, hour, trigger.clone(), stop_rx));
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    trigger.notify_one();
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    stop_tx.send(true).unwrap();
+                    scheduler.await.unwrap()
+                }
+            })
+            .await;
+        assert_eq!(cycles, 2, "the first check at start, the second on request");
+        assert_eq!(calls.get(), 2);
+    }
+}

@@ -1,0 +1,361 @@
+//! The dashboard in a real browser: `domwatch serve` on the embedded sandboxes with an
+//! admin password, driven through chromedriver and headless Chromium. An admin logs in,
+//! sees the cases grouped by kind, opens one, presses Fix now, sees the applied steps and
+//! finds the write in the audit log. Everything stays on 127.0.0.1.
+//!
+//! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian: `apt-get install
+//! chromium chromium-driver`; `scripts/test` does it). Without them the test prints
+//! `SKIPPED: …`, and fails when `CI` is set.
+
+use fantoccini::{ClientBuilder, Locator};
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const PASSWORD: &str = "browser-test-Pa55word";
+/// Kinds whose recommended fix writes to the sandbox WHMCS, in order of preference.
+const FIXABLE_KINDS: [&str; 3] = [
+    "renewal_underpriced",
+    "margin_below_minimum",
+    "expiry_drift",
+];
+
+/// A child process that is killed when the test ends, however it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free local port")
+}
+
+fn wait_for_port(port: u16, what: &str, log: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not listen on port {port} within 60 s; its log:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// True when the browser tools are installed; otherwise says so (and fails on CI).
+fn browser_available() -> bool {
+    let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
+        .into_iter()
+        .filter(|p| !Path::new(p).exists())
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let message = format!(
+        "SKIPPED: dashboard browser test: {} missing; install with `apt-get install chromium chromium-driver`",
+        missing.join(" and ")
+    );
+    if std::env::var_os("CI").is_some() {
+        panic!("{message} (CI is set, so this is a failure)");
+    }
+    eprintln!("{message}");
+    false
+}
+
+fn domwatch() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_domwatch"))
+}
+
+/// The password hash, made by `domwatch hash-password` as an operator would.
+fn hash_password() -> String {
+    let mut child = domwatch()
+        .arg("hash-password")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("domwatch hash-password starts");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{PASSWORD}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "hash-password failed");
+    let hash = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    hash
+}
+
+fn start_server(dir: &Path, port: u16, log: &Path) -> Running {
+    let log_file = std::fs::File::create(log).unwrap();
+    let child = domwatch()
+        .arg("serve")
+        .current_dir(dir)
+        .env_remove("DOMWATCH_CONFIG")
+        .env("DOMWATCH_STATE_DIR", dir.join("state"))
+        .env(
+            "DOMWATCH_DATABASE_URL",
+            format!("sqlite://{}", dir.join("dw.db").display()),
+        )
+        .env("DOMWATCH_LISTEN", format!("127.0.0.1:{port}"))
+        .env("DOMWATCH_ADMIN_PASSWORD_HASH", hash_password())
+        .env("DOMWATCH_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(log_file)
+        .spawn()
+        .expect("domwatch serve starts");
+    Running(child)
+}
+
+fn start_chromedriver(port: u16, log: &Path) -> Running {
+    let log_file = std::fs::File::create(log).unwrap();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(log_file.try_clone().unwrap())
+        .stderr(log_file)
+        .spawn()
+        .expect("chromedriver starts");
+    Running(child)
+}
+
+fn capabilities(profile: &Path) -> serde_json::Map<String, serde_json::Value> {
+    let caps = serde_json::json!({
+        "goog:chromeOptions": {
+            "binary": CHROMIUM,
+            "args": [
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        }
+    });
+    caps.as_object().unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_logs_in_and_fixes_a_case_in_chromium() {
+    if !browser_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server_log: PathBuf = dir.path().join("serve.log");
+    let driver_log: PathBuf = dir.path().join("chromedriver.log");
+    let port = free_port();
+    let _server = start_server(dir.path(), port, &server_log);
+    wait_for_port(port, "domwatch serve", &server_log);
+    let driver_port = free_port();
+    let _driver = start_chromedriver(driver_port, &driver_log);
+    wait_for_port(driver_port, "chromedriver", &driver_log);
+
+    let profile = dir.path().join("chromium-profile");
+    std::fs::create_dir_all(&profile).unwrap();
+    let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities(&profile))
+        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot start Chromium through chromedriver: {e}; chromedriver log:\n{}",
+                std::fs::read_to_string(&driver_log).unwrap_or_default()
+            )
+        });
+    let result = browse(&browser, port).await;
+    let _ = browser.close().await;
+    if let Err(e) = result {
+        panic!(
+            "{e}\n--- domwatch serve log ---\n{}",
+            std::fs::read_to_string(&server_log).unwrap_or_default()
+        );
+    }
+}
+
+type Outcome = Result<(), String>;
+
+fn check(condition: bool, what: impl Into<String>) -> Outcome {
+    if condition {
+        Ok(())
+    } else {
+        Err(what.into())
+    }
+}
+
+async fn browse(browser: &fantoccini::Client, port: u16) -> Outcome {
+    let base = format!("http://127.0.0.1:{port}");
+    let e = |what: &'static str| move |err: fantoccini::error::CmdError| format!("{what}: {err}");
+
+    // Not logged in: the dashboard sends us to the login form.
+    browser
+        .goto(&format!("{base}/"))
+        .await
+        .map_err(e("open /"))?;
+    let url = browser.current_url().await.map_err(e("current url"))?;
+    check(
+        url.path() == "/login",
+        format!("expected the login page, got {url}"),
+    )?;
+
+    browser
+        .find(Locator::Css("input[name=user]"))
+        .await
+        .map_err(e("user field"))?
+        .send_keys("admin")
+        .await
+        .map_err(e("type user"))?;
+    browser
+        .find(Locator::Css("input[name=password]"))
+        .await
+        .map_err(e("password field"))?
+        .send_keys(PASSWORD)
+        .await
+        .map_err(e("type password"))?;
+    browser
+        .find(Locator::Css("button[name=login]"))
+        .await
+        .map_err(e("login button"))?
+        .click()
+        .await
+        .map_err(e("log in"))?;
+
+    // The first monitoring run starts with the server; wait until its cases show.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let groups = loop {
+        let url = browser.current_url().await.map_err(e("current url"))?;
+        check(
+            url.path() == "/",
+            format!("login did not lead to the dashboard: {url}"),
+        )?;
+        let groups = browser
+            .find_all(Locator::Css("section.kind"))
+            .await
+            .map_err(e("case groups"))?;
+        if !groups.is_empty() {
+            break groups;
+        }
+        check(
+            Instant::now() < deadline,
+            "no cases on the dashboard after 90 s",
+        )?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        browser.refresh().await.map_err(e("reload"))?;
+    };
+    check(
+        groups.len() >= 3,
+        format!("expected several kinds of cases, got {}", groups.len()),
+    )?;
+    for group in &groups {
+        let count = group
+            .find(Locator::Css("span.count"))
+            .await
+            .map_err(e("group count"))?
+            .text()
+            .await
+            .map_err(e("count text"))?;
+        check(
+            count.trim().parse::<u32>().is_ok_and(|n| n > 0),
+            format!("group count `{count}`"),
+        )?;
+    }
+    let at_stake = browser
+        .find(Locator::Id("total-at-stake"))
+        .await
+        .map_err(e("total at stake"))?
+        .text()
+        .await
+        .map_err(e("total text"))?;
+    check(
+        at_stake.contains("EUR") || at_stake.contains("USD"),
+        format!("money at stake `{at_stake}`"),
+    )?;
+
+    // Open a case whose recommended fix writes to WHMCS.
+    let mut link = None;
+    for kind in FIXABLE_KINDS {
+        if let Ok(found) = browser
+            .find(Locator::Css(&format!("#kind-{kind} a.case-link")))
+            .await
+        {
+            link = Some(found);
+            break;
+        }
+    }
+    let link = link.ok_or("no case of a kind with a WHMCS fix on the dashboard")?;
+    link.click().await.map_err(e("open the case"))?;
+    let domain = browser
+        .find(Locator::Id("domain-ascii"))
+        .await
+        .map_err(e("case domain"))?
+        .text()
+        .await
+        .map_err(e("domain text"))?;
+    browser
+        .find(Locator::Css("#guide-steps li"))
+        .await
+        .map_err(e("guide steps"))?;
+
+    // Fix now (the recommended option comes first).
+    browser
+        .find(Locator::Css("button[name=fix]"))
+        .await
+        .map_err(e("Fix now button"))?
+        .click()
+        .await
+        .map_err(e("press Fix now"))?;
+    browser
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Id("steps"))
+        .await
+        .map_err(e("fix result"))?;
+    let applied = browser
+        .find_all(Locator::Css("td.outcome-applied"))
+        .await
+        .map_err(e("applied steps"))?;
+    let failed = browser
+        .find_all(Locator::Css("td.outcome-failed"))
+        .await
+        .map_err(e("failed steps"))?;
+    let page = browser.source().await.map_err(e("page source"))?;
+    check(
+        !applied.is_empty() && failed.is_empty(),
+        format!("expected applied steps and no failure:\n{page}"),
+    )?;
+
+    // The write is in the audit log, by this admin.
+    browser
+        .goto(&format!("{base}/audit"))
+        .await
+        .map_err(e("open /audit"))?;
+    let audit = browser
+        .find(Locator::Id("audit"))
+        .await
+        .map_err(e("audit table"))?
+        .text()
+        .await
+        .map_err(e("audit text"))?;
+    check(
+        audit.contains(&domain)
+            && audit.contains("web:admin")
+            && audit.contains("UpdateClientDomain"),
+        format!("the audit log does not show the fix of {domain}:\n{audit}"),
+    )?;
+    Ok(())
+}

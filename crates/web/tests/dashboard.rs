@@ -1,0 +1,1058 @@
+//! The dashboard over a real engine: a fresh SQLite store, and in-memory billing and
+//! registrar fakes that record every write.
+
+use async_trait::async_trait;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use chrono::{NaiveDate, TimeZone, Utc};
+use domwatch_core::detect::{CaseKind, Evidence, Facts, Finding};
+use domwatch_core::model::{ContactHandles, RegistrarDomain, RenewalMode};
+use domwatch_core::money::RateTable;
+use domwatch_core::ports::{
+    AccountStatus, ContactDetails, PremiumCheck, RegistrarError, RegistrarPort, RenewOutcome,
+    RenewRequest, TransferOutcome, TransferRequest, TransferStatus,
+};
+use domwatch_core::{Currency, DomainName, FixedClock, Money};
+use domwatch_engine::{Account, Engine, Mode, NoProgress};
+use domwatch_store::Store;
+use domwatch_web::{hash_password, router, AuthConfig, WebState};
+use domwatch_whmcs::actions::{
+    BillingDomainList, ClientDetails, DomainInvoiceKind, DomainUpdate, Invoice, InvoiceUpdate,
+    NewTicket, OpenedTicket, Ticket, TicketFilter, TldPriceList, ToDoItem, ToDoUpdate,
+    WhmcsCurrency,
+};
+use domwatch_whmcs::{BillingPort, Secret, WhmcsError};
+use http_body_util::BodyExt;
+use rust_decimal_macros::dec;
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock};
+use tower::ServiceExt;
+
+// ---- fakes ------------------------------------------------------------------------------
+
+/// The WHMCS domain id whose updates fail, with a message full of markup.
+const FAILING_DOMAIN_ID: u64 = 666;
+const HOSTILE_REGISTRAR_MESSAGE: &str = "<img src=x onerror=alert(1)> refused";
+
+fn not_needed<T>(action: &str) -> Result<T, WhmcsError> {
+    Err(WhmcsError::Api {
+        action: action.into(),
+        message: "not implemented in the test fake".into(),
+        registrar_error: None,
+    })
+}
+
+#[derive(Default)]
+struct FakeBilling {
+    domain_updates: Mutex<Vec<(u64, DomainUpdate)>>,
+}
+
+#[async_trait]
+impl BillingPort for FakeBilling {
+    async fn list_domains(&self) -> Result<BillingDomainList, WhmcsError> {
+        Ok(BillingDomainList::default())
+    }
+    async fn client_details(&self, _: u64) -> Result<ClientDetails, WhmcsError> {
+        not_needed("GetClientsDetails")
+    }
+    async fn currencies(&self) -> Result<Vec<WhmcsCurrency>, WhmcsError> {
+        Ok(Vec::new())
+    }
+    async fn tld_pricing(&self, _: u64) -> Result<TldPriceList, WhmcsError> {
+        not_needed("GetTLDPricing")
+    }
+    async fn find_domain_invoice(
+        &self,
+        _: u64,
+        _: u64,
+        _: DomainInvoiceKind,
+        _: Option<&str>,
+    ) -> Result<Option<Invoice>, WhmcsError> {
+        Ok(None)
+    }
+    async fn update_domain(&self, domain_id: u64, update: &DomainUpdate) -> Result<(), WhmcsError> {
+        if domain_id == FAILING_DOMAIN_ID {
+            return Err(WhmcsError::Api {
+                action: "UpdateClientDomain".into(),
+                message: "Domain locked".into(),
+                registrar_error: Some(HOSTILE_REGISTRAR_MESSAGE.into()),
+            });
+        }
+        self.domain_updates
+            .lock()
+            .unwrap()
+            .push((domain_id, update.clone()));
+        Ok(())
+    }
+    async fn update_invoice(&self, _: u64, _: &InvoiceUpdate) -> Result<(), WhmcsError> {
+        not_needed("UpdateInvoice")
+    }
+    async fn renew_domain(&self, _: u64, _: Option<u32>) -> Result<(), WhmcsError> {
+        not_needed("DomainRenew")
+    }
+    async fn transfer_domain(&self, _: u64, _: Option<&Secret>) -> Result<(), WhmcsError> {
+        not_needed("DomainTransfer")
+    }
+    async fn open_ticket(&self, _: &NewTicket) -> Result<OpenedTicket, WhmcsError> {
+        not_needed("OpenTicket")
+    }
+    async fn tickets(&self, _: &TicketFilter) -> Result<Vec<Ticket>, WhmcsError> {
+        not_needed("GetTickets")
+    }
+    async fn reply_to_ticket(&self, _: u64, _: &str, _: Option<u64>) -> Result<(), WhmcsError> {
+        not_needed("AddTicketReply")
+    }
+    async fn send_admin_email(&self, _: &str, _: &str) -> Result<(), WhmcsError> {
+        not_needed("SendAdminEmail")
+    }
+    async fn log_activity(&self, _: &str, _: Option<u64>) -> Result<(), WhmcsError> {
+        not_needed("LogActivity")
+    }
+    async fn todo_items(&self, _: Option<&str>) -> Result<Vec<ToDoItem>, WhmcsError> {
+        not_needed("GetToDoItems")
+    }
+    async fn update_todo_item(&self, _: u64, _: u64, _: &ToDoUpdate) -> Result<(), WhmcsError> {
+        not_needed("UpdateToDoItem")
+    }
+}
+
+fn refused<T>() -> Result<T, RegistrarError> {
+    Err(RegistrarError::Permanent {
+        code: 500,
+        description: "not implemented in the test fake".into(),
+    })
+}
+
+#[derive(Default)]
+struct FakeRegistrar {
+    renewal_modes: Mutex<Vec<(DomainName, RenewalMode)>>,
+}
+
+#[async_trait]
+impl RegistrarPort for FakeRegistrar {
+    async fn list_domains(&self) -> Result<Vec<RegistrarDomain>, RegistrarError> {
+        Ok(Vec::new())
+    }
+    async fn status_domain(&self, _: &DomainName) -> Result<RegistrarDomain, RegistrarError> {
+        refused()
+    }
+    async fn check_premium(&self, _: &[DomainName]) -> Result<Vec<PremiumCheck>, RegistrarError> {
+        refused()
+    }
+    async fn set_renewal_mode(
+        &self,
+        name: &DomainName,
+        mode: &RenewalMode,
+    ) -> Result<(), RegistrarError> {
+        self.renewal_modes
+            .lock()
+            .unwrap()
+            .push((name.clone(), mode.clone()));
+        Ok(())
+    }
+    async fn renew(&self, _: &RenewRequest) -> Result<RenewOutcome, RegistrarError> {
+        refused()
+    }
+    async fn transfer(&self, _: &TransferRequest) -> Result<TransferOutcome, RegistrarError> {
+        refused()
+    }
+    async fn transfer_status(&self, _: &DomainName) -> Result<TransferStatus, RegistrarError> {
+        refused()
+    }
+    async fn exchange_rates(&self) -> Result<RateTable, RegistrarError> {
+        Ok(RateTable::new())
+    }
+    async fn account_status(&self) -> Result<AccountStatus, RegistrarError> {
+        refused()
+    }
+    async fn modify_contacts(
+        &self,
+        _: &DomainName,
+        _: &ContactHandles,
+    ) -> Result<(), RegistrarError> {
+        refused()
+    }
+    async fn add_contact(&self, _: &ContactDetails) -> Result<String, RegistrarError> {
+        refused()
+    }
+    async fn status_contact(&self, _: &str) -> Result<ContactDetails, RegistrarError> {
+        refused()
+    }
+    async fn list_contacts(&self) -> Result<Vec<String>, RegistrarError> {
+        refused()
+    }
+}
+
+// ---- harness ----------------------------------------------------------------------------
+
+const PASSWORD: &str = "s3cret-Pa55";
+const HOSTILE_SUMMARY: &str = "<script>alert('pwned')</script> still billed";
+
+/// Hashing is slow on purpose; one hash serves every test.
+fn password_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| hash_password(PASSWORD).unwrap())
+}
+
+struct Harness {
+    app: Router,
+    engine: Engine,
+    billing: Arc<FakeBilling>,
+    registrar: Arc<FakeRegistrar>,
+    _dir: tempfile::TempDir,
+}
+
+async fn harness(auth: AuthConfig) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}/dw.db", dir.path().display()))
+        .await
+        .unwrap();
+    let billing = Arc::new(FakeBilling::default());
+    let registrar = Arc::new(FakeRegistrar::default());
+    let engine = Engine {
+        store,
+        billing: billing.clone(),
+        whmcs_db: None,
+        notifier: None,
+        accounts: vec![Account {
+            name: "fake".into(),
+            modules: vec!["fake".into()],
+            port: registrar.clone(),
+        }],
+        clock: Arc::new(FixedClock::new(
+            Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap(),
+        )),
+        policy: Default::default(),
+        fixed_rates: Vec::new(),
+        concurrency: 1,
+    };
+    let app = router(WebState::new(engine.clone(), auth));
+    Harness {
+        app,
+        engine,
+        billing,
+        registrar,
+        _dir: dir,
+    }
+}
+
+fn password_auth() -> AuthConfig {
+    AuthConfig::with_password_hash("admin", password_hash()).unwrap()
+}
+
+fn eur(amount: rust_decimal::Decimal) -> Money {
+    Money::new(amount, Currency::EUR)
+}
+
+fn finding(kind: CaseKind, domain: &str, billing_id: Option<u64>, summary: &str) -> Finding {
+    Finding {
+        kind,
+        domain: DomainName::parse(domain).unwrap(),
+        billing_domain_id: billing_id,
+        registrar_account: Some("fake".into()),
+        summary: summary.into(),
+        evidence: Vec::new(),
+        at_stake: None,
+        facts: Facts::default(),
+    }
+}
+
+/// Case ids by domain (ASCII form).
+type Seeded = HashMap<String, i64>;
+
+async fn seed(engine: &Engine) -> Seeded {
+    let mut expiry = finding(
+        CaseKind::ExpiryDrift,
+        "müller.shop",
+        Some(7),
+        "müller.shop expires 2026-12-01 in billing but is paid until 2027-01-01",
+    );
+    expiry.evidence.push(Evidence {
+        label: "Expiry".into(),
+        billing: Some("2026-12-01".into()),
+        registrar: Some("2027-01-01".into()),
+    });
+    expiry.facts.proposed_expiry = NaiveDate::from_ymd_opt(2027, 1, 1);
+
+    let mut cheap_a = finding(
+        CaseKind::RenewalUnderpriced,
+        "a.com",
+        Some(8),
+        "a.com renews at a loss",
+    );
+    cheap_a.at_stake = Some(eur(dec!(5)));
+    cheap_a.facts.proposed_recurring_amount = Some(eur(dec!(25.00)));
+    let mut cheap_b = finding(
+        CaseKind::RenewalUnderpriced,
+        "b.com",
+        Some(9),
+        "b.com renews at a loss",
+    );
+    cheap_b.at_stake = Some(eur(dec!(7.50)));
+    cheap_b.facts.proposed_recurring_amount = Some(eur(dec!(30.00)));
+
+    let mut mode = finding(
+        CaseKind::RenewalModeDrift,
+        "c.net",
+        Some(10),
+        "c.net will not be billed but renews at the registrar",
+    );
+    mode.at_stake = Some(Money::new(dec!(10), Currency::USD));
+
+    let mut hostile = finding(CaseKind::StatusDrift, "evil.org", Some(11), HOSTILE_SUMMARY);
+    hostile.evidence.push(Evidence {
+        label: "<b>Status</b>".into(),
+        billing: Some("Cancelled\"><script>x()</script>".into()),
+        registrar: Some("ACTIVE".into()),
+    });
+
+    let mut locked = finding(
+        CaseKind::ExpiryDrift,
+        "locked.de",
+        Some(FAILING_DOMAIN_ID),
+        "locked.de drifts",
+    );
+    locked.facts.proposed_expiry = NaiveDate::from_ymd_opt(2027, 3, 1);
+
+    let findings = vec![expiry, cheap_a, cheap_b, mode, hostile, locked];
+    let at = engine.clock.now();
+    let run = engine.store.begin_run(at, false).await.unwrap();
+    let outcome = engine
+        .store
+        .sync_findings(run, at, &findings, &HashSet::new())
+        .await
+        .unwrap();
+    engine
+        .store
+        .finish_run(run, at, Ok(&serde_json::json!({"notices_sent": 2})))
+        .await
+        .unwrap();
+    outcome
+        .opened
+        .iter()
+        .map(|c| (c.domain.ascii().to_string(), c.id))
+        .collect()
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    fn set_cookie(&self) -> Option<String> {
+        self.headers
+            .get(header::SET_COOKIE)
+            .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string())
+    }
+
+    fn location(&self) -> Option<&str> {
+        self.headers
+            .get(header::LOCATION)
+            .map(|v| v.to_str().unwrap())
+    }
+
+    /// The CSRF token of the first form on the page.
+    fn csrf(&self) -> String {
+        let marker = "name=\"csrf\" value=\"";
+        let start = self.body.find(marker).expect("page has a CSRF field") + marker.len();
+        let end = self.body[start..].find('"').unwrap();
+        self.body[start..start + end].to_string()
+    }
+}
+
+/// A client with a cookie, like a browser.
+struct Client<'a> {
+    app: &'a Router,
+    cookie: Option<String>,
+    peer: Option<SocketAddr>,
+}
+
+impl<'a> Client<'a> {
+    fn new(app: &'a Router) -> Self {
+        Self {
+            app,
+            cookie: None,
+            peer: None,
+        }
+    }
+
+    async fn send(
+        &mut self,
+        method: Method,
+        uri: &str,
+        content_type: Option<&str>,
+        extra: &[(&str, &str)],
+        body: String,
+    ) -> Answer {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(cookie) = &self.cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        if let Some(ct) = content_type {
+            request = request.header(header::CONTENT_TYPE, ct);
+        }
+        for (k, v) in extra {
+            request = request.header(*k, *v);
+        }
+        let mut request = request.body(Body::from(body)).unwrap();
+        if let Some(peer) = self.peer {
+            request.extensions_mut().insert(ConnectInfo(peer));
+        }
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let answer = Answer {
+            status,
+            headers,
+            body: String::from_utf8(bytes.to_vec()).unwrap(),
+        };
+        if let Some(cookie) = answer.set_cookie() {
+            if cookie.ends_with('=') {
+                self.cookie = None;
+            } else {
+                self.cookie = Some(cookie);
+            }
+        }
+        answer
+    }
+
+    async fn get(&mut self, uri: &str) -> Answer {
+        self.send(Method::GET, uri, None, &[], String::new()).await
+    }
+
+    async fn post_form(&mut self, uri: &str, fields: &[(&str, &str)]) -> Answer {
+        let body = serde_urlencoded::to_string(fields).unwrap();
+        self.send(
+            Method::POST,
+            uri,
+            Some("application/x-www-form-urlencoded"),
+            &[],
+            body,
+        )
+        .await
+    }
+
+    async fn login(&mut self, password: &str) -> Answer {
+        let form = self.get("/login").await;
+        assert_eq!(form.status, StatusCode::OK);
+        let csrf = form.csrf();
+        self.post_form(
+            "/login",
+            &[("csrf", &csrf), ("user", "admin"), ("password", password)],
+        )
+        .await
+    }
+
+    /// The CSRF token of the current session, as the API hands it out.
+    async fn api_csrf(&mut self) -> String {
+        let answer = self.get("/api/session").await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        let v: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+        v["csrf_token"].as_str().unwrap().to_string()
+    }
+}
+
+async fn logged_in(h: &Harness) -> Client<'_> {
+    let mut client = Client::new(&h.app);
+    let answer = client.login(PASSWORD).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    client
+}
+
+// ---- tests ------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn everything_is_fine_after_a_clean_run() {
+    let h = harness(password_auth()).await;
+    let mut client = logged_in(&h).await;
+    let before = client.get("/").await;
+    assert!(
+        before.body.contains("No monitoring run yet"),
+        "{}",
+        before.body
+    );
+
+    h.engine.run_cycle(Mode::Apply, &NoProgress).await.unwrap();
+    let page = client.get("/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("id=\"everything-fine\""),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Everything is fine"));
+    assert!(
+        page.body
+            .contains("Last run #1: 2026-11-22 12:00 UTC, <strong>ok</strong>"),
+        "{}",
+        page.body
+    );
+}
+
+#[tokio::test]
+async fn open_cases_are_grouped_by_kind_with_money_summed_per_currency() {
+    let h = harness(password_auth()).await;
+    let ids = seed(&h.engine).await;
+    let mut client = logged_in(&h).await;
+    let page = client.get("/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("<h1>6 open cases</h1>"), "{}", page.body);
+    assert!(!page.body.contains("Everything is fine"));
+
+    let group = section(&page.body, "kind-renewal_underpriced");
+    assert!(group.contains(CaseKind::RenewalUnderpriced.title()));
+    assert!(
+        group.contains("<span class=\"badge count\">2</span>"),
+        "{group}"
+    );
+    assert!(
+        group.contains("<span class=\"at-stake\">12.50 EUR</span>"),
+        "{group}"
+    );
+    assert!(group.contains(&format!("href=\"/cases/{}\"", ids["a.com"])));
+    assert!(group.contains(&format!("href=\"/cases/{}\"", ids["b.com"])));
+
+    let expiry = section(&page.body, "kind-expiry_drift");
+    assert!(expiry.contains("<span class=\"badge count\">2</span>"));
+    assert!(expiry.contains("müller.shop"));
+    assert!(
+        page.body
+            .contains("id=\"total-at-stake\">12.50 EUR, 10.00 USD<"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Last run #1"));
+}
+
+/// The `<section id=…>` of a page.
+fn section<'a>(body: &'a str, id: &str) -> &'a str {
+    let start = body
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no section {id} in {body}"));
+    let end = body[start..].find("</section>").unwrap();
+    &body[start..start + end]
+}
+
+#[tokio::test]
+async fn case_page_shows_guide_evidence_options_and_history() {
+    let h = harness(password_auth()).await;
+    let ids = seed(&h.engine).await;
+    let id = ids["xn--mller-kva.shop"];
+    let mut client = logged_in(&h).await;
+    let page = client.get(&format!("/cases/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let b = &page.body;
+    assert!(b.contains(CaseKind::ExpiryDrift.title()));
+    assert!(
+        b.contains("<strong id=\"domain-unicode\">müller.shop</strong>"),
+        "{b}"
+    );
+    assert!(b.contains("<code id=\"domain-ascii\">xn--mller-kva.shop</code>"));
+    assert!(b.contains("id=\"case-state\">open<"));
+    assert!(
+        b.contains("<tr><th>Expiry</th><td>2026-12-01</td><td>2027-01-01</td></tr>"),
+        "{b}"
+    );
+    assert!(b.contains("Compare the dates under Evidence"));
+    assert!(b.contains("Set the expiry date of WHMCS domain #7 to 2027-01-01"));
+    assert!(b.contains("Set the next due date of WHMCS domain #7 to 2027-01-01"));
+    assert!(b.contains(&format!("action=\"/cases/{id}/fix\"")));
+    assert!(b.contains(&format!("action=\"/cases/{id}/preview\"")));
+    assert!(b.contains(">Fix now</button>"));
+    assert!(b.contains("<td>opened</td>"), "{b}");
+
+    let missing = client.get("/cases/999999").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.body.contains("does not exist"));
+}
+
+#[tokio::test]
+async fn pages_and_api_need_a_login() {
+    let h = harness(password_auth()).await;
+    seed(&h.engine).await;
+    let mut anonymous = Client::new(&h.app);
+    for path in ["/", "/cases/1", "/audit"] {
+        let answer = anonymous.get(path).await;
+        assert!(answer.status.is_redirection(), "{path}: {}", answer.status);
+        assert_eq!(answer.location(), Some("/login"), "{path}");
+    }
+    let api = anonymous.get("/api/cases").await;
+    assert_eq!(api.status, StatusCode::UNAUTHORIZED);
+    assert!(api.body.contains("log in first"));
+    // Metrics from another machine without a session: refused.
+    anonymous.peer = Some("10.1.2.3:5555".parse().unwrap());
+    assert_eq!(
+        anonymous.get("/metrics").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(anonymous.get("/healthz").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_rejected_and_the_right_one_starts_a_new_session() {
+    let h = harness(password_auth()).await;
+    let mut client = Client::new(&h.app);
+    let wrong = client.login("guess").await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.body.contains("Wrong user name or password."));
+    assert!(client.get("/").await.status.is_redirection());
+
+    let anonymous_cookie = client.cookie.clone().unwrap();
+    let right = client.login(PASSWORD).await;
+    assert_eq!(right.status, StatusCode::SEE_OTHER);
+    assert_eq!(right.location(), Some("/"));
+    let cookie_header = right
+        .headers
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(
+        cookie_header.contains("HttpOnly") && cookie_header.contains("SameSite=Strict"),
+        "{cookie_header}"
+    );
+    assert_ne!(
+        client.cookie.clone().unwrap(),
+        anonymous_cookie,
+        "login must issue a fresh session id"
+    );
+    assert_eq!(client.get("/").await.status, StatusCode::OK);
+
+    // Log out ends the session.
+    let page = client.get("/").await;
+    let csrf = page.csrf();
+    let out = client.post_form("/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.location(), Some("/login"));
+    assert!(client.get("/").await.status.is_redirection());
+}
+
+#[tokio::test]
+async fn writes_without_the_csrf_token_are_refused() {
+    let h = harness(password_auth()).await;
+    let ids = seed(&h.engine).await;
+    let id = ids["xn--mller-kva.shop"];
+    let mut client = logged_in(&h).await;
+    let uri = format!("/cases/{id}/fix");
+
+    let missing = client.post_form(&uri, &[("option", "sync")]).await;
+    assert_eq!(missing.status, StatusCode::FORBIDDEN);
+    let wrong = client
+        .post_form(&uri, &[("option", "sync"), ("csrf", "0000")])
+        .await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    let api_missing = client
+        .send(
+            Method::POST,
+            &format!("/api/cases/{id}/fix"),
+            Some("application/json"),
+            &[],
+            "{}".into(),
+        )
+        .await;
+    assert_eq!(api_missing.status, StatusCode::FORBIDDEN);
+    assert!(api_missing.body.contains("\"error\""));
+    // A login form posted without its token is refused as well.
+    let mut fresh = Client::new(&h.app);
+    fresh.get("/login").await;
+    let login = fresh
+        .post_form("/login", &[("user", "admin"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(login.status, StatusCode::FORBIDDEN);
+
+    assert!(
+        h.billing.domain_updates.lock().unwrap().is_empty(),
+        "nothing may be written"
+    );
+    assert!(h.engine.store.audit_log(10, None).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn fix_now_applies_the_option_and_shows_each_step() {
+    let h = harness(password_auth()).await;
+    let ids = seed(&h.engine).await;
+    let id = ids["xn--mller-kva.shop"];
+    let mut client = logged_in(&h).await;
+    let page = client.get(&format!("/cases/{id}")).await;
+    let csrf = page.csrf();
+
+    let fixed = client
+        .post_form(
+            &format!("/cases/{id}/fix"),
+            &[("csrf", &csrf), ("option", "sync")],
+        )
+        .await;
+    assert_eq!(fixed.status, StatusCode::OK, "{}", fixed.body);
+    assert!(
+        fixed.body.contains("id=\"fix-result\">Done."),
+        "{}",
+        fixed.body
+    );
+    assert_eq!(
+        fixed
+            .body
+            .matches("class=\"outcome-applied\">applied: ")
+            .count(),
+        2,
+        "{}",
+        fixed.body
+    );
+    assert!(fixed.body.contains("applied: expiry 2027-01-01"));
+    {
+        let updates = h.billing.domain_updates.lock().unwrap();
+        assert_eq!(updates.len(), 2);
+        assert_eq!(updates[0].0, 7);
+        assert_eq!(updates[0].1.expiry, NaiveDate::from_ymd_opt(2027, 1, 1));
+        assert_eq!(updates[1].1.next_due, NaiveDate::from_ymd_opt(2027, 1, 1));
+    }
+
+    // Pressing it again repeats nothing.
+    let again = client
+        .post_form(
+            &format!("/cases/{id}/fix"),
+            &[("csrf", &csrf), ("option", "sync")],
+        )
+        .await;
+    assert_eq!(
+        again.body.matches("already applied earlier").count(),
+        2,
+        "{}",
+        again.body
+    );
+    assert_eq!(h.billing.domain_updates.lock().unwrap().len(), 2);
+
+    // The case page now lists the writes and the fix in its history.
+    let page = client.get(&format!("/cases/{id}")).await;
+    assert!(page.body.contains("id=\"writes\""));
+    assert!(page.body.contains("<td>fixed</td>"), "{}", page.body);
+
+    // A registrar action goes through the registrar port.
+    let mode_case = ids["c.net"];
+    let fixed = client
+        .post_form(&format!("/cases/{mode_case}/fix"), &[("csrf", &csrf)])
+        .await;
+    assert!(
+        fixed.body.contains("applied: renewal mode AUTOEXPIRE"),
+        "{}",
+        fixed.body
+    );
+    assert_eq!(h.registrar.renewal_modes.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_failed_step_shows_the_escaped_registrar_message() {
+    let h = harness(password_auth()).await;
+    let ids = seed(&h.engine).await;
+    let mut client = logged_in(&h).await;
+    let csrf = client.get("/").await.csrf();
+    let failed = client
+        .post_form(
+            &format!("/cases/{}/fix", ids["locked.de"]),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(failed.status, StatusCode::OK);
+    assert!(failed.body.contains("The fix did not complete"));
+    assert!(
+        failed.body.contains("class=\"outcome-failed\">failed: "),
+        "{}",
+        failed.body
+    );
+    assert!(failed.body.contains("skipped: an earlier step failed"));
+    assert!(
+        failed
+            .body
+            .contains("&lt;img src=x onerror=alert(1)&gt; refused"),
+        "{}",
+        failed.body
+    );
+    assert!(!failed.body.contains(HOSTILE_REGISTRAR_MESSAGE));
+
+    let unknown = client
+        .post_form(
+            &format!("/cases/{}/fix", ids["locked.de"]),
+            &[("csrf", &csrf), ("option", "<nope>")],
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    assert!(
+        unknown.body.contains("no fix option `&lt;nope&gt;`"),
+        "{}",
+        unknown.body
+    );
+}
+
+#[tokio::test]
+async fn preview_writes_nothing() {
+    let h = harness(password_auth()).await;
+    let ids = seed(&h.engine).await;
+    let id = ids["a.com"];
+    let mut client = logged_in(&h).await;
+    let csrf = client.get(&format!("/cases/{id}")).await.csrf();
+    let preview = client
+        .post_form(
+            &format!("/cases/{id}/preview"),
+            &[("csrf", &csrf), ("option", "reprice")],
+        )
+        .await;
+    assert_eq!(preview.status, StatusCode::OK);
+    assert!(preview.body.contains("Nothing was written"));
+    assert!(preview
+        .body
+        .contains("Set the recurring amount of WHMCS domain #8 to 25.00 EUR"));
+    assert!(
+        preview
+            .body
+            .contains("class=\"outcome-would_apply\">would be written"),
+        "{}",
+        preview.body
+    );
+    assert!(
+        preview
+            .body
+            .contains(&format!("action=\"/cases/{id}/fix\"")),
+        "preview offers Fix now"
+    );
+
+    assert!(h.billing.domain_updates.lock().unwrap().is_empty());
+    assert!(h.engine.store.audit_log(10, None).await.unwrap().is_empty());
+    assert!(h.engine.store.actions_of_case(id).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_audit_page_lists_the_write_newest_first() {
+    let h = harness(password_auth()).await;
+    let ids = seed(&h.engine).await;
+    let mut client = logged_in(&h).await;
+    let empty = client.get("/audit").await;
+    assert!(empty.body.contains("No writes yet."));
+
+    let csrf = empty.csrf();
+    client
+        .post_form(
+            &format!("/cases/{}/fix", ids["xn--mller-kva.shop"]),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    client
+        .post_form(&format!("/cases/{}/fix", ids["a.com"]), &[("csrf", &csrf)])
+        .await;
+    let audit = client.get("/audit").await;
+    assert_eq!(audit.status, StatusCode::OK);
+    assert_eq!(
+        audit.body.matches("class=\"audit-entry\"").count(),
+        3,
+        "{}",
+        audit.body
+    );
+    assert!(audit.body.contains("web:admin"));
+    assert!(audit.body.contains("UpdateClientDomain"));
+    let newest = audit.body.find("a.com").unwrap();
+    let oldest = audit.body.find("xn--mller-kva.shop").unwrap();
+    assert!(newest < oldest, "newest first");
+    // Paging backwards from the newest entry leaves the two older ones.
+    let entries = h.engine.store.audit_log(10, None).await.unwrap();
+    let older = client
+        .get(&format!("/audit?before={}", entries[0].id))
+        .await;
+    assert_eq!(older.body.matches("class=\"audit-entry\"").count(), 2);
+}
+
+#[tokio::test]
+async fn data_from_billing_and_registrars_is_escaped() {
+    let h = harness(password_auth()).await;
+    let ids = seed(&h.engine).await;
+    let mut client = logged_in(&h).await;
+    let dashboard = client.get("/").await;
+    let case = client.get(&format!("/cases/{}", ids["evil.org"])).await;
+    for page in [&dashboard.body, &case.body] {
+        assert!(!page.contains("<script>alert"), "{page}");
+        assert!(page.contains("&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt; still billed"));
+    }
+    assert!(case.body.contains("<th>&lt;b&gt;Status&lt;/b&gt;</th>"));
+    assert!(case
+        .body
+        .contains("Cancelled&quot;&gt;&lt;script&gt;x()&lt;/script&gt;"));
+    assert!(!case.body.contains("<script>x()"));
+}
+
+#[tokio::test]
+async fn metrics_show_cases_money_and_the_last_run() {
+    let h = harness(password_auth()).await;
+    seed(&h.engine).await;
+    let mut local = Client::new(&h.app);
+    local.peer = Some("127.0.0.1:40000".parse().unwrap());
+    let metrics = local.get("/metrics").await;
+    assert_eq!(metrics.status, StatusCode::OK);
+    assert_eq!(
+        metrics.headers.get(header::CONTENT_TYPE).unwrap(),
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    let m = &metrics.body;
+    assert!(m.contains("# TYPE domwatch_open_cases gauge"));
+    assert!(
+        m.contains("domwatch_open_cases{kind=\"renewal_underpriced\"} 2\n"),
+        "{m}"
+    );
+    assert!(m.contains("domwatch_open_cases{kind=\"expiry_drift\"} 2\n"));
+    assert!(m.contains("domwatch_open_cases{kind=\"turned_premium\"} 0\n"));
+    assert!(m.contains("domwatch_money_at_stake{currency=\"EUR\"} 12.5\n"));
+    assert!(m.contains("domwatch_money_at_stake{currency=\"USD\"} 10\n"));
+    let started = Utc
+        .with_ymd_and_hms(2026, 11, 22, 12, 0, 0)
+        .unwrap()
+        .timestamp();
+    assert!(m.contains(&format!("domwatch_last_run_timestamp_seconds {started}\n")));
+    assert!(m.contains("domwatch_last_run_status{status=\"ok\"} 1\n"));
+    assert!(m.contains("domwatch_last_run_status{status=\"failed\"} 0\n"));
+    assert!(m.contains("domwatch_last_run_duration_seconds 0\n"));
+    assert!(m.contains("domwatch_notices_sent_total 2\n"));
+
+    // From elsewhere, a logged-in admin may read them too.
+    let mut admin = logged_in(&h).await;
+    admin.peer = Some("10.1.2.3:5555".parse().unwrap());
+    assert_eq!(admin.get("/metrics").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_json_api_lists_cases_and_fixes_with_the_csrf_header() {
+    let h = harness(password_auth()).await;
+    let ids = seed(&h.engine).await;
+    let mut client = logged_in(&h).await;
+    let cases: serde_json::Value =
+        serde_json::from_str(&client.get("/api/cases").await.body).unwrap();
+    assert_eq!(cases.as_array().unwrap().len(), 6);
+    let only: serde_json::Value =
+        serde_json::from_str(&client.get("/api/cases?kind=renewal_underpriced").await.body)
+            .unwrap();
+    assert_eq!(only.as_array().unwrap().len(), 2);
+    assert_eq!(
+        client.get("/api/cases?kind=nonsense").await.status,
+        StatusCode::BAD_REQUEST
+    );
+
+    let id = ids["b.com"];
+    let detail: serde_json::Value =
+        serde_json::from_str(&client.get(&format!("/api/cases/{id}")).await.body).unwrap();
+    assert_eq!(detail["case"]["domain"], "b.com");
+    assert_eq!(detail["options"][0]["name"], "reprice");
+    assert!(detail["guide"]["steps"].as_array().unwrap().len() > 1);
+
+    let csrf = client.api_csrf().await;
+    let fixed = client
+        .send(
+            Method::POST,
+            &format!("/api/cases/{id}/fix"),
+            Some("application/json"),
+            &[("X-CSRF-Token", &csrf)],
+            r#"{"option":"reprice"}"#.into(),
+        )
+        .await;
+    assert_eq!(fixed.status, StatusCode::OK, "{}", fixed.body);
+    let report: serde_json::Value = serde_json::from_str(&fixed.body).unwrap();
+    assert_eq!(report["succeeded"], true);
+    assert_eq!(
+        report["report"]["steps"][0]["outcome"]["outcome"],
+        "applied"
+    );
+    assert_eq!(
+        h.billing.domain_updates.lock().unwrap()[0]
+            .1
+            .recurring_amount,
+        Some(dec!(30.00))
+    );
+    let audit = h.engine.store.audit_log(1, None).await.unwrap();
+    assert_eq!(audit[0].entry.actor, "api:admin");
+
+    let runs: serde_json::Value =
+        serde_json::from_str(&client.get("/api/runs").await.body).unwrap();
+    assert_eq!(runs[0]["status"], "ok");
+}
+
+#[tokio::test]
+async fn open_access_works_on_loopback_with_a_banner_and_still_needs_csrf() {
+    let h = harness(AuthConfig::open_access()).await;
+    let ids = seed(&h.engine).await;
+    let mut client = Client::new(&h.app);
+    client.peer = Some("127.0.0.1:40000".parse().unwrap());
+    let page = client.get("/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("id=\"open-access\""));
+    assert!(page.body.contains("No admin password is configured"));
+    assert!(
+        client.cookie.is_some(),
+        "a session is created for the CSRF token"
+    );
+    assert!(client.get("/login").await.status.is_redirection());
+
+    let id = ids["a.com"];
+    let refused = client.post_form(&format!("/cases/{id}/fix"), &[]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let csrf = client.get(&format!("/cases/{id}")).await.csrf();
+    let fixed = client
+        .post_form(&format!("/cases/{id}/fix"), &[("csrf", &csrf)])
+        .await;
+    assert!(fixed.body.contains("outcome-applied"), "{}", fixed.body);
+    assert_eq!(
+        h.engine.store.audit_log(1, None).await.unwrap()[0]
+            .entry
+            .actor,
+        "web:local"
+    );
+
+    let mut remote = Client::new(&h.app);
+    remote.peer = Some("192.0.2.7:40000".parse().unwrap());
+    let answer = remote.get("/").await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    assert!(answer.body.contains("admin_password_hash"));
+}
+
+#[tokio::test]
+async fn check_now_wakes_the_scheduler_only_with_the_csrf_token() {
+    let h = harness(password_auth()).await;
+    // Without a scheduler there is no button, and the route says why.
+    let mut plain = logged_in(&h).await;
+    let page = plain.get("/").await;
+    assert!(!page.body.contains("Check now"));
+    let csrf = page.csrf();
+    assert_eq!(
+        plain.post_form("/check", &[("csrf", &csrf)]).await.status,
+        StatusCode::CONFLICT
+    );
+
+    let trigger = Arc::new(tokio::sync::Notify::new());
+    let app = router(
+        WebState::new(h.engine.clone(), password_auth()).with_check_trigger(trigger.clone()),
+    );
+    let mut client = Client::new(&app);
+    assert_eq!(client.login(PASSWORD).await.status, StatusCode::SEE_OTHER);
+    let page = client.get("/").await;
+    assert!(page.body.contains(">Check now</button>"));
+    assert_eq!(
+        client.post_form("/check", &[]).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let woken =
+        tokio::time::timeout(std::time::Duration::from_millis(20), trigger.notified()).await;
+    assert!(
+        woken.is_err(),
+        "a refused request must not wake the scheduler"
+    );
+
+    let pressed = client.post_form("/check", &[("csrf", &page.csrf())]).await;
+    assert_eq!(pressed.status, StatusCode::SEE_OTHER);
+    assert_eq!(pressed.location(), Some("/?check=requested"));
+    tokio::time::timeout(std::time::Duration::from_secs(1), trigger.notified())
+        .await
+        .expect("the scheduler was woken");
+    assert!(client
+        .get("/?check=requested")
+        .await
+        .body
+        .contains("id=\"check-requested\""));
+}
