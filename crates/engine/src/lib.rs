@@ -610,10 +610,17 @@ impl Engine {
         let mut steps = Vec::with_capacity(chosen.actions.len());
         let mut failed = false;
         for action in &chosen.actions {
-            let description = action.describe();
+            let mut description = action.describe();
             let outcome = if failed {
                 StepOutcome::Failed("skipped: an earlier step failed".into())
             } else if action.target() == Target::Manual {
+                StepOutcome::Manual
+            } else if matches!(action, Action::SetPremiumData { .. }) && self.whmcs_db.is_none() {
+                // Premium cost rows are only reachable through the WHMCS database; without
+                // it this step is the admin's, and the rest of the fix still applies.
+                description = format!(
+                    "{description} — by hand: no WHMCS database access configured (whmcs.database_url); open the domain in WHMCS, tick \"Recalculate on Save\" and save"
+                );
                 StepOutcome::Manual
             } else if mode == Mode::DryRun {
                 match self.store.action_status(&action.idempotency_key()).await? {
