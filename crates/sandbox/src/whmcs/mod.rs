@@ -305,7 +305,17 @@ async fn api_endpoint(
             return (StatusCode::BAD_REQUEST, "request body is not form-encoded").into_response();
         }
     }
-    let (status, content_type, body) = api::handle(&state, api::Params(fields)).await;
+    // Run the call to completion in its own task: a client that gives up mid-request
+    // (timeout, crash) must not cut a write in half, nor drop the only connection of an
+    // in-memory database (sqlx discards a connection whose query was cancelled).
+    let handled = tokio::spawn(async move { api::handle(&state, api::Params(fields)).await }).await;
+    let (status, content_type, body) = match handled {
+        Ok(answer) => answer,
+        Err(e) => {
+            tracing::error!(error = %e, "sandbox WHMCS: API handler failed");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "sandbox API handler failed").into_response();
+        }
+    };
     (
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         [(header::CONTENT_TYPE, content_type)],
