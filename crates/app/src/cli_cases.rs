@@ -100,14 +100,24 @@ async fn runtime(common: &Common) -> anyhow::Result<Runtime> {
 }
 
 fn actor() -> String {
-    format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()))
+    format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    )
 }
 
 pub async fn check(args: CheckArgs) -> anyhow::Result<()> {
     let rt = runtime(&args.common).await?;
+    if let (Some(embedded), false) = (&rt.embedded, args.json) {
+        eprintln!("{}", embedded.describe());
+    }
     let bar = ProgressBar::new_spinner();
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    let mode = if args.dry_run { Mode::DryRun } else { Mode::Apply };
+    let mode = if args.dry_run {
+        Mode::DryRun
+    } else {
+        Mode::Apply
+    };
     let started = std::time::Instant::now();
     let report = rt.engine.run_cycle(mode, &Bar(bar.clone())).await;
     bar.finish_and_clear();
@@ -121,13 +131,20 @@ pub async fn check(args: CheckArgs) -> anyhow::Result<()> {
         report.billing_domains,
         report.registrar_domains.values().sum::<usize>(),
         started.elapsed().as_secs_f64(),
-        if report.dry_run { " (dry run: nothing written)" } else { "" }
+        if report.dry_run {
+            " (dry run: nothing written)"
+        } else {
+            ""
+        }
     );
     for (account, error) in &report.failed_accounts {
         println!("  ! registrar account {account} could not be read: {error}");
     }
     if report.unmonitored > 0 {
-        println!("  {} billed domains use a registrar module no account is configured for", report.unmonitored);
+        println!(
+            "  {} billed domains use a registrar module no account is configured for",
+            report.unmonitored
+        );
     }
     if report.findings_by_kind.is_empty() {
         println!("Everything is fine: billing and registrars agree.");
@@ -162,12 +179,23 @@ pub async fn cases(args: CasesArgs) -> anyhow::Result<()> {
         Some(k) => Some(CaseKind::parse(k).with_context(|| {
             format!(
                 "unknown case kind `{k}`; kinds: {}",
-                CaseKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+                CaseKind::ALL
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
         })?),
         None => None,
     };
-    let filter = CaseFilter { state: if args.all { None } else { Some(CaseState::Open) }, kind };
+    let filter = CaseFilter {
+        state: if args.all {
+            None
+        } else {
+            Some(CaseState::Open)
+        },
+        kind,
+    };
     let cases = rt.engine.store.cases(filter).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&cases)?);
@@ -177,7 +205,10 @@ pub async fn cases(args: CasesArgs) -> anyhow::Result<()> {
         println!("No open cases. Run `domwatch check` to look for problems.");
         return Ok(());
     }
-    println!("{:>5}  {:<24} {:<36} {:>14}  {}", "case", "kind", "domain", "at stake", "state");
+    println!(
+        "{:>5}  {:<24} {:<36} {:>14}  state",
+        "case", "kind", "domain", "at stake"
+    );
     for c in &cases {
         println!(
             "{:>5}  {:<24} {:<36} {:>14}  {}",
@@ -188,7 +219,10 @@ pub async fn cases(args: CasesArgs) -> anyhow::Result<()> {
             c.state.as_str()
         );
     }
-    println!("\n{} cases. Details: `domwatch case N`; fix: `domwatch fix N [--dry-run]`.", cases.len());
+    println!(
+        "\n{} cases. Details: `domwatch case N`; fix: `domwatch fix N [--dry-run]`.",
+        cases.len()
+    );
     Ok(())
 }
 
@@ -206,14 +240,28 @@ pub async fn case(args: CaseArgs) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    println!("Case {} — {} ({})", case.id, guide.title, case.state.as_str());
-    println!("Domain: {} ({})", case.domain.unicode(), case.domain.ascii());
+    println!(
+        "Case {} — {} ({})",
+        case.id,
+        guide.title,
+        case.state.as_str()
+    );
+    println!(
+        "Domain: {} ({})",
+        case.domain.unicode(),
+        case.domain.ascii()
+    );
     println!("\nWhat happened: {}", guide.what_happened);
     println!("What it costs: {}", guide.what_it_costs);
     if !case.finding.evidence.is_empty() {
-        println!("\n{:<24} {:<32} {}", "evidence", "billing", "registrar");
+        println!("\n{:<24} {:<32} registrar", "evidence", "billing");
         for e in &case.finding.evidence {
-            println!("{:<24} {:<32} {}", e.label, e.billing.as_deref().unwrap_or("—"), e.registrar.as_deref().unwrap_or("—"));
+            println!(
+                "{:<24} {:<32} {}",
+                e.label,
+                e.billing.as_deref().unwrap_or("—"),
+                e.registrar.as_deref().unwrap_or("—")
+            );
         }
     }
     println!("\nSteps:");
@@ -222,7 +270,12 @@ pub async fn case(args: CaseArgs) -> anyhow::Result<()> {
     }
     println!("\nFix options (`domwatch fix {} --option NAME`):", case.id);
     for (i, o) in options.iter().enumerate() {
-        println!("  {}{}: {}", o.name, if i == 0 { " (recommended)" } else { "" }, o.description);
+        println!(
+            "  {}{}: {}",
+            o.name,
+            if i == 0 { " (recommended)" } else { "" },
+            o.description
+        );
         for a in &o.actions {
             println!("      - {}", a.describe());
         }
@@ -236,12 +289,24 @@ pub async fn case(args: CaseArgs) -> anyhow::Result<()> {
 
 pub async fn fix(args: FixArgs) -> anyhow::Result<()> {
     let rt = runtime(&args.common).await?;
-    let mode = if args.dry_run { Mode::DryRun } else { Mode::Apply };
-    let report = rt.engine.fix(args.case, args.option.as_deref(), mode, &actor()).await?;
+    let mode = if args.dry_run {
+        Mode::DryRun
+    } else {
+        Mode::Apply
+    };
+    let report = rt
+        .engine
+        .fix(args.case, args.option.as_deref(), mode, &actor())
+        .await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!("Case {}: fix option `{}`{}", report.case_id, report.option, if args.dry_run { " (dry run)" } else { "" });
+        println!(
+            "Case {}: fix option `{}`{}",
+            report.case_id,
+            report.option,
+            if args.dry_run { " (dry run)" } else { "" }
+        );
         for s in &report.steps {
             let mark = match &s.outcome {
                 StepOutcome::WouldApply => "would do".to_string(),

@@ -202,13 +202,6 @@ impl Config {
     pub fn is_embedded_default(&self) -> bool {
         self.whmcs.is_none() && self.registrars.is_empty()
     }
-
-    /// The registrar account that serves a WHMCS registrar module name.
-    pub fn account_for_module(&self, module: &str) -> Option<&RegistrarAccount> {
-        self.registrars
-            .iter()
-            .find(|a| a.modules.iter().any(|m| m.eq_ignore_ascii_case(module)))
-    }
 }
 
 /// Where values come from besides the file: the process environment in production, a map
@@ -588,11 +581,13 @@ channels = ["todo", "email"]
         assert_eq!(c.database_url, "postgres://domwatch@db/domwatch");
         assert_eq!(c.whmcs.as_ref().unwrap().secret.expose(), "inline-secret");
         assert_eq!(c.registrars.len(), 2);
-        assert_eq!(c.account_for_module("KEYSYSTEMS").unwrap().name, "cnr-live");
+        assert_eq!(c.registrars[0].name, "cnr-live");
         assert_eq!(
-            c.account_for_module("ispapi").unwrap().environment,
-            Environment::Ote
+            c.registrars[0].modules,
+            vec!["cnic", "keysystems"],
+            "module names are lower-cased"
         );
+        assert_eq!(c.registrars[1].environment, Environment::Ote);
         assert_eq!(c.detection.margin.markup_percent, dec!(30));
         assert_eq!(c.detection.missing_strikes_threshold, 2);
         assert_eq!(

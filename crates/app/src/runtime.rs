@@ -33,15 +33,27 @@ pub const EMBEDDED_SEED: u64 = 42;
 /// The running pieces. Dropping it stops the embedded sandboxes.
 pub struct Runtime {
     pub engine: Engine,
-    pub config: Config,
     pub embedded: Option<Embedded>,
 }
 
 pub struct Embedded {
-    pub whmcs: WhmcsSandbox,
-    pub registrars: Vec<RegistrarSandbox>,
+    /// Held so the servers keep running as long as the runtime lives.
+    _servers: (WhmcsSandbox, Vec<RegistrarSandbox>),
     pub anchor: Anchor,
     pub state_dir: PathBuf,
+}
+
+impl Embedded {
+    /// One line for the user: what they are looking at and how to start over.
+    pub fn describe(&self) -> String {
+        format!(
+            "Embedded sandbox: {} domains (seed {}) anchored to {}; state in {} (delete it and domwatch.db to start over)",
+            self.anchor.domains,
+            self.anchor.seed,
+            self.anchor.today,
+            self.state_dir.display()
+        )
+    }
 }
 
 /// What pins the embedded world across runs.
@@ -61,13 +73,23 @@ pub fn state_dir() -> PathBuf {
 fn load_anchor(dir: &Path, today: NaiveDate) -> anyhow::Result<Anchor> {
     let path = dir.join("sandbox.json");
     if path.exists() {
-        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
         return serde_json::from_str(&text).with_context(|| {
-            format!("{} is damaged: delete the {} directory to start a fresh sandbox", path.display(), dir.display())
+            format!(
+                "{} is damaged: delete the {} directory to start a fresh sandbox",
+                path.display(),
+                dir.display()
+            )
         });
     }
-    let anchor = Anchor { seed: EMBEDDED_SEED, domains: EMBEDDED_DOMAINS, today };
-    std::fs::create_dir_all(dir).with_context(|| format!("creating the state directory {}", dir.display()))?;
+    let anchor = Anchor {
+        seed: EMBEDDED_SEED,
+        domains: EMBEDDED_DOMAINS,
+        today,
+    };
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating the state directory {}", dir.display()))?;
     std::fs::write(&path, serde_json::to_string_pretty(&anchor)?)?;
     Ok(anchor)
 }
@@ -88,14 +110,25 @@ impl Runtime {
         wc.request_timeout = Duration::from_secs(whmcs.timeout_seconds);
         let billing: Arc<dyn BillingPort> = Arc::new(WhmcsClient::new(wc)?);
         let db = match &whmcs.database_url {
-            Some(url) => Some(WhmcsDb::connect(url.expose()).await.context("connecting to the WHMCS database (whmcs.database_url)")?),
+            Some(url) => Some(
+                WhmcsDb::connect(url.expose())
+                    .await
+                    .context("connecting to the WHMCS database (whmcs.database_url)")?,
+            ),
             None => None,
         };
         let tickets = match (whmcs.bot_client_id, whmcs.ticket_department_id) {
-            (Some(bot_client_id), Some(department_id)) => Some(TicketDestination { bot_client_id, department_id }),
+            (Some(bot_client_id), Some(department_id)) => Some(TicketDestination {
+                bot_client_id,
+                department_id,
+            }),
             _ => None,
         };
-        let accounts = config.registrars.iter().map(registrar_account).collect::<anyhow::Result<Vec<_>>>()?;
+        let accounts = config
+            .registrars
+            .iter()
+            .map(registrar_account)
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let engine = Engine {
             store,
             notifier: Some(ToDoNotifier::new(billing.clone(), db.clone(), tickets)),
@@ -107,10 +140,17 @@ impl Runtime {
             fixed_rates: config.rates.clone(),
             concurrency: 8,
         };
-        Ok(Runtime { engine, config, embedded: None })
+        Ok(Runtime {
+            engine,
+            embedded: None,
+        })
     }
 
-    async fn embedded(config: Config, store: Store, clock: Arc<dyn Clock>) -> anyhow::Result<Runtime> {
+    async fn embedded(
+        config: Config,
+        store: Store,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Runtime> {
         let dir = state_dir();
         let anchor = load_anchor(&dir, clock.today())?;
         tracing::info!(
@@ -124,8 +164,17 @@ impl Runtime {
         let whmcs = domwatch_sandbox::whmcs::start(wc).await?;
         let mut registrars = Vec::new();
         let mut accounts = Vec::new();
-        for (name, dialect, module) in [("sandbox-cnr", Dialect::Cnr, "cnic"), ("sandbox-ispapi", Dialect::Ispapi, "ispapi")] {
-            let sandbox = RegistrarSandbox::start(RegistrarSandboxConfig::new(dialect, anchor.seed, anchor.domains, anchor.today)).await?;
+        for (name, dialect, module) in [
+            ("sandbox-cnr", Dialect::Cnr, "cnic"),
+            ("sandbox-ispapi", Dialect::Ispapi, "ispapi"),
+        ] {
+            let sandbox = RegistrarSandbox::start(RegistrarSandboxConfig::new(
+                dialect,
+                anchor.seed,
+                anchor.domains,
+                anchor.today,
+            ))
+            .await?;
             let account = RegistrarAccount {
                 name: name.into(),
                 dialect,
@@ -151,7 +200,10 @@ impl Runtime {
             notifier: Some(ToDoNotifier::new(
                 billing.clone(),
                 None,
-                Some(TicketDestination { bot_client_id: bot, department_id: 1 }),
+                Some(TicketDestination {
+                    bot_client_id: bot,
+                    department_id: 1,
+                }),
             )),
             billing,
             whmcs_db: None,
@@ -163,8 +215,11 @@ impl Runtime {
         };
         Ok(Runtime {
             engine,
-            config,
-            embedded: Some(Embedded { whmcs, registrars, anchor, state_dir: dir }),
+            embedded: Some(Embedded {
+                _servers: (whmcs, registrars),
+                anchor,
+                state_dir: dir,
+            }),
         })
     }
 }
@@ -178,15 +233,29 @@ pub fn registrar_account(account: &RegistrarAccount) -> anyhow::Result<Account> 
         Environment::Live => domwatch_rrp::Environment::Live,
         Environment::Ote => domwatch_rrp::Environment::Ote,
     };
-    let mut cc = ClientConfig::new(account.dialect, environment, account.login.clone(), account.password.expose().to_string());
+    let mut cc = ClientConfig::new(
+        account.dialect,
+        environment,
+        account.login.clone(),
+        account.password.expose().to_string(),
+    );
     if let Some(endpoint) = &account.endpoint {
-        cc.endpoint = Some(endpoint.parse().with_context(|| format!("registrars.{}.endpoint", account.name))?);
+        cc.endpoint = Some(
+            endpoint
+                .parse()
+                .with_context(|| format!("registrars.{}.endpoint", account.name))?,
+        );
     }
     cc.role = account.role.clone();
     cc.subuser = account.subuser.clone();
     cc.max_concurrency = account.max_concurrency as usize;
     cc.total_timeout = Duration::from_secs(account.timeout_seconds);
-    let client = RrpClient::new(cc).with_context(|| format!("registrar account {}", account.name))?;
+    let client =
+        RrpClient::new(cc).with_context(|| format!("registrar account {}", account.name))?;
     let port: Arc<dyn RegistrarPort> = Arc::new(client);
-    Ok(Account { name: account.name.clone(), modules: account.modules.clone(), port })
+    Ok(Account {
+        name: account.name.clone(),
+        modules: account.modules.clone(),
+        port,
+    })
 }

@@ -46,7 +46,11 @@ fn ticket_subjects(dir: &Path) -> Vec<String> {
         .arg(&db)
         .output()
         .expect("python3 reads the sandbox database");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -55,16 +59,19 @@ fn check_kill_rerun_fix_resolve() {
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
 
-    // A first run that is killed half way (SIGKILL, no cleanup).
-    let mut child = domwatch(dir)
-        .arg("check")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
-    let _ = child.kill();
-    let _ = child.wait();
+    // Runs killed half way (SIGKILL, no cleanup) at points spread over a whole check
+    // (~0.5 s here): during seeding, fetching, recording and notifying.
+    for delay_ms in [60u64, 150, 250, 330, 420, 520] {
+        let mut child = domwatch(dir)
+            .arg("check")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
 
     let out = run(dir, &["check"]);
     let text = String::from_utf8_lossy(&out.stdout);
@@ -72,7 +79,10 @@ fn check_kill_rerun_fix_resolve() {
     run(dir, &["check"]);
 
     let subjects = ticket_subjects(dir);
-    assert!(!subjects.is_empty(), "admin notices were raised as bot tickets");
+    assert!(
+        !subjects.is_empty(),
+        "admin notices were raised as bot tickets"
+    );
     let mut sorted = subjects.clone();
     sorted.sort();
     sorted.dedup();

@@ -14,9 +14,7 @@
 //! * Past the showcase about 4% of domains carry a random drift kind; the rest are clean.
 
 use chrono::{Datelike, Duration, NaiveDate};
-use domwatch_core::model::{
-    BillingStatus, ContactHandles, Dialect, PremiumInfo, RenewalMode,
-};
+use domwatch_core::model::{BillingStatus, ContactHandles, Dialect, PremiumInfo, RenewalMode};
 use domwatch_core::{Currency, DomainName};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -168,8 +166,13 @@ pub struct SeedClient {
 /// A transfer the registrar knows about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TransferState {
-    Pending { requested: NaiveDate },
-    Failed { requested: NaiveDate, reason: String },
+    Pending {
+        requested: NaiveDate,
+    },
+    Failed {
+        requested: NaiveDate,
+        reason: String,
+    },
 }
 
 /// What the registrar holds for a domain.
@@ -275,25 +278,53 @@ const ADJECTIVES: &[&str] = &[
     "open", "prime", "quick", "quiet", "rapid", "royal", "silver", "smart", "solid", "sunny",
 ];
 const NOUNS: &[&str] = &[
-    "bakery", "bikes", "books", "cafe", "clinic", "cloud", "coffee", "design", "dental",
-    "events", "farm", "fitness", "flowers", "garden", "hosting", "hotel", "labs", "law",
-    "media", "motors", "music", "optics", "pets", "photo", "pizza", "press", "realty",
-    "shoes", "studio", "tailor", "tech", "tours", "toys", "travel", "vets", "wines", "works",
-    "yoga", "zone", "market",
+    "bakery", "bikes", "books", "cafe", "clinic", "cloud", "coffee", "design", "dental", "events",
+    "farm", "fitness", "flowers", "garden", "hosting", "hotel", "labs", "law", "media", "motors",
+    "music", "optics", "pets", "photo", "pizza", "press", "realty", "shoes", "studio", "tailor",
+    "tech", "tours", "toys", "travel", "vets", "wines", "works", "yoga", "zone", "market",
 ];
 /// Words that make IDNs (non-ASCII U-labels).
 const IDN_WORDS: &[&str] = &[
-    "müller", "bäckerei", "straße", "café", "zürich", "köln", "größe", "fähre", "übersee",
-    "mañana", "façade", "čaj", "日本", "москва",
+    "müller",
+    "bäckerei",
+    "straße",
+    "café",
+    "zürich",
+    "köln",
+    "größe",
+    "fähre",
+    "übersee",
+    "mañana",
+    "façade",
+    "čaj",
+    "日本",
+    "москва",
 ];
 const FIRST_NAMES: &[&str] = &[
     "Anna", "Ben", "Clara", "David", "Eva", "Felix", "Greta", "Hannes", "Ida", "Jonas", "Karla",
     "Lukas", "Mia", "Noah", "Olivia", "Paul", "Rosa", "Simon", "Tara", "Uwe",
 ];
 const LAST_NAMES: &[&str] = &[
-    "Bauer", "Becker", "Fischer", "Hoffmann", "Klein", "Koch", "Lange", "Meyer", "Neumann",
-    "Richter", "Schmidt", "Schneider", "Schulz", "Wagner", "Weber", "Wolf", "Smith", "Jones",
-    "Brown", "Taylor",
+    "Bauer",
+    "Becker",
+    "Fischer",
+    "Hoffmann",
+    "Klein",
+    "Koch",
+    "Lange",
+    "Meyer",
+    "Neumann",
+    "Richter",
+    "Schmidt",
+    "Schneider",
+    "Schulz",
+    "Wagner",
+    "Weber",
+    "Wolf",
+    "Smith",
+    "Jones",
+    "Brown",
+    "Taylor",
 ];
 const CITIES: &[(&str, &str, &str)] = &[
     ("Berlin", "10115", "DE"),
@@ -486,7 +517,11 @@ impl Portfolio {
         let premium_renew = Decimal::from(rng.gen_range(6..60) * 20) + dec!(0.00);
         let premium_class = || PremiumInfo {
             class: match dialect {
-                Dialect::Ispapi => format!("PREMIUM_{}_Tier {}", zone.zone.to_uppercase(), rng_tier(index)),
+                Dialect::Ispapi => format!(
+                    "PREMIUM_{}_Tier {}",
+                    zone.zone.to_uppercase(),
+                    rng_tier(index)
+                ),
                 _ => "premium".to_string(),
             },
         };
@@ -499,8 +534,16 @@ impl Portfolio {
             renewal_mode: RenewalMode::AutoRenew,
             status: "ACTIVE",
             premium: legit_premium.then(premium_class),
-            renew_price: if legit_premium { premium_renew } else { zone.renew },
-            transfer_price: if legit_premium { premium_renew } else { zone.transfer },
+            renew_price: if legit_premium {
+                premium_renew
+            } else {
+                zone.renew
+            },
+            transfer_price: if legit_premium {
+                premium_renew
+            } else {
+                zone.transfer
+            },
             contacts: ContactHandles {
                 owner: Some(client.handle.clone()),
                 admin: Some(RESELLER_HANDLE.into()),

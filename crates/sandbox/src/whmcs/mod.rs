@@ -313,7 +313,11 @@ async fn api_endpoint(
         Ok(answer) => answer,
         Err(e) => {
             tracing::error!(error = %e, "sandbox WHMCS: API handler failed");
-            return (StatusCode::INTERNAL_SERVER_ERROR, "sandbox API handler failed").into_response();
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "sandbox API handler failed",
+            )
+                .into_response();
         }
     };
     (
