@@ -249,6 +249,7 @@ pub fn registrar_account(account: &RegistrarAccount) -> anyhow::Result<Account> 
     cc.role = account.role.clone();
     cc.subuser = account.subuser.clone();
     cc.max_concurrency = account.max_concurrency as usize;
+    cc.list.page_size = account.page_size;
     cc.total_timeout = Duration::from_secs(account.timeout_seconds);
     let client =
         RrpClient::new(cc).with_context(|| format!("registrar account {}", account.name))?;

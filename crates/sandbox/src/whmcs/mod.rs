@@ -167,6 +167,7 @@ pub async fn start(config: WhmcsSandboxConfig) -> Result<WhmcsSandbox> {
     let router = Router::new()
         .route("/includes/api.php", any(api_endpoint))
         .route("/_sandbox/pay-invoice", post(pay_invoice_endpoint))
+        .route("/_sandbox/state", axum::routing::get(state_endpoint))
         .with_state(state.clone());
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -406,6 +407,15 @@ async fn pay_invoice(state: &State, invoice_id: u64) -> Result<PaidInvoice, PayE
         invoice_id,
         advanced_domains: advanced,
     })
+}
+
+/// Counters for benchmarks and tests that run the sandbox in another process.
+async fn state_endpoint(AxumState(state): AxumState<Arc<State>>) -> Response {
+    axum::Json(serde_json::json!({
+        "api_calls": state.api_calls.load(Ordering::Relaxed),
+        "today": state.today.to_string(),
+    }))
+    .into_response()
 }
 
 async fn pay_invoice_endpoint(AxumState(state): AxumState<Arc<State>>, body: Bytes) -> Response {

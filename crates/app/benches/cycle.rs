@@ -1,0 +1,300 @@
+//! Full monitoring cycle benchmark: wall time, peak RSS and the registrar and WHMCS calls
+//! one cycle makes, at several portfolio sizes.
+//!
+//! The sandboxes (WHMCS, CNR, ISPAPI) run as separate `domwatch sandbox …` processes, so
+//! the measured process holds only what domwatch itself holds: the clients, the engine, the
+//! store. Each size is measured in a fresh child process (peak RSS = its VmHWM).
+//!
+//! `cargo bench -p domwatch --bench cycle` (sizes: `DOMWATCH_BENCH_SIZES=10000,100000,1000000`).
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use domwatch_core::detect::DetectionPolicy;
+use domwatch_core::model::Dialect;
+use domwatch_core::ports::RegistrarPort;
+use domwatch_core::{Clock, FixedClock};
+use domwatch_engine::{Account, Engine, Mode, NoProgress};
+use domwatch_rrp::{ClientConfig, Environment, RrpClient};
+use domwatch_store::Store;
+use domwatch_whmcs::port::TicketDestination;
+use domwatch_whmcs::{BillingPort, ToDoNotifier, WhmcsClient, WhmcsConfig};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const TODAY: &str = "2026-11-22";
+const SEED: u64 = 1;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Sandboxes {
+    children: Vec<Child>,
+    whmcs: String,
+    cnr: String,
+    ispapi: String,
+}
+
+impl Drop for Sandboxes {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn start_sandboxes(size: usize, dir: &std::path::Path) -> Sandboxes {
+    let bin = env!("CARGO_BIN_EXE_domwatch");
+    let spawn = |args: Vec<String>| {
+        Command::new(bin)
+            .args(&args)
+            .env("DOMWATCH_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start a sandbox")
+    };
+    let (pw, pc, pi) = (free_port(), free_port(), free_port());
+    let common = |extra: &[&str]| {
+        let mut v: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        v.extend([
+            "--domains".into(),
+            size.to_string(),
+            "--seed".into(),
+            SEED.to_string(),
+            "--today".into(),
+            TODAY.into(),
+        ]);
+        v
+    };
+    let whmcs_db = dir.join("whmcs.db");
+    let children = vec![
+        spawn(common(&[
+            "sandbox",
+            "whmcs",
+            "--listen",
+            &format!("127.0.0.1:{pw}"),
+            "--sqlite",
+            whmcs_db.to_str().unwrap(),
+        ])),
+        spawn(common(&[
+            "sandbox",
+            "registrar",
+            "--dialect",
+            "cnr",
+            "--listen",
+            &format!("127.0.0.1:{pc}"),
+        ])),
+        spawn(common(&[
+            "sandbox",
+            "registrar",
+            "--dialect",
+            "ispapi",
+            "--listen",
+            &format!("127.0.0.1:{pi}"),
+        ])),
+    ];
+    let s = Sandboxes {
+        children,
+        whmcs: format!("http://127.0.0.1:{pw}"),
+        cnr: format!("http://127.0.0.1:{pc}"),
+        ispapi: format!("http://127.0.0.1:{pi}"),
+    };
+    // The WHMCS sandbox seeds before it listens; wait for all three.
+    let started = Instant::now();
+    for url in [&s.whmcs, &s.cnr, &s.ispapi] {
+        let addr = url.trim_start_matches("http://").to_string();
+        while std::net::TcpStream::connect(&addr).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(900),
+                "sandbox at {url} did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    eprintln!(
+        "  sandboxes up after {:.1}s (seeding included)",
+        started.elapsed().as_secs_f64()
+    );
+    s
+}
+
+fn counter(url: &str, key: &str) -> u64 {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let v: serde_json::Value = reqwest::get(format!("{url}/_sandbox/state"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v[key].as_u64().unwrap_or(0)
+    })
+}
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+/// The measured part: runs in a child process.
+fn one_cycle(whmcs: &str, cnr: &str, ispapi: &str, store_path: &str) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut accounts = Vec::new();
+        for (name, dialect, module, url) in [
+            ("cnr", Dialect::Cnr, "cnic", cnr),
+            ("ispapi", Dialect::Ispapi, "ispapi", ispapi),
+        ] {
+            let mut cc = ClientConfig::new(
+                dialect,
+                Environment::Ote,
+                domwatch_sandbox::registrar::DEFAULT_LOGIN,
+                domwatch_sandbox::registrar::DEFAULT_PASSWORD,
+            );
+            cc.endpoint = Some(format!("{url}/api/call.cgi").parse().unwrap());
+            cc.list.page_size = 10_000;
+            let port: Arc<dyn RegistrarPort> = Arc::new(RrpClient::new(cc).unwrap());
+            accounts.push(Account {
+                name: name.into(),
+                modules: vec![module.into()],
+                port,
+            });
+        }
+        let mut wc = WhmcsConfig::new(
+            whmcs,
+            domwatch_sandbox::whmcs::DEFAULT_IDENTIFIER,
+            domwatch_sandbox::whmcs::DEFAULT_SECRET,
+        )
+        .unwrap();
+        wc.page_size = 1000;
+        let billing: Arc<dyn BillingPort> = Arc::new(WhmcsClient::new(wc).unwrap());
+        let store = Store::connect(&format!("sqlite://{store_path}"))
+            .await
+            .unwrap();
+        let clock: Arc<dyn Clock> = Arc::new(FixedClock::new(
+            Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap(),
+        ));
+        let engine = Engine {
+            store,
+            notifier: Some(ToDoNotifier::new(
+                billing.clone(),
+                None,
+                Some(TicketDestination {
+                    bot_client_id: 1,
+                    department_id: 1,
+                }),
+            )),
+            billing,
+            whmcs_db: None,
+            accounts,
+            clock,
+            policy: DetectionPolicy::default(),
+            fixed_rates: vec![],
+            concurrency: 8,
+        };
+        let started = Instant::now();
+        let report = engine
+            .run_cycle(Mode::Apply, &NoProgress)
+            .await
+            .expect("cycle");
+        let wall = started.elapsed().as_secs_f64();
+        let findings: usize = report.findings_by_kind.values().sum();
+        println!(
+            "{}",
+            serde_json::json!({
+                "wall_s": wall,
+                "peak_rss_mib": peak_rss_mib(),
+                "billing_domains": report.billing_domains,
+                "registrar_domains": report.registrar_domains.values().sum::<usize>(),
+                "findings": findings,
+                "opened": report.opened,
+                "notices": report.notices_sent,
+            })
+        );
+    });
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--one-cycle") {
+        one_cycle(&args[i + 1], &args[i + 2], &args[i + 3], &args[i + 4]);
+        return;
+    }
+    // `cargo bench` passes `--bench`; `cargo test --benches` runs us with no such flag and
+    // must stay quick: only the smallest size then.
+    let sizes: Vec<usize> = std::env::var("DOMWATCH_BENCH_SIZES")
+        .unwrap_or_else(|_| {
+            if args.iter().any(|a| a == "--bench") {
+                "10000,100000".into()
+            } else {
+                "2000".into()
+            }
+        })
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let _ = NaiveDate::parse_from_str(TODAY, "%Y-%m-%d").unwrap();
+    println!(
+        "{:>9} {:>9} {:>11} {:>9} {:>11} {:>13} {:>13} {:>9}",
+        "domains",
+        "wall s",
+        "peak RSS",
+        "findings",
+        "reg. calls",
+        "reg./1000 dom",
+        "WHMCS calls",
+        "notices"
+    );
+    for size in sizes {
+        let dir = tempfile::tempdir().unwrap();
+        eprintln!("size {size}:");
+        let sb = start_sandboxes(size, dir.path());
+        let (reg_before, whmcs_before) = (
+            counter(&sb.cnr, "api_requests") + counter(&sb.ispapi, "api_requests"),
+            counter(&sb.whmcs, "api_calls"),
+        );
+        let store = dir.path().join("domwatch.db");
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--one-cycle",
+                &sb.whmcs,
+                &sb.cnr,
+                &sb.ispapi,
+                store.to_str().unwrap(),
+            ])
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run the measured cycle");
+        assert!(out.status.success(), "cycle failed");
+        let m: serde_json::Value =
+            serde_json::from_slice(out.stdout.trim_ascii()).expect("cycle output");
+        let reg_calls =
+            counter(&sb.cnr, "api_requests") + counter(&sb.ispapi, "api_requests") - reg_before;
+        let whmcs_calls = counter(&sb.whmcs, "api_calls") - whmcs_before;
+        let domains = m["registrar_domains"].as_u64().unwrap_or(0).max(1);
+        println!(
+            "{:>9} {:>9.2} {:>8.0} MiB {:>9} {:>11} {:>13.2} {:>13} {:>9}",
+            size,
+            m["wall_s"].as_f64().unwrap_or(0.0),
+            m["peak_rss_mib"].as_f64().unwrap_or(0.0),
+            m["findings"],
+            reg_calls,
+            reg_calls as f64 * 1000.0 / domains as f64,
+            whmcs_calls,
+            m["notices"],
+        );
+    }
+}
