@@ -14,10 +14,44 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const ROWS: usize = 100_000;
-const RUST_ITERATIONS: usize = 15;
-const PYTHON_PARSE_ITERATIONS: usize = 5;
-const PYTHON_RESPONSE_ITERATIONS: usize = 3;
+/// `cargo bench` passes `--bench`: measure for real. `cargo test --all-targets` runs this
+/// binary without it: a quick smoke run of the same code paths on a small input.
+fn full_run() -> bool {
+    static FULL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *FULL.get_or_init(|| std::env::args().any(|a| a == "--bench"))
+}
+
+fn rows() -> usize {
+    if full_run() {
+        100_000
+    } else {
+        2_000
+    }
+}
+
+fn rust_iterations() -> usize {
+    if full_run() {
+        15
+    } else {
+        1
+    }
+}
+
+fn python_parse_iterations() -> usize {
+    if full_run() {
+        5
+    } else {
+        1
+    }
+}
+
+fn python_response_iterations() -> usize {
+    if full_run() {
+        3
+    } else {
+        1
+    }
+}
 
 /// A CNR property name and the value it has in row `i`.
 type GeneratedColumn = (&'static str, Box<dyn Fn(usize) -> String>);
@@ -97,18 +131,18 @@ fn generate_body() -> String {
         ("transfermode", Box::new(|_| "DEFAULT".to_string())),
         ("x-time-to-suspension", Box::new(|_| String::new())),
     ];
-    let mut body = String::with_capacity(ROWS * 520);
+    let mut body = String::with_capacity(rows() * 520);
     body.push_str("[RESPONSE]\ncode = 200\ndescription = Command completed successfully\nqueuetime = 0\nruntime = 2.417\n");
     for (i, (name, _)) in columns.iter().enumerate() {
         writeln!(body, "property[column][{i}] = {name}").unwrap();
     }
-    writeln!(body, "property[count][0] = {ROWS}").unwrap();
+    writeln!(body, "property[count][0] = {}", rows()).unwrap();
     for (name, value) in &columns {
-        for row in 0..ROWS {
+        for row in 0..rows() {
             writeln!(body, "property[{name}][{row}] = {}", value(row)).unwrap();
         }
     }
-    writeln!(body, "property[first][0] = 0\nproperty[last][0] = {}\nproperty[limit][0] = {ROWS}\nproperty[total][0] = {ROWS}\nEOF", ROWS - 1).unwrap();
+    writeln!(body, "property[first][0] = 0\nproperty[last][0] = {}\nproperty[limit][0] = {}\nproperty[total][0] = {}\nEOF", rows() - 1, rows(), rows()).unwrap();
     body
 }
 
@@ -123,7 +157,7 @@ fn report(label: &str, bytes: usize, time: Duration) -> f64 {
         "{label:<44} median {:>9.2} ms  {:>8.1} MB/s  {:>12.0} rows/s",
         seconds * 1e3,
         bytes as f64 / seconds / 1e6,
-        ROWS as f64 / seconds
+        rows() as f64 / seconds
     );
     seconds
 }
@@ -166,9 +200,9 @@ fn run_python(body: &str) -> Result<(f64, f64), String> {
         .arg("-c")
         .arg(PYTHON_SCRIPT)
         .arg(&body_path)
-        .arg(PYTHON_PARSE_ITERATIONS.to_string())
-        .arg(PYTHON_RESPONSE_ITERATIONS.to_string())
-        .arg(ROWS.to_string())
+        .arg(python_parse_iterations().to_string())
+        .arg(python_response_iterations().to_string())
+        .arg(rows().to_string())
         .output()
         .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
     let _ = std::fs::remove_dir_all(&dir);
@@ -193,18 +227,19 @@ fn main() {
     let body = generate_body();
     let bytes = body.len();
     println!(
-        "generated CNR QueryDomainList WIDE=1: {ROWS} rows, 11 columns, {:.1} MB",
+        "generated CNR QueryDomainList WIDE=1: {} rows, 11 columns, {:.1} MB",
+        rows(),
         bytes as f64 / 1e6
     );
 
     // Sanity: the parser sees what was generated.
     let check = Response::parse(body.clone());
-    assert_eq!(check.row_count(), ROWS);
-    assert_eq!(check.total(), Some(ROWS as u64));
-    assert_eq!(domains_from_cnr_list(&check).len(), ROWS);
+    assert_eq!(check.row_count(), rows());
+    assert_eq!(check.total(), Some(rows() as u64));
+    assert_eq!(domains_from_cnr_list(&check).len(), rows());
 
     let mut parse_samples = Vec::new();
-    for _ in 0..RUST_ITERATIONS {
+    for _ in 0..rust_iterations() {
         let input = body.clone();
         let start = Instant::now();
         let response = Response::parse(input);
@@ -212,7 +247,7 @@ fn main() {
         std::hint::black_box(response.row_count());
     }
     let mut map_samples = Vec::new();
-    for _ in 0..RUST_ITERATIONS {
+    for _ in 0..rust_iterations() {
         let input = body.clone();
         let start = Instant::now();
         let response = Response::parse(input);
