@@ -44,14 +44,22 @@ fn relevance(b: &BillingDomain) -> (u8, u64) {
     (rank, b.id)
 }
 
-pub fn join(billing: Vec<BillingDomain>, accounts: &[AccountSnapshot]) -> Joined {
+/// Consumes the snapshots: each registrar domain is moved, never copied (a million-domain
+/// portfolio must fit in memory once, not twice).
+pub fn join(billing: Vec<BillingDomain>, mut accounts: Vec<AccountSnapshot>) -> Joined {
     let mut joined = Joined::default();
 
     // Index registrar domains by name, remembering their account.
-    let mut at_registrar: HashMap<DomainName, (usize, RegistrarDomain)> = HashMap::new();
-    for (i, account) in accounts.iter().enumerate() {
-        for d in account.domains.iter().flatten() {
-            at_registrar.insert(d.name.clone(), (i, d.clone()));
+    let fetched: Vec<bool> = accounts.iter().map(|a| a.domains.is_some()).collect();
+    let mut at_registrar: HashMap<DomainName, (usize, RegistrarDomain)> = HashMap::with_capacity(
+        accounts
+            .iter()
+            .map(|a| a.domains.as_ref().map_or(0, Vec::len))
+            .sum(),
+    );
+    for (i, account) in accounts.iter_mut().enumerate() {
+        for d in account.domains.take().into_iter().flatten() {
+            at_registrar.insert(d.name.clone(), (i, d));
         }
     }
     let account_of_module = |module: &str| {
@@ -84,8 +92,9 @@ pub fn join(billing: Vec<BillingDomain>, accounts: &[AccountSnapshot]) -> Joined
         };
         billed_names.insert(b.name.clone());
         let registrar = at_registrar.remove(&b.name);
-        let account = &accounts[registrar.as_ref().map(|(i, _)| *i).unwrap_or(account_idx)];
-        if registrar.is_none() && account.domains.is_none() {
+        let idx = registrar.as_ref().map(|(i, _)| *i).unwrap_or(account_idx);
+        let account = &accounts[idx];
+        if registrar.is_none() && !fetched[idx] {
             continue; // the account could not be fetched: nothing is known this cycle
         }
         if registrar.is_none() && b.status.expects_registration() {
@@ -167,7 +176,7 @@ mod tests {
     fn joins_by_normalised_name_including_idns() {
         let billing = vec![b(1, "Müller.DE", "cnic", BillingStatus::Active)];
         let accounts = [account("cnr", &["cnic"], Some(vec![r("xn--mller-kva.de")]))];
-        let j = join(billing, &accounts);
+        let j = join(billing, accounts.into());
         assert_eq!(j.observations.len(), 1);
         assert!(j.observations[0].registrar.is_some());
         assert!(j.absent.is_empty());
@@ -186,7 +195,7 @@ mod tests {
             &["cnic"],
             Some(vec![r("here.com"), r("orphan.com")]),
         )];
-        let j = join(billing, &accounts);
+        let j = join(billing, accounts.into());
         assert_eq!(j.unmonitored, 1);
         assert_eq!(j.absent, vec![DomainName::parse("gone.com").unwrap()]);
         let orphan = j.observations.iter().find(|o| o.billing.is_none()).unwrap();
@@ -204,7 +213,7 @@ mod tests {
             account("cnr", &["cnic"], None),
             account("hx", &["ispapi"], Some(vec![r("b.com")])),
         ];
-        let j = join(billing, &accounts);
+        let j = join(billing, accounts.into());
         assert_eq!(j.observations.len(), 1);
         assert!(j.absent.is_empty(), "an outage is not an absence");
         assert!(!j.scope.contains(&DomainName::parse("a.com").unwrap()));
@@ -217,7 +226,7 @@ mod tests {
             b(12, "dup.com", "cnic", BillingStatus::Cancelled),
         ];
         let accounts = [account("cnr", &["cnic"], Some(vec![r("dup.com")]))];
-        let j = join(billing, &accounts);
+        let j = join(billing, accounts.into());
         assert_eq!(j.duplicates, 1);
         assert_eq!(j.observations.len(), 1);
         assert_eq!(j.observations[0].billing.as_ref().unwrap().id, 10);
@@ -230,7 +239,7 @@ mod tests {
             account("cnr", &["cnic"], Some(vec![r("moved.com")])),
             account("hx", &["ispapi"], Some(vec![])),
         ];
-        let j = join(billing, &accounts);
+        let j = join(billing, accounts.into());
         assert!(j.absent.is_empty());
         assert_eq!(j.observations[0].registrar_account.as_deref(), Some("cnr"));
     }

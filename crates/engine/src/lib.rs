@@ -305,7 +305,7 @@ impl Engine {
 
         // 2. Join.
         progress.stage("joining", None);
-        let mut joined = join(domains, &snapshots);
+        let mut joined = join(domains, snapshots);
         report.unmonitored = joined.unmonitored;
         report.duplicates = joined.duplicates;
 

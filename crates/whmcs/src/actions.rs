@@ -440,13 +440,10 @@ impl WhmcsClient {
     /// GetClientsDomains, every page.
     pub async fn get_clients_domains(&self) -> Result<Vec<ClientDomain>, WhmcsError> {
         const ACTION: &str = "GetClientsDomains";
-        let entries = self
-            .fetch_all_pages(ACTION, &[], "domains", "domain")
-            .await?;
-        entries
-            .iter()
-            .map(|e| ClientDomain::parse(e).map_err(bad(ACTION, e)))
-            .collect()
+        self.fetch_all_pages_parsed(ACTION, &[], "domains", "domain", |e| {
+            ClientDomain::parse(e).map_err(bad(ACTION, e))
+        })
+        .await
     }
 
     /// One domain by id.

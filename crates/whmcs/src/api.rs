@@ -230,6 +230,20 @@ impl WhmcsClient {
         outer: &str,
         inner: &str,
     ) -> Result<Vec<Object>, WhmcsError> {
+        self.fetch_all_pages_parsed(action, params, outer, inner, |o| Ok(o.clone()))
+            .await
+    }
+
+    /// Like [`Self::fetch_all_pages`], but turns each entry into `T` as its page arrives,
+    /// so a 100 000-domain listing never holds every page's JSON at once.
+    pub async fn fetch_all_pages_parsed<T>(
+        &self,
+        action: &str,
+        params: &[(String, String)],
+        outer: &str,
+        inner: &str,
+        parse: impl Fn(&Object) -> Result<T, WhmcsError>,
+    ) -> Result<Vec<T>, WhmcsError> {
         let mut all = Vec::new();
         let mut start: u64 = 0;
         loop {
@@ -242,7 +256,9 @@ impl WhmcsClient {
             let total = json::u64_opt(&page, "totalresults")
                 .map_err(|detail| protocol(action, detail, &page))?;
             let returned = items.len() as u64;
-            all.extend(items);
+            for item in &items {
+                all.push(parse(item)?);
+            }
             start += returned;
             match total {
                 Some(total) if start >= total => break,
