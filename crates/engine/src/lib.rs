@@ -711,59 +711,51 @@ impl Engine {
         let billing =
             |op: &str, r: Result<String, String>| ("billing".to_string(), op.to_string(), r);
         match action {
-            Action::SetRecurringAmount { domain_id, amount } => {
-                let update = DomainUpdate {
-                    recurring_amount: Some(amount.amount),
-                    ..DomainUpdate::default()
+            Action::SetRecurringAmount { .. }
+            | Action::SetBillingExpiry { .. }
+            | Action::SetNextDueDate { .. }
+            | Action::SetBillingStatus { .. } => {
+                let (domain_id, update, done) = match action {
+                    Action::SetRecurringAmount { domain_id, amount } => (
+                        domain_id,
+                        DomainUpdate {
+                            recurring_amount: Some(amount.amount),
+                            ..DomainUpdate::default()
+                        },
+                        format!("recurring amount {amount}"),
+                    ),
+                    Action::SetBillingExpiry { domain_id, date } => (
+                        domain_id,
+                        DomainUpdate {
+                            expiry: Some(*date),
+                            ..DomainUpdate::default()
+                        },
+                        format!("expiry {date}"),
+                    ),
+                    Action::SetNextDueDate { domain_id, date } => (
+                        domain_id,
+                        DomainUpdate {
+                            next_due: Some(*date),
+                            ..DomainUpdate::default()
+                        },
+                        format!("next due date {date}"),
+                    ),
+                    Action::SetBillingStatus { domain_id, status } => (
+                        domain_id,
+                        DomainUpdate {
+                            status: Some(status.clone()),
+                            ..DomainUpdate::default()
+                        },
+                        format!("status {}", status.as_whmcs()),
+                    ),
+                    _ => unreachable!("matched by the outer arm"),
                 };
                 billing(
                     "UpdateClientDomain",
                     self.billing
                         .update_domain(*domain_id, &update)
                         .await
-                        .map(|()| format!("recurring amount {amount}"))
-                        .map_err(|e| e.to_string()),
-                )
-            }
-            Action::SetBillingExpiry { domain_id, date } => {
-                let update = DomainUpdate {
-                    expiry: Some(*date),
-                    ..DomainUpdate::default()
-                };
-                billing(
-                    "UpdateClientDomain",
-                    self.billing
-                        .update_domain(*domain_id, &update)
-                        .await
-                        .map(|()| format!("expiry {date}"))
-                        .map_err(|e| e.to_string()),
-                )
-            }
-            Action::SetNextDueDate { domain_id, date } => {
-                let update = DomainUpdate {
-                    next_due: Some(*date),
-                    ..DomainUpdate::default()
-                };
-                billing(
-                    "UpdateClientDomain",
-                    self.billing
-                        .update_domain(*domain_id, &update)
-                        .await
-                        .map(|()| format!("next due date {date}"))
-                        .map_err(|e| e.to_string()),
-                )
-            }
-            Action::SetBillingStatus { domain_id, status } => {
-                let update = DomainUpdate {
-                    status: Some(status.clone()),
-                    ..DomainUpdate::default()
-                };
-                billing(
-                    "UpdateClientDomain",
-                    self.billing
-                        .update_domain(*domain_id, &update)
-                        .await
-                        .map(|()| format!("status {}", status.as_whmcs()))
+                        .map(|()| done)
                         .map_err(|e| e.to_string()),
                 )
             }

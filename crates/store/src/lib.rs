@@ -59,6 +59,9 @@ pub enum Backend {
     Postgres,
 }
 
+/// The columns [`CaseRecord::from_row`] reads, in every query that loads cases.
+const CASE_COLUMNS: &str = "id, kind, domain, billing_domain_id, registrar_account, state, openings, opened_at, updated_at, resolved_at, summary, at_stake_amount, at_stake_currency, finding";
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -370,9 +373,7 @@ impl Store {
     }
 
     pub async fn cases(&self, filter: CaseFilter) -> Result<Vec<CaseRecord>> {
-        let mut sql = String::from(
-            "SELECT id, kind, domain, billing_domain_id, registrar_account, state, openings, opened_at, updated_at, resolved_at, summary, at_stake_amount, at_stake_currency, finding FROM cases",
-        );
+        let mut sql = format!("SELECT {CASE_COLUMNS} FROM cases");
         let mut clauses = Vec::new();
         if let Some(state) = filter.state {
             clauses.push(format!("state = '{}'", state.as_str()));
@@ -393,13 +394,11 @@ impl Store {
     }
 
     pub async fn case(&self, id: i64) -> Result<Option<CaseRecord>> {
-        let row = sqlx::query(
-            "SELECT id, kind, domain, billing_domain_id, registrar_account, state, openings, opened_at, updated_at, resolved_at, summary, at_stake_amount, at_stake_currency, finding FROM cases WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(q("loading a case"))?;
+        let row = sqlx::query(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(q("loading a case"))?;
         row.as_ref().map(CaseRecord::from_row).transpose()
     }
 
@@ -542,7 +541,7 @@ impl Store {
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!(
-            "SELECT id, kind, domain, billing_domain_id, registrar_account, state, openings, opened_at, updated_at, resolved_at, summary, at_stake_amount, at_stake_currency, finding FROM cases c
+            "SELECT {CASE_COLUMNS} FROM cases c
              WHERE c.state = 'open' AND c.kind IN ({kinds})
                AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.case_id = c.id AND n.opening = c.openings AND n.status = 'sent')
              ORDER BY c.id"
