@@ -3,7 +3,9 @@
 //!
 //! The sandboxes (WHMCS, CNR, ISPAPI) run as separate `domwatch sandbox …` processes, so
 //! the measured process holds only what domwatch itself holds: the clients, the engine, the
-//! store. Each size is measured in a fresh child process (peak RSS = its VmHWM).
+//! store. Each size is measured in a fresh child process (peak RSS = its VmHWM). The child
+//! runs two cycles: the first opens every case and sends every notice; the second is the
+//! steady state of a monitor. Call counts and the table cover the first cycle.
 //!
 //! `cargo bench -p domwatch --bench cycle` (sizes: `DOMWATCH_BENCH_SIZES=10000,100000,1000000`).
 
@@ -211,6 +213,13 @@ fn one_cycle(whmcs: &str, cnr: &str, ispapi: &str, store_path: &str) {
             .await
             .expect("cycle");
         let wall = started.elapsed().as_secs_f64();
+        // The steady state of a monitor: nothing new to open or notify.
+        let again = Instant::now();
+        let steady = engine
+            .run_cycle(Mode::Apply, &NoProgress)
+            .await
+            .expect("second cycle");
+        let steady_wall = again.elapsed().as_secs_f64();
         let findings: usize = report.findings_by_kind.values().sum();
         println!(
             "{}",
@@ -222,6 +231,9 @@ fn one_cycle(whmcs: &str, cnr: &str, ispapi: &str, store_path: &str) {
                 "findings": findings,
                 "opened": report.opened,
                 "notices": report.notices_sent,
+                "stages": report.stage_seconds,
+                "steady_wall_s": steady_wall,
+                "steady_stages": steady.stage_seconds,
             })
         );
     });
@@ -295,6 +307,12 @@ fn main() {
             reg_calls as f64 * 1000.0 / domains as f64,
             whmcs_calls,
             m["notices"],
+        );
+        eprintln!("  first cycle stage seconds: {}", m["stages"]);
+        eprintln!(
+            "  second (steady-state) cycle: {:.2}s, stages {}",
+            m["steady_wall_s"].as_f64().unwrap_or(0.0),
+            m["steady_stages"]
         );
     }
 }

@@ -92,6 +92,20 @@ pub struct CycleReport {
     pub notice_errors: Vec<String>,
     /// Dry run only: findings that would open a new case.
     pub would_open: usize,
+    /// Seconds spent per stage, to see at a glance where a slow cycle spends its time.
+    pub stage_seconds: BTreeMap<String, f64>,
+}
+
+/// Measures consecutive stages of a cycle.
+struct Laps(std::time::Instant);
+
+impl Laps {
+    fn lap(&mut self, report: &mut CycleReport, stage: &str) {
+        let seconds = self.0.elapsed().as_secs_f64();
+        tracing::info!(stage, seconds, "cycle stage done");
+        report.stage_seconds.insert(stage.to_string(), seconds);
+        self.0 = std::time::Instant::now();
+    }
 }
 
 /// The result of one action of a fix.
@@ -207,6 +221,7 @@ impl Engine {
         progress: &dyn Progress,
     ) -> Result<(), EngineError> {
         // 1. Snapshots: billing and every registrar account, concurrently.
+        let mut laps = Laps(std::time::Instant::now());
         progress.stage("fetching billing and registrar snapshots", None);
         let billing_fut = async {
             let list = self
@@ -303,11 +318,13 @@ impl Engine {
             }
         }
 
+        laps.lap(report, "1_fetch");
         // 2. Join.
         progress.stage("joining", None);
         let mut joined = join(domains, snapshots);
         report.unmonitored = joined.unmonitored;
         report.duplicates = joined.duplicates;
+        laps.lap(report, "2_join");
 
         // 3. Enrich the few suspicious observations with targeted look-ups.
         let today = self.clock.today();
@@ -344,6 +361,7 @@ impl Engine {
             progress.advance(1);
         }
 
+        laps.lap(report, "3_lookups");
         // 4. Strikes for billed domains missing at the registrar.
         let strikes = match run_id {
             Some(run) => self.store.record_absences(run, &joined.absent).await?,
@@ -372,6 +390,7 @@ impl Engine {
             }
         }
 
+        laps.lap(report, "4_detect");
         // 6. Record cases and notify.
         let Some(run_id) = run_id else {
             let open = self.store.cases(CaseFilter::open()).await?;
@@ -392,9 +411,11 @@ impl Engine {
         report.reopened = outcome.reopened.len();
         report.updated = outcome.updated.len();
         report.resolved = outcome.resolved.len();
+        laps.lap(report, "5_record");
         // Every open case whose current opening has not been notified yet: new and
         // reopened cases, failed notices, and what a crashed run left behind.
         self.send_pending_notices(run_id, report).await?;
+        laps.lap(report, "6_notify");
         Ok(())
     }
 
