@@ -127,17 +127,22 @@ fn start_sandboxes(size: usize, dir: &std::path::Path) -> Sandboxes {
     s
 }
 
-fn counter(url: &str, key: &str) -> u64 {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let v: serde_json::Value = reqwest::get(format!("{url}/_sandbox/state"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        v[key].as_u64().unwrap_or(0)
-    })
+async fn counter(url: &str, key: &str) -> u64 {
+    let v: serde_json::Value = reqwest::get(format!("{url}/_sandbox/state"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v[key].as_u64().unwrap_or(0)
+}
+
+/// (registrar requests, WHMCS API calls) so far, as the sandboxes count them.
+async fn calls(whmcs: &str, cnr: &str, ispapi: &str) -> (u64, u64) {
+    (
+        counter(cnr, "api_requests").await + counter(ispapi, "api_requests").await,
+        counter(whmcs, "api_calls").await,
+    )
 }
 
 fn peak_rss_mib() -> f64 {
@@ -207,12 +212,14 @@ fn one_cycle(whmcs: &str, cnr: &str, ispapi: &str, store_path: &str) {
             fixed_rates: vec![],
             concurrency: 8,
         };
+        let calls_0 = calls(whmcs, cnr, ispapi).await;
         let started = Instant::now();
         let report = engine
             .run_cycle(Mode::Apply, &NoProgress)
             .await
             .expect("cycle");
         let wall = started.elapsed().as_secs_f64();
+        let calls_1 = calls(whmcs, cnr, ispapi).await;
         // The steady state of a monitor: nothing new to open or notify.
         let again = Instant::now();
         let steady = engine
@@ -220,6 +227,7 @@ fn one_cycle(whmcs: &str, cnr: &str, ispapi: &str, store_path: &str) {
             .await
             .expect("second cycle");
         let steady_wall = again.elapsed().as_secs_f64();
+        let calls_2 = calls(whmcs, cnr, ispapi).await;
         let findings: usize = report.findings_by_kind.values().sum();
         println!(
             "{}",
@@ -232,6 +240,10 @@ fn one_cycle(whmcs: &str, cnr: &str, ispapi: &str, store_path: &str) {
                 "opened": report.opened,
                 "notices": report.notices_sent,
                 "stages": report.stage_seconds,
+                "registrar_calls": calls_1.0 - calls_0.0,
+                "whmcs_calls": calls_1.1 - calls_0.1,
+                "steady_registrar_calls": calls_2.0 - calls_1.0,
+                "steady_whmcs_calls": calls_2.1 - calls_1.1,
                 "steady_wall_s": steady_wall,
                 "steady_stages": steady.stage_seconds,
             })
@@ -274,10 +286,6 @@ fn main() {
         let dir = tempfile::tempdir().unwrap();
         eprintln!("size {size}:");
         let sb = start_sandboxes(size, dir.path());
-        let (reg_before, whmcs_before) = (
-            counter(&sb.cnr, "api_requests") + counter(&sb.ispapi, "api_requests"),
-            counter(&sb.whmcs, "api_calls"),
-        );
         let store = dir.path().join("domwatch.db");
         let out = Command::new(std::env::current_exe().unwrap())
             .args([
@@ -293,9 +301,8 @@ fn main() {
         assert!(out.status.success(), "cycle failed");
         let m: serde_json::Value =
             serde_json::from_slice(out.stdout.trim_ascii()).expect("cycle output");
-        let reg_calls =
-            counter(&sb.cnr, "api_requests") + counter(&sb.ispapi, "api_requests") - reg_before;
-        let whmcs_calls = counter(&sb.whmcs, "api_calls") - whmcs_before;
+        let reg_calls = m["registrar_calls"].as_u64().unwrap_or(0);
+        let whmcs_calls = m["whmcs_calls"].as_u64().unwrap_or(0);
         let domains = m["registrar_domains"].as_u64().unwrap_or(0).max(1);
         println!(
             "{:>9} {:>9.2} {:>8.0} MiB {:>9} {:>11} {:>13.2} {:>13} {:>9}",
@@ -310,8 +317,10 @@ fn main() {
         );
         eprintln!("  first cycle stage seconds: {}", m["stages"]);
         eprintln!(
-            "  second (steady-state) cycle: {:.2}s, stages {}",
+            "  second (steady-state) cycle: {:.2}s, {} registrar calls, {} WHMCS calls, stages {}",
             m["steady_wall_s"].as_f64().unwrap_or(0.0),
+            m["steady_registrar_calls"],
+            m["steady_whmcs_calls"],
             m["steady_stages"]
         );
     }

@@ -53,6 +53,17 @@ enum Command {
     Billing(cli_billing::BillingCommand),
 }
 
+/// Rust ignores SIGPIPE, so `domwatch cases | head` would panic on the closed pipe. A
+/// command-line tool should end quietly there, like every other Unix tool.
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: sets the process-wide disposition of SIGPIPE back to the default; no Rust
+    // handler is installed, so no signal-safety rules apply.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn init_tracing(filter: &str) {
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| filter.to_string());
     tracing_subscriber::fmt()
@@ -63,6 +74,7 @@ fn init_tracing(filter: &str) {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    restore_default_sigpipe();
     let cli = Cli::parse();
     init_tracing(&cli.log);
     match cli.command {

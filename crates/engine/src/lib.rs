@@ -96,6 +96,13 @@ pub struct CycleReport {
     pub stage_seconds: BTreeMap<String, f64>,
 }
 
+/// What happened to one case's notice in this cycle.
+enum NoticeOutcome {
+    Sent,
+    Failed(String),
+    AlreadySent,
+}
+
 /// Measures consecutive stages of a cycle.
 struct Laps(std::time::Instant);
 
@@ -491,8 +498,20 @@ impl Engine {
             .into_iter()
             .filter(|k| k.needs_admin_notice())
             .collect();
-        for case in self.store.cases_awaiting_notice(&kinds).await? {
-            self.notify(run_id, &case, case.openings, report).await?;
+        // Cases are independent and each notice is claimed on its own, so they can go out
+        // concurrently without risking a duplicate.
+        let cases = self.store.cases_awaiting_notice(&kinds).await?;
+        let outcomes: Vec<Result<NoticeOutcome, EngineError>> = stream::iter(cases.iter())
+            .map(|case| self.notify(run_id, case, case.openings))
+            .buffer_unordered(self.concurrency.max(1))
+            .collect()
+            .await;
+        for outcome in outcomes {
+            match outcome? {
+                NoticeOutcome::Sent => report.notices_sent += 1,
+                NoticeOutcome::Failed(e) => report.notice_errors.push(e),
+                NoticeOutcome::AlreadySent => {}
+            }
         }
         Ok(())
     }
@@ -503,10 +522,9 @@ impl Engine {
         run_id: i64,
         case: &CaseRecord,
         opening: i64,
-        report: &mut CycleReport,
-    ) -> Result<(), EngineError> {
+    ) -> Result<NoticeOutcome, EngineError> {
         let Some(notifier) = &self.notifier else {
-            return Ok(());
+            return Ok(NoticeOutcome::AlreadySent);
         };
         let channel = notifier.channel().to_string();
         let marker = notice_marker(case.id, opening);
@@ -515,7 +533,7 @@ impl Engine {
             .claim_notice(case.id, opening, &channel, &marker, self.now())
             .await?
         {
-            NoticeClaim::AlreadySent { .. } => return Ok(()),
+            NoticeClaim::AlreadySent { .. } => return Ok(NoticeOutcome::AlreadySent),
             NoticeClaim::Fresh | NoticeClaim::Unfinished { .. } => {}
         }
         let guide = domwatch_core::plan::guide(&case.finding);
@@ -571,16 +589,15 @@ impl Engine {
                 self.store
                     .mark_notice_sent(case.id, opening, &channel, &raised.reference, self.now())
                     .await?;
-                report.notices_sent += 1;
+                Ok(NoticeOutcome::Sent)
             }
             Err(e) => {
                 self.store
                     .mark_notice_failed(case.id, opening, &channel, &e.to_string())
                     .await?;
-                report.notice_errors.push(format!("case {}: {e}", case.id));
+                Ok(NoticeOutcome::Failed(format!("case {}: {e}", case.id)))
             }
         }
-        Ok(())
     }
 
     /// The fix options of a case, recommended first.

@@ -137,7 +137,36 @@ impl WhmcsDb {
     /// Inserts a to-do (status `Pending`, unassigned) unless an item with the same title
     /// that is not Completed exists; then that one is returned. Idempotent.
     pub async fn create_todo(&self, todo: &NewToDo) -> Result<ToDoRow, DbError> {
-        let mut tx = self.pool.begin().await.map_err(query_error("begin"))?;
+        // The dedupe look-up locks (FOR UPDATE), so two to-dos raised at the same moment
+        // can deadlock on InnoDB's gap locks; MariaDB's answer to 1213 is "try restarting
+        // transaction", which is safe here because a rolled-back attempt wrote nothing.
+        const ATTEMPTS: u32 = 5;
+        let mut attempt = 1;
+        loop {
+            match self.create_todo_once(todo).await {
+                Ok(row) => return Ok(row),
+                Err((what, e)) => {
+                    let deadlock = e
+                        .as_database_error()
+                        .and_then(|d| d.code())
+                        .is_some_and(|code| code == "40001" || code == "1213");
+                    if !deadlock || attempt == ATTEMPTS {
+                        return Err(query_error(what)(e));
+                    }
+                    tracing::debug!(attempt, "tbltodolist deadlock, retrying the transaction");
+                    tokio::time::sleep(std::time::Duration::from_millis(20 * u64::from(attempt)))
+                        .await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    async fn create_todo_once(
+        &self,
+        todo: &NewToDo,
+    ) -> Result<ToDoRow, (&'static str, sqlx::Error)> {
+        let mut tx = self.pool.begin().await.map_err(|e| ("begin", e))?;
         let existing = sqlx::query(
             "SELECT id FROM tbltodolist WHERE title = ? AND status <> 'Completed' \
              ORDER BY id LIMIT 1 FOR UPDATE",
@@ -145,12 +174,10 @@ impl WhmcsDb {
         .bind(&todo.title)
         .fetch_optional(&mut *tx)
         .await
-        .map_err(query_error("looking up open to-do items"))?;
+        .map_err(|e| ("looking up open to-do items", e))?;
         if let Some(row) = existing {
-            let id: i64 = row
-                .try_get(0)
-                .map_err(query_error("reading tbltodolist.id"))?;
-            tx.commit().await.map_err(query_error("commit"))?;
+            let id: i64 = row.try_get(0).map_err(|e| ("reading tbltodolist.id", e))?;
+            tx.commit().await.map_err(|e| ("commit", e))?;
             return Ok(ToDoRow {
                 id: id as u64,
                 reused: true,
@@ -166,8 +193,8 @@ impl WhmcsDb {
         .bind(todo.due_date)
         .execute(&mut *tx)
         .await
-        .map_err(query_error("inserting into tbltodolist"))?;
-        tx.commit().await.map_err(query_error("commit"))?;
+        .map_err(|e| ("inserting into tbltodolist", e))?;
+        tx.commit().await.map_err(|e| ("commit", e))?;
         Ok(ToDoRow {
             id: result.last_insert_id(),
             reused: false,
