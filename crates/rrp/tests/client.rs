@@ -428,6 +428,9 @@ async fn secrets_never_reach_the_logs() {
         .with_writer(capture.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Other tests run on other threads without this subscriber; if one of them reached a
+    // log call site first, tracing cached it as "never enabled". Recompute with ours.
+    tracing::callsite::rebuild_interest_cache();
 
     let server = MockServer::start(|_, n| {
         if n == 0 {
