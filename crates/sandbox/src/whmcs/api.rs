@@ -290,6 +290,36 @@ impl Filter {
         params.push(Val::Int(start));
         params
     }
+
+    /// The total number of matching rows and one page of them, as every WHMCS list action
+    /// answers (`totalresults` plus the `limitstart`/`limitnum` window). `from` may carry
+    /// LEFT JOINs on unique keys; they do not change the count.
+    async fn page(
+        &self,
+        store: &super::store::Store,
+        select: &str,
+        from: &str,
+        order_by: &str,
+        start: i64,
+        num: i64,
+    ) -> anyhow::Result<(i64, Vec<Row>)> {
+        let filter = self.sql();
+        let total = store
+            .count(
+                &format!("SELECT COUNT(*) AS n FROM {from}{filter}"),
+                &self.params,
+            )
+            .await?;
+        let rows = store
+            .query(
+                &format!(
+                    "SELECT {select} FROM {from}{filter} ORDER BY {order_by} LIMIT ? OFFSET ?"
+                ),
+                &self.with_page(start, num),
+            )
+            .await?;
+        Ok((total, rows))
+    }
 }
 
 fn domain_json(row: &Row) -> Value {
@@ -332,22 +362,8 @@ async fn get_clients_domains(state: &State, p: &Params) -> Answer {
     if let Some(domain) = p.nonempty("domain") {
         filter.add("domain = ?", [Val::text(domain)]);
     }
-    let total = state
-        .store
-        .count(
-            &format!("SELECT COUNT(*) AS n FROM tbldomains{}", filter.sql()),
-            &filter.params,
-        )
-        .await?;
-    let rows = state
-        .store
-        .query(
-            &format!(
-                "SELECT * FROM tbldomains{} ORDER BY id LIMIT ? OFFSET ?",
-                filter.sql()
-            ),
-            &filter.with_page(start, num),
-        )
+    let (total, rows) = filter
+        .page(&state.store, "*", "tbldomains", "id", start, num)
         .await?;
     let domains: Vec<Value> = rows.iter().map(domain_json).collect();
     Ok(obj(json!({
@@ -590,25 +606,8 @@ async fn get_invoices(state: &State, p: &Params) -> Answer {
     } else {
         "ASC"
     };
-    let total = state
-        .store
-        .count(
-            &format!("SELECT COUNT(*) AS n FROM tblinvoices i{}", filter.sql()),
-            &filter.params,
-        )
-        .await?;
-    let rows = state
-        .store
-        .query(
-            &format!(
-                "SELECT i.*, c.firstname, c.lastname, c.companyname, cur.code AS currencycode, \
-                 cur.prefix AS currencyprefix, cur.suffix AS currencysuffix FROM tblinvoices i \
-                 LEFT JOIN tblclients c ON c.id = i.userid LEFT JOIN tblcurrencies cur ON cur.id = c.currency{} \
-                 ORDER BY {order_column} {direction}, i.id {direction} LIMIT ? OFFSET ?",
-                filter.sql()
-            ),
-            &filter.with_page(start, num),
-        )
+    let (total, rows) = filter
+        .page(&state.store, "i.*, c.firstname, c.lastname, c.companyname, cur.code AS currencycode, cur.prefix AS currencyprefix, cur.suffix AS currencysuffix", "tblinvoices i LEFT JOIN tblclients c ON c.id = i.userid LEFT JOIN tblcurrencies cur ON cur.id = c.currency", &format!("{order_column} {direction}, i.id {direction}"), start, num)
         .await?;
     let list: Vec<Value> = rows.iter().map(invoice_summary_json).collect();
     // WHMCS 7.8 computes numreturned before skip/take, so it equals totalresults.
@@ -1131,21 +1130,14 @@ async fn get_tickets(state: &State, p: &Params) -> Answer {
     if let Some(subject) = p.nonempty("subject") {
         filter.add("title LIKE ?", [Val::text(format!("%{subject}%"))]);
     }
-    let total = state
-        .store
-        .count(
-            &format!("SELECT COUNT(*) AS n FROM tbltickets{}", filter.sql()),
-            &filter.params,
-        )
-        .await?;
-    let rows = state
-        .store
-        .query(
-            &format!(
-                "SELECT * FROM tbltickets{} ORDER BY lastreply DESC, id DESC LIMIT ? OFFSET ?",
-                filter.sql()
-            ),
-            &filter.with_page(start, num),
+    let (total, rows) = filter
+        .page(
+            &state.store,
+            "*",
+            "tbltickets",
+            "lastreply DESC, id DESC",
+            start,
+            num,
         )
         .await?;
     let list: Vec<Value> = rows
@@ -1291,21 +1283,14 @@ async fn get_todo_items(state: &State, p: &Params) -> Answer {
         Some(status) => filter.add("status = ?", [Val::text(status)]),
         None => {}
     }
-    let total = state
-        .store
-        .count(
-            &format!("SELECT COUNT(*) AS n FROM tbltodolist{}", filter.sql()),
-            &filter.params,
-        )
-        .await?;
-    let rows = state
-        .store
-        .query(
-            &format!(
-                "SELECT * FROM tbltodolist{} ORDER BY duedate DESC, id DESC LIMIT ? OFFSET ?",
-                filter.sql()
-            ),
-            &filter.with_page(start, num),
+    let (total, rows) = filter
+        .page(
+            &state.store,
+            "*",
+            "tbltodolist",
+            "duedate DESC, id DESC",
+            start,
+            num,
         )
         .await?;
     let mut out = obj(json!({
