@@ -129,17 +129,7 @@ impl Runtime {
             .iter()
             .map(registrar_account)
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let engine = Engine {
-            store,
-            notifier: Some(ToDoNotifier::new(billing.clone(), db.clone(), tickets)),
-            billing,
-            whmcs_db: db,
-            accounts,
-            clock,
-            policy: config.detection.clone(),
-            fixed_rates: config.rates.clone(),
-            concurrency: 8,
-        };
+        let engine = engine(&config, store, clock, billing, db, tickets, accounts);
         Ok(Runtime {
             engine,
             embedded: None,
@@ -195,24 +185,11 @@ impl Runtime {
         let wcfg = WhmcsConfig::new(&whmcs.base_url(), whmcs.identifier(), whmcs.secret())?;
         let billing: Arc<dyn BillingPort> = Arc::new(WhmcsClient::new(wcfg)?);
         let bot = whmcs.portfolio().bot_client_id();
-        let engine = Engine {
-            store,
-            notifier: Some(ToDoNotifier::new(
-                billing.clone(),
-                None,
-                Some(TicketDestination {
-                    bot_client_id: bot,
-                    department_id: 1,
-                }),
-            )),
-            billing,
-            whmcs_db: None,
-            accounts,
-            clock,
-            policy: config.detection.clone(),
-            fixed_rates: config.rates.clone(),
-            concurrency: 8,
-        };
+        let tickets = Some(TicketDestination {
+            bot_client_id: bot,
+            department_id: 1,
+        });
+        let engine = engine(&config, store, clock, billing, None, tickets, accounts);
         Ok(Runtime {
             engine,
             embedded: Some(Embedded {
@@ -221,6 +198,31 @@ impl Runtime {
                 state_dir: dir,
             }),
         })
+    }
+}
+
+/// The engine over the given billing side: notices go through the same billing port and
+/// database (a to-do row, else a bot ticket, else an admin e-mail); policy and rates come
+/// from the configuration.
+fn engine(
+    config: &Config,
+    store: Store,
+    clock: Arc<dyn Clock>,
+    billing: Arc<dyn BillingPort>,
+    db: Option<WhmcsDb>,
+    tickets: Option<TicketDestination>,
+    accounts: Vec<Account>,
+) -> Engine {
+    Engine {
+        store,
+        notifier: Some(ToDoNotifier::new(billing.clone(), db.clone(), tickets)),
+        billing,
+        whmcs_db: db,
+        accounts,
+        clock,
+        policy: config.detection.clone(),
+        fixed_rates: config.rates.clone(),
+        concurrency: 8,
     }
 }
 
