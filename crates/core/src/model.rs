@@ -136,6 +136,10 @@ pub struct RegistrarDomain {
     pub transfer_price: Option<Money>,
     pub contacts: ContactHandles,
     pub transfer_lock: Option<bool>,
+    /// When a cancellation placed at the registrar takes effect (Smart-NIC
+    /// `toBeDeletedDate`). CNR/ISPAPI express a cancellation as a renewal mode instead.
+    #[serde(default)]
+    pub pending_deletion: Option<NaiveDate>,
 }
 
 impl RegistrarDomain {
@@ -152,6 +156,7 @@ impl RegistrarDomain {
             transfer_price: None,
             contacts: ContactHandles::default(),
             transfer_lock: None,
+            pending_deletion: None,
         }
     }
 

@@ -165,6 +165,56 @@ pub struct ContactDetails {
     pub email: String,
 }
 
+/// How a cancellation ("Kündigung") is placed at the registrar.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum CancellationMethod {
+    /// CNR/ISPAPI: the domain is let go at the end of its term by its renewal mode
+    /// (`AUTODELETE` or `AUTOEXPIRE`).
+    RenewalMode { mode: RenewalMode },
+    /// Smart-NIC `domainDelete` with the term end as start date.
+    Delete,
+    /// .de at Smart-NIC: `domainTransit`, handing the domain to DENIC TRANSIT (for holders
+    /// who have not consented to a deletion).
+    Transit,
+}
+
+impl CancellationMethod {
+    /// The registrar operation that places it, for audit lines and guides.
+    pub fn operation(&self) -> &'static str {
+        match self {
+            CancellationMethod::RenewalMode { .. } => "SetDomainRenewalMode",
+            CancellationMethod::Delete => "domainDelete",
+            CancellationMethod::Transit => "domainTransit",
+        }
+    }
+}
+
+impl fmt::Display for CancellationMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CancellationMethod::RenewalMode { mode } => {
+                write!(f, "renewal mode {}", mode.as_command_value())
+            }
+            CancellationMethod::Delete => f.write_str("deletion order (domainDelete)"),
+            CancellationMethod::Transit => f.write_str("DENIC TRANSIT (domainTransit)"),
+        }
+    }
+}
+
+/// A cancellation to place at the registrar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CancellationRequest {
+    pub name: DomainName,
+    pub method: CancellationMethod,
+    /// When the cancellation should take effect (the end of the paid term); `None` lets
+    /// the registrar choose.
+    pub effective: Option<NaiveDate>,
+    /// Where the registrar sends its own notification mails about the order (Smart-NIC
+    /// `notify`); ignored by registrars without such a field.
+    pub notify_email: Option<String>,
+}
+
 /// What the monitor needs from one registrar account.
 #[async_trait]
 pub trait RegistrarPort: Send + Sync {
@@ -211,6 +261,18 @@ pub trait RegistrarPort: Send + Sync {
 
     /// All contact handles in the account.
     async fn list_contacts(&self) -> Result<Vec<String>, RegistrarError>;
+
+    /// Places a cancellation so the domain is not renewed at the reseller's cost.
+    async fn place_cancellation(&self, request: &CancellationRequest)
+        -> Result<(), RegistrarError>;
+
+    /// Withdraws a pending cancellation (Smart-NIC `domainRevoke`). Where cancellations are
+    /// renewal modes (CNR/ISPAPI), `restore_mode` is set back.
+    async fn withdraw_cancellation(
+        &self,
+        name: &DomainName,
+        restore_mode: &RenewalMode,
+    ) -> Result<(), RegistrarError>;
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use domwatch_core::model::{ContactHandles, Dialect, PremiumInfo, RegistrarDomain
 use domwatch_core::money::{Currency, Money, RateTable};
 use domwatch_core::name::DomainName;
 use domwatch_core::ports::{
-    AccountStatus, ContactDetails, PremiumAcceptance, PremiumCheck, RegistrarError, RegistrarPort,
+    AccountStatus, CancellationMethod, CancellationRequest, ContactDetails, PremiumAcceptance, PremiumCheck, RegistrarError, RegistrarPort,
     RenewOutcome, RenewRequest, TransferOutcome, TransferRequest, TransferStatus,
 };
 use futures::{StreamExt, TryStreamExt};
@@ -922,6 +922,33 @@ impl RegistrarPort for RrpClient {
 
     async fn list_contacts(&self) -> Result<Vec<String>, RegistrarError> {
         Ok(self.query_contact_list().await?)
+    }
+
+    async fn place_cancellation(
+        &self,
+        request: &CancellationRequest,
+    ) -> Result<(), RegistrarError> {
+        match &request.method {
+            // CNR/ISPAPI cancel by renewal mode: the registry lets the domain go at the
+            // end of its term instead of renewing it.
+            CancellationMethod::RenewalMode { mode } => {
+                Ok(RrpClient::set_renewal_mode(self, &request.name, mode).await?)
+            }
+            other => Err(RegistrarError::Permanent {
+                code: 500,
+                description: format!(
+                    "{other} is a Smart-NIC operation; CNR/ISPAPI accounts cancel by renewal mode: set registrars.<account>.auto_delete.cancel_with to AUTODELETE or AUTOEXPIRE"
+                ),
+            }),
+        }
+    }
+
+    async fn withdraw_cancellation(
+        &self,
+        name: &DomainName,
+        restore_mode: &RenewalMode,
+    ) -> Result<(), RegistrarError> {
+        Ok(RrpClient::set_renewal_mode(self, name, restore_mode).await?)
     }
 }
 

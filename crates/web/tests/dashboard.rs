@@ -11,7 +11,7 @@ use domwatch_core::detect::{CaseKind, Evidence, Facts, Finding};
 use domwatch_core::model::{ContactHandles, RegistrarDomain, RenewalMode};
 use domwatch_core::money::RateTable;
 use domwatch_core::ports::{
-    AccountStatus, ContactDetails, PremiumCheck, RegistrarError, RegistrarPort, RenewOutcome,
+    AccountStatus, CancellationRequest, ContactDetails, PremiumCheck, RegistrarError, RegistrarPort, RenewOutcome,
     RenewRequest, TransferOutcome, TransferRequest, TransferStatus,
 };
 use domwatch_core::{Currency, DomainName, FixedClock, Money};
@@ -182,6 +182,16 @@ impl RegistrarPort for FakeRegistrar {
         refused()
     }
     async fn list_contacts(&self) -> Result<Vec<String>, RegistrarError> {
+        refused()
+    }
+    async fn place_cancellation(&self, _: &CancellationRequest) -> Result<(), RegistrarError> {
+        refused()
+    }
+    async fn withdraw_cancellation(
+        &self,
+        _: &DomainName,
+        _: &RenewalMode,
+    ) -> Result<(), RegistrarError> {
         refused()
     }
 }
