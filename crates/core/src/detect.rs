@@ -5,12 +5,17 @@
 //! `(kind, domain)` so the store can open a case once, update it while it persists and
 //! resolve it when the finding is gone.
 
+use crate::lifecycle::{
+    contact_violations, detect_lifecycle, AccountPolicy, CancellationFacts, ContactFix,
+    LifecycleFinding,
+};
 use crate::model::{BillingDomain, BillingStatus, RegistrarDomain};
 use crate::money::{Money, RateTable};
 use crate::name::DomainName;
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// Every kind of problem domwatch detects.
@@ -43,10 +48,17 @@ pub enum CaseKind {
     OrphanAtRegistrar,
     /// Billed as registered, but not found at the registrar (after N strikes).
     MissingAtRegistrar,
+    /// The renewal is unpaid and the registry's notice period approaches: cancel at the
+    /// registrar (auto delete mode `ticket` or `enabled`).
+    CancellationDue,
+    /// The renewal was paid but a cancellation is pending at the registrar.
+    CancellationWithdrawalDue,
+    /// A contact role carries the wrong handle for the configured contact policy.
+    ContactPolicyViolation,
 }
 
 impl CaseKind {
-    pub const ALL: [CaseKind; 13] = [
+    pub const ALL: [CaseKind; 16] = [
         CaseKind::TurnedPremium,
         CaseKind::PremiumDataMissing,
         CaseKind::RenewalUnderpriced,
@@ -60,6 +72,9 @@ impl CaseKind {
         CaseKind::RenewalModeDrift,
         CaseKind::OrphanAtRegistrar,
         CaseKind::MissingAtRegistrar,
+        CaseKind::CancellationDue,
+        CaseKind::CancellationWithdrawalDue,
+        CaseKind::ContactPolicyViolation,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -77,6 +92,9 @@ impl CaseKind {
             CaseKind::RenewalModeDrift => "renewal_mode_drift",
             CaseKind::OrphanAtRegistrar => "orphan_at_registrar",
             CaseKind::MissingAtRegistrar => "missing_at_registrar",
+            CaseKind::CancellationDue => "cancellation_due",
+            CaseKind::CancellationWithdrawalDue => "cancellation_withdrawal_due",
+            CaseKind::ContactPolicyViolation => "contact_policy_violation",
         }
     }
 
@@ -100,6 +118,11 @@ impl CaseKind {
             CaseKind::RenewalModeDrift => "Registrar renews a domain billing will not renew",
             CaseKind::OrphanAtRegistrar => "Domain at the registrar but not in billing",
             CaseKind::MissingAtRegistrar => "Domain billed but not found at the registrar",
+            CaseKind::CancellationDue => "Renewal unpaid: cancel before the notice period",
+            CaseKind::CancellationWithdrawalDue => {
+                "Renewal paid: withdraw the pending cancellation"
+            }
+            CaseKind::ContactPolicyViolation => "Contact handles break your contact policy",
         }
     }
 
@@ -113,6 +136,16 @@ impl CaseKind {
                 | CaseKind::TransferFailedPremium
                 | CaseKind::TransferFailed
                 | CaseKind::MissingAtRegistrar
+                | CaseKind::CancellationDue
+                | CaseKind::CancellationWithdrawalDue
+        )
+    }
+
+    /// Lifecycle kinds: their notices go out as bot tickets when a bot client is configured.
+    pub fn is_lifecycle(self) -> bool {
+        matches!(
+            self,
+            CaseKind::CancellationDue | CaseKind::CancellationWithdrawalDue
         )
     }
 }
@@ -155,6 +188,10 @@ pub struct Observation {
     /// Consecutive cycles (including this one) in which billing expected the domain at
     /// the registrar and it was absent. Kept by the engine.
     pub missing_strikes: u32,
+    /// domwatch holds an open cancellation case for the domain, so a renewal mode that
+    /// lets it expire is the cancellation domwatch asked for (not a reseller default).
+    #[serde(default)]
+    pub lifecycle_watch: bool,
 }
 
 /// How the reseller prices renewals.
@@ -195,6 +232,9 @@ pub struct DetectionPolicy {
     pub paid_renewal_lookback_days: i64,
     /// When set, registrar renewal modes of billed, renewing domains must be this one.
     pub expected_renewal_mode: Option<crate::model::RenewalMode>,
+    /// Auto delete and contact policy per registrar account name.
+    #[serde(default)]
+    pub accounts: BTreeMap<String, AccountPolicy>,
 }
 
 impl Default for DetectionPolicy {
@@ -205,6 +245,7 @@ impl Default for DetectionPolicy {
             missing_strikes_threshold: 3,
             paid_renewal_lookback_days: 60,
             expected_renewal_mode: None,
+            accounts: BTreeMap::new(),
         }
     }
 }
@@ -258,6 +299,12 @@ pub struct Facts {
     pub premium_class: Option<String>,
     pub renewal_invoice_id: Option<u64>,
     pub unpaid_invoice: bool,
+    /// Lifecycle cases: how and when to cancel (or withdraw).
+    #[serde(default)]
+    pub cancellation: Option<CancellationFacts>,
+    /// Contact policy cases: which roles get which handle.
+    #[serde(default)]
+    pub contact_fix: Option<ContactFix>,
 }
 
 fn fmt_date(d: Option<NaiveDate>) -> Option<String> {
@@ -321,7 +368,75 @@ pub fn detect(
         }
         (None, None) => {}
     }
+    if let Some(account) = obs
+        .registrar_account
+        .as_deref()
+        .and_then(|a| policy.accounts.get(a))
+    {
+        detect_account_policies(obs, account, policy, today, &base, &mut findings);
+    }
     findings
+}
+
+/// Auto delete and contact policy of the domain's registrar account.
+fn detect_account_policies(
+    obs: &Observation,
+    account: &AccountPolicy,
+    policy: &DetectionPolicy,
+    today: NaiveDate,
+    base: &dyn Fn(CaseKind, String) -> Finding,
+    out: &mut Vec<Finding>,
+) {
+    if let Some(lifecycle) =
+        detect_lifecycle(obs, account, policy.expiry_tolerance_days, today)
+    {
+        let (kind, summary, evidence, facts) = match lifecycle {
+            LifecycleFinding::CancellationDue {
+                summary,
+                evidence,
+                facts,
+            } => (CaseKind::CancellationDue, summary, evidence, facts),
+            LifecycleFinding::WithdrawalDue {
+                summary,
+                evidence,
+                facts,
+            } => (CaseKind::CancellationWithdrawalDue, summary, evidence, facts),
+        };
+        // The lifecycle case covers a do-not-renew domain's renewal mode too.
+        out.retain(|f| f.kind != CaseKind::RenewalModeDrift);
+        let mut f = base(kind, summary);
+        f.evidence = evidence;
+        if let Some(reg) = &obs.registrar {
+            f.facts.registrar_renewal_cost = reg.renewal_price;
+            if kind == CaseKind::CancellationDue && !facts.pending {
+                f.at_stake = reg.renewal_price;
+            }
+        }
+        if let Some(inv) = &obs.renewal_invoice {
+            f.facts.renewal_invoice_id = Some(inv.invoice_id);
+            f.facts.unpaid_invoice = !inv.paid;
+        }
+        f.facts.cancellation = Some(facts);
+        out.push(f);
+    }
+    if let Some((evidence, fix)) = contact_violations(obs, &account.contacts) {
+        let mut wrong_roles: Vec<_> = fix.reseller.iter().chain(fix.client.iter()).collect();
+        wrong_roles.sort();
+        let roles: Vec<&str> = wrong_roles.iter().map(|r| r.as_str()).collect();
+        let mut f = base(
+            CaseKind::ContactPolicyViolation,
+            format!(
+                "{}: the {} contact{} do{} not follow your contact policy",
+                obs.name.unicode(),
+                roles.join(", "),
+                if roles.len() == 1 { "" } else { "s" },
+                if roles.len() == 1 { "es" } else { "" }
+            ),
+        );
+        f.evidence = evidence;
+        f.facts.contact_fix = Some(fix);
+        out.push(f);
+    }
 }
 
 fn detect_billing_only(

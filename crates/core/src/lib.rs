@@ -7,6 +7,7 @@
 
 pub mod clock;
 pub mod detect;
+pub mod lifecycle;
 pub mod model;
 pub mod money;
 pub mod name;

@@ -4,7 +4,9 @@
 //! what already happened.
 
 use crate::detect::{CaseKind, Finding};
+use crate::lifecycle::ContactRole;
 use crate::model::{BillingStatus, RenewalMode};
+use crate::ports::CancellationMethod;
 use crate::money::Money;
 use crate::name::DomainName;
 use chrono::NaiveDate;
@@ -69,6 +71,33 @@ pub enum Action {
         accept_fee: Option<Money>,
         premium_class: Option<String>,
     },
+    /// Places a cancellation at the registrar, after re-checking that the renewal is
+    /// still unpaid (WHMCS ids given) — a paid domain is never cancelled.
+    PlaceCancellation {
+        account: String,
+        domain: DomainName,
+        method: CancellationMethod,
+        effective: NaiveDate,
+        billing_domain_id: Option<u64>,
+        client_id: Option<u64>,
+    },
+    /// Withdraws a pending cancellation (the renewal was paid).
+    WithdrawCancellation {
+        account: String,
+        domain: DomainName,
+        restore_mode: RenewalMode,
+        effective: NaiveDate,
+    },
+    /// Puts the reseller handle on `reseller_roles` and a handle made from the WHMCS
+    /// client's details (reused when identical) on `client_roles`.
+    SetContacts {
+        account: String,
+        domain: DomainName,
+        reseller_roles: Vec<ContactRole>,
+        reseller_handle: Option<String>,
+        client_roles: Vec<ContactRole>,
+        client_id: Option<u64>,
+    },
     Manual {
         instruction: String,
     },
@@ -85,7 +114,11 @@ impl Action {
             | Action::CancelInvoice { .. }
             | Action::MarkInvoiceRefunded { .. }
             | Action::RetryTransfer { .. } => Target::Billing,
-            Action::SetRenewalMode { .. } | Action::RetryRenewal { .. } => Target::Registrar,
+            Action::SetRenewalMode { .. }
+            | Action::RetryRenewal { .. }
+            | Action::PlaceCancellation { .. }
+            | Action::WithdrawCancellation { .. }
+            | Action::SetContacts { .. } => Target::Registrar,
             Action::Manual { .. } => Target::Manual,
         }
     }
@@ -150,6 +183,32 @@ impl Action {
                 "billing:transfer:{domain_id}:{}",
                 accept_fee.map(|f| f.to_string()).unwrap_or_default()
             ),
+            Action::PlaceCancellation {
+                account,
+                domain,
+                effective,
+                ..
+            } => format!("registrar:{account}:cancel:{domain}:{effective}"),
+            Action::WithdrawCancellation {
+                account,
+                domain,
+                effective,
+                ..
+            } => format!("registrar:{account}:withdraw:{domain}:{effective}"),
+            Action::SetContacts {
+                account,
+                domain,
+                reseller_roles,
+                reseller_handle,
+                client_roles,
+                client_id,
+            } => format!(
+                "registrar:{account}:contacts:{domain}:{}={}:{}=client{}",
+                roles_text(reseller_roles),
+                reseller_handle.as_deref().unwrap_or(""),
+                roles_text(client_roles),
+                client_id.map(|c| c.to_string()).unwrap_or_default()
+            ),
             Action::Manual { instruction } => format!("manual:{instruction}"),
         }
     }
@@ -195,9 +254,47 @@ impl Action {
                 ),
                 None => format!("Retry the transfer of {} (WHMCS domain #{domain_id})", domain.unicode()),
             },
+            Action::PlaceCancellation { account, domain, method, effective, .. } => format!(
+                "Cancel {} at registrar account {account} effective {effective} ({method}), after checking the renewal invoice is still unpaid",
+                domain.unicode()
+            ),
+            Action::WithdrawCancellation { account, domain, restore_mode, .. } => format!(
+                "Withdraw the pending cancellation of {} at registrar account {account} (Smart-NIC domainRevoke; CNR/ISPAPI renewal mode back to {})",
+                domain.unicode(),
+                restore_mode.as_command_value()
+            ),
+            Action::SetContacts { account, domain, reseller_roles, reseller_handle, client_roles, .. } => {
+                let mut parts = Vec::new();
+                if !reseller_roles.is_empty() {
+                    parts.push(format!(
+                        "{} to the reseller handle {}",
+                        roles_text(reseller_roles),
+                        reseller_handle.as_deref().unwrap_or("?")
+                    ));
+                }
+                if !client_roles.is_empty() {
+                    parts.push(format!(
+                        "{} to a handle with the client's WHMCS details (an identical existing handle is reused)",
+                        roles_text(client_roles)
+                    ));
+                }
+                format!(
+                    "Set the contacts of {} at registrar account {account}: {}",
+                    domain.unicode(),
+                    parts.join("; ")
+                )
+            }
             Action::Manual { instruction } => instruction.clone(),
         }
     }
+}
+
+fn roles_text(roles: &[ContactRole]) -> String {
+    roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// One way to fix a finding.
@@ -404,6 +501,110 @@ pub fn plan(finding: &Finding) -> Vec<PlanOption> {
                 vec![Action::SetRenewalMode { account, domain, mode: RenewalMode::AutoExpire }],
             ),
         ],
+        CaseKind::CancellationDue => {
+            let Some(c) = &f.cancellation else {
+                return vec![option(
+                    "check",
+                    "Check the renewal invoice and cancel at the registrar by hand if it stays unpaid",
+                    vec![Action::Manual {
+                        instruction: format!("Cancel {} at the registrar if the client does not pay", domain.unicode()),
+                    }],
+                )];
+            };
+            let keep = Action::Manual {
+                instruction: format!(
+                    "Keep {}: remind the client to pay{}; if they do not, the renewal on {} is charged to you",
+                    domain.unicode(),
+                    f.renewal_invoice_id.map(|i| format!(" invoice #{i}")).unwrap_or_default(),
+                    c.term_end
+                ),
+            };
+            if c.pending {
+                vec![
+                    option(
+                        "wait",
+                        "Nothing to do: the cancellation is at the registrar and is withdrawn automatically if the client pays",
+                        vec![Action::Manual {
+                            instruction: format!(
+                                "Wait: {} is let go on {} unless the client pays",
+                                domain.unicode(),
+                                c.term_end
+                            ),
+                        }],
+                    ),
+                    option(
+                        "withdraw",
+                        "Keep the domain after all: withdraw the cancellation now",
+                        vec![Action::WithdrawCancellation {
+                            account,
+                            domain,
+                            restore_mode: c.restore_mode.clone(),
+                            effective: c.term_end,
+                        }],
+                    ),
+                ]
+            } else {
+                vec![
+                    option(
+                        "cancel",
+                        "Place the cancellation at the registrar now (withdrawn automatically if the client pays later)",
+                        vec![Action::PlaceCancellation {
+                            account,
+                            domain,
+                            method: c.method.clone(),
+                            effective: c.term_end,
+                            billing_domain_id: Some(c.billing_domain_id),
+                            client_id: Some(c.client_id),
+                        }],
+                    ),
+                    option("keep", "Keep renewing it at your risk", vec![keep]),
+                ]
+            }
+        }
+        CaseKind::CancellationWithdrawalDue => {
+            let Some(c) = &f.cancellation else {
+                return vec![option(
+                    "check",
+                    "Withdraw the cancellation at the registrar by hand",
+                    vec![Action::Manual {
+                        instruction: format!("Withdraw the pending cancellation of {} at the registrar", domain.unicode()),
+                    }],
+                )];
+            };
+            vec![option(
+                "withdraw",
+                "Withdraw the cancellation: the client has paid",
+                vec![Action::WithdrawCancellation {
+                    account,
+                    domain,
+                    restore_mode: c.restore_mode.clone(),
+                    effective: c.term_end,
+                }],
+            )]
+        }
+        CaseKind::ContactPolicyViolation => {
+            let Some(fix) = &f.contact_fix else {
+                return vec![option(
+                    "check",
+                    "Correct the contacts by hand",
+                    vec![Action::Manual {
+                        instruction: format!("Set the contacts of {} as your policy says", domain.unicode()),
+                    }],
+                )];
+            };
+            vec![option(
+                "apply-policy",
+                "Set the contacts as the policy says",
+                vec![Action::SetContacts {
+                    account,
+                    domain,
+                    reseller_roles: fix.reseller.clone(),
+                    reseller_handle: fix.reseller_handle.clone(),
+                    client_roles: fix.client.clone(),
+                    client_id: fix.client_id,
+                }],
+            )]
+        }
         CaseKind::MissingAtRegistrar => {
             let Some(id) = id else { return Vec::new() };
             vec![
@@ -436,9 +637,20 @@ pub fn guide(finding: &Finding) -> Guide {
             CaseKind::MissingAtRegistrar => {
                 format!("The client is billed {m} per renewal for a domain you do not hold.")
             }
+            CaseKind::CancellationDue => format!(
+                "If it is not cancelled in time the registrar renews {name} and charges you {m} that nobody pays."
+            ),
             _ => format!("You pay {m} per renewal out of your own margin until this is fixed."),
         },
-        _ => "No direct cost yet, but billing and registrar disagree.".to_string(),
+        _ => match finding.kind {
+            CaseKind::CancellationWithdrawalDue => {
+                format!("The client paid; if the cancellation stands they lose {name} and you owe them the renewal.")
+            }
+            CaseKind::ContactPolicyViolation => {
+                "No direct cost; the wrong party receives registry mail and can approve changes (transfers, owner changes).".to_string()
+            }
+            _ => "No direct cost yet, but billing and registrar disagree.".to_string(),
+        },
     };
     let mut steps: Vec<String> = match finding.kind {
         CaseKind::TurnedPremium | CaseKind::PremiumDataMissing => vec![
@@ -494,6 +706,29 @@ pub fn guide(finding: &Finding) -> Guide {
         CaseKind::MissingAtRegistrar => vec![
             format!("Check {name} in WHOIS/RDAP: was it transferred away or deleted?"),
             "Mark it Transferred Away or Cancelled in WHMCS so no renewal invoice is raised.".into(),
+        ],
+        CaseKind::CancellationDue => {
+            let c = finding.facts.cancellation.as_ref();
+            let deadline = c.map(|c| c.deadline.to_string()).unwrap_or_else(|| "the notice period".into());
+            vec![
+                format!("The renewal of {name} is not paid (see Evidence)."),
+                format!("The registry's notice period means the cancellation must be at the registrar by {deadline}."),
+                "Contact the client: if they pay, nothing else is needed (domwatch withdraws a pending cancellation automatically).".into(),
+                match c.map(|c| c.mode) {
+                    Some(crate::lifecycle::AutoDeleteMode::Enabled) => "Auto delete is enabled: domwatch places the cancellation itself and notes it in the audit log and a ticket.".into(),
+                    _ => format!("If they will not pay, cancel {name} at the registrar before {deadline} — Fix now does it."),
+                },
+            ]
+        }
+        CaseKind::CancellationWithdrawalDue => vec![
+            format!("The client paid the renewal of {name}, but a cancellation is pending at the registrar."),
+            "Withdraw it (Smart-NIC domainRevoke; CNR/ISPAPI renewal mode back) — domwatch does this automatically in every auto delete mode; Fix now does it at once.".into(),
+            "Check the domain renews as usual.".into(),
+        ],
+        CaseKind::ContactPolicyViolation => vec![
+            "Compare the handles under Evidence with your contact policy.".into(),
+            "Fix now puts your reseller handle on the reseller roles (one handle for all domains) and a handle with the client's WHMCS details on the client roles, reusing an identical handle.".into(),
+            "Some registries send a confirmation to the old or new contact: watch for it.".into(),
         ],
     };
     if plan(finding)
@@ -581,6 +816,7 @@ mod tests {
             }),
             transfer: None,
             missing_strikes: 0,
+            lifecycle_watch: false,
         };
         let findings = detect(&obs, &DetectionPolicy::default(), &RateTable::new(), today);
         assert_eq!(findings.len(), 1);

@@ -62,6 +62,7 @@ fn obs(b: Option<BillingDomain>, r: Option<RegistrarDomain>) -> Observation {
         renewal_invoice: None,
         transfer: None,
         missing_strikes: 0,
+        lifecycle_watch: false,
     }
 }
 
