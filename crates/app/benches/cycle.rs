@@ -211,6 +211,7 @@ fn one_cycle(whmcs: &str, cnr: &str, ispapi: &str, store_path: &str) {
             policy: DetectionPolicy::default(),
             fixed_rates: vec![],
             concurrency: 8,
+            notices: Default::default(),
         };
         let calls_0 = calls(whmcs, cnr, ispapi).await;
         let started = Instant::now();

@@ -8,7 +8,9 @@
 
 use anyhow::{bail, Context};
 use domwatch_core::detect::{DetectionPolicy, MarginRule};
+use domwatch_core::lifecycle::{AccountPolicy, AutoDeleteMode, ContactRole, RoleSource};
 use domwatch_core::model::{Dialect, RenewalMode};
+use domwatch_core::ports::CancellationMethod;
 use domwatch_core::Currency;
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -63,8 +65,52 @@ pub struct RawRegistrar {
     pub page_size: Option<u32>,
     pub max_concurrency: Option<u32>,
     pub timeout_seconds: Option<u64>,
-    /// Auto delete mode for unpaid domains (issue 5): disabled | ticket | enabled.
-    pub auto_delete: Option<String>,
+    /// Auto delete for unpaid domains: a mode (`"ticket"`) or a table with details.
+    pub auto_delete: Option<RawAutoDelete>,
+    /// Contact policy: per role `reseller` or `client`, and the reseller handle.
+    pub contacts: Option<RawContacts>,
+}
+
+/// `auto_delete = "enabled"` or `[registrars.<name>.auto_delete]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum RawAutoDelete {
+    Mode(String),
+    Table(RawAutoDeleteTable),
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawAutoDeleteTable {
+    /// disabled | ticket (default) | enabled.
+    pub mode: Option<String>,
+    /// CNR/ISPAPI: AUTODELETE (default) or AUTOEXPIRE; Smart-NIC: delete (default) or transit.
+    pub cancel_with: Option<String>,
+    /// Smart-NIC: hand unpaid .de domains to DENIC TRANSIT instead of deleting them.
+    pub de_transit: Option<bool>,
+    /// CNR/ISPAPI: renewal mode set back when a cancellation is withdrawn (default DEFAULT).
+    pub restore_mode: Option<String>,
+    /// Notice period in days for zones not listed in `notice_days_per_zone` (default 5).
+    pub notice_days: Option<u32>,
+    /// e.g. `{ de = 35, "co.uk" = 10 }`; defaults: de, at, ch, eu = 35.
+    pub notice_days_per_zone: Option<BTreeMap<String, u32>>,
+    /// Days before the notice period in which domwatch acts (default 7).
+    pub safety_margin_days: Option<u32>,
+    /// Act only on an unpaid renewal invoice or Do Not Renew (default true).
+    pub require_unpaid_invoice: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawContacts {
+    pub owner: Option<String>,
+    pub admin: Option<String>,
+    pub tech: Option<String>,
+    /// Billing contact (CNR/ISPAPI); `zone` is the same role at Smart-NIC/DENIC.
+    pub billing: Option<String>,
+    pub zone: Option<String>,
+    /// The existing handle used for every reseller role (one handle, not one per domain).
+    pub reseller_handle: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -119,6 +165,9 @@ pub struct RawNotices {
     pub mail_from: Option<String>,
     #[serde(default)]
     pub mail_to: Vec<String>,
+    /// Where registrars send their own notification mails about domwatch's orders
+    /// (Smart-NIC `notify`).
+    pub registrar_mail: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Default)]
@@ -167,6 +216,9 @@ pub struct RegistrarAccount {
     pub page_size: u32,
     pub max_concurrency: u32,
     pub timeout_seconds: u64,
+    /// The bulk list must carry contact handles (a contact policy is configured); CNR
+    /// then lists with `TYPE=ALL`.
+    pub list_contacts: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -195,6 +247,8 @@ pub struct Config {
     pub interval_minutes: u64,
     pub admin_user: String,
     pub admin_password_hash: Option<Secret>,
+    /// Registrar notification address (Smart-NIC `notify`).
+    pub registrar_mail: Option<String>,
 }
 
 impl Config {
@@ -350,6 +404,7 @@ impl RawConfig {
         };
 
         let mut registrars = Vec::new();
+        let mut account_policies = BTreeMap::new();
         let mut module_owner: BTreeMap<String, String> = BTreeMap::new();
         for (name, r) in self.registrars {
             let key = |k: &str| format!("registrars.{name}.{k}");
@@ -402,14 +457,14 @@ impl RawConfig {
                     key("page_size")
                 );
             }
-            if let Some(mode) = &r.auto_delete {
-                if !matches!(mode.as_str(), "disabled" | "ticket" | "enabled") {
-                    bail!(
-                        "`{}` = `{mode}`: use disabled, ticket or enabled",
-                        key("auto_delete")
-                    );
-                }
-            }
+            let policy = account_policy(
+                &name,
+                r.dialect,
+                r.auto_delete.as_ref(),
+                r.contacts.as_ref(),
+            )?;
+            let list_contacts = policy.contacts.is_enforced();
+            account_policies.insert(name.clone(), policy);
             registrars.push(RegistrarAccount {
                 name,
                 dialect: r.dialect,
@@ -423,10 +478,14 @@ impl RawConfig {
                 page_size,
                 max_concurrency: r.max_concurrency.unwrap_or(4).max(1),
                 timeout_seconds: r.timeout_seconds.unwrap_or(60),
+                list_contacts,
             });
         }
 
-        let mut detection = DetectionPolicy::default();
+        let mut detection = DetectionPolicy {
+            accounts: account_policies,
+            ..DetectionPolicy::default()
+        };
         let defaults = MarginRule::default();
         detection.margin = MarginRule {
             markup_percent: self
@@ -479,6 +538,11 @@ impl RawConfig {
             rates.push((from, to, *rate));
         }
 
+        if let Some(address) = &self.notices.registrar_mail {
+            if !looks_like_mail_address(address) {
+                bail!("`notices.registrar_mail` = `{address}` is not an e-mail address: use e.g. domains@reseller.example");
+            }
+        }
         for c in &self.notices.channels {
             if !matches!(c.as_str(), "todo" | "ticket" | "email") {
                 bail!("`notices.channels` contains `{c}`: use todo, ticket or email");
@@ -507,8 +571,152 @@ impl RawConfig {
                 self.serve.admin_password_hash.as_ref(),
                 self.serve.admin_password_hash_file.as_ref(),
             )?,
+            registrar_mail: self.notices.registrar_mail,
         })
     }
+}
+
+fn looks_like_mail_address(address: &str) -> bool {
+    match address.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty() && domain.contains('.') && !address.contains(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
+/// Validates one account's auto delete and contact settings into the core policy.
+fn account_policy(
+    name: &str,
+    dialect: Dialect,
+    auto_delete: Option<&RawAutoDelete>,
+    contacts: Option<&RawContacts>,
+) -> anyhow::Result<AccountPolicy> {
+    let key = |k: &str| format!("registrars.{name}.{k}");
+    let mut policy = AccountPolicy::for_dialect(dialect);
+    let table = match auto_delete {
+        None => RawAutoDeleteTable::default(),
+        Some(RawAutoDelete::Mode(mode)) => RawAutoDeleteTable {
+            mode: Some(mode.clone()),
+            ..RawAutoDeleteTable::default()
+        },
+        Some(RawAutoDelete::Table(t)) => t.clone(),
+    };
+    let ad = &mut policy.auto_delete;
+    if let Some(mode) = &table.mode {
+        ad.mode = mode
+            .parse::<AutoDeleteMode>()
+            .map_err(|e| anyhow::anyhow!("`{}`: {e}", key("auto_delete.mode")))?;
+    }
+    if let Some(with) = &table.cancel_with {
+        ad.cancel_with = match (dialect, with.to_ascii_lowercase().as_str()) {
+            (Dialect::Smartnic, "delete") => CancellationMethod::Delete,
+            (Dialect::Smartnic, "transit") => CancellationMethod::Transit,
+            (Dialect::Cnr | Dialect::Ispapi, "autodelete") => CancellationMethod::RenewalMode {
+                mode: RenewalMode::AutoDelete,
+            },
+            (Dialect::Cnr | Dialect::Ispapi, "autoexpire") => CancellationMethod::RenewalMode {
+                mode: RenewalMode::AutoExpire,
+            },
+            (Dialect::Smartnic, _) => bail!(
+                "`{}` = `{with}`: Smart-NIC accounts cancel with delete or transit",
+                key("auto_delete.cancel_with")
+            ),
+            _ => bail!(
+                "`{}` = `{with}`: CNR/ISPAPI accounts cancel with AUTODELETE or AUTOEXPIRE",
+                key("auto_delete.cancel_with")
+            ),
+        };
+    }
+    if let Some(transit) = table.de_transit {
+        if transit && dialect != Dialect::Smartnic {
+            bail!(
+                "`{}`: .de transit is a Smart-NIC operation; remove it for {dialect} accounts",
+                key("auto_delete.de_transit")
+            );
+        }
+        ad.de_transit = transit;
+    }
+    if let Some(mode) = &table.restore_mode {
+        ad.restore_mode = match RenewalMode::parse(mode) {
+            RenewalMode::Other(m) => bail!(
+                "`{}` = `{m}` is not a renewal mode: use e.g. DEFAULT or AUTORENEW",
+                key("auto_delete.restore_mode")
+            ),
+            m if m.lets_expire() => bail!(
+                "`{}` = `{mode}` would keep the domain cancelled: use DEFAULT or AUTORENEW",
+                key("auto_delete.restore_mode")
+            ),
+            m => m,
+        };
+    }
+    let check_days = |k: &str, days: u32, max: u32| -> anyhow::Result<u32> {
+        if days > max {
+            bail!("`{}` = {days} is out of range: use 0 to {max} days", key(k));
+        }
+        Ok(days)
+    };
+    if let Some(days) = table.notice_days {
+        ad.notice.default_days = check_days("auto_delete.notice_days", days, 365)?;
+    }
+    if let Some(per_zone) = &table.notice_days_per_zone {
+        for (zone, days) in per_zone {
+            let zone = zone.trim_start_matches('.').to_ascii_lowercase();
+            let days = check_days(
+                &format!("auto_delete.notice_days_per_zone.{zone}"),
+                *days,
+                365,
+            )?;
+            ad.notice.per_zone.insert(zone, days);
+        }
+    }
+    if let Some(days) = table.safety_margin_days {
+        ad.notice.safety_margin_days = check_days("auto_delete.safety_margin_days", days, 90)?;
+    }
+    if let Some(require) = table.require_unpaid_invoice {
+        ad.require_unpaid_invoice = require;
+    }
+
+    if let Some(c) = contacts {
+        if c.billing.is_some() && c.zone.is_some() {
+            bail!(
+                "`{}` and `{}` are the same role: set only one",
+                key("contacts.billing"),
+                key("contacts.zone")
+            );
+        }
+        for (role, value, field) in [
+            (ContactRole::Owner, &c.owner, "owner"),
+            (ContactRole::Admin, &c.admin, "admin"),
+            (ContactRole::Tech, &c.tech, "tech"),
+            (ContactRole::Billing, &c.billing, "billing"),
+            (ContactRole::Billing, &c.zone, "zone"),
+        ] {
+            if let Some(v) = value {
+                let source = v
+                    .parse::<RoleSource>()
+                    .map_err(|e| anyhow::anyhow!("`{}`: {e}", key(&format!("contacts.{field}"))))?;
+                policy.contacts.roles.insert(role, source);
+            }
+        }
+        policy.contacts.reseller_handle = c
+            .reseller_handle
+            .as_ref()
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty());
+        let needs_handle = policy
+            .contacts
+            .roles
+            .values()
+            .any(|s| *s == RoleSource::Reseller);
+        if needs_handle && policy.contacts.reseller_handle.is_none() {
+            bail!(
+                "`{}` is missing: reseller roles use one existing handle of yours; create it once at the registrar and put its id here",
+                key("contacts.reseller_handle")
+            );
+        }
+    }
+    Ok(policy)
 }
 
 /// Loads the configuration: `path` if given, else `$DOMWATCH_CONFIG`, else `domwatch.toml`
@@ -655,6 +863,98 @@ channels = ["todo", "email"]
         assert!(err("[detection]\nmissing_strikes = 0").contains("at least 1"));
         assert!(err("database_url = \"mysql://x\"").contains("sqlite://"));
         assert!(err("[notices]\nchannels = [\"pager\"]").contains("todo, ticket or email"));
+    }
+
+    #[test]
+    fn auto_delete_and_contacts_per_account() {
+        let toml = r#"
+[registrars.cnr]
+dialect = "cnr"
+login = "l"
+password = "p"
+auto_delete = "enabled"
+
+[registrars.dbs]
+dialect = "smartnic"
+login = "l"
+password = "p"
+[registrars.dbs.auto_delete]
+mode = "ticket"
+de_transit = true
+notice_days = 6
+notice_days_per_zone = { ".AT" = 40 }
+safety_margin_days = 3
+[registrars.dbs.contacts]
+owner = "client"
+admin = "reseller"
+zone = "hoster"
+reseller_handle = "DBS-RSL"
+
+[notices]
+registrar_mail = "domains@reseller.example"
+"#;
+        let c = RawConfig::from_toml(toml)
+            .unwrap()
+            .resolve(&env(&[]))
+            .unwrap();
+        let cnr = &c.detection.accounts["cnr"];
+        assert_eq!(cnr.auto_delete.mode, AutoDeleteMode::Enabled);
+        assert_eq!(
+            cnr.auto_delete.cancel_with,
+            CancellationMethod::RenewalMode {
+                mode: RenewalMode::AutoDelete
+            }
+        );
+        assert!(!cnr.contacts.is_enforced());
+        let dbs = &c.detection.accounts["dbs"];
+        assert_eq!(dbs.auto_delete.mode, AutoDeleteMode::Ticket);
+        assert!(dbs.auto_delete.de_transit);
+        assert_eq!(dbs.auto_delete.notice.default_days, 6);
+        assert_eq!(dbs.auto_delete.notice.per_zone["at"], 40);
+        assert_eq!(dbs.auto_delete.notice.per_zone["de"], 35, "defaults stay");
+        assert_eq!(dbs.auto_delete.notice.safety_margin_days, 3);
+        assert_eq!(
+            dbs.contacts.roles[&ContactRole::Billing],
+            RoleSource::Reseller
+        );
+        assert_eq!(dbs.contacts.roles[&ContactRole::Owner], RoleSource::Client);
+        assert_eq!(dbs.contacts.reseller_handle.as_deref(), Some("DBS-RSL"));
+        assert_eq!(
+            c.registrar_mail.as_deref(),
+            Some("domains@reseller.example")
+        );
+    }
+
+    #[test]
+    fn bad_lifecycle_settings_name_the_key() {
+        let account = "[registrars.a]\ndialect=\"cnr\"\nlogin=\"l\"\npassword=\"p\"\n";
+        assert!(err(&format!("{account}auto_delete = \"sometimes\""))
+            .contains("registrars.a.auto_delete.mode"));
+        assert!(err(&format!(
+            "{account}[registrars.a.auto_delete]\ncancel_with = \"transit\""
+        ))
+        .contains("AUTODELETE or AUTOEXPIRE"));
+        assert!(err(&format!(
+            "{account}[registrars.a.auto_delete]\nde_transit = true"
+        ))
+        .contains("registrars.a.auto_delete.de_transit"));
+        assert!(err(&format!(
+            "{account}[registrars.a.auto_delete]\nrestore_mode = \"AUTODELETE\""
+        ))
+        .contains("keep the domain cancelled"));
+        assert!(err(&format!(
+            "{account}[registrars.a.auto_delete]\nnotice_days = 900"
+        ))
+        .contains("out of range"));
+        assert!(err(&format!(
+            "{account}[registrars.a.contacts]\nadmin = \"reseller\""
+        ))
+        .contains("registrars.a.contacts.reseller_handle"));
+        assert!(err(&format!(
+            "{account}[registrars.a.contacts]\nadmin = \"boss\""
+        ))
+        .contains("registrars.a.contacts.admin"));
+        assert!(err("[notices]\nregistrar_mail = \"nobody\"").contains("notices.registrar_mail"));
     }
 
     #[test]

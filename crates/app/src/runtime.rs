@@ -12,6 +12,7 @@ use chrono::NaiveDate;
 use domwatch_core::model::Dialect;
 use domwatch_core::ports::RegistrarPort;
 use domwatch_core::{Clock, SystemClock};
+use domwatch_engine::lifecycle::NoticeSettings;
 use domwatch_engine::{Account, Engine};
 use domwatch_rrp::{ClientConfig, RrpClient};
 use domwatch_sandbox::registrar::{RegistrarSandbox, RegistrarSandboxConfig};
@@ -178,6 +179,7 @@ impl Runtime {
                 page_size: 1000,
                 max_concurrency: 4,
                 timeout_seconds: 30,
+                list_contacts: true,
             };
             accounts.push(registrar_account(&account)?);
             registrars.push(sandbox);
@@ -216,6 +218,12 @@ fn engine(
     Engine {
         store,
         notifier: Some(ToDoNotifier::new(billing.clone(), db.clone(), tickets)),
+        notices: NoticeSettings {
+            // Lifecycle notices are tickets opened as the bot client (WhmcsBot) when one
+            // is configured, deduplicated by subject.
+            lifecycle_tickets: tickets.map(|t| ToDoNotifier::new(billing.clone(), None, Some(t))),
+            registrar_notify_email: config.registrar_mail.clone(),
+        },
         billing,
         whmcs_db: db,
         accounts,
@@ -252,6 +260,9 @@ pub fn registrar_account(account: &RegistrarAccount) -> anyhow::Result<Account> 
     cc.subuser = account.subuser.clone();
     cc.max_concurrency = account.max_concurrency as usize;
     cc.list.page_size = account.page_size;
+    // Contacts come in the bulk list only with TYPE=ALL (its auth codes are dropped while
+    // parsing, never stored or logged).
+    cc.list.cnr_type_all = account.list_contacts;
     cc.total_timeout = Duration::from_secs(account.timeout_seconds);
     let client =
         RrpClient::new(cc).with_context(|| format!("registrar account {}", account.name))?;

@@ -387,9 +387,7 @@ fn detect_account_policies(
     base: &dyn Fn(CaseKind, String) -> Finding,
     out: &mut Vec<Finding>,
 ) {
-    if let Some(lifecycle) =
-        detect_lifecycle(obs, account, policy.expiry_tolerance_days, today)
-    {
+    if let Some(lifecycle) = detect_lifecycle(obs, account, policy.expiry_tolerance_days, today) {
         let (kind, summary, evidence, facts) = match lifecycle {
             LifecycleFinding::CancellationDue {
                 summary,
@@ -400,7 +398,12 @@ fn detect_account_policies(
                 summary,
                 evidence,
                 facts,
-            } => (CaseKind::CancellationWithdrawalDue, summary, evidence, facts),
+            } => (
+                CaseKind::CancellationWithdrawalDue,
+                summary,
+                evidence,
+                facts,
+            ),
         };
         // The lifecycle case covers a do-not-renew domain's renewal mode too.
         out.retain(|f| f.kind != CaseKind::RenewalModeDrift);

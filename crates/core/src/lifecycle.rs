@@ -5,8 +5,8 @@
 //! account's [`AccountPolicy`]; these functions say what is wrong and what would fix it.
 
 use crate::detect::{Evidence, Observation};
-use crate::model::{BillingDomain, BillingStatus, ContactHandles, Dialect, RegistrarDomain};
 use crate::model::RenewalMode;
+use crate::model::{BillingDomain, BillingStatus, ContactHandles, Dialect, RegistrarDomain};
 use crate::name::DomainName;
 use crate::ports::CancellationMethod;
 use chrono::{Duration, NaiveDate};
@@ -166,7 +166,9 @@ impl FromStr for RoleSource {
         match s.trim().to_ascii_lowercase().as_str() {
             "reseller" | "hoster" => Ok(RoleSource::Reseller),
             "client" | "customer" => Ok(RoleSource::Client),
-            other => Err(format!("unknown contact source `{other}`: use reseller or client")),
+            other => Err(format!(
+                "unknown contact source `{other}`: use reseller or client"
+            )),
         }
     }
 }
@@ -278,7 +280,11 @@ pub struct ContactFix {
 }
 
 /// Why a renewal counts as unpaid, for the summary and evidence.
-fn unpaid_reason(obs: &Observation, bill: &BillingDomain, policy: &AutoDeletePolicy) -> Option<String> {
+fn unpaid_reason(
+    obs: &Observation,
+    bill: &BillingDomain,
+    policy: &AutoDeletePolicy,
+) -> Option<String> {
     if bill.do_not_renew {
         return Some("the client set Do Not Renew".into());
     }
@@ -298,7 +304,12 @@ fn unpaid_reason(obs: &Observation, bill: &BillingDomain, policy: &AutoDeletePol
 
 /// True when billing shows the next term as paid: the next due date moved past the
 /// registrar's term end, or the renewal invoice is paid.
-fn renewal_paid(obs: &Observation, bill: &BillingDomain, term_end: NaiveDate, tolerance: i64) -> bool {
+fn renewal_paid(
+    obs: &Observation,
+    bill: &BillingDomain,
+    term_end: NaiveDate,
+    tolerance: i64,
+) -> bool {
     if bill.do_not_renew || bill.status != BillingStatus::Active {
         return false;
     }
@@ -330,7 +341,8 @@ pub fn needs_invoice_lookup(
         return false;
     };
     let ad = &policy.auto_delete;
-    let cancellation_shown = ad.shows_cancellation(reg) && (obs.lifecycle_watch || reg.pending_deletion.is_some());
+    let cancellation_shown =
+        ad.shows_cancellation(reg) && (obs.lifecycle_watch || reg.pending_deletion.is_some());
     if cancellation_shown && bill.status == BillingStatus::Active {
         // A pending cancellation: watch for the payment that withdraws it.
         return true;
@@ -423,7 +435,10 @@ pub fn detect_lifecycle(
                 Some(d) => format!("cancellation pending, effective {d}"),
                 None => format!(
                     "cancellation pending (renewal mode {})",
-                    reg.renewal_mode.as_ref().map(|m| m.as_command_value()).unwrap_or("")
+                    reg.renewal_mode
+                        .as_ref()
+                        .map(|m| m.as_command_value())
+                        .unwrap_or("")
                 ),
             }
         } else {
@@ -431,17 +446,18 @@ pub fn detect_lifecycle(
         }),
     };
 
-    if pending && bill.status == BillingStatus::Active {
-        if renewal_paid(obs, bill, term_end, tolerance_days) {
-            let summary = format!(
-                "The renewal of {name} is paid, but a cancellation is pending at the registrar: withdraw it or the client loses a paid domain"
-            );
-            return Some(LifecycleFinding::WithdrawalDue {
-                summary,
-                evidence: vec![invoice_evidence],
-                facts,
-            });
-        }
+    if pending
+        && bill.status == BillingStatus::Active
+        && renewal_paid(obs, bill, term_end, tolerance_days)
+    {
+        let summary = format!(
+            "The renewal of {name} is paid, but a cancellation is pending at the registrar: withdraw it or the client loses a paid domain"
+        );
+        return Some(LifecycleFinding::WithdrawalDue {
+            summary,
+            evidence: vec![invoice_evidence],
+            facts,
+        });
     }
     if ad.mode == AutoDeleteMode::Disabled || bill.status != BillingStatus::Active {
         return None;
@@ -516,18 +532,15 @@ pub fn contact_violations(
         client_id: Some(bill.client_id),
     };
     for (role, source) in &policy.roles {
-        let actual = role.of(&reg.contacts);
-        let wrong = match source {
-            RoleSource::Reseller => match reseller {
-                Some(handle) => !actual.is_some_and(|a| a.eq_ignore_ascii_case(handle)),
-                // Without a configured handle the reseller roles cannot be checked.
-                None => false,
-            },
-            RoleSource::Client => match (actual, reseller) {
-                (None, _) => true,
-                (Some(a), Some(r)) => a.eq_ignore_ascii_case(r),
-                (Some(_), None) => false,
-            },
+        // A listing without contacts (CNR without TYPE=ALL) says nothing about them.
+        let Some(actual) = role.of(&reg.contacts).filter(|h| !h.is_empty()) else {
+            continue;
+        };
+        let wrong = match (source, reseller) {
+            (RoleSource::Reseller, Some(handle)) => !actual.eq_ignore_ascii_case(handle),
+            (RoleSource::Client, Some(handle)) => actual.eq_ignore_ascii_case(handle),
+            // Without a configured handle the roles cannot be told apart.
+            (_, None) => false,
         };
         if !wrong {
             continue;
@@ -538,7 +551,7 @@ pub fn contact_violations(
                 RoleSource::Reseller => format!("reseller handle {}", reseller.unwrap_or("")),
                 RoleSource::Client => "the client's own details".into(),
             }),
-            registrar: Some(actual.unwrap_or("none").to_string()),
+            registrar: Some(actual.to_string()),
         });
         match source {
             RoleSource::Reseller => fix.reseller.push(*role),

@@ -6,9 +6,9 @@
 use crate::detect::{CaseKind, Finding};
 use crate::lifecycle::ContactRole;
 use crate::model::{BillingStatus, RenewalMode};
-use crate::ports::CancellationMethod;
 use crate::money::Money;
 use crate::name::DomainName;
+use crate::ports::CancellationMethod;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 

@@ -109,6 +109,7 @@ pub fn join(billing: Vec<BillingDomain>, mut accounts: Vec<AccountSnapshot>) -> 
             renewal_invoice: None,
             transfer: None,
             missing_strikes: 0,
+            lifecycle_watch: false,
         });
     }
 
@@ -128,6 +129,7 @@ pub fn join(billing: Vec<BillingDomain>, mut accounts: Vec<AccountSnapshot>) -> 
             renewal_invoice: None,
             transfer: None,
             missing_strikes: 0,
+            lifecycle_watch: false,
         });
     }
     joined

@@ -5,6 +5,7 @@
 //! action at most once (store idempotency keys) -> audit every write.
 
 pub mod join;
+pub mod lifecycle;
 
 use chrono::{DateTime, Utc};
 use domwatch_core::detect::{
@@ -62,6 +63,8 @@ pub struct Engine {
     pub fixed_rates: Vec<(Currency, Currency, Decimal)>,
     /// Concurrent look-ups for the enrichment step.
     pub concurrency: usize,
+    /// Bot tickets for lifecycle cases and the registrar's notification address.
+    pub notices: lifecycle::NoticeSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +97,9 @@ pub struct CycleReport {
     pub would_open: usize,
     /// Seconds spent per stage, to see at a glance where a slow cycle spends its time.
     pub stage_seconds: BTreeMap<String, f64>,
+    /// Writes the scheduler made on its own (auto delete `cancel`, `withdraw`), by option.
+    pub automatic_actions: BTreeMap<String, usize>,
+    pub automatic_action_errors: Vec<String>,
 }
 
 /// What happened to one case's notice in this cycle.
@@ -333,6 +339,10 @@ impl Engine {
         report.duplicates = joined.duplicates;
         laps.lap(report, "2_join");
 
+        // Open cancellation cases tell detection which renewal modes domwatch set itself.
+        let watched = self.watched_domains().await?;
+        self.mark_watched(&mut joined.observations, &watched);
+
         // 3. Enrich the few suspicious observations with targeted look-ups.
         let today = self.clock.today();
         let tolerance = self.policy.expiry_tolerance_days;
@@ -347,7 +357,13 @@ impl Engine {
                 },
                 (Some(b), None) => b.status == BillingStatus::PendingTransfer,
                 _ => false,
-            })
+            } || o
+                .registrar_account
+                .as_deref()
+                .and_then(|a| self.policy.accounts.get(a))
+                .is_some_and(|p| {
+                    domwatch_core::lifecycle::needs_invoice_lookup(o, p, tolerance, today)
+                }))
             .map(|(i, _)| i)
             .collect();
         progress.stage(
@@ -419,6 +435,9 @@ impl Engine {
         report.updated = outcome.updated.len();
         report.resolved = outcome.resolved.len();
         laps.lap(report, "5_record");
+        // Auto delete: cancellations in `enabled` mode, withdrawals of paid renewals.
+        self.run_automatic_fixes(report).await?;
+        laps.lap(report, "5b_automatic_fixes");
         // Every open case whose current opening has not been notified yet: new and
         // reopened cases, failed notices, and what a crashed run left behind.
         self.send_pending_notices(run_id, report).await?;
@@ -491,7 +510,7 @@ impl Engine {
         run_id: i64,
         report: &mut CycleReport,
     ) -> Result<(), EngineError> {
-        if self.notifier.is_none() {
+        if self.notifier.is_none() && self.notices.lifecycle_tickets.is_none() {
             return Ok(());
         }
         let kinds: Vec<CaseKind> = CaseKind::ALL
@@ -523,8 +542,10 @@ impl Engine {
         case: &CaseRecord,
         opening: i64,
     ) -> Result<NoticeOutcome, EngineError> {
-        let Some(notifier) = &self.notifier else {
-            return Ok(NoticeOutcome::AlreadySent);
+        let notifier = match (&self.notices.lifecycle_tickets, &self.notifier) {
+            (Some(tickets), _) if case.kind.is_lifecycle() => tickets,
+            (_, Some(default)) => default,
+            _ => return Ok(NoticeOutcome::AlreadySent),
         };
         let channel = notifier.channel().to_string();
         let marker = notice_marker(case.id, opening);
@@ -538,14 +559,38 @@ impl Engine {
         }
         let guide = domwatch_core::plan::guide(&case.finding);
         let today = self.clock.today();
+        // Lifecycle tickets say what domwatch already did (e.g. the cancellation it placed).
+        let done = if case.kind.is_lifecycle() {
+            let actions = self.store.actions_of_case(case.id).await?;
+            actions
+                .iter()
+                .filter(|a| a.status == ActionStatus::Applied)
+                .map(|a| {
+                    format!(
+                        "- {} — {}",
+                        a.action.describe(),
+                        a.result.as_deref().unwrap_or("done")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        } else {
+            String::new()
+        };
         // The marker in the title is the dedupe key: after a crash between sending and
         // recording, the to-do/ticket with this title is found and reused, not duplicated.
         let todo = NewToDo {
             title: format!("{marker} {}: {}", case.kind.title(), case.domain.unicode()),
             description: format!(
-                "{}\n\n{}\n\nSteps:\n{}\n\nCase #{} in domwatch.",
+                "Domain: {}\n\n{}\n\n{}{}\n\nSteps:\n{}\n\nCase #{} in domwatch.",
+                case.domain.unicode(),
                 guide.what_happened,
                 guide.what_it_costs,
+                if done.is_empty() {
+                    String::new()
+                } else {
+                    format!("\n\nAlready done by domwatch:\n{done}")
+                },
                 guide
                     .steps
                     .iter()
@@ -949,6 +994,9 @@ impl Engine {
                     .map_err(|e| e.to_string()),
                 )
             }
+            Action::PlaceCancellation { .. }
+            | Action::WithdrawCancellation { .. }
+            | Action::SetContacts { .. } => self.execute_lifecycle(action).await,
             Action::Manual { instruction } => {
                 ("manual".into(), "manual".into(), Ok(instruction.clone()))
             }

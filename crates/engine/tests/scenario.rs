@@ -3,106 +3,17 @@
 //! Every drift the portfolio plants must come out as the right case; notices go out exactly
 //! once per case opening, also when a cycle is cut off half way (as a crash would).
 
-use chrono::{NaiveDate, TimeZone, Utc};
-use domwatch_core::detect::{CaseKind, DetectionPolicy};
+mod support;
+
+use domwatch_core::detect::CaseKind;
 use domwatch_core::model::Dialect;
-use domwatch_core::ports::RegistrarPort;
-use domwatch_core::{Clock, FixedClock};
-use domwatch_engine::{Account, Engine, Mode, NoProgress, StepOutcome};
-use domwatch_rrp::{ClientConfig, Environment, RrpClient};
+use domwatch_engine::{Mode, NoProgress, StepOutcome};
 use domwatch_sandbox::portfolio::{Drift, Portfolio};
-use domwatch_sandbox::registrar::{RegistrarSandbox, RegistrarSandboxConfig};
-use domwatch_sandbox::whmcs::{WhmcsSandbox, WhmcsSandboxConfig};
-use domwatch_store::{CaseFilter, CaseState, Store};
-use domwatch_whmcs::port::TicketDestination;
-use domwatch_whmcs::{BillingPort, ToDoNotifier, WhmcsClient, WhmcsConfig};
+use domwatch_sandbox::whmcs::WhmcsSandbox;
+use domwatch_store::{CaseFilter, CaseState};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 use std::time::Duration;
-
-const SEED: u64 = 42;
-const DOMAINS: usize = 200;
-
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
-}
-
-struct World {
-    engine: Engine,
-    whmcs: WhmcsSandbox,
-    _registrars: Vec<RegistrarSandbox>,
-    _dir: tempfile::TempDir,
-}
-
-async fn world() -> World {
-    let whmcs = domwatch_sandbox::whmcs::start(WhmcsSandboxConfig::new(SEED, DOMAINS, today()))
-        .await
-        .expect("sandbox WHMCS");
-    let mut registrars = Vec::new();
-    let mut accounts = Vec::new();
-    for (name, dialect, module) in [
-        ("cnr", Dialect::Cnr, "cnic"),
-        ("hexonet", Dialect::Ispapi, "ispapi"),
-    ] {
-        let sandbox =
-            RegistrarSandbox::start(RegistrarSandboxConfig::new(dialect, SEED, DOMAINS, today()))
-                .await
-                .expect("sandbox registrar");
-        let mut cc = ClientConfig::new(
-            dialect,
-            Environment::Ote,
-            sandbox.login(),
-            sandbox.password(),
-        );
-        cc.endpoint = Some(sandbox.endpoint().parse().unwrap());
-        cc.total_timeout = Duration::from_secs(20);
-        let port: Arc<dyn RegistrarPort> = Arc::new(RrpClient::new(cc).unwrap());
-        accounts.push(Account {
-            name: name.into(),
-            modules: vec![module.into()],
-            port,
-        });
-        registrars.push(sandbox);
-    }
-    let billing: Arc<dyn BillingPort> = Arc::new(
-        WhmcsClient::new(
-            WhmcsConfig::new(&whmcs.base_url(), whmcs.identifier(), whmcs.secret()).unwrap(),
-        )
-        .unwrap(),
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect(&format!("sqlite://{}", dir.path().join("dw.db").display()))
-        .await
-        .unwrap();
-    let clock: Arc<dyn Clock> = Arc::new(FixedClock::new(
-        Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap(),
-    ));
-    let bot = whmcs.portfolio().bot_client_id();
-    let engine = Engine {
-        store,
-        notifier: Some(ToDoNotifier::new(
-            billing.clone(),
-            None,
-            Some(TicketDestination {
-                bot_client_id: bot,
-                department_id: 1,
-            }),
-        )),
-        billing,
-        whmcs_db: None,
-        accounts,
-        clock,
-        policy: DetectionPolicy::default(),
-        fixed_rates: vec![],
-        concurrency: 4,
-    };
-    World {
-        engine,
-        whmcs,
-        _registrars: registrars,
-        _dir: dir,
-    }
-}
+use support::{today, world, DOMAINS, SEED};
 
 /// The case kind each planted drift must produce through the API-only path (no WHMCS
 /// database, so the premium flag is judged by price).
@@ -127,14 +38,7 @@ fn expected_kind(drift: Drift) -> Option<CaseKind> {
 }
 
 async fn bot_ticket_subjects(whmcs: &WhmcsSandbox) -> Vec<String> {
-    whmcs
-        .store()
-        .query("SELECT title FROM tbltickets ORDER BY id", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.text("title"))
-        .collect()
+    support::ticket_subjects(whmcs).await
 }
 
 #[tokio::test]

@@ -114,6 +114,7 @@ async fn premium_data_and_real_todos_through_the_database() {
         policy: DetectionPolicy::default(),
         fixed_rates: vec![],
         concurrency: 4,
+        notices: Default::default(),
     };
 
     let report = engine

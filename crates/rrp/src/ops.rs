@@ -10,8 +10,9 @@ use domwatch_core::model::{ContactHandles, Dialect, PremiumInfo, RegistrarDomain
 use domwatch_core::money::{Currency, Money, RateTable};
 use domwatch_core::name::DomainName;
 use domwatch_core::ports::{
-    AccountStatus, CancellationMethod, CancellationRequest, ContactDetails, PremiumAcceptance, PremiumCheck, RegistrarError, RegistrarPort,
-    RenewOutcome, RenewRequest, TransferOutcome, TransferRequest, TransferStatus,
+    AccountStatus, CancellationMethod, CancellationRequest, ContactDetails, PremiumAcceptance,
+    PremiumCheck, RegistrarError, RegistrarPort, RenewOutcome, RenewRequest, TransferOutcome,
+    TransferRequest, TransferStatus,
 };
 use futures::{StreamExt, TryStreamExt};
 use rust_decimal::Decimal;

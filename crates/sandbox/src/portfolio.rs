@@ -612,7 +612,14 @@ impl Portfolio {
                 billing.do_not_renew = true;
             }
             Some(Drift::UnpaidRenewalInvoice) => {
-                let expiry = today + Duration::days(rng.gen_range(20..35));
+                // Inside the auto delete window of the default notice periods (5 weeks for
+                // de/at/ch/eu, 5 days elsewhere, plus 7 days margin) and before the deadline.
+                let notice = if matches!(name.zone(), "de" | "at" | "ch" | "eu") {
+                    35
+                } else {
+                    5
+                };
+                let expiry = today + Duration::days(notice + rng.gen_range(1..7));
                 registrar.registry_expiry = expiry;
                 registrar.paid_until = expiry;
                 registrar.created = add_years(expiry, -age_years);
@@ -881,7 +888,8 @@ mod tests {
                 Some(Drift::UnpaidRenewalInvoice) => {
                     let b = d.billing.as_ref().unwrap();
                     assert_eq!(b.invoices[0].status, InvoiceStatus::Unpaid);
-                    assert!(r.paid_until <= today() + Duration::days(35));
+                    assert!(r.paid_until <= today() + Duration::days(42));
+                    assert!(r.paid_until > today() + Duration::days(5));
                 }
                 Some(Drift::WrongAdminContact) => {
                     assert_ne!(r.contacts.admin.as_deref(), Some(RESELLER_HANDLE))

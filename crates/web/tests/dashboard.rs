@@ -238,6 +238,7 @@ async fn harness(auth: AuthConfig) -> Harness {
         policy: Default::default(),
         fixed_rates: Vec::new(),
         concurrency: 1,
+        notices: Default::default(),
     };
     let app = router(WebState::new(engine.clone(), auth));
     Harness {

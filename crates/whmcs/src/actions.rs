@@ -125,6 +125,15 @@ pub struct ClientDetails {
     /// ISO code, when WHMCS sent it (`currency_code`).
     pub currency_code: Option<Currency>,
     pub group_id: u64,
+    pub address1: String,
+    pub address2: String,
+    pub city: String,
+    pub state: String,
+    pub postcode: String,
+    /// ISO 3166 alpha-2 (`country`, or `countrycode` in some versions).
+    pub country: String,
+    /// `+CC.NUMBER` when WHMCS sends `phonenumberformatted`, else the raw number.
+    pub phone: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -482,6 +491,17 @@ impl WhmcsClient {
                 currency_id: json::u64_opt(client, "currency")?.unwrap_or(1),
                 currency_code: json::text(client, "currency_code").and_then(|c| c.parse().ok()),
                 group_id: json::u64_opt(client, "groupid")?.unwrap_or(0),
+                address1: json::text_or_empty(client, "address1"),
+                address2: json::text_or_empty(client, "address2"),
+                city: json::text_or_empty(client, "city"),
+                state: json::text_or_empty(client, "state"),
+                postcode: json::text_or_empty(client, "postcode"),
+                country: json::text(client, "countrycode")
+                    .or_else(|| json::text(client, "country"))
+                    .unwrap_or_default(),
+                phone: json::text(client, "phonenumberformatted")
+                    .or_else(|| json::text(client, "phonenumber"))
+                    .unwrap_or_default(),
             })
         };
         parse().map_err(|d| protocol(ACTION, d, &answer))

@@ -188,10 +188,7 @@ fn without_an_invoice_only_do_not_renew_counts_unless_configured() {
     );
 
     a.auto_delete.require_unpaid_invoice = false;
-    assert_eq!(
-        kinds(&o, &policy_with(a)),
-        vec![CaseKind::CancellationDue]
-    );
+    assert_eq!(kinds(&o, &policy_with(a)), vec![CaseKind::CancellationDue]);
 }
 
 #[test]
@@ -223,8 +220,15 @@ fn de_uses_five_weeks_and_transit_when_configured() {
 #[test]
 fn past_the_deadline_the_summary_warns_it_may_be_too_late() {
     let o = obs("too-late.com", days(2), Some(false));
-    let f = findings(&o, &policy_with(account(AutoDeleteMode::Ticket, Dialect::Cnr)));
-    assert!(f[0].summary.contains("may no longer avoid"), "{}", f[0].summary);
+    let f = findings(
+        &o,
+        &policy_with(account(AutoDeleteMode::Ticket, Dialect::Cnr)),
+    );
+    assert!(
+        f[0].summary.contains("may no longer avoid"),
+        "{}",
+        f[0].summary
+    );
 }
 
 #[test]
@@ -239,7 +243,12 @@ fn paid_renewal_withdraws_a_smartnic_deletion_in_every_mode() {
         reg.pending_deletion = Some(days(30));
         reg.renewal_mode = Some(RenewalMode::AutoDelete);
         let policy = policy_with(account(mode, Dialect::Smartnic));
-        assert!(needs_invoice_lookup(&o, &policy.accounts[ACCOUNT], 1, today()));
+        assert!(needs_invoice_lookup(
+            &o,
+            &policy.accounts[ACCOUNT],
+            1,
+            today()
+        ));
         let f = findings(&o, &policy);
         assert_eq!(
             f.iter().map(|f| f.kind).collect::<Vec<_>>(),
@@ -296,8 +305,14 @@ fn notice_periods_match_the_longest_zone() {
 
 #[test]
 fn modes_and_sources_parse_with_helpful_errors() {
-    assert_eq!("Ticket".parse::<AutoDeleteMode>(), Ok(AutoDeleteMode::Ticket));
-    assert_eq!("off".parse::<AutoDeleteMode>(), Ok(AutoDeleteMode::Disabled));
+    assert_eq!(
+        "Ticket".parse::<AutoDeleteMode>(),
+        Ok(AutoDeleteMode::Ticket)
+    );
+    assert_eq!(
+        "off".parse::<AutoDeleteMode>(),
+        Ok(AutoDeleteMode::Disabled)
+    );
     assert!("sometimes"
         .parse::<AutoDeleteMode>()
         .unwrap_err()
@@ -335,7 +350,11 @@ fn contact_policy_finds_wrong_roles_and_plans_the_fix() {
     let f = findings(&wrong, &policy);
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].kind, CaseKind::ContactPolicyViolation);
-    assert!(f[0].summary.contains("owner, admin contacts"), "{}", f[0].summary);
+    assert!(
+        f[0].summary.contains("owner, admin contacts"),
+        "{}",
+        f[0].summary
+    );
     let admin = f[0]
         .evidence
         .iter()
@@ -349,12 +368,16 @@ fn contact_policy_finds_wrong_roles_and_plans_the_fix() {
 
     let options = plan(&f[0]);
     let action = &options[0].actions[0];
-    assert!(matches!(action, Action::SetContacts { reseller_handle: Some(h), .. } if h == "P-RSL001"));
+    assert!(
+        matches!(action, Action::SetContacts { reseller_handle: Some(h), .. } if h == "P-RSL001")
+    );
     assert_eq!(
         action.idempotency_key(),
         "registrar:cnr-live:contacts:clean.com:admin=P-RSL001:owner=client3"
     );
-    assert!(action.describe().contains("identical existing handle is reused"));
+    assert!(action
+        .describe()
+        .contains("identical existing handle is reused"));
 }
 
 #[test]

@@ -1,0 +1,372 @@
+//! Lifecycle automation: auto delete (place a cancellation before the notice period when
+//! the account's mode is `enabled`), withdrawal of a cancellation once the renewal is paid
+//! (every mode), and the registrar writes behind the lifecycle and contact-policy actions.
+//!
+//! Detection stays pure (core `lifecycle`); this module only decides which open cases the
+//! scheduler fixes on its own, and performs the writes, each once and audited.
+
+use crate::{CycleReport, Engine, EngineError, Mode, StepOutcome};
+use domwatch_core::detect::{CaseKind, Observation};
+use domwatch_core::lifecycle::{AutoDeleteMode, ContactRole};
+use domwatch_core::model::ContactHandles;
+use domwatch_core::plan::Action;
+use domwatch_core::ports::{CancellationRequest, ContactDetails};
+use domwatch_store::{CaseFilter, CaseRecord, CaseState};
+use domwatch_whmcs::actions::{ClientDetails, DomainInvoiceKind};
+use domwatch_whmcs::port::ToDoNotifier;
+use std::collections::HashSet;
+
+/// The actor named in the audit log for what the scheduler does on its own.
+pub const AUTO_DELETE_ACTOR: &str = "auto-delete";
+
+/// Notice routing beyond the default to-do channel.
+#[derive(Clone, Default)]
+pub struct NoticeSettings {
+    /// Lifecycle cases (cancellations, withdrawals) are opened as tickets by the configured
+    /// bot client (WhmcsBot) when set; otherwise they use the default channel.
+    pub lifecycle_tickets: Option<ToDoNotifier>,
+    /// The address the registrar sends its own notifications about our orders to
+    /// (Smart-NIC `notify`).
+    pub registrar_notify_email: Option<String>,
+}
+
+impl Engine {
+    /// Domains with an open cancellation case: a renewal mode that lets them expire is the
+    /// cancellation domwatch asked for.
+    pub(crate) async fn watched_domains(&self) -> Result<HashSet<String>, EngineError> {
+        let open = self
+            .store
+            .cases(CaseFilter {
+                state: Some(CaseState::Open),
+                kind: Some(CaseKind::CancellationDue),
+            })
+            .await?;
+        Ok(open
+            .into_iter()
+            .map(|c| c.domain.ascii().to_string())
+            .collect())
+    }
+
+    pub(crate) fn mark_watched(&self, observations: &mut [Observation], watched: &HashSet<String>) {
+        if watched.is_empty() {
+            return;
+        }
+        for o in observations {
+            o.lifecycle_watch = watched.contains(o.name.ascii());
+        }
+    }
+
+    /// The account's auto delete mode for a case (disabled when the account has none).
+    fn auto_delete_mode(&self, case: &CaseRecord) -> AutoDeleteMode {
+        case.finding
+            .registrar_account
+            .as_deref()
+            .and_then(|a| self.policy.accounts.get(a))
+            .map(|p| p.auto_delete.mode)
+            .unwrap_or(AutoDeleteMode::Disabled)
+    }
+
+    /// Fixes the lifecycle cases the scheduler owns: places cancellations in `enabled`
+    /// mode and withdraws cancellations of paid renewals in every mode. Each write is
+    /// keyed, so a rerun after a crash never repeats one.
+    pub(crate) async fn run_automatic_fixes(
+        &self,
+        report: &mut CycleReport,
+    ) -> Result<(), EngineError> {
+        for kind in [
+            CaseKind::CancellationDue,
+            CaseKind::CancellationWithdrawalDue,
+        ] {
+            let cases = self
+                .store
+                .cases(CaseFilter {
+                    state: Some(CaseState::Open),
+                    kind: Some(kind),
+                })
+                .await?;
+            for case in cases {
+                let option = match kind {
+                    CaseKind::CancellationDue => {
+                        let pending = case
+                            .finding
+                            .facts
+                            .cancellation
+                            .as_ref()
+                            .is_some_and(|c| c.pending);
+                        if pending || self.auto_delete_mode(&case) != AutoDeleteMode::Enabled {
+                            continue;
+                        }
+                        "cancel"
+                    }
+                    _ => "withdraw",
+                };
+                let fix = self
+                    .fix(case.id, Some(option), Mode::Apply, AUTO_DELETE_ACTOR)
+                    .await?;
+                for step in &fix.steps {
+                    match &step.outcome {
+                        StepOutcome::Applied(_) => {
+                            *report
+                                .automatic_actions
+                                .entry(option.to_string())
+                                .or_default() += 1;
+                        }
+                        StepOutcome::Failed(e) => {
+                            tracing::error!(case = case.id, domain = %case.domain, error = %e, "automatic {option} failed; retried next cycle");
+                            report
+                                .automatic_action_errors
+                                .push(format!("case {} ({}): {e}", case.id, case.domain));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Registrar writes of the lifecycle and contact-policy actions.
+    /// Returns (system, operation, result text).
+    pub(crate) async fn execute_lifecycle(
+        &self,
+        action: &Action,
+    ) -> (String, String, Result<String, String>) {
+        let (account, operation) = match action {
+            Action::PlaceCancellation {
+                account, method, ..
+            } => (account, method.operation().to_string()),
+            Action::WithdrawCancellation { account, .. } => {
+                (account, "withdraw-cancellation".into())
+            }
+            Action::SetContacts { account, .. } => (account, "modify-contacts".into()),
+            other => {
+                return (
+                    "engine".into(),
+                    "lifecycle".into(),
+                    Err(format!("not a lifecycle action: {}", other.describe())),
+                )
+            }
+        };
+        let system = format!("registrar:{account}");
+        let Some(acc) = self.accounts.iter().find(|a| &a.name == account) else {
+            return (
+                system,
+                operation,
+                Err(format!("registrar account `{account}` is not configured")),
+            );
+        };
+        let result = match action {
+            Action::PlaceCancellation {
+                domain,
+                method,
+                effective,
+                billing_domain_id,
+                client_id,
+                ..
+            } => {
+                // Never cancel a paid domain: ask WHMCS again right before writing.
+                if let (Some(domain_id), Some(client_id)) = (billing_domain_id, client_id) {
+                    match self
+                        .billing
+                        .find_domain_invoice(*client_id, *domain_id, DomainInvoiceKind::Renewal, None)
+                        .await
+                    {
+                        Ok(Some(inv)) if inv.status.eq_ignore_ascii_case("paid") => {
+                            return (
+                                system,
+                                operation,
+                                Err(format!(
+                                    "renewal invoice #{} is paid now: {} is not cancelled",
+                                    inv.id,
+                                    domain.unicode()
+                                )),
+                            );
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            return (
+                                system,
+                                operation,
+                                Err(format!(
+                                    "could not confirm the renewal is still unpaid ({e}); nothing was cancelled, retried next cycle"
+                                )),
+                            )
+                        }
+                    }
+                }
+                let request = CancellationRequest {
+                    name: domain.clone(),
+                    method: method.clone(),
+                    effective: Some(*effective),
+                    notify_email: self.notices.registrar_notify_email.clone(),
+                };
+                acc.port
+                    .place_cancellation(&request)
+                    .await
+                    .map(|()| format!("cancellation placed ({method}), effective {effective}"))
+                    .map_err(|e| e.to_string())
+            }
+            Action::WithdrawCancellation {
+                domain,
+                restore_mode,
+                ..
+            } => acc
+                .port
+                .withdraw_cancellation(domain, restore_mode)
+                .await
+                .map(|()| "cancellation withdrawn".to_string())
+                .map_err(|e| e.to_string()),
+            Action::SetContacts {
+                domain,
+                reseller_roles,
+                reseller_handle,
+                client_roles,
+                client_id,
+                ..
+            } => {
+                self.set_contacts(
+                    acc,
+                    domain,
+                    reseller_roles,
+                    reseller_handle.as_deref(),
+                    client_roles,
+                    *client_id,
+                )
+                .await
+            }
+            _ => unreachable!("filtered above"),
+        };
+        (system, operation, result)
+    }
+
+    async fn set_contacts(
+        &self,
+        account: &crate::Account,
+        domain: &domwatch_core::DomainName,
+        reseller_roles: &[ContactRole],
+        reseller_handle: Option<&str>,
+        client_roles: &[ContactRole],
+        client_id: Option<u64>,
+    ) -> Result<String, String> {
+        let mut handles = ContactHandles::default();
+        let mut done = Vec::new();
+        if !reseller_roles.is_empty() {
+            let handle = reseller_handle.ok_or_else(|| {
+                "no reseller handle configured: set registrars.<account>.contacts.reseller_handle".to_string()
+            })?;
+            for role in reseller_roles {
+                role.set(&mut handles, handle.to_string());
+            }
+            done.push(format!("reseller roles -> {handle}"));
+        }
+        if !client_roles.is_empty() {
+            let client_id = client_id.ok_or("the domain has no WHMCS client")?;
+            let client = self
+                .billing
+                .client_details(client_id)
+                .await
+                .map_err(|e| format!("reading WHMCS client {client_id}: {e}"))?;
+            let details = contact_from_client(&client)?;
+            let handle = account
+                .port
+                .add_contact(&details)
+                .await
+                .map_err(|e| format!("creating the client handle: {e}"))?;
+            for role in client_roles {
+                role.set(&mut handles, handle.clone());
+            }
+            done.push(format!("client roles -> {handle}"));
+        }
+        account
+            .port
+            .modify_contacts(domain, &handles)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(done.join("; "))
+    }
+}
+
+/// A registrar contact made from a WHMCS client. Fails with what is missing, because
+/// registries refuse incomplete contacts anyway.
+pub fn contact_from_client(client: &ClientDetails) -> Result<ContactDetails, String> {
+    let mut missing = Vec::new();
+    for (field, value) in [
+        ("first name", &client.first_name),
+        ("last name", &client.last_name),
+        ("address", &client.address1),
+        ("city", &client.city),
+        ("postcode", &client.postcode),
+        ("country", &client.country),
+        ("e-mail", &client.email),
+    ] {
+        if value.trim().is_empty() {
+            missing.push(field);
+        }
+    }
+    if !missing.is_empty() {
+        return Err(format!(
+            "WHMCS client {} lacks {}: complete the client's profile, then press Fix now again",
+            client.id,
+            missing.join(", ")
+        ));
+    }
+    let mut street = vec![client.address1.trim().to_string()];
+    if !client.address2.trim().is_empty() {
+        street.push(client.address2.trim().to_string());
+    }
+    Ok(ContactDetails {
+        first_name: client.first_name.trim().to_string(),
+        last_name: client.last_name.trim().to_string(),
+        organization: Some(client.company_name.trim().to_string()).filter(|c| !c.is_empty()),
+        street,
+        city: client.city.trim().to_string(),
+        state: Some(client.state.trim().to_string()).filter(|s| !s.is_empty()),
+        zip: client.postcode.trim().to_string(),
+        country: client.country.trim().to_ascii_uppercase(),
+        phone: client.phone.trim().to_string(),
+        email: client.email.trim().to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> ClientDetails {
+        ClientDetails {
+            id: 12,
+            first_name: "Jörg".into(),
+            last_name: "Müller".into(),
+            company_name: String::new(),
+            email: "joerg@example.net".into(),
+            currency_id: 1,
+            currency_code: None,
+            group_id: 0,
+            address1: "Hauptstr. 1".into(),
+            address2: " ".into(),
+            city: "Berlin".into(),
+            state: String::new(),
+            postcode: "10115".into(),
+            country: "de".into(),
+            phone: "+49.301234567".into(),
+        }
+    }
+
+    #[test]
+    fn client_details_become_a_registrar_contact() {
+        let c = contact_from_client(&client()).unwrap();
+        assert_eq!(c.street, vec!["Hauptstr. 1".to_string()]);
+        assert_eq!(c.country, "DE");
+        assert_eq!(c.organization, None);
+        assert_eq!(c.last_name, "Müller");
+    }
+
+    #[test]
+    fn incomplete_clients_name_what_is_missing() {
+        let mut c = client();
+        c.city.clear();
+        c.postcode = "  ".into();
+        let e = contact_from_client(&c).unwrap_err();
+        assert!(e.contains("WHMCS client 12 lacks city, postcode"), "{e}");
+    }
+}

@@ -1,0 +1,370 @@
+//! Issue 5 end to end on the sandboxes: auto delete before the notice period (ticket and
+//! enabled modes), the withdrawal when the renewal invoice gets paid, bot tickets exactly
+//! once, and the contact policy — every write audited and visible as a case.
+
+mod support;
+
+use domwatch_core::detect::CaseKind;
+use domwatch_core::lifecycle::{
+    AccountPolicy, AutoDeleteMode, ContactPolicy, ContactRole, RoleSource,
+};
+use domwatch_core::model::{Dialect, RenewalMode};
+use domwatch_engine::{Mode, NoProgress, StepOutcome};
+use domwatch_sandbox::portfolio::{Drift, Portfolio, SeedDomain, RESELLER_HANDLE};
+use domwatch_store::{CaseFilter, CaseRecord, CaseState};
+use std::collections::BTreeSet;
+use std::time::Duration;
+use support::{
+    policy_for_all, ticket_messages, ticket_subjects, today, world_with, World, DOMAINS, SEED,
+};
+
+fn auto_delete(mode: AutoDeleteMode) -> impl Fn(Dialect) -> AccountPolicy {
+    move |dialect| {
+        let mut p = AccountPolicy::for_dialect(dialect);
+        p.auto_delete.mode = mode;
+        p
+    }
+}
+
+/// The unpaid domains the portfolio plants at the CNR/ISPAPI sandboxes.
+fn unpaid_domains() -> Vec<SeedDomain> {
+    Portfolio::new(SEED, DOMAINS, today())
+        .domains()
+        .filter(|d| d.drift == Some(Drift::UnpaidRenewalInvoice) && d.dialect != Dialect::Smartnic)
+        .collect()
+}
+
+fn account_of(d: &SeedDomain) -> &'static str {
+    match d.dialect {
+        Dialect::Ispapi => "hexonet",
+        _ => "cnr",
+    }
+}
+
+async fn cases_of(w: &World, kind: CaseKind, state: CaseState) -> Vec<CaseRecord> {
+    w.engine
+        .store
+        .cases(CaseFilter {
+            state: Some(state),
+            kind: Some(kind),
+        })
+        .await
+        .unwrap()
+}
+
+async fn cycle(w: &World) -> domwatch_engine::CycleReport {
+    let report = w
+        .engine
+        .run_cycle(Mode::Apply, &NoProgress)
+        .await
+        .expect("cycle");
+    assert!(
+        report.failed_accounts.is_empty(),
+        "{:?}",
+        report.failed_accounts
+    );
+    assert!(
+        report.notice_errors.is_empty(),
+        "{:?}",
+        report.notice_errors
+    );
+    assert!(
+        report.automatic_action_errors.is_empty(),
+        "{:?}",
+        report.automatic_action_errors
+    );
+    report
+}
+
+async fn renewal_mode(w: &World, d: &SeedDomain) -> Option<RenewalMode> {
+    w.ports[account_of(d)]
+        .status_domain(&d.name)
+        .await
+        .expect("status at the sandbox registrar")
+        .renewal_mode
+}
+
+/// Registrar writes in the audit log for one domain.
+async fn registrar_writes(w: &World, d: &SeedDomain) -> Vec<String> {
+    w.engine
+        .store
+        .audit_log(10_000, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.entry.system.starts_with("registrar:") && a.entry.object == d.name.ascii())
+        .map(|a| {
+            format!(
+                "{} {} ok={} {}",
+                a.entry.actor, a.entry.operation, a.entry.ok, a.entry.result
+            )
+        })
+        .rev() // the audit log lists newest first
+        .collect()
+}
+
+fn tickets_naming<'a>(subjects: &'a [String], d: &SeedDomain) -> Vec<&'a String> {
+    subjects
+        .iter()
+        .filter(|s| s.contains(&d.name.unicode()))
+        .collect()
+}
+
+#[tokio::test]
+async fn ticket_mode_raises_exactly_one_ticket_and_writes_nothing_at_the_registrar() {
+    let w = world_with(policy_for_all(auto_delete(AutoDeleteMode::Ticket))).await;
+    let unpaid = unpaid_domains();
+    assert!(!unpaid.is_empty());
+    // Cycles cut off half way (as a crash would), then complete ones.
+    for ms in [10u64, 60, 200] {
+        let _ = tokio::time::timeout(
+            Duration::from_millis(ms),
+            w.engine.run_cycle(Mode::Apply, &NoProgress),
+        )
+        .await;
+    }
+    cycle(&w).await;
+    cycle(&w).await;
+
+    let due = cases_of(&w, CaseKind::CancellationDue, CaseState::Open).await;
+    let due_names: BTreeSet<String> = due.iter().map(|c| c.domain.ascii().to_string()).collect();
+    let subjects = ticket_subjects(&w.whmcs).await;
+    for d in &unpaid {
+        assert!(
+            due_names.contains(d.name.ascii()),
+            "{} has no cancellation case",
+            d.name
+        );
+        let tickets = tickets_naming(&subjects, d);
+        assert_eq!(tickets.len(), 1, "{}: {tickets:?}", d.name);
+        assert_eq!(
+            renewal_mode(&w, d).await,
+            Some(RenewalMode::AutoRenew),
+            "ticket mode must not touch the registrar"
+        );
+        assert!(registrar_writes(&w, d).await.is_empty());
+    }
+    // Only unpaid domains get one.
+    assert_eq!(due.len(), unpaid.len(), "{due_names:?}");
+    let body = &ticket_messages(&w.whmcs, &unpaid[0].name.unicode()).await[0];
+    assert!(
+        body.contains(&format!("Domain: {}", unpaid[0].name.unicode())),
+        "{body}"
+    );
+    assert!(body.contains("unpaid"), "{body}");
+
+    // The client pays: the case resolves, nothing to withdraw because nothing was placed.
+    let d = &unpaid[0];
+    let invoice = d.billing.as_ref().unwrap().invoices[0].id;
+    w.whmcs.pay_invoice(invoice).await.expect("pay");
+    cycle(&w).await;
+    let case = w
+        .engine
+        .store
+        .case(
+            due.iter()
+                .find(|c| c.domain.ascii() == d.name.ascii())
+                .unwrap()
+                .id,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(case.state, CaseState::Resolved);
+    assert!(
+        cases_of(&w, CaseKind::CancellationWithdrawalDue, CaseState::Open)
+            .await
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn enabled_mode_cancels_once_tickets_once_and_payment_withdraws_it() {
+    let w = world_with(policy_for_all(auto_delete(AutoDeleteMode::Enabled))).await;
+    let unpaid = unpaid_domains();
+    let first = cycle(&w).await;
+    assert_eq!(
+        first.automatic_actions.get("cancel"),
+        Some(&unpaid.len()),
+        "{first:?}"
+    );
+    cycle(&w).await;
+
+    let subjects = ticket_subjects(&w.whmcs).await;
+    for d in &unpaid {
+        assert_eq!(
+            renewal_mode(&w, d).await,
+            Some(RenewalMode::AutoDelete),
+            "{}",
+            d.name
+        );
+        let writes = registrar_writes(&w, d).await;
+        assert_eq!(
+            writes.len(),
+            1,
+            "exactly one cancellation for {}: {writes:?}",
+            d.name
+        );
+        assert!(
+            writes[0].starts_with("auto-delete SetDomainRenewalMode ok=true"),
+            "{writes:?}"
+        );
+        assert_eq!(tickets_naming(&subjects, d).len(), 1, "{}", d.name);
+        let body = &ticket_messages(&w.whmcs, &d.name.unicode()).await[0];
+        assert!(body.contains("Already done by domwatch"), "{body}");
+        assert!(body.contains("cancellation placed"), "{body}");
+    }
+    // The case stays open while the cancellation stands, waiting for payment or expiry.
+    let due = cases_of(&w, CaseKind::CancellationDue, CaseState::Open).await;
+    assert_eq!(due.len(), unpaid.len());
+    assert!(due
+        .iter()
+        .all(|c| c.finding.facts.cancellation.as_ref().unwrap().pending));
+
+    // Paying the renewal invoice withdraws the cancellation, once, and notes it.
+    let d = &unpaid[0];
+    w.whmcs
+        .pay_invoice(d.billing.as_ref().unwrap().invoices[0].id)
+        .await
+        .expect("pay");
+    let paid_cycle = cycle(&w).await;
+    assert_eq!(
+        paid_cycle.automatic_actions.get("withdraw"),
+        Some(&1),
+        "{paid_cycle:?}"
+    );
+    assert_eq!(renewal_mode(&w, d).await, Some(RenewalMode::Default));
+    let withdrawal = cases_of(&w, CaseKind::CancellationWithdrawalDue, CaseState::Open).await;
+    assert_eq!(withdrawal.len(), 1);
+    assert_eq!(withdrawal[0].domain.ascii(), d.name.ascii());
+    cycle(&w).await;
+    let resolved = w
+        .engine
+        .store
+        .case(withdrawal[0].id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        resolved.state,
+        CaseState::Resolved,
+        "withdrawn, so the case resolves"
+    );
+    let writes = registrar_writes(&w, d).await;
+    assert_eq!(writes.len(), 2, "{writes:?}");
+    assert!(
+        writes[1].contains("withdraw-cancellation ok=true"),
+        "{writes:?}"
+    );
+    let subjects = ticket_subjects(&w.whmcs).await;
+    assert_eq!(
+        tickets_naming(&subjects, d).len(),
+        2,
+        "one for the cancellation, one for the withdrawal"
+    );
+    // The other unpaid domains stay cancelled.
+    assert_eq!(
+        renewal_mode(&w, &unpaid[1]).await,
+        Some(RenewalMode::AutoDelete)
+    );
+}
+
+#[tokio::test]
+async fn a_paid_domain_is_never_cancelled() {
+    let w = world_with(policy_for_all(auto_delete(AutoDeleteMode::Ticket))).await;
+    cycle(&w).await;
+    let d = &unpaid_domains()[0];
+    let case = cases_of(&w, CaseKind::CancellationDue, CaseState::Open)
+        .await
+        .into_iter()
+        .find(|c| c.domain.ascii() == d.name.ascii())
+        .unwrap();
+    // Paid after detection, before the admin presses Fix now.
+    w.whmcs
+        .pay_invoice(d.billing.as_ref().unwrap().invoices[0].id)
+        .await
+        .unwrap();
+    let fix = w
+        .engine
+        .fix(case.id, Some("cancel"), Mode::Apply, "admin")
+        .await
+        .unwrap();
+    assert!(
+        matches!(&fix.steps[0].outcome, StepOutcome::Failed(e) if e.contains("is paid now")),
+        "{fix:?}"
+    );
+    assert_eq!(renewal_mode(&w, d).await, Some(RenewalMode::AutoRenew));
+}
+
+#[tokio::test]
+async fn disabled_mode_opens_no_lifecycle_case() {
+    let w = world_with(policy_for_all(auto_delete(AutoDeleteMode::Disabled))).await;
+    cycle(&w).await;
+    assert!(cases_of(&w, CaseKind::CancellationDue, CaseState::Open)
+        .await
+        .is_empty());
+    let subjects = ticket_subjects(&w.whmcs).await;
+    for d in unpaid_domains() {
+        assert!(tickets_naming(&subjects, &d).is_empty());
+    }
+}
+
+#[tokio::test]
+async fn wrong_admin_contact_is_found_and_fixed() {
+    let w = world_with(policy_for_all(|dialect| {
+        let mut p = AccountPolicy::for_dialect(dialect);
+        p.auto_delete.mode = AutoDeleteMode::Disabled;
+        p.contacts = ContactPolicy {
+            roles: [
+                (ContactRole::Owner, RoleSource::Client),
+                (ContactRole::Admin, RoleSource::Reseller),
+                (ContactRole::Tech, RoleSource::Reseller),
+                (ContactRole::Billing, RoleSource::Reseller),
+            ]
+            .into_iter()
+            .collect(),
+            reseller_handle: Some(RESELLER_HANDLE.into()),
+        };
+        p
+    }))
+    .await;
+    cycle(&w).await;
+    let wrong: Vec<SeedDomain> = Portfolio::new(SEED, DOMAINS, today())
+        .domains()
+        .filter(|d| d.drift == Some(Drift::WrongAdminContact) && d.dialect != Dialect::Smartnic)
+        .collect();
+    assert!(!wrong.is_empty());
+    let cases = cases_of(&w, CaseKind::ContactPolicyViolation, CaseState::Open).await;
+    let names: BTreeSet<String> = cases.iter().map(|c| c.domain.ascii().to_string()).collect();
+    let expected: BTreeSet<String> = wrong.iter().map(|d| d.name.ascii().to_string()).collect();
+    assert_eq!(names, expected, "exactly the planted wrong contacts");
+
+    for case in &cases {
+        let fix = w
+            .engine
+            .fix(case.id, None, Mode::Apply, "admin")
+            .await
+            .unwrap();
+        assert!(fix.succeeded(), "{fix:?}");
+    }
+    for d in &wrong {
+        let now = w.ports[account_of(d)].status_domain(&d.name).await.unwrap();
+        assert_eq!(
+            now.contacts.admin.as_deref(),
+            Some(RESELLER_HANDLE),
+            "{}",
+            d.name
+        );
+        let writes = registrar_writes(&w, d).await;
+        assert_eq!(writes.len(), 1, "{writes:?}");
+        assert!(
+            writes[0].starts_with("admin modify-contacts ok=true"),
+            "{writes:?}"
+        );
+    }
+    cycle(&w).await;
+    for case in &cases {
+        let c = w.engine.store.case(case.id).await.unwrap().unwrap();
+        assert_eq!(c.state, CaseState::Resolved, "{}", c.domain);
+    }
+}
