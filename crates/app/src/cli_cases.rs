@@ -149,10 +149,10 @@ pub async fn check(args: CheckArgs) -> anyhow::Result<()> {
     if report.findings_by_kind.is_empty() {
         println!("Everything is fine: billing and registrars agree.");
     } else {
-        println!("\n{:<26} {:>6}", "problem", "count");
+        println!("\n{:<28} {:>6}", "problem", "count");
         for (kind, n) in &report.findings_by_kind {
             let title = CaseKind::parse(kind).map(|k| k.title()).unwrap_or(kind);
-            println!("{:<26} {:>6}  {}", kind, n, title);
+            println!("{:<28} {:>6}  {}", kind, n, title);
         }
         for (currency, amount) in &report.at_stake {
             println!("Money at stake per renewal cycle: {:.2} {currency}", amount);
@@ -167,6 +167,17 @@ pub async fn check(args: CheckArgs) -> anyhow::Result<()> {
         );
         for e in &report.notice_errors {
             println!("  ! notice failed: {e}");
+        }
+        for (option, n) in &report.automatic_actions {
+            let what = match option.as_str() {
+                "cancel" => "cancellations placed (auto delete enabled)",
+                "withdraw" => "cancellations withdrawn (renewal paid)",
+                other => other,
+            };
+            println!("{n} {what}; see `domwatch cases` and the audit log.");
+        }
+        for e in &report.automatic_action_errors {
+            println!("  ! automatic action failed (retried next cycle): {e}");
         }
         println!("List them with `domwatch cases`, fix one with `domwatch fix N`.");
     }

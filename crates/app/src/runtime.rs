@@ -9,6 +9,9 @@
 use crate::config::{Config, Environment, RegistrarAccount};
 use anyhow::{bail, Context};
 use chrono::NaiveDate;
+use domwatch_core::lifecycle::{
+    AccountPolicy, AutoDeleteMode, ContactPolicy, ContactRole, RoleSource,
+};
 use domwatch_core::model::Dialect;
 use domwatch_core::ports::RegistrarPort;
 use domwatch_core::{Clock, SystemClock};
@@ -184,6 +187,21 @@ impl Runtime {
             accounts.push(registrar_account(&account)?);
             registrars.push(sandbox);
         }
+        // The demo shows the lifecycle cases too: auto delete in ticket mode (nothing is
+        // written at the registrar on its own) and the portfolio's contact policy.
+        let mut config = config;
+        for account in &accounts {
+            let dialect = match account.name.as_str() {
+                n if n.contains("ispapi") => Dialect::Ispapi,
+                n if n.contains("smartnic") => Dialect::Smartnic,
+                _ => Dialect::Cnr,
+            };
+            config
+                .detection
+                .accounts
+                .entry(account.name.clone())
+                .or_insert_with(|| embedded_policy(dialect));
+        }
         let wcfg = WhmcsConfig::new(&whmcs.base_url(), whmcs.identifier(), whmcs.secret())?;
         let billing: Arc<dyn BillingPort> = Arc::new(WhmcsClient::new(wcfg)?);
         let bot = whmcs.portfolio().bot_client_id();
@@ -232,6 +250,25 @@ fn engine(
         fixed_rates: config.rates.clone(),
         concurrency: 8,
     }
+}
+
+/// The embedded demo's account policy: auto delete `ticket`, and the sandbox portfolio's
+/// contact policy (owner = client, every other role = the reseller handle).
+fn embedded_policy(dialect: Dialect) -> AccountPolicy {
+    let mut policy = AccountPolicy::for_dialect(dialect);
+    policy.auto_delete.mode = AutoDeleteMode::Ticket;
+    policy.contacts = ContactPolicy {
+        roles: [
+            (ContactRole::Owner, RoleSource::Client),
+            (ContactRole::Admin, RoleSource::Reseller),
+            (ContactRole::Tech, RoleSource::Reseller),
+            (ContactRole::Billing, RoleSource::Reseller),
+        ]
+        .into_iter()
+        .collect(),
+        reseller_handle: Some(domwatch_sandbox::portfolio::RESELLER_HANDLE.to_string()),
+    };
+    policy
 }
 
 /// A registrar client for a configured account.
