@@ -1,7 +1,8 @@
 //! The dashboard in a real browser: `domwatch serve` on the embedded sandboxes with an
 //! admin password, driven through chromedriver and headless Chromium. An admin logs in,
-//! sees the cases grouped by kind, opens one, presses Fix now, sees the applied steps and
-//! finds the write in the audit log. Everything stays on 127.0.0.1.
+//! sees the cases grouped by kind (a lifecycle case among them), fixes a billing case and a
+//! contact-policy case with Fix now, sees the applied steps and finds both writes in the
+//! audit log. Everything stays on 127.0.0.1.
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian: `apt-get install
 //! chromium chromium-driver`; `scripts/test` does it). Without them the test prints
@@ -286,9 +287,40 @@ async fn browse(browser: &fantoccini::Client, port: u16) -> Outcome {
         format!("money at stake `{at_stake}`"),
     )?;
 
-    // Open a case whose recommended fix writes to WHMCS.
+    // The lifecycle case of the embedded demo (auto delete in ticket mode) is listed.
+    browser
+        .find(Locator::Css("#kind-cancellation_due a.case-link"))
+        .await
+        .map_err(e("a cancellation_due case on the dashboard"))?;
+
+    // Fix a case whose recommended fix writes to WHMCS, then one that writes to the
+    // registrar (the contact policy); both writes show in the audit log as this admin's.
+    fix_first_case_of(browser, &base, &FIXABLE_KINDS, "UpdateClientDomain").await?;
+    fix_first_case_of(
+        browser,
+        &base,
+        &["contact_policy_violation"],
+        "modify-contacts",
+    )
+    .await?;
+    Ok(())
+}
+
+/// Opens the first case of the first of `kinds` on the dashboard, presses Fix now, checks
+/// the steps applied, and finds the write (`operation`) in the audit log.
+async fn fix_first_case_of(
+    browser: &fantoccini::Client,
+    base: &str,
+    kinds: &[&str],
+    operation: &str,
+) -> Outcome {
+    let e = |what: &'static str| move |err: fantoccini::error::CmdError| format!("{what}: {err}");
+    browser
+        .goto(&format!("{base}/"))
+        .await
+        .map_err(e("open /"))?;
     let mut link = None;
-    for kind in FIXABLE_KINDS {
+    for kind in kinds {
         if let Ok(found) = browser
             .find(Locator::Css(&format!("#kind-{kind} a.case-link")))
             .await
@@ -297,7 +329,7 @@ async fn browse(browser: &fantoccini::Client, port: u16) -> Outcome {
             break;
         }
     }
-    let link = link.ok_or("no case of a kind with a WHMCS fix on the dashboard")?;
+    let link = link.ok_or_else(|| format!("no case of kind {kinds:?} on the dashboard"))?;
     link.click().await.map_err(e("open the case"))?;
     let domain = browser
         .find(Locator::Id("domain-ascii"))
@@ -352,10 +384,7 @@ async fn browse(browser: &fantoccini::Client, port: u16) -> Outcome {
         .await
         .map_err(e("audit text"))?;
     check(
-        audit.contains(&domain)
-            && audit.contains("web:admin")
-            && audit.contains("UpdateClientDomain"),
-        format!("the audit log does not show the fix of {domain}:\n{audit}"),
-    )?;
-    Ok(())
+        audit.contains(&domain) && audit.contains("web:admin") && audit.contains(operation),
+        format!("the audit log does not show the fix ({operation}) of {domain}:\n{audit}"),
+    )
 }
