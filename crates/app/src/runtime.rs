@@ -162,13 +162,11 @@ impl Runtime {
             ("sandbox-cnr", Dialect::Cnr, "cnic"),
             ("sandbox-ispapi", Dialect::Ispapi, "ispapi"),
         ] {
-            let sandbox = RegistrarSandbox::start(RegistrarSandboxConfig::new(
-                dialect,
-                anchor.seed,
-                anchor.domains,
-                anchor.today,
-            ))
-            .await?;
+            let mut sandbox_config =
+                RegistrarSandboxConfig::new(dialect, anchor.seed, anchor.domains, anchor.today);
+            // Registrar-side fixes (renewal modes, contacts) must survive between CLI runs.
+            sandbox_config.state_file = Some(dir.join(format!("{name}.json")));
+            let sandbox = RegistrarSandbox::start(sandbox_config).await?;
             let account = RegistrarAccount {
                 name: name.into(),
                 dialect,

@@ -102,34 +102,41 @@ fn check_kill_rerun_fix_resolve() {
         "expiry_drift",
         "paid_not_renewed",
         "orphan_at_registrar",
+        "cancellation_due",
+        "contact_policy_violation",
     ] {
         assert!(kinds.contains(kind), "no {kind} case in {kinds:?}");
     }
 
-    let case = cases
-        .iter()
-        .find(|c| c["kind"] == "renewal_underpriced")
-        .unwrap();
-    let id = case["id"].as_i64().unwrap().to_string();
-    let shown = run(dir, &["case", &id]);
-    assert!(String::from_utf8_lossy(&shown.stdout).contains("Fix options"));
-    let preview = json(dir, &["fix", &id, "--dry-run", "--json"]);
-    assert_eq!(preview["steps"][0]["outcome"]["outcome"], "would_apply");
-    let fixed = json(dir, &["fix", &id, "--json"]);
-    assert_eq!(
-        fixed["steps"][0]["outcome"]["outcome"], "applied",
-        "{fixed}"
-    );
+    // One fix written to WHMCS, one to the registrar (the contact policy): both must still
+    // hold in the next run, so both cases resolve.
+    let mut fixed_ids = Vec::new();
+    for kind in ["renewal_underpriced", "contact_policy_violation"] {
+        let case = cases.iter().find(|c| c["kind"] == kind).unwrap();
+        let id = case["id"].as_i64().unwrap().to_string();
+        let shown = run(dir, &["case", &id]);
+        assert!(String::from_utf8_lossy(&shown.stdout).contains("Fix options"));
+        let preview = json(dir, &["fix", &id, "--dry-run", "--json"]);
+        assert_eq!(preview["steps"][0]["outcome"]["outcome"], "would_apply");
+        let fixed = json(dir, &["fix", &id, "--json"]);
+        assert_eq!(
+            fixed["steps"][0]["outcome"]["outcome"], "applied",
+            "{fixed}"
+        );
+        fixed_ids.push(id);
+    }
 
     run(dir, &["check"]);
     let all = json(dir, &["cases", "--all", "--json"]);
-    let after = all
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"].as_i64().unwrap().to_string() == id)
-        .unwrap();
-    assert_eq!(after["state"], "resolved", "{after}");
+    for id in &fixed_ids {
+        let after = all
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"].as_i64().unwrap().to_string() == *id)
+            .unwrap();
+        assert_eq!(after["state"], "resolved", "{after}");
+    }
     assert_eq!(
         ticket_subjects(dir).len(),
         subjects.len(),

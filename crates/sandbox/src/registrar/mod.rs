@@ -83,6 +83,9 @@ pub struct RegistrarSandboxConfig {
     pub password: String,
     pub roles: Vec<RoleUser>,
     pub faults: FaultConfig,
+    /// Keep changes (renewal modes, contacts, renewals …) in this JSON file across
+    /// restarts, as a real registrar would; `None` keeps them in memory only.
+    pub state_file: Option<std::path::PathBuf>,
 }
 
 impl RegistrarSandboxConfig {
@@ -97,6 +100,7 @@ impl RegistrarSandboxConfig {
             password: DEFAULT_PASSWORD.into(),
             roles: Vec::new(),
             faults: FaultConfig::default(),
+            state_file: None,
         }
     }
 
@@ -120,6 +124,34 @@ struct Inner {
     state: State,
     faults: FaultPlan,
     requests: u64,
+    /// Where changes are saved, and the change count last saved.
+    state_file: Option<std::path::PathBuf>,
+    saved_changes: u64,
+}
+
+impl Inner {
+    /// Saves the overlay when something changed (write to a temporary file, then rename,
+    /// so a crash never leaves half a file).
+    fn save_if_changed(&mut self) {
+        let Some(path) = &self.state_file else { return };
+        if self.state.changes() == self.saved_changes {
+            return;
+        }
+        let result = serde_json::to_vec(&self.state.persisted())
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| {
+                let tmp = path.with_extension("json.tmp");
+                std::fs::write(&tmp, bytes)
+                    .and_then(|()| std::fs::rename(&tmp, path))
+                    .map_err(|e| e.to_string())
+            });
+        match result {
+            Ok(()) => self.saved_changes = self.state.changes(),
+            Err(e) => {
+                tracing::error!(file = %path.display(), error = %e, "sandbox registrar state not saved")
+            }
+        }
+    }
 }
 
 /// Shared by every request of one sandbox.
@@ -138,11 +170,30 @@ impl App {
             credit_limit: dec!(5000.00),
             vat_percent: dec!(19.00),
         };
+        let mut state = State::new(config.dialect, config.portfolio(), account);
+        if let Some(path) = config.state_file.as_ref().filter(|p| p.exists()) {
+            let saved = std::fs::read(path)
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| {
+                    serde_json::from_slice::<state::PersistedState>(&bytes)
+                        .map_err(|e| e.to_string())
+                })
+                .and_then(|saved| state.restore(saved));
+            if let Err(e) = saved {
+                return Err(format!(
+                    "the sandbox registrar state in {} cannot be used ({e}): delete the file to start over",
+                    path.display()
+                ));
+            }
+        }
+        let saved_changes = state.changes();
         Ok(App {
             inner: Mutex::new(Inner {
-                state: State::new(config.dialect, config.portfolio(), account),
+                state,
                 faults: FaultPlan::new(config.seed, config.faults.clone()),
                 requests: 0,
+                state_file: config.state_file.clone(),
+                saved_changes,
             }),
         })
     }
@@ -158,7 +209,9 @@ impl App {
     pub fn apply(&self, event: RegistrarEvent) -> Result<String, String> {
         let mut inner = self.lock();
         let Inner { state, faults, .. } = &mut *inner;
-        events::apply(event, state, faults)
+        let result = events::apply(event, state, faults);
+        inner.save_if_changed();
+        result
     }
 
     fn snapshot(&self) -> Snapshot {
@@ -395,7 +448,9 @@ async fn api_call(
                 let reply = if malformed {
                     Reply::syntax_error(507, "Invalid command format")
                 } else {
-                    handle_call(&mut inner.state, &fields)
+                    let reply = handle_call(&mut inner.state, &fields);
+                    inner.save_if_changed();
+                    reply
                 };
                 wire::render(&reply, dialect, runtime_of(request))
             }

@@ -18,6 +18,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
 /// Portfolio positions per block of the presence index.
@@ -47,7 +48,7 @@ pub struct Account {
     pub vat_percent: Decimal,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TransferStatus {
     Pending,
     Failed(String),
@@ -55,7 +56,7 @@ pub enum TransferStatus {
 }
 
 /// An incoming transfer the registrar knows about.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransferRecord {
     pub requested: NaiveDate,
     pub status: TransferStatus,
@@ -63,7 +64,7 @@ pub struct TransferRecord {
 }
 
 /// The registrar's view of one domain.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DomainRecord {
     pub name: DomainName,
     /// Listed in the account (false: gone, or a transfer that has not completed).
@@ -137,7 +138,7 @@ impl DomainRecord {
 }
 
 /// A contact handle's details.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Contact {
     pub handle: String,
     pub first_name: String,
@@ -180,7 +181,7 @@ pub struct Session {
 }
 
 /// Registrar prices of a zone, per year, in [`REGISTRAR_CURRENCY`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ZonePrices {
     pub register: Decimal,
     pub renew: Decimal,
@@ -222,6 +223,25 @@ pub struct State {
     /// Bumped whenever a domain enters or leaves the list (invalidates `sorted`).
     listing_generation: u64,
     sorted: Option<SortedList>,
+    /// Bumped by every change worth keeping (see [`State::changes`]).
+    changes: u64,
+}
+
+/// What a sandbox keeps across restarts: everything that differs from the portfolio.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PersistedState {
+    /// The portfolio this overlay belongs to; a different one makes it void.
+    pub dialect: Dialect,
+    pub seed: u64,
+    pub size: usize,
+    pub today: NaiveDate,
+    pub now: NaiveDateTime,
+    pub balance: Decimal,
+    pub overlay: BTreeMap<usize, DomainRecord>,
+    pub extras: BTreeMap<String, DomainRecord>,
+    pub zone_overrides: BTreeMap<String, ZonePrices>,
+    pub added_contacts: Vec<Contact>,
+    pub next_contact: u64,
 }
 
 /// The listed domains ordered by A-label, for `ORDERBY=DOMAIN`.
@@ -255,7 +275,55 @@ impl State {
             catalog: None,
             listing_generation: 0,
             sorted: None,
+            changes: 0,
         }
+    }
+
+    /// A counter that grows with every change (domains, contacts, prices, balance, clock),
+    /// so a caller can tell whether the state needs saving.
+    pub fn changes(&self) -> u64 {
+        self.changes
+    }
+
+    pub fn persisted(&self) -> PersistedState {
+        PersistedState {
+            dialect: self.dialect,
+            seed: self.portfolio.seed,
+            size: self.portfolio.size,
+            today: self.portfolio.today,
+            now: self.now,
+            balance: self.account.balance,
+            overlay: self.overlay.clone(),
+            extras: self.extras.clone(),
+            zone_overrides: self.zone_overrides.clone(),
+            added_contacts: self.added_contacts.clone(),
+            next_contact: self.next_contact,
+        }
+    }
+
+    /// Puts a saved overlay back. Refused when it was made for another portfolio.
+    pub fn restore(&mut self, saved: PersistedState) -> Result<(), String> {
+        if saved.dialect != self.dialect
+            || saved.seed != self.portfolio.seed
+            || saved.size != self.portfolio.size
+            || saved.today != self.portfolio.today
+        {
+            return Err(format!(
+                "saved sandbox state is for {} seed {} ({} domains, {}), not this sandbox",
+                saved.dialect, saved.seed, saved.size, saved.today
+            ));
+        }
+        self.now = saved.now;
+        self.account.balance = saved.balance;
+        self.overlay = saved.overlay;
+        self.extras = saved.extras;
+        self.zone_overrides = saved.zone_overrides;
+        self.added_contacts = saved.added_contacts;
+        self.next_contact = saved.next_contact;
+        self.presence = None;
+        self.catalog = None;
+        self.listing_generation += 1;
+        Ok(())
     }
 
     pub fn now(&self) -> NaiveDateTime {
@@ -311,6 +379,7 @@ impl State {
     /// auto-renewing domains roll their paid-until over the new date (on read), and
     /// domains set to AUTOEXPIRE/AUTODELETE whose paid-until passed leave the account.
     pub fn advance(&mut self, by: Duration) {
+        self.changes += 1;
         self.now += by;
         let today = self.today();
         let mut completed = 0u64;
@@ -373,6 +442,7 @@ impl State {
     }
 
     pub fn set_zone_prices(&mut self, zone: &str, prices: ZonePrices) {
+        self.changes += 1;
         self.zone_overrides.insert(zone.to_string(), prices);
     }
 
@@ -416,6 +486,7 @@ impl State {
             return false;
         }
         self.account.balance -= amount;
+        self.changes += 1;
         true
     }
 
@@ -479,6 +550,7 @@ impl State {
     /// Changes a domain, materialising it into the overlay first.
     pub fn update<T>(&mut self, key: &DomainKey, change: impl FnOnce(&mut DomainRecord) -> T) -> T {
         let today = self.today();
+        self.changes += 1;
         let rec = match key {
             DomainKey::Portfolio(index) => {
                 if !self.overlay.contains_key(index) {
@@ -504,6 +576,7 @@ impl State {
     /// Records an incoming transfer of a domain the portfolio does not know.
     pub fn insert_extra(&mut self, rec: DomainRecord) -> DomainKey {
         let key = rec.name.ascii().to_string();
+        self.changes += 1;
         self.extras.insert(key.clone(), rec);
         self.listing_generation += 1;
         DomainKey::Extra(key)
@@ -844,6 +917,7 @@ impl State {
             _ => format!("P-DWS{}", 1_378_000 + n),
         };
         details.created = self.now;
+        self.changes += 1;
         self.added_contacts.push(details.clone());
         (details, true)
     }
