@@ -25,14 +25,6 @@ pub struct ServeArgs {
     pub common: Common,
 }
 
-/// `DOMWATCH_SECURE_COOKIES=1`: the dashboard is reached over TLS (e.g. a reverse proxy),
-/// so the session cookie gets `Secure`.
-fn secure_cookies_from_env() -> bool {
-    std::env::var("DOMWATCH_SECURE_COOKIES")
-        .map(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
-        .unwrap_or(false)
-}
-
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = config::load(args.common.config.as_deref(), &config::ProcessEnv)?;
     let addr: SocketAddr = config.listen.parse().with_context(|| {
@@ -46,7 +38,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(hash) => AuthConfig::with_password_hash(&config.admin_user, hash.expose())?,
         None => AuthConfig::open_access(),
     };
-    auth.secure_cookies = secure_cookies_from_env();
+    auth.secure_cookies = config.secure_cookies;
     auth.check_listen(addr)?;
     if auth.is_open_access() {
         tracing::warn!(

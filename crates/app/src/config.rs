@@ -180,6 +180,9 @@ pub struct RawServe {
     /// argon2 PHC string (`domwatch hash-password` prints one).
     pub admin_password_hash: Option<String>,
     pub admin_password_hash_file: Option<PathBuf>,
+    /// The dashboard is reached over TLS (e.g. behind a reverse proxy): mark the session
+    /// cookie `Secure`. Also `DOMWATCH_SECURE_COOKIES=1`.
+    pub secure_cookies: Option<bool>,
 }
 
 /// The file as written.
@@ -249,6 +252,7 @@ pub struct Config {
     pub admin_password_hash: Option<Secret>,
     /// Registrar notification address (Smart-NIC `notify`).
     pub registrar_mail: Option<String>,
+    pub secure_cookies: bool,
 }
 
 impl Config {
@@ -572,6 +576,14 @@ impl RawConfig {
                 self.serve.admin_password_hash_file.as_ref(),
             )?,
             registrar_mail: self.notices.registrar_mail,
+            secure_cookies: match env.var("DOMWATCH_SECURE_COOKIES") {
+                Some(v) => match v.to_ascii_lowercase().as_str() {
+                    "1" | "true" | "yes" => true,
+                    "0" | "false" | "no" => false,
+                    other => bail!("DOMWATCH_SECURE_COOKIES = `{other}`: use true or false"),
+                },
+                None => self.serve.secure_cookies.unwrap_or(false),
+            },
         })
     }
 }
@@ -923,6 +935,30 @@ registrar_mail = "domains@reseller.example"
             c.registrar_mail.as_deref(),
             Some("domains@reseller.example")
         );
+    }
+
+    #[test]
+    fn secure_cookies_from_file_or_env() {
+        let from_file = RawConfig::from_toml("[serve]\nsecure_cookies = true")
+            .unwrap()
+            .resolve(&env(&[]))
+            .unwrap();
+        assert!(from_file.secure_cookies);
+        let env_wins = RawConfig::from_toml("[serve]\nsecure_cookies = true")
+            .unwrap()
+            .resolve(&env(&[("DOMWATCH_SECURE_COOKIES", "0")]))
+            .unwrap();
+        assert!(!env_wins.secure_cookies);
+        assert!(
+            !RawConfig::default()
+                .resolve(&env(&[]))
+                .unwrap()
+                .secure_cookies
+        );
+        let bad = RawConfig::default()
+            .resolve(&env(&[("DOMWATCH_SECURE_COOKIES", "maybe")]))
+            .unwrap_err();
+        assert!(bad.to_string().contains("true or false"), "{bad}");
     }
 
     #[test]
