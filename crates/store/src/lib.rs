@@ -60,6 +60,10 @@ pub enum Backend {
 }
 
 /// The columns [`CaseRecord::from_row`] reads, in every query that loads cases.
+/// The notice channel of domwatch's own e-mail digest. It never counts as the admin notice
+/// of a case (to-do / ticket), which is sent on its own.
+pub const DIGEST_CHANNEL: &str = "e-mail digest";
+
 const CASE_COLUMNS: &str = "id, kind, domain, billing_domain_id, registrar_account, state, openings, opened_at, updated_at, resolved_at, summary, at_stake_amount, at_stake_currency, finding";
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -543,7 +547,7 @@ impl Store {
         let sql = format!(
             "SELECT {CASE_COLUMNS} FROM cases c
              WHERE c.state = 'open' AND c.kind IN ({kinds})
-               AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.case_id = c.id AND n.opening = c.openings AND n.status = 'sent')
+               AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.case_id = c.id AND n.opening = c.openings AND n.status = 'sent' AND n.channel <> '{DIGEST_CHANNEL}')
              ORDER BY c.id"
         );
         let rows = sqlx::query(&sql)
@@ -551,6 +555,71 @@ impl Store {
             .await
             .map_err(q("finding cases awaiting a notice"))?;
         rows.iter().map(CaseRecord::from_row).collect()
+    }
+
+    /// Claims every open case opening that no e-mail digest has covered yet (plus what a
+    /// crashed run claimed but never sent) and returns those cases, oldest first. One
+    /// statement, so a large first run costs no round trip per case.
+    pub async fn claim_digest(&self, marker: &str, at: DateTime<Utc>) -> Result<Vec<CaseRecord>> {
+        sqlx::query(&format!(
+            "INSERT INTO notices (case_id, opening, channel, marker, status, claimed_at)
+             SELECT c.id, c.openings, '{DIGEST_CHANNEL}', $1, 'claimed', $2 FROM cases c
+             WHERE c.state = 'open'
+               AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.case_id = c.id AND n.opening = c.openings AND n.channel = '{DIGEST_CHANNEL}')"
+        ))
+        .bind(marker)
+        .bind(ts(at))
+        .execute(&self.pool)
+        .await
+        .map_err(q("claiming cases for the e-mail digest"))?;
+        let columns = CASE_COLUMNS
+            .split(", ")
+            .map(|c| format!("c.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows = sqlx::query(&format!(
+            "SELECT {columns} FROM cases c JOIN notices n ON n.case_id = c.id AND n.opening = c.openings
+             WHERE n.channel = '{DIGEST_CHANNEL}' AND n.status <> 'sent' AND c.state = 'open'
+             ORDER BY c.id"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(q("reading the e-mail digest claims"))?;
+        rows.iter().map(CaseRecord::from_row).collect()
+    }
+
+    /// Records that the digest with `message_id` covered `case_ids` (their current opening).
+    pub async fn mark_digest_sent(
+        &self,
+        case_ids: &[i64],
+        message_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(q("starting a transaction"))?;
+        for chunk in case_ids.chunks(500) {
+            let ids = chunk
+                .iter()
+                .map(|id| id.to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            sqlx::query(&format!(
+                "UPDATE notices SET status = 'sent', external_ref = $1, sent_at = $2, error = NULL
+                 WHERE channel = '{DIGEST_CHANNEL}' AND status <> 'sent' AND case_id IN ({ids})"
+            ))
+            .bind(message_id)
+            .bind(ts(at))
+            .execute(&mut *tx)
+            .await
+            .map_err(q("recording the sent e-mail digest"))?;
+        }
+        tx.commit()
+            .await
+            .map_err(q("committing the e-mail digest"))?;
+        Ok(())
     }
 
     pub async fn notices(&self, case_id: i64) -> Result<Vec<NoticeRecord>> {

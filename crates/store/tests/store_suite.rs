@@ -141,6 +141,7 @@ on_both_backends!(
     case_lifecycle_open_update_resolve_reopen,
     outage_does_not_resolve_cases,
     notices_are_claimed_once_per_opening,
+    digest_covers_each_opening_once,
     actions_are_idempotent,
     audit_log_pages_newest_first,
     absences_count_consecutive_strikes,
@@ -268,6 +269,59 @@ async fn outage_does_not_resolve_cases(store: &Store) {
         .unwrap();
     assert!(out.resolved.is_empty());
     assert_eq!(store.cases(CaseFilter::open()).await.unwrap().len(), 1);
+}
+
+async fn digest_covers_each_opening_once(store: &Store) {
+    let run = store.begin_run(t0(), false).await.unwrap();
+    let findings = [
+        finding(CaseKind::PaidNotRenewed, "d1.com", dec!(12)),
+        finding(CaseKind::ExpiryDrift, "d2.com", dec!(0)),
+    ];
+    let out = store
+        .sync_findings(run, t0(), &findings, &scope(&["d1.com", "d2.com"]))
+        .await
+        .unwrap();
+    let first = store.claim_digest("digest:1", t0()).await.unwrap();
+    assert_eq!(first.len(), 2);
+    // A crash before the mail was recorded: the next run's digest includes them again.
+    let again = store.claim_digest("digest:2", t0()).await.unwrap();
+    assert_eq!(
+        again.iter().map(|c| c.id).collect::<Vec<_>>(),
+        first.iter().map(|c| c.id).collect::<Vec<_>>()
+    );
+    let ids: Vec<i64> = again.iter().map(|c| c.id).collect();
+    store
+        .mark_digest_sent(&ids, "<digest-2@domwatch>", t0())
+        .await
+        .unwrap();
+    assert!(store
+        .claim_digest("digest:3", t0())
+        .await
+        .unwrap()
+        .is_empty());
+    // The digest is not the admin notice: the case still awaits its to-do/ticket.
+    let awaiting = store
+        .cases_awaiting_notice(&[CaseKind::PaidNotRenewed])
+        .await
+        .unwrap();
+    assert_eq!(awaiting.len(), 1);
+    assert_eq!(awaiting[0].id, out.opened[0].id);
+
+    // Resolved and reopened: the new opening is in the next digest.
+    let run2 = store.begin_run(t0(), false).await.unwrap();
+    store
+        .sync_findings(run2, t0(), &findings[1..], &scope(&["d1.com", "d2.com"]))
+        .await
+        .unwrap();
+    let run3 = store.begin_run(t0(), false).await.unwrap();
+    store
+        .sync_findings(run3, t0(), &findings, &scope(&["d1.com", "d2.com"]))
+        .await
+        .unwrap();
+    let reopened = store.claim_digest("digest:4", t0()).await.unwrap();
+    assert_eq!(reopened.len(), 1);
+    assert_eq!(reopened[0].domain.ascii(), "d1.com");
+    assert_eq!(reopened[0].openings, 2);
 }
 
 async fn notices_are_claimed_once_per_opening(store: &Store) {
