@@ -157,7 +157,9 @@ pub struct RawDetection {
 #[derive(Debug, Clone, PartialEq, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RawNotices {
-    /// Any of "todo", "ticket", "email".
+    /// Which admin-notice channels may be used, best first: "todo" (a WHMCS to-do, needs
+    /// `whmcs.database_url`), "ticket" (opened by the bot client), "email" (WHMCS admin
+    /// e-mail). Default: all three; the first one that is configured is used.
     #[serde(default)]
     pub channels: Vec<String>,
     pub smtp_url: Option<String>,
@@ -237,7 +239,7 @@ pub struct WhmcsConfig {
 }
 
 /// The validated configuration.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Config {
     pub database_url: String,
     /// `None`: run against the embedded sandboxes.
@@ -253,6 +255,8 @@ pub struct Config {
     /// Registrar notification address (Smart-NIC `notify`).
     pub registrar_mail: Option<String>,
     pub secure_cookies: bool,
+    /// domwatch's own e-mail (digest, lifecycle actions), when `notices.smtp_url` is set.
+    pub mail: Option<domwatch_mail::MailConfig>,
 }
 
 impl Config {
@@ -547,6 +551,37 @@ impl RawConfig {
                 bail!("`notices.registrar_mail` = `{address}` is not an e-mail address: use e.g. domains@reseller.example");
             }
         }
+        let smtp_url = secret(
+            env,
+            &["SMTP_URL"],
+            "notices.smtp_url",
+            self.notices.smtp_url.as_ref(),
+            self.notices.smtp_url_file.as_ref(),
+        )?;
+        let mail = match smtp_url {
+            None => {
+                if self.notices.mail_from.is_some() || !self.notices.mail_to.is_empty() {
+                    bail!("`notices.mail_from` / `notices.mail_to` are set but `notices.smtp_url` is not: add the SMTP server, e.g. smtp://user:password@mail.example:587?tls=required (or DOMWATCH_SMTP_URL(_FILE))");
+                }
+                None
+            }
+            Some(url) => {
+                let from = self.notices.mail_from.as_deref().context(
+                    "`notices.mail_from` is missing: the sender of domwatch's mails, e.g. domwatch@reseller.example",
+                )?;
+                if self.notices.mail_to.is_empty() {
+                    bail!("`notices.mail_to` is empty: list who gets domwatch's mails, e.g. [\"admin@reseller.example\"]");
+                }
+                Some(
+                    domwatch_mail::MailConfig::from_settings(
+                        url.expose(),
+                        from,
+                        &self.notices.mail_to,
+                    )
+                    .map_err(|e| anyhow::anyhow!("{e}"))?,
+                )
+            }
+        };
         for c in &self.notices.channels {
             if !matches!(c.as_str(), "todo" | "ticket" | "email") {
                 bail!("`notices.channels` contains `{c}`: use todo, ticket or email");
@@ -560,7 +595,7 @@ impl RawConfig {
             detection,
             rates,
             notice_channels: if self.notices.channels.is_empty() {
-                vec!["todo".into()]
+                vec!["todo".into(), "ticket".into(), "email".into()]
             } else {
                 self.notices.channels
             },
@@ -576,6 +611,7 @@ impl RawConfig {
                 self.serve.admin_password_hash_file.as_ref(),
             )?,
             registrar_mail: self.notices.registrar_mail,
+            mail,
             secure_cookies: match env.var("DOMWATCH_SECURE_COOKIES") {
                 Some(v) => match v.to_ascii_lowercase().as_str() {
                     "1" | "true" | "yes" => true,
@@ -823,7 +859,7 @@ channels = ["todo", "email"]
         let c = RawConfig::default().resolve(&env(&[])).unwrap();
         assert!(c.is_embedded_default());
         assert_eq!(c.database_url, "sqlite://domwatch.db");
-        assert_eq!(c.notice_channels, vec!["todo"]);
+        assert_eq!(c.notice_channels, vec!["todo", "ticket", "email"]);
     }
 
     #[test]
@@ -935,6 +971,27 @@ registrar_mail = "domains@reseller.example"
             c.registrar_mail.as_deref(),
             Some("domains@reseller.example")
         );
+    }
+
+    #[test]
+    fn smtp_settings_are_checked_and_the_password_hidden() {
+        let c = RawConfig::from_toml(
+            "[notices]\nsmtp_url = \"smtp://dw:s3cr3t@mail.example:587?tls=required\"\nmail_from = \"domwatch@reseller.example\"\nmail_to = [\"admin@reseller.example\"]",
+        )
+        .unwrap()
+        .resolve(&env(&[]))
+        .unwrap();
+        let mail = c.mail.as_ref().unwrap();
+        assert_eq!(mail.to.len(), 1);
+        assert!(!format!("{c:?}").contains("s3cr3t"));
+        assert!(err("[notices]\nsmtp_url = \"smtp://mail.example\"").contains("notices.mail_from"));
+        assert!(
+            err("[notices]\nsmtp_url = \"smtp://mail.example\"\nmail_from = \"a@b.example\"")
+                .contains("notices.mail_to")
+        );
+        assert!(err("[notices]\nmail_to = [\"a@b.example\"]").contains("notices.smtp_url"));
+        assert!(err("[notices]\nsmtp_url = \"http://mail.example\"\nmail_from = \"a@b.example\"\nmail_to = [\"c@d.example\"]")
+            .contains("notices.smtp_url"));
     }
 
     #[test]

@@ -133,7 +133,7 @@ impl Runtime {
             .iter()
             .map(registrar_account)
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let engine = engine(&config, store, clock, billing, db, tickets, accounts);
+        let engine = engine(&config, store, clock, billing, db, tickets, accounts)?;
         Ok(Runtime {
             engine,
             embedded: None,
@@ -207,7 +207,7 @@ impl Runtime {
             bot_client_id: bot,
             department_id: 1,
         });
-        let engine = engine(&config, store, clock, billing, None, tickets, accounts);
+        let engine = engine(&config, store, clock, billing, None, tickets, accounts)?;
         Ok(Runtime {
             engine,
             embedded: Some(Embedded {
@@ -230,15 +230,28 @@ fn engine(
     db: Option<WhmcsDb>,
     tickets: Option<TicketDestination>,
     accounts: Vec<Account>,
-) -> Engine {
-    Engine {
+) -> anyhow::Result<Engine> {
+    let (mailer, mail_host) = match &config.mail {
+        Some(mail) => {
+            let host = mail.from.email.domain().to_string();
+            let mailer: Arc<dyn domwatch_mail::Mailer> = Arc::new(
+                domwatch_mail::SmtpMailer::new(mail.clone())
+                    .context("setting up the SMTP mailer (notices.smtp_url)")?,
+            );
+            (Some(mailer), host)
+        }
+        None => (None, String::new()),
+    };
+    Ok(Engine {
         store,
-        notifier: Some(ToDoNotifier::new(billing.clone(), db.clone(), tickets)),
+        notifier: admin_notifier(config, &billing, db.as_ref(), tickets),
         notices: NoticeSettings {
             // Lifecycle notices are tickets opened as the bot client (WhmcsBot) when one
             // is configured, deduplicated by subject.
             lifecycle_tickets: tickets.map(|t| ToDoNotifier::new(billing.clone(), None, Some(t))),
             registrar_notify_email: config.registrar_mail.clone(),
+            mailer,
+            mail_host,
         },
         billing,
         whmcs_db: db,
@@ -247,7 +260,26 @@ fn engine(
         policy: config.detection.clone(),
         fixed_rates: config.rates.clone(),
         concurrency: 8,
+    })
+}
+
+/// The admin-notice channel `notices.channels` allows, best first: a WHMCS to-do (with
+/// database access), a bot ticket, a WHMCS admin e-mail. `None` when none is allowed and
+/// configured (then cases are only on the dashboard and in the digest mail).
+fn admin_notifier(
+    config: &Config,
+    billing: &Arc<dyn BillingPort>,
+    db: Option<&WhmcsDb>,
+    tickets: Option<TicketDestination>,
+) -> Option<ToDoNotifier> {
+    let allowed = |c: &str| config.notice_channels.iter().any(|x| x == c);
+    let db = db.filter(|_| allowed("todo")).cloned();
+    let tickets = tickets.filter(|_| allowed("ticket"));
+    if db.is_none() && tickets.is_none() && !allowed("email") {
+        tracing::warn!(channels = ?config.notice_channels, "no admin notice channel is both allowed and configured: cases show only on the dashboard");
+        return None;
     }
+    Some(ToDoNotifier::new(billing.clone(), db, tickets))
 }
 
 /// The embedded demo's account policy: auto delete `ticket`, and the sandbox portfolio's
@@ -307,4 +339,57 @@ pub fn registrar_account(account: &RegistrarAccount) -> anyhow::Result<Account> 
         modules: account.modules.clone(),
         port,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domwatch_whmcs::port::ToDoChannel;
+
+    fn config_with_channels(channels: &[&str]) -> Config {
+        let toml = format!(
+            "[notices]\nchannels = [{}]",
+            channels
+                .iter()
+                .map(|c| format!("\"{c}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        crate::config::RawConfig::from_toml(&toml)
+            .unwrap()
+            .resolve(&std::collections::BTreeMap::new())
+            .unwrap()
+    }
+
+    #[test]
+    fn notice_channels_choose_the_best_allowed_one() {
+        let billing: Arc<dyn BillingPort> = Arc::new(
+            WhmcsClient::new(WhmcsConfig::new("https://billing.invalid/", "id", "secret").unwrap())
+                .unwrap(),
+        );
+        let bot = Some(TicketDestination {
+            bot_client_id: 9,
+            department_id: 1,
+        });
+        let all = config_with_channels(&[]);
+        assert_eq!(
+            admin_notifier(&all, &billing, None, bot).unwrap().channel(),
+            ToDoChannel::Ticket
+        );
+        assert_eq!(
+            admin_notifier(&all, &billing, None, None)
+                .unwrap()
+                .channel(),
+            ToDoChannel::AdminEmail
+        );
+        let email_only = config_with_channels(&["email"]);
+        assert_eq!(
+            admin_notifier(&email_only, &billing, None, bot)
+                .unwrap()
+                .channel(),
+            ToDoChannel::AdminEmail
+        );
+        let todo_only = config_with_channels(&["todo"]);
+        assert!(admin_notifier(&todo_only, &billing, None, bot).is_none());
+    }
 }

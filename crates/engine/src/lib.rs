@@ -4,6 +4,7 @@
 //! record cases (store) -> notify once per case opening. Fix now: plan (core) -> apply each
 //! action at most once (store idempotency keys) -> audit every write.
 
+pub mod digest;
 pub mod join;
 pub mod lifecycle;
 
@@ -100,6 +101,8 @@ pub struct CycleReport {
     /// Writes the scheduler made on its own (auto delete `cancel`, `withdraw`), by option.
     pub automatic_actions: BTreeMap<String, usize>,
     pub automatic_action_errors: Vec<String>,
+    /// Case openings the e-mail digest of this run covered.
+    pub digest_cases: usize,
 }
 
 /// What happened to one case's notice in this cycle.
@@ -441,6 +444,7 @@ impl Engine {
         // Every open case whose current opening has not been notified yet: new and
         // reopened cases, failed notices, and what a crashed run left behind.
         self.send_pending_notices(run_id, report).await?;
+        self.send_digest(run_id, report).await?;
         laps.lap(report, "6_notify");
         Ok(())
     }

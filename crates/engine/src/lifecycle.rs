@@ -28,6 +28,10 @@ pub struct NoticeSettings {
     /// The address the registrar sends its own notifications about our orders to
     /// (Smart-NIC `notify`).
     pub registrar_notify_email: Option<String>,
+    /// domwatch's own e-mail (digest of new cases, lifecycle actions), when SMTP is set up.
+    pub mailer: Option<std::sync::Arc<dyn domwatch_mail::Mailer>>,
+    /// The host part of the digest's Message-ID (the sender's domain).
+    pub mail_host: String,
 }
 
 impl Engine {

@@ -10,9 +10,12 @@ use domwatch_core::lifecycle::{
 };
 use domwatch_core::model::{Dialect, RenewalMode};
 use domwatch_engine::{Mode, NoProgress, StepOutcome};
+use domwatch_mail::test_support::{ServerOptions, TestSmtpServer};
+use domwatch_mail::{MailConfig, MailError, Mailer, RecordingMailer, SmtpMailer};
 use domwatch_sandbox::portfolio::{Drift, Portfolio, SeedDomain, RESELLER_HANDLE};
 use domwatch_store::{CaseFilter, CaseRecord, CaseState};
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 use support::{
     policy_for_all, ticket_messages, ticket_subjects, today, world_with, World, DOMAINS, SEED,
@@ -366,5 +369,102 @@ async fn wrong_admin_contact_is_found_and_fixed() {
     for case in &cases {
         let c = w.engine.store.case(case.id).await.unwrap().unwrap();
         assert_eq!(c.state, CaseState::Resolved, "{}", c.domain);
+    }
+}
+
+fn mail_to_real_smtp(server: &domwatch_mail::test_support::TestSmtpServer) -> Arc<dyn Mailer> {
+    let config = MailConfig::from_settings(
+        &server.url(),
+        "domwatch@reseller.example",
+        &["admin@reseller.example"],
+    )
+    .unwrap();
+    Arc::new(SmtpMailer::new(config).unwrap())
+}
+
+#[tokio::test]
+async fn digest_and_lifecycle_actions_reach_a_real_smtp_server() {
+    let Some(server) = TestSmtpServer::start_or_skip(
+        "digest_and_lifecycle_actions_reach_a_real_smtp_server",
+        ServerOptions::default(),
+    ) else {
+        return;
+    };
+    let mut w = world_with(policy_for_all(auto_delete(AutoDeleteMode::Enabled))).await;
+    w.engine.notices.mailer = Some(mail_to_real_smtp(&server));
+    w.engine.notices.mail_host = "reseller.example".into();
+    let report = cycle(&w).await;
+    let received = server.received();
+    assert_eq!(received.len(), 1, "one digest per run");
+    let digest = &received[0];
+    let open = w.engine.store.cases(CaseFilter::open()).await.unwrap();
+    assert_eq!(report.digest_cases, open.len());
+    assert_eq!(
+        digest.header("Subject"),
+        Some(format!("domwatch: {} new cases", open.len()).as_str())
+    );
+    assert!(digest.header("Message-ID").is_some_and(
+        |id| id.starts_with("<domwatch.digest.") && id.ends_with("@reseller.example>")
+    ));
+    let text = digest.text.as_deref().unwrap();
+    assert!(
+        text.contains("cancellations placed at the registrar"),
+        "{text}"
+    );
+    let unpaid = unpaid_domains();
+    assert!(text.contains(&unpaid[0].name.unicode()), "{text}");
+    assert!(digest.html.as_deref().unwrap().contains("<table>"));
+
+    // Nothing new: no mail.
+    cycle(&w).await;
+    assert_eq!(server.received().len(), 1);
+
+    // Payment: the withdrawal case and action are mailed.
+    w.whmcs
+        .pay_invoice(unpaid[0].billing.as_ref().unwrap().invoices[0].id)
+        .await
+        .unwrap();
+    cycle(&w).await;
+    let received = server.received();
+    assert_eq!(received.len(), 2);
+    let text = received[1].text.as_deref().unwrap();
+    assert!(
+        text.contains("cancellations withdrawn because the renewal was paid"),
+        "{text}"
+    );
+    assert!(text.contains("withdraw the pending cancellation"), "{text}");
+}
+
+#[tokio::test]
+async fn a_failed_digest_is_sent_with_the_next_one() {
+    let mut w = world_with(policy_for_all(auto_delete(AutoDeleteMode::Ticket))).await;
+    let mailer = Arc::new(RecordingMailer::new());
+    mailer.fail_next(MailError::Timeout {
+        server: "smtp.example:25".into(),
+        after: Duration::from_secs(30),
+    });
+    w.engine.notices.mailer = Some(mailer.clone());
+    let report = w.engine.run_cycle(Mode::Apply, &NoProgress).await.unwrap();
+    assert!(
+        report
+            .notice_errors
+            .iter()
+            .any(|e| e.starts_with("digest e-mail")),
+        "{:?}",
+        report.notice_errors
+    );
+    assert!(mailer.sent().is_empty());
+    let report = cycle(&w).await;
+    let open = w.engine.store.cases(CaseFilter::open()).await.unwrap();
+    assert_eq!(mailer.sent().len(), 1);
+    assert_eq!(
+        report.digest_cases,
+        open.len(),
+        "the failed digest's cases come again"
+    );
+    // The digest is not a case's admin notice: every ticket still went out.
+    let subjects = ticket_subjects(&w.whmcs).await;
+    for d in unpaid_domains() {
+        assert_eq!(tickets_naming(&subjects, &d).len(), 1);
     }
 }

@@ -106,6 +106,7 @@ pub async fn world_with(policy: DetectionPolicy) -> World {
         notices: NoticeSettings {
             lifecycle_tickets: Some(ToDoNotifier::new(billing.clone(), None, Some(tickets))),
             registrar_notify_email: Some("domains@reseller.example".into()),
+            ..NoticeSettings::default()
         },
         billing,
         whmcs_db: None,
