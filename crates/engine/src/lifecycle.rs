@@ -10,7 +10,7 @@ use domwatch_core::detect::{CaseKind, Observation};
 use domwatch_core::lifecycle::{AutoDeleteMode, ContactRole};
 use domwatch_core::model::ContactHandles;
 use domwatch_core::plan::Action;
-use domwatch_core::ports::{CancellationRequest, ContactDetails};
+use domwatch_core::ports::{CancellationMethod, CancellationRequest, ContactDetails};
 use domwatch_store::{CaseFilter, CaseRecord, CaseState};
 use domwatch_whmcs::actions::{ClientDetails, DomainInvoiceKind};
 use domwatch_whmcs::port::ToDoNotifier;
@@ -196,6 +196,18 @@ impl Engine {
                                 )),
                             )
                         }
+                    }
+                }
+                // A rerun after a crash between writing and recording finds it in place.
+                if let Ok(current) = acc.port.status_domain(domain).await {
+                    let placed = current.pending_deletion.is_some()
+                        || matches!(method, CancellationMethod::RenewalMode { mode } if current.renewal_mode.as_ref() == Some(mode));
+                    if placed {
+                        return (
+                            system,
+                            operation,
+                            Ok("already placed at the registrar: nothing written".into()),
+                        );
                     }
                 }
                 let request = CancellationRequest {
