@@ -9,9 +9,7 @@
 use crate::config::{Config, Environment, RegistrarAccount};
 use anyhow::{bail, Context};
 use chrono::NaiveDate;
-use domwatch_core::lifecycle::{
-    AccountPolicy, AutoDeleteMode, ContactPolicy, ContactRole, RoleSource,
-};
+use domwatch_core::lifecycle::{AccountPolicy, AutoDeleteMode, ContactPolicy};
 use domwatch_core::model::Dialect;
 use domwatch_core::ports::RegistrarPort;
 use domwatch_core::{Clock, SystemClock};
@@ -287,17 +285,8 @@ fn admin_notifier(
 fn embedded_policy(dialect: Dialect) -> AccountPolicy {
     let mut policy = AccountPolicy::for_dialect(dialect);
     policy.auto_delete.mode = AutoDeleteMode::Ticket;
-    policy.contacts = ContactPolicy {
-        roles: [
-            (ContactRole::Owner, RoleSource::Client),
-            (ContactRole::Admin, RoleSource::Reseller),
-            (ContactRole::Tech, RoleSource::Reseller),
-            (ContactRole::Billing, RoleSource::Reseller),
-        ]
-        .into_iter()
-        .collect(),
-        reseller_handle: Some(domwatch_sandbox::portfolio::RESELLER_HANDLE.to_string()),
-    };
+    policy.contacts =
+        ContactPolicy::owner_client_others_reseller(domwatch_sandbox::portfolio::RESELLER_HANDLE);
     policy
 }
 

@@ -229,6 +229,22 @@ pub struct ContactPolicy {
 }
 
 impl ContactPolicy {
+    /// The common reseller setup: the owner is the client, every other role carries the
+    /// reseller's one handle (what WHMCS does with "Use Clients Details" off).
+    pub fn owner_client_others_reseller(reseller_handle: &str) -> Self {
+        Self {
+            roles: [
+                (ContactRole::Owner, RoleSource::Client),
+                (ContactRole::Admin, RoleSource::Reseller),
+                (ContactRole::Tech, RoleSource::Reseller),
+                (ContactRole::Billing, RoleSource::Reseller),
+            ]
+            .into_iter()
+            .collect(),
+            reseller_handle: Some(reseller_handle.to_string()),
+        }
+    }
+
     pub fn is_enforced(&self) -> bool {
         !self.roles.is_empty()
     }

@@ -5,9 +5,7 @@
 mod support;
 
 use domwatch_core::detect::CaseKind;
-use domwatch_core::lifecycle::{
-    AccountPolicy, AutoDeleteMode, ContactPolicy, ContactRole, RoleSource,
-};
+use domwatch_core::lifecycle::{AccountPolicy, AutoDeleteMode, ContactPolicy};
 use domwatch_core::model::{Dialect, RenewalMode};
 use domwatch_engine::{Mode, NoProgress, StepOutcome};
 use domwatch_mail::test_support::{ServerOptions, TestSmtpServer};
@@ -18,7 +16,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 use support::{
-    policy_for_all, ticket_messages, ticket_subjects, today, world_with, World, DOMAINS, SEED,
+    cut_off_cycles, cycle, policy_for_all, ticket_messages, ticket_subjects, today, world_with,
+    World, DOMAINS, SEED,
 };
 
 fn auto_delete(mode: AutoDeleteMode) -> impl Fn(Dialect) -> AccountPolicy {
@@ -53,30 +52,6 @@ async fn cases_of(w: &World, kind: CaseKind, state: CaseState) -> Vec<CaseRecord
         })
         .await
         .unwrap()
-}
-
-async fn cycle(w: &World) -> domwatch_engine::CycleReport {
-    let report = w
-        .engine
-        .run_cycle(Mode::Apply, &NoProgress)
-        .await
-        .expect("cycle");
-    assert!(
-        report.failed_accounts.is_empty(),
-        "{:?}",
-        report.failed_accounts
-    );
-    assert!(
-        report.notice_errors.is_empty(),
-        "{:?}",
-        report.notice_errors
-    );
-    assert!(
-        report.automatic_action_errors.is_empty(),
-        "{:?}",
-        report.automatic_action_errors
-    );
-    report
 }
 
 async fn renewal_mode(w: &World, d: &SeedDomain) -> Option<RenewalMode> {
@@ -123,13 +98,7 @@ async fn ticket_mode_raises_exactly_one_ticket_and_writes_nothing_at_the_registr
     let unpaid = unpaid_domains();
     assert!(!unpaid.is_empty());
     // Cycles cut off half way (as a crash would), then complete ones.
-    for ms in [10u64, 60, 200] {
-        let _ = tokio::time::timeout(
-            Duration::from_millis(ms),
-            w.engine.run_cycle(Mode::Apply, &NoProgress),
-        )
-        .await;
-    }
+    cut_off_cycles(&w, &[10, 60, 200]).await;
     cycle(&w).await;
     cycle(&w).await;
 
@@ -190,13 +159,7 @@ async fn enabled_mode_cancels_once_tickets_once_and_payment_withdraws_it() {
     let w = world_with(policy_for_all(auto_delete(AutoDeleteMode::Enabled))).await;
     let unpaid = unpaid_domains();
     // Cycles cut off half way (as a crash would) must neither cancel nor ticket twice.
-    for ms in [10u64, 60, 150, 300] {
-        let _ = tokio::time::timeout(
-            Duration::from_millis(ms),
-            w.engine.run_cycle(Mode::Apply, &NoProgress),
-        )
-        .await;
-    }
+    cut_off_cycles(&w, &[10, 60, 150, 300]).await;
     cycle(&w).await;
     cycle(&w).await;
 
@@ -324,17 +287,7 @@ async fn wrong_admin_contact_is_found_and_fixed() {
     let w = world_with(policy_for_all(|dialect| {
         let mut p = AccountPolicy::for_dialect(dialect);
         p.auto_delete.mode = AutoDeleteMode::Disabled;
-        p.contacts = ContactPolicy {
-            roles: [
-                (ContactRole::Owner, RoleSource::Client),
-                (ContactRole::Admin, RoleSource::Reseller),
-                (ContactRole::Tech, RoleSource::Reseller),
-                (ContactRole::Billing, RoleSource::Reseller),
-            ]
-            .into_iter()
-            .collect(),
-            reseller_handle: Some(RESELLER_HANDLE.into()),
-        };
+        p.contacts = ContactPolicy::owner_client_others_reseller(RESELLER_HANDLE);
         p
     }))
     .await;

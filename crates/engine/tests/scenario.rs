@@ -12,7 +12,6 @@ use domwatch_sandbox::portfolio::{Drift, Portfolio};
 use domwatch_sandbox::whmcs::WhmcsSandbox;
 use domwatch_store::{CaseFilter, CaseState};
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 use support::{today, world, DOMAINS, SEED};
 
 /// The case kind each planted drift must produce through the API-only path (no WHMCS
@@ -106,13 +105,7 @@ async fn every_planted_drift_becomes_the_right_case() {
 async fn notices_go_out_once_even_when_cycles_are_cut_off() {
     let w = world().await;
     // Cut cycles off at growing points, as a crash would, then let one finish.
-    for ms in [5u64, 20, 60, 150, 400] {
-        let _ = tokio::time::timeout(
-            Duration::from_millis(ms),
-            w.engine.run_cycle(Mode::Apply, &NoProgress),
-        )
-        .await;
-    }
+    support::cut_off_cycles(&w, &[5, 20, 60, 150, 400]).await;
     let report = w
         .engine
         .run_cycle(Mode::Apply, &NoProgress)

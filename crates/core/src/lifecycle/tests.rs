@@ -323,17 +323,7 @@ fn modes_and_sources_parse_with_helpful_errors() {
 
 fn contact_policy() -> AccountPolicy {
     let mut a = account(AutoDeleteMode::Disabled, Dialect::Cnr);
-    a.contacts = ContactPolicy {
-        roles: [
-            (ContactRole::Owner, RoleSource::Client),
-            (ContactRole::Admin, RoleSource::Reseller),
-            (ContactRole::Tech, RoleSource::Reseller),
-            (ContactRole::Billing, RoleSource::Reseller),
-        ]
-        .into_iter()
-        .collect(),
-        reseller_handle: Some("P-RSL001".into()),
-    };
+    a.contacts = ContactPolicy::owner_client_others_reseller("P-RSL001");
     a
 }
 

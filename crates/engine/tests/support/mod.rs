@@ -10,7 +10,7 @@ use domwatch_core::model::Dialect;
 use domwatch_core::ports::RegistrarPort;
 use domwatch_core::{Clock, FixedClock};
 use domwatch_engine::lifecycle::NoticeSettings;
-use domwatch_engine::{Account, Engine};
+use domwatch_engine::{Account, CycleReport, Engine, Mode, NoProgress};
 use domwatch_rrp::{ClientConfig, Environment, RrpClient};
 use domwatch_sandbox::registrar::{RegistrarSandbox, RegistrarSandboxConfig};
 use domwatch_sandbox::whmcs::{WhmcsSandbox, WhmcsSandboxConfig};
@@ -157,4 +157,40 @@ pub async fn ticket_messages(whmcs: &WhmcsSandbox, needle: &str) -> Vec<String> 
         .filter(|r| r.text("title").contains(needle))
         .map(|r| r.text("message"))
         .collect()
+}
+
+/// One complete cycle that must not fail anywhere (accounts, notices, automatic actions).
+pub async fn cycle(w: &World) -> CycleReport {
+    let report = w
+        .engine
+        .run_cycle(Mode::Apply, &NoProgress)
+        .await
+        .expect("cycle");
+    assert!(
+        report.failed_accounts.is_empty(),
+        "{:?}",
+        report.failed_accounts
+    );
+    assert!(
+        report.notice_errors.is_empty(),
+        "{:?}",
+        report.notice_errors
+    );
+    assert!(
+        report.automatic_action_errors.is_empty(),
+        "{:?}",
+        report.automatic_action_errors
+    );
+    report
+}
+
+/// Cycles cut off after each of `millis`, as a crash at that point would.
+pub async fn cut_off_cycles(w: &World, millis: &[u64]) {
+    for ms in millis {
+        let _ = tokio::time::timeout(
+            Duration::from_millis(*ms),
+            w.engine.run_cycle(Mode::Apply, &NoProgress),
+        )
+        .await;
+    }
 }
