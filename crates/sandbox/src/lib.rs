@@ -6,4 +6,5 @@
 
 pub mod portfolio;
 pub mod registrar;
+pub mod smartnic;
 pub mod whmcs;
