@@ -1,4 +1,5 @@
-//! `domwatch sandbox registrar`: serve the sandbox registrar (CNR or ISPAPI) until Ctrl-C.
+//! `domwatch sandbox registrar`: serve the sandbox registrar (CNR, ISPAPI or Smart-NIC SOAP)
+//! until Ctrl-C.
 
 use anyhow::Context;
 use chrono::NaiveDate;
@@ -10,7 +11,8 @@ use std::net::SocketAddr;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Protocol dialect: `cnr` (CentralNic Reseller) or `ispapi` (HEXONET).
+    /// Protocol dialect: `cnr` (CentralNic Reseller), `ispapi` (HEXONET) or `smartnic`
+    /// (domain-bestellsystem SOAP; the fault rates do not apply, use `POST /_sandbox/fault`).
     #[arg(long, default_value = "cnr")]
     dialect: Dialect,
     /// Address to listen on.
@@ -49,14 +51,12 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    if args.dialect == Dialect::Smartnic {
-        anyhow::bail!(
-            "--dialect smartnic is not served here: the registrar sandbox speaks cnr or ispapi"
-        );
-    }
     let today = args
         .today
         .unwrap_or_else(|| chrono::Utc::now().date_naive());
+    if args.dialect == Dialect::Smartnic {
+        return run_smartnic(args, today).await;
+    }
     let mut config = RegistrarSandboxConfig::new(args.dialect, args.seed, args.domains, today);
     config.login = args.login;
     config.password = args.password;
@@ -115,5 +115,47 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .context("waiting for Ctrl-C")?;
     eprintln!("stopping the sandbox registrar");
     sandbox.stop().await;
+    Ok(())
+}
+
+/// The Smart-NIC SOAP sandbox (Basic auth with `--login`/`--password`).
+async fn run_smartnic(args: Args, today: NaiveDate) -> anyhow::Result<()> {
+    use domwatch_sandbox::smartnic::{SmartnicSandbox, SmartnicSandboxConfig};
+    let mut config = SmartnicSandboxConfig::new(args.seed, args.domains, today);
+    if args.login != DEFAULT_LOGIN {
+        config.login = args.login;
+    }
+    if args.password != DEFAULT_PASSWORD {
+        config.password = args.password;
+    }
+    config.latency = std::time::Duration::from_millis(args.latency_ms);
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {}: is another sandbox running there? pick another --listen",
+                args.listen
+            )
+        })?;
+    let sandbox =
+        SmartnicSandbox::start_on(config, listener).context("starting the Smart-NIC sandbox")?;
+    println!(
+        "sandbox registrar (smartnic SOAP, seed {}, {} portfolio domains, today {today})",
+        args.seed, args.domains
+    );
+    println!("  endpoint: {}", sandbox.endpoint());
+    println!("  wsdl:     {}/soap.wsdl", sandbox.base_url());
+    println!("  login:    {}  (HTTP Basic auth)", sandbox.login());
+    println!("  password: {}", sandbox.password());
+    println!(
+        "  faults:   POST {}/_sandbox/fault  e.g. {{\"fault\":\"http500\",\"count\":2}}",
+        sandbox.base_url()
+    );
+    println!("  state:    GET  {}/_sandbox/state", sandbox.base_url());
+    println!("Ctrl-C stops it.");
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    eprintln!("stopping the Smart-NIC sandbox");
     Ok(())
 }

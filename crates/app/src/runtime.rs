@@ -17,6 +17,7 @@ use domwatch_engine::lifecycle::NoticeSettings;
 use domwatch_engine::{Account, Engine};
 use domwatch_rrp::{ClientConfig, RrpClient};
 use domwatch_sandbox::registrar::{RegistrarSandbox, RegistrarSandboxConfig};
+use domwatch_sandbox::smartnic::{SmartnicSandbox, SmartnicSandboxConfig};
 use domwatch_sandbox::whmcs::{SandboxDatabase, WhmcsSandbox, WhmcsSandboxConfig};
 use domwatch_store::Store;
 use domwatch_whmcs::db::WhmcsDb;
@@ -40,7 +41,7 @@ pub struct Runtime {
 
 pub struct Embedded {
     /// Held so the servers keep running as long as the runtime lives.
-    _servers: (WhmcsSandbox, Vec<RegistrarSandbox>),
+    _servers: (WhmcsSandbox, Vec<RegistrarSandbox>, SmartnicSandbox),
     pub anchor: Anchor,
     pub state_dir: PathBuf,
 }
@@ -183,6 +184,25 @@ impl Runtime {
             accounts.push(registrar_account(&account)?);
             registrars.push(sandbox);
         }
+        let mut smartnic_config =
+            SmartnicSandboxConfig::new(anchor.seed, anchor.domains, anchor.today);
+        smartnic_config.state_file = Some(dir.join("sandbox-smartnic.json"));
+        let smartnic = SmartnicSandbox::start(smartnic_config).await?;
+        accounts.push(smartnic_account(&RegistrarAccount {
+            name: "sandbox-smartnic".into(),
+            dialect: Dialect::Smartnic,
+            environment: Environment::Ote,
+            endpoint: Some(smartnic.endpoint()),
+            login: smartnic.login().into(),
+            password: crate::config::Secret::from_plain(smartnic.password()),
+            role: None,
+            subuser: None,
+            modules: vec!["smartnic".into()],
+            page_size: 1000,
+            max_concurrency: 4,
+            timeout_seconds: 30,
+            list_contacts: true,
+        })?);
         // The demo shows the lifecycle cases too: auto delete in ticket mode (nothing is
         // written at the registrar on its own) and the portfolio's contact policy.
         let mut config = config;
@@ -209,7 +229,7 @@ impl Runtime {
         Ok(Runtime {
             engine,
             embedded: Some(Embedded {
-                _servers: (whmcs, registrars),
+                _servers: (whmcs, registrars, smartnic),
                 anchor,
                 state_dir: dir,
             }),
@@ -280,6 +300,34 @@ fn admin_notifier(
     Some(ToDoNotifier::new(billing.clone(), db, tickets))
 }
 
+/// A Smart-NIC account. Smart-NIC has no separate OT&E system: `environment = "ote"` needs
+/// an `endpoint` (e.g. the sandbox).
+fn smartnic_account(account: &RegistrarAccount) -> anyhow::Result<Account> {
+    let mut sc = domwatch_smartnic::SmartnicConfig::new(
+        account.login.clone(),
+        account.password.expose().to_string(),
+    );
+    match (&account.endpoint, account.environment) {
+        (Some(endpoint), _) => sc.endpoint = endpoint.clone(),
+        (None, Environment::Ote) => bail!(
+            "registrars.{}: Smart-NIC has no OT&E system; set endpoint (e.g. the sandbox from `domwatch sandbox registrar --dialect smartnic`) or environment = \"live\"",
+            account.name
+        ),
+        (None, Environment::Live) => {}
+    }
+    sc.account = account.name.clone();
+    sc.max_concurrency = account.max_concurrency as usize;
+    sc.page_size = account.page_size;
+    sc.timeout = Duration::from_secs(account.timeout_seconds);
+    let client = domwatch_smartnic::SmartnicClient::new(sc)
+        .with_context(|| format!("registrar account {}", account.name))?;
+    Ok(Account {
+        name: account.name.clone(),
+        modules: account.modules.clone(),
+        port: Arc::new(client),
+    })
+}
+
 /// The embedded demo's account policy: auto delete `ticket`, and the sandbox portfolio's
 /// contact policy (owner = client, every other role = the reseller handle).
 fn embedded_policy(dialect: Dialect) -> AccountPolicy {
@@ -293,7 +341,7 @@ fn embedded_policy(dialect: Dialect) -> AccountPolicy {
 /// A registrar client for a configured account.
 pub fn registrar_account(account: &RegistrarAccount) -> anyhow::Result<Account> {
     if account.dialect == Dialect::Smartnic {
-        bail!("registrars.{}: the Smart-NIC client is not built yet (issue 5); remove the account or use cnr/ispapi", account.name);
+        return smartnic_account(account);
     }
     let environment = match account.environment {
         Environment::Live => domwatch_rrp::Environment::Live,

@@ -28,18 +28,23 @@ fn auto_delete(mode: AutoDeleteMode) -> impl Fn(Dialect) -> AccountPolicy {
     }
 }
 
-/// The unpaid domains the portfolio plants at the CNR/ISPAPI sandboxes.
+/// The unpaid domains the portfolio plants, at every registrar (CNR, ISPAPI, Smart-NIC).
 fn unpaid_domains() -> Vec<SeedDomain> {
     Portfolio::new(SEED, DOMAINS, today())
         .domains()
-        .filter(|d| d.drift == Some(Drift::UnpaidRenewalInvoice) && d.dialect != Dialect::Smartnic)
+        .filter(|d| d.drift == Some(Drift::UnpaidRenewalInvoice))
         .collect()
 }
 
 fn account_of(d: &SeedDomain) -> &'static str {
+    support::account_for(d.dialect)
+}
+
+/// The registrar operation that cancels, and the renewal mode a withdrawal leaves.
+fn cancel_operation(d: &SeedDomain) -> (&'static str, RenewalMode) {
     match d.dialect {
-        Dialect::Ispapi => "hexonet",
-        _ => "cnr",
+        Dialect::Smartnic => ("domainDelete", RenewalMode::AutoRenew),
+        _ => ("SetDomainRenewalMode", RenewalMode::Default),
     }
 }
 
@@ -178,8 +183,9 @@ async fn enabled_mode_cancels_once_tickets_once_and_payment_withdraws_it() {
             "exactly one cancellation for {}: {writes:?}",
             d.name
         );
+        let (operation, _) = cancel_operation(d);
         assert!(
-            writes[0].starts_with("auto-delete SetDomainRenewalMode ok=true"),
+            writes[0].starts_with(&format!("auto-delete {operation} ok=true")),
             "{writes:?}"
         );
         assert_eq!(tickets_naming(&subjects, d).len(), 1, "{}", d.name);
@@ -206,7 +212,7 @@ async fn enabled_mode_cancels_once_tickets_once_and_payment_withdraws_it() {
         Some(&1),
         "{paid_cycle:?}"
     );
-    assert_eq!(renewal_mode(&w, d).await, Some(RenewalMode::Default));
+    assert_eq!(renewal_mode(&w, d).await, Some(cancel_operation(d).1));
     let withdrawal = cases_of(&w, CaseKind::CancellationWithdrawalDue, CaseState::Open).await;
     assert_eq!(withdrawal.len(), 1);
     assert_eq!(withdrawal[0].domain.ascii(), d.name.ascii());
@@ -294,7 +300,7 @@ async fn wrong_admin_contact_is_found_and_fixed() {
     cycle(&w).await;
     let wrong: Vec<SeedDomain> = Portfolio::new(SEED, DOMAINS, today())
         .domains()
-        .filter(|d| d.drift == Some(Drift::WrongAdminContact) && d.dialect != Dialect::Smartnic)
+        .filter(|d| d.drift == Some(Drift::WrongAdminContact))
         .collect();
     assert!(!wrong.is_empty());
     let cases = cases_of(&w, CaseKind::ContactPolicyViolation, CaseState::Open).await;

@@ -232,7 +232,7 @@ async fn gone_at_registrar_opens_only_after_three_strikes() {
     let portfolio = Portfolio::new(SEED, DOMAINS, today());
     let gone: Vec<String> = portfolio
         .domains()
-        .filter(|d| d.drift == Some(Drift::GoneAtRegistrar) && d.dialect != Dialect::Smartnic)
+        .filter(|d| d.drift == Some(Drift::GoneAtRegistrar))
         .map(|d| d.name.ascii().to_string())
         .collect();
     assert!(!gone.is_empty());

@@ -55,6 +55,8 @@ pub struct SmartnicSandboxConfig {
     pub latency: Duration,
     /// How long a [`SmartnicFault::Hang`] hangs.
     pub hang: Duration,
+    /// Keep changes in this JSON file across restarts (`None`: in memory only).
+    pub state_file: Option<std::path::PathBuf>,
 }
 
 impl SmartnicSandboxConfig {
@@ -67,12 +69,13 @@ impl SmartnicSandboxConfig {
             password: DEFAULT_PASSWORD.into(),
             latency: Duration::ZERO,
             hang: Duration::from_secs(30),
+            state_file: None,
         }
     }
 }
 
 /// A domain as the sandbox holds it once it was changed.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct DomainRecord {
     name: DomainName,
     paid_until: NaiveDate,
@@ -83,7 +86,7 @@ struct DomainRecord {
     notify: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Handle {
     id: String,
     first: String,
@@ -110,6 +113,64 @@ struct SandboxState {
     per_operation: BTreeMap<String, u64>,
     hang: Duration,
     latency: Duration,
+    state_file: Option<std::path::PathBuf>,
+}
+
+/// What the sandbox keeps across restarts: the changes to the portfolio.
+#[derive(Serialize, Deserialize)]
+struct Persisted {
+    seed: u64,
+    size: usize,
+    today: NaiveDate,
+    overlay: BTreeMap<usize, DomainRecord>,
+    added_handles: Vec<Handle>,
+}
+
+impl SandboxState {
+    fn save(&self) {
+        let Some(path) = &self.state_file else { return };
+        let persisted = Persisted {
+            seed: self.portfolio.seed,
+            size: self.portfolio.size,
+            today: self.portfolio.today,
+            overlay: self.overlay.clone(),
+            added_handles: self.added_handles.clone(),
+        };
+        let tmp = path.with_extension("json.tmp");
+        let written = serde_json::to_vec(&persisted)
+            .map_err(|e| e.to_string())
+            .and_then(|b| std::fs::write(&tmp, b).map_err(|e| e.to_string()))
+            .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| e.to_string()));
+        if let Err(e) = written {
+            tracing::error!(file = %path.display(), error = %e, "Smart-NIC sandbox state not saved");
+        }
+    }
+
+    fn load(&mut self) -> Result<(), String> {
+        let Some(path) = self.state_file.clone().filter(|p| p.exists()) else {
+            return Ok(());
+        };
+        let refuse = |why: String| {
+            format!(
+                "the Smart-NIC sandbox state in {} cannot be used ({why}): delete the file to start over",
+                path.display()
+            )
+        };
+        let bytes = std::fs::read(&path).map_err(|e| refuse(e.to_string()))?;
+        let saved: Persisted = serde_json::from_slice(&bytes).map_err(|e| refuse(e.to_string()))?;
+        if saved.seed != self.portfolio.seed
+            || saved.size != self.portfolio.size
+            || saved.today != self.portfolio.today
+        {
+            return Err(refuse(format!(
+                "it is for seed {} ({} domains, {})",
+                saved.seed, saved.size, saved.today
+            )));
+        }
+        self.overlay = saved.overlay;
+        self.added_handles = saved.added_handles;
+        Ok(())
+    }
 }
 
 /// `GET /_sandbox/state`.
@@ -147,7 +208,7 @@ impl SmartnicSandbox {
         listener: tokio::net::TcpListener,
     ) -> std::io::Result<Self> {
         let addr = listener.local_addr()?;
-        let shared: Shared = Arc::new(Mutex::new(SandboxState {
+        let mut state = SandboxState {
             portfolio: Portfolio::new(config.seed, config.domains, config.today),
             login: config.login.clone(),
             password: config.password.clone(),
@@ -159,7 +220,10 @@ impl SmartnicSandbox {
             per_operation: BTreeMap::new(),
             hang: config.hang,
             latency: config.latency,
-        }));
+            state_file: config.state_file.clone(),
+        };
+        state.load().map_err(std::io::Error::other)?;
+        let shared: Shared = Arc::new(Mutex::new(state));
         let router = Router::new()
             .route("/soap.php", post(soap_endpoint))
             .route(
@@ -401,11 +465,17 @@ impl SandboxState {
             return r.clone();
         }
         let d = self.portfolio.domain(index);
+        // A portfolio domain set to expire is, at Smart-NIC, one with a cancellation pending.
+        let to_be_deleted = d
+            .registrar
+            .renewal_mode
+            .lets_expire()
+            .then_some(d.registrar.paid_until);
         DomainRecord {
             name: d.name,
             paid_until: d.registrar.paid_until,
             created: d.registrar.created,
-            to_be_deleted: None,
+            to_be_deleted,
             transit: false,
             contacts: d.registrar.contacts,
             notify: None,
@@ -489,7 +559,15 @@ fn handle(state: &mut SandboxState, body: &[u8]) -> String {
             "",
         );
     }
-    match run(state, &operation, &request) {
+    let result = run(state, &operation, &request);
+    let read_only = matches!(
+        operation.as_str(),
+        "domainInfo" | "domainList" | "domainListExtended" | "handleInfo" | "handleList"
+    );
+    if result.is_ok() && !read_only {
+        state.save();
+    }
+    match result {
         Ok(inner) => envelope(
             &operation,
             &inner,

@@ -50,8 +50,20 @@ async fn the_bulk_list_pages_through_every_domain_in_few_calls() {
         assert_eq!(got.name, want.name);
         assert_eq!(got.paid_until, Some(want.registrar.paid_until));
         assert_eq!(got.contacts, want.registrar.contacts);
-        assert_eq!(got.renewal_mode, Some(RenewalMode::AutoRenew));
-        assert_eq!(got.pending_deletion, None);
+        // A portfolio domain set to expire has its cancellation pending at Smart-NIC.
+        let expiring = want.registrar.renewal_mode.lets_expire();
+        assert_eq!(
+            got.renewal_mode,
+            Some(if expiring {
+                RenewalMode::AutoDelete
+            } else {
+                RenewalMode::AutoRenew
+            })
+        );
+        assert_eq!(
+            got.pending_deletion,
+            expiring.then_some(want.registrar.paid_until)
+        );
     }
     let calls = sb.snapshot().per_operation["domainListExtended"];
     assert_eq!(calls as usize, expected.len() / 40 + 1);
@@ -263,4 +275,39 @@ async fn faults_are_retried_for_reads_and_reported_for_writes() {
         c.status_domain(&d.name).await.unwrap().pending_deletion,
         None
     );
+}
+
+#[tokio::test]
+async fn a_state_file_keeps_changes_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("smartnic.json");
+    let config = || {
+        let mut c = SmartnicSandboxConfig::new(SEED, 200, today());
+        c.state_file = Some(file.clone());
+        c
+    };
+    let d = &listed(200)[2];
+    let first = SmartnicSandbox::start(config()).await.unwrap();
+    client(&first, 100)
+        .place_cancellation(&CancellationRequest {
+            name: d.name.clone(),
+            method: CancellationMethod::Delete,
+            effective: None,
+            notify_email: None,
+        })
+        .await
+        .unwrap();
+    drop(first);
+    let second = SmartnicSandbox::start(config()).await.unwrap();
+    let now = client(&second, 100).status_domain(&d.name).await.unwrap();
+    assert_eq!(now.pending_deletion, Some(d.registrar.paid_until));
+
+    let mut other = config();
+    other.seed = SEED + 1;
+    let e = SmartnicSandbox::start(other)
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("delete the file"), "{e}");
 }

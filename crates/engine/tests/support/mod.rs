@@ -13,7 +13,9 @@ use domwatch_engine::lifecycle::NoticeSettings;
 use domwatch_engine::{Account, CycleReport, Engine, Mode, NoProgress};
 use domwatch_rrp::{ClientConfig, Environment, RrpClient};
 use domwatch_sandbox::registrar::{RegistrarSandbox, RegistrarSandboxConfig};
+use domwatch_sandbox::smartnic::{SmartnicSandbox, SmartnicSandboxConfig};
 use domwatch_sandbox::whmcs::{WhmcsSandbox, WhmcsSandboxConfig};
+use domwatch_smartnic::{SmartnicClient, SmartnicConfig};
 use domwatch_store::Store;
 use domwatch_whmcs::port::TicketDestination;
 use domwatch_whmcs::{BillingPort, ToDoNotifier, WhmcsClient, WhmcsConfig};
@@ -29,16 +31,27 @@ pub fn today() -> NaiveDate {
 }
 
 /// Registrar accounts of the world: (account name, dialect, WHMCS module).
-pub const ACCOUNTS: [(&str, Dialect, &str); 2] = [
+pub const ACCOUNTS: [(&str, Dialect, &str); 3] = [
     ("cnr", Dialect::Cnr, "cnic"),
     ("hexonet", Dialect::Ispapi, "ispapi"),
+    ("dbs", Dialect::Smartnic, "smartnic"),
 ];
+
+/// The account that holds a portfolio domain of `dialect`.
+pub fn account_for(dialect: Dialect) -> &'static str {
+    ACCOUNTS
+        .iter()
+        .find(|(_, d, _)| *d == dialect)
+        .map(|(name, _, _)| *name)
+        .expect("every dialect has an account")
+}
 
 pub struct World {
     pub engine: Engine,
     pub whmcs: WhmcsSandbox,
     pub ports: BTreeMap<String, Arc<dyn RegistrarPort>>,
     _registrars: Vec<RegistrarSandbox>,
+    _smartnic: SmartnicSandbox,
     _dir: tempfile::TempDir,
 }
 
@@ -55,7 +68,7 @@ pub async fn world_with(policy: DetectionPolicy) -> World {
     let mut registrars = Vec::new();
     let mut accounts = Vec::new();
     let mut ports = BTreeMap::new();
-    for (name, dialect, module) in ACCOUNTS {
+    for (name, dialect, module) in ACCOUNTS.into_iter().filter(|a| a.1 != Dialect::Smartnic) {
         let sandbox =
             RegistrarSandbox::start(RegistrarSandboxConfig::new(dialect, SEED, DOMAINS, today()))
                 .await
@@ -83,6 +96,20 @@ pub async fn world_with(policy: DetectionPolicy) -> World {
         });
         registrars.push(sandbox);
     }
+    let smartnic = SmartnicSandbox::start(SmartnicSandboxConfig::new(SEED, DOMAINS, today()))
+        .await
+        .expect("Smart-NIC sandbox");
+    let mut sc = SmartnicConfig::new(smartnic.login(), smartnic.password());
+    sc.endpoint = smartnic.endpoint();
+    sc.timeout = Duration::from_secs(20);
+    let port: Arc<dyn RegistrarPort> = Arc::new(SmartnicClient::new(sc).unwrap());
+    let (name, _, module) = ACCOUNTS[2];
+    ports.insert(name.to_string(), port.clone());
+    accounts.push(Account {
+        name: name.into(),
+        modules: vec![module.into()],
+        port,
+    });
     let billing: Arc<dyn BillingPort> = Arc::new(
         WhmcsClient::new(
             WhmcsConfig::new(&whmcs.base_url(), whmcs.identifier(), whmcs.secret()).unwrap(),
@@ -121,6 +148,7 @@ pub async fn world_with(policy: DetectionPolicy) -> World {
         whmcs,
         ports,
         _registrars: registrars,
+        _smartnic: smartnic,
         _dir: dir,
     }
 }
