@@ -11,8 +11,8 @@ use domwatch_core::detect::{CaseKind, Evidence, Facts, Finding};
 use domwatch_core::model::{ContactHandles, RegistrarDomain, RenewalMode};
 use domwatch_core::money::RateTable;
 use domwatch_core::ports::{
-    AccountStatus, CancellationRequest, ContactDetails, PremiumCheck, RegistrarError, RegistrarPort, RenewOutcome,
-    RenewRequest, TransferOutcome, TransferRequest, TransferStatus,
+    AccountStatus, CancellationRequest, ContactDetails, PremiumCheck, RegistrarError,
+    RegistrarPort, RenewOutcome, RenewRequest, TransferOutcome, TransferRequest, TransferStatus,
 };
 use domwatch_core::{Currency, DomainName, FixedClock, Money};
 use domwatch_engine::{Account, Engine, Mode, NoProgress};
