@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Protocol dialect: `cnr` (CentralNic Reseller), `ispapi` (HEXONET) or `smartnic`
-    /// (domain-bestellsystem SOAP; the fault rates do not apply, use `POST /_sandbox/fault`).
+    /// (domain-bestellsystem SOAP; there the 421 rate is the rate of `returnCode` 2400).
     #[arg(long, default_value = "cnr")]
     dialect: Dialect,
     /// Address to listen on.
@@ -118,10 +118,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The Smart-NIC SOAP sandbox (Basic auth with `--login`/`--password`).
+/// The Smart-NIC SOAP sandbox (HTTP Basic auth with `--login`/`--password`).
 async fn run_smartnic(args: Args, today: NaiveDate) -> anyhow::Result<()> {
-    use domwatch_sandbox::smartnic::{SmartnicSandbox, SmartnicSandboxConfig};
+    use domwatch_sandbox::smartnic::{FaultRates, SmartnicSandbox, SmartnicSandboxConfig};
     let mut config = SmartnicSandboxConfig::new(args.seed, args.domains, today);
+    // The CNR sandbox's default login is not the Smart-NIC one: keep each sandbox's own.
     if args.login != DEFAULT_LOGIN {
         config.login = args.login;
     }
@@ -129,6 +130,22 @@ async fn run_smartnic(args: Args, today: NaiveDate) -> anyhow::Result<()> {
         config.password = args.password;
     }
     config.latency = std::time::Duration::from_millis(args.latency_ms);
+    config.faults = FaultRates {
+        hang: args.fault_hang_rate,
+        http_500: args.fault_500_rate,
+        truncated: args.fault_truncate_rate,
+        command_failed: args.fault_421_rate,
+    };
+    config
+        .faults
+        .validate()
+        .map_err(|e| anyhow::anyhow!("bad fault setting: {e}"))?;
+    if !args.listen.ip().is_loopback() {
+        eprintln!(
+            "warning: the Smart-NIC sandbox listens on {} and is reachable from other machines",
+            args.listen
+        );
+    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| {
@@ -148,7 +165,12 @@ async fn run_smartnic(args: Args, today: NaiveDate) -> anyhow::Result<()> {
     println!("  login:    {}  (HTTP Basic auth)", sandbox.login());
     println!("  password: {}", sandbox.password());
     println!(
-        "  faults:   POST {}/_sandbox/fault  e.g. {{\"fault\":\"http500\",\"count\":2}}",
+        "  use it:   [registrars.<name>] dialect = \"smartnic\", endpoint = \"{}\", login = \"{}\"",
+        sandbox.endpoint(),
+        sandbox.login()
+    );
+    println!(
+        "  events:   POST {}/_sandbox/event  e.g. {{\"event\":\"inject_fault\",\"fault\":\"http500\",\"count\":2}}",
         sandbox.base_url()
     );
     println!("  state:    GET  {}/_sandbox/state", sandbox.base_url());
@@ -157,5 +179,6 @@ async fn run_smartnic(args: Args, today: NaiveDate) -> anyhow::Result<()> {
         .await
         .context("waiting for Ctrl-C")?;
     eprintln!("stopping the Smart-NIC sandbox");
+    sandbox.stop().await;
     Ok(())
 }

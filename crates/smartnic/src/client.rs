@@ -1,43 +1,71 @@
 //! The transport: HTTP Basic auth, one SOAP call per request, a fresh `clientTRID` on
-//! every call, `returnCode` 1000 = success, retries (reads only) on transport trouble.
+//! every HTTP request, `returnCode` 1000 = success, a cap on requests in flight, and
+//! retries with jittered backoff for reads only. The password never reaches `Debug`
+//! output or logs.
 
-use crate::xml::{body_element, envelope, parse, Node, Value, NAMESPACE};
+use crate::dates::StartDateFormat;
+use crate::operations::{Kind, Request};
+use crate::xml::{body_element, envelope, parse, Fault, Node, ParseError, Value};
 use domwatch_core::ports::RegistrarError;
+use domwatch_core::Money;
 use rand::Rng;
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
-use std::time::Duration;
-use tokio::sync::Semaphore;
+use std::time::{Duration, Instant};
+use tokio::sync::{Mutex, Semaphore};
 
-/// The live endpoint. Smart-NIC has no public OT&E system; point `endpoint` at the sandbox
-/// (`domwatch sandbox registrar --dialect smartnic`) for tests.
+/// The live endpoint. Smart-NIC has no public OT&E system: for tests point `endpoint` at
+/// the sandbox (`domwatch sandbox registrar --dialect smartnic`).
 pub const LIVE_ENDPOINT: &str = "https://soap.domain-bestellsystem.de/soap.php";
 
-/// `returnCode` of a successful call.
+/// `returnCode` of a successful call. Other 1xxx codes count as success too (EPP style:
+/// "completed, action pending"); 2xxx codes are refusals.
 pub const OK: i64 = 1000;
 
+/// Longest pause between two attempts, whatever the backoff says.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// How much of an unreadable body an error quotes.
+const BODY_PREFIX_LEN: usize = 120;
+
+/// Everything needed to talk to one Smart-NIC reseller account.
 #[derive(Clone)]
 pub struct SmartnicConfig {
+    /// The SOAP endpoint (`soap.php`).
     pub endpoint: String,
+    /// HTTP Basic auth user: the reseller login.
     pub login: String,
     password: String,
-    /// Act for a sub-reseller (`forReseller`).
+    /// Act for a sub-reseller (`forReseller` on every request).
     pub for_reseller: Option<String>,
-    /// Per request.
+    /// Whole request, including reading the body.
     pub timeout: Duration,
-    /// Retries of read operations after transport errors or HTTP 5xx.
+    pub connect_timeout: Duration,
+    /// Extra attempts of a read after transport errors, HTTP 5xx, `Server` faults or a
+    /// cut-off answer. Writes are sent once.
     pub max_retries: u32,
+    /// First backoff; doubles per attempt, with jitter, capped at 30 s.
     pub retry_base_delay: Duration,
+    /// Requests in flight at once for this account.
     pub max_concurrency: usize,
-    /// Rows per `domainListExtended` page.
+    /// Rows per `domainListExtended` / `handleList` page.
     pub page_size: u32,
-    /// Default `notify` address for writes that carry one.
+    /// Default `notify` address for writes that carry one (domainDelete, domainUpdate):
+    /// where Smart-NIC sends its own mails about the order.
     pub notify_email: Option<String>,
-    /// Names the account in errors.
+    /// Names the account in errors (the domwatch account name; the login by default).
     pub account: String,
+    /// How `startDate` is written (see [`StartDateFormat`]).
+    pub start_date_format: StartDateFormat,
+    /// Ask `priceDomainList` once per domain list (and cache it) so domains carry their
+    /// renewal price. A failure there never fails the list.
+    pub renewal_prices: bool,
+    /// How long a price list is reused.
+    pub price_list_max_age: Duration,
 }
 
 impl SmartnicConfig {
+    /// Defaults: the live endpoint, 60 s per request (10 s to connect), 3 retries from
+    /// 500 ms, 4 requests in flight, 1000 rows per page, renewal prices on (cached 6 h).
     pub fn new(login: impl Into<String>, password: impl Into<String>) -> Self {
         let login = login.into();
         SmartnicConfig {
@@ -47,12 +75,21 @@ impl SmartnicConfig {
             password: password.into(),
             for_reseller: None,
             timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
             max_retries: 3,
             retry_base_delay: Duration::from_millis(500),
             max_concurrency: 4,
             page_size: 1000,
             notify_email: None,
+            start_date_format: StartDateFormat::default(),
+            renewal_prices: true,
+            price_list_max_age: Duration::from_secs(6 * 3600),
         }
+    }
+
+    /// Replaces the password.
+    pub fn set_password(&mut self, password: impl Into<String>) {
+        self.password = password.into();
     }
 }
 
@@ -63,54 +100,82 @@ impl fmt::Debug for SmartnicConfig {
             .field("login", &self.login)
             .field("password", &"***")
             .field("for_reseller", &self.for_reseller)
+            .field("account", &self.account)
             .field("timeout", &self.timeout)
+            .field("max_retries", &self.max_retries)
+            .field("max_concurrency", &self.max_concurrency)
             .field("page_size", &self.page_size)
-            .finish()
+            .field("notify_email", &self.notify_email)
+            .field("start_date_format", &self.start_date_format)
+            .finish_non_exhaustive()
     }
 }
 
-/// Whether an operation changes something (never retried blindly).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Read,
-    Write,
-}
+/// Renewal prices per zone, with when they were fetched.
+pub(crate) type PriceCache = Option<(Instant, HashMap<String, Money>)>;
 
-/// A Smart-NIC SOAP client for one reseller account.
-#[derive(Clone)]
+/// A Smart-NIC SOAP client for one reseller account. Share it behind an `Arc`; all
+/// methods take `&self`.
 pub struct SmartnicClient {
     pub(crate) config: SmartnicConfig,
     http: reqwest::Client,
-    permits: Arc<Semaphore>,
+    in_flight: Semaphore,
+    pub(crate) prices: Mutex<PriceCache>,
 }
 
 impl fmt::Debug for SmartnicClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SmartnicClient")
             .field("config", &self.config)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
+/// What one HTTP exchange produced, before classification.
+struct Answer {
+    status: reqwest::StatusCode,
+    body: String,
+}
+
 impl SmartnicClient {
+    /// Builds a client. Fails only on an unusable configuration.
     pub fn new(config: SmartnicConfig) -> Result<Self, RegistrarError> {
-        url::Url::parse(&config.endpoint).map_err(|e| RegistrarError::Protocol {
-            message: format!(
-                "the Smart-NIC endpoint `{}` is not a URL ({e}): use {LIVE_ENDPOINT}",
+        let config_error = |message: String| RegistrarError::Protocol { message };
+        let url = url::Url::parse(&config.endpoint).map_err(|e| {
+            config_error(format!(
+                "the Smart-NIC endpoint `{}` is not a URL ({e}): use {LIVE_ENDPOINT} or the sandbox's endpoint",
                 config.endpoint
-            ),
+            ))
         })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(config_error(format!(
+                "the Smart-NIC endpoint `{}` is not http(s): use {LIVE_ENDPOINT}",
+                config.endpoint
+            )));
+        }
+        if config.login.trim().is_empty() {
+            return Err(config_error(format!(
+                "account {}: the Smart-NIC login is empty: set the reseller login",
+                config.account
+            )));
+        }
+        if config.max_concurrency == 0 || config.page_size == 0 {
+            return Err(config_error(format!(
+                "account {}: max_concurrency and page_size must be at least 1",
+                config.account
+            )));
+        }
         let http = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
             .timeout(config.timeout)
             .user_agent(concat!("domwatch/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| RegistrarError::Protocol {
-                message: format!("cannot build the HTTP client: {e}"),
-            })?;
+            .map_err(|e| config_error(format!("cannot build the HTTP client: {e}")))?;
         Ok(SmartnicClient {
-            permits: Arc::new(Semaphore::new(config.max_concurrency.max(1))),
+            in_flight: Semaphore::new(config.max_concurrency),
             config,
             http,
+            prices: Mutex::new(None),
         })
     }
 
@@ -118,204 +183,561 @@ impl SmartnicClient {
         &self.config
     }
 
-    /// A transaction id unique per call, to find it in Smart-NIC's logs.
-    fn client_trid() -> String {
+    /// A transaction id unique per HTTP request, to find the call in Smart-NIC's logs.
+    pub fn client_trid() -> String {
         let millis = chrono::Utc::now().timestamp_millis();
         let random: u32 = rand::thread_rng().gen();
         format!("domwatch-{millis}-{random:08x}")
     }
 
-    /// Calls `operation` with `fields` (plus `clientTRID` and `forReseller`) and returns the
-    /// `return` object of a successful answer.
-    pub async fn call(
-        &self,
-        operation: &str,
-        kind: Kind,
-        fields: Vec<(&str, Value)>,
-    ) -> Result<Node, RegistrarError> {
-        let trid = Self::client_trid();
-        let mut fields = fields;
-        fields.push(("clientTRID", Value::Text(trid.clone())));
-        if let Some(reseller) = &self.config.for_reseller {
-            fields.push(("forReseller", Value::Text(reseller.clone())));
-        }
-        let body = envelope(operation, &fields);
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| RegistrarError::Protocol {
-                message: "the client is shutting down".into(),
-            })?;
-        let attempts = match kind {
+    /// Sends `request` (plus `clientTRID` and `forReseller`) and returns the `return`
+    /// object of a successful answer. Reads are retried on temporary trouble.
+    pub async fn call(&self, request: &Request) -> Result<Node, RegistrarError> {
+        let operation = request.operation.name;
+        let attempts = match request.operation.kind {
             Kind::Read => self.config.max_retries + 1,
             Kind::Write => 1,
         };
-        let mut last = None;
-        for attempt in 0..attempts {
-            if attempt > 0 {
-                let jitter = rand::thread_rng()
-                    .gen_range(0..=self.config.retry_base_delay.as_millis() as u64 / 2 + 1);
-                let delay = self.config.retry_base_delay * 2u32.pow(attempt - 1)
-                    + Duration::from_millis(jitter);
-                tracing::debug!(operation, attempt, ?delay, "retrying Smart-NIC call");
-                tokio::time::sleep(delay).await;
-            }
-            match self.send_once(operation, &trid, &body).await {
-                Ok(node) => return Ok(node),
-                Err(e) if e.is_retryable() => last = Some(e),
-                Err(e) => return Err(e),
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let trid = Self::client_trid();
+            let result = self.attempt(request, &trid).await;
+            match result {
+                Err(e) if e.is_retryable() && attempt < attempts => {
+                    let delay = self.backoff(attempt);
+                    tracing::warn!(
+                        operation,
+                        client_trid = %trid,
+                        attempt,
+                        delay_ms = delay.as_millis() as u64,
+                        error = %e,
+                        "Smart-NIC read failed temporarily; retrying"
+                    );
+                    tokio::time::sleep(delay).await;
+                }
+                other => return other,
             }
         }
-        Err(last.expect("at least one attempt"))
     }
 
-    async fn send_once(
-        &self,
-        operation: &str,
-        trid: &str,
-        body: &str,
-    ) -> Result<Node, RegistrarError> {
-        let started = std::time::Instant::now();
+    async fn attempt(&self, request: &Request, trid: &str) -> Result<Node, RegistrarError> {
+        let operation = request.operation.name;
+        let mut fields = request.fields.clone();
+        fields.push(("clientTRID", Value::text(trid)));
+        if let Some(reseller) = &self.config.for_reseller {
+            fields.push(("forReseller", Value::text(reseller.as_str())));
+        }
+        let body = envelope(&request.operation, &fields);
+        tracing::debug!(operation, client_trid = trid, "Smart-NIC call");
+        let started = Instant::now();
+        let answer = self.exchange(request, body).await;
+        let answer =
+            answer.map_err(|e| self.transport_error(operation, request.operation.kind, e))?;
+        let result = self.classify(request, trid, answer);
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        match &result {
+            Ok(ret) => {
+                let server_trid = ret.text_of("serverTRID").unwrap_or("");
+                if request.operation.kind == Kind::Write {
+                    tracing::info!(
+                        operation,
+                        client_trid = trid,
+                        server_trid,
+                        elapsed_ms,
+                        "Smart-NIC order accepted"
+                    );
+                } else {
+                    tracing::debug!(
+                        operation,
+                        client_trid = trid,
+                        server_trid,
+                        elapsed_ms,
+                        "Smart-NIC answered"
+                    );
+                }
+            }
+            Err(e) => {
+                tracing::debug!(operation, client_trid = trid, elapsed_ms, error = %e, "Smart-NIC call failed")
+            }
+        }
+        result
+    }
+
+    /// One HTTP round trip under the in-flight cap.
+    async fn exchange(&self, request: &Request, body: String) -> Result<Answer, reqwest::Error> {
+        let _permit = self
+            .in_flight
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
         let response = self
             .http
             .post(&self.config.endpoint)
             .basic_auth(&self.config.login, Some(&self.config.password))
             .header("Content-Type", "text/xml; charset=utf-8")
-            .header("SOAPAction", format!("\"{NAMESPACE}#{operation}\""))
-            .body(body.to_string())
+            .header("SOAPAction", request.operation.soap_action())
+            .body(body)
             .send()
-            .await
-            .map_err(|e| self.transport_error(operation, e))?;
+            .await?;
         let status = response.status();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| self.transport_error(operation, e))?;
-        tracing::debug!(
-            operation,
-            client_trid = trid,
-            status = status.as_u16(),
-            ms = started.elapsed().as_millis() as u64,
-            "Smart-NIC call"
-        );
+        let body = response.text().await?;
+        Ok(Answer { status, body })
+    }
+
+    /// Jittered exponential backoff: a random delay in [d/2, d] with d = base·2^(n-1).
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exponent = attempt.saturating_sub(1).min(16);
+        let full = self
+            .config
+            .retry_base_delay
+            .saturating_mul(1u32 << exponent)
+            .min(MAX_BACKOFF);
+        let half = full / 2;
+        let jitter = rand::thread_rng().gen_range(0..=half.as_millis() as u64);
+        half + Duration::from_millis(jitter)
+    }
+
+    /// Turns an HTTP answer into the `return` object or an error that says what to do.
+    fn classify(
+        &self,
+        request: &Request,
+        trid: &str,
+        answer: Answer,
+    ) -> Result<Node, RegistrarError> {
+        let operation = request.operation.name;
+        let status = answer.status;
         if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
             return Err(RegistrarError::Auth {
                 account: self.config.account.clone(),
-                detail: format!("HTTP {status} from {}", self.config.endpoint),
-            });
-        }
-        // A SOAP fault comes with HTTP 500 and a body; anything else 5xx is the server's trouble.
-        let parsed = parse(&text);
-        let is_soap_fault = parsed
-            .as_ref()
-            .ok()
-            .and_then(|t| body_element(t).ok())
-            .is_some_and(|e| e.name == "Fault");
-        if status.is_server_error() && !is_soap_fault {
-            return Err(RegistrarError::Temporary {
-                code: status.as_u16(),
-                description: format!(
-                    "HTTP {status} from the Smart-NIC endpoint during {operation}"
+                detail: format!(
+                    "HTTP {status} from {} for login `{}`",
+                    self.config.endpoint, self.config.login
                 ),
             });
         }
-        let tree = parsed.map_err(|e| {
-            if e.contains("truncated") {
-                // Cut off in transit: asking again (reads only) is the cure.
-                RegistrarError::Temporary {
-                    code: 0,
-                    description: format!("{operation}: the answer was cut off ({e})"),
+        let tree = match parse(&answer.body) {
+            Ok(tree) => tree,
+            Err(_) if busy_or_broken(status) => {
+                return Err(RegistrarError::Temporary {
+                    code: status.as_u16(),
+                    description: format!(
+                        "HTTP {status} from {} during {operation}",
+                        self.config.endpoint
+                    ),
+                })
+            }
+            Err(ParseError::Truncated(detail)) => {
+                return Err(RegistrarError::Temporary {
+                    code: status.as_u16(),
+                    description: format!(
+                        "{operation}: the answer was cut off ({detail}){}",
+                        lost_answer_hint(request)
+                    ),
+                })
+            }
+            Err(ParseError::Malformed(detail)) => {
+                return Err(self.unreadable(operation, status, &detail, &answer.body))
+            }
+        };
+        let element = match body_element(&tree) {
+            Ok(element) => element,
+            Err(_) if busy_or_broken(status) => {
+                return Err(RegistrarError::Temporary {
+                    code: status.as_u16(),
+                    description: format!(
+                        "HTTP {status} from {} during {operation}",
+                        self.config.endpoint
+                    ),
+                })
+            }
+            Err(detail) => return Err(self.unreadable(operation, status, &detail, &answer.body)),
+        };
+        if let Some(fault) = Fault::from_body(element) {
+            let description = format!(
+                "SOAP fault in {operation} ({}): {}; clientTRID {trid}",
+                fault.code, fault.message
+            );
+            return Err(if fault.blames_the_request() {
+                RegistrarError::Permanent {
+                    code: status.as_u16(),
+                    description,
                 }
             } else {
-                RegistrarError::Protocol {
-                    message: format!("{operation}: {e}"),
+                RegistrarError::Temporary {
+                    code: status.as_u16(),
+                    description: format!("{description}{}", lost_answer_hint(request)),
                 }
-            }
-        })?;
-        let element = body_element(&tree).map_err(|e| RegistrarError::Protocol {
-            message: format!("{operation}: {e}"),
-        })?;
-        if element.name == "Fault" {
-            let code = element.text_of("faultcode").unwrap_or("Server");
-            let message = element.text_of("faultstring").unwrap_or("no faultstring");
-            return Err(RegistrarError::Permanent {
-                code: 2400,
-                description: format!("SOAP fault in {operation}: {code}: {message}"),
             });
         }
-        let ret = element
-            .child("return")
-            .ok_or_else(|| RegistrarError::Protocol {
-                message: format!("{operation}: the answer has no `return` object"),
-            })?;
+        // `{op}Response/return` as the WSDL binds it; a server that leaves out the
+        // `return` wrapper is read the same way.
+        let ret = element.child("return").unwrap_or(element);
         let code: i64 = ret
             .text_of("returnCode")
             .and_then(|c| c.parse().ok())
             .ok_or_else(|| RegistrarError::Protocol {
-                message: format!("{operation}: the answer has no numeric returnCode"),
+                message: format!(
+                    "{operation}: the answer <{}> has no numeric returnCode (HTTP {status}); body starts with {:?}",
+                    element.name,
+                    body_prefix(&answer.body)
+                ),
             })?;
-        if code == OK {
+        if (1000..2000).contains(&code) {
+            if code != OK {
+                tracing::info!(
+                    operation,
+                    client_trid = trid,
+                    code,
+                    message = ret.text_of("returnMessage").unwrap_or(""),
+                    "Smart-NIC success with a note"
+                );
+            }
             return Ok(ret.clone());
         }
-        let message = ret.text_of("returnMessage").unwrap_or("no message");
+        let message = ret.text_of("returnMessage").unwrap_or("no returnMessage");
         let sub = ret
             .text_of("returnSubCode")
-            .map(|s| format!(" (sub code {s})"))
+            .filter(|s| *s != "0")
+            .map(|s| format!(", sub code {s}"))
             .unwrap_or_default();
-        let description = format!("{operation}: {message}{sub}; clientTRID {trid}");
-        Err(if (1000..2000).contains(&code) || code >= 2500 {
-            RegistrarError::Temporary {
-                code: code.clamp(0, u16::MAX as i64) as u16,
-                description,
-            }
-        } else {
-            RegistrarError::Permanent {
-                code: code.clamp(0, u16::MAX as i64) as u16,
-                description,
-            }
+        Err(RegistrarError::Permanent {
+            code: u16::try_from(code).unwrap_or(u16::MAX),
+            description: format!(
+                "{operation}: {message} (returnCode {code}{sub}; clientTRID {trid})"
+            ),
         })
     }
 
-    fn transport_error(&self, operation: &str, e: reqwest::Error) -> RegistrarError {
-        if e.is_timeout() {
-            RegistrarError::Timeout {
-                what: operation.to_string(),
-                seconds: self.config.timeout.as_secs(),
-            }
-        } else {
-            RegistrarError::Temporary {
-                code: 0,
-                description: format!(
-                    "{operation}: cannot reach {} ({})",
-                    self.config.endpoint,
-                    e.without_url()
-                ),
-            }
+    fn unreadable(
+        &self,
+        operation: &str,
+        status: reqwest::StatusCode,
+        detail: &str,
+        body: &str,
+    ) -> RegistrarError {
+        RegistrarError::Protocol {
+            message: format!(
+                "{operation}: HTTP {status} from {} is not a SOAP answer ({detail}); body starts with {:?}",
+                self.config.endpoint,
+                body_prefix(body)
+            ),
         }
     }
+
+    fn transport_error(&self, operation: &str, kind: Kind, e: reqwest::Error) -> RegistrarError {
+        if e.is_timeout() {
+            return RegistrarError::Timeout {
+                what: operation.to_string(),
+                seconds: self.config.timeout.as_secs().max(1),
+            };
+        }
+        let connect_failed = e.is_connect();
+        let e = e.without_url();
+        let mut detail = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(inner) = source {
+            detail.push_str(": ");
+            detail.push_str(&inner.to_string());
+            source = inner.source();
+        }
+        let hint = if kind == Kind::Write && !connect_failed {
+            "; the order may have been carried out: look at the domain before placing it again"
+        } else {
+            ""
+        };
+        RegistrarError::Temporary {
+            code: 0,
+            description: format!(
+                "{operation}: no answer from {} ({detail}){hint}",
+                self.config.endpoint
+            ),
+        }
+    }
+}
+
+/// HTTP statuses that say "not now" rather than "not so": 5xx, 408, 429.
+fn busy_or_broken(status: reqwest::StatusCode) -> bool {
+    status.is_server_error()
+        || status == reqwest::StatusCode::REQUEST_TIMEOUT
+        || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+}
+
+/// For writes whose answer is lost: the order may have been carried out.
+fn lost_answer_hint(request: &Request) -> &'static str {
+    match request.operation.kind {
+        Kind::Write => "; the order may have been carried out: look at the domain (domainInfo) before placing it again",
+        Kind::Read => "",
+    }
+}
+
+/// The first bytes of a body, cut on a character boundary.
+fn body_prefix(body: &str) -> String {
+    let mut end = body.len().min(BODY_PREFIX_LEN);
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    body[..end].to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::operations::{domain_delete, domain_info, handle_info};
+    use crate::xml::fault_envelope;
+    use domwatch_core::DomainName;
 
-    #[test]
-    fn the_password_never_shows() {
-        let client = SmartnicClient::new(SmartnicConfig::new("reseller", "pa55-secret")).unwrap();
-        assert!(!format!("{client:?}").contains("pa55-secret"));
+    fn client() -> SmartnicClient {
+        let mut config = SmartnicConfig::new("reseller", "pa55-secret");
+        config.account = "dbs-live".into();
+        SmartnicClient::new(config).unwrap()
+    }
+
+    fn answer(status: u16, body: &str) -> Answer {
+        Answer {
+            status: reqwest::StatusCode::from_u16(status).unwrap(),
+            body: body.into(),
+        }
+    }
+
+    fn info() -> Request {
+        domain_info(&DomainName::parse("example.de").unwrap())
+    }
+
+    fn delete() -> Request {
+        domain_delete(
+            &DomainName::parse("example.de").unwrap(),
+            None,
+            "",
+            StartDateFormat::default(),
+        )
+    }
+
+    fn response(op: &str, inner: &str) -> String {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
+             <SOAP-ENV:Envelope xmlns:SOAP-ENV=\"http://schemas.xmlsoap.org/soap/envelope/\" \
+             xmlns:ns1=\"http://soap.domain-bestellsystem.de/soap/1.1/\" \
+             xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><SOAP-ENV:Body>\
+             <ns1:{op}Response><return xsi:type=\"ns1:X\">{inner}</return></ns1:{op}Response>\
+             </SOAP-ENV:Body></SOAP-ENV:Envelope>"
+        )
     }
 
     #[test]
-    fn a_bad_endpoint_says_which_to_use() {
+    fn the_password_never_shows() {
+        let client = client();
+        assert!(!format!("{client:?}").contains("pa55-secret"));
+        assert!(!format!("{:?}", client.config()).contains("pa55-secret"));
+        // Nor in an auth error.
+        let e = client
+            .classify(&info(), "t", answer(401, "Unauthorized"))
+            .unwrap_err();
+        assert!(!e.to_string().contains("pa55-secret"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_configuration_says_what_to_use() {
         let mut c = SmartnicConfig::new("r", "p");
         c.endpoint = "not a url".into();
         let e = SmartnicClient::new(c).unwrap_err().to_string();
         assert!(e.contains(LIVE_ENDPOINT), "{e}");
+        let mut c = SmartnicConfig::new("r", "p");
+        c.endpoint = "ftp://soap.example/".into();
+        assert!(SmartnicClient::new(c).is_err());
+        let e = SmartnicClient::new(SmartnicConfig::new(" ", "p"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("login is empty"), "{e}");
+        let mut c = SmartnicConfig::new("r", "p");
+        c.max_concurrency = 0;
+        assert!(SmartnicClient::new(c).is_err());
     }
 
     #[test]
-    fn transaction_ids_are_unique() {
-        assert_ne!(SmartnicClient::client_trid(), SmartnicClient::client_trid());
+    fn transaction_ids_are_unique_and_say_who_sent_them() {
+        let a = SmartnicClient::client_trid();
+        let b = SmartnicClient::client_trid();
+        assert_ne!(a, b);
+        assert!(a.starts_with("domwatch-"), "{a}");
+    }
+
+    #[test]
+    fn return_codes_map_to_error_kinds() {
+        let c = client();
+        let ok = c
+            .classify(
+                &info(),
+                "t",
+                answer(
+                    200,
+                    &response(
+                        "domainInfo",
+                        "<returnCode>1000</returnCode><serverTRID>S-1</serverTRID>",
+                    ),
+                ),
+            )
+            .unwrap();
+        assert_eq!(ok.text_of("serverTRID"), Some("S-1"));
+        // 1001 ("pending") is a success too.
+        assert!(c
+            .classify(
+                &delete(),
+                "t",
+                answer(
+                    200,
+                    &response("domainDelete", "<returnCode>1001</returnCode>")
+                )
+            )
+            .is_ok());
+
+        let refused = c
+            .classify(
+                &delete(),
+                "T-9",
+                answer(
+                    200,
+                    &response(
+                        "domainDelete",
+                        "<returnCode>2004</returnCode><returnSubCode>17</returnSubCode><returnMessage>invalid startDate</returnMessage>",
+                    ),
+                ),
+            )
+            .unwrap_err();
+        assert_eq!(refused.code(), Some(2004));
+        assert!(!refused.is_retryable());
+        let text = refused.to_string();
+        assert!(
+            text.contains(
+                "domainDelete: invalid startDate (returnCode 2004, sub code 17; clientTRID T-9)"
+            ),
+            "{text}"
+        );
+
+        let unknown = c
+            .classify(
+                &info(),
+                "t",
+                answer(
+                    200,
+                    &response("domainInfo", "<returnCode>2000</returnCode>"),
+                ),
+            )
+            .unwrap_err();
+        assert!(matches!(
+            unknown,
+            RegistrarError::Permanent { code: 2000, .. }
+        ));
+    }
+
+    #[test]
+    fn http_trouble_maps_to_error_kinds() {
+        let c = client();
+        let auth = c.classify(&info(), "t", answer(403, "")).unwrap_err();
+        assert!(
+            matches!(&auth, RegistrarError::Auth { account, .. } if account == "dbs-live"),
+            "{auth:?}"
+        );
+        assert!(auth.to_string().contains("login `reseller`"));
+
+        let down = c
+            .classify(&info(), "t", answer(502, "<html>Bad Gateway</html>"))
+            .unwrap_err();
+        assert!(
+            matches!(down, RegistrarError::Temporary { code: 502, .. }),
+            "{down:?}"
+        );
+
+        let busy = c
+            .classify(&info(), "t", answer(429, "slow down"))
+            .unwrap_err();
+        assert!(busy.is_retryable(), "{busy:?}");
+
+        let wrong_url = c
+            .classify(
+                &info(),
+                "t",
+                answer(404, "<html><body>Not Found</body></html>"),
+            )
+            .unwrap_err();
+        assert!(
+            matches!(wrong_url, RegistrarError::Protocol { .. }),
+            "{wrong_url:?}"
+        );
+        assert!(wrong_url.to_string().contains("Not Found"));
+
+        let garbage = c
+            .classify(&info(), "t", answer(200, "{\"json\": true}"))
+            .unwrap_err();
+        assert!(
+            matches!(garbage, RegistrarError::Protocol { .. }),
+            "{garbage:?}"
+        );
+
+        let no_code = c
+            .classify(
+                &info(),
+                "t",
+                answer(200, &response("domainInfo", "<domainsList/>")),
+            )
+            .unwrap_err();
+        assert!(
+            no_code.to_string().contains("no numeric returnCode"),
+            "{no_code}"
+        );
+    }
+
+    #[test]
+    fn a_cut_off_answer_is_temporary_and_warns_for_writes() {
+        let c = client();
+        let full = response("domainDelete", "<returnCode>1000</returnCode>");
+        let half = &full[..full.len() / 2];
+        let read = c.classify(&info(), "t", answer(200, half)).unwrap_err();
+        assert!(read.is_retryable(), "{read:?}");
+        let write = c.classify(&delete(), "t", answer(200, half)).unwrap_err();
+        assert!(
+            write.to_string().contains("may have been carried out"),
+            "{write}"
+        );
+    }
+
+    #[test]
+    fn faults_blame_the_request_or_the_server() {
+        let c = client();
+        let client_fault = c
+            .classify(
+                &handle_info("X"),
+                "t",
+                answer(
+                    500,
+                    &fault_envelope("Client", "Procedure 'handleInfo' not present"),
+                ),
+            )
+            .unwrap_err();
+        assert!(matches!(
+            client_fault,
+            RegistrarError::Permanent { code: 500, .. }
+        ));
+        assert!(client_fault.to_string().contains("not present"));
+        let server_fault = c
+            .classify(
+                &info(),
+                "t",
+                answer(500, &fault_envelope("Server", "database gone")),
+            )
+            .unwrap_err();
+        assert!(server_fault.is_retryable(), "{server_fault:?}");
+    }
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let mut config = SmartnicConfig::new("r", "p");
+        config.retry_base_delay = Duration::from_millis(100);
+        let c = SmartnicClient::new(config).unwrap();
+        let first = c.backoff(1);
+        assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100));
+        let third = c.backoff(3);
+        assert!(third >= Duration::from_millis(200) && third <= Duration::from_millis(400));
+        assert!(c.backoff(40) <= MAX_BACKOFF);
     }
 }

@@ -3,15 +3,23 @@
 //! [`SmartnicClient`] implements [`domwatch_core::ports::RegistrarPort`]: the bulk list is
 //! `domainListExtended` (paged), a cancellation is `domainDelete` (or `domainTransit` for
 //! .de) and its withdrawal `domainRevoke`; contacts are `domainUpdate` and `handle*`.
-//! Every call carries a fresh `clientTRID`; `returnCode` 1000 is success. The WSDL this is
-//! typed from is `wsdl/smartnic-soap.wsdl`; `docs/smartnic-operations.md` lists the fields.
+//! Every call carries a fresh `clientTRID`; `returnCode` 1000 is success. The operations
+//! and fields are checked against `wsdl/smartnic-soap.wsdl` by the tests;
+//! `docs/smartnic-operations.md` is the wire contract.
 
 pub mod client;
+pub mod dates;
+pub mod operations;
 pub mod ops;
 pub mod xml;
 
-pub use client::{Kind, SmartnicClient, SmartnicConfig, LIVE_ENDPOINT};
-pub use ops::{format_date, parse_date, HandleSummary, LIST_FIELDS};
+pub use client::{SmartnicClient, SmartnicConfig, LIVE_ENDPOINT};
+pub use dates::{format_start_date, parse_date, StartDateFormat};
+pub use operations::{op, Kind, Operation, Request, LIST_FIELDS};
+pub use ops::{HandleSummary, ListPage};
+
+/// The WSDL this client is written against (served by the sandbox as `/soap.wsdl`).
+pub const WSDL: &str = include_str!("../wsdl/smartnic-soap.wsdl");
 
 #[cfg(test)]
 mod wsdl_conformance;

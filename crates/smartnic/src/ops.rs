@@ -1,10 +1,12 @@
 //! Typed Smart-NIC operations and the [`RegistrarPort`] they make up. The wire contract
 //! (which fields are sent and read) is in `docs/smartnic-operations.md`.
 
-use crate::client::{Kind, SmartnicClient};
-use crate::xml::{Node, Value};
+use crate::client::SmartnicClient;
+use crate::dates::parse_date;
+use crate::operations as request;
+use crate::xml::Node;
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate};
+use chrono::NaiveDate;
 use domwatch_core::model::{ContactHandles, RegistrarDomain, RenewalMode};
 use domwatch_core::money::RateTable;
 use domwatch_core::ports::{
@@ -12,22 +14,12 @@ use domwatch_core::ports::{
     RegistrarError, RegistrarPort, RenewOutcome, RenewRequest, TransferOutcome, TransferRequest,
     TransferStatus,
 };
-use domwatch_core::DomainName;
+use domwatch_core::{Currency, DomainName, Money};
+use std::collections::HashMap;
+use std::time::Instant;
 
-/// The fields `domainListExtended` is asked for (as the Smart-NIC exporter asks for them).
-pub const LIST_FIELDS: [&str; 11] = [
-    "domainName",
-    "domainStatus",
-    "status",
-    "ownerC",
-    "adminC",
-    "techC",
-    "zoneC",
-    "systemInDate",
-    "orderDate",
-    "paidUntilDate",
-    "toBeDeletedDate",
-];
+/// EPP's "object does not exist", used when domainInfo succeeds without the domain.
+pub const NOT_FOUND: u16 = 2303;
 
 /// A handle as `handleList` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,49 +30,23 @@ pub struct HandleSummary {
     pub company: String,
 }
 
-/// Dates come as Unix timestamps in strings (domainInfo); a plain `YYYY-MM-DD` is accepted
-/// too. `0` and empty mean "no date".
-pub fn parse_date(text: &str) -> Option<NaiveDate> {
-    let text = text.trim();
-    if text.is_empty() || text == "0" {
-        return None;
-    }
-    if let Ok(secs) = text.parse::<i64>() {
-        return DateTime::from_timestamp(secs, 0).map(|t| t.date_naive());
-    }
-    NaiveDate::parse_from_str(text.get(0..10)?, "%Y-%m-%d").ok()
+/// One page of `domainListExtended`: the domains read and how many rows came (rows whose
+/// name does not parse are skipped but still count for paging).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListPage {
+    pub domains: Vec<RegistrarDomain>,
+    pub rows: usize,
 }
 
-/// `startDate` as sent: `YYYY-MM-DD` (the WSDL types it as a string; see the docs).
-pub fn format_date(date: NaiveDate) -> String {
-    date.format("%Y-%m-%d").to_string()
-}
-
-fn text(value: &str) -> Value {
-    Value::Text(value.to_string())
-}
-
-fn opt_text(value: Option<&str>) -> Value {
-    match value {
-        Some(v) if !v.is_empty() => text(v),
-        _ => Value::Nil,
-    }
-}
-
-fn name_fields(name: &DomainName) -> Vec<(&'static str, Value)> {
-    vec![
-        ("domainName", text(&name.unicode())),
-        ("domainNameAce", text(name.ascii())),
-    ]
-}
-
-/// Maps one domain (from domainInfo's fields or a domainListExtended key/value row).
-fn domain_from(get: impl Fn(&str) -> Option<String>) -> Result<RegistrarDomain, String> {
+/// Maps one domain from its fields (domainInfo's elements or a domainListExtended row's
+/// `{key, value}` items).
+pub fn domain_from(get: impl Fn(&str) -> Option<String>) -> Result<RegistrarDomain, String> {
     let raw = get("domainName").ok_or("a domain without domainName")?;
     let name = DomainName::parse(&raw).map_err(|e| format!("domain `{raw}`: {e}"))?;
     let mut d = RegistrarDomain::new(name);
     let date = |key: &str| get(key).as_deref().and_then(parse_date);
     d.paid_until = date("paidUntilDate");
+    // Smart-NIC reports no separate registry expiry: the paid-until day is the end of term.
     d.registry_expiry = d.paid_until;
     d.created = date("systemInDate").or_else(|| date("orderDate"));
     d.pending_deletion = date("toBeDeletedDate");
@@ -103,230 +69,33 @@ fn domain_from(get: impl Fn(&str) -> Option<String>) -> Result<RegistrarDomain, 
     Ok(d)
 }
 
-impl SmartnicClient {
-    pub async fn domain_info(&self, name: &DomainName) -> Result<RegistrarDomain, RegistrarError> {
-        let ret = self
-            .call("domainInfo", Kind::Read, name_fields(name))
-            .await?;
-        let item = ret
-            .child("domainsList")
-            .and_then(|l| l.children.first())
-            .ok_or_else(|| RegistrarError::Protocol {
-                message: format!("domainInfo for {name}: empty domainsList"),
-            })?;
-        domain_from(|k| item.text_of(k).map(str::to_string))
-            .map_err(|message| RegistrarError::Protocol { message })
-    }
-
-    /// One page of the bulk list.
-    pub async fn list_page(
-        &self,
-        offset: u64,
-        limit: u32,
-    ) -> Result<(Vec<RegistrarDomain>, usize), RegistrarError> {
-        let ret = self
-            .call(
-                "domainListExtended",
-                Kind::Read,
-                vec![
-                    ("level", text("own")),
-                    ("limit", text(&limit.to_string())),
-                    ("offset", text(&offset.to_string())),
-                    ("filter", Value::Pairs(Vec::new())),
-                    (
-                        "fields",
-                        Value::Strings(LIST_FIELDS.iter().map(|f| f.to_string()).collect()),
-                    ),
-                ],
-            )
-            .await?;
-        let rows = ret
-            .child("domainInfo")
-            .map(|l| l.children.as_slice())
-            .unwrap_or(&[]);
-        let mut domains = Vec::with_capacity(rows.len());
-        for row in rows {
-            let items = row
-                .child("domainInfoItem")
-                .map(|i| i.children.as_slice())
-                .unwrap_or(&[]);
-            let get = |key: &str| {
-                items
-                    .iter()
-                    .find(|i| i.text_of("key") == Some(key))
-                    .and_then(|i| i.text_of("value"))
-                    .map(str::to_string)
-            };
-            match domain_from(get) {
-                Ok(d) => domains.push(d),
-                // One unreadable row must not lose the rest of the account.
-                Err(e) => tracing::warn!(error = %e, "Smart-NIC list row skipped"),
-            }
+/// The domains of a `domainListExtended` answer.
+pub fn list_page_from(ret: &Node) -> ListPage {
+    let rows = ret.items("domainInfo");
+    let mut domains = Vec::with_capacity(rows.len());
+    for row in rows {
+        let items = row.items("domainInfoItem");
+        let get = |key: &str| {
+            items
+                .iter()
+                .find(|i| i.text_of("key") == Some(key))
+                .and_then(|i| i.text_of("value"))
+                .map(str::to_string)
+        };
+        match domain_from(get) {
+            Ok(d) => domains.push(d),
+            // One unreadable row must not lose the rest of the account.
+            Err(error) => tracing::warn!(%error, "skipping an unreadable Smart-NIC list row"),
         }
-        Ok((domains, rows.len()))
     }
-
-    pub async fn domain_delete(
-        &self,
-        name: &DomainName,
-        start: Option<NaiveDate>,
-        notify: Option<&str>,
-    ) -> Result<(), RegistrarError> {
-        let mut fields = name_fields(name);
-        fields.push(("notify", text(notify.unwrap_or(""))));
-        fields.push(("startDate", opt_text(start.map(format_date).as_deref())));
-        self.call("domainDelete", Kind::Write, fields)
-            .await
-            .map(drop)
-    }
-
-    /// Withdraws a pending order (here: the cancellation).
-    pub async fn domain_revoke(&self, name: &DomainName) -> Result<(), RegistrarError> {
-        let mut fields = name_fields(name);
-        fields.push(("action", Value::Nil));
-        self.call("domainRevoke", Kind::Write, fields)
-            .await
-            .map(drop)
-    }
-
-    pub async fn domain_transit(
-        &self,
-        name: &DomainName,
-        start: Option<NaiveDate>,
-    ) -> Result<(), RegistrarError> {
-        let mut fields = name_fields(name);
-        fields.push(("transitType", Value::Nil));
-        fields.push(("startDate", opt_text(start.map(format_date).as_deref())));
-        self.call("domainTransit", Kind::Write, fields)
-            .await
-            .map(drop)
-    }
-
-    pub async fn domain_restore(&self, name: &DomainName) -> Result<(), RegistrarError> {
-        self.call("domainRestore", Kind::Write, name_fields(name))
-            .await
-            .map(drop)
-    }
-
-    /// Changes the given contact roles only (`billing` is the zone contact).
-    pub async fn domain_update_contacts(
-        &self,
-        name: &DomainName,
-        contacts: &ContactHandles,
-        notify: Option<&str>,
-    ) -> Result<(), RegistrarError> {
-        let mut fields = name_fields(name);
-        for (field, value) in [
-            ("ownerC", &contacts.owner),
-            ("adminC", &contacts.admin),
-            ("techC", &contacts.tech),
-            ("zoneC", &contacts.billing),
-        ] {
-            if let Some(handle) = value {
-                fields.push((field, text(handle)));
-            }
-        }
-        if let Some(notify) = notify {
-            fields.push(("notify", text(notify)));
-        }
-        self.call("domainUpdate", Kind::Write, fields)
-            .await
-            .map(drop)
-    }
-
-    pub async fn handle_create(
-        &self,
-        contact: &ContactDetails,
-        force_new: bool,
-    ) -> Result<String, RegistrarError> {
-        let mut fields = contact_fields(contact);
-        fields.push(("forceNew", Value::Bool(force_new)));
-        let ret = self.call("handleCreate", Kind::Write, fields).await?;
-        ret.text_of("handleId")
-            .map(str::to_string)
-            .ok_or_else(|| RegistrarError::Protocol {
-                message: "handleCreate succeeded without a handleId".into(),
-            })
-    }
-
-    pub async fn handle_info(&self, handle: &str) -> Result<ContactDetails, RegistrarError> {
-        let ret = self
-            .call("handleInfo", Kind::Read, vec![("handle", text(handle))])
-            .await?;
-        Ok(contact_from(&ret))
-    }
-
-    pub async fn handle_update(
-        &self,
-        handle: &str,
-        contact: &ContactDetails,
-    ) -> Result<(), RegistrarError> {
-        let mut fields = vec![("handle", text(handle))];
-        fields.extend(
-            contact_fields(contact)
-                .into_iter()
-                .filter(|(k, _)| !matches!(*k, "firstname" | "lastname")),
-        );
-        self.call("handleUpdate", Kind::Write, fields)
-            .await
-            .map(drop)
-    }
-
-    /// Every handle of the account, paged.
-    pub async fn handle_list(&self) -> Result<Vec<HandleSummary>, RegistrarError> {
-        let limit = self.config.page_size.max(1);
-        let mut out = Vec::new();
-        let mut offset = 0u64;
-        loop {
-            let ret = self
-                .call(
-                    "handleList",
-                    Kind::Read,
-                    vec![
-                        ("level", text("own")),
-                        ("limit", text(&limit.to_string())),
-                        ("offset", text(&offset.to_string())),
-                    ],
-                )
-                .await?;
-            let items = ret
-                .child("handleList")
-                .map(|l| l.children.as_slice())
-                .unwrap_or(&[]);
-            for i in items {
-                if let Some(handle) = i.text_of("handleId") {
-                    out.push(HandleSummary {
-                        handle: handle.to_string(),
-                        first_name: i.text_of("firstname").unwrap_or("").to_string(),
-                        last_name: i.text_of("lastname").unwrap_or("").to_string(),
-                        company: i.text_of("company").unwrap_or("").to_string(),
-                    });
-                }
-            }
-            if items.len() < limit as usize {
-                return Ok(out);
-            }
-            offset += items.len() as u64;
-        }
+    ListPage {
+        domains,
+        rows: rows.len(),
     }
 }
 
-fn contact_fields(c: &ContactDetails) -> Vec<(&'static str, Value)> {
-    vec![
-        ("firstname", text(&c.first_name)),
-        ("lastname", text(&c.last_name)),
-        ("company", text(c.organization.as_deref().unwrap_or(""))),
-        ("street", text(&c.street.join(", "))),
-        ("pcode", text(&c.zip)),
-        ("city", text(&c.city)),
-        ("country", text(&c.country)),
-        ("phone", text(&c.phone)),
-        ("fax", text("")),
-        ("email", text(&c.email)),
-    ]
-}
-
-fn contact_from(ret: &Node) -> ContactDetails {
+/// The contact details of a `handleInfo` answer.
+pub fn contact_from(ret: &Node) -> ContactDetails {
     let t = |k: &str| ret.text_of(k).unwrap_or("").to_string();
     ContactDetails {
         first_name: t("firstname"),
@@ -345,46 +114,302 @@ fn contact_from(ret: &Node) -> ContactDetails {
     }
 }
 
-/// Identical for handle reuse: every detail equal, ignoring case and blanks.
-fn same_contact(a: &ContactDetails, b: &ContactDetails) -> bool {
-    let n = |s: &str| s.trim().to_lowercase();
+/// Renewal prices per zone from a `priceDomainList` answer (`annually`, active zones only;
+/// `sld.tld` when the entry names a second level).
+pub fn prices_from(ret: &Node) -> HashMap<String, Money> {
+    let mut prices = HashMap::new();
+    for item in ret.items("priceDomainList") {
+        if item.text_of("activated") == Some("false") || item.text_of("activated") == Some("0") {
+            continue;
+        }
+        let Some(tld) = item.text_of("tld") else {
+            continue;
+        };
+        let tld = tld.trim_start_matches('.').to_ascii_lowercase();
+        let zone = match item.text_of("sld") {
+            Some(sld) => format!("{}.{tld}", sld.trim_matches('.').to_ascii_lowercase()),
+            None => tld,
+        };
+        let currency = item
+            .text_of("annually_currency")
+            .and_then(|c| c.parse::<Currency>().ok())
+            .unwrap_or(Currency::EUR);
+        if let Some(price) = item
+            .text_of("annually")
+            .and_then(|a| Money::parse(a, currency).ok())
+        {
+            prices.insert(zone, price);
+        }
+    }
+    prices
+}
+
+fn price_for(prices: &HashMap<String, Money>, name: &DomainName) -> Option<Money> {
+    prices
+        .get(name.zone())
+        .or_else(|| prices.get(name.tld()))
+        .copied()
+}
+
+/// The same contact, for handle reuse: every detail equal, ignoring case, blanks and
+/// phone punctuation.
+pub fn same_contact(a: &ContactDetails, b: &ContactDetails) -> bool {
+    let n = |s: &str| {
+        s.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    };
     let org = |c: &ContactDetails| n(c.organization.as_deref().unwrap_or(""));
+    let phone = |s: &str| {
+        s.chars()
+            .filter(|c| c.is_ascii_digit() || *c == '+')
+            .collect::<String>()
+    };
     n(&a.first_name) == n(&b.first_name)
         && n(&a.last_name) == n(&b.last_name)
         && org(a) == org(b)
-        && n(&a.street.join(", ")) == n(&b.street.join(", "))
+        && n(&request::street_line(&a.street)) == n(&request::street_line(&b.street))
         && n(&a.zip) == n(&b.zip)
         && n(&a.city) == n(&b.city)
         && n(&a.country) == n(&b.country)
-        && n(&a.phone) == n(&b.phone)
+        && phone(&a.phone) == phone(&b.phone)
         && n(&a.email) == n(&b.email)
 }
 
-fn unsupported(what: &str) -> RegistrarError {
+fn not_in_account(name: &DomainName) -> RegistrarError {
     RegistrarError::Permanent {
-        code: 2000,
-        description: format!("{what} is not an operation domwatch uses at Smart-NIC"),
+        code: NOT_FOUND,
+        description: format!(
+            "domainInfo: {} is not in this Smart-NIC account",
+            name.unicode()
+        ),
+    }
+}
+
+impl SmartnicClient {
+    /// `domainInfo`: one domain in full.
+    pub async fn domain_info(&self, name: &DomainName) -> Result<RegistrarDomain, RegistrarError> {
+        let ret = self.call(&request::domain_info(name)).await?;
+        let item = ret
+            .items("domainsList")
+            .first()
+            .ok_or_else(|| not_in_account(name))?;
+        domain_from(|k| item.text_of(k).map(str::to_string)).map_err(|message| {
+            RegistrarError::Protocol {
+                message: format!("domainInfo for {name}: {message}"),
+            }
+        })
+    }
+
+    /// `domainList`: every domain name of the account, paged.
+    pub async fn domain_list(&self) -> Result<Vec<DomainName>, RegistrarError> {
+        let limit = self.config.page_size;
+        let mut names = Vec::new();
+        let mut offset = 0u64;
+        loop {
+            let ret = self.call(&request::domain_list(limit, offset)).await?;
+            let rows = ret.items("domainsList");
+            for row in rows {
+                match row.text_of("domainName").map(DomainName::parse) {
+                    Some(Ok(name)) => names.push(name),
+                    _ => tracing::warn!("skipping an unreadable Smart-NIC domainList row"),
+                }
+            }
+            if rows.len() < limit as usize {
+                return Ok(names);
+            }
+            offset += rows.len() as u64;
+        }
+    }
+
+    /// One page of `domainListExtended`.
+    pub async fn domain_list_page(
+        &self,
+        offset: u64,
+        limit: u32,
+    ) -> Result<ListPage, RegistrarError> {
+        let ret = self
+            .call(&request::domain_list_extended(limit, offset, &[]))
+            .await?;
+        Ok(list_page_from(&ret))
+    }
+
+    /// Every domain, paged with `domainListExtended` (never one call per domain).
+    pub async fn domain_list_extended(&self) -> Result<Vec<RegistrarDomain>, RegistrarError> {
+        let limit = self.config.page_size;
+        let mut all = Vec::new();
+        let mut offset = 0u64;
+        let mut previous_first: Option<DomainName> = None;
+        loop {
+            let page = self.domain_list_page(offset, limit).await?;
+            let first = page.domains.first().map(|d| d.name.clone());
+            if first.is_some() && first == previous_first {
+                // A server that ignores `offset` would otherwise be paged forever.
+                return Err(RegistrarError::Protocol {
+                    message: format!(
+                        "domainListExtended returned the same page again at offset {offset}: the server ignores `offset`; raise page_size above the number of domains"
+                    ),
+                });
+            }
+            previous_first = first;
+            all.extend(page.domains);
+            if page.rows < limit as usize {
+                tracing::debug!(domains = all.len(), "Smart-NIC domain list read");
+                return Ok(all);
+            }
+            offset += page.rows as u64;
+        }
+    }
+
+    /// `domainDelete`: the cancellation, effective at `start`.
+    pub async fn domain_delete(
+        &self,
+        name: &DomainName,
+        start: Option<NaiveDate>,
+        notify: Option<&str>,
+    ) -> Result<(), RegistrarError> {
+        let notify = notify.or(self.config.notify_email.as_deref()).unwrap_or("");
+        let request = request::domain_delete(name, start, notify, self.config.start_date_format);
+        self.call(&request).await.map(drop)
+    }
+
+    /// `domainRevoke`: withdraws the pending cancellation.
+    pub async fn domain_revoke(&self, name: &DomainName) -> Result<(), RegistrarError> {
+        self.call(&request::domain_revoke(name)).await.map(drop)
+    }
+
+    /// `domainTransit`: hands a .de domain to DENIC TRANSIT at `start`.
+    pub async fn domain_transit(
+        &self,
+        name: &DomainName,
+        start: Option<NaiveDate>,
+    ) -> Result<(), RegistrarError> {
+        let request = request::domain_transit(name, start, self.config.start_date_format);
+        self.call(&request).await.map(drop)
+    }
+
+    /// `domainRestore`: brings back a deleted domain (in its redemption period).
+    pub async fn domain_restore(&self, name: &DomainName) -> Result<(), RegistrarError> {
+        self.call(&request::domain_restore(name)).await.map(drop)
+    }
+
+    /// `domainUpdate` with only the given contact roles (`billing` = zoneC).
+    pub async fn domain_update_contacts(
+        &self,
+        name: &DomainName,
+        contacts: &ContactHandles,
+        notify: Option<&str>,
+    ) -> Result<(), RegistrarError> {
+        let notify = notify.or(self.config.notify_email.as_deref());
+        self.call(&request::domain_update_contacts(name, contacts, notify))
+            .await
+            .map(drop)
+    }
+
+    /// `handleCreate`: returns the new (or, with `force_new = false`, possibly an
+    /// existing identical) handle id.
+    pub async fn handle_create(
+        &self,
+        contact: &ContactDetails,
+        force_new: bool,
+    ) -> Result<String, RegistrarError> {
+        let ret = self
+            .call(&request::handle_create(contact, force_new))
+            .await?;
+        ret.text_of("handleId")
+            .map(str::to_string)
+            .ok_or_else(|| RegistrarError::Protocol {
+                message: "handleCreate succeeded without a handleId".into(),
+            })
+    }
+
+    /// `handleInfo`.
+    pub async fn handle_info(&self, handle: &str) -> Result<ContactDetails, RegistrarError> {
+        let ret = self.call(&request::handle_info(handle)).await?;
+        Ok(contact_from(&ret))
+    }
+
+    /// `handleUpdate`: address and reachability of a handle (names cannot change).
+    pub async fn handle_update(
+        &self,
+        handle: &str,
+        contact: &ContactDetails,
+    ) -> Result<(), RegistrarError> {
+        self.call(&request::handle_update(handle, contact))
+            .await
+            .map(drop)
+    }
+
+    /// `handleList`: every handle of the account, paged.
+    pub async fn handle_list(&self) -> Result<Vec<HandleSummary>, RegistrarError> {
+        let limit = self.config.page_size;
+        let mut out = Vec::new();
+        let mut offset = 0u64;
+        loop {
+            let ret = self.call(&request::handle_list(limit, offset)).await?;
+            let items = ret.items("handleList");
+            for i in items {
+                if let Some(handle) = i.text_of("handleId") {
+                    out.push(HandleSummary {
+                        handle: handle.to_string(),
+                        first_name: i.text_of("firstname").unwrap_or("").to_string(),
+                        last_name: i.text_of("lastname").unwrap_or("").to_string(),
+                        company: i.text_of("company").unwrap_or("").to_string(),
+                    });
+                }
+            }
+            if items.len() < limit as usize {
+                return Ok(out);
+            }
+            offset += items.len() as u64;
+        }
+    }
+
+    /// `priceDomainList`: one renewal year per zone, cached for `price_list_max_age`.
+    pub async fn renewal_prices(&self) -> Result<HashMap<String, Money>, RegistrarError> {
+        let mut cache = self.prices.lock().await;
+        if let Some((fetched, prices)) = cache.as_ref() {
+            if fetched.elapsed() < self.config.price_list_max_age {
+                return Ok(prices.clone());
+            }
+        }
+        let ret = self.call(&request::price_domain_list()).await?;
+        let prices = prices_from(&ret);
+        *cache = Some((Instant::now(), prices.clone()));
+        Ok(prices)
+    }
+
+    /// The price list when wanted and available: a failure only costs the prices.
+    async fn prices_if_wanted(&self) -> HashMap<String, Money> {
+        if !self.config.renewal_prices {
+            return HashMap::new();
+        }
+        match self.renewal_prices().await {
+            Ok(prices) => prices,
+            Err(error) => {
+                tracing::warn!(%error, account = %self.config.account, "Smart-NIC price list unavailable; domains carry no renewal price");
+                HashMap::new()
+            }
+        }
     }
 }
 
 #[async_trait]
 impl RegistrarPort for SmartnicClient {
     async fn list_domains(&self) -> Result<Vec<RegistrarDomain>, RegistrarError> {
-        let limit = self.config.page_size.max(1);
-        let mut all = Vec::new();
-        let mut offset = 0u64;
-        loop {
-            let (page, rows) = self.list_page(offset, limit).await?;
-            all.extend(page);
-            if rows < limit as usize {
-                return Ok(all);
-            }
-            offset += rows as u64;
+        let mut domains = self.domain_list_extended().await?;
+        let prices = self.prices_if_wanted().await;
+        for d in &mut domains {
+            d.renewal_price = price_for(&prices, &d.name);
         }
+        Ok(domains)
     }
 
     async fn status_domain(&self, name: &DomainName) -> Result<RegistrarDomain, RegistrarError> {
-        self.domain_info(name).await
+        let mut domain = self.domain_info(name).await?;
+        domain.renewal_price = price_for(&self.prices_if_wanted().await, name);
+        Ok(domain)
     }
 
     /// Smart-NIC has no premium pricing: every name is standard, and nothing is asked.
@@ -405,40 +430,59 @@ impl RegistrarPort for SmartnicClient {
     }
 
     /// Smart-NIC has no renewal modes: a mode that lets the domain expire places a deletion
-    /// at its paid-until date; a renewing mode withdraws a pending one.
+    /// at its paid-until date; AUTORENEW or DEFAULT withdraws a pending one. Both are
+    /// no-ops when the domain is already so.
     async fn set_renewal_mode(
         &self,
         name: &DomainName,
         mode: &RenewalMode,
     ) -> Result<(), RegistrarError> {
+        let renews = matches!(mode, RenewalMode::AutoRenew | RenewalMode::Default);
+        if !mode.lets_expire() && !renews {
+            return Err(RegistrarError::Permanent {
+                code: 2004,
+                description: format!(
+                    "Smart-NIC has no renewal mode {}: domains renew yearly unless cancelled (use AUTODELETE to cancel, AUTORENEW to withdraw a cancellation)",
+                    mode.as_command_value()
+                ),
+            });
+        }
         let current = self.domain_info(name).await?;
         match (mode.lets_expire(), current.pending_deletion.is_some()) {
-            (true, false) => {
-                self.domain_delete(
-                    name,
-                    current.paid_until,
-                    self.config.notify_email.as_deref(),
-                )
-                .await
-            }
+            (true, false) => self.domain_delete(name, current.paid_until, None).await,
             (false, true) => self.domain_revoke(name).await,
             _ => Ok(()),
         }
     }
 
-    async fn renew(&self, _: &RenewRequest) -> Result<RenewOutcome, RegistrarError> {
+    async fn renew(&self, request: &RenewRequest) -> Result<RenewOutcome, RegistrarError> {
         Err(RegistrarError::Permanent {
             code: 2000,
-            description: "Smart-NIC renews domains by itself each year unless cancelled; there is no renew command".into(),
+            description: format!(
+                "Smart-NIC renews {} by itself each year unless it is cancelled; there is no renew command (withdraw a cancellation with domainRevoke instead)",
+                request.name.unicode()
+            ),
         })
     }
 
-    async fn transfer(&self, _: &TransferRequest) -> Result<TransferOutcome, RegistrarError> {
-        Err(unsupported("a transfer order"))
+    async fn transfer(&self, request: &TransferRequest) -> Result<TransferOutcome, RegistrarError> {
+        Err(RegistrarError::Permanent {
+            code: 2000,
+            description: format!(
+                "transfers to Smart-NIC are not managed by domwatch: order the transfer of {} in the domain-bestellsystem",
+                request.name.unicode()
+            ),
+        })
     }
 
-    async fn transfer_status(&self, _: &DomainName) -> Result<TransferStatus, RegistrarError> {
-        Err(unsupported("a transfer status query"))
+    async fn transfer_status(&self, name: &DomainName) -> Result<TransferStatus, RegistrarError> {
+        Err(RegistrarError::Permanent {
+            code: 2000,
+            description: format!(
+                "transfers to Smart-NIC are not managed by domwatch: look up {} in the domain-bestellsystem",
+                name.unicode()
+            ),
+        })
     }
 
     /// Smart-NIC bills in EUR: no rates.
@@ -446,6 +490,7 @@ impl RegistrarPort for SmartnicClient {
         Ok(RateTable::new())
     }
 
+    /// Smart-NIC's SOAP API has no balance query (billingData lists invoices).
     async fn account_status(&self) -> Result<AccountStatus, RegistrarError> {
         Ok(AccountStatus::default())
     }
@@ -455,28 +500,30 @@ impl RegistrarPort for SmartnicClient {
         name: &DomainName,
         contacts: &ContactHandles,
     ) -> Result<(), RegistrarError> {
-        self.domain_update_contacts(name, contacts, self.config.notify_email.as_deref())
-            .await
+        if contacts == &ContactHandles::default() {
+            return Ok(());
+        }
+        self.domain_update_contacts(name, contacts, None).await
     }
 
-    /// Reuses a handle with identical details (looked up among the handles with the same
-    /// name), else creates one.
+    /// Reuses a handle with identical details, else creates one. `handleList` gives names
+    /// only, so `handleInfo` is asked just for the handles with the same name.
     async fn add_contact(&self, contact: &ContactDetails) -> Result<String, RegistrarError> {
+        let same = |a: &str, b: &str| a.trim().eq_ignore_ascii_case(b.trim());
+        let company = contact.organization.as_deref().unwrap_or("");
         let candidates: Vec<HandleSummary> = self
             .handle_list()
             .await?
             .into_iter()
             .filter(|h| {
-                h.first_name
-                    .trim()
-                    .eq_ignore_ascii_case(contact.first_name.trim())
-                    && h.last_name
-                        .trim()
-                        .eq_ignore_ascii_case(contact.last_name.trim())
+                same(&h.first_name, &contact.first_name)
+                    && same(&h.last_name, &contact.last_name)
+                    && same(&h.company, company)
             })
             .collect();
         for candidate in candidates {
             if same_contact(&self.handle_info(&candidate.handle).await?, contact) {
+                tracing::debug!(handle = %candidate.handle, "reusing an identical Smart-NIC handle");
                 return Ok(candidate.handle);
             }
         }
@@ -496,14 +543,13 @@ impl RegistrarPort for SmartnicClient {
             .collect())
     }
 
+    /// Delete → domainDelete, Transit → domainTransit, a renewal mode that lets the
+    /// domain expire → domainDelete, all at `effective`.
     async fn place_cancellation(
         &self,
         request: &CancellationRequest,
     ) -> Result<(), RegistrarError> {
-        let notify = request
-            .notify_email
-            .as_deref()
-            .or(self.config.notify_email.as_deref());
+        let notify = request.notify_email.as_deref();
         match &request.method {
             CancellationMethod::Transit => {
                 self.domain_transit(&request.name, request.effective).await
@@ -519,13 +565,14 @@ impl RegistrarPort for SmartnicClient {
             CancellationMethod::RenewalMode { mode } => Err(RegistrarError::Permanent {
                 code: 2004,
                 description: format!(
-                    "renewal mode {} does not cancel anything",
+                    "renewal mode {} cancels nothing: Smart-NIC cancels with `delete` or `transit` (auto_delete.cancel_with)",
                     mode.as_command_value()
                 ),
             }),
         }
     }
 
+    /// domainRevoke; `restore_mode` does not apply (Smart-NIC has no renewal modes).
     async fn withdraw_cancellation(
         &self,
         name: &DomainName,
@@ -538,44 +585,193 @@ impl RegistrarPort for SmartnicClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::xml::{body_element, parse};
+
+    fn day(y: i32, m: u32, d: u32) -> Option<NaiveDate> {
+        NaiveDate::from_ymd_opt(y, m, d)
+    }
+
+    fn ret_of(xml: &str) -> Node {
+        let tree = parse(xml).unwrap();
+        body_element(&tree)
+            .unwrap()
+            .child("return")
+            .unwrap()
+            .clone()
+    }
+
+    /// The shape of the peer client's recorded domainInfo answer (nil and empty
+    /// elements included), with our own values.
+    const DOMAIN_INFO: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/" xmlns:SOAP-ENC="http://schemas.xmlsoap.org/soap/encoding/" xmlns:ns1="http://soap.domain-bestellsystem.de/soap/1.1/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" SOAP-ENV:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/">
+  <SOAP-ENV:Body>
+    <ns1:domainInfoResponse>
+      <return xsi:type="ns1:DomainInfoResponseObject">
+        <domainsList xsi:type="ns1:ArrayOfDomaininfodomains">
+          <item xsi:type="ns1:DomainInfoDomains">
+            <domainName xsi:type="xsd:string">bäckerei-beispiel.de</domainName>
+            <tld xsi:type="xsd:string">de</tld>
+            <adminC xsi:type="xsd:string">AA1111111@HANDLES.DE</adminC>
+            <ownerC xsi:type="xsd:string">OO2222222@HANDLES.DE</ownerC>
+            <techC xsi:type="xsd:string">AA1111111@HANDLES.DE</techC>
+            <zoneC xsi:type="xsd:string">ZZ3333333@HANDLES.DE</zoneC>
+            <secondaryNameserver xsi:type="ns1:ArrayOfString"><item xsi:type="xsd:string">ns2.example.net</item></secondaryNameserver>
+            <orderDate xsi:type="xsd:string">1042352959</orderDate>
+            <executionDate xsi:nil="true"/>
+            <systemInDate xsi:nil="true"/>
+            <paidUntilDate xsi:type="xsd:string">1798758000</paidUntilDate>
+            <toBeDeletedDate xsi:type="xsd:string"/>
+            <status xsi:type="xsd:string">kk_ok_de</status>
+            <domainStatus xsi:type="xsd:string">active</domainStatus>
+            <domainSubStatus xsi:type="ns1:ArrayOfString"/>
+            <tags xsi:nil="true"/>
+            <extension xsi:type="ns1:DomainInfoDomainsExtension"/>
+          </item>
+        </domainsList>
+        <returnCode xsi:type="xsd:int">1000</returnCode>
+        <returnSubCode xsi:type="xsd:int">0</returnSubCode>
+        <returnMessage xsi:type="xsd:string"/>
+        <clientTRID xsi:type="xsd:string">domwatch-1-a</clientTRID>
+        <serverTRID xsi:type="xsd:string"/>
+      </return>
+    </ns1:domainInfoResponse>
+  </SOAP-ENV:Body>
+</SOAP-ENV:Envelope>"#;
 
     #[test]
-    fn dates_are_unix_timestamps_or_iso() {
+    fn domain_info_maps_every_field_and_tolerates_nil_and_empty() {
+        let ret = ret_of(DOMAIN_INFO);
+        let item = &ret.items("domainsList")[0];
+        let d = domain_from(|k| item.text_of(k).map(str::to_string)).unwrap();
+        assert_eq!(d.name.ascii(), "xn--bckerei-beispiel-vnb.de");
+        assert_eq!(d.paid_until, day(2027, 1, 1));
+        assert_eq!(d.registry_expiry, day(2027, 1, 1));
         assert_eq!(
-            parse_date("1798761600"),
-            NaiveDate::from_ymd_opt(2027, 1, 1)
+            d.created,
+            day(2003, 1, 12),
+            "orderDate when systemInDate is nil"
         );
         assert_eq!(
-            parse_date("2027-01-01"),
-            NaiveDate::from_ymd_opt(2027, 1, 1)
+            d.pending_deletion, None,
+            "an empty toBeDeletedDate is no date"
         );
+        assert_eq!(d.renewal_mode, Some(RenewalMode::AutoRenew));
+        assert_eq!(d.status, ["active", "kk_ok_de"]);
         assert_eq!(
-            parse_date("2027-01-01 10:00:00"),
-            NaiveDate::from_ymd_opt(2027, 1, 1)
+            d.contacts,
+            ContactHandles {
+                owner: Some("OO2222222@HANDLES.DE".into()),
+                admin: Some("AA1111111@HANDLES.DE".into()),
+                tech: Some("AA1111111@HANDLES.DE".into()),
+                billing: Some("ZZ3333333@HANDLES.DE".into()),
+            }
         );
-        assert_eq!(parse_date("0"), None);
-        assert_eq!(parse_date(""), None);
-        assert_eq!(parse_date("soon"), None);
+        assert!(d.premium.is_none());
+    }
+
+    #[test]
+    fn list_rows_map_by_key_and_bad_rows_are_skipped_but_counted() {
+        let row = |pairs: &[(&str, &str)]| {
+            let items: String = pairs
+                .iter()
+                .map(|(k, v)| {
+                    if v.is_empty() {
+                        format!("<item><key>{k}</key><value xsi:nil=\"true\"/></item>")
+                    } else {
+                        format!("<item><key>{k}</key><value>{v}</value></item>")
+                    }
+                })
+                .collect();
+            format!("<item><domainInfoItem>{items}</domainInfoItem></item>")
+        };
+        let xml = format!(
+            "<Envelope xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><Body><domainListExtendedResponse><return>\
+             <domainInfo>{}{}{}</domainInfo><returnCode>1000</returnCode></return></domainListExtendedResponse></Body></Envelope>",
+            row(&[
+                ("domainName", "eins.de"),
+                ("toBeDeletedDate", "1798758000"),
+                ("paidUntilDate", "1798758000"),
+                ("zoneC", "ZZ3333333@HANDLES.DE"),
+            ]),
+            row(&[("domainName", "not a domain")]),
+            row(&[("domainName", "zwei.eu"), ("toBeDeletedDate", "")]),
+        );
+        let page = list_page_from(&ret_of(&xml));
+        assert_eq!(page.rows, 3);
+        assert_eq!(page.domains.len(), 2);
+        let first = &page.domains[0];
+        assert_eq!(first.pending_deletion, day(2027, 1, 1));
+        assert_eq!(first.renewal_mode, Some(RenewalMode::AutoDelete));
         assert_eq!(
-            format_date(NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()),
-            "2027-01-01"
+            first.contacts.billing.as_deref(),
+            Some("ZZ3333333@HANDLES.DE")
+        );
+        assert_eq!(page.domains[1].pending_deletion, None);
+        assert_eq!(
+            page.domains[1].paid_until, None,
+            "missing fields stay unknown"
         );
     }
 
     #[test]
-    fn a_pending_deletion_reads_as_autodelete() {
-        let row = |k: &str| match k {
-            "domainName" => Some("Müller.de".to_string()),
-            "paidUntilDate" => Some("1798761600".to_string()),
-            "toBeDeletedDate" => Some("1798761600".to_string()),
-            "zoneC" => Some("DBS-ZONE".to_string()),
-            _ => None,
-        };
-        let d = domain_from(row).unwrap();
-        assert_eq!(d.name.ascii(), "xn--mller-kva.de");
-        assert_eq!(d.renewal_mode, Some(RenewalMode::AutoDelete));
-        assert_eq!(d.pending_deletion, d.paid_until);
-        assert_eq!(d.contacts.billing.as_deref(), Some("DBS-ZONE"));
-        assert!(domain_from(|_| None).is_err());
+    fn an_empty_or_missing_list_is_no_domains() {
+        let ret = ret_of("<Envelope><Body><r><return><returnCode>1000</returnCode></return></r></Body></Envelope>");
+        assert_eq!(
+            list_page_from(&ret),
+            ListPage {
+                domains: vec![],
+                rows: 0
+            }
+        );
+    }
+
+    #[test]
+    fn handle_info_reads_the_peer_shape() {
+        let ret = ret_of(
+            "<Envelope><Body><handleInfoResponse><return>\
+             <firstname>Tanja</firstname><lastname>Beispiel</lastname><company/>\
+             <street>Testgasse 29b</street><pcode>01255</pcode><city>Berlin</city>\
+             <country>DE</country><phone>+49 555 12345678</phone><fax/>\
+             <email>tanja@example.net</email><handle>TB1234567@HANDLES.DE</handle>\
+             <returnCode>1000</returnCode></return></handleInfoResponse></Body></Envelope>",
+        );
+        let c = contact_from(&ret);
+        assert_eq!(c.organization, None);
+        assert_eq!(c.street, ["Testgasse 29b"]);
+        assert_eq!(c.zip, "01255");
+        let mut same = c.clone();
+        same.phone = "+49.55512345678".into();
+        same.email = "Tanja@Example.net".into();
+        assert!(same_contact(&c, &same));
+        let mut moved = c.clone();
+        moved.city = "Hamburg".into();
+        assert!(!same_contact(&c, &moved));
+    }
+
+    #[test]
+    fn prices_are_per_zone_and_inactive_zones_are_left_out() {
+        let ret = ret_of(
+            "<Envelope><Body><priceDomainListResponse><return><priceDomainList>\
+             <item><tld>de</tld><sld/><activated>true</activated><annually>4.5</annually><annually_currency>EUR</annually_currency></item>\
+             <item><tld>uk</tld><sld>co</sld><activated>true</activated><annually>7</annually><annually_currency>EUR</annually_currency></item>\
+             <item><tld>xyz</tld><activated>false</activated><annually>1</annually></item>\
+             </priceDomainList><returnCode>1000</returnCode></return></priceDomainListResponse></Body></Envelope>",
+        );
+        let prices = prices_from(&ret);
+        assert_eq!(prices.len(), 2);
+        let de = DomainName::parse("x.de").unwrap();
+        assert_eq!(
+            price_for(&prices, &de),
+            Some(Money::parse("4.50", Currency::EUR).unwrap())
+        );
+        let co_uk = DomainName::parse("x.co.uk").unwrap();
+        assert_eq!(
+            price_for(&prices, &co_uk).unwrap().to_string(),
+            Money::parse("7", Currency::EUR).unwrap().to_string()
+        );
+        assert_eq!(
+            price_for(&prices, &DomainName::parse("x.xyz").unwrap()),
+            None
+        );
     }
 }

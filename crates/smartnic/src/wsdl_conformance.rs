@@ -1,115 +1,370 @@
-//! Every operation the client sends, and every field it writes, exists in the WSDL.
+//! Every operation the client sends, every request field it writes and every answer field
+//! it reads exists in the WSDL (`wsdl/smartnic-soap.wsdl`, read here with quick-xml).
 
+use crate::dates::StartDateFormat;
+use crate::operations::{self as request, op, Request, LIST_FIELDS};
+use crate::xml::{body_element, envelope, parse, Node, Value};
+use domwatch_core::model::ContactHandles;
+use domwatch_core::ports::ContactDetails;
+use domwatch_core::DomainName;
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::Reader;
 use std::collections::BTreeMap;
 
 const WSDL: &str = include_str!("../wsdl/smartnic-soap.wsdl");
 
-/// Element names per complexType of the WSDL (which must be well-formed XML).
-fn types() -> BTreeMap<String, Vec<String>> {
-    crate::xml::parse(WSDL).expect("the WSDL parses");
-    let mut out = BTreeMap::new();
-    // The element tree keeps no attributes, so names are read from the declarations.
-    let mut current: Option<String> = None;
-    for line in WSDL.lines() {
-        let line = line.trim();
-        if let Some(rest) = line.strip_prefix("<xsd:complexType name=\"") {
-            current = rest.split('"').next().map(str::to_string);
-            out.insert(current.clone().unwrap(), Vec::new());
-        } else if let (Some(ty), Some(rest)) = (&current, line.strip_prefix("<xsd:element name=\""))
-        {
-            if let Some(name) = rest.split('"').next() {
-                out.get_mut(ty).unwrap().push(name.to_string());
-            }
-        } else if line.starts_with("</xsd:complexType") {
-            current = None;
-        }
-    }
-    out
+/// What the WSDL declares.
+#[derive(Default)]
+struct Wsdl {
+    /// complexType → its elements (name, type without prefix).
+    types: BTreeMap<String, Vec<(String, String)>>,
+    /// message → its parts (name, type without prefix).
+    messages: BTreeMap<String, Vec<(String, String)>>,
+    /// portType operation → input message (without prefix).
+    inputs: BTreeMap<String, String>,
+    /// binding operation → soapAction.
+    actions: BTreeMap<String, String>,
+    /// binding operation → `use` of its input body.
+    body_use: BTreeMap<String, String>,
 }
 
-/// Builds the request the client would send and checks its fields against the type.
-fn check(op: &str, fields: &[&str]) {
-    let types = types();
-    let mut type_name = op.to_string();
-    type_name[0..1].make_ascii_uppercase();
-    let declared = types
-        .get(&format!("{type_name}RequestObject"))
-        .unwrap_or_else(|| panic!("{op} has no request type in the WSDL"));
-    for f in fields {
-        assert!(
-            declared.iter().any(|d| d == f),
-            "{op}: `{f}` is not in the WSDL ({declared:?})"
-        );
+fn attr(start: &BytesStart<'_>, name: &str) -> Option<String> {
+    start
+        .attributes()
+        .flatten()
+        .find(|a| a.key.local_name().as_ref() == name.as_bytes())
+        .map(|a| String::from_utf8_lossy(&a.value).into_owned())
+}
+
+fn unprefixed(name: &str) -> String {
+    name.rsplit(':').next().unwrap_or(name).to_string()
+}
+
+fn read_wsdl() -> Wsdl {
+    let mut wsdl = Wsdl::default();
+    let mut reader = Reader::from_str(WSDL);
+    let mut path: Vec<String> = Vec::new();
+    let mut complex_type: Option<String> = None;
+    let mut message: Option<String> = None;
+    let mut operation: Option<String> = None;
+    loop {
+        let event = reader.read_event().expect("the WSDL is well-formed XML");
+        let (start, empty) = match &event {
+            Event::Start(s) => (Some(s.clone()), false),
+            Event::Empty(s) => (Some(s.clone()), true),
+            Event::End(_) => {
+                let closed = path.pop().unwrap_or_default();
+                match closed.as_str() {
+                    "complexType" => complex_type = None,
+                    "message" => message = None,
+                    "operation" => operation = None,
+                    _ => {}
+                }
+                continue;
+            }
+            Event::Eof => break,
+            _ => continue,
+        };
+        let start = start.expect("start or empty");
+        let local = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
+        let parent = path.last().map(String::as_str).unwrap_or("");
+        let in_binding = path.iter().any(|p| p == "binding");
+        let in_port_type = path.iter().any(|p| p == "portType");
+        match local.as_str() {
+            "complexType" => {
+                complex_type = attr(&start, "name");
+                if let Some(name) = &complex_type {
+                    wsdl.types.entry(name.clone()).or_default();
+                }
+            }
+            "element" => {
+                if let (Some(ty), Some(name)) = (&complex_type, attr(&start, "name")) {
+                    let declared = attr(&start, "type")
+                        .map(|t| unprefixed(&t))
+                        .unwrap_or_default();
+                    wsdl.types
+                        .entry(ty.clone())
+                        .or_default()
+                        .push((name, declared));
+                }
+            }
+            "message" => {
+                message = attr(&start, "name");
+                if let Some(name) = &message {
+                    wsdl.messages.entry(name.clone()).or_default();
+                }
+            }
+            "part" => {
+                if let (Some(m), Some(name)) = (&message, attr(&start, "name")) {
+                    let declared = attr(&start, "type")
+                        .map(|t| unprefixed(&t))
+                        .unwrap_or_default();
+                    wsdl.messages
+                        .entry(m.clone())
+                        .or_default()
+                        .push((name, declared));
+                }
+            }
+            "operation" if parent == "portType" || parent == "binding" => {
+                operation = attr(&start, "name");
+            }
+            "operation" if in_binding => {
+                if let (Some(o), Some(action)) = (&operation, attr(&start, "soapAction")) {
+                    wsdl.actions.insert(o.clone(), action);
+                }
+            }
+            "input" if in_port_type => {
+                if let (Some(o), Some(m)) = (&operation, attr(&start, "message")) {
+                    wsdl.inputs.insert(o.clone(), unprefixed(&m));
+                }
+            }
+            "body" if in_binding && parent == "input" => {
+                if let (Some(o), Some(u)) = (&operation, attr(&start, "use")) {
+                    wsdl.body_use.insert(o.clone(), u);
+                }
+            }
+            _ => {}
+        }
+        if !empty {
+            path.push(local);
+        }
     }
-    assert!(
-        WSDL.contains(&format!(
-            "soapAction=\"http://soap.domain-bestellsystem.de/soap/1.1/#{op}\""
-        )),
-        "{op} has no SOAPAction"
-    );
+    wsdl
+}
+
+impl Wsdl {
+    fn declared(&self, ty: &str, element: &str) -> Option<&str> {
+        self.types
+            .get(ty)?
+            .iter()
+            .find(|(name, _)| name == element)
+            .map(|(_, t)| t.as_str())
+    }
+
+    /// Checks `node` (declared as `ty`) and everything below it against the schema.
+    fn check_node(&self, context: &str, ty: &str, node: &Node) {
+        if ty.is_empty() || !self.types.contains_key(ty) {
+            assert!(
+                node.children.is_empty(),
+                "{context}: <{}> is a simple {ty} but has children",
+                node.name
+            );
+            return;
+        }
+        for child in &node.children {
+            let declared = self.declared(ty, &child.name).unwrap_or_else(|| {
+                panic!(
+                    "{context}: <{}> is not an element of {ty} in the WSDL ({:?})",
+                    child.name, self.types[ty]
+                )
+            });
+            self.check_node(&format!("{context}/{}", child.name), declared, child);
+        }
+    }
+}
+
+fn name(text: &str) -> DomainName {
+    DomainName::parse(text).unwrap()
+}
+
+fn full_contact() -> ContactDetails {
+    ContactDetails {
+        first_name: "Anna".into(),
+        last_name: "Beispiel".into(),
+        organization: Some("Beispiel GmbH".into()),
+        street: vec!["Hauptstr. 1".into()],
+        city: "Berlin".into(),
+        state: Some("BE".into()),
+        zip: "10115".into(),
+        country: "de".into(),
+        phone: "+49.301234567".into(),
+        email: "anna@example.net".into(),
+    }
+}
+
+/// Every request the client can build, with every optional field present.
+fn every_request() -> Vec<Request> {
+    let idn = name("müller.de");
+    let day = chrono::NaiveDate::from_ymd_opt(2027, 1, 1);
+    let all_roles = ContactHandles {
+        owner: Some("A".into()),
+        admin: Some("B".into()),
+        tech: Some("C".into()),
+        billing: Some("D".into()),
+    };
+    vec![
+        request::domain_info(&idn),
+        request::domain_list(10, 20),
+        request::domain_list_extended(10, 20, &[("tld".into(), "de".into())]),
+        request::domain_list_extended(10, 20, &[]),
+        request::domain_delete(&idn, day, "n@example.net", StartDateFormat::UnixTimestamp),
+        request::domain_revoke(&idn),
+        request::domain_transit(&idn, day, StartDateFormat::IsoDate),
+        request::domain_restore(&idn),
+        request::domain_update_contacts(&idn, &all_roles, Some("n@example.net")),
+        request::handle_create(&full_contact(), true),
+        request::handle_info("AB1234567@HANDLES.DE"),
+        request::handle_list(10, 0),
+        request::handle_update("AB1234567@HANDLES.DE", &full_contact()),
+        request::price_domain_list(),
+    ]
 }
 
 #[test]
-fn operations_and_fields_exist_in_the_wsdl() {
-    let name = ["domainName", "domainNameAce", "clientTRID", "forReseller"];
-    let with = |extra: &[&'static str]| -> Vec<&'static str> {
-        name.iter().copied().chain(extra.iter().copied()).collect()
-    };
-    check("domainInfo", &with(&[]));
-    check("domainDelete", &with(&["notify", "startDate"]));
-    check("domainRevoke", &with(&["action"]));
-    check("domainTransit", &with(&["transitType", "startDate"]));
-    check("domainRestore", &with(&[]));
-    check(
-        "domainUpdate",
-        &with(&["ownerC", "adminC", "techC", "zoneC", "notify"]),
-    );
-    check(
-        "domainListExtended",
-        &[
-            "level",
-            "limit",
-            "offset",
-            "filter",
-            "fields",
-            "clientTRID",
-            "forReseller",
-        ],
-    );
-    check("domainList", &["level", "limit", "offset", "clientTRID"]);
-    let contact = [
-        "firstname",
-        "lastname",
-        "company",
-        "street",
-        "pcode",
-        "city",
-        "country",
-        "phone",
-        "fax",
-        "email",
-        "clientTRID",
-    ];
-    let mut create: Vec<&str> = contact.to_vec();
-    create.push("forceNew");
-    check("handleCreate", &create);
-    check("handleInfo", &["handle", "clientTRID"]);
-    check("handleList", &["level", "limit", "offset", "clientTRID"]);
-    let update: Vec<&str> = ["handle"]
-        .into_iter()
-        .chain(
-            contact
-                .into_iter()
-                .filter(|f| !matches!(*f, "firstname" | "lastname")),
-        )
-        .collect();
-    check("handleUpdate", &update);
-    // The list fields the client reads are DomainInfoDomains fields.
-    let info = &types()["DomainInfoDomains"];
-    for f in crate::LIST_FIELDS {
+fn every_operation_is_an_rpc_encoded_wsdl_operation_with_its_part_and_action() {
+    let wsdl = read_wsdl();
+    assert!(wsdl.types.len() > 100, "the WSDL types were read");
+    for o in op::ALL {
+        let input = wsdl
+            .inputs
+            .get(o.name)
+            .unwrap_or_else(|| panic!("{} is not an operation of the WSDL", o.name));
+        assert_eq!(input, &format!("{}In", o.name));
+        let parts = &wsdl.messages[input];
+        assert_eq!(
+            parts,
+            &vec![(o.part.to_string(), o.request_type())],
+            "{}: message part",
+            o.name
+        );
+        assert_eq!(
+            format!("\"{}\"", wsdl.actions[o.name]),
+            o.soap_action(),
+            "{}: SOAPAction",
+            o.name
+        );
+        assert_eq!(wsdl.body_use[o.name], "encoded", "{}", o.name);
+        let response = &wsdl.messages[&format!("{}Out", o.name)];
+        assert_eq!(response[0].0, "return", "{}: the answer's part", o.name);
+    }
+}
+
+#[test]
+fn every_request_field_the_client_writes_is_declared() {
+    let wsdl = read_wsdl();
+    let mut covered: Vec<&str> = Vec::new();
+    for request in every_request() {
+        let mut fields = request.fields.clone();
+        fields.push(("clientTRID", Value::text("t")));
+        fields.push(("forReseller", Value::text("sub")));
+        let xml = envelope(&request.operation, &fields);
+        let tree = parse(&xml).expect("the envelope parses");
+        let element = body_element(&tree).unwrap();
+        assert_eq!(element.name, request.operation.name);
+        assert_eq!(element.children.len(), 1, "one part");
+        let part = &element.children[0];
+        assert_eq!(part.name, request.operation.part);
+        wsdl.check_node(
+            request.operation.name,
+            &request.operation.request_type(),
+            part,
+        );
+        covered.push(request.operation.name);
+    }
+    for o in op::ALL {
         assert!(
-            info.iter().any(|d| d == f),
+            covered.contains(&o.name),
+            "{} has no request checked",
+            o.name
+        );
+    }
+}
+
+#[test]
+fn every_answer_field_the_client_reads_is_declared() {
+    let wsdl = read_wsdl();
+    let reads: [(&str, &[&str]); 10] = [
+        (
+            "DomainInfoDomains",
+            &[
+                "domainName",
+                "domainStatus",
+                "status",
+                "ownerC",
+                "adminC",
+                "techC",
+                "zoneC",
+                "systemInDate",
+                "orderDate",
+                "paidUntilDate",
+                "toBeDeletedDate",
+            ],
+        ),
+        ("DomainInfoResponseObject", &["domainsList"]),
+        ("DomainListResponseObject", &["domainsList"]),
+        ("DomainListDomains", &["domainName"]),
+        ("DomainListExtendedResponseObject", &["domainInfo"]),
+        ("DomainInfo", &["domainInfoItem"]),
+        ("DomainInfoItem", &["key", "value"]),
+        (
+            "HandleInfoResponseObject",
+            &[
+                "firstname",
+                "lastname",
+                "company",
+                "street",
+                "pcode",
+                "city",
+                "country",
+                "phone",
+                "email",
+            ],
+        ),
+        (
+            "HandleListHandles",
+            &["handleId", "firstname", "lastname", "company"],
+        ),
+        (
+            "PriceDomainList",
+            &["tld", "sld", "activated", "annually", "annually_currency"],
+        ),
+    ];
+    for (ty, fields) in reads {
+        for f in fields {
+            assert!(wsdl.declared(ty, f).is_some(), "{ty} has no {f}");
+        }
+    }
+    for f in LIST_FIELDS {
+        assert!(
+            wsdl.declared("DomainInfoDomains", f).is_some(),
             "list field {f} is not a domainInfo field"
         );
     }
+    assert_eq!(
+        wsdl.declared("HandleCreateResponseObject", "handleId"),
+        Some("string")
+    );
+    for o in op::ALL {
+        let response_type = &wsdl.messages[&format!("{}Out", o.name)][0].1;
+        for f in [
+            "returnCode",
+            "returnSubCode",
+            "returnMessage",
+            "clientTRID",
+            "serverTRID",
+        ] {
+            assert!(
+                wsdl.declared(response_type, f).is_some(),
+                "{response_type} has no {f}"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_undeclared_field_is_caught() {
+    let wsdl = read_wsdl();
+    let xml = envelope(
+        &op::DOMAIN_DELETE,
+        &[
+            ("domainName", Value::text("a.de")),
+            ("deleteDate", Value::text("x")),
+        ],
+    );
+    let tree = parse(&xml).unwrap();
+    let part = &body_element(&tree).unwrap().children[0];
+    let caught = std::panic::catch_unwind(|| {
+        wsdl.check_node("domainDelete", "DomainDeleteRequestObject", part)
+    });
+    assert!(caught.is_err(), "deleteDate is not a WSDL field");
 }

@@ -1,100 +1,106 @@
 //! SOAP 1.1 RPC/encoded on the wire: writing request envelopes and reading any SOAP
 //! message into a small element tree (namespace prefixes dropped, `xsi:nil` kept).
 
-use quick_xml::events::Event;
+use crate::operations::Operation;
+use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 use std::fmt::Write;
 
 /// The service namespace (also the SOAPAction prefix).
 pub const NAMESPACE: &str = "http://soap.domain-bestellsystem.de/soap/1.1/";
+/// `SOAP-ENV`.
+pub const ENVELOPE_NAMESPACE: &str = "http://schemas.xmlsoap.org/soap/envelope/";
+/// `SOAP-ENC`, the RPC/encoded encoding style every binding of the WSDL uses.
+pub const ENCODING_NAMESPACE: &str = "http://schemas.xmlsoap.org/soap/encoding/";
 
 /// A request field value, typed the way the WSDL declares it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
     Text(String),
     Bool(bool),
-    /// `xsi:nil="true"`: an optional element sent empty.
+    /// `xsi:nil="true"`: a nillable element sent empty on purpose.
     Nil,
-    /// `tns:ArrayOfString`.
+    /// `tns:ArrayOfString` (`<item xsi:type="xsd:string">` per entry).
     Strings(Vec<String>),
-    /// An array of `{key, value}` items (`tns:ArrayOfFilteritem`).
-    Pairs(Vec<(String, String)>),
+    /// `tns:ArrayOfFilteritem`: `{key, value}` items.
+    Filters(Vec<(String, String)>),
 }
 
-/// The operation's request object: the element is `<{op}Request>` of type
-/// `ns1:{Op}RequestObject`, as every message of the WSDL names it.
-pub fn envelope(operation: &str, fields: &[(&str, Value)]) -> String {
-    let mut type_name = operation.to_string();
-    if let Some(first) = type_name.get_mut(0..1) {
-        first.make_ascii_uppercase();
+impl Value {
+    pub fn text(value: impl Into<String>) -> Value {
+        Value::Text(value.into())
     }
-    let mut body = String::with_capacity(512);
+}
+
+/// The request envelope of `operation`: `<ns1:{op}><{part} xsi:type="ns1:{Type}">` with one
+/// element per field, in order. All text is escaped.
+pub fn envelope(operation: &Operation, fields: &[(&str, Value)]) -> String {
+    let mut body = String::with_capacity(640 + fields.len() * 64);
     let _ = write!(
         body,
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
-         <SOAP-ENV:Envelope xmlns:SOAP-ENV=\"http://schemas.xmlsoap.org/soap/envelope/\" \
+         <SOAP-ENV:Envelope xmlns:SOAP-ENV=\"{ENVELOPE_NAMESPACE}\" \
          xmlns:ns1=\"{NAMESPACE}\" xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" \
          xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
-         xmlns:SOAP-ENC=\"http://schemas.xmlsoap.org/soap/encoding/\" \
-         SOAP-ENV:encodingStyle=\"http://schemas.xmlsoap.org/soap/encoding/\">\
-         <SOAP-ENV:Body><ns1:{operation}><{operation}Request xsi:type=\"ns1:{type_name}RequestObject\">"
+         xmlns:SOAP-ENC=\"{ENCODING_NAMESPACE}\" \
+         SOAP-ENV:encodingStyle=\"{ENCODING_NAMESPACE}\">\
+         <SOAP-ENV:Body><ns1:{name}><{part} xsi:type=\"ns1:{request_type}\">",
+        name = operation.name,
+        part = operation.part,
+        request_type = operation.request_type(),
     );
     for (name, value) in fields {
-        match value {
-            Value::Text(text) => {
-                let _ = write!(
-                    body,
-                    "<{name} xsi:type=\"xsd:string\">{}</{name}>",
-                    escape(text)
-                );
-            }
-            Value::Bool(b) => {
-                let _ = write!(body, "<{name} xsi:type=\"xsd:boolean\">{b}</{name}>");
-            }
-            Value::Nil => {
-                let _ = write!(body, "<{name} xsi:nil=\"true\"/>");
-            }
-            Value::Strings(items) => {
-                let _ = write!(
-                    body,
-                    "<{name} SOAP-ENC:arrayType=\"xsd:string[{}]\" xsi:type=\"ns1:ArrayOfString\">",
-                    items.len()
-                );
-                for item in items {
-                    let _ = write!(
-                        body,
-                        "<item xsi:type=\"xsd:string\">{}</item>",
-                        escape(item)
-                    );
-                }
-                let _ = write!(body, "</{name}>");
-            }
-            Value::Pairs(pairs) => {
-                let _ = write!(
-                    body,
-                    "<{name} SOAP-ENC:arrayType=\"ns1:FilterItem[{}]\" xsi:type=\"ns1:ArrayOfFilteritem\">",
-                    pairs.len()
-                );
-                for (k, v) in pairs {
-                    let _ = write!(
-                        body,
-                        "<item xsi:type=\"ns1:FilterItem\"><key xsi:type=\"xsd:string\">{}</key><value xsi:type=\"xsd:string\">{}</value></item>",
-                        escape(k),
-                        escape(v)
-                    );
-                }
-                let _ = write!(body, "</{name}>");
-            }
-        }
+        write_field(&mut body, name, value);
     }
     let _ = write!(
         body,
-        "</{operation}Request></ns1:{operation}></SOAP-ENV:Body></SOAP-ENV:Envelope>"
+        "</{part}></ns1:{name}></SOAP-ENV:Body></SOAP-ENV:Envelope>",
+        part = operation.part,
+        name = operation.name,
     );
     body
 }
 
-/// XML text escaping for element content and attribute values.
+fn write_field(out: &mut String, name: &str, value: &Value) {
+    match value {
+        Value::Text(text) => {
+            let _ = write!(
+                out,
+                "<{name} xsi:type=\"xsd:string\">{}</{name}>",
+                escape(text)
+            );
+        }
+        Value::Bool(b) => {
+            let _ = write!(out, "<{name} xsi:type=\"xsd:boolean\">{b}</{name}>");
+        }
+        Value::Nil => {
+            let _ = write!(out, "<{name} xsi:nil=\"true\"/>");
+        }
+        Value::Strings(items) => {
+            let _ = write!(out, "<{name} xsi:type=\"ns1:ArrayOfString\">");
+            for item in items {
+                let _ = write!(out, "<item xsi:type=\"xsd:string\">{}</item>", escape(item));
+            }
+            let _ = write!(out, "</{name}>");
+        }
+        Value::Filters(pairs) => {
+            let _ = write!(out, "<{name} xsi:type=\"ns1:ArrayOfFilteritem\">");
+            for (key, value) in pairs {
+                let _ = write!(
+                    out,
+                    "<item xsi:type=\"ns1:FilterItem\"><key xsi:type=\"xsd:string\">{}</key>\
+                     <value xsi:type=\"xsd:string\">{}</value></item>",
+                    escape(key),
+                    escape(value)
+                );
+            }
+            let _ = write!(out, "</{name}>");
+        }
+    }
+}
+
+/// XML escaping for element content and attribute values. Characters XML 1.0 cannot
+/// carry at all (control characters other than tab, CR, LF) are dropped.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -104,6 +110,8 @@ pub fn escape(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 => {}
             c => out.push(c),
         }
     }
@@ -132,6 +140,16 @@ impl Node {
             .filter(|t| !t.is_empty())
     }
 
+    /// The entries of an array child (`SOAP-ENC:Array` or a WSDL `ArrayOf…` sequence):
+    /// its element children whatever they are called (`item` as a rule). Missing or nil
+    /// arrays are empty.
+    pub fn items(&self, name: &str) -> &[Node] {
+        self.child(name)
+            .filter(|c| !c.nil)
+            .map(|c| c.children.as_slice())
+            .unwrap_or(&[])
+    }
+
     /// The first element called `name` anywhere below (depth first).
     pub fn find(&self, name: &str) -> Option<&Node> {
         for c in &self.children {
@@ -154,80 +172,115 @@ fn local(name: &[u8]) -> String {
     }
 }
 
-fn is_nil(start: &quick_xml::events::BytesStart<'_>) -> bool {
+fn is_nil(start: &BytesStart<'_>) -> bool {
     start
         .attributes()
         .flatten()
         .any(|a| local(a.key.as_ref()) == "nil" && matches!(a.value.as_ref(), b"true" | b"1"))
 }
 
+/// Why a document could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseError {
+    /// The document stops in the middle (a connection cut off, a body cut short).
+    Truncated(String),
+    /// Not XML, or not well-formed.
+    Malformed(String),
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParseError::Truncated(m) => write!(f, "the XML is cut off: {m}"),
+            ParseError::Malformed(m) => write!(f, "not well-formed XML: {m}"),
+        }
+    }
+}
+
 /// Parses a whole XML document into its root element.
-pub fn parse(xml: &str) -> Result<Node, String> {
+pub fn parse(xml: &str) -> Result<Node, ParseError> {
     let mut reader = Reader::from_str(xml);
     let mut stack: Vec<Node> = Vec::new();
     let mut root: Option<Node> = None;
     loop {
-        match reader.read_event() {
-            Ok(Event::Start(start)) => stack.push(Node {
+        let event = match reader.read_event() {
+            Ok(event) => event,
+            Err(e) => {
+                let at = reader.buffer_position();
+                // quick-xml's syntax errors all mean "the input ended before … was closed".
+                return Err(match e {
+                    quick_xml::Error::Syntax(_) => {
+                        ParseError::Truncated(format!("ends in the middle of markup ({e})"))
+                    }
+                    _ => ParseError::Malformed(format!("at byte {at}: {e}")),
+                });
+            }
+        };
+        match event {
+            Event::Start(start) => stack.push(Node {
                 name: local(start.name().as_ref()),
                 nil: is_nil(&start),
                 ..Node::default()
             }),
-            Ok(Event::Empty(start)) => {
+            Event::Empty(start) => {
                 let node = Node {
                     name: local(start.name().as_ref()),
                     nil: is_nil(&start),
                     ..Node::default()
                 };
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(node),
-                    None => root = Some(node),
-                }
+                attach(&mut stack, &mut root, node)?;
             }
-            Ok(Event::Text(text)) => {
+            Event::Text(text) => {
                 if let Some(node) = stack.last_mut() {
                     let text = text.unescape().map_err(|e| {
-                        format!("bad text at byte {}: {e}", reader.buffer_position())
+                        ParseError::Malformed(format!(
+                            "bad text near byte {}: {e}",
+                            reader.buffer_position()
+                        ))
                     })?;
                     node.text.push_str(&text);
                 }
             }
-            Ok(Event::CData(data)) => {
+            Event::CData(data) => {
                 if let Some(node) = stack.last_mut() {
                     node.text.push_str(&String::from_utf8_lossy(&data));
                 }
             }
-            Ok(Event::End(_)) => {
-                let node = stack.pop().ok_or("closing tag without an opening one")?;
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(node),
-                    None => root = Some(node),
-                }
+            Event::End(_) => {
+                let node = stack.pop().ok_or_else(|| {
+                    ParseError::Malformed("a closing tag without an opening one".into())
+                })?;
+                attach(&mut stack, &mut root, node)?;
             }
-            Ok(Event::Eof) => break,
-            Ok(_) => {}
-            Err(e) => {
-                let at = reader.buffer_position() as usize;
-                let cut_off = matches!(e, quick_xml::Error::Syntax(_)) && at >= xml.len();
-                return Err(if cut_off {
-                    format!("the document ends in the middle of a tag (truncated?): {e}")
-                } else {
-                    format!("not well-formed XML at byte {at}: {e}")
-                });
-            }
+            Event::Eof => break,
+            _ => {}
         }
     }
-    if !stack.is_empty() {
-        return Err(format!(
-            "the document ends inside <{}> (truncated?)",
-            stack.last().map(|n| n.name.as_str()).unwrap_or("")
-        ));
+    if let Some(open) = stack.last() {
+        return Err(ParseError::Truncated(format!(
+            "the document ends inside <{}>",
+            open.name
+        )));
     }
-    root.ok_or_else(|| "no XML element in the answer".to_string())
+    root.ok_or_else(|| ParseError::Malformed("no XML element in the answer".into()))
 }
 
-/// The operation element inside `Envelope/Body` (`{op}` in a request, `{op}Response` in an
-/// answer, or `Fault`).
+fn attach(stack: &mut [Node], root: &mut Option<Node>, node: Node) -> Result<(), ParseError> {
+    match stack.last_mut() {
+        Some(parent) => parent.children.push(node),
+        None if root.is_none() => *root = Some(node),
+        None => {
+            return Err(ParseError::Malformed(format!(
+                "a second root element <{}>",
+                node.name
+            )))
+        }
+    }
+    Ok(())
+}
+
+/// The element inside `Envelope/Body`: `{op}` in a request, `{op}Response` in an answer,
+/// or `Fault`.
 pub fn body_element(envelope: &Node) -> Result<&Node, String> {
     if envelope.name != "Envelope" {
         return Err(format!("expected a SOAP Envelope, got <{}>", envelope.name));
@@ -240,71 +293,164 @@ pub fn body_element(envelope: &Node) -> Result<&Node, String> {
         .ok_or_else(|| "the SOAP Body is empty".to_string())
 }
 
+/// A SOAP 1.1 Fault (`faultcode` `Client` or `Server`, `faultstring`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    pub code: String,
+    pub message: String,
+}
+
+impl Fault {
+    /// Reads a `Fault` body element; `None` for anything else.
+    pub fn from_body(element: &Node) -> Option<Fault> {
+        (element.name == "Fault").then(|| Fault {
+            code: local(element.text_of("faultcode").unwrap_or("Server").as_bytes()),
+            message: element
+                .text_of("faultstring")
+                .unwrap_or("no faultstring")
+                .to_string(),
+        })
+    }
+
+    /// `Client` faults blame the request: sending it again cannot help.
+    pub fn blames_the_request(&self) -> bool {
+        self.code.starts_with("Client")
+    }
+}
+
+/// A SOAP Fault envelope (for servers and tests).
+pub fn fault_envelope(code: &str, message: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <SOAP-ENV:Envelope xmlns:SOAP-ENV=\"{ENVELOPE_NAMESPACE}\"><SOAP-ENV:Body>\
+         <SOAP-ENV:Fault><faultcode>SOAP-ENV:{}</faultcode><faultstring>{}</faultstring>\
+         </SOAP-ENV:Fault></SOAP-ENV:Body></SOAP-ENV:Envelope>",
+        escape(code),
+        escape(message)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::operations::op;
 
     #[test]
-    fn envelope_is_rpc_encoded_with_escaped_text() {
+    fn the_envelope_is_rpc_encoded_with_the_wsdl_part_and_escaped_text() {
         let xml = envelope(
-            "domainInfo",
+            &op::DOMAIN_INFO,
             &[
-                ("domainName", Value::Text("a&b<c>.de".into())),
+                ("domainName", Value::text("a&b<c>\"d'.de")),
                 ("domainNameAce", Value::Nil),
-                ("clientTRID", Value::Text("t-1".into())),
+                ("clientTRID", Value::text("t-1")),
             ],
         );
-        assert!(xml.contains(
-            "<ns1:domainInfo><domainInfoRequest xsi:type=\"ns1:DomainInfoRequestObject\">"
-        ));
-        assert!(
-            xml.contains("<domainName xsi:type=\"xsd:string\">a&amp;b&lt;c&gt;.de</domainName>")
-        );
-        assert!(xml.contains("<domainNameAce xsi:nil=\"true\"/>"));
+        let golden = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+            <SOAP-ENV:Envelope xmlns:SOAP-ENV=\"http://schemas.xmlsoap.org/soap/envelope/\" \
+            xmlns:ns1=\"http://soap.domain-bestellsystem.de/soap/1.1/\" \
+            xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" \
+            xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
+            xmlns:SOAP-ENC=\"http://schemas.xmlsoap.org/soap/encoding/\" \
+            SOAP-ENV:encodingStyle=\"http://schemas.xmlsoap.org/soap/encoding/\">\
+            <SOAP-ENV:Body><ns1:domainInfo>\
+            <domainInfoRequest xsi:type=\"ns1:DomainInfoRequestObject\">\
+            <domainName xsi:type=\"xsd:string\">a&amp;b&lt;c&gt;&quot;d&apos;.de</domainName>\
+            <domainNameAce xsi:nil=\"true\"/>\
+            <clientTRID xsi:type=\"xsd:string\">t-1</clientTRID>\
+            </domainInfoRequest></ns1:domainInfo></SOAP-ENV:Body></SOAP-ENV:Envelope>";
+        assert_eq!(xml, golden);
+
         let tree = parse(&xml).unwrap();
-        let op = body_element(&tree).unwrap();
-        assert_eq!(op.name, "domainInfo");
-        let request = op.child("domainInfoRequest").unwrap();
-        assert_eq!(request.text_of("domainName"), Some("a&b<c>.de"));
+        let request = &body_element(&tree).unwrap().children[0];
+        assert_eq!(request.text_of("domainName"), Some("a&b<c>\"d'.de"));
         assert!(request.child("domainNameAce").unwrap().nil);
         assert_eq!(request.text_of("domainNameAce"), None);
     }
 
     #[test]
-    fn arrays_round_trip() {
+    fn arrays_are_written_as_the_wsdl_types_them() {
         let xml = envelope(
-            "domainListExtended",
+            &op::DOMAIN_LIST_EXTENDED,
             &[
                 (
                     "fields",
                     Value::Strings(vec!["domainName".into(), "paidUntilDate".into()]),
                 ),
-                ("filter", Value::Pairs(vec![("tld".into(), "de".into())])),
+                ("filter", Value::Filters(vec![("tld".into(), "de".into())])),
             ],
         );
+        assert!(xml.contains(
+            "<fields xsi:type=\"ns1:ArrayOfString\"><item xsi:type=\"xsd:string\">domainName</item>"
+        ));
+        assert!(xml.contains(
+            "<filter xsi:type=\"ns1:ArrayOfFilteritem\"><item xsi:type=\"ns1:FilterItem\">\
+             <key xsi:type=\"xsd:string\">tld</key><value xsi:type=\"xsd:string\">de</value></item></filter>"
+        ));
         let tree = parse(&xml).unwrap();
         let request = tree.find("domainListExtendedRequest").unwrap();
         let fields: Vec<&str> = request
-            .child("fields")
-            .unwrap()
-            .children
+            .items("fields")
             .iter()
             .map(|i| i.text.as_str())
             .collect();
         assert_eq!(fields, ["domainName", "paidUntilDate"]);
-        let filter = &request.child("filter").unwrap().children[0];
-        assert_eq!(filter.text_of("key"), Some("tld"));
+        assert_eq!(request.items("filter")[0].text_of("value"), Some("de"));
+    }
+
+    #[test]
+    fn control_characters_never_reach_the_wire() {
+        assert_eq!(escape("a\u{1}b\tc\u{1f}"), "ab\tc");
+    }
+
+    #[test]
+    fn any_prefix_nil_and_soap_enc_arrays_are_read() {
+        let xml = r#"<?xml version="1.0"?>
+            <env:Envelope xmlns:env="http://schemas.xmlsoap.org/soap/envelope/"
+                xmlns:enc="http://schemas.xmlsoap.org/soap/encoding/"
+                xmlns:i="http://www.w3.org/2001/XMLSchema-instance">
+              <env:Body><x:handleListResponse xmlns:x="urn:x"><return>
+                <handleList enc:arrayType="x:HandleListHandles[2]" i:type="enc:Array">
+                  <item><handleId>A</handleId></item>
+                  <entry><handleId><![CDATA[B&C]]></handleId></entry>
+                </handleList>
+                <gone i:nil="1">ignored</gone>
+                <missingArray i:nil="true"/>
+              </return></x:handleListResponse></env:Body></env:Envelope>"#;
+        let tree = parse(xml).unwrap();
+        let ret = body_element(&tree).unwrap().child("return").unwrap();
+        let ids: Vec<_> = ret
+            .items("handleList")
+            .iter()
+            .filter_map(|i| i.text_of("handleId"))
+            .collect();
+        assert_eq!(ids, ["A", "B&C"]);
+        assert_eq!(ret.text_of("gone"), None);
+        assert!(ret.items("missingArray").is_empty());
+        assert!(ret.items("notThere").is_empty());
     }
 
     #[test]
     fn broken_documents_say_what_is_wrong() {
-        assert!(parse("<a><b></a>").unwrap_err().contains("not well-formed"));
-        assert!(parse("<a><b>").unwrap_err().contains("truncated"));
-        assert!(parse("<a><b x=\"1\"").unwrap_err().contains("truncated"));
-        assert!(parse("").unwrap_err().contains("no XML element"));
+        assert!(matches!(parse("<a><b></a>"), Err(ParseError::Malformed(_))));
+        assert!(matches!(parse("<a><b>"), Err(ParseError::Truncated(_))));
+        assert!(matches!(
+            parse("<a><b x=\"1\""),
+            Err(ParseError::Truncated(_))
+        ));
+        assert!(matches!(parse(""), Err(ParseError::Malformed(_))));
+        assert!(matches!(parse("<a/><b/>"), Err(ParseError::Malformed(_))));
         let not_soap = parse("<html><body>502</body></html>").unwrap();
         assert!(body_element(&not_soap)
             .unwrap_err()
             .contains("expected a SOAP Envelope"));
+    }
+
+    #[test]
+    fn faults_are_recognised_with_their_code() {
+        let tree = parse(&fault_envelope("Client", "Procedure 'x' not present")).unwrap();
+        let fault = Fault::from_body(body_element(&tree).unwrap()).unwrap();
+        assert_eq!(fault.code, "Client");
+        assert_eq!(fault.message, "Procedure 'x' not present");
+        assert!(fault.blames_the_request());
     }
 }

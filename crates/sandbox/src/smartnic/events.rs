@@ -1,0 +1,182 @@
+//! Scripted events: what happens at Smart-NIC without a SOAP call from domwatch (an order
+//! placed in the web front end, time passing, the endpoint starting to misbehave). Sent
+//! as JSON to `POST /_sandbox/event` or applied with `SmartnicSandbox::apply`.
+
+use super::faults::{FaultPlan, FaultRates, SmartnicFault};
+use super::state::State;
+use crate::portfolio::add_years;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// One event. JSON: `{"event": "advance_clock", "days": 30}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum SmartnicEvent {
+    /// The next `count` SOAP requests get `fault`.
+    InjectFault {
+        fault: SmartnicFault,
+        #[serde(default = "one")]
+        count: usize,
+    },
+    /// Replaces the fault rates, the latency and how long a hang lasts.
+    SetFaults {
+        #[serde(default)]
+        rates: FaultRates,
+        #[serde(default)]
+        latency_ms: u64,
+        #[serde(default = "default_hang_ms")]
+        hang_ms: u64,
+    },
+    /// Time passes: due deletions and transits are carried out, other domains renew.
+    AdvanceClock { days: i64 },
+    /// A cancellation placed outside the API (web front end, support); `date` defaults to
+    /// the paid-until day.
+    PlaceCancellation {
+        domain: String,
+        #[serde(default)]
+        date: Option<NaiveDate>,
+        #[serde(default)]
+        transit: bool,
+    },
+    /// Smart-NIC renewed the domain (its paid-until moves on by `years`).
+    Renew {
+        domain: String,
+        #[serde(default = "one_year")]
+        years: i32,
+    },
+    /// The domain left the account at once (moved to another reseller, deleted by support).
+    RemoveDomain { domain: String },
+}
+
+fn one() -> usize {
+    1
+}
+fn one_year() -> i32 {
+    1
+}
+fn default_hang_ms() -> u64 {
+    30_000
+}
+
+/// Latency and hang length, changed by [`SmartnicEvent::SetFaults`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    pub latency: Duration,
+    pub hang: Duration,
+}
+
+/// Applies `event`; `Ok` says what happened, `Err` why it could not apply.
+pub fn apply(
+    event: SmartnicEvent,
+    state: &mut State,
+    faults: &mut FaultPlan,
+    timing: &mut Timing,
+) -> Result<String, String> {
+    match event {
+        SmartnicEvent::InjectFault { fault, count } => {
+            faults.queue(fault, count);
+            Ok(format!("the next {count} request(s) get {fault:?}"))
+        }
+        SmartnicEvent::SetFaults {
+            rates,
+            latency_ms,
+            hang_ms,
+        } => {
+            rates.validate()?;
+            faults.rates = rates;
+            timing.latency = Duration::from_millis(latency_ms);
+            timing.hang = Duration::from_millis(hang_ms);
+            Ok("fault settings replaced".into())
+        }
+        SmartnicEvent::AdvanceClock { days } => state.advance_clock(days),
+        SmartnicEvent::PlaceCancellation {
+            domain,
+            date,
+            transit,
+        } => state.edit_domain(&domain, |record, today| {
+            if record.gone.is_some() {
+                return Err(format!("{domain} is no longer in the account"));
+            }
+            if record.to_be_deleted.is_some() {
+                return Err(format!("{domain} already has a cancellation pending"));
+            }
+            let day = date.unwrap_or(record.paid_until);
+            if day < today {
+                return Err(format!(
+                    "{day} lies in the past (the sandbox day is {today})"
+                ));
+            }
+            record.to_be_deleted = Some(day);
+            record.transit = transit;
+            Ok(())
+        }),
+        SmartnicEvent::Renew { domain, years } => state.edit_domain(&domain, |record, _| {
+            if !(1..=10).contains(&years) {
+                return Err(format!("years {years}: use 1 to 10"));
+            }
+            if record.gone.is_some() {
+                return Err(format!("{domain} is no longer in the account"));
+            }
+            record.paid_until = add_years(record.paid_until, years);
+            Ok(())
+        }),
+        SmartnicEvent::RemoveDomain { domain } => state.edit_domain(&domain, |record, today| {
+            if record.gone.is_some() {
+                return Err(format!("{domain} is no longer in the account"));
+            }
+            record.gone = Some(super::state::Gone {
+                on: today,
+                transit: true,
+            });
+            record.to_be_deleted = None;
+            Ok(())
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::portfolio::Portfolio;
+    use domwatch_core::model::Dialect;
+
+    #[test]
+    fn events_read_from_json_and_say_what_they_did() {
+        let portfolio = Portfolio::new(3, 200, NaiveDate::from_ymd_opt(2026, 11, 22).unwrap());
+        let mut state = State::new(portfolio, "r".into());
+        let mut faults = FaultPlan::new(3, FaultRates::default());
+        let mut timing = Timing {
+            latency: Duration::ZERO,
+            hang: Duration::from_secs(30),
+        };
+        let name = portfolio
+            .domains_of(Dialect::Smartnic)
+            .find(|d| d.registrar.present && !d.registrar.renewal_mode.lets_expire())
+            .unwrap()
+            .name;
+        let mut run = |json: String| {
+            let event: SmartnicEvent = serde_json::from_str(&json).unwrap();
+            apply(event, &mut state, &mut faults, &mut timing)
+        };
+        let cancel = format!("{{\"event\":\"place_cancellation\",\"domain\":\"{name}\"}}");
+        assert!(run(cancel.clone()).is_ok());
+        assert!(run(cancel)
+            .unwrap_err()
+            .contains("already has a cancellation"));
+        let removed = format!("{{\"event\":\"remove_domain\",\"domain\":\"{name}\"}}");
+        assert!(run(removed.clone()).is_ok());
+        assert!(run(removed).unwrap_err().contains("no longer"));
+        assert!(run("{\"event\":\"advance_clock\",\"days\":-1}".into()).is_err());
+        assert!(
+            run("{\"event\":\"inject_fault\",\"fault\":\"http500\",\"count\":2}".into()).is_ok()
+        );
+        assert!(
+            run("{\"event\":\"set_faults\",\"rates\":{\"hang\":2.0}}".into())
+                .unwrap_err()
+                .contains("hang")
+        );
+        assert!(run("{\"event\":\"renew\",\"domain\":\"not-here.de\"}".into()).is_err());
+        assert_eq!(faults.queued(), 2);
+    }
+}

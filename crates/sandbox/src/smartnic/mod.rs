@@ -1,0 +1,618 @@
+//! The Smart-NIC (domain-bestellsystem) sandbox: SOAP 1.1 RPC/encoded over HTTP with Basic
+//! auth, serving the Smart-NIC part of the deterministic [`Portfolio`] (WHMCS module
+//! `smartnic`), stateful and fault-injectable.
+//!
+//! * `POST /soap.php`: the API. Bad credentials → HTTP 401. A body that is no SOAP
+//!   envelope, or a `SOAPAction` naming another operation than the body → SOAP Fault
+//!   (`Client`, HTTP 500). Otherwise `<ns1:{op}Response><return>` with `returnCode`:
+//!   1000 success, 2000 unknown operation, 2004 missing or invalid parameter, 2303 the
+//!   domain / handle / sub-reseller does not exist, 2304 the domain's state forbids the
+//!   order (a second cancellation, a revoke with nothing pending, restoring a domain that
+//!   is not deleted), 2400 an injected "command failed".
+//! * `GET /soap.wsdl`: the WSDL, its address pointing at this sandbox.
+//! * `GET /_sandbox/state`: counters (`api_requests`, `per_operation`), the sandbox day,
+//!   fault settings. `POST /_sandbox/event` with a JSON [`SmartnicEvent`]:
+//!
+//! ```text
+//! {"event":"inject_fault","fault":"http500|truncated|hang|command_failed","count":1}
+//! {"event":"set_faults","rates":{"hang":0,"http_500":0.1,"truncated":0,"command_failed":0},"latency_ms":0,"hang_ms":30000}
+//! {"event":"advance_clock","days":30}
+//! {"event":"place_cancellation","domain":"x.de"[,"date":"2027-01-01","transit":false]}
+//! {"event":"renew","domain":"x.de"[,"years":1]}
+//! {"event":"remove_domain","domain":"x.de"}
+//! ```
+//!   (`POST /_sandbox/fault` with `{"fault":…,"count":…}` is kept as a short form of
+//!   `inject_fault`.)
+//!
+//! Semantics: `domainDelete` sets `toBeDeletedDate` (its `startDate`, else the paid-until
+//! day); `domainTransit` (.de only) does the same as a TRANSIT order; `domainRevoke`
+//! clears a pending order. When the sandbox day passes that date the domain leaves the
+//! list; a deleted one can be brought back with `domainRestore` for 30 days. Untouched
+//! domains renew by themselves. A portfolio domain whose renewal mode lets it expire has a
+//! deletion pending at its paid-until day. `domainUpdate` models the contact roles only
+//! (handles must exist). Handles: [`RESELLER_HANDLE`](crate::portfolio::RESELLER_HANDLE)
+//! and every client's handle exist with the client's details; `handleCreate` makes
+//! `{initials}{7 digits}@HANDLES.DE` ids and, without `forceNew`, hands back an identical
+//! existing handle instead. `startDate` is read as a Unix timestamp (a Berlin day) or
+//! `YYYY-MM-DD`; dates are returned as Unix timestamps of midnight in Berlin.
+//!
+//! Not modelled: sub-resellers (`forReseller` → 2303), nameservers and the other
+//! `domainUpdate` fields, domain registration and transfers, billing.
+
+pub mod events;
+pub mod faults;
+pub mod soap;
+pub mod state;
+
+pub use events::SmartnicEvent;
+pub use faults::{FaultRates, SmartnicFault};
+
+use crate::portfolio::Portfolio;
+use axum::body::Bytes;
+use axum::extract::State as AxumState;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::NaiveDate;
+use events::Timing;
+use faults::FaultPlan;
+use serde::{Deserialize, Serialize};
+use state::State;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Login of the sandbox account unless configured otherwise.
+pub const DEFAULT_LOGIN: &str = "domwatch-dbs";
+/// Password of the sandbox account unless configured otherwise (a sandbox, not a secret).
+pub const DEFAULT_PASSWORD: &str = "sandbox-password";
+/// The API path, as on the real endpoint.
+pub const SOAP_PATH: &str = "/soap.php";
+/// Where the WSDL is served.
+pub const WSDL_PATH: &str = "/soap.wsdl";
+
+/// How to build a Smart-NIC sandbox.
+#[derive(Debug, Clone)]
+pub struct SmartnicSandboxConfig {
+    pub seed: u64,
+    /// Size of the whole portfolio; the account holds its Smart-NIC part.
+    pub domains: usize,
+    /// The day the portfolio is anchored to, and the sandbox day's start.
+    pub today: NaiveDate,
+    pub login: String,
+    pub password: String,
+    /// Added to every answer.
+    pub latency: Duration,
+    /// How long a [`SmartnicFault::Hang`] hangs.
+    pub hang: Duration,
+    /// Random faults per request (reproducible from the seed).
+    pub faults: FaultRates,
+    /// Keep changes in this JSON file across restarts (`None`: in memory only).
+    pub state_file: Option<PathBuf>,
+}
+
+impl SmartnicSandboxConfig {
+    /// A sandbox with the default credentials, no faults and no state file.
+    pub fn new(seed: u64, domains: usize, today: NaiveDate) -> Self {
+        SmartnicSandboxConfig {
+            seed,
+            domains,
+            today,
+            login: DEFAULT_LOGIN.into(),
+            password: DEFAULT_PASSWORD.into(),
+            latency: Duration::ZERO,
+            hang: Duration::from_secs(30),
+            faults: FaultRates::default(),
+            state_file: None,
+        }
+    }
+
+    /// The portfolio the sandbox serves.
+    pub fn portfolio(&self) -> Portfolio {
+        Portfolio::new(self.seed, self.domains, self.today)
+    }
+}
+
+/// `GET /_sandbox/state`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SandboxSnapshot {
+    /// SOAP requests received (including refused ones).
+    pub api_requests: u64,
+    /// Requests per operation that reached one.
+    pub per_operation: BTreeMap<String, u64>,
+    pub listed_domains: usize,
+    pub changed_domains: usize,
+    pub created_handles: usize,
+    pub queued_faults: usize,
+    pub today: NaiveDate,
+    pub faults: FaultRates,
+    pub latency_ms: u64,
+}
+
+struct Inner {
+    state: State,
+    faults: FaultPlan,
+    timing: Timing,
+    requests: u64,
+    per_operation: BTreeMap<String, u64>,
+    state_file: Option<PathBuf>,
+    saved_changes: u64,
+}
+
+impl Inner {
+    /// Saves the changes when there are new ones (temporary file, then rename, so a crash
+    /// never leaves half a file).
+    fn save_if_changed(&mut self) {
+        let Some(path) = &self.state_file else { return };
+        if self.state.changes() == self.saved_changes {
+            return;
+        }
+        let result = serde_json::to_vec(&self.state.persisted())
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| {
+                let tmp = path.with_extension("json.tmp");
+                std::fs::write(&tmp, bytes)
+                    .and_then(|()| std::fs::rename(&tmp, path))
+                    .map_err(|e| e.to_string())
+            });
+        match result {
+            Ok(()) => self.saved_changes = self.state.changes(),
+            Err(e) => {
+                tracing::error!(file = %path.display(), error = %e, "Smart-NIC sandbox state not saved")
+            }
+        }
+    }
+
+    fn snapshot(&mut self) -> SandboxSnapshot {
+        SandboxSnapshot {
+            api_requests: self.requests,
+            per_operation: self.per_operation.clone(),
+            listed_domains: self.state.listed_total(),
+            changed_domains: self.state.changed_domains(),
+            created_handles: self.state.created_handles(),
+            queued_faults: self.faults.queued(),
+            today: self.state.today,
+            faults: self.faults.rates.clone(),
+            latency_ms: self.timing.latency.as_millis() as u64,
+        }
+    }
+}
+
+/// Shared by every request of one sandbox.
+struct App {
+    inner: Mutex<Inner>,
+    login: String,
+    password: String,
+}
+
+impl App {
+    fn new(config: &SmartnicSandboxConfig) -> Result<Self, String> {
+        if config.login.is_empty() || config.password.is_empty() {
+            return Err("the sandbox account needs a non-empty login and password".into());
+        }
+        config.faults.validate()?;
+        let mut state = State::new(config.portfolio(), config.login.clone());
+        if let Some(path) = config.state_file.as_ref().filter(|p| p.exists()) {
+            let restored = std::fs::read(path)
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| {
+                    serde_json::from_slice::<state::Persisted>(&bytes).map_err(|e| e.to_string())
+                })
+                .and_then(|saved| state.restore(saved));
+            if let Err(e) = restored {
+                return Err(format!(
+                    "the Smart-NIC sandbox state in {} cannot be used ({e}): delete the file to start over",
+                    path.display()
+                ));
+            }
+        }
+        let saved_changes = state.changes();
+        Ok(App {
+            inner: Mutex::new(Inner {
+                state,
+                faults: FaultPlan::new(config.seed, config.faults.clone()),
+                timing: Timing {
+                    latency: config.latency,
+                    hang: config.hang,
+                },
+                requests: 0,
+                per_operation: BTreeMap::new(),
+                state_file: config.state_file.clone(),
+                saved_changes,
+            }),
+            login: config.login.clone(),
+            password: config.password.clone(),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic in one handler must not take the whole sandbox down.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn apply(&self, event: SmartnicEvent) -> Result<String, String> {
+        let mut inner = self.lock();
+        let Inner {
+            state,
+            faults,
+            timing,
+            ..
+        } = &mut *inner;
+        let result = events::apply(event, state, faults, timing);
+        inner.save_if_changed();
+        result
+    }
+}
+
+/// The router of a sandbox, for embedding.
+fn router(config: &SmartnicSandboxConfig) -> Result<(Router, Arc<App>), String> {
+    let app = Arc::new(App::new(config)?);
+    let router = Router::new()
+        .route(SOAP_PATH, post(soap_endpoint))
+        .route(WSDL_PATH, get(wsdl_endpoint))
+        .route("/_sandbox/state", get(state_endpoint))
+        .route("/_sandbox/event", post(event_endpoint))
+        .route("/_sandbox/fault", post(fault_endpoint))
+        .with_state(app.clone());
+    Ok((router, app))
+}
+
+/// A Smart-NIC sandbox running in the background of this process; stops when dropped.
+pub struct SmartnicSandbox {
+    addr: SocketAddr,
+    app: Arc<App>,
+    login: String,
+    password: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl SmartnicSandbox {
+    /// Binds `127.0.0.1:0` and serves in the background.
+    pub async fn start(config: SmartnicSandboxConfig) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        Self::start_on(config, listener)
+    }
+
+    /// Serves on a listener the caller bound (the CLI's `--listen`).
+    pub fn start_on(
+        config: SmartnicSandboxConfig,
+        listener: tokio::net::TcpListener,
+    ) -> std::io::Result<Self> {
+        let addr = listener.local_addr()?;
+        let (router, app) = router(&config).map_err(std::io::Error::other)?;
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await
+        });
+        Ok(SmartnicSandbox {
+            addr,
+            app,
+            login: config.login,
+            password: config.password,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT/soap.php`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}{SOAP_PATH}", self.addr)
+    }
+
+    /// `http://127.0.0.1:PORT`, for the WSDL and the admin endpoints.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn login(&self) -> &str {
+        &self.login
+    }
+
+    pub fn password(&self) -> &str {
+        &self.password
+    }
+
+    /// The next `count` SOAP requests get `fault`.
+    pub fn inject(&self, fault: SmartnicFault, count: usize) {
+        self.app.lock().faults.queue(fault, count);
+    }
+
+    /// Applies a scripted event (same as `POST /_sandbox/event`).
+    pub fn apply(&self, event: SmartnicEvent) -> Result<String, String> {
+        self.app.apply(event)
+    }
+
+    pub fn snapshot(&self) -> SandboxSnapshot {
+        self.app.lock().snapshot()
+    }
+
+    /// SOAP requests received so far.
+    pub fn request_count(&self) -> u64 {
+        self.app.lock().requests
+    }
+
+    /// Stops serving and waits (briefly) for the server task.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            // Hanging requests would keep a graceful shutdown waiting: bound it.
+            let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+        }
+    }
+}
+
+impl Drop for SmartnicSandbox {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+// ----- HTTP handlers --------------------------------------------------------------------
+
+/// What the SOAP handler decided under the lock.
+enum Decision {
+    Unauthorized,
+    Fault(String),
+    Answer(String),
+    Http500,
+    Hang(Duration),
+}
+
+async fn soap_endpoint(
+    AxumState(app): AxumState<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let authorized = authorized(&headers, &app.login, &app.password);
+    let soap_action = headers
+        .get("soapaction")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    // The state work can be long (the first list of a huge portfolio): off the workers.
+    let worker = app.clone();
+    let decided = tokio::task::spawn_blocking(move || {
+        let mut inner = worker.lock();
+        let request_number = inner.requests;
+        inner.requests += 1;
+        let latency = inner.timing.latency;
+        if !authorized {
+            return (Decision::Unauthorized, latency, false);
+        }
+        let fault = inner.faults.decide(request_number);
+        let decision = match fault {
+            Some(SmartnicFault::Http500) => Decision::Http500,
+            Some(SmartnicFault::Hang) => Decision::Hang(inner.timing.hang),
+            Some(SmartnicFault::CommandFailed) => {
+                let operation = soap::read_request(&body, None)
+                    .map(|r| r.operation)
+                    .unwrap_or_else(|_| "unknown".into());
+                Decision::Answer(soap::response(
+                    &operation,
+                    "",
+                    faults::COMMAND_FAILED,
+                    "Command failed; please try again later",
+                    "",
+                    &format!("DBS-SANDBOX-{request_number}"),
+                ))
+            }
+            None | Some(SmartnicFault::Truncated) => {
+                match soap::read_request(&body, soap_action.as_deref()) {
+                    Err(fault) => Decision::Fault(fault),
+                    Ok(request) => {
+                        *inner
+                            .per_operation
+                            .entry(request.operation.clone())
+                            .or_default() += 1;
+                        let result =
+                            inner
+                                .state
+                                .run(&request.operation, &request.part_name, &request.part);
+                        inner.save_if_changed();
+                        let trid = request.part.text_of("clientTRID").unwrap_or("").to_string();
+                        let server_trid = format!("DBS-SANDBOX-{request_number}");
+                        Decision::Answer(match result {
+                            Ok(inner_xml) => soap::response(
+                                &request.operation,
+                                &inner_xml,
+                                1000,
+                                "Command completed successfully",
+                                &trid,
+                                &server_trid,
+                            ),
+                            Err((code, message)) => soap::response(
+                                &request.operation,
+                                "",
+                                code,
+                                &message,
+                                &trid,
+                                &server_trid,
+                            ),
+                        })
+                    }
+                }
+            }
+        };
+        (decision, latency, fault == Some(SmartnicFault::Truncated))
+    })
+    .await;
+    let Ok((decision, latency, truncated)) = decided else {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "sandbox handler panicked\n",
+        )
+            .into_response();
+    };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    match decision {
+        Decision::Unauthorized => (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Basic realm=\"domain-bestellsystem\"")],
+            "Unauthorized: check the login and password of the Smart-NIC account\n",
+        )
+            .into_response(),
+        Decision::Hang(hang) => {
+            tokio::time::sleep(hang).await;
+            StatusCode::GATEWAY_TIMEOUT.into_response()
+        }
+        Decision::Http500 => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(header::CONTENT_TYPE, "text/html")],
+            "<html><head><title>500 Internal Server Error</title></head><body><h1>Internal Server Error</h1></body></html>\n",
+        )
+            .into_response(),
+        Decision::Fault(fault) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
+            fault,
+        )
+            .into_response(),
+        Decision::Answer(answer) => {
+            let body = if truncated {
+                faults::truncate(&answer)
+            } else {
+                answer
+            };
+            ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], body).into_response()
+        }
+    }
+}
+
+async fn wsdl_endpoint(headers: HeaderMap) -> Response {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    let wsdl = domwatch_smartnic::WSDL.replace(
+        domwatch_smartnic::LIVE_ENDPOINT,
+        &format!("http://{host}{SOAP_PATH}"),
+    );
+    ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], wsdl).into_response()
+}
+
+async fn state_endpoint(AxumState(app): AxumState<Arc<App>>) -> Response {
+    match tokio::task::spawn_blocking(move || app.lock().snapshot()).await {
+        Ok(snapshot) => Json(snapshot).into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+async fn event_endpoint(AxumState(app): AxumState<Arc<App>>, body: Bytes) -> Response {
+    let event: SmartnicEvent = match serde_json::from_slice(&body) {
+        Ok(event) => event,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(serde_json::json!({"ok": false, "error": format!("not a sandbox event: {e}; send e.g. {{\"event\":\"advance_clock\",\"days\":1}}")})),
+            )
+                .into_response()
+        }
+    };
+    let applied = tokio::task::spawn_blocking(move || app.apply(event))
+        .await
+        .unwrap_or_else(|_| Err("the sandbox failed while applying the event".into()));
+    match applied {
+        Ok(detail) => Json(serde_json::json!({"ok": true, "detail": detail})).into_response(),
+        Err(error) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(serde_json::json!({"ok": false, "error": error})),
+        )
+            .into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct FaultRequest {
+    fault: SmartnicFault,
+    #[serde(default = "one")]
+    count: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// `POST /_sandbox/fault`: the short form of the `inject_fault` event.
+async fn fault_endpoint(AxumState(app): AxumState<Arc<App>>, body: Bytes) -> Response {
+    match serde_json::from_slice::<FaultRequest>(&body) {
+        Ok(request) => {
+            app.lock().faults.queue(request.fault, request.count);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => (
+            StatusCode::BAD_REQUEST,
+            format!("not a fault: {e}; send e.g. {{\"fault\":\"http500\",\"count\":2}}\n"),
+        )
+            .into_response(),
+    }
+}
+
+/// Checks `Authorization: Basic …` against the account.
+fn authorized(headers: &HeaderMap, login: &str, password: &str) -> bool {
+    let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+    else {
+        return false;
+    };
+    decode_base64(value.trim()).is_some_and(|decoded| decoded == format!("{login}:{password}"))
+}
+
+fn decode_base64(text: &str) -> Option<String> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bits = 0u32;
+    let mut count = 0;
+    let mut out = Vec::new();
+    for c in text.bytes().filter(|c| *c != b'=') {
+        let v = ALPHABET.iter().position(|a| *a == c)? as u32;
+        bits = (bits << 6) | v;
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+            bits &= (1 << count) - 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_auth_is_checked() {
+        let mut headers = HeaderMap::new();
+        assert!(!authorized(&headers, "user", "pa:ss"));
+        // base64("user:pa:ss")
+        headers.insert(
+            header::AUTHORIZATION,
+            "Basic dXNlcjpwYTpzcw==".parse().unwrap(),
+        );
+        assert!(authorized(&headers, "user", "pa:ss"));
+        assert!(!authorized(&headers, "user", "other"));
+        headers.insert(header::AUTHORIZATION, "Basic !!!".parse().unwrap());
+        assert!(!authorized(&headers, "user", "pa:ss"));
+    }
+}
