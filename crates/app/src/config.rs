@@ -69,6 +69,10 @@ pub struct RawRegistrar {
     pub auto_delete: Option<RawAutoDelete>,
     /// Contact policy: per role `reseller` or `client`, and the reseller handle.
     pub contacts: Option<RawContacts>,
+    /// Smart-NIC: act for a sub-reseller (`forReseller`).
+    pub for_reseller: Option<String>,
+    /// Smart-NIC: how `startDate` is sent, `unix_timestamp` (default) or `iso_date`.
+    pub start_date_format: Option<String>,
 }
 
 /// `auto_delete = "enabled"` or `[registrars.<name>.auto_delete]`.
@@ -224,6 +228,10 @@ pub struct RegistrarAccount {
     /// The bulk list must carry contact handles (a contact policy is configured); CNR
     /// then lists with `TYPE=ALL`.
     pub list_contacts: bool,
+    /// Smart-NIC only: `forReseller`.
+    pub for_reseller: Option<String>,
+    /// Smart-NIC only: `startDate` as an ISO date instead of a Unix timestamp.
+    pub start_date_iso: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -465,6 +473,16 @@ impl RawConfig {
                     key("page_size")
                 );
             }
+            if r.dialect != Dialect::Smartnic
+                && (r.for_reseller.is_some() || r.start_date_format.is_some())
+            {
+                bail!(
+                    "`{}` / `{}` are Smart-NIC settings: remove them from this {} account",
+                    key("for_reseller"),
+                    key("start_date_format"),
+                    r.dialect
+                );
+            }
             let policy = account_policy(
                 &name,
                 r.dialect,
@@ -473,6 +491,14 @@ impl RawConfig {
             )?;
             let list_contacts = policy.contacts.is_enforced();
             account_policies.insert(name.clone(), policy);
+            let start_date_iso = match r.start_date_format.as_deref() {
+                None | Some("unix_timestamp") => false,
+                Some("iso_date") => true,
+                Some(other) => bail!(
+                    "`{}` = `{other}`: use unix_timestamp or iso_date",
+                    key("start_date_format")
+                ),
+            };
             registrars.push(RegistrarAccount {
                 name,
                 dialect: r.dialect,
@@ -487,6 +513,8 @@ impl RawConfig {
                 max_concurrency: r.max_concurrency.unwrap_or(4).max(1),
                 timeout_seconds: r.timeout_seconds.unwrap_or(60),
                 list_contacts,
+                for_reseller: r.for_reseller.clone().filter(|s| !s.trim().is_empty()),
+                start_date_iso,
             });
         }
 
@@ -1021,6 +1049,9 @@ registrar_mail = "domains@reseller.example"
     #[test]
     fn bad_lifecycle_settings_name_the_key() {
         let account = "[registrars.a]\ndialect=\"cnr\"\nlogin=\"l\"\npassword=\"p\"\n";
+        assert!(err(&format!("{account}for_reseller = \"sub\"")).contains("Smart-NIC settings"));
+        assert!(err("[registrars.d]\ndialect=\"smartnic\"\nlogin=\"l\"\npassword=\"p\"\nstart_date_format=\"dmy\"")
+            .contains("unix_timestamp or iso_date"));
         assert!(err(&format!("{account}auto_delete = \"sometimes\""))
             .contains("registrars.a.auto_delete.mode"));
         assert!(err(&format!(

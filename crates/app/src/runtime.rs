@@ -180,6 +180,8 @@ impl Runtime {
                 max_concurrency: 4,
                 timeout_seconds: 30,
                 list_contacts: true,
+                for_reseller: None,
+                start_date_iso: false,
             };
             accounts.push(registrar_account(&account)?);
             registrars.push(sandbox);
@@ -202,6 +204,8 @@ impl Runtime {
             max_concurrency: 4,
             timeout_seconds: 30,
             list_contacts: true,
+            for_reseller: None,
+            start_date_iso: false,
         })?);
         // The demo shows the lifecycle cases too: auto delete in ticket mode (nothing is
         // written at the registrar on its own) and the portfolio's contact policy.
@@ -316,6 +320,10 @@ fn smartnic_account(account: &RegistrarAccount) -> anyhow::Result<Account> {
         (None, Environment::Live) => {}
     }
     sc.account = account.name.clone();
+    sc.for_reseller = account.for_reseller.clone();
+    if account.start_date_iso {
+        sc.start_date_format = domwatch_smartnic::StartDateFormat::IsoDate;
+    }
     sc.max_concurrency = account.max_concurrency as usize;
     sc.page_size = account.page_size;
     sc.timeout = Duration::from_secs(account.timeout_seconds);
