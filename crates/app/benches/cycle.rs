@@ -180,13 +180,13 @@ fn one_cycle(whmcs: &str, cnr: &str, ispapi: &str, store_path: &str) {
                 port,
             });
         }
-        let mut wc = WhmcsConfig::new(
+        // The WHMCS client's defaults: pages of 5000, four in flight.
+        let wc = WhmcsConfig::new(
             whmcs,
             domwatch_sandbox::whmcs::DEFAULT_IDENTIFIER,
             domwatch_sandbox::whmcs::DEFAULT_SECRET,
         )
         .unwrap();
-        wc.page_size = 1000;
         let billing: Arc<dyn BillingPort> = Arc::new(WhmcsClient::new(wc).unwrap());
         let store = Store::connect(&format!("sqlite://{store_path}"))
             .await

@@ -136,6 +136,23 @@ impl TransferStatus {
     }
 }
 
+/// One entry of a registrar's bulk list of incoming transfers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferInProgress {
+    pub name: DomainName,
+    /// The transfer status when the list carries one (CNR `WIDE=1`: `PENDING`, `FAILED`,
+    /// …); `None` when it does not (ISPAPI), so the entry says only "a transfer is known".
+    pub status: Option<String>,
+}
+
+impl TransferInProgress {
+    pub fn has_failed(&self) -> bool {
+        self.status
+            .as_deref()
+            .is_some_and(|s| s.trim().eq_ignore_ascii_case("failed"))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AccountStatus {
     /// Current balance (positive = prepaid money available).
@@ -241,6 +258,13 @@ pub trait RegistrarPort: Send + Sync {
     async fn transfer(&self, request: &TransferRequest) -> Result<TransferOutcome, RegistrarError>;
 
     async fn transfer_status(&self, name: &DomainName) -> Result<TransferStatus, RegistrarError>;
+
+    /// Every incoming transfer the account knows about, in bulk (paged), so a cycle need
+    /// not ask [`Self::transfer_status`] per domain. `Ok(None)`: the registrar has no such
+    /// list, ask per domain.
+    async fn transfer_list(&self) -> Result<Option<Vec<TransferInProgress>>, RegistrarError> {
+        Ok(None)
+    }
 
     /// Exchange rates the registrar bills with (EUR-based on both CNR and ISPAPI).
     async fn exchange_rates(&self) -> Result<RateTable, RegistrarError>;

@@ -44,95 +44,172 @@ fn relevance(b: &BillingDomain) -> (u8, u64) {
     (rank, b.id)
 }
 
-/// Consumes the snapshots: each registrar domain is moved, never copied (a million-domain
-/// portfolio must fit in memory once, not twice).
-pub fn join(billing: Vec<BillingDomain>, mut accounts: Vec<AccountSnapshot>) -> Joined {
-    let mut joined = Joined::default();
+/// Elements taken from the end of a source list between two shrinks of its buffer.
+const SHRINK_EVERY: usize = 1 << 16;
 
-    // Index registrar domains by name, remembering their account.
+/// Consumes the snapshots: each domain is moved, never copied, and the source lists give
+/// their memory back while the observations grow (a million-domain portfolio must fit in
+/// memory once, not twice).
+///
+/// Both sides are sorted by name and merged from the largest name down, popping from the
+/// ends of the lists so their buffers can shrink as they empty. The result is in the same
+/// order as a hash join in billing order would give: billed domains by WHMCS id, then the
+/// orphans by name.
+pub fn join(mut billing: Vec<BillingDomain>, mut accounts: Vec<AccountSnapshot>) -> Joined {
+    let mut joined = Joined::default();
     let fetched: Vec<bool> = accounts.iter().map(|a| a.domains.is_some()).collect();
-    let mut at_registrar: HashMap<DomainName, (usize, RegistrarDomain)> = HashMap::with_capacity(
-        accounts
-            .iter()
-            .map(|a| a.domains.as_ref().map_or(0, Vec::len))
-            .sum(),
-    );
-    for (i, account) in accounts.iter_mut().enumerate() {
-        for d in account.domains.take().into_iter().flatten() {
-            at_registrar.insert(d.name.clone(), (i, d));
-        }
-    }
+    let mut registrar: Vec<Vec<RegistrarDomain>> = accounts
+        .iter_mut()
+        .map(|a| a.domains.take().unwrap_or_default())
+        .collect();
     let account_of_module = |module: &str| {
         let module = module.to_ascii_lowercase();
         accounts.iter().position(|a| a.modules.contains(&module))
     };
 
-    // One billing row per domain: the most relevant.
-    let mut best: HashMap<DomainName, BillingDomain> = HashMap::with_capacity(billing.len());
-    for b in billing {
-        match best.get(&b.name) {
-            Some(current) if relevance(current) >= relevance(&b) => joined.duplicates += 1,
-            Some(_) => {
-                joined.duplicates += 1;
-                best.insert(b.name.clone(), b);
-            }
-            None => {
-                best.insert(b.name.clone(), b);
+    // Per name, the most relevant billing row comes off the end first.
+    billing.sort_unstable_by(|a, b| {
+        a.name
+            .cmp(&b.name)
+            .then_with(|| relevance(a).cmp(&relevance(b)))
+    });
+    for list in &mut registrar {
+        list.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+    }
+    let capacity = billing.len() + registrar.iter().map(Vec::len).sum::<usize>();
+    joined.observations.reserve_exact(capacity);
+    joined.scope.reserve(capacity);
+    let mut billing_taken: usize = 0;
+    let mut registrar_taken: Vec<usize> = vec![0; registrar.len()];
+
+    loop {
+        // The largest name still on either side.
+        let mut top = billing.last().map(|b| &b.name);
+        for d in registrar.iter().filter_map(|list| list.last()) {
+            if top.is_none_or(|t| d.name > *t) {
+                top = Some(&d.name);
             }
         }
-    }
-
-    let mut billed_names = HashSet::with_capacity(best.len());
-    let mut billed: Vec<BillingDomain> = best.into_values().collect();
-    billed.sort_by_key(|b| b.id);
-    for b in billed {
-        let Some(account_idx) = account_of_module(&b.registrar_module) else {
-            joined.unmonitored += 1;
-            continue;
+        let Some(name) = top.cloned() else {
+            break;
         };
-        billed_names.insert(b.name.clone());
-        let registrar = at_registrar.remove(&b.name);
-        let idx = registrar.as_ref().map(|(i, _)| *i).unwrap_or(account_idx);
-        let account = &accounts[idx];
-        if registrar.is_none() && !fetched[idx] {
-            continue; // the account could not be fetched: nothing is known this cycle
+        // The billing row for this name, if any; further rows for it are duplicates.
+        let mut billed = None;
+        while billing.last().is_some_and(|b| b.name == name) {
+            let row = billing.pop().expect("checked above");
+            if billed.is_none() {
+                billed = Some(row);
+            } else {
+                joined.duplicates += 1;
+            }
+            billing_taken += 1;
+            if billing_taken.is_multiple_of(SHRINK_EVERY) {
+                billing.shrink_to_fit();
+            }
         }
-        if registrar.is_none() && b.status.expects_registration() {
-            joined.absent.push(b.name.clone());
+        // The registrar side: when several accounts list the name, the last account wins
+        // (as inserting them into one map in account order would).
+        let mut held = None;
+        for (i, list) in registrar.iter_mut().enumerate() {
+            while list.last().is_some_and(|d| d.name == name) {
+                held = Some((i, list.pop().expect("checked above")));
+                registrar_taken[i] += 1;
+                if registrar_taken[i].is_multiple_of(SHRINK_EVERY) {
+                    list.shrink_to_fit();
+                }
+            }
         }
-        joined.scope.insert(b.name.clone());
-        joined.observations.push(Observation {
-            name: b.name.clone(),
-            registrar_account: Some(account.name.clone()),
-            billing: Some(b),
-            registrar: registrar.map(|(_, d)| d),
-            renewal_invoice: None,
-            transfer: None,
-            missing_strikes: 0,
-            lifecycle_watch: false,
-        });
-    }
 
-    // What is left at the registrar is billed nowhere: orphans.
-    let mut orphans: Vec<(usize, RegistrarDomain)> = at_registrar.into_values().collect();
-    orphans.sort_by(|a, b| a.1.name.cmp(&b.1.name));
-    for (i, d) in orphans {
-        if billed_names.contains(&d.name) {
+        let orphan = match billed {
+            None => held,
+            Some(b) => match account_of_module(&b.registrar_module) {
+                None => {
+                    joined.unmonitored += 1;
+                    held
+                }
+                Some(account_idx) => {
+                    let idx = held.as_ref().map(|(i, _)| *i).unwrap_or(account_idx);
+                    if held.is_none() && !fetched[idx] {
+                        continue; // the account could not be fetched: nothing is known this cycle
+                    }
+                    if held.is_none() && b.status.expects_registration() {
+                        joined.absent.push(b.name.clone());
+                    }
+                    joined.scope.insert(name.clone());
+                    joined.observations.push(Observation {
+                        name,
+                        registrar_account: Some(accounts[idx].name.clone()),
+                        billing: Some(b),
+                        registrar: held.map(|(_, d)| d),
+                        renewal_invoice: None,
+                        transfer: None,
+                        missing_strikes: 0,
+                        lifecycle_watch: false,
+                    });
+                    None
+                }
+            },
+        };
+        // At the registrar but billed nowhere (or only under a module nobody serves).
+        if let Some((i, d)) = orphan {
+            joined.scope.insert(d.name.clone());
+            joined.observations.push(Observation {
+                name: d.name.clone(),
+                billing: None,
+                registrar_account: Some(accounts[i].name.clone()),
+                registrar: Some(d),
+                renewal_invoice: None,
+                transfer: None,
+                missing_strikes: 0,
+                lifecycle_watch: false,
+            });
+        }
+    }
+    drop(billing);
+    drop(registrar);
+    joined.observations.shrink_to_fit();
+    billing_order(&mut joined.observations);
+    let ids: HashMap<&DomainName, u64> = joined
+        .observations
+        .iter()
+        .filter_map(|o| o.billing.as_ref().map(|b| (&b.name, b.id)))
+        .collect();
+    joined.absent.sort_by_key(|name| ids.get(name).copied());
+    drop(ids);
+    joined
+}
+
+/// Puts billed observations first, by WHMCS id, then the orphans by name, moving each
+/// observation at most twice (sorting 500-byte elements directly would move them
+/// many times over).
+fn billing_order(observations: &mut [Observation]) {
+    let mut order: Vec<usize> = (0..observations.len()).collect();
+    order.sort_unstable_by(|&a, &b| {
+        let (a, b) = (&observations[a], &observations[b]);
+        match (&a.billing, &b.billing) {
+            (Some(x), Some(y)) => x.id.cmp(&y.id),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => a.name.cmp(&b.name),
+        }
+    });
+    // `order[new] = old`: follow each cycle of the permutation once, swapping into place.
+    let mut placed = vec![false; order.len()];
+    for start in 0..order.len() {
+        if placed[start] {
             continue;
         }
-        joined.scope.insert(d.name.clone());
-        joined.observations.push(Observation {
-            name: d.name.clone(),
-            billing: None,
-            registrar_account: Some(accounts[i].name.clone()),
-            registrar: Some(d),
-            renewal_invoice: None,
-            transfer: None,
-            missing_strikes: 0,
-            lifecycle_watch: false,
-        });
+        let mut current = start;
+        loop {
+            placed[current] = true;
+            let next = order[current];
+            if next == start {
+                break;
+            }
+            observations.swap(current, next);
+            current = next;
+        }
     }
-    joined
 }
 
 #[cfg(test)]
@@ -232,6 +309,51 @@ mod tests {
         assert_eq!(j.duplicates, 1);
         assert_eq!(j.observations.len(), 1);
         assert_eq!(j.observations[0].billing.as_ref().unwrap().id, 10);
+    }
+
+    #[test]
+    fn billed_in_id_order_then_orphans_by_name_last_account_wins() {
+        let billing = vec![
+            b(30, "a.com", "cnic", BillingStatus::Active),
+            b(10, "z.com", "cnic", BillingStatus::Active),
+            b(20, "m.com", "cnic", BillingStatus::Active),
+            b(40, "unserved.com", "enom", BillingStatus::Active),
+        ];
+        let mut in_hx = r("twice.net");
+        in_hx.paid_until = chrono::NaiveDate::from_ymd_opt(2030, 1, 1);
+        let accounts = [
+            account(
+                "cnr",
+                &["cnic"],
+                Some(vec![
+                    r("z.com"),
+                    r("y-orphan.com"),
+                    r("twice.net"),
+                    r("a.com"),
+                ]),
+            ),
+            account("hx", &["ispapi"], Some(vec![in_hx, r("unserved.com")])),
+        ];
+        let j = join(billing, accounts.into());
+        let names: Vec<&str> = j.observations.iter().map(|o| o.name.ascii()).collect();
+        assert_eq!(
+            names,
+            [
+                "z.com",
+                "m.com",
+                "a.com",
+                "twice.net",
+                "unserved.com",
+                "y-orphan.com"
+            ]
+        );
+        assert_eq!(j.absent, vec![DomainName::parse("m.com").unwrap()]);
+        assert_eq!(j.unmonitored, 1);
+        // Listed by two accounts: the later one is the one observed.
+        let twice = &j.observations[3];
+        assert_eq!(twice.registrar_account.as_deref(), Some("hx"));
+        assert!(twice.registrar.as_ref().unwrap().paid_until.is_some());
+        assert_eq!(j.scope.len(), 6);
     }
 
     #[test]

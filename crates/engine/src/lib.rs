@@ -5,6 +5,7 @@
 //! action at most once (store idempotency keys) -> audit every write.
 
 pub mod digest;
+pub mod fetch_cache;
 pub mod join;
 pub mod lifecycle;
 
@@ -240,11 +241,28 @@ impl Engine {
         let mut laps = Laps(std::time::Instant::now());
         progress.stage("fetching billing and registrar snapshots", None);
         let billing_fut = async {
+            // Client currencies known from the WHMCS database or earlier cycles are not
+            // asked for again (GetClientsDomains does not name them); see `fetch_cache`.
+            let known = fetch_cache::known_client_currencies(
+                &self.store,
+                self.whmcs_db.as_ref(),
+                self.now(),
+            )
+            .await;
             let list = self
                 .billing
-                .list_domains()
+                .list_domains(&known)
                 .await
                 .map_err(|e| EngineError::Billing(e.to_string()))?;
+            drop(known);
+            if run_id.is_some() {
+                fetch_cache::remember_client_currencies(
+                    &self.store,
+                    &list.learned_currencies,
+                    self.now(),
+                )
+                .await;
+            }
             let currencies = self
                 .billing
                 .currencies()
@@ -333,6 +351,9 @@ impl Engine {
                 }
             }
         }
+        // The page buffers of the fetch are freed by now but scattered over the allocator's
+        // arenas; hand them back before the join builds its largest structure.
+        fetch_cache::release_freed_memory();
 
         laps.lap(report, "1_fetch");
         // 2. Join.
@@ -373,13 +394,19 @@ impl Engine {
             "looking up suspicious domains",
             Some(needs_lookup.len() as u64),
         );
+        // One bulk transfer list per account instead of one status call per transfer.
+        let cache = fetch_cache::LookupCache::new(&self.accounts);
         let lookups = stream::iter(needs_lookup.iter().map(|&i| {
             let o = &joined.observations[i];
-            async move { (i, self.enrich(o).await) }
+            let cache = &cache;
+            async move { (i, self.enrich(o, cache).await) }
         }))
         .buffer_unordered(self.concurrency.max(1))
         .collect::<Vec<_>>()
         .await;
+        if run_id.is_some() {
+            cache.save(&self.store, self.now()).await;
+        }
         report.lookups = lookups.len();
         for (i, (invoice, transfer)) in lookups {
             joined.observations[i].renewal_invoice = invoice;
@@ -406,6 +433,10 @@ impl Engine {
             findings.extend(detect(o, &self.policy, &rates, today));
         }
         progress.advance(joined.observations.len() as u64);
+        // The snapshots are the largest thing a cycle holds; only the findings are needed
+        // from here on.
+        drop(std::mem::take(&mut joined.observations));
+        fetch_cache::release_freed_memory();
         for f in &findings {
             *report
                 .findings_by_kind
@@ -452,6 +483,7 @@ impl Engine {
     async fn enrich(
         &self,
         o: &Observation,
+        cache: &fetch_cache::LookupCache,
     ) -> (Option<RenewalInvoice>, Option<TransferObservation>) {
         let Some(b) = &o.billing else {
             return (None, None);
@@ -469,13 +501,20 @@ impl Engine {
                         .find(|i| i.rel_id == b.id)
                         .map(|i| i.amount)
                         .unwrap_or(inv.total);
+                    // The invoice list names the client's currency: it checks the cached one.
+                    let currency = inv.client_currency.unwrap_or(b.recurring_amount.currency);
+                    cache.invoice_names_client_currency(
+                        b.client_id,
+                        b.recurring_amount.currency,
+                        currency,
+                    );
                     let due = inv.due_date.or(inv.date).unwrap_or(self.clock.today());
                     return (
                         Some(RenewalInvoice {
                             invoice_id: inv.id,
                             paid: inv.status.eq_ignore_ascii_case("paid"),
                             cancelled: inv.status.eq_ignore_ascii_case("cancelled"),
-                            amount: Money::new(amount, b.recurring_amount.currency),
+                            amount: Money::new(amount, currency),
                             due_date: due,
                             date_paid: inv.date_paid,
                         }),
@@ -492,21 +531,10 @@ impl Engine {
         let Some(account) = o.registrar_account.as_deref().and_then(|a| self.account(a)) else {
             return (None, None);
         };
-        match account.port.transfer_status(&o.name).await {
-            Ok(status) if status.has_failed() => {
-                let reason = status
-                    .log
-                    .last()
-                    .cloned()
-                    .unwrap_or_else(|| "transfer failed".into());
-                (None, Some(TransferObservation::Failed { reason }))
-            }
-            Ok(_) => (None, Some(TransferObservation::Pending)),
-            Err(e) => {
-                tracing::debug!(domain = %o.name, error = %e, "no transfer status");
-                (None, None)
-            }
-        }
+        let transfer = cache
+            .observe(&self.store, account, &o.name, self.now())
+            .await;
+        (None, transfer)
     }
 
     async fn send_pending_notices(
@@ -553,14 +581,17 @@ impl Engine {
         };
         let channel = notifier.channel().to_string();
         let marker = notice_marker(case.id, opening);
-        match self
+        // A fresh claim means no earlier run got as far as sending, so there is nothing
+        // to look for first; an unfinished one may have sent before crashing.
+        let first_attempt = match self
             .store
             .claim_notice(case.id, opening, &channel, &marker, self.now())
             .await?
         {
             NoticeClaim::AlreadySent { .. } => return Ok(NoticeOutcome::AlreadySent),
-            NoticeClaim::Fresh | NoticeClaim::Unfinished { .. } => {}
-        }
+            NoticeClaim::Fresh => true,
+            NoticeClaim::Unfinished { .. } => false,
+        };
         let guide = domwatch_core::plan::guide(&case.finding);
         let today = self.clock.today();
         // Lifecycle tickets say what domwatch already did (e.g. the cancellation it placed).
@@ -607,7 +638,11 @@ impl Engine {
             date: today,
             due_date: today + chrono::Duration::days(3),
         };
-        let result = notifier.raise(&todo).await;
+        let result = if first_attempt {
+            notifier.raise_first_attempt(&todo).await
+        } else {
+            notifier.raise(&todo).await
+        };
         let (ok, text) = match &result {
             Ok(raised) => (
                 true,

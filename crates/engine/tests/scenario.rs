@@ -274,3 +274,62 @@ async fn dry_run_writes_nothing() {
     assert!(w.engine.store.runs(5).await.unwrap().is_empty());
     assert!(bot_ticket_subjects(&w.whmcs).await.is_empty());
 }
+
+#[tokio::test]
+async fn the_next_cycle_reuses_client_currencies_and_transfer_failures() {
+    let w = world().await;
+    let first = w.engine.run_cycle(Mode::Apply, &NoProgress).await.unwrap();
+    let portfolio = Portfolio::new(SEED, DOMAINS, today());
+
+    // Every billed client's currency is kept, and matches WHMCS.
+    let cached = w.engine.store.client_currencies().await.unwrap();
+    let billed_clients: BTreeSet<u64> = portfolio
+        .domains()
+        .filter_map(|d| d.billing.map(|b| b.client_id))
+        .collect();
+    assert_eq!(cached.len(), billed_clients.len());
+    for c in &cached {
+        assert_eq!(c.currency, portfolio.client(c.client_id).currency);
+    }
+
+    // Failed incoming transfers are kept with the registrar's reason.
+    let failed: BTreeSet<String> = portfolio
+        .domains()
+        .filter(|d| d.drift == Some(Drift::TransferFailedPremium) && d.dialect == Dialect::Cnr)
+        .map(|d| d.name.ascii().to_string())
+        .collect();
+    let kept = w.engine.store.transfer_failures("cnr").await.unwrap();
+    assert_eq!(
+        kept.keys()
+            .map(|d| d.ascii().to_string())
+            .collect::<BTreeSet<_>>(),
+        failed
+    );
+    assert!(kept.values().all(|f| f.reason.contains("premium")));
+
+    // The next cycle asks WHMCS about no client and reaches the same cases.
+    let before = w.whmcs.api_calls();
+    let second = w.engine.run_cycle(Mode::Apply, &NoProgress).await.unwrap();
+    let pages = first.billing_domains.div_ceil(5000) as u64;
+    let lookups = 2 * second.lookups as u64 + 10;
+    assert!(
+        w.whmcs.api_calls() - before <= 2 + pages + lookups,
+        "no GetClientsDetails in the second cycle"
+    );
+    assert_eq!(second.findings_by_kind, first.findings_by_kind);
+    assert_eq!((second.opened, second.resolved), (0, 0));
+}
+
+#[tokio::test]
+async fn a_dry_run_keeps_nothing_it_learned() {
+    let w = world().await;
+    w.engine.run_cycle(Mode::DryRun, &NoProgress).await.unwrap();
+    assert!(w.engine.store.client_currencies().await.unwrap().is_empty());
+    assert!(w
+        .engine
+        .store
+        .transfer_failures("cnr")
+        .await
+        .unwrap()
+        .is_empty());
+}

@@ -267,6 +267,8 @@ pub struct RrpClient {
     in_flight: Semaphore,
     last_start: Mutex<Option<Instant>>,
     session: Mutex<Option<Secret>>,
+    /// CNR premium renewal prices already checked (see `ListOptions::premium_fee_max_age`).
+    pub(crate) premium_fees: std::sync::Mutex<crate::ops::PremiumFeeCache>,
 }
 
 impl fmt::Debug for RrpClient {
@@ -305,6 +307,7 @@ impl RrpClient {
             http,
             last_start: Mutex::new(None),
             session: Mutex::new(None),
+            premium_fees: std::sync::Mutex::new(crate::ops::PremiumFeeCache::default()),
             config,
         })
     }

@@ -11,13 +11,14 @@ use domwatch_core::money::{Currency, Money, RateTable};
 use domwatch_core::name::DomainName;
 use domwatch_core::ports::{
     AccountStatus, CancellationMethod, CancellationRequest, ContactDetails, PremiumAcceptance,
-    PremiumCheck, RegistrarError, RegistrarPort, RenewOutcome, RenewRequest, TransferOutcome,
-    TransferRequest, TransferStatus,
+    PremiumCheck, RegistrarError, RegistrarPort, RenewOutcome, RenewRequest, TransferInProgress,
+    TransferOutcome, TransferRequest, TransferStatus,
 };
 use futures::{StreamExt, TryStreamExt};
 use rust_decimal::Decimal;
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
+use std::time::{Duration, Instant};
 use tracing::{debug, warn};
 
 /// Default page size of bulk lists.
@@ -43,6 +44,12 @@ pub struct ListOptions {
     /// CNR only: join premium names and zone prices to fill renewal prices (three more
     /// bulk commands). Off gives dates, modes and names only.
     pub cnr_prices: bool,
+    /// CNR only: how long a premium name's renewal price (`CheckDomains` X-FEE, 30 names
+    /// per call) is reused by later listings of the same client before it is checked
+    /// again. Each name expires somewhere between half of this and all of it, so the
+    /// re-checks spread over many cycles instead of all falling due at once. Names that
+    /// newly appear in the premium list are always checked; zero turns reuse off.
+    pub premium_fee_max_age: Duration,
 }
 
 impl Default for ListOptions {
@@ -51,8 +58,58 @@ impl Default for ListOptions {
             page_size: DEFAULT_PAGE_SIZE,
             cnr_type_all: false,
             cnr_prices: true,
+            premium_fee_max_age: DEFAULT_PREMIUM_FEE_MAX_AGE,
         }
     }
+}
+
+/// Default of [`ListOptions::premium_fee_max_age`]: registries announce premium price
+/// changes ahead, so a daily re-check keeps renewal costs current.
+pub const DEFAULT_PREMIUM_FEE_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
+
+/// Premium renewal prices from earlier listings of one CNR account.
+#[derive(Debug, Default)]
+pub(crate) struct PremiumFeeCache {
+    checked: HashMap<DomainName, (PremiumCheck, Instant)>,
+}
+
+impl PremiumFeeCache {
+    /// The cached checks of `names` still young enough, and the names to check again.
+    fn split(
+        &self,
+        names: &[DomainName],
+        now: Instant,
+        max_age: Duration,
+    ) -> (Vec<PremiumCheck>, Vec<DomainName>) {
+        let mut fresh = Vec::new();
+        let mut due = Vec::new();
+        for name in names {
+            match self.checked.get(name) {
+                Some((check, at)) if now.duration_since(*at) < staggered_age(name, max_age) => {
+                    fresh.push(check.clone())
+                }
+                _ => due.push(name.clone()),
+            }
+        }
+        (fresh, due)
+    }
+
+    /// Keeps `checks` and drops every name that is no longer premium in the account.
+    fn update(&mut self, checks: &[PremiumCheck], premium: &HashSet<DomainName>, now: Instant) {
+        self.checked.retain(|name, _| premium.contains(name));
+        for check in checks {
+            self.checked
+                .insert(check.name.clone(), (check.clone(), now));
+        }
+    }
+}
+
+/// Between half of `max_age` and all of it, fixed per name (FNV-1a of the A-label).
+fn staggered_age(name: &DomainName, max_age: Duration) -> Duration {
+    let hash = name.ascii().bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    max_age / 2 + max_age.mul_f64((hash % 1000) as f64 / 2000.0)
 }
 
 /// Parses the registrar date formats: `YYYY-MM-DD HH:MM:SS`, with a trailing `.0`, with
@@ -408,6 +465,33 @@ pub fn premium_checks(
     checks
 }
 
+/// Maps a `QueryTransferList` page. The status column is read under the CNR docs' name
+/// (`DOMAINTRANSFERSTATUS`, on the wire presumably `domain transfer status`) and the
+/// spellings of `StatusDomainTransfer`; none of them is verified against a real capture.
+pub fn transfers_from_list(page: &Response) -> Vec<TransferInProgress> {
+    let names = page.column_any(NAME);
+    let status = page.column_any(&[
+        "DOMAINTRANSFERSTATUS",
+        "DOMAIN_TRANSFER_STATUS",
+        "TRANSFERSTATUS",
+        "TRANSFER_STATUS",
+    ]);
+    let mut transfers = Vec::new();
+    for row in 0..names.as_ref().map_or(0, |c| c.len()) {
+        let Some(raw) = cell(&names, row) else {
+            continue;
+        };
+        match DomainName::parse(raw) {
+            Ok(name) => transfers.push(TransferInProgress {
+                name,
+                status: non_empty(cell(&status, row)),
+            }),
+            Err(error) => warn!(name = raw, %error, "skipping unparsable domain in transfer list"),
+        }
+    }
+    transfers
+}
+
 /// Newest rate per currency pair from `QueryExchangeRates` (missing `from` means EUR).
 pub fn exchange_rates_from(
     response: &Response,
@@ -600,10 +684,26 @@ impl RrpClient {
             .filter(|d| premium_names.contains(&d.name))
             .map(|d| d.name.clone())
             .collect();
-        let fees: HashMap<DomainName, PremiumCheck> = self
-            .check_premium_names(&premium_in_account)
-            .await?
+        // Prices checked by an earlier listing are reused until they are due again.
+        let now = Instant::now();
+        let (reused, due) = self
+            .premium_fees
+            .lock()
+            .expect("premium fee cache lock")
+            .split(&premium_in_account, now, options.premium_fee_max_age);
+        let checked = self.check_premium_names(&due).await?;
+        debug!(
+            reused = reused.len(),
+            checked = checked.len(),
+            "premium renewal prices"
+        );
+        self.premium_fees
+            .lock()
+            .expect("premium fee cache lock")
+            .update(&checked, &premium_names, now);
+        let fees: HashMap<DomainName, PremiumCheck> = reused
             .into_iter()
+            .chain(checked)
             .map(|check| (check.name.clone(), check))
             .collect();
 
@@ -745,6 +845,21 @@ impl RrpClient {
                 .unwrap_or_default(),
             kind: non_empty(response.value_any(&["TRANSFERTYPE", "TRANSFER_TYPE"])),
         })
+    }
+
+    /// Every incoming transfer of the account, paged: CNR `QueryTransferList WIDE=1`
+    /// (with the status of each), ISPAPI `QueryTransferList` (no status column).
+    pub async fn query_transfer_list(&self) -> Result<Vec<TransferInProgress>, ClientError> {
+        let mut command = Command::new("QueryTransferList");
+        if self.dialect() == Dialect::Cnr {
+            command.set("WIDE", 1u32);
+        }
+        let mut transfers = Vec::new();
+        self.for_each_page(command, self.config().list.page_size, |page| {
+            transfers.extend(transfers_from_list(page))
+        })
+        .await?;
+        Ok(transfers)
     }
 
     /// Current exchange rates: the newest rate per pair from the last seven days.
@@ -895,6 +1010,10 @@ impl RegistrarPort for RrpClient {
 
     async fn transfer_status(&self, name: &DomainName) -> Result<TransferStatus, RegistrarError> {
         Ok(self.status_domain_transfer(name).await?)
+    }
+
+    async fn transfer_list(&self) -> Result<Option<Vec<TransferInProgress>>, RegistrarError> {
+        Ok(Some(self.query_transfer_list().await?))
     }
 
     async fn exchange_rates(&self) -> Result<RateTable, RegistrarError> {

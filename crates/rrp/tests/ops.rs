@@ -236,6 +236,86 @@ async fn cnr_list_domains_is_bulk_paged_and_joined() {
 }
 
 #[tokio::test]
+async fn cnr_premium_prices_are_reused_until_they_are_due() {
+    let server = MockServer::start(fake_cnr).await;
+    let client = client(Dialect::Cnr, &server);
+    let first = RegistrarPort::list_domains(&client).await.unwrap();
+    let again = RegistrarPort::list_domains(&client).await.unwrap();
+    let received = server.received();
+    assert_eq!(
+        count(&received, "CheckDomains"),
+        2,
+        "the second listing reuses the 36 prices"
+    );
+    assert_eq!(count(&received, "QueryRegisteredPremiumDomainList"), 2);
+    assert_eq!(first, again);
+
+    // With reuse off every listing checks every premium name.
+    let server = MockServer::start(fake_cnr).await;
+    let mut config = ClientConfig::new(Dialect::Cnr, Environment::Ote, "reseller", "pw");
+    config.endpoint = Some(server.url.parse().unwrap());
+    config.list.premium_fee_max_age = Duration::ZERO;
+    let client = RrpClient::new(config).unwrap();
+    RegistrarPort::list_domains(&client).await.unwrap();
+    RegistrarPort::list_domains(&client).await.unwrap();
+    assert_eq!(count(&server.received(), "CheckDomains"), 4);
+}
+
+#[tokio::test]
+async fn transfer_list_is_paged_with_status_on_cnr_only() {
+    const TOTAL: usize = 5;
+    let server = MockServer::start(|request, _| {
+        let command = request.command();
+        assert_eq!(command.name(), "QueryTransferList");
+        let (first, limit) = page_of(request);
+        let rows: Vec<usize> = (first..(first + limit).min(TOTAL)).collect();
+        let names = ("domain", rows.iter().map(|i| format!("t{i}.com")).collect());
+        if command.get("WIDE") == Some("1") {
+            let status = rows
+                .iter()
+                .map(|i| if i % 2 == 0 { "PENDING" } else { "FAILED" }.to_string())
+                .collect();
+            ok_with(
+                &[names, ("domain transfer status", status)],
+                &paging(first, rows.len(), TOTAL, limit),
+            )
+        } else {
+            let created = rows
+                .iter()
+                .map(|_| "2026-11-20 10:00:00".to_string())
+                .collect();
+            ok_with(
+                &[names, ("createddate", created)],
+                &paging(first, rows.len(), TOTAL, limit),
+            )
+        }
+    })
+    .await;
+    for dialect in [Dialect::Cnr, Dialect::Ispapi] {
+        let mut config = ClientConfig::new(dialect, Environment::Ote, "reseller", "pw");
+        config.endpoint = Some(server.url.parse().unwrap());
+        config.list.page_size = 2;
+        let client = RrpClient::new(config).unwrap();
+        let before = server.received().len();
+        let transfers = RegistrarPort::transfer_list(&client)
+            .await
+            .unwrap()
+            .expect("CNR and ISPAPI have a bulk transfer list");
+        assert_eq!(server.received().len() - before, 3, "5 rows in pages of 2");
+        assert_eq!(transfers.len(), TOTAL);
+        assert_eq!(transfers[1].name.ascii(), "t1.com");
+        match dialect {
+            Dialect::Cnr => {
+                assert!(transfers[1].has_failed());
+                assert_eq!(transfers[0].status.as_deref(), Some("PENDING"));
+                assert!(!transfers[0].has_failed());
+            }
+            _ => assert!(transfers.iter().all(|t| t.status.is_none())),
+        }
+    }
+}
+
+#[tokio::test]
 async fn ispapi_list_domains_uses_version_2_with_prices() {
     const TOTAL: usize = 1500;
     let server = MockServer::start(|request, _| {

@@ -790,6 +790,71 @@ async fn transfers_fail_complete_and_show_their_status() {
 }
 
 #[tokio::test]
+async fn transfer_list_shows_transfers_in_progress() {
+    let p = Portfolio::new(42, 200, today());
+    for dialect in [Dialect::Cnr, Dialect::Ispapi] {
+        let sb = sandbox(dialect, 200).await;
+        let failed: BTreeSet<String> = p
+            .domains_of(dialect)
+            .filter(|d| d.registrar.transfer.is_some())
+            .map(|d| d.name.ascii().to_string())
+            .collect();
+        assert!(!failed.is_empty(), "the showcase has failed transfers");
+        let r = command(
+            &sb,
+            Command::new("TransferDomain")
+                .with("DOMAIN", "incoming-two.net")
+                .with("AUTH", "x1!Y")
+                .with("ACTION", "REQUEST"),
+        )
+        .await;
+        assert_eq!(r.code(), 200, "{}", r.body());
+
+        let list = Command::new("QueryTransferList").with("WIDE", 1);
+        let (names, total) = walk(&sb, list.clone(), 2, "domain").await;
+        let listed: BTreeSet<String> = names.into_iter().collect();
+        assert_eq!(total as usize, listed.len());
+        assert!(listed.contains("incoming-two.net"));
+        let r = command(&sb, list.clone().with("LIMIT", 100)).await;
+        match dialect {
+            Dialect::Cnr => {
+                // Pending and failed transfers, each with its status.
+                assert_eq!(listed.len(), failed.len() + 1);
+                assert!(r.body().contains("property[domain transfer status][0] = "));
+                for (name, status) in r
+                    .values("domain")
+                    .iter()
+                    .zip(r.values("DOMAINTRANSFERSTATUS"))
+                {
+                    let expected = if failed.contains(*name) {
+                        "FAILED"
+                    } else {
+                        "PENDING"
+                    };
+                    assert_eq!(status, expected, "{name}");
+                }
+                let r = command(&sb, list.clone().with("LAST", 1)).await;
+                assert_eq!(r.code(), 503, "{}", r.body());
+            }
+            _ => {
+                // No status column: only what is still in progress.
+                assert_eq!(listed, BTreeSet::from(["incoming-two.net".to_string()]));
+                assert!(r.column("DOMAINTRANSFERSTATUS").is_none());
+                assert_eq!(date_of(r.values("CREATEDDATE")[0]), today());
+                assert!(r
+                    .body()
+                    .contains("PROPERTY[DOMAINUMLAUT][0] = incoming-two.net"));
+            }
+        }
+        // Once the transfer completes it leaves the list.
+        sb.apply(RegistrarEvent::AdvanceClock { days: 5, hours: 0 })
+            .unwrap();
+        let (names, _) = walk(&sb, list, 50, "domain").await;
+        assert!(!names.iter().any(|n| n == "incoming-two.net"), "{names:?}");
+    }
+}
+
+#[tokio::test]
 async fn zones_rates_and_premium_list() {
     let p = Portfolio::new(42, 300, today());
     let sb = sandbox(Dialect::Cnr, 300).await;

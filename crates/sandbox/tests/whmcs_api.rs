@@ -6,8 +6,8 @@ use domwatch_core::model::BillingStatus;
 use domwatch_sandbox::portfolio::{add_years, Drift, Portfolio, SeedDomain};
 use domwatch_sandbox::whmcs::{start, SandboxCredential, WhmcsSandbox, WhmcsSandboxConfig};
 use domwatch_whmcs::actions::{
-    DomainInvoiceKind, DomainUpdate, InvoiceUpdate, NewTicket, TicketFilter, TicketPriority,
-    ToDoUpdate,
+    CurrencySource, DomainInvoiceKind, DomainUpdate, InvoiceUpdate, KnownClientCurrencies,
+    NewTicket, TicketFilter, TicketPriority, ToDoUpdate,
 };
 use domwatch_whmcs::api::ActionKind;
 use domwatch_whmcs::db::NewToDo;
@@ -97,6 +97,46 @@ async fn listing_matches_the_portfolio_across_pages() {
     }
     // 8 pages of 40 for the domains, then one GetClientsDetails per client.
     assert!(sandbox.api_calls() > 8);
+}
+
+#[tokio::test]
+async fn client_currencies_come_from_invoices_then_details_and_known_ones_are_not_asked() {
+    let sandbox = sandbox(1000).await;
+    sandbox.set_numreturned_bug(true);
+    let client = client_for(&sandbox, 40);
+    let portfolio = sandbox.portfolio();
+    let list = client.list_billing_domains().await.unwrap();
+    let clients: std::collections::BTreeSet<u64> =
+        list.domains.iter().map(|d| d.client_id).collect();
+    assert_eq!(list.learned_currencies.len(), clients.len());
+    for learned in &list.learned_currencies {
+        assert_eq!(
+            learned.currency,
+            portfolio.client(learned.client_id).currency
+        );
+    }
+    let from_invoices = list
+        .learned_currencies
+        .iter()
+        .filter(|l| l.source == CurrencySource::Invoices)
+        .count();
+    assert!(
+        from_invoices > 0 && from_invoices < clients.len(),
+        "clients with invoices are read from the invoice list, the rest one by one: {from_invoices}"
+    );
+
+    // Everything known: the listing is GetCurrencies and the domain pages, nothing else.
+    let known: KnownClientCurrencies = list
+        .learned_currencies
+        .iter()
+        .map(|l| (l.client_id, l.currency))
+        .collect();
+    let before = sandbox.api_calls();
+    let again = client.list_billing_domains_knowing(&known).await.unwrap();
+    let pages = (list.domains.len() + list.unreadable.len()).div_ceil(40) as u64;
+    assert_eq!(sandbox.api_calls() - before, 1 + pages);
+    assert!(again.learned_currencies.is_empty());
+    assert_eq!(again.domains, list.domains);
 }
 
 #[tokio::test]

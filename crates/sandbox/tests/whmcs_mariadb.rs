@@ -218,9 +218,16 @@ async fn premium_data_is_read_and_written_where_whmcs_keeps_it() {
         }
         assert!(all[&id].is_incomplete());
 
-        // API listing + database = the full billing picture, premium flags included.
+        // API listing + database = the full billing picture, premium flags included. The
+        // database names every client's currency, so the listing asks WHMCS about none.
         let client = client_for(&sandbox);
-        let mut domains = client.list_domains().await.unwrap().domains;
+        let known = db.client_currencies().await.unwrap();
+        let first = portfolio.domain(0).billing.unwrap().client_id;
+        assert_eq!(known[&first], portfolio.client(first).currency);
+        let list = client.list_billing_domains_knowing(&known).await.unwrap();
+        assert!(list.learned_currencies.is_empty());
+        assert!(list.unreadable.is_empty());
+        let mut domains = list.domains;
         let currencies = client
             .get_currencies()
             .await
@@ -256,7 +263,7 @@ async fn the_api_on_mariadb_matches_the_portfolio_and_pays_invoices() {
         let sandbox = sandbox_on(&url, 260).await;
         let client = client_for(&sandbox);
         let portfolio = sandbox.portfolio();
-        let list = client.list_domains().await.unwrap();
+        let list = client.list_billing_domains().await.unwrap();
         let expected = portfolio.domains().filter(|d| d.billing.is_some()).count();
         assert_eq!(list.domains.len(), expected);
         // IDNs survive the utf8mb4 round trip.

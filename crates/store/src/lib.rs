@@ -6,8 +6,10 @@
 //! notices across crashes), fix actions keyed by idempotency key, the audit log of every
 //! write to WHMCS or a registrar, and the "missing at registrar" strike counters.
 
+mod caches;
 mod records;
 
+pub use caches::*;
 pub use records::*;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -232,6 +234,9 @@ impl Store {
 
         let mut outcome = SyncOutcome::default();
         let mut seen: HashSet<(String, String)> = HashSet::with_capacity(findings.len());
+        // New cases are inserted together after the loop: one statement per hundred cases
+        // instead of two per case (a first cycle opens tens of thousands).
+        let mut new_cases: Vec<NewCase> = Vec::new();
         for f in findings {
             let key = (f.kind.as_str().to_string(), f.domain.ascii().to_string());
             if !seen.insert(key.clone()) {
@@ -240,40 +245,12 @@ impl Store {
             let json = serde_json::to_string(f).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let (stake_amount, stake_currency) = stake_columns(f.at_stake);
             match known.get(&key) {
-                None => {
-                    let row = sqlx::query(
-                        "INSERT INTO cases (kind, domain, billing_domain_id, registrar_account, state, openings, opened_at, updated_at, last_run_id, summary, at_stake_amount, at_stake_currency, finding)
-                         VALUES ($1, $2, $3, $4, 'open', 1, $5, $5, $6, $7, $8, $9, $10) RETURNING id",
-                    )
-                    .bind(&key.0)
-                    .bind(&key.1)
-                    .bind(f.billing_domain_id.map(|i| i as i64))
-                    .bind(f.registrar_account.clone())
-                    .bind(&now)
-                    .bind(run_id)
-                    .bind(&f.summary)
-                    .bind(stake_amount)
-                    .bind(stake_currency)
-                    .bind(&json)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(q("opening a case"))?;
-                    let id: i64 = row.try_get(0).map_err(q("reading the case id"))?;
-                    event(
-                        &mut tx,
-                        id,
-                        &now,
-                        "opened",
-                        &serde_json::json!({"run": run_id, "summary": f.summary}),
-                    )
-                    .await?;
-                    outcome.opened.push(CaseRef {
-                        id,
-                        kind: f.kind,
-                        domain: f.domain.clone(),
-                        opening: 1,
-                    });
-                }
+                None => new_cases.push(NewCase {
+                    finding: f,
+                    json,
+                    stake_amount,
+                    stake_currency,
+                }),
                 Some((id, state, openings, old_json)) if state == "resolved" => {
                     let opening = openings + 1;
                     sqlx::query(
@@ -336,6 +313,8 @@ impl Store {
                 }
             }
         }
+
+        outcome.opened = open_cases(&mut tx, run_id, &now, &new_cases).await?;
 
         // Resolve open cases of in-scope domains that were not found again.
         for ((kind, domain), (id, state, openings, _)) in &known {
@@ -788,6 +767,109 @@ impl Store {
         tx.commit().await.map_err(q("committing absences"))?;
         Ok(strikes)
     }
+}
+
+/// A finding that opens a case for the first time.
+struct NewCase<'f> {
+    finding: &'f Finding,
+    json: String,
+    stake_amount: Option<String>,
+    stake_currency: Option<String>,
+}
+
+/// Cases (and their `opened` events) per multi-row statement: 10 bound values a case stays
+/// far below the parameter limits of SQLite (32 766) and PostgreSQL (65 535).
+const CASES_PER_INSERT: usize = 100;
+
+/// Inserts new cases with their `opened` events, in the order given (case ids follow it).
+async fn open_cases(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    run_id: i64,
+    now: &str,
+    new_cases: &[NewCase<'_>],
+) -> Result<Vec<CaseRef>> {
+    let mut opened = Vec::with_capacity(new_cases.len());
+    for chunk in new_cases.chunks(CASES_PER_INSERT) {
+        let values = (0..chunk.len())
+            .map(|i| {
+                let p = |k: usize| format!("${}", 10 * i + k);
+                format!(
+                    "({}, {}, {}, {}, 'open', 1, {}, {}, {}, {}, {}, {}, {})",
+                    p(1),
+                    p(2),
+                    p(3),
+                    p(4),
+                    p(5),
+                    p(5),
+                    p(6),
+                    p(7),
+                    p(8),
+                    p(9),
+                    p(10)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO cases (kind, domain, billing_domain_id, registrar_account, state, openings, opened_at, updated_at, last_run_id, summary, at_stake_amount, at_stake_currency, finding)
+             VALUES {values} RETURNING id, kind, domain"
+        );
+        let mut query = sqlx::query(&sql);
+        for c in chunk {
+            let f = c.finding;
+            query = query
+                .bind(f.kind.as_str())
+                .bind(f.domain.ascii().to_string())
+                .bind(f.billing_domain_id.map(|i| i as i64))
+                .bind(f.registrar_account.clone())
+                .bind(now.to_string())
+                .bind(run_id)
+                .bind(f.summary.clone())
+                .bind(c.stake_amount.clone())
+                .bind(c.stake_currency.clone())
+                .bind(c.json.clone());
+        }
+        let rows = query
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(q("opening cases"))?;
+        let mut ids: HashMap<(String, String), i64> = HashMap::with_capacity(rows.len());
+        for r in &rows {
+            ids.insert((get(r, "kind")?, get(r, "domain")?), get(r, "id")?);
+        }
+        let mut refs = Vec::with_capacity(chunk.len());
+        for c in chunk {
+            let f = c.finding;
+            let key = (f.kind.as_str().to_string(), f.domain.ascii().to_string());
+            let id = *ids
+                .get(&key)
+                .ok_or_else(|| StoreError::Corrupt(format!("no id returned for case {key:?}")))?;
+            refs.push(CaseRef {
+                id,
+                kind: f.kind,
+                domain: f.domain.clone(),
+                opening: 1,
+            });
+        }
+        let values = (0..chunk.len())
+            .map(|i| format!("(${}, ${}, 'opened', ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("INSERT INTO case_events (case_id, at, event, detail) VALUES {values}");
+        let mut query = sqlx::query(&sql);
+        for (c, r) in chunk.iter().zip(&refs) {
+            query = query
+                .bind(r.id)
+                .bind(now.to_string())
+                .bind(serde_json::json!({"run": run_id, "summary": c.finding.summary}).to_string());
+        }
+        query
+            .execute(&mut **tx)
+            .await
+            .map_err(q("recording case events"))?;
+        opened.extend(refs);
+    }
+    Ok(opened)
 }
 
 async fn event(

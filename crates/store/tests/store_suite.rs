@@ -146,6 +146,9 @@ on_both_backends!(
     audit_log_pages_newest_first,
     absences_count_consecutive_strikes,
     runs_record_outcome,
+    client_currencies_are_upserted_in_bulk,
+    transfer_failures_are_kept_per_account,
+    many_new_cases_open_in_finding_order,
 );
 
 async fn case_lifecycle_open_update_resolve_reopen(store: &Store) {
@@ -513,6 +516,94 @@ async fn runs_record_outcome(store: &Store) {
     );
     assert_eq!(runs[1].stats["domains"], 200);
     assert!(runs[1].dry_run);
+}
+
+async fn many_new_cases_open_in_finding_order(store: &Store) {
+    // More than one multi-row INSERT carries, with a repeated finding in between.
+    let mut findings: Vec<Finding> = (0..250)
+        .map(|i| finding(CaseKind::ExpiryDrift, &format!("d{i:03}.com"), dec!(1)))
+        .collect();
+    findings.insert(120, findings[7].clone());
+    let domains: Vec<String> = (0..250).map(|i| format!("d{i:03}.com")).collect();
+    let names: Vec<&str> = domains.iter().map(String::as_str).collect();
+    let outcome = store
+        .sync_findings(1, t0(), &findings, &scope(&names))
+        .await
+        .unwrap();
+    assert_eq!(outcome.opened.len(), 250);
+    let order: Vec<&str> = outcome.opened.iter().map(|c| c.domain.ascii()).collect();
+    assert_eq!(order, names);
+    assert!(outcome.opened.windows(2).all(|w| w[0].id < w[1].id));
+    let last = outcome.opened.last().unwrap();
+    let case = store.case(last.id).await.unwrap().unwrap();
+    assert_eq!(case.domain.ascii(), "d249.com");
+    assert_eq!(case.openings, 1);
+    let events = store.case_events(last.id).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].event, "opened");
+    // A second run finds them all again: nothing new.
+    let again = store
+        .sync_findings(2, t0(), &findings, &scope(&names))
+        .await
+        .unwrap();
+    assert!(again.opened.is_empty() && again.resolved.is_empty());
+}
+
+async fn client_currencies_are_upserted_in_bulk(store: &Store) {
+    assert!(store.client_currencies().await.unwrap().is_empty());
+    // More rows than one multi-row INSERT carries.
+    let many: Vec<(u64, Currency, &str)> = (1..=1203)
+        .map(|id| (id, Currency::EUR, "invoices"))
+        .collect();
+    store.save_client_currencies(&many, t0()).await.unwrap();
+    let later = t0() + Duration::days(3);
+    store
+        .save_client_currencies(&[(7, Currency::USD, "client_details")], later)
+        .await
+        .unwrap();
+    let mut cached = store.client_currencies().await.unwrap();
+    cached.sort_by_key(|c| c.client_id);
+    assert_eq!(cached.len(), 1203);
+    assert_eq!(cached[0].currency, Currency::EUR);
+    assert_eq!(cached[0].source, "invoices");
+    assert_eq!(cached[0].checked_at, t0());
+    let seven = &cached[6];
+    assert_eq!(
+        (seven.client_id, seven.currency, seven.source.as_str()),
+        (7, Currency::USD, "client_details")
+    );
+    assert_eq!(seven.checked_at, later);
+    store.save_client_currencies(&[], later).await.unwrap();
+}
+
+async fn transfer_failures_are_kept_per_account(store: &Store) {
+    let premium = (name("premium.guru"), "premium fee not accepted".to_string());
+    let idn = (name("müller.de"), "wrong auth code".to_string());
+    store
+        .update_transfer_failures("cnr", &[premium.clone(), idn.clone()], &[], t0())
+        .await
+        .unwrap();
+    store
+        .update_transfer_failures("ispapi", std::slice::from_ref(&premium), &[], t0())
+        .await
+        .unwrap();
+    let cnr = store.transfer_failures("cnr").await.unwrap();
+    assert_eq!(cnr.len(), 2);
+    assert_eq!(cnr[&idn.0].reason, "wrong auth code");
+    assert_eq!(cnr[&idn.0].checked_at, t0());
+    // The transfer of müller.de runs again; premium.guru's reason is re-read.
+    let later = t0() + Duration::hours(1);
+    let reread = (premium.0.clone(), "premium: fee not accepted".to_string());
+    store
+        .update_transfer_failures("cnr", &[reread], std::slice::from_ref(&idn.0), later)
+        .await
+        .unwrap();
+    let cnr = store.transfer_failures("cnr").await.unwrap();
+    assert_eq!(cnr.len(), 1);
+    assert_eq!(cnr[&premium.0].reason, "premium: fee not accepted");
+    assert_eq!(cnr[&premium.0].checked_at, later);
+    assert_eq!(store.transfer_failures("ispapi").await.unwrap().len(), 1);
+    assert!(store.transfer_failures("other").await.unwrap().is_empty());
 }
 
 #[tokio::test]

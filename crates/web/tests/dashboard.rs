@@ -52,7 +52,10 @@ struct FakeBilling {
 
 #[async_trait]
 impl BillingPort for FakeBilling {
-    async fn list_domains(&self) -> Result<BillingDomainList, WhmcsError> {
+    async fn list_domains(
+        &self,
+        _: &domwatch_whmcs::actions::KnownClientCurrencies,
+    ) -> Result<BillingDomainList, WhmcsError> {
         Ok(BillingDomainList::default())
     }
     async fn client_details(&self, _: u64) -> Result<ClientDetails, WhmcsError> {

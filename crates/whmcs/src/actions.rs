@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use domwatch_core::model::{BillingDomain, BillingStatus};
 use domwatch_core::{Currency, DomainName, Money};
 use rust_decimal::Decimal;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -54,22 +55,71 @@ pub struct ClientDomain {
 }
 
 impl ClientDomain {
-    fn parse(entry: &Object) -> Result<Self, String> {
+    pub(crate) fn parse(entry: &Object) -> Result<Self, String> {
+        Self::from_fields(|key| json::text(entry, key).map(Cow::Owned))
+    }
+
+    /// Builds a row from its fields' text (`None`: missing or null), with the lenient
+    /// readers of [`crate::json`].
+    pub(crate) fn from_fields<'a>(
+        field: impl Fn(&str) -> Option<Cow<'a, str>>,
+    ) -> Result<Self, String> {
+        let text = |key: &str| field(key).map(Cow::into_owned).unwrap_or_default();
+        let u64_of = |key: &str| json::u64_of(key, field(key).as_deref());
+        let amount = |key: &str| {
+            json::decimal_of(key, field(key).as_deref()).map(|a| a.unwrap_or(Decimal::ZERO))
+        };
+        let date = |key: &str| json::date_of(key, field(key).as_deref());
         Ok(Self {
-            id: json::u64_req(entry, "id")?,
-            client_id: json::u64_req(entry, "userid")?,
-            order_id: json::u64_opt(entry, "orderid")?,
-            reg_type: json::text_or_empty(entry, "regtype"),
-            domain: json::text_or_empty(entry, "domainname"),
-            registrar_module: json::text_or_empty(entry, "registrar"),
-            registration_period_years: json::u64_opt(entry, "regperiod")?.unwrap_or(1) as u32,
-            first_payment_amount: json::decimal_or_zero(entry, "firstpaymentamount")?,
-            recurring_amount: json::decimal_or_zero(entry, "recurringamount")?,
-            registration_date: json::date_opt(entry, "regdate")?,
-            expiry: json::date_opt(entry, "expirydate")?,
-            next_due: json::date_opt(entry, "nextduedate")?,
-            status: BillingStatus::parse(&json::text_or_empty(entry, "status")),
-            do_not_renew: json::flag(entry, "donotrenew"),
+            id: u64_of("id")?.ok_or("field `id` is missing")?,
+            client_id: u64_of("userid")?.ok_or("field `userid` is missing")?,
+            order_id: u64_of("orderid")?,
+            reg_type: text("regtype"),
+            domain: text("domainname"),
+            registrar_module: text("registrar"),
+            registration_period_years: u64_of("regperiod")?.unwrap_or(1) as u32,
+            first_payment_amount: amount("firstpaymentamount")?,
+            recurring_amount: amount("recurringamount")?,
+            registration_date: date("regdate")?,
+            expiry: date("expirydate")?,
+            next_due: date("nextduedate")?,
+            status: BillingStatus::parse(field("status").as_deref().unwrap_or("")),
+            do_not_renew: json::flag_of(field("donotrenew").as_deref()),
+        })
+    }
+
+    /// Like [`Self::to_billing_domain`], moving the strings instead of copying them; a row
+    /// whose name is unusable comes back as [`UnreadableDomain`].
+    pub fn into_billing_domain(
+        self,
+        currency: Currency,
+    ) -> Result<BillingDomain, UnreadableDomain> {
+        let name = match DomainName::parse(&self.domain) {
+            Ok(name) => name,
+            Err(e) => {
+                return Err(UnreadableDomain {
+                    id: self.id,
+                    reason: format!(
+                        "domain #{} `{}` is not a valid name: {e}",
+                        self.id, self.domain
+                    ),
+                    name: self.domain,
+                })
+            }
+        };
+        Ok(BillingDomain {
+            id: self.id,
+            client_id: self.client_id,
+            name,
+            registrar_module: self.registrar_module,
+            status: self.status,
+            recurring_amount: Money::new(self.recurring_amount, currency),
+            registration_period_years: self.registration_period_years,
+            expiry: self.expiry,
+            next_due: self.next_due,
+            do_not_renew: self.do_not_renew,
+            is_premium: None,
+            premium_cost: None,
         })
     }
 
@@ -98,6 +148,9 @@ impl ClientDomain {
     }
 }
 
+/// Stands in for a row's currency until its client's currency is resolved.
+const PLACEHOLDER_CURRENCY: Currency = Currency::EUR;
+
 /// A domain WHMCS holds that could not be turned into a [`BillingDomain`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnreadableDomain {
@@ -111,7 +164,45 @@ pub struct UnreadableDomain {
 pub struct BillingDomainList {
     pub domains: Vec<BillingDomain>,
     pub unreadable: Vec<UnreadableDomain>,
+    /// Currencies of clients that were not in the caller's `known` map and had to be asked
+    /// for, so the caller can keep them and not ask again.
+    pub learned_currencies: Vec<LearnedClientCurrency>,
 }
+
+/// Client currencies the caller already knows, by client id (from the WHMCS database or
+/// domwatch's own cache); a listing asks WHMCS only about the others.
+pub type KnownClientCurrencies = HashMap<u64, Currency>;
+
+/// How a client's currency was learned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CurrencySource {
+    /// `currencycode` of one of the client's invoices (GetInvoices). WHMCS fills it from
+    /// the client's *current* currency (`getCurrency(userid)`), not from the invoice.
+    Invoices,
+    /// GetClientsDetails.
+    ClientDetails,
+}
+
+impl CurrencySource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CurrencySource::Invoices => "invoices",
+            CurrencySource::ClientDetails => "client_details",
+        }
+    }
+}
+
+/// A client's currency as a listing found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LearnedClientCurrency {
+    pub client_id: u64,
+    pub currency: Currency,
+    pub source: CurrencySource,
+}
+
+/// Fewer unknown clients than this are asked one by one: probing the invoice list would
+/// not pay off.
+const INVOICE_WALK_MIN_CLIENTS: usize = 50;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientDetails {
@@ -210,6 +301,9 @@ pub struct Invoice {
     pub total: Decimal,
     pub balance: Decimal,
     pub items: Vec<InvoiceItem>,
+    /// The client's currency as GetInvoices reports it (WHMCS fills it from the client's
+    /// current currency); `None` when only GetInvoice was asked, which does not say.
+    pub client_currency: Option<Currency>,
 }
 
 /// Which invoice line belongs to a domain event (`tblinvoiceitems.type`).
@@ -448,9 +542,25 @@ fn prices_by_years(obj: Option<&Object>) -> Result<BTreeMap<u32, Decimal>, Strin
 impl WhmcsClient {
     /// GetClientsDomains, every page.
     pub async fn get_clients_domains(&self) -> Result<Vec<ClientDomain>, WhmcsError> {
+        self.domain_pages(|row| row).await
+    }
+
+    /// Every GetClientsDomains page, each row turned into `T` as its page arrives.
+    async fn domain_pages<T: Send + 'static>(
+        &self,
+        row: fn(ClientDomain) -> T,
+    ) -> Result<Vec<T>, WhmcsError> {
         const ACTION: &str = "GetClientsDomains";
-        self.fetch_all_pages_parsed(ACTION, &[], "domains", "domain", |e| {
-            ClientDomain::parse(e).map_err(bad(ACTION, e))
+        self.fetch_all_pages_with(ACTION, move |client: WhmcsClient, offset| async move {
+            let params = [
+                p("limitstart", offset),
+                p("limitnum", client.config().page_size),
+            ];
+            client
+                .call_decoded(ACTION, ActionKind::Read, &params, |action, status, body| {
+                    crate::domain_page::decode(action, status, body, row)
+                })
+                .await
         })
         .await
     }
@@ -617,6 +727,7 @@ impl WhmcsClient {
                 total: json::decimal_or_zero(&answer, "total")?,
                 balance: json::decimal_or_zero(&answer, "balance")?,
                 items,
+                client_currency: None,
             })
         };
         parse().map_err(|d| protocol(ACTION, d, &answer))
@@ -634,7 +745,11 @@ impl WhmcsClient {
         let mut candidates = self.get_invoices(Some(client_id), status).await?;
         candidates.sort_by_key(|c| std::cmp::Reverse(c.id));
         for summary in candidates {
-            let invoice = self.get_invoice(summary.id).await?;
+            let mut invoice = self.get_invoice(summary.id).await?;
+            invoice.client_currency = summary
+                .currency_code
+                .as_deref()
+                .and_then(|c| c.parse().ok());
             if invoice
                 .items
                 .iter()
@@ -855,58 +970,184 @@ impl WhmcsClient {
         Ok(())
     }
 
-    /// Every domain as [`BillingDomain`], with the amount in the client's currency. The
-    /// currency is looked up once per client (GetClientsDetails) and mapped through
-    /// GetCurrencies; rows with unusable names are reported, not dropped silently.
+    /// Every domain as [`BillingDomain`], with the amount in the client's currency, asking
+    /// WHMCS about every client; see [`Self::list_billing_domains_knowing`].
     pub async fn list_billing_domains(&self) -> Result<BillingDomainList, WhmcsError> {
-        let domains = self.get_clients_domains().await?;
+        self.list_billing_domains_knowing(&KnownClientCurrencies::new())
+            .await
+    }
+
+    /// Every domain as [`BillingDomain`], with the amount in the client's currency.
+    ///
+    /// GetClientsDomains does not say which currency an amount is in, so each client's
+    /// currency comes, in this order, from `known` (no call), from the invoice list
+    /// (GetInvoices names every invoice's client and that client's currency; walked only
+    /// when it takes fewer pages than there are unknown clients), and last from one
+    /// GetClientsDetails per remaining client. What was learned comes back in
+    /// [`BillingDomainList::learned_currencies`]. Rows with unusable names, deleted clients
+    /// or unlisted currencies are reported in `unreadable`, not dropped silently.
+    pub async fn list_billing_domains_knowing(
+        &self,
+        known: &KnownClientCurrencies,
+    ) -> Result<BillingDomainList, WhmcsError> {
         let currencies: HashMap<u64, Currency> = self
             .get_currencies()
             .await?
             .into_iter()
             .map(|c| (c.id, c.code))
             .collect();
-        let mut client_ids: Vec<u64> = domains.iter().map(|d| d.client_id).collect();
-        client_ids.sort_unstable();
-        client_ids.dedup();
-        let client_currency = self.client_currencies(&client_ids, &currencies).await?;
+        // Rows go straight into the core model (currency patched below), so a million-row
+        // listing never holds a second, raw copy of itself.
+        let rows = self
+            .domain_pages(|row| row.into_billing_domain(PLACEHOLDER_CURRENCY))
+            .await?;
 
-        let mut list = BillingDomainList::default();
-        for domain in &domains {
-            let currency = match client_currency.get(&domain.client_id) {
-                Some(Ok(currency)) => *currency,
-                Some(Err(reason)) => {
-                    list.unreadable.push(UnreadableDomain {
-                        id: domain.id,
-                        name: domain.domain.clone(),
-                        reason: reason.clone(),
-                    });
+        let mut unknown: Vec<u64> = rows
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .map(|d| d.client_id)
+            .filter(|id| !known.contains_key(id))
+            .collect();
+        unknown.sort_unstable();
+        unknown.dedup();
+        let (asked, learned_currencies) = self
+            .resolve_client_currencies(&unknown, &currencies)
+            .await?;
+
+        let mut list = BillingDomainList {
+            domains: Vec::with_capacity(rows.len()),
+            unreadable: Vec::new(),
+            learned_currencies,
+        };
+        for row in rows {
+            let mut domain = match row {
+                Ok(domain) => domain,
+                Err(unreadable) => {
+                    tracing::warn!(domain_id = unreadable.id, reason = %unreadable.reason, "skipping unreadable WHMCS domain");
+                    list.unreadable.push(unreadable);
                     continue;
                 }
-                None => {
-                    return Err(WhmcsError::Api {
-                        action: "GetClientsDetails".into(),
-                        message: format!(
-                            "no answer for client #{} of domain #{}",
-                            domain.client_id, domain.id
-                        ),
-                        registrar_error: None,
-                    })
-                }
             };
-            match domain.to_billing_domain(currency) {
-                Ok(d) => list.domains.push(d),
-                Err(reason) => {
-                    tracing::warn!(domain_id = domain.id, %reason, "skipping unreadable WHMCS domain");
-                    list.unreadable.push(UnreadableDomain {
-                        id: domain.id,
-                        name: domain.domain.clone(),
-                        reason,
-                    })
+            let currency = match known.get(&domain.client_id) {
+                Some(currency) => Ok(*currency),
+                None => asked.get(&domain.client_id).cloned().unwrap_or_else(|| {
+                    Err(format!(
+                        "no currency found for client #{}",
+                        domain.client_id
+                    ))
+                }),
+            };
+            match currency {
+                Ok(currency) => {
+                    domain.recurring_amount.currency = currency;
+                    list.domains.push(domain);
                 }
+                Err(reason) => list.unreadable.push(UnreadableDomain {
+                    id: domain.id,
+                    name: domain.name.ascii().to_string(),
+                    reason,
+                }),
             }
         }
         Ok(list)
+    }
+
+    /// Currencies of `clients` (sorted, distinct): from the invoice list when that is
+    /// cheaper, then one GetClientsDetails per client still unknown. Clients that cannot be
+    /// resolved get the reason instead.
+    async fn resolve_client_currencies(
+        &self,
+        clients: &[u64],
+        currencies: &HashMap<u64, Currency>,
+    ) -> Result<
+        (
+            HashMap<u64, Result<Currency, String>>,
+            Vec<LearnedClientCurrency>,
+        ),
+        WhmcsError,
+    > {
+        let mut resolved = HashMap::with_capacity(clients.len());
+        let mut learned = Vec::with_capacity(clients.len());
+        if clients.len() >= INVOICE_WALK_MIN_CLIENTS {
+            for (client_id, currency) in self.client_currencies_from_invoices(clients).await? {
+                resolved.insert(client_id, Ok(currency));
+                learned.push(LearnedClientCurrency {
+                    client_id,
+                    currency,
+                    source: CurrencySource::Invoices,
+                });
+            }
+        }
+        let rest: Vec<u64> = clients
+            .iter()
+            .copied()
+            .filter(|id| !resolved.contains_key(id))
+            .collect();
+        for (client_id, currency) in self.client_currencies(&rest, currencies).await? {
+            if let Ok(currency) = currency {
+                learned.push(LearnedClientCurrency {
+                    client_id,
+                    currency,
+                    source: CurrencySource::ClientDetails,
+                });
+            }
+            resolved.insert(client_id, currency);
+        }
+        Ok((resolved, learned))
+    }
+
+    /// The currency of every client in `wanted` (sorted) that has at least one invoice,
+    /// read from the whole invoice list, or nothing when walking that list would take at
+    /// least as many calls as asking each client. One probe call tells the size of the
+    /// list and the page size the server really uses (7.8 ignores `limitnum` here).
+    async fn client_currencies_from_invoices(
+        &self,
+        wanted: &[u64],
+    ) -> Result<HashMap<u64, Currency>, WhmcsError> {
+        const ACTION: &str = "GetInvoices";
+        let probe = self
+            .call(
+                ACTION,
+                ActionKind::Read,
+                &[p("limitstart", 0), p("limitnum", 1)],
+            )
+            .await?;
+        let total = json::u64_opt(&probe, "totalresults")
+            .map_err(|d| protocol(ACTION, d, &probe))?
+            .unwrap_or(0);
+        let returned = json::nested_list_ref(&probe, "invoices", "invoice")
+            .map_err(|d| protocol(ACTION, d, &probe))?
+            .len() as u64;
+        let per_page = if returned > 1 {
+            returned
+        } else {
+            u64::from(self.config().page_size.max(1))
+        };
+        let pages = total.div_ceil(per_page);
+        if total == 0 || pages >= wanted.len() as u64 {
+            return Ok(HashMap::new());
+        }
+        // Ordered by id so invoices created while reading land on the last page.
+        let params = [p("orderby", "id"), p("order", "asc")];
+        let seen = self
+            .fetch_all_pages_parsed(ACTION, &params, "invoices", "invoice", |e| {
+                let client = json::u64_opt(e, "userid").map_err(bad(ACTION, e))?;
+                let currency = json::text(e, "currencycode").and_then(|c| c.parse().ok());
+                Ok(client.zip(currency))
+            })
+            .await?;
+        let mut found = HashMap::new();
+        for (client, currency) in seen.into_iter().flatten() {
+            if wanted.binary_search(&client).is_ok() {
+                found.entry(client).or_insert(currency);
+            }
+        }
+        tracing::debug!(
+            invoices = total,
+            clients = found.len(),
+            "client currencies read from the invoice list"
+        );
+        Ok(found)
     }
 
     /// Currency per client. A client that does not exist (WHMCS keeps domains of deleted

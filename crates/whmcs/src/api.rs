@@ -6,8 +6,10 @@
 use crate::error::WhmcsError;
 use crate::json::{self, Object};
 use crate::secret::Secret;
+use futures::StreamExt;
 use rand::Rng;
 use serde_json::Value;
+use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
 
@@ -28,14 +30,20 @@ pub struct WhmcsConfig {
     pub read_retries: u32,
     /// First retry delay; doubles per attempt, plus up to 50% jitter.
     pub retry_backoff: Duration,
-    /// `limitnum` for list actions.
+    /// `limitnum` for list actions. WHMCS pages with SQL `LIMIT offset, n`, so every page
+    /// costs the server a scan up to its offset: a few large pages are far cheaper than many
+    /// small ones (WHMCS sets no upper limit).
     pub page_size: u32,
+    /// Pages of one list action requested at the same time, after the first page has told
+    /// how many there are.
+    pub list_concurrency: usize,
     /// Parallel GetClientsDetails calls when resolving client currencies.
     pub client_lookup_concurrency: usize,
 }
 
 impl WhmcsConfig {
-    /// Defaults: 10 s connect, 60 s total, 3 read retries from 500 ms, pages of 250.
+    /// Defaults: 10 s connect, 60 s total, 3 read retries from 500 ms, pages of 5000 with up
+    /// to 4 in flight.
     pub fn new(
         base_url: &str,
         identifier: impl Into<String>,
@@ -69,7 +77,8 @@ impl WhmcsConfig {
             request_timeout: Duration::from_secs(60),
             read_retries: 3,
             retry_backoff: Duration::from_millis(500),
-            page_size: 250,
+            page_size: 5000,
+            list_concurrency: 4,
             client_lookup_concurrency: 8,
         })
     }
@@ -142,6 +151,19 @@ impl WhmcsClient {
         kind: ActionKind,
         params: &[(String, String)],
     ) -> Result<Object, WhmcsError> {
+        self.call_decoded(action, kind, params, parse_response)
+            .await
+    }
+
+    /// [`Self::call`] with the answer turned into `T` by `decode` (HTTP status, body),
+    /// which also decides what is an error; retried like `call`.
+    pub(crate) async fn call_decoded<T>(
+        &self,
+        action: &str,
+        kind: ActionKind,
+        params: &[(String, String)],
+        decode: impl Fn(&str, u16, &[u8]) -> Result<T, WhmcsError>,
+    ) -> Result<T, WhmcsError> {
         let attempts = match kind {
             ActionKind::Read => self.config.read_retries + 1,
             ActionKind::Write => 1,
@@ -149,7 +171,11 @@ impl WhmcsClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.call_once(action, params).await {
+            let answer = match self.call_once(action, params).await {
+                Ok((status, body)) => decode(action, status, &body),
+                Err(e) => Err(e),
+            };
+            match answer {
                 Err(err) if err.is_transient() && attempt < attempts => {
                     let delay = self.backoff(attempt);
                     tracing::warn!(action, attempt, ?delay, error = %err, "WHMCS read failed, retrying");
@@ -166,11 +192,12 @@ impl WhmcsClient {
         base + Duration::from_millis(jitter_ms)
     }
 
+    /// One request: the HTTP status and the body.
     async fn call_once(
         &self,
         action: &str,
         params: &[(String, String)],
-    ) -> Result<Object, WhmcsError> {
+    ) -> Result<(u16, bytes::Bytes), WhmcsError> {
         let mut form: Vec<(&str, &str)> = vec![
             ("action", action),
             ("identifier", &self.config.identifier),
@@ -195,7 +222,7 @@ impl WhmcsClient {
             .bytes()
             .await
             .map_err(|e| self.transport_error(action, e))?;
-        parse_response(action, status.as_u16(), &body)
+        Ok((status.as_u16(), body))
     }
 
     fn transport_error(&self, action: &str, e: reqwest::Error) -> WhmcsError {
@@ -236,49 +263,159 @@ impl WhmcsClient {
 
     /// Like [`Self::fetch_all_pages`], but turns each entry into `T` as its page arrives,
     /// so a 100 000-domain listing never holds every page's JSON at once.
-    pub async fn fetch_all_pages_parsed<T>(
+    ///
+    /// The first page tells the total and how many entries the server really returns per
+    /// page (WHMCS 7.8's GetInvoices ignores `limitnum`); the remaining pages are then
+    /// requested up to [`WhmcsConfig::list_concurrency`] at a time, each fetched and parsed
+    /// on its own task, and appended in order. A page that comes back shorter than planned
+    /// before the end means rows were deleted while reading (offsets shifted, rows would be
+    /// skipped): that is an error, the next run reads a consistent list. Rows added while
+    /// reading (a higher `totalresults` on the last page) are read sequentially afterwards.
+    pub async fn fetch_all_pages_parsed<T, P>(
         &self,
         action: &str,
         params: &[(String, String)],
         outer: &str,
         inner: &str,
-        parse: impl Fn(&Object) -> Result<T, WhmcsError>,
-    ) -> Result<Vec<T>, WhmcsError> {
-        let mut all = Vec::new();
-        let mut start: u64 = 0;
-        loop {
-            let mut page_params = params.to_vec();
-            page_params.push(("limitstart".into(), start.to_string()));
-            page_params.push(("limitnum".into(), self.config.page_size.to_string()));
-            let page = self.call(action, ActionKind::Read, &page_params).await?;
-            let items = json::nested_list(&page, outer, inner)
-                .map_err(|detail| protocol(action, detail, &page))?;
-            let total = json::u64_opt(&page, "totalresults")
-                .map_err(|detail| protocol(action, detail, &page))?;
-            let returned = items.len() as u64;
-            for item in &items {
-                all.push(parse(item)?);
+        parse: P,
+    ) -> Result<Vec<T>, WhmcsError>
+    where
+        T: Send + 'static,
+        P: Fn(&Object) -> Result<T, WhmcsError> + Send + Sync + 'static,
+    {
+        let parse = Arc::new(parse);
+        let (action_owned, params) = (action.to_string(), params.to_vec());
+        let (outer, inner) = (outer.to_string(), inner.to_string());
+        self.fetch_all_pages_with(action, move |client: WhmcsClient, offset| {
+            let (action, params) = (action_owned.clone(), params.clone());
+            let (outer, inner, parse) = (outer.clone(), inner.clone(), parse.clone());
+            async move {
+                client
+                    .fetch_page(&action, &params, &outer, &inner, offset, parse)
+                    .await
             }
-            start += returned;
-            match total {
-                Some(total) if start >= total => break,
-                Some(total) if returned == 0 => {
-                    return Err(protocol(
-                        action,
-                        format!(
-                            "page at offset {start} was empty although totalresults is {total}; \
-                             the list changed while reading, run again"
-                        ),
-                        &page,
-                    ))
+        })
+        .await
+    }
+
+    /// The paging of [`Self::fetch_all_pages_parsed`] with any page reader: `fetch` gets a
+    /// client and an offset and returns that page's entries and `totalresults`.
+    pub(crate) async fn fetch_all_pages_with<T, F, Fut>(
+        &self,
+        action: &str,
+        fetch: F,
+    ) -> Result<Vec<T>, WhmcsError>
+    where
+        T: Send + 'static,
+        F: Fn(WhmcsClient, u64) -> Fut,
+        Fut: std::future::Future<Output = Result<ParsedPage<T>, WhmcsError>> + Send + 'static,
+    {
+        let first = fetch(self.clone(), 0).await?;
+        let step = first.items.len() as u64;
+        let mut all = first.items;
+        let mut total = first.total;
+        let mut start = step;
+        if let Some(t) = total {
+            all.reserve_exact(t.saturating_sub(start) as usize);
+        }
+        match total {
+            Some(t) if start < t && step == 0 => return Err(empty_page(action, start, t)),
+            Some(t) if start < t => {
+                let planned: Vec<u64> = (start..t).step_by(step as usize).collect();
+                let mut pages = futures::stream::iter(planned)
+                    .map(|offset| tokio::spawn(fetch(self.clone(), offset)))
+                    .buffered(self.config.list_concurrency.max(1));
+                while let Some(joined) = pages.next().await {
+                    let page = joined.map_err(|e| WhmcsError::Transport {
+                        action: action.to_string(),
+                        detail: format!("page task failed: {e}"),
+                    })??;
+                    let expected = step.min(t - start);
+                    let returned = page.items.len() as u64;
+                    if returned < expected {
+                        if returned == 0 {
+                            return Err(empty_page(action, start, t));
+                        }
+                        return Err(WhmcsError::Protocol {
+                            action: action.to_string(),
+                            detail: format!(
+                                "the page at offset {start} had {returned} entries instead of \
+                                 {expected}: entries were deleted while reading, run again"
+                            ),
+                            body_start: String::new(),
+                        });
+                    }
+                    all.extend(page.items);
+                    start += returned;
+                    total = page.total.or(total);
                 }
-                Some(_) => {}
-                // Without a total, a short page is the last one.
+            }
+            // Without a total, a full page may have a successor.
+            None if step >= u64::from(self.config.page_size) && step > 0 => {}
+            _ => return Ok(all),
+        }
+        // Entries added while reading, or a server that does not say how many there are:
+        // one page at a time until the total (or a short page) is reached.
+        loop {
+            match total {
+                Some(t) if start >= t => break,
+                _ => {}
+            }
+            let page = fetch(self.clone(), start).await?;
+            let returned = page.items.len() as u64;
+            all.extend(page.items);
+            start += returned;
+            total = page.total;
+            match total {
+                Some(t) if start < t && returned == 0 => return Err(empty_page(action, start, t)),
                 None if returned < u64::from(self.config.page_size) => break,
-                None => {}
+                _ => {}
             }
         }
         Ok(all)
+    }
+
+    /// One page of a list action, its entries parsed.
+    async fn fetch_page<T>(
+        &self,
+        action: &str,
+        params: &[(String, String)],
+        outer: &str,
+        inner: &str,
+        offset: u64,
+        parse: Arc<impl Fn(&Object) -> Result<T, WhmcsError>>,
+    ) -> Result<ParsedPage<T>, WhmcsError> {
+        let mut page_params = params.to_vec();
+        page_params.push(("limitstart".into(), offset.to_string()));
+        page_params.push(("limitnum".into(), self.config.page_size.to_string()));
+        let page = self.call(action, ActionKind::Read, &page_params).await?;
+        let total = json::u64_opt(&page, "totalresults")
+            .map_err(|detail| protocol(action, detail, &page))?;
+        let items = json::nested_list_ref(&page, outer, inner)
+            .map_err(|detail| protocol(action, detail, &page))?
+            .into_iter()
+            .map(|item| parse(item))
+            .collect::<Result<Vec<T>, WhmcsError>>()?;
+        Ok(ParsedPage { items, total })
+    }
+}
+
+/// One page of a list action.
+#[derive(Debug)]
+pub(crate) struct ParsedPage<T> {
+    pub(crate) items: Vec<T>,
+    /// `totalresults`, when the server sent it.
+    pub(crate) total: Option<u64>,
+}
+
+fn empty_page(action: &str, start: u64, total: u64) -> WhmcsError {
+    WhmcsError::Protocol {
+        action: action.to_string(),
+        detail: format!(
+            "page at offset {start} was empty although totalresults is {total}; \
+             the list changed while reading, run again"
+        ),
+        body_start: String::new(),
     }
 }
 

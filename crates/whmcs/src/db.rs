@@ -134,6 +134,29 @@ impl WhmcsDb {
         &self.pool
     }
 
+    /// Every client's currency code in one query (`tblclients.currency` is a
+    /// `tblcurrencies.id`); clients whose currency id is not in `tblcurrencies` are left
+    /// out, so the API reports them with the reason.
+    pub async fn client_currencies(&self) -> Result<HashMap<u64, Currency>, DbError> {
+        let rows = sqlx::query(
+            "SELECT c.id, cur.code FROM tblclients c JOIN tblcurrencies cur ON cur.id = c.currency",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query_error("reading client currencies"))?;
+        let mut out = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let id: i64 = row.try_get(0).map_err(query_error("reading client ids"))?;
+            let code: String = row
+                .try_get(1)
+                .map_err(query_error("reading currency codes"))?;
+            if let Ok(currency) = Currency::from_str(&code) {
+                out.insert(id as u64, currency);
+            }
+        }
+        Ok(out)
+    }
+
     /// Inserts a to-do (status `Pending`, unassigned) unless an item with the same title
     /// that is not Completed exists; then that one is returned. Idempotent.
     pub async fn create_todo(&self, todo: &NewToDo) -> Result<ToDoRow, DbError> {

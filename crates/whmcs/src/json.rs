@@ -23,7 +23,35 @@ pub(crate) fn text_or_empty(obj: &Object, key: &str) -> String {
 }
 
 pub(crate) fn u64_opt(obj: &Object, key: &str) -> Result<Option<u64>, String> {
-    match text(obj, key) {
+    u64_of(key, text(obj, key).as_deref())
+}
+
+pub(crate) fn u64_req(obj: &Object, key: &str) -> Result<u64, String> {
+    u64_opt(obj, key)?.ok_or_else(|| format!("field `{key}` is missing"))
+}
+
+pub(crate) fn decimal_opt(obj: &Object, key: &str) -> Result<Option<Decimal>, String> {
+    decimal_of(key, text(obj, key).as_deref())
+}
+
+pub(crate) fn decimal_or_zero(obj: &Object, key: &str) -> Result<Decimal, String> {
+    Ok(decimal_opt(obj, key)?.unwrap_or(Decimal::ZERO))
+}
+
+/// WHMCS flags: `1`, `"1"`, `true`, `"on"` are set; everything else is not.
+pub(crate) fn flag(obj: &Object, key: &str) -> bool {
+    flag_of(text(obj, key).as_deref())
+}
+
+/// `Y-m-d` (optionally followed by a time); `0000-00-00` and empty mean unset.
+pub(crate) fn date_opt(obj: &Object, key: &str) -> Result<Option<NaiveDate>, String> {
+    date_of(key, text(obj, key).as_deref())
+}
+
+// The same readers over a field's text (as [`text`] renders it), for typed pages.
+
+pub(crate) fn u64_of(key: &str, value: Option<&str>) -> Result<Option<u64>, String> {
+    match value {
         None => Ok(None),
         Some(s) if s.trim().is_empty() => Ok(None),
         Some(s) => s
@@ -34,12 +62,8 @@ pub(crate) fn u64_opt(obj: &Object, key: &str) -> Result<Option<u64>, String> {
     }
 }
 
-pub(crate) fn u64_req(obj: &Object, key: &str) -> Result<u64, String> {
-    u64_opt(obj, key)?.ok_or_else(|| format!("field `{key}` is missing"))
-}
-
-pub(crate) fn decimal_opt(obj: &Object, key: &str) -> Result<Option<Decimal>, String> {
-    match text(obj, key) {
+pub(crate) fn decimal_of(key: &str, value: Option<&str>) -> Result<Option<Decimal>, String> {
+    match value {
         None => Ok(None),
         Some(s) if s.trim().is_empty() => Ok(None),
         Some(s) => Decimal::from_str(s.trim())
@@ -49,21 +73,15 @@ pub(crate) fn decimal_opt(obj: &Object, key: &str) -> Result<Option<Decimal>, St
     }
 }
 
-pub(crate) fn decimal_or_zero(obj: &Object, key: &str) -> Result<Decimal, String> {
-    Ok(decimal_opt(obj, key)?.unwrap_or(Decimal::ZERO))
-}
-
-/// WHMCS flags: `1`, `"1"`, `true`, `"on"` are set; everything else is not.
-pub(crate) fn flag(obj: &Object, key: &str) -> bool {
+pub(crate) fn flag_of(value: Option<&str>) -> bool {
     matches!(
-        text(obj, key).as_deref().map(str::trim),
+        value.map(str::trim),
         Some("1") | Some("true") | Some("on") | Some("yes")
     )
 }
 
-/// `Y-m-d` (optionally followed by a time); `0000-00-00` and empty mean unset.
-pub(crate) fn date_opt(obj: &Object, key: &str) -> Result<Option<NaiveDate>, String> {
-    let Some(s) = text(obj, key) else {
+pub(crate) fn date_of(key: &str, value: Option<&str>) -> Result<Option<NaiveDate>, String> {
+    let Some(s) = value else {
         return Ok(None);
     };
     let s = s.trim();
@@ -79,6 +97,18 @@ pub(crate) fn date_opt(obj: &Object, key: &str) -> Result<Option<NaiveDate>, Str
 /// The list under `outer.inner` (e.g. `domains.domain`). WHMCS sends `""` or omits the
 /// key when there is nothing; a single object instead of a list is accepted too.
 pub(crate) fn nested_list(obj: &Object, outer: &str, inner: &str) -> Result<Vec<Object>, String> {
+    Ok(nested_list_ref(obj, outer, inner)?
+        .into_iter()
+        .cloned()
+        .collect())
+}
+
+/// [`nested_list`] without copying the entries, for large pages.
+pub(crate) fn nested_list_ref<'a>(
+    obj: &'a Object,
+    outer: &str,
+    inner: &str,
+) -> Result<Vec<&'a Object>, String> {
     let container = match obj.get(outer) {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::String(s)) if s.trim().is_empty() => return Ok(Vec::new()),
@@ -96,11 +126,11 @@ pub(crate) fn nested_list(obj: &Object, outer: &str, inner: &str) -> Result<Vec<
         Some(Value::Array(items)) => items
             .iter()
             .map(|item| match item {
-                Value::Object(o) => Ok(o.clone()),
+                Value::Object(o) => Ok(o),
                 other => Err(format!("an entry of `{outer}.{inner}` is {}", kind(other))),
             })
             .collect(),
-        Some(Value::Object(single)) => Ok(vec![single.clone()]),
+        Some(Value::Object(single)) => Ok(vec![single]),
         Some(other) => Err(format!(
             "`{outer}.{inner}` is {}, expected a list",
             kind(other)

@@ -12,6 +12,7 @@
 pub mod actions;
 pub mod api;
 pub mod db;
+mod domain_page;
 mod error;
 mod json;
 pub mod port;

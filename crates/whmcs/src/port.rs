@@ -8,8 +8,8 @@
 
 use crate::actions::{
     BillingDomainList, ClientDetails, DomainInvoiceKind, DomainUpdate, Invoice, InvoiceUpdate,
-    NewTicket, OpenedTicket, Ticket, TicketFilter, TicketPriority, TldPriceList, ToDoItem,
-    ToDoUpdate, WhmcsCurrency,
+    KnownClientCurrencies, NewTicket, OpenedTicket, Ticket, TicketFilter, TicketPriority,
+    TldPriceList, ToDoItem, ToDoUpdate, WhmcsCurrency,
 };
 use crate::db::{DbError, NewToDo, WhmcsDb};
 use crate::error::WhmcsError;
@@ -22,7 +22,12 @@ use std::sync::Arc;
 #[async_trait]
 pub trait BillingPort: Send + Sync {
     /// Every domain, amounts in the client's currency; `is_premium` is `None` (API blind spot).
-    async fn list_domains(&self) -> Result<BillingDomainList, WhmcsError>;
+    /// Currencies of clients in `known` are taken as given; the others are asked for and
+    /// come back in [`BillingDomainList::learned_currencies`] for the caller to keep.
+    async fn list_domains(
+        &self,
+        known: &KnownClientCurrencies,
+    ) -> Result<BillingDomainList, WhmcsError>;
     async fn client_details(&self, client_id: u64) -> Result<ClientDetails, WhmcsError>;
     async fn currencies(&self) -> Result<Vec<WhmcsCurrency>, WhmcsError>;
     async fn tld_pricing(&self, currency_id: u64) -> Result<TldPriceList, WhmcsError>;
@@ -71,8 +76,11 @@ pub trait BillingPort: Send + Sync {
 
 #[async_trait]
 impl BillingPort for WhmcsClient {
-    async fn list_domains(&self) -> Result<BillingDomainList, WhmcsError> {
-        self.list_billing_domains().await
+    async fn list_domains(
+        &self,
+        known: &KnownClientCurrencies,
+    ) -> Result<BillingDomainList, WhmcsError> {
+        self.list_billing_domains_knowing(known).await
     }
     async fn client_details(&self, client_id: u64) -> Result<ClientDetails, WhmcsError> {
         self.get_client_details(client_id).await
@@ -231,6 +239,22 @@ impl ToDoNotifier {
     /// Raises the to-do once: a second call with the same title reuses the open to-do or
     /// ticket (admin e-mails cannot be deduplicated and are sent again).
     pub async fn raise(&self, todo: &NewToDo) -> Result<RaisedToDo, ToDoError> {
+        self.raise_checked(todo, true).await
+    }
+
+    /// Raises a to-do the caller knows was never attempted before (its exactly-once claim
+    /// was just taken fresh), so the ticket search that [`Self::raise`] makes first is
+    /// skipped: GetTickets filters by a `LIKE` over every ticket's subject, one full scan
+    /// per notice. The database channel still deduplicates; it costs one indexed query.
+    pub async fn raise_first_attempt(&self, todo: &NewToDo) -> Result<RaisedToDo, ToDoError> {
+        self.raise_checked(todo, false).await
+    }
+
+    async fn raise_checked(
+        &self,
+        todo: &NewToDo,
+        look_for_existing: bool,
+    ) -> Result<RaisedToDo, ToDoError> {
         let channel = self.channel();
         match (&self.db, &self.tickets) {
             (Some(db), _) => {
@@ -242,17 +266,20 @@ impl ToDoNotifier {
                 })
             }
             (None, Some(dest)) => {
-                let open = self
-                    .billing
-                    .tickets(&TicketFilter {
-                        client_id: Some(dest.bot_client_id),
-                        department_id: Some(dest.department_id),
-                        subject: Some(todo.title.clone()),
-                        status: None,
-                    })
-                    .await?
-                    .into_iter()
-                    .find(|t| t.subject == todo.title && t.status != "Closed");
+                let open = if !look_for_existing {
+                    None
+                } else {
+                    self.billing
+                        .tickets(&TicketFilter {
+                            client_id: Some(dest.bot_client_id),
+                            department_id: Some(dest.department_id),
+                            subject: Some(todo.title.clone()),
+                            status: None,
+                        })
+                        .await?
+                        .into_iter()
+                        .find(|t| t.subject == todo.title && t.status != "Closed")
+                };
                 if let Some(ticket) = open {
                     return Ok(RaisedToDo {
                         channel,

@@ -204,6 +204,8 @@ struct Catalog {
     zone_counts: HashMap<String, usize>,
     /// Listed base domains set to expire (AUTOEXPIRE/AUTODELETE), with their paid-until.
     expiring: Vec<(usize, NaiveDate)>,
+    /// Portfolio indices (of this dialect) with an incoming transfer on record.
+    transfers: Vec<usize>,
 }
 
 pub struct State {
@@ -786,7 +788,11 @@ impl State {
             let mut premium = Vec::new();
             let mut expiring = Vec::new();
             let mut zone_counts: HashMap<String, usize> = HashMap::new();
+            let mut transfers = Vec::new();
             for d in self.portfolio.domains_of(self.dialect) {
+                if d.registrar.transfer.is_some() {
+                    transfers.push(d.index);
+                }
                 if !d.registrar.present {
                     continue;
                 }
@@ -802,6 +808,7 @@ impl State {
                 premium,
                 zone_counts,
                 expiring,
+                transfers,
             });
         }
         self.catalog.as_ref().expect("just built")
@@ -824,6 +831,27 @@ impl State {
                 .filter(|r| r.present && r.premium.is_some())
                 .map(|r| self.with_clock(r.clone())),
         );
+        out
+    }
+
+    /// Every incoming transfer that has not completed (pending or failed), portfolio
+    /// domains in portfolio order, then transferred-in domains by name.
+    pub fn open_transfers(&mut self) -> Vec<DomainRecord> {
+        let mut indices: Vec<usize> = self.catalog().transfers.clone();
+        indices.extend(self.overlay.keys().copied());
+        indices.sort_unstable();
+        indices.dedup();
+        let open = |r: &DomainRecord| {
+            r.transfer
+                .as_ref()
+                .is_some_and(|t| t.status != TransferStatus::Completed)
+        };
+        let mut out: Vec<DomainRecord> = indices
+            .into_iter()
+            .map(|i| self.record_at(i))
+            .filter(|r| open(r))
+            .collect();
+        out.extend(self.extras.values().filter(|r| open(r)).cloned());
         out
     }
 
