@@ -19,6 +19,7 @@ use domwatch_rrp::{ClientConfig, Environment, RrpClient};
 use domwatch_store::Store;
 use domwatch_whmcs::port::TicketDestination;
 use domwatch_whmcs::{BillingPort, ToDoNotifier, WhmcsClient, WhmcsConfig};
+use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -137,6 +138,44 @@ async fn counter(url: &str, key: &str) -> u64 {
     v[key].as_u64().unwrap_or(0)
 }
 
+/// Calls so far per command (registrar) or action (WHMCS), as the sandboxes count them.
+async fn by_command(urls: &[&str], key: &str) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for url in urls {
+        let v: serde_json::Value = reqwest::get(format!("{url}/_sandbox/state"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for (command, n) in v[key].as_object().into_iter().flatten() {
+            *out.entry(command.clone()).or_default() += n.as_u64().unwrap_or(0);
+        }
+    }
+    out
+}
+
+/// `after - before`, leaving out commands with no calls in between.
+fn delta(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+    after
+        .iter()
+        .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0)))
+        .filter(|(_, v)| *v > 0)
+        .collect()
+}
+
+/// Per-command counts of both sides: (registrar, WHMCS).
+async fn breakdown(
+    whmcs: &str,
+    cnr: &str,
+    ispapi: &str,
+) -> (BTreeMap<String, u64>, BTreeMap<String, u64>) {
+    (
+        by_command(&[cnr, ispapi], "api_requests_by_command").await,
+        by_command(&[whmcs], "api_calls_by_action").await,
+    )
+}
+
 /// (registrar requests, WHMCS API calls) so far, as the sandboxes count them.
 async fn calls(whmcs: &str, cnr: &str, ispapi: &str) -> (u64, u64) {
     (
@@ -214,6 +253,7 @@ fn one_cycle(whmcs: &str, cnr: &str, ispapi: &str, store_path: &str) {
             notices: Default::default(),
         };
         let calls_0 = calls(whmcs, cnr, ispapi).await;
+        let by_0 = breakdown(whmcs, cnr, ispapi).await;
         let started = Instant::now();
         let report = engine
             .run_cycle(Mode::Apply, &NoProgress)
@@ -221,6 +261,7 @@ fn one_cycle(whmcs: &str, cnr: &str, ispapi: &str, store_path: &str) {
             .expect("cycle");
         let wall = started.elapsed().as_secs_f64();
         let calls_1 = calls(whmcs, cnr, ispapi).await;
+        let by_1 = breakdown(whmcs, cnr, ispapi).await;
         // The steady state of a monitor: nothing new to open or notify.
         let again = Instant::now();
         let steady = engine
@@ -229,6 +270,7 @@ fn one_cycle(whmcs: &str, cnr: &str, ispapi: &str, store_path: &str) {
             .expect("second cycle");
         let steady_wall = again.elapsed().as_secs_f64();
         let calls_2 = calls(whmcs, cnr, ispapi).await;
+        let by_2 = breakdown(whmcs, cnr, ispapi).await;
         let findings: usize = report.findings_by_kind.values().sum();
         println!(
             "{}",
@@ -246,6 +288,10 @@ fn one_cycle(whmcs: &str, cnr: &str, ispapi: &str, store_path: &str) {
                 "steady_registrar_calls": calls_2.0 - calls_1.0,
                 "steady_whmcs_calls": calls_2.1 - calls_1.1,
                 "steady_wall_s": steady_wall,
+                "registrar_calls_by_command": delta(&by_0.0, &by_1.0),
+                "whmcs_calls_by_action": delta(&by_0.1, &by_1.1),
+                "steady_registrar_calls_by_command": delta(&by_1.0, &by_2.0),
+                "steady_whmcs_calls_by_action": delta(&by_1.1, &by_2.1),
                 "steady_stages": steady.stage_seconds,
             })
         );
@@ -318,11 +364,19 @@ fn main() {
         );
         eprintln!("  first cycle stage seconds: {}", m["stages"]);
         eprintln!(
+            "  first cycle calls: registrar {}, WHMCS {}",
+            m["registrar_calls_by_command"], m["whmcs_calls_by_action"]
+        );
+        eprintln!(
             "  second (steady-state) cycle: {:.2}s, {} registrar calls, {} WHMCS calls, stages {}",
             m["steady_wall_s"].as_f64().unwrap_or(0.0),
             m["steady_registrar_calls"],
             m["steady_whmcs_calls"],
             m["steady_stages"]
+        );
+        eprintln!(
+            "  second cycle calls: registrar {}, WHMCS {}",
+            m["steady_registrar_calls_by_command"], m["steady_whmcs_calls_by_action"]
         );
     }
 }

@@ -236,6 +236,20 @@ async fn browse(browser: &fantoccini::Client, port: u16) -> Outcome {
         .await
         .map_err(e("log in"))?;
 
+    // The click returns before the form's POST (an argon2 check) has redirected: wait
+    // for the browser to leave the login page.
+    let login_deadline = Instant::now() + Duration::from_secs(20);
+    while browser
+        .current_url()
+        .await
+        .map_err(e("current url"))?
+        .path()
+        == "/login"
+        && Instant::now() < login_deadline
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
     // The first monitoring run starts with the server; wait until its cases show.
     let deadline = Instant::now() + Duration::from_secs(90);
     let groups = loop {

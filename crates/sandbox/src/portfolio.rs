@@ -217,7 +217,7 @@ impl InvoiceStatus {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeedInvoice {
     pub id: u64,
-    /// `Domain` (renewal), `DomainRegister` or `DomainTransfer`.
+    /// `Domain` (renewal), `DomainRegister`, `DomainTransfer` or `AddFunds` (sign-up).
     pub item_type: &'static str,
     pub status: InvoiceStatus,
     pub amount: Decimal,
@@ -390,6 +390,23 @@ impl Portfolio {
     /// Number of WHMCS clients (the WhmcsBot client comes on top, see [`Self::bot_client_id`]).
     pub fn client_count(&self) -> u64 {
         ((self.size / 8) as u64).clamp(3, 50_000)
+    }
+
+    /// Client `client_id`'s paid sign-up invoice: every client of a real WHMCS has invoices
+    /// beyond the domain ones the portfolio plants (the order that made them a client,
+    /// credit top-ups). Its id is the client id, below every domain invoice id (100 000 +
+    /// domain index), so newest-first searches for a domain invoice meet it last.
+    pub fn signup_invoice(&self, client_id: u64) -> SeedInvoice {
+        let signed_up = self.today - Duration::days(365 * 3);
+        SeedInvoice {
+            id: client_id,
+            item_type: "AddFunds",
+            status: InvoiceStatus::Paid,
+            amount: dec!(50.00),
+            date: signed_up,
+            due_date: signed_up,
+            date_paid: Some(signed_up),
+        }
     }
 
     pub fn bot_client_id(&self) -> u64 {

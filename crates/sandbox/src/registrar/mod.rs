@@ -124,6 +124,8 @@ struct Inner {
     state: State,
     faults: FaultPlan,
     requests: u64,
+    /// Requests per command (upper-cased), so a benchmark can tell where its calls go.
+    requests_by_command: std::collections::BTreeMap<String, u64>,
     /// Where changes are saved, and the change count last saved.
     state_file: Option<std::path::PathBuf>,
     saved_changes: u64,
@@ -192,6 +194,7 @@ impl App {
                 state,
                 faults: FaultPlan::new(config.seed, config.faults.clone()),
                 requests: 0,
+                requests_by_command: Default::default(),
                 state_file: config.state_file.clone(),
                 saved_changes,
             }),
@@ -224,6 +227,7 @@ impl App {
             now: inner.state.now().format("%Y-%m-%d %H:%M:%S").to_string(),
             listed_domains: listed,
             api_requests: inner.requests,
+            api_requests_by_command: inner.requests_by_command.clone(),
             open_sessions: inner.state.session_count(),
             queued_faults: inner.faults.queued(),
             faults: inner.faults.config.clone(),
@@ -240,6 +244,7 @@ struct Snapshot {
     now: String,
     listed_domains: usize,
     api_requests: u64,
+    api_requests_by_command: std::collections::BTreeMap<String, u64>,
     open_sessions: usize,
     queued_faults: usize,
     faults: FaultConfig,
@@ -430,6 +435,10 @@ async fn api_call(
         let mut inner = worker.lock();
         let request = inner.requests;
         inner.requests += 1;
+        *inner
+            .requests_by_command
+            .entry(command_name(&fields))
+            .or_default() += 1;
         let fault = inner.faults.decide(request);
         let latency = inner.faults.config.latency_ms;
         let hang = inner.faults.config.hang_ms;
@@ -502,6 +511,26 @@ fn runtime_of(request: u64) -> f64 {
 }
 
 /// Authenticates one call and runs it.
+/// The command a request carries (`s_command` body or GET-style `command`), upper-cased.
+fn command_name(fields: &[(String, String)]) -> String {
+    let field = |name: &str| {
+        fields
+            .iter()
+            .rev()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    let name = match field("s_command") {
+        Some(text) => Command::decode(text).name().to_string(),
+        None => field("command").unwrap_or_default().to_string(),
+    };
+    if name.is_empty() {
+        "(none)".into()
+    } else {
+        name.to_ascii_uppercase()
+    }
+}
+
 fn handle_call(state: &mut State, fields: &[(String, String)]) -> Reply {
     let dialect = state.dialect;
     let field = |name: &str| {

@@ -145,6 +145,9 @@ pub fn normalise_action(action: &str) -> String {
 pub async fn handle(state: &State, params: Params) -> (u16, &'static str, String) {
     state.api_calls.fetch_add(1, Ordering::Relaxed);
     let action = normalise_action(params.get("action").unwrap_or(""));
+    if let Ok(mut by_action) = state.api_calls_by_action.lock() {
+        *by_action.entry(action.clone()).or_default() += 1;
+    }
     let outcome = match authorise(state, &params, &action) {
         Ok(()) => dispatch(state, &action, &params).await,
         Err(fail) => Err(fail),

@@ -119,6 +119,8 @@ pub(crate) struct State {
     admin_emails: std::sync::Mutex<Vec<AdminEmail>>,
     registrar_failures: std::sync::Mutex<HashMap<u64, String>>,
     api_calls: AtomicU64,
+    /// Calls per (normalised) action, so a benchmark can tell where its calls go.
+    api_calls_by_action: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
 }
 
 /// A running sandbox. Dropping it stops the server.
@@ -163,6 +165,7 @@ pub async fn start(config: WhmcsSandboxConfig) -> Result<WhmcsSandbox> {
         admin_emails: std::sync::Mutex::new(Vec::new()),
         registrar_failures: std::sync::Mutex::new(HashMap::new()),
         api_calls: AtomicU64::new(0),
+        api_calls_by_action: Default::default(),
     });
     let router = Router::new()
         .route("/includes/api.php", any(api_endpoint))
@@ -413,6 +416,11 @@ async fn pay_invoice(state: &State, invoice_id: u64) -> Result<PaidInvoice, PayE
 async fn state_endpoint(AxumState(state): AxumState<Arc<State>>) -> Response {
     axum::Json(serde_json::json!({
         "api_calls": state.api_calls.load(Ordering::Relaxed),
+        "api_calls_by_action": state
+            .api_calls_by_action
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default(),
         "today": state.today.to_string(),
     }))
     .into_response()

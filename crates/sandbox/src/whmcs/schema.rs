@@ -371,6 +371,38 @@ fn fixed_statements(dialect: Dialect, portfolio: &Portfolio) -> Vec<String> {
         ));
     }
     statements.extend(clients.finish());
+
+    // Sign-up invoices (see `Portfolio::signup_invoice`), one per client.
+    let mut invoices = BulkInsert::new(
+        "tblinvoices",
+        "id, userid, invoicenum, date, duedate, datepaid, subtotal, total, status, paymentmethod, notes",
+    );
+    let mut items = BulkInsert::new(
+        "tblinvoiceitems",
+        "invoiceid, userid, type, relid, description, amount, taxed, duedate, paymentmethod, notes",
+    );
+    for id in 1..=portfolio.client_count() {
+        let invoice = portfolio.signup_invoice(id);
+        invoices.push(format!(
+            "({}, {id}, '', {}, {}, {}, {}, {}, {}, 'banktransfer', '')",
+            invoice.id,
+            date_lit(Some(invoice.date)),
+            date_lit(Some(invoice.due_date)),
+            date_lit(invoice.date_paid),
+            money_lit(invoice.amount),
+            money_lit(invoice.amount),
+            lit(invoice.status.as_whmcs()),
+        ));
+        items.push(format!(
+            "({}, {id}, {}, 0, 'Add Funds', {}, 0, {}, 'banktransfer', '')",
+            invoice.id,
+            lit(invoice.item_type),
+            money_lit(invoice.amount),
+            date_lit(Some(invoice.due_date)),
+        ));
+    }
+    statements.extend(invoices.finish());
+    statements.extend(items.finish());
     statements
 }
 
