@@ -184,6 +184,43 @@ async fn calls(whmcs: &str, cnr: &str, ispapi: &str) -> (u64, u64) {
     )
 }
 
+/// CPU seconds (user + system) process `pid` has used so far (`self` for this one).
+fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the stat line, 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// CPU seconds of this process and of each sandbox (WHMCS, CNR, ISPAPI).
+fn cpu_split(sandbox_pids: &[String]) -> Vec<f64> {
+    std::iter::once(cpu_seconds("self"))
+        .chain(sandbox_pids.iter().map(|p| cpu_seconds(p)))
+        .collect()
+}
+
+/// CPU seconds used between two [`cpu_split`] readings, by process.
+fn cpu_used(before: &[f64], after: &[f64]) -> serde_json::Value {
+    let used = |i: usize| (after.get(i).unwrap_or(&0.0) - before.get(i).unwrap_or(&0.0)).max(0.0);
+    serde_json::json!({
+        "domwatch": used(0),
+        "whmcs_sandbox": used(1),
+        "cnr_sandbox": used(2),
+        "ispapi_sandbox": used(3),
+    })
+}
+
 fn peak_rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -196,7 +233,7 @@ fn peak_rss_mib() -> f64 {
 }
 
 /// The measured part: runs in a child process.
-fn one_cycle(whmcs: &str, cnr: &str, ispapi: &str, store_path: &str) {
+fn one_cycle(whmcs: &str, cnr: &str, ispapi: &str, store_path: &str, sandbox_pids: &[String]) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let mut accounts = Vec::new();
@@ -254,6 +291,7 @@ fn one_cycle(whmcs: &str, cnr: &str, ispapi: &str, store_path: &str) {
         };
         let calls_0 = calls(whmcs, cnr, ispapi).await;
         let by_0 = breakdown(whmcs, cnr, ispapi).await;
+        let cpu_0 = cpu_split(sandbox_pids);
         let started = Instant::now();
         let report = engine
             .run_cycle(Mode::Apply, &NoProgress)
@@ -262,6 +300,7 @@ fn one_cycle(whmcs: &str, cnr: &str, ispapi: &str, store_path: &str) {
         let wall = started.elapsed().as_secs_f64();
         let calls_1 = calls(whmcs, cnr, ispapi).await;
         let by_1 = breakdown(whmcs, cnr, ispapi).await;
+        let cpu_1 = cpu_split(sandbox_pids);
         // The steady state of a monitor: nothing new to open or notify.
         let again = Instant::now();
         let steady = engine
@@ -271,6 +310,7 @@ fn one_cycle(whmcs: &str, cnr: &str, ispapi: &str, store_path: &str) {
         let steady_wall = again.elapsed().as_secs_f64();
         let calls_2 = calls(whmcs, cnr, ispapi).await;
         let by_2 = breakdown(whmcs, cnr, ispapi).await;
+        let cpu_2 = cpu_split(sandbox_pids);
         let findings: usize = report.findings_by_kind.values().sum();
         println!(
             "{}",
@@ -288,6 +328,8 @@ fn one_cycle(whmcs: &str, cnr: &str, ispapi: &str, store_path: &str) {
                 "steady_registrar_calls": calls_2.0 - calls_1.0,
                 "steady_whmcs_calls": calls_2.1 - calls_1.1,
                 "steady_wall_s": steady_wall,
+                "cpu_s": cpu_used(&cpu_0, &cpu_1),
+                "steady_cpu_s": cpu_used(&cpu_1, &cpu_2),
                 "registrar_calls_by_command": delta(&by_0.0, &by_1.0),
                 "whmcs_calls_by_action": delta(&by_0.1, &by_1.1),
                 "steady_registrar_calls_by_command": delta(&by_1.0, &by_2.0),
@@ -301,7 +343,17 @@ fn one_cycle(whmcs: &str, cnr: &str, ispapi: &str, store_path: &str) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--one-cycle") {
-        one_cycle(&args[i + 1], &args[i + 2], &args[i + 3], &args[i + 4]);
+        let pids: Vec<String> = args
+            .get(i + 5)
+            .map(|p| p.split(',').map(str::to_string).collect())
+            .unwrap_or_default();
+        one_cycle(
+            &args[i + 1],
+            &args[i + 2],
+            &args[i + 3],
+            &args[i + 4],
+            &pids,
+        );
         return;
     }
     // `cargo bench` passes `--bench`; `cargo test --benches` runs us with no such flag and
@@ -341,6 +393,11 @@ fn main() {
                 &sb.cnr,
                 &sb.ispapi,
                 store.to_str().unwrap(),
+                &sb.children
+                    .iter()
+                    .map(|c| c.id().to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
             ])
             .stderr(Stdio::inherit())
             .output()
@@ -363,6 +420,10 @@ fn main() {
             m["notices"],
         );
         eprintln!("  first cycle stage seconds: {}", m["stages"]);
+        eprintln!(
+            "  CPU seconds, first cycle {}, second cycle {}",
+            m["cpu_s"], m["steady_cpu_s"]
+        );
         eprintln!(
             "  first cycle calls: registrar {}, WHMCS {}",
             m["registrar_calls_by_command"], m["whmcs_calls_by_action"]

@@ -148,7 +148,32 @@ pub async fn handle(state: &State, params: Params) -> (u16, &'static str, String
     if let Ok(mut by_action) = state.api_calls_by_action.lock() {
         *by_action.entry(action.clone()).or_default() += 1;
     }
-    let outcome = match authorise(state, &params, &action) {
+    let authorised = authorise(state, &params, &action);
+    // The domain listing is the one answer of a million rows: on SQLite it is rendered by
+    // the database in one statement (see `clients_domains_json`).
+    if authorised.is_ok()
+        && action == "getclientsdomains"
+        && state.store.dialect() == super::store::Dialect::Sqlite
+        && state.database_rendered_listing.load(Ordering::Relaxed)
+        && params
+            .get("responsetype")
+            .is_some_and(|t| t.eq_ignore_ascii_case("json"))
+    {
+        match clients_domains_json(state, &params).await {
+            Ok(body) => return (200, "application/json", body),
+            Err(fail) => {
+                let mut body = Map::new();
+                body.insert("result".into(), json!("error"));
+                body.insert("message".into(), json!(fail.message));
+                return (
+                    fail.status,
+                    "application/json",
+                    Value::Object(body).to_string(),
+                );
+            }
+        }
+    }
+    let outcome = match authorised {
         Ok(()) => dispatch(state, &action, &params).await,
         Err(fail) => Err(fail),
     };
@@ -353,8 +378,8 @@ fn domain_json(row: &Row) -> Value {
     })
 }
 
-async fn get_clients_domains(state: &State, p: &Params) -> Answer {
-    let (start, num) = p.paging();
+/// The filter GetClientsDomains applies (`clientid`, `domainid`, `domain`).
+fn clients_domains_filter(p: &Params) -> Filter {
     let mut filter = Filter::default();
     if let Some(id) = p.nonempty("clientid") {
         filter.add("userid = ?", [Val::text(id)]);
@@ -365,6 +390,77 @@ async fn get_clients_domains(state: &State, p: &Params) -> Answer {
     if let Some(domain) = p.nonempty("domain") {
         filter.add("domain = ?", [Val::text(domain)]);
     }
+    filter
+}
+
+/// [`domain_json`] as SQLite's `json_object`, field for field: integers default to 0,
+/// texts to `""`, money has two decimals, unset dates are `0000-00-00`.
+const DOMAIN_JSON_SQLITE: &str = "json_object(\
+    'id', CAST(COALESCE(id, 0) AS INTEGER), \
+    'userid', CAST(COALESCE(userid, 0) AS INTEGER), \
+    'orderid', CAST(COALESCE(orderid, 0) AS INTEGER), \
+    'regtype', COALESCE(CAST(type AS TEXT), ''), \
+    'domainname', COALESCE(CAST(domain AS TEXT), ''), \
+    'registrar', COALESCE(CAST(registrar AS TEXT), ''), \
+    'regperiod', CAST(COALESCE(registrationperiod, 0) AS INTEGER), \
+    'firstpaymentamount', printf('%.2f', COALESCE(firstpaymentamount, 0)), \
+    'recurringamount', printf('%.2f', COALESCE(recurringamount, 0)), \
+    'paymentmethod', COALESCE(CAST(paymentmethod AS TEXT), ''), \
+    'paymentmethodname', 'Bank Transfer', \
+    'regdate', CASE WHEN date(substr(registrationdate, 1, 10)) IS NULL THEN '0000-00-00' ELSE substr(registrationdate, 1, 10) END, \
+    'expirydate', CASE WHEN date(substr(expirydate, 1, 10)) IS NULL THEN '0000-00-00' ELSE substr(expirydate, 1, 10) END, \
+    'nextduedate', CASE WHEN date(substr(nextduedate, 1, 10)) IS NULL THEN '0000-00-00' ELSE substr(nextduedate, 1, 10) END, \
+    'status', COALESCE(CAST(status AS TEXT), ''), \
+    'subscriptionid', COALESCE(CAST(subscriptionid AS TEXT), ''), \
+    'promoid', CAST(COALESCE(promoid, 0) AS INTEGER), \
+    'dnsmanagement', CAST(COALESCE(dnsmanagement, 0) AS INTEGER), \
+    'emailforwarding', CAST(COALESCE(emailforwarding, 0) AS INTEGER), \
+    'idprotection', CAST(COALESCE(idprotection, 0) AS INTEGER), \
+    'donotrenew', CAST(CAST(COALESCE(donotrenew, 0) AS INTEGER) AS TEXT), \
+    'notes', COALESCE(CAST(additionalnotes AS TEXT), ''))";
+
+/// GetClientsDomains as a JSON body, the page rendered by SQLite in one statement (one
+/// row back instead of 25 cells per domain). Same answer as [`get_clients_domains`]; a
+/// test compares the two.
+pub(crate) async fn clients_domains_json(state: &State, p: &Params) -> Result<String, Fail> {
+    let (start, num) = p.paging();
+    let filter = clients_domains_filter(p);
+    let where_sql = filter.sql();
+    let total = state
+        .store
+        .count(
+            &format!("SELECT COUNT(*) AS n FROM tbldomains{where_sql}"),
+            &filter.params,
+        )
+        .await?;
+    let page = state
+        .store
+        .query_one(
+            &format!(
+                "SELECT COUNT(*) AS n, COALESCE(group_concat(j, ','), '') AS rows FROM \
+                 (SELECT {DOMAIN_JSON_SQLITE} AS j FROM tbldomains{where_sql} ORDER BY id LIMIT ? OFFSET ?)"
+            ),
+            &filter.with_page(start, num),
+        )
+        .await?
+        .unwrap_or_default();
+    let returned = page.int("n");
+    let text = |key: &str| Value::String(p.get(key).unwrap_or("").to_string()).to_string();
+    let domains = if total == 0 {
+        "\"\"".to_string()
+    } else {
+        format!("{{\"domain\":[{}]}}", page.text("rows"))
+    };
+    Ok(format!(
+        "{{\"result\":\"success\",\"clientid\":{},\"domainid\":{},\"totalresults\":{total},\"startnumber\":{start},\"numreturned\":{returned},\"domains\":{domains}}}",
+        text("clientid"),
+        text("domainid"),
+    ))
+}
+
+async fn get_clients_domains(state: &State, p: &Params) -> Answer {
+    let (start, num) = p.paging();
+    let filter = clients_domains_filter(p);
     let (total, rows) = filter
         .page(&state.store, "*", "tbldomains", "id", start, num)
         .await?;

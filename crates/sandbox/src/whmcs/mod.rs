@@ -114,6 +114,8 @@ pub(crate) struct State {
     credentials: Vec<SandboxCredential>,
     access_key: Option<String>,
     numreturned_bug: AtomicBool,
+    /// GetClientsDomains (JSON, SQLite) rendered by the database; off = the generic path.
+    pub(crate) database_rendered_listing: AtomicBool,
     /// Serialises the API's read-modify-write actions.
     write_lock: tokio::sync::Mutex<()>,
     admin_emails: std::sync::Mutex<Vec<AdminEmail>>,
@@ -161,6 +163,7 @@ pub async fn start(config: WhmcsSandboxConfig) -> Result<WhmcsSandbox> {
         credentials: config.credentials,
         access_key: config.access_key,
         numreturned_bug: AtomicBool::new(config.numreturned_bug),
+        database_rendered_listing: AtomicBool::new(true),
         write_lock: tokio::sync::Mutex::new(()),
         admin_emails: std::sync::Mutex::new(Vec::new()),
         registrar_failures: std::sync::Mutex::new(HashMap::new()),
@@ -221,6 +224,14 @@ impl WhmcsSandbox {
 
     pub fn portfolio(&self) -> Portfolio {
         self.portfolio
+    }
+
+    /// Whether GetClientsDomains JSON pages are rendered by SQLite in one statement (the
+    /// default) or row by row like every other answer; tests compare the two.
+    pub fn set_database_rendered_listing(&self, enabled: bool) {
+        self.state
+            .database_rendered_listing
+            .store(enabled, Ordering::Relaxed);
     }
 
     pub fn set_numreturned_bug(&self, enabled: bool) {
