@@ -1,13 +1,14 @@
 //! Full monitoring cycle benchmark: wall time, peak RSS and the registrar and WHMCS calls
 //! one cycle makes, at several portfolio sizes.
 //!
-//! The sandboxes (WHMCS, CNR, ISPAPI) run as separate `domwatch sandbox …` processes, so
+//! The sandboxes (WHMCS, CNR, ISPAPI, Smart-NIC) run as separate `domwatch sandbox …` processes, so
 //! the measured process holds only what domwatch itself holds: the clients, the engine, the
 //! store. Each size is measured in a fresh child process (peak RSS = its VmHWM). The child
 //! runs two cycles: the first opens every case and sends every notice; the second is the
 //! steady state of a monitor. Call counts and the table cover the first cycle.
 //!
-//! `cargo bench -p domwatch --bench cycle` (sizes: `DOMWATCH_BENCH_SIZES=10000,100000,1000000`).
+//! `cargo bench -p domwatch --bench cycle` (sizes: `DOMWATCH_BENCH_SIZES=10000,100000,1000000`;
+//! share of drifting domains: `DOMWATCH_BENCH_DRIFT_PER_MILLE`, default 40).
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use domwatch_core::detect::DetectionPolicy;
@@ -41,6 +42,14 @@ struct Sandboxes {
     whmcs: String,
     cnr: String,
     ispapi: String,
+    smartnic: String,
+}
+
+/// Domains per thousand that drift (`DOMWATCH_BENCH_DRIFT_PER_MILLE`, default the
+/// sandboxes' 40).
+fn drift_per_mille() -> String {
+    std::env::var("DOMWATCH_BENCH_DRIFT_PER_MILLE")
+        .unwrap_or_else(|_| domwatch_sandbox::portfolio::DEFAULT_DRIFT_PER_MILLE.to_string())
 }
 
 impl Drop for Sandboxes {
@@ -63,7 +72,7 @@ fn start_sandboxes(size: usize, dir: &std::path::Path) -> Sandboxes {
             .spawn()
             .expect("start a sandbox")
     };
-    let (pw, pc, pi) = (free_port(), free_port(), free_port());
+    let (pw, pc, pi, ps) = (free_port(), free_port(), free_port(), free_port());
     let common = |extra: &[&str]| {
         let mut v: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         v.extend([
@@ -73,6 +82,8 @@ fn start_sandboxes(size: usize, dir: &std::path::Path) -> Sandboxes {
             SEED.to_string(),
             "--today".into(),
             TODAY.into(),
+            "--drift-per-mille".into(),
+            drift_per_mille(),
         ]);
         v
     };
@@ -102,16 +113,25 @@ fn start_sandboxes(size: usize, dir: &std::path::Path) -> Sandboxes {
             "--listen",
             &format!("127.0.0.1:{pi}"),
         ])),
+        spawn(common(&[
+            "sandbox",
+            "registrar",
+            "--dialect",
+            "smartnic",
+            "--listen",
+            &format!("127.0.0.1:{ps}"),
+        ])),
     ];
     let s = Sandboxes {
         children,
         whmcs: format!("http://127.0.0.1:{pw}"),
         cnr: format!("http://127.0.0.1:{pc}"),
         ispapi: format!("http://127.0.0.1:{pi}"),
+        smartnic: format!("http://127.0.0.1:{ps}"),
     };
     // The WHMCS sandbox seeds before it listens; wait for all three.
     let started = Instant::now();
-    for url in [&s.whmcs, &s.cnr, &s.ispapi] {
+    for url in [&s.whmcs, &s.cnr, &s.ispapi, &s.smartnic] {
         let addr = url.trim_start_matches("http://").to_string();
         while std::net::TcpStream::connect(&addr).is_err() {
             assert!(
@@ -139,7 +159,7 @@ async fn counter(url: &str, key: &str) -> u64 {
 }
 
 /// Calls so far per command (registrar) or action (WHMCS), as the sandboxes count them.
-async fn by_command(urls: &[&str], key: &str) -> BTreeMap<String, u64> {
+async fn by_command(urls: &[&str], keys: &[&str]) -> BTreeMap<String, u64> {
     let mut out = BTreeMap::new();
     for url in urls {
         let v: serde_json::Value = reqwest::get(format!("{url}/_sandbox/state"))
@@ -148,8 +168,9 @@ async fn by_command(urls: &[&str], key: &str) -> BTreeMap<String, u64> {
             .json()
             .await
             .unwrap();
-        for (command, n) in v[key].as_object().into_iter().flatten() {
-            *out.entry(command.clone()).or_default() += n.as_u64().unwrap_or(0);
+        let counts = keys.iter().find_map(|k| v[*k].as_object());
+        for (command, n) in counts.into_iter().flatten() {
+            *out.entry(command.to_ascii_uppercase()).or_default() += n.as_u64().unwrap_or(0);
         }
     }
     out
@@ -167,21 +188,22 @@ fn delta(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>) -> BTree
 /// Per-command counts of both sides: (registrar, WHMCS).
 async fn breakdown(
     whmcs: &str,
-    cnr: &str,
-    ispapi: &str,
+    registrars: &[&str],
 ) -> (BTreeMap<String, u64>, BTreeMap<String, u64>) {
     (
-        by_command(&[cnr, ispapi], "api_requests_by_command").await,
-        by_command(&[whmcs], "api_calls_by_action").await,
+        // CNR/ISPAPI count commands, Smart-NIC SOAP operations.
+        by_command(registrars, &["api_requests_by_command", "per_operation"]).await,
+        by_command(&[whmcs], &["api_calls_by_action"]).await,
     )
 }
 
 /// (registrar requests, WHMCS API calls) so far, as the sandboxes count them.
-async fn calls(whmcs: &str, cnr: &str, ispapi: &str) -> (u64, u64) {
-    (
-        counter(cnr, "api_requests").await + counter(ispapi, "api_requests").await,
-        counter(whmcs, "api_calls").await,
-    )
+async fn calls(whmcs: &str, registrars: &[&str]) -> (u64, u64) {
+    let mut registrar_calls = 0;
+    for url in registrars {
+        registrar_calls += counter(url, "api_requests").await;
+    }
+    (registrar_calls, counter(whmcs, "api_calls").await)
 }
 
 /// CPU seconds (user + system) process `pid` has used so far (`self` for this one).
@@ -203,7 +225,7 @@ fn cpu_seconds(pid: &str) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
-/// CPU seconds of this process and of each sandbox (WHMCS, CNR, ISPAPI).
+/// CPU seconds of this process and of each sandbox (WHMCS, CNR, ISPAPI, Smart-NIC).
 fn cpu_split(sandbox_pids: &[String]) -> Vec<f64> {
     std::iter::once(cpu_seconds("self"))
         .chain(sandbox_pids.iter().map(|p| cpu_seconds(p)))
@@ -218,6 +240,7 @@ fn cpu_used(before: &[f64], after: &[f64]) -> serde_json::Value {
         "whmcs_sandbox": used(1),
         "cnr_sandbox": used(2),
         "ispapi_sandbox": used(3),
+        "smartnic_sandbox": used(4),
     })
 }
 
@@ -233,7 +256,13 @@ fn peak_rss_mib() -> f64 {
 }
 
 /// The measured part: runs in a child process.
-fn one_cycle(whmcs: &str, cnr: &str, ispapi: &str, store_path: &str, sandbox_pids: &[String]) {
+fn one_cycle(
+    whmcs: &str,
+    [cnr, ispapi, smartnic]: [&str; 3],
+    store_path: &str,
+    sandbox_pids: &[String],
+) {
+    let registrars = [cnr, ispapi, smartnic];
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let mut accounts = Vec::new();
@@ -256,6 +285,16 @@ fn one_cycle(whmcs: &str, cnr: &str, ispapi: &str, store_path: &str, sandbox_pid
                 port,
             });
         }
+        let mut sc = domwatch_smartnic::SmartnicConfig::new(
+            domwatch_sandbox::smartnic::DEFAULT_LOGIN,
+            domwatch_sandbox::smartnic::DEFAULT_PASSWORD,
+        );
+        sc.endpoint = format!("{smartnic}{}", domwatch_sandbox::smartnic::SOAP_PATH);
+        accounts.push(Account {
+            name: "smartnic".into(),
+            modules: vec!["smartnic".into()],
+            port: Arc::new(domwatch_smartnic::SmartnicClient::new(sc).unwrap()),
+        });
         // The WHMCS client's defaults: pages of 5000, four in flight.
         let wc = WhmcsConfig::new(
             whmcs,
@@ -289,8 +328,8 @@ fn one_cycle(whmcs: &str, cnr: &str, ispapi: &str, store_path: &str, sandbox_pid
             concurrency: 8,
             notices: Default::default(),
         };
-        let calls_0 = calls(whmcs, cnr, ispapi).await;
-        let by_0 = breakdown(whmcs, cnr, ispapi).await;
+        let calls_0 = calls(whmcs, &registrars).await;
+        let by_0 = breakdown(whmcs, &registrars).await;
         let cpu_0 = cpu_split(sandbox_pids);
         let started = Instant::now();
         let report = engine
@@ -298,8 +337,8 @@ fn one_cycle(whmcs: &str, cnr: &str, ispapi: &str, store_path: &str, sandbox_pid
             .await
             .expect("cycle");
         let wall = started.elapsed().as_secs_f64();
-        let calls_1 = calls(whmcs, cnr, ispapi).await;
-        let by_1 = breakdown(whmcs, cnr, ispapi).await;
+        let calls_1 = calls(whmcs, &registrars).await;
+        let by_1 = breakdown(whmcs, &registrars).await;
         let cpu_1 = cpu_split(sandbox_pids);
         // The steady state of a monitor: nothing new to open or notify.
         let again = Instant::now();
@@ -308,8 +347,8 @@ fn one_cycle(whmcs: &str, cnr: &str, ispapi: &str, store_path: &str, sandbox_pid
             .await
             .expect("second cycle");
         let steady_wall = again.elapsed().as_secs_f64();
-        let calls_2 = calls(whmcs, cnr, ispapi).await;
-        let by_2 = breakdown(whmcs, cnr, ispapi).await;
+        let calls_2 = calls(whmcs, &registrars).await;
+        let by_2 = breakdown(whmcs, &registrars).await;
         let cpu_2 = cpu_split(sandbox_pids);
         let findings: usize = report.findings_by_kind.values().sum();
         println!(
@@ -344,14 +383,13 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--one-cycle") {
         let pids: Vec<String> = args
-            .get(i + 5)
+            .get(i + 6)
             .map(|p| p.split(',').map(str::to_string).collect())
             .unwrap_or_default();
         one_cycle(
             &args[i + 1],
-            &args[i + 2],
-            &args[i + 3],
-            &args[i + 4],
+            [&args[i + 2], &args[i + 3], &args[i + 4]],
+            &args[i + 5],
             &pids,
         );
         return;
@@ -392,6 +430,7 @@ fn main() {
                 &sb.whmcs,
                 &sb.cnr,
                 &sb.ispapi,
+                &sb.smartnic,
                 store.to_str().unwrap(),
                 &sb.children
                     .iter()

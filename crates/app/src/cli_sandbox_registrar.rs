@@ -24,6 +24,10 @@ pub struct Args {
     /// Portfolio seed; the WHMCS sandbox with the same seed bills the same domains.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Domains per thousand (past the showcase) that carry a random drift; the default 40
+    /// (4%) is far above a real portfolio's, so that every case kind shows up often.
+    #[arg(long, default_value_t = domwatch_sandbox::portfolio::DEFAULT_DRIFT_PER_MILLE, value_parser = clap::value_parser!(u16).range(0..=1000))]
+    drift_per_mille: u16,
     /// The day the portfolio is anchored to (YYYY-MM-DD); default today (UTC).
     #[arg(long)]
     today: Option<NaiveDate>,
@@ -58,6 +62,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         return run_smartnic(args, today).await;
     }
     let mut config = RegistrarSandboxConfig::new(args.dialect, args.seed, args.domains, today);
+    config.drift_per_mille = args.drift_per_mille;
     config.login = args.login;
     config.password = args.password;
     config.faults = FaultConfig {
@@ -122,6 +127,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 async fn run_smartnic(args: Args, today: NaiveDate) -> anyhow::Result<()> {
     use domwatch_sandbox::smartnic::{FaultRates, SmartnicSandbox, SmartnicSandboxConfig};
     let mut config = SmartnicSandboxConfig::new(args.seed, args.domains, today);
+    config.drift_per_mille = args.drift_per_mille;
     // The CNR sandbox's default login is not the Smart-NIC one: keep each sandbox's own.
     if args.login != DEFAULT_LOGIN {
         config.login = args.login;

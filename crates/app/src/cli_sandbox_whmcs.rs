@@ -20,6 +20,10 @@ pub struct Args {
     /// Number of portfolio domains.
     #[arg(long, default_value_t = 200)]
     domains: usize,
+    /// Domains per thousand (past the showcase) that carry a random drift; the default 40
+    /// (4%) is far above a real portfolio's, so that every case kind shows up often.
+    #[arg(long, default_value_t = domwatch_sandbox::portfolio::DEFAULT_DRIFT_PER_MILLE, value_parser = clap::value_parser!(u16).range(0..=1000))]
+    drift_per_mille: u16,
     /// The day the portfolio is anchored to (YYYY-MM-DD); default today (UTC).
     #[arg(long)]
     today: Option<NaiveDate>,
@@ -47,6 +51,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let mut config = WhmcsSandboxConfig::new(args.seed, args.domains, today);
     config.listen = args.listen;
     config.numreturned_bug = args.numreturned_bug;
+    config.drift_per_mille = args.drift_per_mille;
     config.credentials = vec![SandboxCredential {
         identifier: args.identifier,
         secret: args.secret,

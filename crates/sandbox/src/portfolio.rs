@@ -11,7 +11,8 @@
 //!   carries drift kind `Drift::ALL[k]`, so every kind appears for every dialect in a
 //!   portfolio of at least 130 domains (kinds that make no sense for a dialect, e.g.
 //!   premium on Smart-NIC, are left clean).
-//! * Past the showcase about 4% of domains carry a random drift kind; the rest are clean.
+//! * Past the showcase about 4% of domains (configurable: [`Portfolio::drift_per_mille`])
+//!   carry a random drift kind; the rest are clean.
 
 use chrono::{Datelike, Duration, NaiveDate};
 use domwatch_core::model::{BillingStatus, ContactHandles, Dialect, PremiumInfo, RenewalMode};
@@ -269,7 +270,13 @@ pub struct Portfolio {
     pub size: usize,
     /// The day the portfolio is anchored to (expiry dates are relative to it).
     pub today: NaiveDate,
+    /// Domains per thousand past the showcase that carry a random drift kind.
+    pub drift_per_mille: u16,
 }
+
+/// Default of [`Portfolio::drift_per_mille`]: 4% of domains drift, far more than in a real
+/// portfolio, so every kind shows up often even in small sandboxes.
+pub const DEFAULT_DRIFT_PER_MILLE: u16 = 40;
 
 const ADJECTIVES: &[&str] = &[
     "alpine", "amber", "bright", "bold", "calm", "clever", "coastal", "crisp", "daily", "deep",
@@ -379,7 +386,19 @@ impl Portfolio {
     pub const SHOWCASE_BLOCK: usize = 10;
 
     pub fn new(seed: u64, size: usize, today: NaiveDate) -> Self {
-        Self { seed, size, today }
+        Self {
+            seed,
+            size,
+            today,
+            drift_per_mille: DEFAULT_DRIFT_PER_MILLE,
+        }
+    }
+
+    /// The same portfolio with another share of drifting domains (capped at 1000 per
+    /// thousand); the showcase block always carries every kind.
+    pub fn with_drift_per_mille(mut self, per_mille: u16) -> Self {
+        self.drift_per_mille = per_mille.min(1000);
+        self
     }
 
     /// Smallest portfolio in which every drift kind appears for every dialect.
@@ -489,7 +508,7 @@ impl Portfolio {
         let block = index / Self::SHOWCASE_BLOCK;
         let drift = if block < Drift::ALL.len() {
             Some(Drift::ALL[block])
-        } else if rng.gen_bool(0.04) {
+        } else if rng.gen_bool(f64::from(self.drift_per_mille) / 1000.0) {
             Some(*pick(rng, &Drift::ALL))
         } else {
             None
@@ -859,6 +878,32 @@ mod tests {
         let c = Portfolio::new(8, 300, today());
         assert_eq!(a.domain(150), b.domain(150));
         assert_ne!(a.domain(150).name, c.domain(150).name);
+    }
+
+    #[test]
+    fn drift_share_is_configurable_and_names_do_not_change() {
+        let default = Portfolio::new(4, 20_000, today());
+        let drifting = |p: Portfolio| {
+            p.domains()
+                .skip(Portfolio::showcase_len())
+                .filter(|d| d.drift.is_some())
+                .count()
+        };
+        let n = drifting(default);
+        // 4% of the portfolio, less the premium kinds Smart-NIC leaves clean.
+        assert!((600..=850).contains(&n), "{n} drifting domains");
+        assert_eq!(default.with_drift_per_mille(40), default);
+        let calm = default.with_drift_per_mille(5);
+        let m = drifting(calm);
+        // The same draws decide both shares, so the calm one is a subset of the default one.
+        assert!(
+            (60..=140).contains(&m),
+            "{m} drifting domains at 0.5% ({n} at 4%)"
+        );
+        assert_eq!(drifting(default.with_drift_per_mille(0)), 0);
+        assert_eq!(calm.domain(12_345).name, default.domain(12_345).name);
+        // The showcase keeps every kind whatever the share.
+        assert_eq!(calm.domain(0).drift, default.domain(0).drift);
     }
 
     #[test]

@@ -86,6 +86,8 @@ pub struct RegistrarSandboxConfig {
     /// Keep changes (renewal modes, contacts, renewals …) in this JSON file across
     /// restarts, as a real registrar would; `None` keeps them in memory only.
     pub state_file: Option<std::path::PathBuf>,
+    /// Domains per thousand that carry a random drift (see `Portfolio::drift_per_mille`).
+    pub drift_per_mille: u16,
 }
 
 impl RegistrarSandboxConfig {
@@ -101,12 +103,14 @@ impl RegistrarSandboxConfig {
             roles: Vec::new(),
             faults: FaultConfig::default(),
             state_file: None,
+            drift_per_mille: crate::portfolio::DEFAULT_DRIFT_PER_MILLE,
         }
     }
 
     /// The portfolio the sandbox derives its domains from.
     pub fn portfolio(&self) -> Portfolio {
         Portfolio::new(self.seed, self.domains, self.today)
+            .with_drift_per_mille(self.drift_per_mille)
     }
 
     fn validate(&self) -> Result<(), String> {

@@ -92,6 +92,8 @@ pub struct SmartnicSandboxConfig {
     pub faults: FaultRates,
     /// Keep changes in this JSON file across restarts (`None`: in memory only).
     pub state_file: Option<PathBuf>,
+    /// Domains per thousand that carry a random drift (see `Portfolio::drift_per_mille`).
+    pub drift_per_mille: u16,
 }
 
 impl SmartnicSandboxConfig {
@@ -107,12 +109,14 @@ impl SmartnicSandboxConfig {
             hang: Duration::from_secs(30),
             faults: FaultRates::default(),
             state_file: None,
+            drift_per_mille: crate::portfolio::DEFAULT_DRIFT_PER_MILLE,
         }
     }
 
     /// The portfolio the sandbox serves.
     pub fn portfolio(&self) -> Portfolio {
         Portfolio::new(self.seed, self.domains, self.today)
+            .with_drift_per_mille(self.drift_per_mille)
     }
 }
 

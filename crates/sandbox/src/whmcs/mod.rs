@@ -77,6 +77,8 @@ pub struct WhmcsSandboxConfig {
     pub access_key: Option<String>,
     /// Emulate WHMCS 7.8's GetInvoices bug (`numreturned` = `totalresults`).
     pub numreturned_bug: bool,
+    /// Domains per thousand that carry a random drift (see `Portfolio::drift_per_mille`).
+    pub drift_per_mille: u16,
 }
 
 impl WhmcsSandboxConfig {
@@ -95,6 +97,7 @@ impl WhmcsSandboxConfig {
             }],
             access_key: None,
             numreturned_bug: false,
+            drift_per_mille: crate::portfolio::DEFAULT_DRIFT_PER_MILLE,
         }
     }
 }
@@ -143,7 +146,8 @@ pub async fn start(config: WhmcsSandboxConfig) -> Result<WhmcsSandbox> {
         SandboxDatabase::SqliteFile(path) => Store::sqlite_file(path).await?,
         SandboxDatabase::MySql(url) => Store::mysql(url).await?,
     };
-    let portfolio = Portfolio::new(config.seed, config.domains, config.today);
+    let portfolio = Portfolio::new(config.seed, config.domains, config.today)
+        .with_drift_per_mille(config.drift_per_mille);
     schema::create_tables(&store).await?;
     if schema::is_seeded(&store).await? {
         tracing::info!("sandbox WHMCS: reusing the existing tables (not seeding again)");
