@@ -15,7 +15,7 @@ use domwatch_core::detect::DetectionPolicy;
 use domwatch_core::model::Dialect;
 use domwatch_core::ports::RegistrarPort;
 use domwatch_core::{Clock, FixedClock};
-use domwatch_engine::{Account, Engine, Mode, NoProgress};
+use domwatch_engine::{Account, Engine, Mode};
 use domwatch_rrp::{ClientConfig, Environment, RrpClient};
 use domwatch_store::Store;
 use domwatch_whmcs::port::TicketDestination;
@@ -244,6 +244,48 @@ fn cpu_used(before: &[f64], after: &[f64]) -> serde_json::Value {
     })
 }
 
+/// Resident set size now, MiB.
+fn rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+/// Remembers the highest RSS seen during each stage the engine reports, sampled every
+/// 20 ms by a thread, so the table can say where the peak is.
+#[derive(Default)]
+struct StagePeaks {
+    current: std::sync::Mutex<String>,
+    peaks: std::sync::Mutex<BTreeMap<String, f64>>,
+}
+
+impl StagePeaks {
+    fn sample(&self) {
+        let stage = self.current.lock().unwrap().clone();
+        let rss = rss_mib();
+        let mut peaks = self.peaks.lock().unwrap();
+        let peak = peaks.entry(stage).or_default();
+        *peak = peak.max(rss);
+    }
+
+    fn take(&self) -> BTreeMap<String, f64> {
+        std::mem::take(&mut *self.peaks.lock().unwrap())
+    }
+}
+
+impl domwatch_engine::Progress for StagePeaks {
+    fn stage(&self, name: &str, _: Option<u64>) {
+        self.sample();
+        *self.current.lock().unwrap() = name.to_string();
+    }
+    fn advance(&self, _: u64) {}
+}
+
 fn peak_rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -328,14 +370,21 @@ fn one_cycle(
             concurrency: 8,
             notices: Default::default(),
         };
+        let peaks = Arc::new(StagePeaks::default());
+        let sampler = {
+            let peaks = peaks.clone();
+            std::thread::spawn(move || loop {
+                peaks.sample();
+                std::thread::sleep(Duration::from_millis(20));
+            })
+        };
+        drop(sampler);
         let calls_0 = calls(whmcs, &registrars).await;
         let by_0 = breakdown(whmcs, &registrars).await;
         let cpu_0 = cpu_split(sandbox_pids);
         let started = Instant::now();
-        let report = engine
-            .run_cycle(Mode::Apply, &NoProgress)
-            .await
-            .expect("cycle");
+        let report = engine.run_cycle(Mode::Apply, &*peaks).await.expect("cycle");
+        let first_peaks = peaks.take();
         let wall = started.elapsed().as_secs_f64();
         let calls_1 = calls(whmcs, &registrars).await;
         let by_1 = breakdown(whmcs, &registrars).await;
@@ -343,9 +392,10 @@ fn one_cycle(
         // The steady state of a monitor: nothing new to open or notify.
         let again = Instant::now();
         let steady = engine
-            .run_cycle(Mode::Apply, &NoProgress)
+            .run_cycle(Mode::Apply, &*peaks)
             .await
             .expect("second cycle");
+        let steady_peaks = peaks.take();
         let steady_wall = again.elapsed().as_secs_f64();
         let calls_2 = calls(whmcs, &registrars).await;
         let by_2 = breakdown(whmcs, &registrars).await;
@@ -368,6 +418,8 @@ fn one_cycle(
                 "steady_whmcs_calls": calls_2.1 - calls_1.1,
                 "steady_wall_s": steady_wall,
                 "cpu_s": cpu_used(&cpu_0, &cpu_1),
+                "rss_peak_mib_by_stage": first_peaks,
+                "steady_rss_peak_mib_by_stage": steady_peaks,
                 "steady_cpu_s": cpu_used(&cpu_1, &cpu_2),
                 "registrar_calls_by_command": delta(&by_0.0, &by_1.0),
                 "whmcs_calls_by_action": delta(&by_0.1, &by_1.1),
@@ -459,6 +511,10 @@ fn main() {
             m["notices"],
         );
         eprintln!("  first cycle stage seconds: {}", m["stages"]);
+        eprintln!(
+            "  peak RSS MiB by stage, first cycle {}, second cycle {}",
+            m["rss_peak_mib_by_stage"], m["steady_rss_peak_mib_by_stage"]
+        );
         eprintln!(
             "  CPU seconds, first cycle {}, second cycle {}",
             m["cpu_s"], m["steady_cpu_s"]

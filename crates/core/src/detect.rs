@@ -182,7 +182,7 @@ pub struct Observation {
     pub billing: Option<BillingDomain>,
     pub registrar: Option<RegistrarDomain>,
     /// The configured registrar account the domain belongs to (by WHMCS module).
-    pub registrar_account: Option<String>,
+    pub registrar_account: Option<std::sync::Arc<str>>,
     pub renewal_invoice: Option<RenewalInvoice>,
     pub transfer: Option<TransferObservation>,
     /// Consecutive cycles (including this one) in which billing expected the domain at
@@ -328,7 +328,7 @@ pub fn detect(
         kind,
         domain: obs.name.clone(),
         billing_domain_id: obs.billing.as_ref().map(|b| b.id),
-        registrar_account: obs.registrar_account.clone(),
+        registrar_account: obs.registrar_account.as_deref().map(str::to_string),
         summary,
         evidence: Vec::new(),
         at_stake: None,

@@ -28,7 +28,9 @@ pub enum NameError {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct DomainName {
-    ascii: String,
+    /// Shared, not copied, by clones: a cycle holds each name in its snapshot, its
+    /// observation and the run's scope, a million times over.
+    ascii: std::sync::Arc<str>,
 }
 
 impl DomainName {
@@ -81,7 +83,9 @@ impl DomainName {
         if labels < 2 {
             return Err(NameError::NoZone(input.to_string()));
         }
-        Ok(Self { ascii })
+        Ok(Self {
+            ascii: ascii.into(),
+        })
     }
 
     /// Lower-case A-label form, e.g. `xn--mller-kva.de`. Use for joins and API calls.
@@ -126,7 +130,7 @@ impl TryFrom<String> for DomainName {
 
 impl From<DomainName> for String {
     fn from(d: DomainName) -> Self {
-        d.ascii
+        d.ascii.to_string()
     }
 }
 

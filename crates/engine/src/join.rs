@@ -62,6 +62,9 @@ pub fn join(mut billing: Vec<BillingDomain>, mut accounts: Vec<AccountSnapshot>)
         .iter_mut()
         .map(|a| a.domains.take().unwrap_or_default())
         .collect();
+    // One shared copy of each account name for all its observations.
+    let account_names: Vec<std::sync::Arc<str>> =
+        accounts.iter().map(|a| a.name.as_str().into()).collect();
     let account_of_module = |module: &str| {
         let module = module.to_ascii_lowercase();
         accounts.iter().position(|a| a.modules.contains(&module))
@@ -128,6 +131,9 @@ pub fn join(mut billing: Vec<BillingDomain>, mut accounts: Vec<AccountSnapshot>)
                     held
                 }
                 Some(account_idx) => {
+                    // Both sides parsed the same name: keep one copy of it.
+                    let mut b = b;
+                    b.name = name.clone();
                     let idx = held.as_ref().map(|(i, _)| *i).unwrap_or(account_idx);
                     if held.is_none() && !fetched[idx] {
                         continue; // the account could not be fetched: nothing is known this cycle
@@ -136,11 +142,15 @@ pub fn join(mut billing: Vec<BillingDomain>, mut accounts: Vec<AccountSnapshot>)
                         joined.absent.push(b.name.clone());
                     }
                     joined.scope.insert(name.clone());
+                    let registrar = held.map(|(_, mut d)| {
+                        d.name = name.clone();
+                        d
+                    });
                     joined.observations.push(Observation {
                         name,
-                        registrar_account: Some(accounts[idx].name.clone()),
+                        registrar_account: Some(account_names[idx].clone()),
                         billing: Some(b),
-                        registrar: held.map(|(_, d)| d),
+                        registrar,
                         renewal_invoice: None,
                         transfer: None,
                         missing_strikes: 0,
@@ -156,7 +166,7 @@ pub fn join(mut billing: Vec<BillingDomain>, mut accounts: Vec<AccountSnapshot>)
             joined.observations.push(Observation {
                 name: d.name.clone(),
                 billing: None,
-                registrar_account: Some(accounts[i].name.clone()),
+                registrar_account: Some(account_names[i].clone()),
                 registrar: Some(d),
                 renewal_invoice: None,
                 transfer: None,

@@ -156,6 +156,9 @@ impl Store {
             .filename(path)
             .create_if_missing(true)
             .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+            // Survives a crash of the process (WAL), not a power cut: enough for a sandbox,
+            // and writes (tickets, to-dos) no longer wait for the disk.
+            .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10));
         Self::sqlite_with(options, 4).await
     }
