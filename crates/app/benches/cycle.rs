@@ -244,16 +244,21 @@ fn cpu_used(before: &[f64], after: &[f64]) -> serde_json::Value {
     })
 }
 
-/// Resident set size now, MiB.
-fn rss_mib() -> f64 {
+/// A memory figure of this process from `/proc/self/status` (`VmRSS`, `VmHWM`), MiB.
+fn status_mib(key: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find(|l| l.starts_with("VmRSS:"))
+        .find(|l| l.starts_with(key))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|kb| kb.parse::<f64>().ok())
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
+}
+
+/// Resident set size now, MiB.
+fn rss_mib() -> f64 {
+    status_mib("VmRSS:")
 }
 
 /// Remembers the highest RSS seen during each stage the engine reports, sampled every
@@ -287,14 +292,7 @@ impl domwatch_engine::Progress for StagePeaks {
 }
 
 fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
+    status_mib("VmHWM:")
 }
 
 /// The measured part: runs in a child process.

@@ -237,6 +237,9 @@ impl Engine {
         report: &mut CycleReport,
         progress: &dyn Progress,
     ) -> Result<(), EngineError> {
+        // What the previous cycle freed (snapshots, findings) may still sit in the
+        // allocator's arenas; give it back before the next fetch peaks again.
+        fetch_cache::release_freed_memory();
         // 1. Snapshots: billing and every registrar account, concurrently.
         let mut laps = Laps(std::time::Instant::now());
         progress.stage("fetching billing and registrar snapshots", None);
@@ -800,22 +803,24 @@ impl Engine {
             Ok(t) => t.clone(),
             Err(e) => e.clone(),
         };
+        // Audit and finish together: a crash in between would leave a planned action
+        // whose write is already audited (see `recover_unfinished_cancellations`).
         self.store
-            .audit(&AuditEntry {
-                at: self.now(),
-                actor: actor.to_string(),
-                system,
-                operation,
-                object: case.domain.ascii().to_string(),
-                request: serde_json::to_value(action).unwrap_or_default(),
-                ok,
-                result: text.clone(),
-                case_id: Some(case.id),
-                run_id: None,
-            })
-            .await?;
-        self.store
-            .finish_action(&key, ok, &text, self.now())
+            .audit_and_finish_action(
+                &AuditEntry {
+                    at: self.now(),
+                    actor: actor.to_string(),
+                    system,
+                    operation,
+                    object: case.domain.ascii().to_string(),
+                    request: serde_json::to_value(action).unwrap_or_default(),
+                    ok,
+                    result: text.clone(),
+                    case_id: Some(case.id),
+                    run_id: None,
+                },
+                &key,
+            )
             .await?;
         Ok(if ok {
             StepOutcome::Applied(text)

@@ -11,13 +11,16 @@ use domwatch_core::lifecycle::{AutoDeleteMode, ContactRole};
 use domwatch_core::model::ContactHandles;
 use domwatch_core::plan::Action;
 use domwatch_core::ports::{CancellationMethod, CancellationRequest, ContactDetails};
-use domwatch_store::{CaseFilter, CaseRecord, CaseState};
+use domwatch_store::{AuditEntry, CaseFilter, CaseRecord, CaseState};
 use domwatch_whmcs::actions::{ClientDetails, DomainInvoiceKind};
 use domwatch_whmcs::port::ToDoNotifier;
 use std::collections::HashSet;
 
 /// The actor named in the audit log for what the scheduler does on its own.
 pub const AUTO_DELETE_ACTOR: &str = "auto-delete";
+/// Actor of the audit lines written for a registrar write an earlier, interrupted run made
+/// but could not record.
+pub const RECOVERY_ACTOR: &str = "recovery";
 
 /// Notice routing beyond the default to-do channel.
 #[derive(Clone, Default)]
@@ -77,6 +80,7 @@ impl Engine {
         &self,
         report: &mut CycleReport,
     ) -> Result<(), EngineError> {
+        self.recover_unfinished_cancellations().await?;
         for kind in [
             CaseKind::CancellationDue,
             CaseKind::CancellationWithdrawalDue,
@@ -125,6 +129,84 @@ impl Engine {
                     }
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// A run that stopped between placing (or withdrawing) a cancellation and recording it
+    /// leaves the action planned and the write unaudited; the next cycle sees the
+    /// cancellation in place and has nothing left to do. Each such action is checked at the
+    /// registrar: a write found in effect is audited and the action finished, so the audit
+    /// log misses no write. One not in effect stays planned and is retried by its case.
+    async fn recover_unfinished_cancellations(&self) -> Result<(), EngineError> {
+        for record in self.store.unfinished_actions().await? {
+            let (account, domain, operation) = match &record.action {
+                Action::PlaceCancellation {
+                    account,
+                    domain,
+                    method,
+                    ..
+                } => (account, domain, method.operation().to_string()),
+                Action::WithdrawCancellation {
+                    account, domain, ..
+                } => (account, domain, "withdraw-cancellation".to_string()),
+                _ => continue,
+            };
+            let Some(acc) = self.accounts.iter().find(|a| &a.name == account) else {
+                continue;
+            };
+            let current = match acc.port.status_domain(domain).await {
+                Ok(current) => current,
+                Err(e) => {
+                    tracing::warn!(%domain, error = %e, "could not check an unfinished cancellation action; checked again next cycle");
+                    continue;
+                }
+            };
+            let in_effect = match &record.action {
+                Action::PlaceCancellation { method, .. } => {
+                    current.pending_deletion.is_some()
+                        || matches!(method, CancellationMethod::RenewalMode { mode } if current.renewal_mode.as_ref() == Some(mode))
+                }
+                Action::WithdrawCancellation { restore_mode, .. } => {
+                    current.pending_deletion.is_none()
+                        && current
+                            .renewal_mode
+                            .as_ref()
+                            .is_none_or(|m| m == restore_mode)
+                }
+                _ => false,
+            };
+            if !in_effect {
+                continue;
+            }
+            // Worded as the write itself reports it, so tickets say the same either way.
+            let done = match &record.action {
+                Action::PlaceCancellation {
+                    method, effective, ..
+                } => format!("cancellation placed ({method}), effective {effective}"),
+                _ => "cancellation withdrawn".to_string(),
+            };
+            let text = format!(
+                "{done} (by an earlier run that stopped before recording it; confirmed at the registrar)"
+            );
+            tracing::warn!(%domain, %operation, "recording a registrar write an interrupted run made");
+            self.store
+                .audit_and_finish_action(
+                    &AuditEntry {
+                        at: self.now(),
+                        actor: RECOVERY_ACTOR.to_string(),
+                        system: format!("registrar:{account}"),
+                        operation,
+                        object: domain.ascii().to_string(),
+                        request: serde_json::to_value(&record.action).unwrap_or_default(),
+                        ok: true,
+                        result: text,
+                        case_id: record.case_id,
+                        run_id: None,
+                    },
+                    &record.idempotency_key,
+                )
+                .await?;
         }
         Ok(())
     }

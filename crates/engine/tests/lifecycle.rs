@@ -184,8 +184,11 @@ async fn enabled_mode_cancels_once_tickets_once_and_payment_withdraws_it() {
             d.name
         );
         let (operation, _) = cancel_operation(d);
+        // A cut-off run may have placed it without recording it: the next cycle records
+        // it as `recovery` after confirming it at the registrar.
         assert!(
-            writes[0].starts_with(&format!("auto-delete {operation} ok=true")),
+            writes[0].starts_with(&format!("auto-delete {operation} ok=true"))
+                || writes[0].starts_with(&format!("recovery {operation} ok=true")),
             "{writes:?}"
         );
         assert_eq!(tickets_naming(&subjects, d).len(), 1, "{}", d.name);

@@ -671,7 +671,7 @@ impl Store {
     }
 
     pub async fn actions_of_case(&self, case_id: i64) -> Result<Vec<ActionRecord>> {
-        let rows = sqlx::query("SELECT id, idempotency_key, action, status, result, created_at, applied_at FROM actions WHERE case_id = $1 ORDER BY id")
+        let rows = sqlx::query("SELECT id, case_id, idempotency_key, action, status, result, created_at, applied_at FROM actions WHERE case_id = $1 ORDER BY id")
             .bind(case_id)
             .fetch_all(&self.pool)
             .await
@@ -679,27 +679,48 @@ impl Store {
         rows.iter().map(ActionRecord::from_row).collect()
     }
 
+    /// Actions planned but never finished: a run stopped between planning one and
+    /// recording its result, so the write may or may not have happened.
+    pub async fn unfinished_actions(&self) -> Result<Vec<ActionRecord>> {
+        let rows = sqlx::query("SELECT id, case_id, idempotency_key, action, status, result, created_at, applied_at FROM actions WHERE status = 'planned' ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(q("listing unfinished actions"))?;
+        rows.iter().map(ActionRecord::from_row).collect()
+    }
+
+    /// Audits the write of a planned action and finishes the action, in one transaction:
+    /// a crash leaves either both or neither, so a rerun never audits a write twice.
+    pub async fn audit_and_finish_action(&self, entry: &AuditEntry, key: &str) -> Result<i64> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(q("starting a transaction"))?;
+        let id = insert_audit(&mut tx, entry).await?;
+        sqlx::query("UPDATE actions SET status = $1, result = $2, applied_at = $3 WHERE idempotency_key = $4")
+            .bind(if entry.ok { "applied" } else { "failed" })
+            .bind(&entry.result)
+            .bind(ts(entry.at))
+            .bind(key)
+            .execute(&mut *tx)
+            .await
+            .map_err(q("finishing an action"))?;
+        tx.commit()
+            .await
+            .map_err(q("committing an audited action"))?;
+        Ok(id)
+    }
+
     // ---- audit log --------------------------------------------------------------------
 
     pub async fn audit(&self, entry: &AuditEntry) -> Result<i64> {
-        let row = sqlx::query(
-            "INSERT INTO audit_log (at, actor, system, operation, object, request, ok, result, case_id, run_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-        )
-        .bind(ts(entry.at))
-        .bind(&entry.actor)
-        .bind(&entry.system)
-        .bind(&entry.operation)
-        .bind(&entry.object)
-        .bind(entry.request.to_string())
-        .bind(entry.ok as i64)
-        .bind(&entry.result)
-        .bind(entry.case_id)
-        .bind(entry.run_id)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(q("writing the audit log"))?;
-        row.try_get::<i64, _>(0).map_err(q("reading the audit id"))
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(q("connecting for the audit log"))?;
+        insert_audit(&mut conn, entry).await
     }
 
     /// Newest first; `before` pages backwards by id.
@@ -929,6 +950,28 @@ pub fn redact_url(url: &str) -> String {
         }
         _ => url.to_string(),
     }
+}
+
+/// One audit line, inside the caller's connection or transaction.
+async fn insert_audit(conn: &mut sqlx::AnyConnection, entry: &AuditEntry) -> Result<i64> {
+    let row = sqlx::query(
+        "INSERT INTO audit_log (at, actor, system, operation, object, request, ok, result, case_id, run_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+    )
+    .bind(ts(entry.at))
+    .bind(&entry.actor)
+    .bind(&entry.system)
+    .bind(&entry.operation)
+    .bind(&entry.object)
+    .bind(entry.request.to_string())
+    .bind(entry.ok as i64)
+    .bind(&entry.result)
+    .bind(entry.case_id)
+    .bind(entry.run_id)
+    .fetch_one(conn)
+    .await
+    .map_err(q("writing the audit log"))?;
+    row.try_get::<i64, _>(0).map_err(q("reading the audit id"))
 }
 
 #[cfg(test)]

@@ -198,6 +198,8 @@ impl ActionStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ActionRecord {
     pub id: i64,
+    /// The case the action fixes (`None` for actions outside a case).
+    pub case_id: Option<i64>,
     pub idempotency_key: String,
     pub action: Action,
     pub status: ActionStatus,
@@ -210,6 +212,7 @@ impl ActionRecord {
     pub(crate) fn from_row(r: &AnyRow) -> Result<Self> {
         Ok(ActionRecord {
             id: get(r, "id")?,
+            case_id: get(r, "case_id")?,
             idempotency_key: get(r, "idempotency_key")?,
             action: serde_json::from_str(&get::<String>(r, "action")?)
                 .map_err(|e| StoreError::Corrupt(format!("action JSON: {e}")))?,

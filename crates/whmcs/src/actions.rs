@@ -88,8 +88,9 @@ impl ClientDomain {
         })
     }
 
-    /// Like [`Self::to_billing_domain`], moving the strings instead of copying them; a row
-    /// whose name is unusable comes back as [`UnreadableDomain`].
+    /// The core model, moving the strings instead of copying them; a row whose name is
+    /// unusable comes back as [`UnreadableDomain`]. `is_premium` stays `None`: the API does
+    /// not return it.
     pub fn into_billing_domain(
         self,
         currency: Currency,
@@ -113,30 +114,6 @@ impl ClientDomain {
             name,
             registrar_module: self.registrar_module,
             status: self.status,
-            recurring_amount: Money::new(self.recurring_amount, currency),
-            registration_period_years: self.registration_period_years,
-            expiry: self.expiry,
-            next_due: self.next_due,
-            do_not_renew: self.do_not_renew,
-            is_premium: None,
-            premium_cost: None,
-        })
-    }
-
-    /// The core model. `is_premium` stays `None`: the API does not return it.
-    pub fn to_billing_domain(&self, currency: Currency) -> Result<BillingDomain, String> {
-        let name = DomainName::parse(&self.domain).map_err(|e| {
-            format!(
-                "domain #{} `{}` is not a valid name: {e}",
-                self.id, self.domain
-            )
-        })?;
-        Ok(BillingDomain {
-            id: self.id,
-            client_id: self.client_id,
-            name,
-            registrar_module: self.registrar_module.clone(),
-            status: self.status.clone(),
             recurring_amount: Money::new(self.recurring_amount, currency),
             registration_period_years: self.registration_period_years,
             expiry: self.expiry,

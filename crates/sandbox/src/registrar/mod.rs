@@ -517,13 +517,7 @@ fn runtime_of(request: u64) -> f64 {
 /// Authenticates one call and runs it.
 /// The command a request carries (`s_command` body or GET-style `command`), upper-cased.
 fn command_name(fields: &[(String, String)]) -> String {
-    let field = |name: &str| {
-        fields
-            .iter()
-            .rev()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    };
+    let field = |name: &str| last_field(fields, name);
     let name = match field("s_command") {
         Some(text) => Command::decode(text).name().to_string(),
         None => field("command").unwrap_or_default().to_string(),
@@ -535,15 +529,18 @@ fn command_name(fields: &[(String, String)]) -> String {
     }
 }
 
+/// The last value of a request field, by case-insensitive name (later fields win).
+fn last_field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .rev()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
 fn handle_call(state: &mut State, fields: &[(String, String)]) -> Reply {
     let dialect = state.dialect;
-    let field = |name: &str| {
-        fields
-            .iter()
-            .rev()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    };
+    let field = |name: &str| last_field(fields, name);
     let cmd = match field("s_command") {
         Some(text) => Command::decode(text),
         None => {

@@ -2,7 +2,7 @@
 //! and the bulk seeding from the [`Portfolio`].
 
 use super::store::{sql_literal, Dialect, Store};
-use crate::portfolio::{exchange_rates, Portfolio, BILLING_MARGIN, CURRENCIES, ZONES};
+use crate::portfolio::{exchange_rates, Portfolio, SeedInvoice, BILLING_MARGIN, CURRENCIES, ZONES};
 use anyhow::Result;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -373,18 +373,40 @@ fn fixed_statements(dialect: Dialect, portfolio: &Portfolio) -> Vec<String> {
     statements.extend(clients.finish());
 
     // Sign-up invoices (see `Portfolio::signup_invoice`), one per client.
-    let mut invoices = BulkInsert::new(
-        "tblinvoices",
-        "id, userid, invoicenum, date, duedate, datepaid, subtotal, total, status, paymentmethod, notes",
-    );
-    let mut items = BulkInsert::new(
-        "tblinvoiceitems",
-        "invoiceid, userid, type, relid, description, amount, taxed, duedate, paymentmethod, notes",
-    );
+    let mut invoices = InvoiceInserts::new(dialect);
     for id in 1..=portfolio.client_count() {
-        let invoice = portfolio.signup_invoice(id);
-        invoices.push(format!(
-            "({}, {id}, '', {}, {}, {}, {}, {}, {}, 'banktransfer', '')",
+        invoices.push(id, &portfolio.signup_invoice(id), 0, "Add Funds");
+    }
+    statements.extend(invoices.finish());
+    statements
+}
+
+/// `tblinvoices` rows with their single `tblinvoiceitems` line each.
+struct InvoiceInserts {
+    dialect: Dialect,
+    invoices: BulkInsert,
+    items: BulkInsert,
+}
+
+impl InvoiceInserts {
+    fn new(dialect: Dialect) -> Self {
+        Self {
+            dialect,
+            invoices: BulkInsert::new(
+                "tblinvoices",
+                "id, userid, invoicenum, date, duedate, datepaid, subtotal, total, status, paymentmethod, notes",
+            ),
+            items: BulkInsert::new(
+                "tblinvoiceitems",
+                "invoiceid, userid, type, relid, description, amount, taxed, duedate, paymentmethod, notes",
+            ),
+        }
+    }
+
+    fn push(&mut self, client_id: u64, invoice: &SeedInvoice, rel_id: u64, description: &str) {
+        let lit = |s: &str| sql_literal(self.dialect, s);
+        self.invoices.push(format!(
+            "({}, {client_id}, '', {}, {}, {}, {}, {}, {}, 'banktransfer', '')",
             invoice.id,
             date_lit(Some(invoice.date)),
             date_lit(Some(invoice.due_date)),
@@ -393,17 +415,21 @@ fn fixed_statements(dialect: Dialect, portfolio: &Portfolio) -> Vec<String> {
             money_lit(invoice.amount),
             lit(invoice.status.as_whmcs()),
         ));
-        items.push(format!(
-            "({}, {id}, {}, 0, 'Add Funds', {}, 0, {}, 'banktransfer', '')",
+        self.items.push(format!(
+            "({}, {client_id}, {}, {rel_id}, {}, {}, 0, {}, 'banktransfer', '')",
             invoice.id,
             lit(invoice.item_type),
+            lit(description),
             money_lit(invoice.amount),
             date_lit(Some(invoice.due_date)),
         ));
     }
-    statements.extend(invoices.finish());
-    statements.extend(items.finish());
-    statements
+
+    fn finish(self) -> Vec<String> {
+        let mut statements = self.invoices.finish();
+        statements.extend(self.items.finish());
+        statements
+    }
 }
 
 /// Domains with their premium rows, invoices and invoice items for a range of indices.
@@ -419,14 +445,7 @@ fn domain_statements(
         "id, userid, orderid, type, registrationdate, domain, firstpaymentamount, recurringamount, registrar, registrationperiod, expirydate, subscriptionid, promoid, status, nextduedate, nextinvoicedate, additionalnotes, paymentmethod, dnsmanagement, emailforwarding, idprotection, is_premium, donotrenew, reminders, synced",
     );
     let mut extras = BulkInsert::new("tbldomains_extra", "domain_id, name, value");
-    let mut invoices = BulkInsert::new(
-        "tblinvoices",
-        "id, userid, invoicenum, date, duedate, datepaid, subtotal, total, status, paymentmethod, notes",
-    );
-    let mut items = BulkInsert::new(
-        "tblinvoiceitems",
-        "invoiceid, userid, type, relid, description, amount, taxed, duedate, paymentmethod, notes",
-    );
+    let mut invoices = InvoiceInserts::new(dialect);
     for index in indices {
         let domain = portfolio.domain(index);
         let Some(b) = &domain.billing else { continue };
@@ -460,43 +479,23 @@ fn domain_statements(
             }
         }
         for invoice in &b.invoices {
-            invoices.push(format!(
-                "({}, {}, '', {}, {}, {}, {}, {}, {}, 'banktransfer', '')",
-                invoice.id,
-                b.client_id,
-                date_lit(Some(invoice.date)),
-                date_lit(Some(invoice.due_date)),
-                date_lit(invoice.date_paid),
-                money_lit(invoice.amount),
-                money_lit(invoice.amount),
-                lit(invoice.status.as_whmcs()),
-            ));
             let what = match invoice.item_type {
                 "DomainRegister" => "Domain Registration",
                 "DomainTransfer" => "Domain Transfer",
                 _ => "Domain Renewal",
             };
-            items.push(format!(
-                "({}, {}, {}, {}, {}, {}, 0, {}, 'banktransfer', '')",
-                invoice.id,
-                b.client_id,
-                lit(invoice.item_type),
-                b.domain_id,
-                lit(&format!(
-                    "{what} - {name} - {} Year/s ({} - {})",
-                    b.registration_period,
-                    invoice.due_date.format("%d/%m/%Y"),
-                    crate::portfolio::add_years(invoice.due_date, b.registration_period as i32)
-                        .format("%d/%m/%Y")
-                )),
-                money_lit(invoice.amount),
-                date_lit(Some(invoice.due_date)),
-            ));
+            let description = format!(
+                "{what} - {name} - {} Year/s ({} - {})",
+                b.registration_period,
+                invoice.due_date.format("%d/%m/%Y"),
+                crate::portfolio::add_years(invoice.due_date, b.registration_period as i32)
+                    .format("%d/%m/%Y")
+            );
+            invoices.push(b.client_id, invoice, b.domain_id, &description);
         }
     }
     statements.extend(domains.finish());
     statements.extend(extras.finish());
     statements.extend(invoices.finish());
-    statements.extend(items.finish());
     statements
 }
