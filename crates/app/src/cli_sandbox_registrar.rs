@@ -77,20 +77,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .faults
         .validate()
         .map_err(|e| anyhow::anyhow!("bad fault setting: {e}"))?;
-    if !args.listen.ip().is_loopback() {
-        eprintln!(
-            "warning: the sandbox registrar listens on {} and is reachable from other machines",
-            args.listen
-        );
-    }
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {}: is another sandbox running there? pick another --listen",
-                args.listen
-            )
-        })?;
+    let listener = bind(args.listen, "the sandbox registrar").await?;
     let sandbox =
         RegistrarSandbox::start_on(config, listener).context("starting the sandbox registrar")?;
     println!(
@@ -123,6 +110,16 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Binds `listen` for `what`, warning when other machines can reach it.
+async fn bind(listen: SocketAddr, what: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    if !listen.ip().is_loopback() {
+        eprintln!("warning: {what} listens on {listen} and is reachable from other machines");
+    }
+    tokio::net::TcpListener::bind(listen).await.with_context(|| {
+        format!("cannot listen on {listen}: is another sandbox running there? pick another --listen")
+    })
+}
+
 /// The Smart-NIC SOAP sandbox (HTTP Basic auth with `--login`/`--password`).
 async fn run_smartnic(args: Args, today: NaiveDate) -> anyhow::Result<()> {
     use domwatch_sandbox::smartnic::{FaultRates, SmartnicSandbox, SmartnicSandboxConfig};
@@ -146,20 +143,7 @@ async fn run_smartnic(args: Args, today: NaiveDate) -> anyhow::Result<()> {
         .faults
         .validate()
         .map_err(|e| anyhow::anyhow!("bad fault setting: {e}"))?;
-    if !args.listen.ip().is_loopback() {
-        eprintln!(
-            "warning: the Smart-NIC sandbox listens on {} and is reachable from other machines",
-            args.listen
-        );
-    }
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {}: is another sandbox running there? pick another --listen",
-                args.listen
-            )
-        })?;
+    let listener = bind(args.listen, "the Smart-NIC sandbox").await?;
     let sandbox =
         SmartnicSandbox::start_on(config, listener).context("starting the Smart-NIC sandbox")?;
     println!(

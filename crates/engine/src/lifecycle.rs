@@ -8,7 +8,7 @@
 use crate::{CycleReport, Engine, EngineError, Mode, StepOutcome};
 use domwatch_core::detect::{CaseKind, Observation};
 use domwatch_core::lifecycle::{AutoDeleteMode, ContactRole};
-use domwatch_core::model::ContactHandles;
+use domwatch_core::model::{ContactHandles, RegistrarDomain};
 use domwatch_core::plan::Action;
 use domwatch_core::ports::{CancellationMethod, CancellationRequest, ContactDetails};
 use domwatch_store::{AuditEntry, CaseFilter, CaseRecord, CaseState};
@@ -163,10 +163,7 @@ impl Engine {
                 }
             };
             let in_effect = match &record.action {
-                Action::PlaceCancellation { method, .. } => {
-                    current.pending_deletion.is_some()
-                        || matches!(method, CancellationMethod::RenewalMode { mode } if current.renewal_mode.as_ref() == Some(mode))
-                }
+                Action::PlaceCancellation { method, .. } => cancellation_in_place(method, &current),
                 Action::WithdrawCancellation { restore_mode, .. } => {
                     current.pending_deletion.is_none()
                         && current
@@ -282,9 +279,7 @@ impl Engine {
                 }
                 // A rerun after a crash between writing and recording finds it in place.
                 if let Ok(current) = acc.port.status_domain(domain).await {
-                    let placed = current.pending_deletion.is_some()
-                        || matches!(method, CancellationMethod::RenewalMode { mode } if current.renewal_mode.as_ref() == Some(mode));
-                    if placed {
+                    if cancellation_in_place(method, &current) {
                         return (
                             system,
                             operation,
@@ -424,6 +419,13 @@ pub fn contact_from_client(client: &ClientDetails) -> Result<ContactDetails, Str
         phone: client.phone.trim().to_string(),
         email: client.email.trim().to_string(),
     })
+}
+
+/// Whether the registrar already shows the cancellation `method` would place: a pending
+/// deletion (Smart-NIC) or the renewal mode it sets (CNR/ISPAPI).
+fn cancellation_in_place(method: &CancellationMethod, current: &RegistrarDomain) -> bool {
+    current.pending_deletion.is_some()
+        || matches!(method, CancellationMethod::RenewalMode { mode } if current.renewal_mode.as_ref() == Some(mode))
 }
 
 #[cfg(test)]

@@ -659,15 +659,12 @@ impl Store {
         result: &str,
         at: DateTime<Utc>,
     ) -> Result<()> {
-        sqlx::query("UPDATE actions SET status = $1, result = $2, applied_at = $3 WHERE idempotency_key = $4")
-            .bind(if ok { "applied" } else { "failed" })
-            .bind(result)
-            .bind(ts(at))
-            .bind(key)
-            .execute(&self.pool)
+        let mut conn = self
+            .pool
+            .acquire()
             .await
-            .map_err(q("recording an action result"))?;
-        Ok(())
+            .map_err(q("connecting to record an action result"))?;
+        update_action_result(&mut conn, key, ok, result, at).await
     }
 
     pub async fn actions_of_case(&self, case_id: i64) -> Result<Vec<ActionRecord>> {
@@ -698,14 +695,7 @@ impl Store {
             .await
             .map_err(q("starting a transaction"))?;
         let id = insert_audit(&mut tx, entry).await?;
-        sqlx::query("UPDATE actions SET status = $1, result = $2, applied_at = $3 WHERE idempotency_key = $4")
-            .bind(if entry.ok { "applied" } else { "failed" })
-            .bind(&entry.result)
-            .bind(ts(entry.at))
-            .bind(key)
-            .execute(&mut *tx)
-            .await
-            .map_err(q("finishing an action"))?;
+        update_action_result(&mut tx, key, entry.ok, &entry.result, entry.at).await?;
         tx.commit()
             .await
             .map_err(q("committing an audited action"))?;
@@ -950,6 +940,27 @@ pub fn redact_url(url: &str) -> String {
         }
         _ => url.to_string(),
     }
+}
+
+/// Records an action's outcome, inside the caller's connection or transaction.
+async fn update_action_result(
+    conn: &mut sqlx::AnyConnection,
+    key: &str,
+    ok: bool,
+    result: &str,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE actions SET status = $1, result = $2, applied_at = $3 WHERE idempotency_key = $4",
+    )
+    .bind(if ok { "applied" } else { "failed" })
+    .bind(result)
+    .bind(ts(at))
+    .bind(key)
+    .execute(conn)
+    .await
+    .map_err(q("recording an action result"))?;
+    Ok(())
 }
 
 /// One audit line, inside the caller's connection or transaction.

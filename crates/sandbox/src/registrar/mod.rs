@@ -436,13 +436,15 @@ async fn api_call(
     // run it off the async workers so slow answers never stall the server.
     let worker = app.clone();
     let decided = tokio::task::spawn_blocking(move || {
+        let cmd = request_command(&fields);
         let mut inner = worker.lock();
         let request = inner.requests;
         inner.requests += 1;
-        *inner
-            .requests_by_command
-            .entry(command_name(&fields))
-            .or_default() += 1;
+        let counted = match cmd.name() {
+            "" => "(none)".to_string(),
+            name => name.to_ascii_uppercase(),
+        };
+        *inner.requests_by_command.entry(counted).or_default() += 1;
         let fault = inner.faults.decide(request);
         let latency = inner.faults.config.latency_ms;
         let hang = inner.faults.config.hang_ms;
@@ -461,7 +463,7 @@ async fn api_call(
                 let reply = if malformed {
                     Reply::syntax_error(507, "Invalid command format")
                 } else {
-                    let reply = handle_call(&mut inner.state, &fields);
+                    let reply = handle_call(&mut inner.state, &fields, &cmd);
                     inner.save_if_changed();
                     reply
                 };
@@ -514,18 +516,22 @@ fn runtime_of(request: u64) -> f64 {
     0.005 + (request.wrapping_mul(37) % 40) as f64 / 1000.0
 }
 
-/// Authenticates one call and runs it.
-/// The command a request carries (`s_command` body or GET-style `command`), upper-cased.
-fn command_name(fields: &[(String, String)]) -> String {
-    let field = |name: &str| last_field(fields, name);
-    let name = match field("s_command") {
-        Some(text) => Command::decode(text).name().to_string(),
-        None => field("command").unwrap_or_default().to_string(),
-    };
-    if name.is_empty() {
-        "(none)".into()
-    } else {
-        name.to_ascii_uppercase()
+/// The command a request carries: the `s_command` body, or GET style
+/// (`?s_login=…&command=StatusAccount&domain=…`) where every field that is not a
+/// connection field is a command parameter.
+fn request_command(fields: &[(String, String)]) -> Command {
+    match last_field(fields, "s_command") {
+        Some(text) => Command::decode(text),
+        None => {
+            let mut cmd = Command::empty();
+            for (key, value) in fields {
+                let lower = key.to_ascii_lowercase();
+                if !lower.starts_with("s_") && lower != "persistent" {
+                    cmd.set(key, value.as_str());
+                }
+            }
+            cmd
+        }
     }
 }
 
@@ -538,24 +544,10 @@ fn last_field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str>
         .map(|(_, v)| v.as_str())
 }
 
-fn handle_call(state: &mut State, fields: &[(String, String)]) -> Reply {
+/// Authenticates one call and runs `cmd`, the command it carries.
+fn handle_call(state: &mut State, fields: &[(String, String)], cmd: &Command) -> Reply {
     let dialect = state.dialect;
     let field = |name: &str| last_field(fields, name);
-    let cmd = match field("s_command") {
-        Some(text) => Command::decode(text),
-        None => {
-            // GET style (`?s_login=…&command=StatusAccount&domain=…`): every field that is
-            // not a connection field is a command parameter.
-            let mut cmd = Command::empty();
-            for (key, value) in fields {
-                let lower = key.to_ascii_lowercase();
-                if !lower.starts_with("s_") && lower != "persistent" {
-                    cmd.set(key, value.as_str());
-                }
-            }
-            cmd
-        }
-    };
     let command = cmd.name().to_ascii_lowercase();
 
     if dialect == Dialect::Ispapi {
@@ -612,7 +604,7 @@ fn handle_call(state: &mut State, fields: &[(String, String)]) -> Reply {
             r.push("session", id);
             r
         }
-        _ => commands::dispatch(state, &cmd),
+        _ => commands::dispatch(state, cmd),
     }
 }
 

@@ -150,30 +150,22 @@ pub async fn handle(state: &State, params: Params) -> (u16, &'static str, String
     }
     let authorised = authorise(state, &params, &action);
     // The domain listing is the one answer of a million rows: on SQLite it is rendered by
-    // the database in one statement (see `clients_domains_json`).
-    if authorised.is_ok()
-        && action == "getclientsdomains"
-        && state.store.dialect() == super::store::Dialect::Sqlite
-        && state.database_rendered_listing.load(Ordering::Relaxed)
-        && params
-            .get("responsetype")
-            .is_some_and(|t| t.eq_ignore_ascii_case("json"))
-    {
-        match clients_domains_json(state, &params).await {
-            Ok(body) => return (200, "application/json", body),
-            Err(fail) => {
-                let mut body = Map::new();
-                body.insert("result".into(), json!("error"));
-                body.insert("message".into(), json!(fail.message));
-                return (
-                    fail.status,
-                    "application/json",
-                    Value::Object(body).to_string(),
-                );
+    // the database in one statement (see `clients_domains_json`); errors are rendered below
+    // like every other action's.
+    let outcome = match authorised {
+        Ok(())
+            if action == "getclientsdomains"
+                && state.store.dialect() == super::store::Dialect::Sqlite
+                && state.database_rendered_listing.load(Ordering::Relaxed)
+                && params
+                    .get("responsetype")
+                    .is_some_and(|t| t.eq_ignore_ascii_case("json")) =>
+        {
+            match clients_domains_json(state, &params).await {
+                Ok(body) => return (200, "application/json", body),
+                Err(fail) => Err(fail),
             }
         }
-    }
-    let outcome = match authorised {
         Ok(()) => dispatch(state, &action, &params).await,
         Err(fail) => Err(fail),
     };
