@@ -6,10 +6,11 @@ use crate::runtime::Runtime;
 use anyhow::Context;
 use clap::Args;
 use domwatch_core::detect::CaseKind;
-use domwatch_engine::{Mode, Progress, StepOutcome};
+use domwatch_engine::{Completeness, CycleReport, Mode, Progress, StepOutcome};
 use domwatch_store::{CaseFilter, CaseState};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 #[derive(Debug, Args)]
 pub struct Common {
@@ -106,7 +107,24 @@ fn actor() -> String {
     )
 }
 
-pub async fn check(args: CheckArgs) -> anyhow::Result<()> {
+/// Exit code of `check` when some inputs failed and their domains were skipped (or a
+/// notice or automatic action failed): the rest was judged. 1 means nothing usable.
+pub const EXIT_PARTIAL: u8 = 2;
+
+/// The exit code a cron job or systemd unit acts on: 0 everything read and done, 2 partial
+/// (some domains skipped, or a notice or automatic action failed), 1 nothing usable.
+fn exit_code(report: &CycleReport) -> ExitCode {
+    let side_effects_failed =
+        !report.notice_errors.is_empty() || !report.automatic_action_errors.is_empty();
+    match report.completeness() {
+        Completeness::Nothing => ExitCode::FAILURE,
+        Completeness::Partial => ExitCode::from(EXIT_PARTIAL),
+        Completeness::Complete if side_effects_failed => ExitCode::from(EXIT_PARTIAL),
+        Completeness::Complete => ExitCode::SUCCESS,
+    }
+}
+
+pub async fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let rt = runtime(&args.common).await?;
     if let (Some(embedded), false) = (&rt.embedded, args.json) {
         eprintln!("{}", embedded.describe());
@@ -124,7 +142,7 @@ pub async fn check(args: CheckArgs) -> anyhow::Result<()> {
     let report = report?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
-        return Ok(());
+        return Ok(exit_code(&report));
     }
     println!(
         "Checked {} billed domains against {} registrar domains in {:.1}s{}",
@@ -138,7 +156,10 @@ pub async fn check(args: CheckArgs) -> anyhow::Result<()> {
         }
     );
     for (account, error) in &report.failed_accounts {
-        println!("  ! registrar account {account} could not be read: {error}");
+        println!("  ! registrar account {account} could not be read, its domains were skipped: {error}");
+    }
+    for input in &report.incomplete_inputs {
+        println!("  ! incomplete input, no verdict for its domains: {input}");
     }
     if report.unmonitored > 0 {
         println!(
@@ -181,7 +202,17 @@ pub async fn check(args: CheckArgs) -> anyhow::Result<()> {
         }
         println!("List them with `domwatch cases`, fix one with `domwatch fix N`.");
     }
-    Ok(())
+    match report.completeness() {
+        Completeness::Complete => {}
+        Completeness::Partial => println!(
+            "\nPartial check: {} domains and every domain of a failed account got no verdict (nothing about them was changed); exit code {EXIT_PARTIAL}.",
+            report.skipped_domains
+        ),
+        Completeness::Nothing => println!(
+            "\nNo registrar account could be read: nothing was judged or changed; exit code 1."
+        ),
+    }
+    Ok(exit_code(&report))
 }
 
 pub async fn cases(args: CasesArgs) -> anyhow::Result<()> {

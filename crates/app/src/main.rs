@@ -14,6 +14,7 @@ mod config;
 mod runtime;
 
 use clap::{Parser, Subcommand};
+use std::process::ExitCode;
 
 /// domwatch watches every domain on both sides (billing system and registrars) and turns
 /// drift between them into cases you can fix.
@@ -31,6 +32,14 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run one monitoring cycle: compare billing with every registrar, record cases, notify.
+    ///
+    /// Only domains whose inputs were all read completely get a verdict; a failed or
+    /// cut-off answer takes its domains out of this cycle, and nothing about them changes.
+    ///
+    /// Exit codes: 0 everything was read and done; 2 partial: some domains were skipped
+    /// (a registrar account or a look-up failed) or a notice or automatic action failed,
+    /// the rest was judged; 1 nothing usable (billing or every registrar unreadable, or
+    /// a configuration error).
     Check(cli_cases::CheckArgs),
     /// List cases (open ones by default).
     Cases(cli_cases::CasesArgs),
@@ -73,12 +82,12 @@ fn init_tracing(filter: &str) {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<ExitCode> {
     restore_default_sigpipe();
     let cli = Cli::parse();
     init_tracing(&cli.log);
-    match cli.command {
-        Command::Check(args) => cli_cases::check(args).await,
+    let done = match cli.command {
+        Command::Check(args) => return cli_cases::check(args).await,
         Command::Cases(args) => cli_cases::cases(args).await,
         Command::Case(args) => cli_cases::case(args).await,
         Command::Fix(args) => cli_cases::fix(args).await,
@@ -87,5 +96,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Sandbox(cmd) => cli_sandbox::run(cmd).await,
         Command::Registrar(cmd) => cli_registrar::run(cmd).await,
         Command::Billing(cmd) => cli_billing::run(cmd).await,
-    }
+    };
+    done.map(|()| ExitCode::SUCCESS)
 }

@@ -40,6 +40,18 @@ impl RegistrarError {
         )
     }
 
+    /// The registrar answered that the object does not exist (CNR/ISPAPI 545, EPP and
+    /// Smart-NIC 2303): an answer, unlike a failure to get one.
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            RegistrarError::Permanent {
+                code: 545 | 2303,
+                ..
+            }
+        )
+    }
+
     /// The registrar result code, when the registrar produced one.
     pub fn code(&self) -> Option<u16> {
         match self {

@@ -151,14 +151,15 @@ impl LookupCache {
 
     /// What is known about the incoming transfer of `name` at `account`. Same answers as
     /// asking StatusDomainTransfer: `Failed` with the registrar's reason, `Pending`, or
-    /// nothing when the registrar knows no transfer.
+    /// nothing when the registrar knows no transfer. An error when the registrar could
+    /// not tell: that is not "no transfer".
     pub async fn observe(
         &self,
         store: &Store,
         account: &Account,
         name: &DomainName,
         now: DateTime<Utc>,
-    ) -> Option<TransferObservation> {
+    ) -> Result<Option<TransferObservation>, String> {
         self.seen
             .lock()
             .expect("lookup cache lock")
@@ -176,7 +177,7 @@ impl LookupCache {
             };
             if !entry.has_failed() {
                 self.record(&account.name, None, name);
-                return Some(TransferObservation::Pending);
+                return Ok(Some(TransferObservation::Pending));
             }
         }
         let listed_without_status = matches!(listed, Some(Some(None)));
@@ -184,9 +185,9 @@ impl LookupCache {
             if !listed_without_status
                 && now - cached.checked_at < Duration::days(TRANSFER_FAILURE_MAX_DAYS)
             {
-                return Some(TransferObservation::Failed {
+                return Ok(Some(TransferObservation::Failed {
                     reason: cached.reason.clone(),
-                });
+                }));
             }
         }
         match account.port.transfer_status(name).await {
@@ -197,16 +198,23 @@ impl LookupCache {
                     .cloned()
                     .unwrap_or_else(|| "transfer failed".into());
                 self.record(&account.name, Some(reason.clone()), name);
-                Some(TransferObservation::Failed { reason })
+                Ok(Some(TransferObservation::Failed { reason }))
             }
             Ok(_) => {
                 self.record(&account.name, None, name);
-                Some(TransferObservation::Pending)
+                Ok(Some(TransferObservation::Pending))
             }
-            Err(e) => {
+            Err(e) if e.is_not_found() => {
                 tracing::debug!(domain = %name, error = %e, "no transfer status");
                 self.record(&account.name, None, name);
-                None
+                Ok(None)
+            }
+            Err(e) => {
+                tracing::warn!(domain = %name, error = %e, "transfer status look-up failed; the domain is skipped this cycle");
+                Err(format!(
+                    "transfer status look-up at {} failed: {e}",
+                    account.name
+                ))
             }
         }
     }

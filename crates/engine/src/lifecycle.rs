@@ -11,6 +11,7 @@ use domwatch_core::lifecycle::{AutoDeleteMode, ContactRole};
 use domwatch_core::model::{ContactHandles, RegistrarDomain};
 use domwatch_core::plan::Action;
 use domwatch_core::ports::{CancellationMethod, CancellationRequest, ContactDetails};
+use domwatch_core::DomainName;
 use domwatch_store::{AuditEntry, CaseFilter, CaseRecord, CaseState};
 use domwatch_whmcs::actions::{ClientDetails, DomainInvoiceKind};
 use domwatch_whmcs::port::ToDoNotifier;
@@ -76,9 +77,11 @@ impl Engine {
     /// Fixes the lifecycle cases the scheduler owns: places cancellations in `enabled`
     /// mode and withdraws cancellations of paid renewals in every mode. Each write is
     /// keyed, so a rerun after a crash never repeats one.
+    /// Only cases of domains in this cycle's scope are acted on.
     pub(crate) async fn run_automatic_fixes(
         &self,
         report: &mut CycleReport,
+        scope: &HashSet<DomainName>,
     ) -> Result<(), EngineError> {
         self.recover_unfinished_cancellations().await?;
         for kind in [
@@ -92,7 +95,7 @@ impl Engine {
                     kind: Some(kind),
                 })
                 .await?;
-            for case in cases {
+            for case in cases.into_iter().filter(|c| scope.contains(&c.domain)) {
                 let option = match kind {
                     CaseKind::CancellationDue => {
                         let pending = case

@@ -1,0 +1,371 @@
+//! Fix now: plan (core) -> apply each action at most once (store idempotency keys) ->
+//! audit every write.
+
+use crate::{Engine, EngineError, FixReport, Mode, StepOutcome, StepReport};
+use domwatch_core::plan::{plan, Action, PlanOption, Target};
+use domwatch_core::ports::{PremiumAcceptance, RenewRequest};
+use domwatch_store::{ActionStatus, AuditEntry, CaseRecord};
+use domwatch_whmcs::actions::{DomainUpdate, InvoiceUpdate};
+use domwatch_whmcs::db::PremiumCost;
+
+impl Engine {
+    /// The fix options of a case, recommended first.
+    pub async fn fix_options(
+        &self,
+        case_id: i64,
+    ) -> Result<(CaseRecord, Vec<PlanOption>), EngineError> {
+        let case = self
+            .store
+            .case(case_id)
+            .await?
+            .ok_or(EngineError::NoSuchCase(case_id))?;
+        let options = plan(&case.finding);
+        Ok((case, options))
+    }
+
+    /// Fix now: applies one plan option of a case (the recommended one by default).
+    pub async fn fix(
+        &self,
+        case_id: i64,
+        option: Option<&str>,
+        mode: Mode,
+        actor: &str,
+    ) -> Result<FixReport, EngineError> {
+        let (case, options) = self.fix_options(case_id).await?;
+        if case.state == domwatch_store::CaseState::Resolved {
+            return Err(EngineError::Resolved(case_id));
+        }
+        let chosen = match option {
+            None => options
+                .first()
+                .cloned()
+                .ok_or(EngineError::ManualOnly(case_id))?,
+            Some(name) => options
+                .iter()
+                .find(|o| o.name == name)
+                .cloned()
+                .ok_or_else(|| EngineError::NoSuchOption {
+                    case: case_id,
+                    option: name.to_string(),
+                    available: options
+                        .iter()
+                        .map(|o| o.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })?,
+        };
+        let mut steps = Vec::with_capacity(chosen.actions.len());
+        let mut failed = false;
+        for action in &chosen.actions {
+            let mut description = action.describe();
+            let outcome = if failed {
+                StepOutcome::Failed("skipped: an earlier step failed".into())
+            } else if action.target() == Target::Manual {
+                StepOutcome::Manual
+            } else if matches!(action, Action::SetPremiumData { .. }) && self.whmcs_db.is_none() {
+                // Premium cost rows are only reachable through the WHMCS database; without
+                // it this step is the admin's, and the rest of the fix still applies.
+                description = format!(
+                    "{description} — by hand: no WHMCS database access configured (whmcs.database_url); open the domain in WHMCS, tick \"Recalculate on Save\" and save"
+                );
+                StepOutcome::Manual
+            } else if mode == Mode::DryRun {
+                match self.store.action_status(&action.idempotency_key()).await? {
+                    Some(ActionStatus::Applied) => StepOutcome::AlreadyApplied,
+                    _ => StepOutcome::WouldApply,
+                }
+            } else {
+                self.apply(&case, action, actor).await?
+            };
+            if matches!(outcome, StepOutcome::Failed(_)) {
+                failed = true;
+            }
+            steps.push(StepReport {
+                action: action.clone(),
+                description,
+                outcome,
+            });
+        }
+        if mode == Mode::Apply {
+            self.store
+                .add_case_event(
+                    case_id,
+                    self.now(),
+                    if failed { "fix_failed" } else { "fixed" },
+                    &serde_json::json!({"option": chosen.name, "actor": actor, "steps": steps}),
+                )
+                .await?;
+        }
+        Ok(FixReport {
+            case_id,
+            option: chosen.name,
+            steps,
+        })
+    }
+
+    /// Applies one action at most once and audits it.
+    async fn apply(
+        &self,
+        case: &CaseRecord,
+        action: &Action,
+        actor: &str,
+    ) -> Result<StepOutcome, EngineError> {
+        let key = action.idempotency_key();
+        if self
+            .store
+            .plan_action(Some(case.id), action, self.now())
+            .await?
+            == ActionStatus::Applied
+        {
+            return Ok(StepOutcome::AlreadyApplied);
+        }
+        let (system, operation, result) = self.execute(case, action).await;
+        let ok = result.is_ok();
+        let text = match &result {
+            Ok(t) => t.clone(),
+            Err(e) => e.clone(),
+        };
+        // Audit and finish together: a crash in between would leave a planned action
+        // whose write is already audited (see `recover_unfinished_cancellations`).
+        self.store
+            .audit_and_finish_action(
+                &AuditEntry {
+                    at: self.now(),
+                    actor: actor.to_string(),
+                    system,
+                    operation,
+                    object: case.domain.ascii().to_string(),
+                    request: serde_json::to_value(action).unwrap_or_default(),
+                    ok,
+                    result: text.clone(),
+                    case_id: Some(case.id),
+                    run_id: None,
+                },
+                &key,
+            )
+            .await?;
+        Ok(if ok {
+            StepOutcome::Applied(text)
+        } else {
+            StepOutcome::Failed(text)
+        })
+    }
+
+    /// Performs the write. Returns (system, operation, result text).
+    async fn execute(
+        &self,
+        case: &CaseRecord,
+        action: &Action,
+    ) -> (String, String, Result<String, String>) {
+        let billing =
+            |op: &str, r: Result<String, String>| ("billing".to_string(), op.to_string(), r);
+        match action {
+            Action::SetRecurringAmount { .. }
+            | Action::SetBillingExpiry { .. }
+            | Action::SetNextDueDate { .. }
+            | Action::SetBillingStatus { .. } => {
+                let (domain_id, update, done) = match action {
+                    Action::SetRecurringAmount { domain_id, amount } => (
+                        domain_id,
+                        DomainUpdate {
+                            recurring_amount: Some(amount.amount),
+                            ..DomainUpdate::default()
+                        },
+                        format!("recurring amount {amount}"),
+                    ),
+                    Action::SetBillingExpiry { domain_id, date } => (
+                        domain_id,
+                        DomainUpdate {
+                            expiry: Some(*date),
+                            ..DomainUpdate::default()
+                        },
+                        format!("expiry {date}"),
+                    ),
+                    Action::SetNextDueDate { domain_id, date } => (
+                        domain_id,
+                        DomainUpdate {
+                            next_due: Some(*date),
+                            ..DomainUpdate::default()
+                        },
+                        format!("next due date {date}"),
+                    ),
+                    Action::SetBillingStatus { domain_id, status } => (
+                        domain_id,
+                        DomainUpdate {
+                            status: Some(status.clone()),
+                            ..DomainUpdate::default()
+                        },
+                        format!("status {}", status.as_whmcs()),
+                    ),
+                    _ => unreachable!("matched by the outer arm"),
+                };
+                billing(
+                    "UpdateClientDomain",
+                    self.billing
+                        .update_domain(*domain_id, &update)
+                        .await
+                        .map(|()| done)
+                        .map_err(|e| e.to_string()),
+                )
+            }
+            Action::CancelInvoice { invoice_id } | Action::MarkInvoiceRefunded { invoice_id } => {
+                let status = if matches!(action, Action::CancelInvoice { .. }) {
+                    "Cancelled"
+                } else {
+                    "Refunded"
+                };
+                let update = InvoiceUpdate {
+                    status: Some(status.into()),
+                    ..InvoiceUpdate::default()
+                };
+                billing(
+                    "UpdateInvoice",
+                    self.billing
+                        .update_invoice(*invoice_id, &update)
+                        .await
+                        .map(|()| format!("invoice #{invoice_id} {status}"))
+                        .map_err(|e| e.to_string()),
+                )
+            }
+            Action::SetPremiumData {
+                domain_id,
+                renewal_cost,
+                registration_cost,
+            } => {
+                let Some(db) = &self.whmcs_db else {
+                    return billing(
+                        "tbldomains_extra",
+                        Err("premium cost data can only be written with direct database access: set whmcs.database_url, or open the domain in WHMCS and set \"Recalculate on Save\"".into()),
+                    );
+                };
+                let currency_id = match self.billing.currencies().await {
+                    Ok(cs) => cs
+                        .iter()
+                        .find(|c| c.code == renewal_cost.currency)
+                        .map(|c| c.id),
+                    Err(e) => return billing("tbldomains_extra", Err(e.to_string())),
+                };
+                let Some(currency_id) = currency_id else {
+                    return billing("tbldomains_extra", Err(format!("currency {} is not configured in WHMCS: add it under System Settings > Currencies", renewal_cost.currency)));
+                };
+                let cost = PremiumCost {
+                    registration_cost: registration_cost.amount,
+                    renewal_cost: renewal_cost.amount,
+                    currency_id,
+                };
+                let r = async {
+                    db.write_premium_cost(*domain_id, &cost).await?;
+                    db.set_is_premium(*domain_id, true).await
+                }
+                .await;
+                billing(
+                    "tbldomains_extra",
+                    r.map(|()| format!("premium, renewal cost {renewal_cost}"))
+                        .map_err(|e| e.to_string()),
+                )
+            }
+            Action::RetryTransfer { domain_id, .. } => billing(
+                "DomainTransfer",
+                self.billing
+                    .transfer_domain(*domain_id, None)
+                    .await
+                    .map(|()| "transfer requested through WHMCS".to_string())
+                    .map_err(|e| e.to_string()),
+            ),
+            Action::SetRenewalMode {
+                account,
+                domain,
+                mode,
+            } => {
+                let system = format!("registrar:{account}");
+                let Some(acc) = self.account(account) else {
+                    return (
+                        system,
+                        "SetDomainRenewalMode".into(),
+                        Err(format!("registrar account `{account}` is not configured")),
+                    );
+                };
+                let r = acc.port.set_renewal_mode(domain, mode).await;
+                (
+                    system,
+                    "SetDomainRenewalMode".into(),
+                    r.map(|()| format!("renewal mode {}", mode.as_command_value()))
+                        .map_err(|e| e.to_string()),
+                )
+            }
+            Action::RetryRenewal {
+                account,
+                domain,
+                accept_fee,
+                premium_class,
+            } => {
+                let system = format!("registrar:{account}");
+                let Some(acc) = self.account(account) else {
+                    return (
+                        system,
+                        "RenewDomain".into(),
+                        Err(format!("registrar account `{account}` is not configured")),
+                    );
+                };
+                // Renewing is not idempotent: look first, so a rerun after a crash never
+                // renews twice.
+                let expected = case
+                    .finding
+                    .evidence
+                    .iter()
+                    .find(|e| e.label == "Expiry")
+                    .and_then(|e| e.registrar.clone());
+                let current = acc.port.status_domain(domain).await;
+                let current_expiry = match &current {
+                    Ok(d) => d.effective_expiry(),
+                    Err(e) => {
+                        return (
+                            system,
+                            "RenewDomain".into(),
+                            Err(format!("status check before renewing failed: {e}")),
+                        )
+                    }
+                };
+                if let (Some(now), Some(before)) = (
+                    current_expiry,
+                    expected
+                        .as_deref()
+                        .and_then(|s| s.parse::<chrono::NaiveDate>().ok()),
+                ) {
+                    if now > before {
+                        return (
+                            system,
+                            "RenewDomain".into(),
+                            Ok(format!("already renewed: now paid until {now}")),
+                        );
+                    }
+                }
+                let request = RenewRequest {
+                    name: domain.clone(),
+                    period_years: 1,
+                    current_expiry_year: current_expiry.map(|d| chrono::Datelike::year(&d)),
+                    premium: accept_fee.map(|fee| PremiumAcceptance {
+                        class: premium_class.clone(),
+                        price: Some(fee),
+                    }),
+                };
+                let r = acc.port.renew(&request).await;
+                (
+                    system,
+                    "RenewDomain".into(),
+                    r.map(|o| match o.new_expiry {
+                        Some(d) => format!("renewed, now expires {d}"),
+                        None => "renewed".into(),
+                    })
+                    .map_err(|e| e.to_string()),
+                )
+            }
+            Action::PlaceCancellation { .. }
+            | Action::WithdrawCancellation { .. }
+            | Action::SetContacts { .. } => self.execute_lifecycle(action).await,
+            Action::Manual { instruction } => {
+                ("manual".into(), "manual".into(), Ok(instruction.clone()))
+            }
+        }
+    }
+}
