@@ -12,7 +12,7 @@ use crate::lifecycle::{
 use crate::model::{BillingDomain, BillingStatus, RegistrarDomain};
 use crate::money::{Money, RateTable};
 use crate::name::DomainName;
-use chrono::{Datelike, NaiveDate};
+use chrono::{Datelike, Duration, NaiveDate};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -485,10 +485,12 @@ fn detect_billing_only(
         let mut f = base(
             CaseKind::MissingAtRegistrar,
             format!(
+                // The threshold, not the running count: the case's text stays the same
+                // from cycle to cycle, so it is not "updated" every cycle.
                 "{} is {} in billing but was not in the registrar's domain list for {} checks in a row",
                 obs.name.unicode(),
                 bill.status.as_whmcs(),
-                obs.missing_strikes
+                policy.missing_strikes_threshold
             ),
         );
         f.evidence.push(Evidence::new(
@@ -501,6 +503,34 @@ fn detect_billing_only(
         f.at_stake = Some(bill.recurring_amount);
         out.push(f);
     }
+}
+
+/// Whether the registrar's term misses the period a paid renewal invoice bought. Keyed
+/// on the invoice and the registrar's term, not on WHMCS's dates alone: WHMCS moves the
+/// next due date on payment, and the expiry date only once the registrar renewed.
+/// - billing's expiry is ahead of the registrar's: WHMCS believes it renewed;
+/// - or the registrar's term still ends where the paid period starts (the invoice's due
+///   date), and the registrar will not add it by itself any more: the term is over, or
+///   its renewal mode lets the domain expire.
+fn paid_period_missing(
+    bill: &BillingDomain,
+    reg: &RegistrarDomain,
+    inv: &RenewalInvoice,
+    policy: &DetectionPolicy,
+    today: NaiveDate,
+) -> bool {
+    let Some(term_end) = reg.effective_expiry() else {
+        return false;
+    };
+    if bill.expiry.is_some_and(|b| term_end < b) {
+        return true;
+    }
+    let tolerance = Duration::days(policy.expiry_tolerance_days);
+    let term_not_extended = term_end <= inv.due_date + tolerance;
+    let renewal_overdue = term_end + tolerance < today || !reg.renews_by_itself();
+    // WHMCS asks the registrar right after the payment: give that a day to show.
+    let paid_before_today = inv.date_paid.is_some_and(|d| d < today);
+    term_not_extended && renewal_overdue && paid_before_today
 }
 
 fn is_premium_reason(reason: &str) -> bool {
@@ -559,11 +589,7 @@ fn detect_both(
             && inv
                 .date_paid
                 .is_some_and(|d| (today - d).num_days() <= policy.paid_renewal_lookback_days);
-        let registrar_behind = match (bill.expiry, reg.effective_expiry()) {
-            (Some(b), Some(r)) => r < b,
-            _ => false,
-        };
-        if recently_paid && registrar_behind {
+        if recently_paid && paid_period_missing(bill, reg, inv, policy, today) {
             renewal_failed = true;
             let premium_cause = reg.is_premium() && bill.is_premium != Some(true);
             let kind = if premium_cause {
@@ -597,6 +623,16 @@ fn detect_both(
                 "Expiry",
                 fmt_date(bill.expiry),
                 fmt_date(reg.effective_expiry()),
+            ));
+            f.evidence.push(Evidence::new(
+                "Next due date",
+                fmt_date(bill.next_due),
+                None,
+            ));
+            f.evidence.push(Evidence::new(
+                "Paid period starts",
+                Some(inv.due_date.to_string()),
+                fmt_date(reg.effective_expiry()).map(|d| format!("term ends {d}")),
             ));
             price_evidence(&mut f);
             price_facts(&mut f);

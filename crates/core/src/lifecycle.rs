@@ -338,7 +338,7 @@ fn renewal_paid(
 
 /// True unless the registrar already lets the domain go at the end of its term.
 fn registrar_renews(reg: &RegistrarDomain) -> bool {
-    !reg.renewal_mode.as_ref().is_some_and(|m| m.lets_expire()) && reg.pending_deletion.is_none()
+    reg.renews_by_itself()
 }
 
 /// The window in which the engine must look up the renewal invoice of a domain: from the

@@ -165,6 +165,13 @@ impl RegistrarDomain {
     }
 
     /// The date the billing side should match: paid-until when known, else registry expiry.
+    /// True when the registrar renews the domain at the end of its term without being
+    /// asked: no renewal mode that lets it expire, no deletion pending.
+    pub fn renews_by_itself(&self) -> bool {
+        !self.renewal_mode.as_ref().is_some_and(|m| m.lets_expire())
+            && self.pending_deletion.is_none()
+    }
+
     pub fn effective_expiry(&self) -> Option<NaiveDate> {
         self.paid_until.or(self.registry_expiry)
     }

@@ -109,10 +109,12 @@ impl Engine {
             .await?;
         laps.lap(report, "5_record");
         // Auto delete: cancellations in `enabled` mode, withdrawals of paid renewals.
+        progress.stage("automatic fixes", None);
         self.run_automatic_fixes(report, &joined.scope).await?;
         laps.lap(report, "5b_automatic_fixes");
         // Every open case whose current opening has not been notified yet: new and
         // reopened cases, failed notices, and what a crashed run left behind.
+        progress.stage("sending notices", None);
         self.send_pending_notices(run_id, report, &joined.scope)
             .await?;
         self.send_digest(run_id, report).await?;

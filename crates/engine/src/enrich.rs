@@ -63,15 +63,18 @@ impl Engine {
         }
     }
 
-    /// Expiry dates that disagree, a pending transfer billing is waiting for, or a
-    /// lifecycle window that needs the renewal invoice.
+    /// Billing dates past the registrar's term (WHMCS moves the next due date on payment,
+    /// the expiry date when it believes the renewal happened), a pending transfer billing
+    /// is waiting for, or a lifecycle window that needs the renewal invoice.
     fn needs_lookup(&self, o: &Observation) -> bool {
         let tolerance = self.policy.expiry_tolerance_days;
+        let ahead = |billing: Option<chrono::NaiveDate>, term_end: chrono::NaiveDate| {
+            billing.is_some_and(|b| (b - term_end).num_days() > tolerance)
+        };
         let suspicious = match (&o.billing, &o.registrar) {
-            (Some(b), Some(r)) => match (b.expiry, r.effective_expiry()) {
-                (Some(be), Some(re)) => (be - re).num_days() > tolerance,
-                _ => false,
-            },
+            (Some(b), Some(r)) => r
+                .effective_expiry()
+                .is_some_and(|re| ahead(b.expiry, re) || ahead(b.next_due, re)),
             (Some(b), None) => b.status == BillingStatus::PendingTransfer,
             _ => false,
         };

@@ -125,25 +125,28 @@ impl Engine {
             Ok(t) => t.clone(),
             Err(e) => e.clone(),
         };
+        let entry = AuditEntry {
+            at: self.now(),
+            actor: actor.to_string(),
+            system,
+            operation,
+            object: case.domain.ascii().to_string(),
+            request: serde_json::to_value(action).unwrap_or_default(),
+            ok,
+            result: text.clone(),
+            case_id: Some(case.id),
+            run_id: None,
+        };
         // Audit and finish together: a crash in between would leave a planned action
-        // whose write is already audited (see `recover_unfinished_cancellations`).
-        self.store
-            .audit_and_finish_action(
-                &AuditEntry {
-                    at: self.now(),
-                    actor: actor.to_string(),
-                    system,
-                    operation,
-                    object: case.domain.ascii().to_string(),
-                    request: serde_json::to_value(action).unwrap_or_default(),
-                    ok,
-                    result: text.clone(),
-                    case_id: Some(case.id),
-                    run_id: None,
-                },
-                &key,
-            )
-            .await?;
+        // whose write is already audited (see `recover_unfinished_cancellations`). An
+        // automatic write also queues its notice in the same transaction (the outbox).
+        if actor == crate::lifecycle::AUTO_DELETE_ACTOR {
+            self.store
+                .audit_finish_and_queue_notice(&entry, &key, case.openings)
+                .await?;
+        } else {
+            self.store.audit_and_finish_action(&entry, &key).await?;
+        }
         Ok(if ok {
             StepOutcome::Applied(text)
         } else {

@@ -190,23 +190,36 @@ impl Engine {
                 "{done} (by an earlier run that stopped before recording it; confirmed at the registrar)"
             );
             tracing::warn!(%domain, %operation, "recording a registrar write an interrupted run made");
-            self.store
-                .audit_and_finish_action(
-                    &AuditEntry {
-                        at: self.now(),
-                        actor: RECOVERY_ACTOR.to_string(),
-                        system: format!("registrar:{account}"),
-                        operation,
-                        object: domain.ascii().to_string(),
-                        request: serde_json::to_value(&record.action).unwrap_or_default(),
-                        ok: true,
-                        result: text,
-                        case_id: record.case_id,
-                        run_id: None,
-                    },
-                    &record.idempotency_key,
-                )
-                .await?;
+            let entry = AuditEntry {
+                at: self.now(),
+                actor: RECOVERY_ACTOR.to_string(),
+                system: format!("registrar:{account}"),
+                operation,
+                object: domain.ascii().to_string(),
+                request: serde_json::to_value(&record.action).unwrap_or_default(),
+                ok: true,
+                result: text,
+                case_id: record.case_id,
+                run_id: None,
+            };
+            // The write happened without its notice being queued: queue it now, so the
+            // admin hears of it exactly once like of every automatic write.
+            let opening = match record.case_id {
+                Some(id) => self.store.case(id).await?.map(|c| c.openings),
+                None => None,
+            };
+            match opening {
+                Some(opening) => {
+                    self.store
+                        .audit_finish_and_queue_notice(&entry, &record.idempotency_key, opening)
+                        .await?
+                }
+                None => {
+                    self.store
+                        .audit_and_finish_action(&entry, &record.idempotency_key)
+                        .await?
+                }
+            };
         }
         Ok(())
     }

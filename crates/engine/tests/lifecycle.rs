@@ -437,3 +437,101 @@ async fn a_failed_digest_is_sent_with_the_next_one() {
         assert_eq!(tickets_naming(&subjects, &d).len(), 1);
     }
 }
+
+/// Stops a cycle as a `kill -9` would, right when the cycle begins `stage`: the cycle's
+/// future is dropped at its next await, nothing after that point runs.
+struct KillAt {
+    stage: &'static str,
+    signal: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+}
+
+impl domwatch_engine::Progress for KillAt {
+    fn stage(&self, name: &str, _: Option<u64>) {
+        if name == self.stage {
+            if let Some(tx) = self.signal.lock().unwrap().take() {
+                let _ = tx.send(());
+            }
+        }
+    }
+    fn advance(&self, _: u64) {}
+}
+
+/// Every stage a cycle announces, in order.
+const STAGES: [&str; 7] = [
+    "fetching billing and registrar snapshots",
+    "joining",
+    "looking up suspicious domains",
+    "detecting",
+    "recording cases",
+    "automatic fixes",
+    "sending notices",
+];
+
+async fn killed_at(w: &World, stage: &'static str) {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let kill = KillAt {
+        stage,
+        signal: std::sync::Mutex::new(Some(tx)),
+    };
+    tokio::select! {
+        biased;
+        _ = rx => {}
+        _ = w.engine.run_cycle(Mode::Apply, &kill) => {}
+    }
+}
+
+#[tokio::test]
+async fn killed_at_every_stage_each_automatic_write_gets_exactly_one_ticket() {
+    let w = world_with(policy_for_all(auto_delete(AutoDeleteMode::Enabled))).await;
+    let unpaid = unpaid_domains();
+    for stage in STAGES {
+        killed_at(&w, stage).await;
+    }
+    cycle(&w).await;
+    let subjects = ticket_subjects(&w.whmcs).await;
+    for d in &unpaid {
+        assert_eq!(registrar_writes(&w, d).await.len(), 1, "{}", d.name);
+        assert_eq!(tickets_naming(&subjects, d).len(), 1, "{}", d.name);
+    }
+
+    // The withdrawal is written, then the run dies before its notice; by the next cycle
+    // the case has resolved (nothing is wrong any more), yet the admin hears of the
+    // withdrawal exactly once.
+    let d = &unpaid[0];
+    w.whmcs
+        .pay_invoice(d.billing.as_ref().unwrap().invoices[0].id)
+        .await
+        .expect("pay");
+    killed_at(&w, "sending notices").await;
+    assert_eq!(renewal_mode(&w, d).await, Some(cancel_operation(d).1));
+    for stage in STAGES {
+        killed_at(&w, stage).await;
+    }
+    cycle(&w).await;
+    cycle(&w).await;
+    let withdrawal = cases_of(&w, CaseKind::CancellationWithdrawalDue, CaseState::Resolved).await;
+    assert_eq!(
+        withdrawal
+            .iter()
+            .filter(|c| c.domain.ascii() == d.name.ascii())
+            .count(),
+        1,
+        "the withdrawal case resolved meanwhile"
+    );
+    let writes = registrar_writes(&w, d).await;
+    assert_eq!(writes.len(), 2, "{writes:?}");
+    let subjects = ticket_subjects(&w.whmcs).await;
+    let tickets = tickets_naming(&subjects, d);
+    assert_eq!(
+        tickets.len(),
+        2,
+        "one for the cancellation, one for the withdrawal: {tickets:?}"
+    );
+    let bodies = ticket_messages(&w.whmcs, &d.name.unicode()).await;
+    assert!(
+        bodies.iter().any(|b| b.contains("cancellation withdrawn")
+            || b.contains("Withdraw")
+            || b.contains("withdraw")),
+        "the withdrawal is told: {bodies:?}"
+    );
+}

@@ -7,9 +7,11 @@
 //! write to WHMCS or a registrar, and the "missing at registrar" strike counters.
 
 mod caches;
+mod outbox;
 mod records;
 
 pub use caches::*;
+pub use outbox::*;
 pub use records::*;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -476,22 +478,8 @@ impl Store {
         external_ref: &str,
         at: DateTime<Utc>,
     ) -> Result<()> {
-        sqlx::query("UPDATE notices SET status = 'sent', external_ref = $1, sent_at = $2, error = NULL WHERE case_id = $3 AND opening = $4 AND channel = $5")
-            .bind(external_ref)
-            .bind(ts(at))
-            .bind(case_id)
-            .bind(opening)
-            .bind(channel)
-            .execute(&self.pool)
+        self.mark_case_notice_sent(case_id, opening, channel, external_ref, &[], at)
             .await
-            .map_err(q("recording a sent notice"))?;
-        self.add_case_event(
-            case_id,
-            at,
-            "notified",
-            &serde_json::json!({"channel": channel, "ref": external_ref, "opening": opening}),
-        )
-        .await
     }
 
     pub async fn mark_notice_failed(

@@ -212,6 +212,85 @@ fn paid_not_renewed_and_premium_cause() {
     assert_eq!(f[0].facts.renewal_invoice_id, Some(99));
 }
 
+/// WHMCS moves only the next due date on payment; the expiry date waits for the
+/// registrar. A renewal that then fails leaves both expiry dates where they were.
+fn paid_but_only_next_due_moved(term_end: NaiveDate, mode: RenewalMode) -> Observation {
+    let mut b = billing("stuck.com");
+    b.expiry = Some(term_end);
+    b.next_due = Some(term_end + chrono::Duration::days(365));
+    let mut r = registrar("stuck.com");
+    r.paid_until = Some(term_end);
+    r.registry_expiry = Some(term_end);
+    r.renewal_mode = Some(mode);
+    let mut o = obs(Some(b), Some(r));
+    o.renewal_invoice = Some(RenewalInvoice {
+        invoice_id: 41,
+        paid: true,
+        cancelled: false,
+        amount: eur(dec!(12)),
+        due_date: term_end,
+        date_paid: Some(d(2026, 11, 10)),
+    });
+    o
+}
+
+#[test]
+fn paid_not_renewed_whatever_whmcs_did_to_its_dates() {
+    // The term ended a week ago and the paid year was never added.
+    let o = paid_but_only_next_due_moved(d(2026, 11, 15), RenewalMode::AutoRenew);
+    let f = detect(&o, &DetectionPolicy::default(), &rates(), today());
+    assert_eq!(
+        f.iter().map(|f| f.kind).collect::<Vec<_>>(),
+        vec![CaseKind::PaidNotRenewed]
+    );
+    assert_eq!(f[0].facts.renewal_invoice_id, Some(41));
+    assert!(f[0]
+        .evidence
+        .iter()
+        .any(|e| e.label == "Next due date" && e.billing.as_deref() == Some("2027-11-15")));
+
+    // The registrar lets the domain expire: it will not add the paid year by itself.
+    let o = paid_but_only_next_due_moved(d(2026, 12, 10), RenewalMode::AutoExpire);
+    assert_eq!(kinds(&o), vec![CaseKind::PaidNotRenewed]);
+
+    // The registrar renews at the end of the term, which has not come yet: no case.
+    let o = paid_but_only_next_due_moved(d(2026, 12, 10), RenewalMode::AutoRenew);
+    assert!(kinds(&o).is_empty());
+}
+
+#[test]
+fn premium_renewal_failure_is_not_reported_as_turned_premium() {
+    let mut o = paid_but_only_next_due_moved(d(2026, 11, 15), RenewalMode::AutoRenew);
+    let r = o.registrar.as_mut().unwrap();
+    r.premium = Some(PremiumInfo {
+        class: "premium".into(),
+    });
+    r.renewal_price = Some(eur(dec!(200)));
+    let f = detect(&o, &DetectionPolicy::default(), &rates(), today());
+    assert_eq!(
+        f.iter().map(|f| f.kind).collect::<Vec<_>>(),
+        vec![CaseKind::RenewalFailedPremium]
+    );
+    assert!(
+        f[0].evidence.iter().any(|e| e.label == "Renewal price"),
+        "premium evidence (prices) is shown: {:?}",
+        f[0].evidence
+    );
+}
+
+#[test]
+fn missing_at_registrar_reads_the_same_every_cycle() {
+    let mut o = obs(Some(billing("lost.com")), None);
+    o.missing_strikes = 3;
+    let third = detect(&o, &DetectionPolicy::default(), &rates(), today());
+    o.missing_strikes = 4;
+    let fourth = detect(&o, &DetectionPolicy::default(), &rates(), today());
+    assert_eq!(
+        third, fourth,
+        "a growing strike count must not update the case"
+    );
+}
+
 #[test]
 fn old_paid_invoice_is_not_a_failed_renewal() {
     let mut b = billing("old.com");
