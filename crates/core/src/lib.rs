@@ -11,6 +11,7 @@ pub mod lifecycle;
 pub mod model;
 pub mod money;
 pub mod name;
+pub mod observation;
 pub mod plan;
 pub mod ports;
 

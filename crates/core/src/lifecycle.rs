@@ -4,10 +4,10 @@
 //! Pure like the rest of detection: the engine hands in one joined [`Observation`] and the
 //! account's [`AccountPolicy`]; these functions say what is wrong and what would fix it.
 
-use crate::detect::{Evidence, Observation};
 use crate::model::RenewalMode;
 use crate::model::{BillingDomain, BillingStatus, ContactHandles, Dialect, RegistrarDomain};
 use crate::name::DomainName;
+use crate::observation::{Evidence, Observation};
 use crate::ports::CancellationMethod;
 use chrono::{Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
