@@ -199,8 +199,40 @@ pub enum ClientError {
         after: Duration,
         attempts: u32,
     },
+    /// The answer stopped before its `EOF` line (a dropped connection, a proxy cutting the
+    /// body): nothing in it is used. Reads are retried like a transport error first.
+    #[error("{command} answer from {registrar} account `{account}` was cut off after {received_bytes} bytes (no EOF line; {attempts} attempt(s)): the answer was not used{}", write_hint(*write))]
+    Truncated {
+        command: String,
+        registrar: String,
+        account: String,
+        received_bytes: usize,
+        attempts: u32,
+        /// True for a command that changes something: it may have been carried out.
+        write: bool,
+    },
+    /// A list answered fewer rows than it declared (`COUNT` of a page, `TOTAL` of a paged
+    /// walk): the list was cut off and is not used.
+    #[error("{command} answered {received} of {declared} rows for {registrar} account `{account}` ({what}): the answer was cut off; nothing was changed, try again later")]
+    Incomplete {
+        command: String,
+        registrar: String,
+        account: String,
+        received: u64,
+        declared: u64,
+        /// Which count fell short, e.g. `page at FIRST=200 declares COUNT=100`.
+        what: String,
+    },
     #[error("invalid registrar client configuration: {0}")]
     Config(String),
+}
+
+fn write_hint(write: bool) -> &'static str {
+    if write {
+        "; the command changes data and may have been carried out: check at the registrar before sending it again"
+    } else {
+        "; nothing was changed"
+    }
 }
 
 impl ClientError {
@@ -242,6 +274,13 @@ impl From<ClientError> for domwatch_core::ports::RegistrarError {
                 what: command,
                 seconds: after.as_secs().max(1),
             },
+            // A cut-off answer is a transport failure (421, retryable), told in full.
+            ClientError::Truncated { .. } | ClientError::Incomplete { .. } => {
+                RegistrarError::Temporary {
+                    code: 421,
+                    description: message,
+                }
+            }
         }
     }
 }
@@ -250,6 +289,9 @@ impl From<ClientError> for domwatch_core::ports::RegistrarError {
 #[derive(Debug)]
 struct TransportFailure {
     timed_out: bool,
+    /// No connection was made, so the request never reached the registrar: safe to send
+    /// again, also for a write.
+    not_sent: bool,
     detail: String,
 }
 
@@ -435,11 +477,12 @@ impl RrpClient {
                     None
                 };
                 let form = self.form(command, session.as_ref(), false);
-                let (response, timed_out) = match self.exchange(name, form).await {
-                    Exchange::Answer(response) => (response, false),
+                let (response, timed_out, not_sent) = match self.exchange(name, form).await {
+                    Exchange::Answer(response) => (response, false, false),
                     Exchange::Transport(failure) => {
                         warn!(attempt = attempts, timed_out = failure.timed_out, detail = %failure.detail, "registrar transport failure");
-                        (Response::http_error(&failure.detail), failure.timed_out)
+                        let response = Response::http_error(&failure.detail);
+                        (response, failure.timed_out, failure.not_sent)
                     }
                 };
                 let current = tracing::Span::current();
@@ -455,8 +498,7 @@ impl RrpClient {
                     *self.session.lock().await = None;
                     continue;
                 }
-                let retryable = RETRYABLE_CODES.contains(&response.code());
-                if retryable && attempts <= self.config.max_retries {
+                if retryable(command, &response, not_sent) && attempts <= self.config.max_retries {
                     let delay = self.backoff(attempts);
                     warn!(code = response.code(), description = response.description(), attempt = attempts, delay_ms = delay.as_millis() as u64, "temporary registrar failure; retrying");
                     tokio::time::sleep(delay).await;
@@ -467,6 +509,46 @@ impl RrpClient {
         }
         .instrument(span)
         .await
+    }
+
+    /// The error for an answer that stopped before `EOF`.
+    fn truncated_error(
+        &self,
+        command: &Command,
+        response: &Response,
+        attempts: u32,
+    ) -> ClientError {
+        ClientError::Truncated {
+            command: command_label(command).to_string(),
+            registrar: self.registrar_name().into(),
+            account: self.config.account(),
+            received_bytes: response.body().len(),
+            attempts,
+            write: !is_read_command(command),
+        }
+    }
+
+    /// The error for a list that came back with fewer rows than it declares.
+    pub(crate) fn incomplete_error(
+        &self,
+        command: &Command,
+        received: u64,
+        declared: u64,
+        what: String,
+    ) -> ClientError {
+        ClientError::Incomplete {
+            command: command_label(command).to_string(),
+            registrar: self.registrar_name().into(),
+            account: self.config.account(),
+            received,
+            declared,
+            what,
+        }
+    }
+
+    /// `CNR` or `ISPAPI`, for messages.
+    fn registrar_name(&self) -> &'static str {
+        registrar_name(self.config.dialect)
     }
 
     /// Jittered exponential backoff: a random delay in [d/2, d] with d = base·2^(n-1).
@@ -515,9 +597,20 @@ impl RrpClient {
                     attempts,
                 })
             }
+            Some(Template::Truncated) => {
+                return Err(self.truncated_error(command, &response, attempts));
+            }
             None => {}
         }
         if response.is_success() {
+            if let Some(short) = list_page_shortfall(command, &response) {
+                let what = format!(
+                    "the page at FIRST={} declares COUNT={}",
+                    response.first().unwrap_or(0),
+                    short.declared
+                );
+                return Err(self.incomplete_error(command, short.rows, short.declared, what));
+            }
             return Ok(response);
         }
         if response.code() == 530 {
@@ -654,13 +747,14 @@ impl RrpClient {
             .await;
         let response = match result {
             Ok(response) => response,
-            Err(error) => return Exchange::Transport(failure_of(&error)),
+            Err(error) => return Exchange::Transport(self.failure_of(&error)),
         };
         let status = response.status();
         if !status.is_success() {
             // Node/Go SDK behaviour: a non-2xx status is an HTTP communication error.
             return Exchange::Transport(TransportFailure {
                 timed_out: false,
+                not_sent: false,
                 detail: format!("HTTP status {status} from the gateway"),
             });
         }
@@ -675,23 +769,125 @@ impl RrpClient {
                 );
                 Exchange::Answer(parsed)
             }
-            Err(error) => Exchange::Transport(failure_of(&error)),
+            Err(error) => Exchange::Transport(self.failure_of(&error)),
+        }
+    }
+
+    /// What went wrong below HTTP, in words: a refused or unresolvable connection says so
+    /// and names the endpoint, rather than only the SDK's "HTTP communication error".
+    fn failure_of(&self, error: &reqwest::Error) -> TransportFailure {
+        if error.is_connect() && !error.is_timeout() {
+            return TransportFailure {
+                timed_out: false,
+                not_sent: true,
+                detail: format!(
+                    "cannot connect to {} at {}: {} — is the registrar reachable from this host?",
+                    self.registrar_name(),
+                    self.endpoint,
+                    connect_cause(error)
+                ),
+            };
+        }
+        // reqwest's Display includes the URL, which holds no secrets (they are in the body).
+        TransportFailure {
+            timed_out: error.is_timeout(),
+            not_sent: false,
+            detail: error_chain(error),
         }
     }
 }
 
-fn failure_of(error: &reqwest::Error) -> TransportFailure {
-    // reqwest's Display includes the URL, which holds no secrets (they are in the body).
+/// `CNR` or `ISPAPI`, as operators know the registrars.
+fn registrar_name(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Ispapi => "ISPAPI",
+        Dialect::Smartnic => "Smart-NIC",
+        _ => "CNR",
+    }
+}
+
+/// An error and all its sources, joined by `: `.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut detail = error.to_string();
-    let mut source = std::error::Error::source(error);
+    let mut source = error.source();
     while let Some(inner) = source {
         detail.push_str(": ");
         detail.push_str(&inner.to_string());
         source = inner.source();
     }
-    TransportFailure {
-        timed_out: error.is_timeout(),
-        detail,
+    detail
+}
+
+/// Why a connection could not be made: `connection refused`, or the innermost cause
+/// (name resolution, unreachable network, TLS) as the system put it.
+fn connect_cause(error: &reqwest::Error) -> String {
+    let mut innermost: &(dyn std::error::Error + 'static) = error;
+    while let Some(inner) = innermost.source() {
+        if let Some(io) = inner.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => return "connection refused".into(),
+                std::io::ErrorKind::ConnectionReset => return "connection reset".into(),
+                _ => {}
+            }
+        }
+        innermost = inner;
+    }
+    innermost.to_string()
+}
+
+/// The command name for messages (`login` for the CNR session login, which has none).
+fn command_label(command: &Command) -> &str {
+    if command.name().is_empty() {
+        "login"
+    } else {
+        command.name()
+    }
+}
+
+/// Commands that only read: safe to send again after any failure. Everything else
+/// changes data and is repeated only when the registrar said it did not run it.
+pub(crate) fn is_read_command(command: &Command) -> bool {
+    const READ_PREFIXES: [&str; 5] = ["QUERY", "STATUS", "CHECK", "CONVERT", "STARTSESSION"];
+    let name = command.name();
+    name.is_empty()
+        || READ_PREFIXES.iter().any(|prefix| {
+            name.len() >= prefix.len() && name[..prefix.len()].eq_ignore_ascii_case(prefix)
+        })
+}
+
+/// List commands (`Query…`: `QueryDomainList`, `QueryExchangeRates`, …), whose pages
+/// carry FIRST/LAST/COUNT/TOTAL.
+fn is_list_command(command: &Command) -> bool {
+    let name = command.name();
+    name.len() > 5 && name[..5].eq_ignore_ascii_case("QUERY")
+}
+
+/// The shortfall of a successful list page, if it holds fewer rows than it declares.
+fn list_page_shortfall(
+    command: &Command,
+    response: &Response,
+) -> Option<crate::codec::PageShortfall> {
+    if is_list_command(command) && response.is_success() {
+        response.page_shortfall()
+    } else {
+        None
+    }
+}
+
+/// Whether to send `command` again after `response`. Reads: on transport failures, a
+/// cut-off answer or a short list page, and the temporary codes. Writes: only when the
+/// registrar answered a temporary code, or no connection was made at all; a lost or cut
+/// answer may hide a write that happened, so it is never repeated.
+fn retryable(command: &Command, response: &Response, not_sent: bool) -> bool {
+    if is_read_command(command) {
+        return RETRYABLE_CODES.contains(&response.code())
+            || matches!(response.template(), Some(Template::Truncated))
+            || list_page_shortfall(command, response).is_some();
+    }
+    match response.template() {
+        None => RETRYABLE_CODES.contains(&response.code()),
+        Some(Template::HttpError(_)) => not_sent,
+        Some(_) => false,
     }
 }
 

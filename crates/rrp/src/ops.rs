@@ -591,10 +591,11 @@ impl RrpClient {
         let first = self.request(&command).await?;
         visit(&first);
         let limit = first.records_limit();
-        let Some(next) = first.next_first() else {
-            return Ok(());
-        };
         let total = first.records_total();
+        let mut received = first.row_count() as u64;
+        let Some(next) = first.next_first() else {
+            return self.check_walk(&command, received, total);
+        };
         let starts: Vec<u64> = (next..total).step_by(limit.max(1) as usize).collect();
         debug!(
             command = command.name(),
@@ -612,7 +613,19 @@ impl RrpClient {
             })
             .buffered(concurrency);
         while let Some(page) = pages.try_next().await? {
+            received += page.row_count() as u64;
             visit(&page);
+        }
+        self.check_walk(&command, received, total)
+    }
+
+    /// A paged walk must end with every row its first page declared in `TOTAL`; fewer
+    /// means pages were cut short (or the server stopped paging), and the list is not
+    /// used. More is accepted: rows added while reading.
+    fn check_walk(&self, command: &Command, received: u64, total: u64) -> Result<(), ClientError> {
+        if received < total {
+            let what = format!("the first page declares TOTAL={total}");
+            return Err(self.incomplete_error(command, received, total, what));
         }
         Ok(())
     }
@@ -1145,7 +1158,7 @@ mod tests {
     fn cnr_standard_fee_is_not_premium() {
         let r = response(
             "code = 200\ndescription = ok\nproperty[x-fee-class][0] = standard\n\
-             property[x-fee-amount][0] = 9.00\nproperty[x-fee-currency][0] = USD\n",
+             property[x-fee-amount][0] = 9.00\nproperty[x-fee-currency][0] = USD\nEOF\n",
         );
         let d = domain_from_status(Dialect::Cnr, &r, &name("plain.com"));
         assert_eq!(d.name.ascii(), "plain.com");
@@ -1207,7 +1220,7 @@ mod tests {
              property[renewalmode][0] = DEFAULT\nproperty[renewalmode][1] = DEFAULT\nproperty[renewalmode][2] = AUTOEXPIRE\n\
              property[domain status][0] = ACTIVE,clientTransferProhibited\n\
              property[domain status][1] = ACTIVE\nproperty[domain status][2] = ACTIVE\n\
-             property[contact][0] = P-OWN\nproperty[contact][1] = P-X\nproperty[contact][2] = P-Y\n",
+             property[contact][0] = P-OWN\nproperty[contact][1] = P-X\nproperty[contact][2] = P-Y\nEOF\n",
         );
         let domains = domains_from_cnr_list(&r);
         assert_eq!(domains.len(), 2, "the unparsable row is skipped");
@@ -1234,7 +1247,7 @@ mod tests {
             "code = 200\ndescription = ok\nproperty[zone][0] = COM\nproperty[zone][1] = .co.uk\n\
              property[annual][0] = 8.99\nproperty[annual][1] = 5.00\n\
              property[transfer][0] = 8.99\nproperty[transfer][1] = 0.00\n\
-             property[currency][0] = USD\nproperty[currency][1] = GBP\n",
+             property[currency][0] = USD\nproperty[currency][1] = GBP\nEOF\n",
         );
         let prices = zone_prices(&r);
         assert_eq!(
@@ -1254,7 +1267,7 @@ mod tests {
             "code = 200\ndescription = ok\nproperty[domaincheck][0] = 211 Domain name not available\n\
              property[domaincheck][1] = 211 Domain name not available\n\
              property[x-fee-domain][0] = b.guru\nproperty[x-fee-amount][0] = 250.00\n\
-             property[x-fee-currency][0] = USD\nproperty[x-fee-class][0] = premium\n",
+             property[x-fee-currency][0] = USD\nproperty[x-fee-class][0] = premium\nEOF\n",
         );
         let checks = premium_checks(Dialect::Cnr, &r, &names);
         assert_eq!(checks[0].check_code, Some(211));
@@ -1296,7 +1309,7 @@ mod tests {
             "CODE = 200\nDESCRIPTION = ok\nPROPERTY[CURRENCYFROM][0] = EUR\nPROPERTY[CURRENCYFROM][1] = EUR\n\
              PROPERTY[CURRENCYTO][0] = USD\nPROPERTY[CURRENCYTO][1] = USD\n\
              PROPERTY[DATE][0] = 2016-11-15\nPROPERTY[DATE][1] = 2016-11-14\n\
-             PROPERTY[RATE][0] = 1.0765\nPROPERTY[RATE][1] = 1.0777\n",
+             PROPERTY[RATE][0] = 1.0765\nPROPERTY[RATE][1] = 1.0777\nEOF\n",
         );
         let mut table = RateTable::new();
         exchange_rates_from(&r, &mut table, &mut HashMap::new());
@@ -1309,7 +1322,7 @@ mod tests {
             "code = 200\ndescription = ok\nproperty[first name][0] = Ada\nproperty[last name][0] = Lovelace\n\
              property[street][0] = 1 Main St\nproperty[street][1] = Floor 2\nproperty[city][0] = London\n\
              property[zip][0] = N1\nproperty[country][0] = GB\nproperty[phone][0] = +44.123\n\
-             property[email][0] = ada@example.com\nproperty[organization][0] =\n",
+             property[email][0] = ada@example.com\nproperty[organization][0] =\nEOF\n",
         );
         let c = contact_from_status(&r);
         assert_eq!(c.first_name, "Ada");

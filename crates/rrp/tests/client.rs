@@ -465,3 +465,146 @@ async fn secrets_never_reach_the_logs() {
         Some("Epp-Auth-Code-123")
     );
 }
+
+#[tokio::test]
+async fn a_refused_connection_says_so_and_names_the_endpoint() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    for (dialect, name) in [(Dialect::Cnr, "CNR"), (Dialect::Ispapi, "ISPAPI")] {
+        let endpoint = format!("http://127.0.0.1:{port}/api/call.cgi");
+        let mut config = ClientConfig::new(dialect, Environment::Ote, "reseller", PASSWORD);
+        config.endpoint = Some(endpoint.parse().unwrap());
+        config.max_retries = 1;
+        config.retry_base_delay = Duration::from_millis(1);
+        let client = RrpClient::new(config).unwrap();
+        // A write too: nothing reached the registrar, so it may be sent again.
+        let error = client
+            .request(&Command::new("SetDomainRenewalMode").with("DOMAIN", "a.com"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                ClientError::Temporary {
+                    code: 421,
+                    attempts: 2,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        let expected = format!(
+            "cannot connect to {name} at {endpoint}: connection refused — is the registrar reachable from this host?"
+        );
+        assert!(error.to_string().contains(&expected), "{error}");
+        let port_error = domwatch_core::ports::RegistrarError::from(error);
+        assert!(port_error.is_retryable());
+        assert!(port_error.to_string().contains(&expected), "{port_error}");
+    }
+}
+
+#[tokio::test]
+async fn a_body_without_eof_is_retried_for_reads_and_never_used() {
+    let cut = "[RESPONSE]\ncode = 200\ndescription = Command completed successfully\nproperty[amount][0] = 12.50\n";
+    let server = MockServer::start(move |_, _| Reply::ok(cut)).await;
+    let mut config = config(Dialect::Cnr, &server);
+    config.max_retries = 2;
+    let client = RrpClient::new(config).unwrap();
+    let error = client
+        .request(&Command::new("StatusAccount"))
+        .await
+        .unwrap_err();
+    match &error {
+        ClientError::Truncated {
+            command,
+            account,
+            received_bytes,
+            attempts,
+            write,
+            ..
+        } => {
+            assert_eq!(
+                (command.as_str(), account.as_str()),
+                ("StatusAccount", "reseller")
+            );
+            assert_eq!((*received_bytes, *attempts, *write), (cut.len(), 3, false));
+        }
+        other => panic!("expected Truncated, got {other:?}"),
+    }
+    assert_eq!(server.received().len(), 3, "a cut-off read is retried");
+    let message = error.to_string();
+    assert!(
+        message.contains("was cut off") && message.contains("nothing was changed"),
+        "{message}"
+    );
+    // `call` hands the template back, never the cut body's values.
+    let raw = client.call(&Command::new("StatusAccount")).await.unwrap();
+    assert_eq!(raw.code(), 421);
+    assert_eq!(raw.value("amount"), None);
+}
+
+#[tokio::test]
+async fn a_lost_or_cut_answer_to_a_write_is_not_sent_again() {
+    for reply in [
+        || Reply::ok("[RESPONSE]\ncode = 200\ndescription = Command compl"),
+        || Reply::status(502),
+        || Reply::ok("<html>proxy error</html>"),
+    ] {
+        let server = MockServer::start(move |_, _| reply()).await;
+        let client = RrpClient::new(config(Dialect::Cnr, &server)).unwrap();
+        let error = client
+            .request(
+                &Command::new("RenewDomain")
+                    .with("DOMAIN", "a.com")
+                    .with("PERIOD", 1u32),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(server.received().len(), 1, "{error:?}");
+        if let ClientError::Truncated { write, .. } = &error {
+            assert!(*write);
+            assert!(
+                error.to_string().contains("may have been carried out"),
+                "{error}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_list_page_with_fewer_rows_than_count_is_an_error() {
+    // COUNT says 3, two rows arrived, EOF is there: the page was cut server-side.
+    let body = "[RESPONSE]\ncode = 200\ndescription = Command completed successfully\n\
+                property[domain][0] = a.com\nproperty[domain][1] = b.com\n\
+                property[count][0] = 3\nproperty[first][0] = 0\nproperty[last][0] = 2\n\
+                property[limit][0] = 1000\nproperty[total][0] = 3\nEOF\n";
+    let server = MockServer::start(move |_, _| Reply::ok(body)).await;
+    let client = RrpClient::new(config(Dialect::Cnr, &server)).unwrap();
+    let error = client
+        .request(&Command::new("QueryDomainList"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ClientError::Incomplete {
+                received: 2,
+                declared: 3,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "QueryDomainList answered 2 of 3 rows for CNR account `reseller` (the page at FIRST=0 \
+         declares COUNT=3): the answer was cut off; nothing was changed, try again later"
+    );
+    assert_eq!(
+        server.received().len(),
+        4,
+        "a short page of a read is retried"
+    );
+}

@@ -1,22 +1,15 @@
-//! Every response in `/work/shared/reference/registrar-fixtures/` parses to the values a
-//! person reads in it. Transport-error fixtures (a comment holding the recorded curl error,
-//! no body) are replayed the way the SDK cassette transport does: as the `httperror`
-//! template.
+//! Every response in `tests/fixtures/` (recorded CNR/ISPAPI answers; their sources are in
+//! `tests/fixtures/README.md`) parses to the values a person reads in it. Transport-error
+//! fixtures (a comment holding the recorded curl error, no body) are replayed the way the
+//! SDK cassette transport does: as the `httperror` template.
 
 use domwatch_rrp::codec::{CodeClass, Command, Response, Template};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+/// The recorded responses, kept in the repository next to this test.
 fn fixture_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/reference/registrar-fixtures");
-    assert!(
-        dir.is_dir(),
-        "registrar fixtures not found at {}: the shared reference directory \
-         (/work/shared/reference) must be present; it is in CI",
-        dir.display()
-    );
-    dir
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
 /// Loads a fixture as the client would see it.
@@ -326,4 +319,31 @@ fn record_view_of_a_hexonet_list() {
         Some("PREMIUM_DONUTS_Price Category A")
     );
     assert_eq!(rows[1].get("domaincheck"), Some("210 Available"));
+}
+
+#[test]
+fn every_recorded_answer_cut_before_its_eof_is_truncated_not_an_answer() {
+    for case in cases() {
+        let text = std::fs::read_to_string(fixture_dir().join(case.file)).unwrap();
+        if text.starts_with("# transport error") {
+            continue;
+        }
+        let eof = text.rfind("EOF").expect("recorded answers end with EOF");
+        for cut in [eof, text.len() / 2] {
+            let r = Response::parse(text[..cut].to_string());
+            assert_eq!(
+                r.template(),
+                Some(&Template::Truncated),
+                "{} cut at {cut}",
+                case.file
+            );
+            assert_eq!(r.code(), 421, "{}", case.file);
+            assert_eq!(
+                r.row_count(),
+                0,
+                "{}: no row of a cut answer is used",
+                case.file
+            );
+        }
+    }
 }

@@ -703,3 +703,40 @@ async fn account_rates_and_contacts() {
         vec!["P-ACX100", "P-ACX101"]
     );
 }
+
+#[tokio::test]
+async fn a_paged_walk_that_ends_short_of_total_is_an_error_naming_the_numbers() {
+    // Every page is whole by its own COUNT, but the server runs dry early: TOTAL says
+    // 1000, two pages of 406 rows arrive, the third says COUNT 0.
+    let server = MockServer::start(|request, _| {
+        let command = request.command();
+        let first: usize = command.get("FIRST").unwrap_or("0").parse().unwrap();
+        let count = if first < 812 { 406 } else { 0 };
+        let mut body =
+            String::from("[RESPONSE]\ncode = 200\ndescription = Command completed successfully\n");
+        for i in 0..count {
+            body.push_str(&format!("property[domain][{i}] = d{}.com\n", first + i));
+        }
+        body.push_str(&paging(first, count, 1000, 406));
+        body.push_str("EOF\n");
+        Reply::ok(body)
+    })
+    .await;
+    let mut config = ClientConfig::new(Dialect::Cnr, Environment::Ote, "reseller", "pw");
+    config.endpoint = Some(server.url.parse().unwrap());
+    config.retry_base_delay = Duration::from_millis(1);
+    let client = RrpClient::new(config).unwrap();
+    let error = client
+        .for_each_page(Command::new("QueryDomainList"), 406, |_| {})
+        .await
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.starts_with("QueryDomainList answered 812 of 1000 rows for CNR account `reseller`"),
+        "{message}"
+    );
+    assert!(
+        message.contains("the answer was cut off; nothing was changed"),
+        "{message}"
+    );
+}

@@ -316,6 +316,16 @@ impl SmartnicClient {
                 ),
             });
         }
+        if answer.body.trim().is_empty() && !busy_or_broken(status) {
+            // A 200 with nothing in it is an answer cut off before its first byte.
+            return Err(RegistrarError::Temporary {
+                code: status.as_u16(),
+                description: format!(
+                    "{operation}: the answer was cut off (HTTP {status} with an empty body, no SOAP envelope){}",
+                    lost_answer_hint(request)
+                ),
+            });
+        }
         let tree = match parse(&answer.body) {
             Ok(tree) => tree,
             Err(_) if busy_or_broken(status) => {
@@ -433,6 +443,17 @@ impl SmartnicClient {
             };
         }
         let connect_failed = e.is_connect();
+        if connect_failed {
+            // Nothing was sent: say what happened, for reads and writes alike.
+            return RegistrarError::Temporary {
+                code: 0,
+                description: format!(
+                    "{operation}: cannot connect to Smart-NIC at {}: {} — is the registrar reachable from this host?",
+                    self.config.endpoint,
+                    connect_cause(&e)
+                ),
+            };
+        }
         let e = e.without_url();
         let mut detail = e.to_string();
         let mut source = std::error::Error::source(&e);
@@ -454,6 +475,21 @@ impl SmartnicClient {
             ),
         }
     }
+}
+
+/// Why a connection could not be made: `connection refused`, or the innermost cause
+/// (name resolution, unreachable network, TLS) as the system put it.
+fn connect_cause(error: &reqwest::Error) -> String {
+    let mut innermost: &(dyn std::error::Error + 'static) = error;
+    while let Some(inner) = innermost.source() {
+        if let Some(io) = inner.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::ConnectionRefused {
+                return "connection refused".into();
+            }
+        }
+        innermost = inner;
+    }
+    innermost.to_string()
 }
 
 /// HTTP statuses that say "not now" rather than "not so": 5xx, 408, 429.
@@ -699,6 +735,27 @@ mod tests {
             write.to_string().contains("may have been carried out"),
             "{write}"
         );
+    }
+
+    #[test]
+    fn an_envelope_cut_anywhere_is_never_an_answer() {
+        let c = client();
+        let full = response(
+            "domainListExtended",
+            "<domainInfo><item><key>domainName</key><value>a.de</value></item></domainInfo>\
+             <returnCode>1000</returnCode>",
+        );
+        let close = full.rfind("</SOAP-ENV:Envelope>").unwrap();
+        // Every cut: mid-markup, between elements, right before the closing Envelope, and
+        // an empty body.
+        for cut in [0, 1, full.len() / 3, full.len() / 2, close, close + 5] {
+            let e = c
+                .classify(&info(), "t", answer(200, &full[..cut]))
+                .unwrap_err();
+            assert!(e.is_retryable(), "cut at {cut}: {e:?}");
+            assert!(e.to_string().contains("cut off"), "cut at {cut}: {e}");
+        }
+        assert!(c.classify(&info(), "t", answer(200, &full)).is_ok());
     }
 
     #[test]

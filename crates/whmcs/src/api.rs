@@ -231,6 +231,16 @@ impl WhmcsClient {
                 action: action.to_string(),
                 after: self.config.request_timeout,
             }
+        } else if e.is_connect() {
+            // Say what happened, not only reqwest's "error sending request".
+            WhmcsError::Transport {
+                action: action.to_string(),
+                detail: format!(
+                    "cannot connect to {}: {} (is WHMCS running, and reachable from this host?)",
+                    self.endpoint,
+                    connect_cause(&e)
+                ),
+            }
         } else {
             // reqwest's Display never contains the form body, so no secret leaks here.
             let mut detail = e.to_string();
@@ -311,6 +321,7 @@ impl WhmcsClient {
         Fut: std::future::Future<Output = Result<ParsedPage<T>, WhmcsError>> + Send + 'static,
     {
         let first = fetch(self.clone(), 0).await?;
+        check_page(action, 0, &first)?;
         let step = first.items.len() as u64;
         let mut all = first.items;
         let mut total = first.total;
@@ -330,6 +341,7 @@ impl WhmcsClient {
                         action: action.to_string(),
                         detail: format!("page task failed: {e}"),
                     })??;
+                    check_page(action, start, &page)?;
                     let expected = step.min(t - start);
                     let returned = page.items.len() as u64;
                     if returned < expected {
@@ -352,7 +364,10 @@ impl WhmcsClient {
             }
             // Without a total, a full page may have a successor.
             None if step >= u64::from(self.config.page_size) && step > 0 => {}
-            _ => return Ok(all),
+            _ => {
+                check_walk(action, all.len() as u64, total)?;
+                return Ok(all);
+            }
         }
         // Entries added while reading, or a server that does not say how many there are:
         // one page at a time until the total (or a short page) is reached.
@@ -362,6 +377,7 @@ impl WhmcsClient {
                 _ => {}
             }
             let page = fetch(self.clone(), start).await?;
+            check_page(action, start, &page)?;
             let returned = page.items.len() as u64;
             all.extend(page.items);
             start += returned;
@@ -372,6 +388,7 @@ impl WhmcsClient {
                 _ => {}
             }
         }
+        check_walk(action, all.len() as u64, total)?;
         Ok(all)
     }
 
@@ -391,13 +408,34 @@ impl WhmcsClient {
         let page = self.call(action, ActionKind::Read, &page_params).await?;
         let total = json::u64_opt(&page, "totalresults")
             .map_err(|detail| protocol(action, detail, &page))?;
+        let returned = json::u64_opt(&page, "numreturned")
+            .map_err(|detail| protocol(action, detail, &page))?;
         let items = json::nested_list_ref(&page, outer, inner)
             .map_err(|detail| protocol(action, detail, &page))?
             .into_iter()
             .map(|item| parse(item))
             .collect::<Result<Vec<T>, WhmcsError>>()?;
-        Ok(ParsedPage { items, total })
+        Ok(ParsedPage {
+            items,
+            total,
+            returned,
+        })
     }
+}
+
+/// Why a connection could not be made: `connection refused`, or the innermost cause
+/// (name resolution, unreachable network, TLS) as the system put it.
+fn connect_cause(error: &reqwest::Error) -> String {
+    let mut innermost: &(dyn std::error::Error + 'static) = error;
+    while let Some(inner) = innermost.source() {
+        if let Some(io) = inner.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::ConnectionRefused {
+                return "connection refused".into();
+            }
+        }
+        innermost = inner;
+    }
+    innermost.to_string()
 }
 
 /// One page of a list action.
@@ -406,6 +444,39 @@ pub(crate) struct ParsedPage<T> {
     pub(crate) items: Vec<T>,
     /// `totalresults`, when the server sent it.
     pub(crate) total: Option<u64>,
+    /// `numreturned`, when the server sent it: the entries this page says it holds.
+    pub(crate) returned: Option<u64>,
+}
+
+/// A page must hold the entries its `numreturned` declares. WHMCS 7.8's GetInvoices
+/// reports `totalresults` there (see [`WhmcsClient::fetch_all_pages`]); that value is
+/// left to the walk's check against `totalresults`.
+fn check_page<T>(action: &str, offset: u64, page: &ParsedPage<T>) -> Result<(), WhmcsError> {
+    let received = page.items.len() as u64;
+    match page.returned {
+        Some(declared) if declared > received && Some(declared) != page.total => {
+            Err(WhmcsError::Incomplete {
+                action: action.to_string(),
+                received,
+                declared,
+                what: format!("the page at offset {offset} declares numreturned {declared}"),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A walk must end with every entry `totalresults` declared.
+fn check_walk(action: &str, received: u64, total: Option<u64>) -> Result<(), WhmcsError> {
+    match total {
+        Some(declared) if received < declared => Err(WhmcsError::Incomplete {
+            action: action.to_string(),
+            received,
+            declared,
+            what: format!("totalresults is {declared}"),
+        }),
+        _ => Ok(()),
+    }
 }
 
 fn empty_page(action: &str, start: u64, total: u64) -> WhmcsError {
@@ -431,6 +502,16 @@ pub(crate) fn protocol(action: &str, detail: String, answer: &Object) -> WhmcsEr
 /// Turns a raw answer into the success object or a typed error.
 pub(crate) fn parse_response(action: &str, status: u16, body: &[u8]) -> Result<Object, WhmcsError> {
     let parsed: Result<Value, _> = serde_json::from_slice(body);
+    if let Err(e) = &parsed {
+        if e.is_eof() && body.trim_ascii_start().starts_with(b"{") {
+            // JSON that opens but never closes: the body was cut, whatever the status.
+            return Err(WhmcsError::Truncated {
+                action: action.to_string(),
+                received_bytes: body.len(),
+                body_start: preview(body),
+            });
+        }
+    }
     let object = match parsed {
         Ok(Value::Object(o)) => o,
         Ok(other) if (200..300).contains(&status) => {
@@ -545,6 +626,57 @@ mod tests {
         assert!(err.is_transient());
         let err = parse_response("GetCurrencies", 200, br#"{"foo":1}"#).unwrap_err();
         assert!(err.to_string().contains("no `result` field"));
+    }
+
+    #[test]
+    fn json_that_never_closes_is_cut_off_not_garbage() {
+        let whole =
+            br#"{"result":"success","totalresults":2,"invoices":{"invoice":[{"id":1},{"id":2}]}}"#;
+        for status in [200, 500] {
+            let err = parse_response("GetInvoices", status, &whole[..whole.len() / 2]).unwrap_err();
+            assert!(
+                matches!(err, WhmcsError::Truncated { ref action, received_bytes, .. }
+                    if action == "GetInvoices" && received_bytes == whole.len() / 2),
+                "{err:?}"
+            );
+            assert!(err.is_transient());
+            assert!(
+                err.to_string().contains("GetInvoices` answer was cut off"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_page_short_of_numreturned_or_a_walk_short_of_total_is_incomplete() {
+        let page = |items: usize, returned: Option<u64>, total: Option<u64>| ParsedPage {
+            items: vec![(); items],
+            total,
+            returned,
+        };
+        assert!(check_page("GetTickets", 0, &page(2, Some(2), Some(9))).is_ok());
+        let err = check_page("GetTickets", 25, &page(1, Some(2), Some(9))).unwrap_err();
+        assert!(matches!(
+            err,
+            WhmcsError::Incomplete {
+                received: 1,
+                declared: 2,
+                ..
+            }
+        ));
+        assert!(
+            err.to_string().contains("offset 25 declares numreturned 2"),
+            "{err}"
+        );
+        // WHMCS 7.8's GetInvoices puts totalresults into numreturned: left to the walk.
+        assert!(check_page("GetInvoices", 0, &page(25, Some(40), Some(40))).is_ok());
+        assert!(check_walk("GetInvoices", 40, Some(40)).is_ok());
+        let err = check_walk("GetInvoices", 25, Some(40)).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("answered 25 of 40 entries (totalresults is 40)"),
+            "{err}"
+        );
     }
 
     #[test]

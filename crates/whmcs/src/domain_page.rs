@@ -193,6 +193,8 @@ struct Page<'a> {
     result: Option<Text<'a>>,
     #[serde(borrow)]
     totalresults: Option<Text<'a>>,
+    #[serde(borrow)]
+    numreturned: Option<Text<'a>>,
     #[serde(borrow, default)]
     domains: Entries<'a>,
 }
@@ -222,6 +224,13 @@ pub(crate) fn decode<T>(
     let Ok(total) = total else {
         return generic(action, status, body, row);
     };
+    let returned = crate::json::u64_of(
+        "numreturned",
+        page.numreturned.as_ref().map(|t| t.0.as_ref()),
+    );
+    let Ok(returned) = returned else {
+        return generic(action, status, body, row);
+    };
     let mut items = Vec::with_capacity(page.domains.0.len());
     for entry in &page.domains.0 {
         match ClientDomain::from_fields(|key| entry.field(key)) {
@@ -230,7 +239,11 @@ pub(crate) fn decode<T>(
             Err(_) => return generic(action, status, body, row),
         }
     }
-    Ok(ParsedPage { items, total })
+    Ok(ParsedPage {
+        items,
+        total,
+        returned,
+    })
 }
 
 fn generic<T>(
@@ -242,6 +255,8 @@ fn generic<T>(
     let answer = parse_response(action, status, body)?;
     let total = crate::json::u64_opt(&answer, "totalresults")
         .map_err(|d| crate::api::protocol(action, d, &answer))?;
+    let returned = crate::json::u64_opt(&answer, "numreturned")
+        .map_err(|d| crate::api::protocol(action, d, &answer))?;
     let items = crate::json::nested_list_ref(&answer, "domains", "domain")
         .map_err(|d| crate::api::protocol(action, d, &answer))?
         .into_iter()
@@ -251,7 +266,11 @@ fn generic<T>(
                 .map_err(|d| crate::api::protocol(action, d, entry))
         })
         .collect::<Result<Vec<T>, WhmcsError>>()?;
-    Ok(ParsedPage { items, total })
+    Ok(ParsedPage {
+        items,
+        total,
+        returned,
+    })
 }
 
 #[cfg(test)]

@@ -70,6 +70,30 @@ pub enum WhmcsError {
     #[error("cannot reach WHMCS for `{action}`: {detail}. Check the URL, DNS and firewall")]
     Transport { action: String, detail: String },
 
+    /// The answer stopped before its JSON was complete (a dropped connection, a proxy
+    /// cutting the body). Nothing in it is used; reads are retried first.
+    #[error(
+        "WHMCS `{action}` answer was cut off after {received_bytes} bytes (the JSON ends before it is complete; it starts with {body_start:?}): the answer was not used. A read is tried again later; a write may have been carried out, check WHMCS before sending it again"
+    )]
+    Truncated {
+        action: String,
+        received_bytes: usize,
+        body_start: String,
+    },
+
+    /// A list came back with fewer entries than it declared (`numreturned` of a page,
+    /// `totalresults` of the whole walk): it is never used as the whole list.
+    #[error(
+        "WHMCS `{action}` answered {received} of {declared} entries ({what}): the list was cut off; nothing was changed, try again later"
+    )]
+    Incomplete {
+        action: String,
+        received: u64,
+        declared: u64,
+        /// Which count fell short, e.g. `the page at offset 5000 declares numreturned 5000`.
+        what: String,
+    },
+
     /// The request was refused before sending because WHMCS would misread it.
     #[error("refusing to send `{action}`: {reason}")]
     InvalidRequest { action: String, reason: String },
@@ -82,7 +106,10 @@ impl WhmcsError {
     /// True when trying the same read again later may succeed.
     pub fn is_transient(&self) -> bool {
         match self {
-            WhmcsError::Timeout { .. } | WhmcsError::Transport { .. } => true,
+            WhmcsError::Timeout { .. }
+            | WhmcsError::Transport { .. }
+            | WhmcsError::Truncated { .. }
+            | WhmcsError::Incomplete { .. } => true,
             WhmcsError::Http { status, .. } => *status >= 500 || *status == 429,
             _ => false,
         }

@@ -216,3 +216,22 @@ async fn generic_call_returns_the_success_object() {
         .unwrap();
     assert_eq!(answer["whmcs"]["version"], "8.10.1");
 }
+
+#[tokio::test]
+async fn refused_connection_says_what_happened_and_names_the_endpoint() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let err = client(&format!("http://{addr}/"))
+        .get_currencies()
+        .await
+        .unwrap_err();
+    assert!(err.is_transient(), "{err:?}");
+    let message = err.to_string();
+    assert!(
+        message.contains(&format!(
+            "cannot connect to http://{addr}/includes/api.php: connection refused (is WHMCS running, and reachable from this host?)"
+        )),
+        "{message}"
+    );
+}

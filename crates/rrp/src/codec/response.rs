@@ -16,6 +16,9 @@ pub const EMPTY_DESCRIPTION_PREFIX: &str = "Empty API response. Probably unreach
 pub const INVALID_DESCRIPTION: &str = "Invalid API response. Contact Support";
 /// Description of the SDK `httperror` template.
 pub const HTTP_ERROR_DESCRIPTION: &str = "Command failed due to HTTP communication error";
+/// Description of a body that stops before its `EOF` line (no SDK template has one).
+pub const TRUNCATED_DESCRIPTION: &str =
+    "Truncated API response: the body ends without its EOF line";
 
 /// Property names that carry paging data rather than rows.
 const PAGING_KEYS: [&str; 5] = ["FIRST", "LAST", "COUNT", "TOTAL", "LIMIT"];
@@ -60,6 +63,19 @@ pub enum Template {
     /// The request failed below HTTP or with a non-2xx status (421). Holds the
     /// transport's own error text.
     HttpError(String),
+    /// The body stops before its closing `EOF` line: the connection was cut off and rows
+    /// may be missing (421, like a transport error). The partial body is kept in
+    /// [`Response::body`] for diagnostics; none of its values are exposed.
+    Truncated,
+}
+
+/// A list page with fewer rows than its own `COUNT` (or `FIRST`..`LAST`) declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageShortfall {
+    /// Data rows received (the longest data column).
+    pub rows: u64,
+    /// Rows the page says it holds.
+    pub declared: u64,
 }
 
 /// A byte range of the body. `u32` keeps a 100k-row list's index small; bodies above
@@ -109,7 +125,9 @@ pub struct Response {
 impl Response {
     /// Parses a response body. Never fails: an empty body becomes the `empty` template and
     /// a body without `code`/`description` the `invalid` template (both code 423), exactly
-    /// as the SDKs do; see [`Response::template`].
+    /// as the SDKs do; see [`Response::template`]. A body without its closing `EOF` line
+    /// is never taken as an answer: it becomes the `truncated` template (421), whatever
+    /// rows it holds, because a cut-off list looks exactly like a shorter one.
     pub fn parse(body: String) -> Response {
         Self::parse_with_endpoint(body, "")
     }
@@ -123,12 +141,20 @@ impl Response {
             return Self::invalid(String::new());
         }
         let parsed = parse_lines(&body);
+        let complete = ends_with_eof(&body);
         let (Some(code), Some(description)) = (parsed.code, parsed.description) else {
-            return Self::invalid(body);
+            return if !complete && starts_with_response_marker(&body) {
+                Self::truncated(body)
+            } else {
+                Self::invalid(body)
+            };
         };
         let Ok(code) = code.get(&body).trim().parse::<u16>() else {
             return Self::invalid(body);
         };
+        if !complete {
+            return Self::truncated(body);
+        }
         let description = description.get(&body).to_string();
         let number = |span: Option<Span>| {
             span.and_then(|s| s.get(&body).trim().parse::<f64>().ok())
@@ -170,6 +196,37 @@ impl Response {
             Template::Invalid,
             body,
         )
+    }
+
+    /// The `truncated` template (421): `body` stopped before its `EOF` line. The body is
+    /// kept for diagnostics (its length and first bytes go into the error).
+    pub fn truncated(body: String) -> Response {
+        Self::template_response(
+            421,
+            TRUNCATED_DESCRIPTION.to_string(),
+            Template::Truncated,
+            body,
+        )
+    }
+
+    /// True when the body ended with its `EOF` line (every parsed answer; false for the
+    /// templates).
+    pub fn is_complete(&self) -> bool {
+        self.template.is_none()
+    }
+
+    /// How the rows of this list page disagree with its own paging data, if they do:
+    /// fewer rows than `COUNT` says, or than `FIRST`..`LAST` spans. `None` for a page
+    /// that is whole, and for answers that declare no `COUNT`/`LAST` (not lists).
+    pub fn page_shortfall(&self) -> Option<PageShortfall> {
+        let rows = self.row_count() as u64;
+        let declared = match (self.count(), self.first(), self.last()) {
+            (Some(count), _, _) => count,
+            // LAST is the index of the last row, so FIRST..=LAST holds LAST-FIRST+1 rows.
+            (None, Some(first), Some(last)) if last >= first && rows > 0 => last - first + 1,
+            _ => return None,
+        };
+        (rows < declared).then_some(PageShortfall { rows, declared })
     }
 
     /// The SDK `httperror` template (421) for a transport failure described by `detail`
@@ -620,6 +677,22 @@ impl<'b> RawNameCache<'b> {
     }
 }
 
+/// True when the last non-blank line is `EOF`, the line every answer ends with.
+fn ends_with_eof(body: &str) -> bool {
+    let trimmed = body.trim_end();
+    let last_line = trimmed.rsplit('\n').next().unwrap_or(trimmed);
+    last_line.trim() == "EOF"
+}
+
+/// True when the body opens like an answer (`[RESPONSE]`), so a body that lost its
+/// `code`/`description` to a cut is reported as cut off rather than as garbage.
+fn starts_with_response_marker(body: &str) -> bool {
+    body.trim_start_matches('\u{feff}')
+        .trim_start()
+        .get(..10)
+        .is_some_and(|head| head.eq_ignore_ascii_case("[RESPONSE]"))
+}
+
 fn is_blank(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
@@ -755,7 +828,7 @@ mod tests {
 
     #[test]
     fn index_is_ignored_and_values_kept_in_line_order() {
-        let r = parse("code=200\ndescription=x\nproperty[d][5]=five\nproperty[D][0]=zero\n");
+        let r = parse("code=200\ndescription=x\nproperty[d][5]=five\nproperty[D][0]=zero\nEOF\n");
         assert_eq!(r.values("d"), vec!["five", "zero"]);
     }
 
@@ -763,7 +836,7 @@ mod tests {
     fn column_metadata_is_not_data() {
         let r = parse(
             "code=200\ndescription=x\nproperty[column][0]=domain\nproperty[column][1]=domain idn\n\
-             property[domain][0]=a.com\nproperty[count][0]=1\n",
+             property[domain][0]=a.com\nproperty[count][0]=1\nEOF\n",
         );
         assert_eq!(r.declared_columns(), vec!["domain", "domain idn"]);
         assert!(r.column("column").is_none());
@@ -805,7 +878,8 @@ mod tests {
 
     #[test]
     fn top_level_extra_keys_are_kept() {
-        let r = parse("CODE = 200\nDESCRIPTION = ok; domain transfer initiated\nPENDING = 1\n");
+        let r =
+            parse("CODE = 200\nDESCRIPTION = ok; domain transfer initiated\nPENDING = 1\nEOF\n");
         assert_eq!(r.top_level("pending"), Some("1"));
     }
 
@@ -814,7 +888,7 @@ mod tests {
         let r = parse(
             "code=200\ndescription=ok\nproperty[first][0]=0\nproperty[last][0]=1\n\
              property[count][0]=2\nproperty[total][0]=5\nproperty[limit][0]=2\n\
-             property[domain][0]=a.com\nproperty[domain][1]=b.com\n",
+             property[domain][0]=a.com\nproperty[domain][1]=b.com\nEOF\n",
         );
         let cmd = Command::new("QueryDomainList")
             .with("LAST", 1u32)
@@ -831,7 +905,7 @@ mod tests {
     fn limit_zero_ends_the_walk() {
         let r = parse(
             "code=200\ndescription=ok\nproperty[count][0]=0\nproperty[limit][0]=0\n\
-             property[total][0]=1725494\n",
+             property[total][0]=1725494\nEOF\n",
         );
         assert!(!r.has_next_page());
         assert_eq!(r.page_count(), 0);
@@ -845,6 +919,7 @@ mod tests {
                 "property[name {i}][0]=v{i}\nproperty[NAME{i}][1]=w{i}\n"
             ));
         }
+        body.push_str("EOF\n");
         let r = Response::parse(body);
         assert_eq!(r.values("name 150"), vec!["v150", "w150"]);
         assert_eq!(r.column_names().count(), 200);
@@ -854,7 +929,7 @@ mod tests {
     fn records_follow_rows() {
         let r = parse(
             "code=200\ndescription=ok\nproperty[domain][0]=a.com\nproperty[domain][1]=b.com\n\
-             property[renewalmode][0]=AUTORENEW\n",
+             property[renewalmode][0]=AUTORENEW\nEOF\n",
         );
         let rows: Vec<_> = r.records().collect();
         assert_eq!(rows.len(), 2);

@@ -16,12 +16,16 @@ pub enum Fault {
     Http500,
     /// The body stops half-way: no `EOF`, last line cut.
     Truncated,
+    /// A list page loses its second half of rows but keeps its paging data (`COUNT`,
+    /// `TOTAL`) and its `EOF`: what a buggy proxy or server-side cut leaves. Answers
+    /// without `COUNT` (not lists) pass unchanged.
+    ShortPage,
     /// Never answers (within any sane client timeout).
     Hang,
 }
 
 /// Fault rates and latency. Rates are probabilities per API request, rolled in the order
-/// hang, HTTP 500, truncated, 421.
+/// hang, HTTP 500, truncated, short page, 421.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct FaultConfig {
@@ -30,6 +34,7 @@ pub struct FaultConfig {
     pub rate_421: f64,
     pub rate_http_500: f64,
     pub rate_truncated: f64,
+    pub rate_short_page: f64,
     pub rate_hang: f64,
     /// How long a hanging request waits before the connection is dropped.
     pub hang_ms: u64,
@@ -42,6 +47,7 @@ impl Default for FaultConfig {
             rate_421: 0.0,
             rate_http_500: 0.0,
             rate_truncated: 0.0,
+            rate_short_page: 0.0,
             rate_hang: 0.0,
             hang_ms: 3_600_000,
         }
@@ -56,6 +62,7 @@ impl FaultConfig {
             ("rate_421", self.rate_421),
             ("rate_http_500", self.rate_http_500),
             ("rate_truncated", self.rate_truncated),
+            ("rate_short_page", self.rate_short_page),
             ("rate_hang", self.rate_hang),
         ];
         for (name, rate) in rates {
@@ -103,7 +110,8 @@ impl FaultPlan {
             return Some(fault);
         }
         let c = &self.config;
-        if c.rate_421 + c.rate_http_500 + c.rate_truncated + c.rate_hang <= 0.0 {
+        if c.rate_421 + c.rate_http_500 + c.rate_truncated + c.rate_short_page + c.rate_hang <= 0.0
+        {
             return None;
         }
         let mut rng = ChaCha8Rng::seed_from_u64(
@@ -115,6 +123,7 @@ impl FaultPlan {
             (c.rate_hang, Fault::Hang),
             (c.rate_http_500, Fault::Http500),
             (c.rate_truncated, Fault::Truncated),
+            (c.rate_short_page, Fault::ShortPage),
             (c.rate_421, Fault::Code421),
         ] {
             edge += rate;
@@ -135,6 +144,58 @@ pub fn truncate(body: &str) -> String {
     // Never end exactly on a line break: a torn line is what a dropped connection leaves.
     let head = &body[..cut];
     head.trim_end_matches('\n').to_string()
+}
+
+/// Drops the second half of a rendered list page's rows (at least one), keeping every
+/// other line: `COUNT`, `TOTAL`, the column names and `EOF` still describe the whole page.
+/// A body without a `COUNT` property, or with no rows, is returned as it was.
+pub fn drop_rows(body: &str) -> String {
+    let Some(count) = body.lines().find_map(|line| {
+        let (key, value) = line.split_once('=')?;
+        let key = key.trim();
+        (key.eq_ignore_ascii_case("property[count][0]"))
+            .then(|| value.trim().parse::<usize>().ok())
+            .flatten()
+    }) else {
+        return body.to_string();
+    };
+    if count == 0 {
+        return body.to_string();
+    }
+    let keep = count - (count / 2).max(1);
+    let mut out = String::with_capacity(body.len());
+    for line in body.split_inclusive('\n') {
+        if !is_row_line_from(line, keep) {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+/// True for `property[<data column>][n] = …` with `n >= keep` (paging keys and the CNR
+/// `column` list are never dropped).
+fn is_row_line_from(line: &str, keep: usize) -> bool {
+    let Some(key) = line.split_once('=').map(|(k, _)| k.trim()) else {
+        return false;
+    };
+    let Some(rest) = key
+        .get(..9)
+        .filter(|p| p.eq_ignore_ascii_case("property["))
+        .map(|_| &key[9..])
+    else {
+        return false;
+    };
+    let Some((name, index)) = rest.split_once("][") else {
+        return false;
+    };
+    let paging = ["count", "first", "last", "limit", "total", "column"];
+    if paging.iter().any(|p| name.eq_ignore_ascii_case(p)) {
+        return false;
+    }
+    index
+        .trim_end_matches(']')
+        .parse::<usize>()
+        .is_ok_and(|n| n >= keep)
 }
 
 #[cfg(test)]
@@ -174,6 +235,27 @@ mod tests {
             ..FaultConfig::default()
         };
         assert!(bad.validate().unwrap_err().contains("rate_421"));
+    }
+
+    #[test]
+    fn short_page_keeps_paging_and_eof_but_loses_rows() {
+        let body = "[RESPONSE]\ncode = 200\ndescription = ok\nproperty[column][0] = domain\n\
+                    property[domain][0] = a.com\nproperty[domain][1] = b.com\n\
+                    property[domain][2] = c.com\nproperty[domain][3] = d.com\n\
+                    property[count][0] = 4\nproperty[total][0] = 9\nEOF\n";
+        let short = drop_rows(body);
+        assert!(short.contains("property[domain][1] = b.com\n"), "{short}");
+        assert!(
+            !short.contains("c.com") && !short.contains("d.com"),
+            "{short}"
+        );
+        assert!(short.contains("property[count][0] = 4\n") && short.ends_with("EOF\n"));
+        let upper = drop_rows(
+            "[RESPONSE]\nCODE = 200\nPROPERTY[COUNT][0] = 1\nPROPERTY[DOMAIN][0] = a.com\nEOF\n",
+        );
+        assert!(!upper.contains("a.com"), "{upper}");
+        let not_a_list = "[RESPONSE]\ncode = 200\nproperty[amount][0] = 1\nEOF\n";
+        assert_eq!(drop_rows(not_a_list), not_a_list);
     }
 
     #[test]

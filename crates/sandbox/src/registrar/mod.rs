@@ -19,8 +19,8 @@
 //! {"event":"set_renewal_mode","domain":"x.com","mode":"AUTOEXPIRE"}
 //! {"event":"remove_domain","domain":"x.com"}
 //! {"event":"advance_clock","days":30[,"hours":0]}
-//! {"event":"set_faults","rate_421":0.1,"rate_http_500":0,"rate_truncated":0,"rate_hang":0,"latency_ms":50,"hang_ms":3600000}
-//! {"event":"inject_fault","fault":"code421|http500|truncated|hang","count":1}
+//! {"event":"set_faults","rate_421":0.1,"rate_http_500":0,"rate_truncated":0,"rate_short_page":0,"rate_hang":0,"latency_ms":50,"hang_ms":3600000}
+//! {"event":"inject_fault","fault":"code421|http500|truncated|short_page|hang","count":1}
 //! ```
 //!
 //! Not modelled: sub-users (`SUBUSER`, `s_user` act on the main account), list filters
@@ -459,7 +459,7 @@ async fn api_call(
                 dialect,
                 runtime_of(request),
             ),
-            None | Some(Fault::Truncated) => {
+            None | Some(Fault::Truncated) | Some(Fault::ShortPage) => {
                 let reply = if malformed {
                     Reply::syntax_error(507, "Invalid command format")
                 } else {
@@ -496,6 +496,7 @@ async fn api_call(
         )
             .into_response(),
         Some(Fault::Truncated) => text_response(faults::truncate(&text)),
+        Some(Fault::ShortPage) => text_response(faults::drop_rows(&text)),
         _ => text_response(text),
     }
 }

@@ -17,6 +17,7 @@
 //! ```
 
 mod api;
+pub mod faults;
 pub mod schema;
 pub mod store;
 
@@ -38,6 +39,7 @@ use std::time::Instant;
 use store::{Store, Val};
 
 pub use api::ACTIONS;
+pub use faults::{WhmcsEvent, WhmcsFault, WhmcsFaults};
 
 /// Credentials the sandbox accepts.
 pub const DEFAULT_IDENTIFIER: &str = "domwatch-sandbox-identifier";
@@ -126,6 +128,8 @@ pub(crate) struct State {
     api_calls: AtomicU64,
     /// Calls per (normalised) action, so a benchmark can tell where its calls go.
     api_calls_by_action: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
+    /// Faults switched on through `/_sandbox/event`.
+    faults: std::sync::Mutex<faults::FaultSwitch>,
 }
 
 /// A running sandbox. Dropping it stops the server.
@@ -173,11 +177,13 @@ pub async fn start(config: WhmcsSandboxConfig) -> Result<WhmcsSandbox> {
         registrar_failures: std::sync::Mutex::new(HashMap::new()),
         api_calls: AtomicU64::new(0),
         api_calls_by_action: Default::default(),
+        faults: Default::default(),
     });
     let router = Router::new()
         .route("/includes/api.php", any(api_endpoint))
         .route("/_sandbox/pay-invoice", post(pay_invoice_endpoint))
         .route("/_sandbox/state", axum::routing::get(state_endpoint))
+        .route("/_sandbox/event", post(event_endpoint))
         .with_state(state.clone());
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -260,6 +266,11 @@ impl WhmcsSandbox {
             .clear();
     }
 
+    /// Applies a fault event (same as `POST /_sandbox/event`).
+    pub fn apply(&self, event: WhmcsEvent) -> Result<String, String> {
+        self.state.faults.lock().expect("fault switch").apply(event)
+    }
+
     /// Admin e-mails sent through SendAdminEmail so far.
     pub fn admin_emails(&self) -> Vec<AdminEmail> {
         self.state
@@ -324,6 +335,22 @@ async fn api_endpoint(
             return (StatusCode::BAD_REQUEST, "request body is not form-encoded").into_response();
         }
     }
+    let action = fields
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "action")
+        .map(|(_, v)| api::normalise_action(v))
+        .unwrap_or_default();
+    let fault = state.faults.lock().expect("fault switch").decide(&action);
+    match fault {
+        Some(WhmcsFault::Http500) => return faulty_500(),
+        Some(WhmcsFault::Hang) => {
+            let hang = state.faults.lock().expect("fault switch").faults.hang_ms;
+            tokio::time::sleep(std::time::Duration::from_millis(hang)).await;
+            return StatusCode::GATEWAY_TIMEOUT.into_response();
+        }
+        _ => {}
+    }
     // Run the call to completion in its own task: a client that gives up mid-request
     // (timeout, crash) must not cut a write in half, nor drop the only connection of an
     // in-memory database (sqlx discards a connection whose query was cancelled).
@@ -339,12 +366,50 @@ async fn api_endpoint(
                 .into_response();
         }
     };
+    let body = match fault {
+        Some(WhmcsFault::Truncated) => faults::truncate(&body),
+        Some(WhmcsFault::ShortPage) => faults::drop_entries(&body),
+        _ => body,
+    };
     (
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         [(header::CONTENT_TYPE, content_type)],
         body,
     )
         .into_response()
+}
+
+/// What a web server in trouble answers: HTTP 500 with an HTML page.
+fn faulty_500() -> Response {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        [(header::CONTENT_TYPE, "text/html")],
+        "<html><head><title>500 Internal Server Error</title></head><body><h1>Internal Server Error</h1></body></html>\n",
+    )
+        .into_response()
+}
+
+/// `POST /_sandbox/event`: 200 `{"ok":true,"detail":…}`, 400 for JSON that is no event,
+/// 422 `{"ok":false,"error":…}` for an event that cannot apply.
+async fn event_endpoint(AxumState(state): AxumState<Arc<State>>, body: Bytes) -> Response {
+    let event = match serde_json::from_slice::<WhmcsEvent>(&body) {
+        Ok(event) => event,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                axum::Json(serde_json::json!({"ok": false, "error": format!("not an event: {e}")})),
+            )
+                .into_response()
+        }
+    };
+    match state.faults.lock().expect("fault switch").apply(event) {
+        Ok(detail) => axum::Json(serde_json::json!({"ok": true, "detail": detail})).into_response(),
+        Err(error) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(serde_json::json!({"ok": false, "error": error})),
+        )
+            .into_response(),
+    }
 }
 
 /// The result of paying an invoice.
