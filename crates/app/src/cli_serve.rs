@@ -6,7 +6,7 @@ use crate::config;
 use crate::runtime::Runtime;
 use anyhow::Context;
 use clap::Args;
-use domwatch_engine::{CycleReport, Engine, EngineError, Mode, NoProgress};
+use domwatch_engine::{Completeness, CycleReport, Engine, EngineError, Mode, NoProgress};
 use domwatch_web::{AuthConfig, WebState};
 use std::future::Future;
 use std::io::IsTerminal;
@@ -126,15 +126,26 @@ where
         let outcome = tokio::task::spawn_local(cycle()).await;
         cycles += 1;
         match outcome {
-            Ok(Ok(report)) => tracing::info!(
+            Ok(Ok(report)) if report.completeness() == Completeness::Complete => tracing::info!(
                 run = report.run_id,
                 opened = report.opened,
                 reopened = report.reopened,
                 resolved = report.resolved,
                 notices = report.notices_sent,
-                failed_accounts = report.failed_accounts.len(),
                 seconds = started.elapsed().as_secs_f64(),
                 "monitoring check finished"
+            ),
+            // A bad day: what could not be read got no verdict; say what, loudly.
+            Ok(Ok(report)) => tracing::error!(
+                run = report.run_id,
+                completeness = ?report.completeness(),
+                failed_accounts = ?report.failed_accounts,
+                incomplete_inputs = ?report.incomplete_inputs,
+                skipped_domains = report.skipped_domains,
+                opened = report.opened,
+                resolved = report.resolved,
+                seconds = started.elapsed().as_secs_f64(),
+                "monitoring check incomplete: the skipped domains got no verdict and nothing about them was changed"
             ),
             Ok(Err(error)) => {
                 tracing::error!(%error, next_in_minutes = every.as_secs() / 60, "monitoring check failed; the next one runs on schedule")
