@@ -3,7 +3,7 @@
 //! as JSON to `POST /_sandbox/event` or applied with `SmartnicSandbox::apply`.
 
 use super::faults::{FaultPlan, FaultRates, SmartnicFault};
-use super::state::State;
+use super::state::{Nameserver, State};
 use crate::portfolio::add_years;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -47,6 +47,20 @@ pub enum SmartnicEvent {
     },
     /// The domain left the account at once (moved to another reseller, deleted by support).
     RemoveDomain { domain: String },
+    /// Settings changed in the web front end: what is given replaces what the domain has.
+    SetDomainDetails {
+        domain: String,
+        #[serde(default)]
+        nameservers: Option<Vec<Nameserver>>,
+        #[serde(default)]
+        remarks: Option<String>,
+        /// `ownerCWPP`, `adminCWPP`, `techCWPP`, `zoneCWPP`.
+        #[serde(default)]
+        wpp: Option<[Option<String>; 4]>,
+        /// `notifyEmail`.
+        #[serde(default)]
+        notify: Option<String>,
+    },
 }
 
 fn one() -> usize {
@@ -130,6 +144,30 @@ pub fn apply(
                 transit: true,
             });
             record.to_be_deleted = None;
+            Ok(())
+        }),
+        SmartnicEvent::SetDomainDetails {
+            domain,
+            nameservers,
+            remarks,
+            wpp,
+            notify,
+        } => state.edit_domain(&domain, |record, _| {
+            if record.gone.is_some() {
+                return Err(format!("{domain} is no longer in the account"));
+            }
+            if let Some(nameservers) = nameservers {
+                record.nameservers = nameservers;
+            }
+            if let Some(remarks) = remarks {
+                record.remarks = remarks;
+            }
+            if let Some(wpp) = wpp {
+                record.wpp = wpp;
+            }
+            if let Some(notify) = notify {
+                record.notify = Some(notify).filter(|n| !n.is_empty());
+            }
             Ok(())
         }),
     }
