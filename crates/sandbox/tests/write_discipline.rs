@@ -34,7 +34,11 @@ async fn status_properties(c: &RrpClient, domain: &str) -> BTreeMap<String, Vec<
         .unwrap();
     let mut properties: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for line in response.body().lines() {
-        let Some(rest) = line.strip_prefix("property[") else {
+        // CNR writes `property[…]`, ISPAPI `PROPERTY[…]`.
+        let Some(rest) = line
+            .strip_prefix("property[")
+            .or_else(|| line.strip_prefix("PROPERTY["))
+        else {
             continue;
         };
         let (name, value) = rest.split_once(']').unwrap();
@@ -76,7 +80,7 @@ async fn modify_domain_changes_the_role_given_and_nothing_else() {
         .unwrap();
 
         let mut after = status_properties(&c, d.name.ascii()).await;
-        let owner_key = ["owner contact", "ownercontact0"]
+        let owner_key = ["owner contact", "ownercontact"]
             .into_iter()
             .find(|k| before.contains_key(*k))
             .unwrap_or_else(|| panic!("{dialect}: no owner contact in {before:?}"));

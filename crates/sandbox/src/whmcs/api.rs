@@ -206,7 +206,7 @@ pub async fn handle(state: &State, params: Params, caller: IpAddr) -> (u16, &'st
         .map(str::to_ascii_lowercase)
         .as_deref()
     {
-        Some("json") => (status, "application/json", Value::Object(body).to_string()),
+        Some("json") => (status, "application/json", json_in_whmcs_order(&body)),
         Some("xml") => (status, "text/xml", to_xml(&action, &body)),
         Some("nvp") if STRUCTURED.contains(&action.as_str()) => {
             body.clear();
@@ -236,6 +236,22 @@ fn allow_ip(state: &State, params: &Params, caller: IpAddr) -> Result<(), Fail> 
     } else {
         Err(Fail::forbidden(format!("Invalid IP {caller}")))
     }
+}
+
+/// A JSON object with `result` and `message` first, as WHMCS writes its answers.
+fn json_in_whmcs_order(body: &Map<String, Value>) -> String {
+    let first = ["result", "message"];
+    let fields = first
+        .iter()
+        .filter_map(|k| body.get(*k).map(|v| (*k, v)))
+        .chain(
+            body.iter()
+                .filter(|(k, _)| !first.contains(&k.as_str()))
+                .map(|(k, v)| (k.as_str(), v)),
+        )
+        .map(|(k, v)| format!("{}:{v}", Value::String(k.to_string())))
+        .collect::<Vec<_>>();
+    format!("{{{}}}", fields.join(","))
 }
 
 fn authorise(state: &State, params: &Params, action: &str) -> Result<(), Fail> {
