@@ -7,6 +7,13 @@
 //! On MariaDB the direct-database path (`domwatch_whmcs::db`) and the API see the same
 //! rows: a to-do inserted into `tbltodolist` shows up in GetToDoItems.
 //!
+//! As strict as a live WHMCS: a caller whose IP is not in `allowed_ips` (loopback by
+//! default; the access key bypasses the check) gets HTTP 403 `{"result":"error","message":
+//! "Invalid IP <ip>"}`, and an action outside the credential's API role HTTP 403
+//! `Invalid Permissions: …`; other errors come with HTTP 200. Payment methods are checked
+//! against the configured gateways (`tblpaymentgateways`: `banktransfer` "Bank Transfer",
+//! `paypal` "PayPal", `mailin` "Mail In Payment"), whose display names the listings show.
+//!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
 //! use domwatch_sandbox::whmcs::{start, WhmcsSandboxConfig};
