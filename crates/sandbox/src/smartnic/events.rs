@@ -193,6 +193,12 @@ mod tests {
             .find(|d| d.registrar.present && !d.registrar.renewal_mode.lets_expire())
             .unwrap()
             .name;
+        let other = portfolio
+            .domains_of(Dialect::Smartnic)
+            .filter(|d| d.registrar.present && d.name != name)
+            .nth(1)
+            .unwrap()
+            .name;
         let mut run = |json: String| {
             let event: SmartnicEvent = serde_json::from_str(&json).unwrap();
             apply(event, &mut state, &mut faults, &mut timing)
@@ -215,6 +221,24 @@ mod tests {
                 .contains("hang")
         );
         assert!(run("{\"event\":\"renew\",\"domain\":\"not-here.de\"}".into()).is_err());
+        let details = |domain: &str| {
+            format!(
+                "{{\"event\":\"set_domain_details\",\"domain\":\"{domain}\",\"remarks\":\"Kunde 7\",\
+                 \"nameservers\":[{{\"ns\":\"ns1.kunde.de\",\"ipv4\":\"192.0.2.1\"}}]}}"
+            )
+        };
+        assert!(run(details(&name.unicode()))
+            .unwrap_err()
+            .contains("no longer"));
+        assert!(run(details(&other.unicode())).is_ok());
         assert_eq!(faults.queued(), 2);
+        state
+            .edit_domain(&other.unicode(), |record, _| {
+                assert_eq!(record.remarks, "Kunde 7");
+                assert_eq!(record.nameservers.len(), 1);
+                assert_eq!(record.nameservers[0].ipv4.as_deref(), Some("192.0.2.1"));
+                Ok(())
+            })
+            .unwrap();
     }
 }
