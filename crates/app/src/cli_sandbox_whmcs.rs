@@ -6,7 +6,7 @@ use domwatch_sandbox::whmcs::{
     start, SandboxCredential, SandboxDatabase, WhmcsSandboxConfig, DEFAULT_IDENTIFIER,
     DEFAULT_SECRET,
 };
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -42,6 +42,13 @@ pub struct Args {
     /// Emulate WHMCS 7.8's GetInvoices bug (numreturned = totalresults).
     #[arg(long)]
     numreturned_bug: bool,
+    /// An IP the API accepts besides loopback (API IP Access Restriction); repeatable.
+    /// Callers from other addresses get HTTP 403 `Invalid IP <ip>`, as from WHMCS.
+    #[arg(long = "allow-ip")]
+    allow_ip: Vec<IpAddr>,
+    /// Seed a few to-do items, as a live WHMCS has them.
+    #[arg(long)]
+    seed_todos: bool,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
@@ -52,6 +59,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     config.listen = args.listen;
     config.numreturned_bug = args.numreturned_bug;
     config.drift_per_mille = args.drift_per_mille;
+    config.allowed_ips.extend(args.allow_ip);
+    config.seed_todos = args.seed_todos;
     config.credentials = vec![SandboxCredential {
         identifier: args.identifier,
         secret: args.secret,
@@ -64,7 +73,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     };
     if !args.listen.ip().is_loopback() {
         eprintln!(
-            "warning: the sandbox WHMCS listens on {} and is reachable from other machines",
+            "warning: the sandbox WHMCS listens on {} and is reachable from other machines \
+             (the API answers only loopback and --allow-ip addresses)",
             args.listen
         );
     }

@@ -3,7 +3,7 @@
 //! lets the WSDL conformance test check every field the client can write.
 
 use crate::dates::{format_start_date, StartDateFormat};
-use crate::xml::Value;
+use crate::xml::{Node, Value};
 use chrono::NaiveDate;
 use domwatch_core::model::ContactHandles;
 use domwatch_core::ports::ContactDetails;
@@ -234,8 +234,10 @@ pub fn domain_restore(name: &DomainName) -> Request {
     Request::new(op::DOMAIN_RESTORE).domain(name)
 }
 
-/// Sets the given contact roles only (`billing` is the zone contact); every other field
-/// of the domain (nameservers, remarks …) is left out, so it stays as it is.
+/// The partial contact update: only the roles given, every other element left out.
+/// **Never sent by the client** (see [`domain_update`]): under a server that reads a missing
+/// element as empty it would wipe nameservers, remarks and the other roles. Kept to show
+/// that the sandbox's pessimistic reading catches such a write.
 pub fn domain_update_contacts(
     name: &DomainName,
     contacts: &ContactHandles,
@@ -258,6 +260,150 @@ pub fn domain_update_contacts(
     }
 }
 
+/// One DNSSEC record of a domain as domainInfo reports it: its elements and their text.
+pub type DnssecItem = Vec<(String, String)>;
+
+/// What a domain has now, as read by domainInfo just before a domainUpdate: everything
+/// the update sends back unchanged, so the result is the same whether the server keeps
+/// or empties an element that is left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DomainSettings {
+    pub contacts: ContactHandles,
+    /// Host names, in order.
+    pub nameservers: Vec<String>,
+    /// `host ipv4 ipv6` for every nameserver with glue addresses.
+    pub ns_entries: Vec<String>,
+    pub remarks: String,
+    /// `notifyEmail`; empty when none.
+    pub notify: String,
+    /// The domain's `extension`; `None` when domainInfo reported none.
+    pub extension: Option<DomainExtension>,
+}
+
+/// The part of a domain's `extension` domainInfo reports.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DomainExtension {
+    /// `ownerCWPP`, `adminCWPP`, `techCWPP`, `zoneCWPP` (WHOIS privacy per role).
+    pub wpp: [Option<String>; 4],
+    pub dnssec_keys: Vec<DnssecItem>,
+    pub dnssec_ds: Vec<DnssecItem>,
+}
+
+/// The WPP flags of the extension, in [`DomainExtension::wpp`] order.
+pub const WPP_FIELDS: [&str; 4] = ["ownerCWPP", "adminCWPP", "techCWPP", "zoneCWPP"];
+
+/// `domainUpdate` setting the contact roles in `change` (`billing` is the zone contact)
+/// and sending every other element the WSDL requires with its current value: the roles
+/// not changed, `nameserver`, `nsEntry`, `remarks`, `quoting`, `notify` and `extension`.
+/// `notify` defaults to the domain's own address. `quoting` is not reported by
+/// domainInfo and is sent empty; the extension's trustee fields are not reported either
+/// and are left out (an empty value would end a trustee service in both readings).
+pub fn domain_update(
+    name: &DomainName,
+    current: &DomainSettings,
+    change: &ContactHandles,
+    notify: Option<&str>,
+) -> Request {
+    let role = |new: &Option<String>, now: &Option<String>| {
+        new.as_deref().or(now.as_deref()).unwrap_or("").to_string()
+    };
+    let (c, now) = (change, &current.contacts);
+    Request::new(op::DOMAIN_UPDATE)
+        .domain(name)
+        .text("ownerC", role(&c.owner, &now.owner))
+        .text("adminC", role(&c.admin, &now.admin))
+        .text("techC", role(&c.tech, &now.tech))
+        .text("zoneC", role(&c.billing, &now.billing))
+        .with("nameserver", Value::Strings(current.nameservers.clone()))
+        .with("nsEntry", Value::Strings(current.ns_entries.clone()))
+        .text("remarks", current.remarks.as_str())
+        .text("quoting", "")
+        .text("notify", notify.unwrap_or(&current.notify))
+        .with(
+            "extension",
+            current
+                .extension
+                .as_ref()
+                .map_or(Value::Nil, update_extension),
+        )
+}
+
+/// The `DomainUpdateRequestExtension` that changes nothing: no status flags added or
+/// removed, the WPP flags and DNSSEC data as they are.
+fn update_extension(ext: &DomainExtension) -> Value {
+    let dnssec = |array, item, items: &[DnssecItem]| Value::Structs {
+        array,
+        item,
+        items: items
+            .iter()
+            .map(|i| i.iter().map(|(k, v)| (k.clone(), Value::text(v))).collect())
+            .collect(),
+    };
+    let mut fields: Vec<(String, Value)> = vec![
+        ("addStatusFlag".into(), Value::Strings(Vec::new())),
+        ("removeStatusFlag".into(), Value::Strings(Vec::new())),
+    ];
+    for (field, flag) in WPP_FIELDS.iter().zip(&ext.wpp) {
+        let value = flag.as_deref().map_or(Value::Nil, Value::text);
+        fields.push((field.to_string(), value));
+    }
+    fields.extend([
+        (
+            "asiaCEDHandle".into(),
+            Value::Struct("CEDHandleType", Vec::new()),
+        ),
+        (
+            "dnsSecKeyData".into(),
+            dnssec(
+                "ArrayOfDnsseckeydataitem",
+                "dnsSecKeyDataItem",
+                &ext.dnssec_keys,
+            ),
+        ),
+        (
+            "dnsSecDSData".into(),
+            dnssec(
+                "ArrayOfDnssecdsdataitem",
+                "dnsSecDSDataItem",
+                &ext.dnssec_ds,
+            ),
+        ),
+    ]);
+    Value::Struct("DomainUpdateRequestExtension", fields)
+}
+
+/// The elements of `HandleCreateRequestExtension` / `HandleUpdateRequestExtension` (the
+/// same set, all required).
+pub const HANDLE_EXTENSION_FIELDS: [&str; 16] = [
+    "vatId",
+    "companyId",
+    "personId",
+    "trademarkId",
+    "birthplace",
+    "birthdate",
+    "state",
+    "atDiscloseVoice",
+    "atDiscloseFax",
+    "atDiscloseMail",
+    "idAuthority",
+    "companyUrl",
+    "companyType",
+    "personJobTitle",
+    "dunsId",
+    "xxxId",
+];
+
+/// A handle extension with every element: `value(field)`, empty when `None`.
+fn handle_extension(ty: &'static str, value: impl Fn(&str) -> Option<String>) -> Value {
+    Value::Struct(
+        ty,
+        HANDLE_EXTENSION_FIELDS
+            .iter()
+            .map(|f| (f.to_string(), Value::Text(value(f).unwrap_or_default())))
+            .collect(),
+    )
+}
+
 /// A new handle. Smart-NIC has one street line, so the lines are joined with ", ".
 /// `forceNew = false` lets Smart-NIC hand back an identical handle it already has.
 pub fn handle_create(contact: &ContactDetails, force_new: bool) -> Request {
@@ -273,6 +419,13 @@ pub fn handle_create(contact: &ContactDetails, force_new: bool) -> Request {
         .text("fax", "")
         .text("email", contact.email.as_str())
         .with("forceNew", Value::Bool(force_new))
+        .with(
+            "extension",
+            handle_extension("HandleCreateRequestExtension", |field| match field {
+                "state" => contact.state.clone(),
+                _ => None,
+            }),
+        )
 }
 
 pub fn handle_info(handle: &str) -> Request {
@@ -287,8 +440,11 @@ pub fn handle_list(limit: u32, offset: u64) -> Request {
 }
 
 /// Updates a handle's address and reachability; names cannot change (the WSDL has no
-/// name fields here: a new holder is a new handle).
-pub fn handle_update(handle: &str, contact: &ContactDetails) -> Request {
+/// name fields here: a new holder is a new handle). `current` is the handle's handleInfo
+/// answer: `fax` and the extension are sent back as they are.
+pub fn handle_update(handle: &str, contact: &ContactDetails, current: &Node) -> Request {
+    let now = |field: &str| current.text_of(field).map(str::to_string);
+    let ext = current.child("extension");
     Request::new(op::HANDLE_UPDATE)
         .text("handle", handle)
         .text("street", street_line(&contact.street))
@@ -296,9 +452,19 @@ pub fn handle_update(handle: &str, contact: &ContactDetails) -> Request {
         .text("city", contact.city.as_str())
         .text("country", contact.country.to_ascii_uppercase())
         .text("phone", contact.phone.as_str())
-        .text("fax", "")
+        .text("fax", now("fax").unwrap_or_default())
         .text("email", contact.email.as_str())
         .text("company", contact.organization.as_deref().unwrap_or(""))
+        .with(
+            "extension",
+            handle_extension("HandleUpdateRequestExtension", |field| {
+                let now = ext.and_then(|e| e.text_of(field)).map(str::to_string);
+                match field {
+                    "state" => contact.state.clone().or(now),
+                    _ => now,
+                }
+            }),
+        )
 }
 
 pub fn price_domain_list() -> Request {

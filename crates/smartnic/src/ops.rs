@@ -3,7 +3,7 @@
 
 use crate::client::SmartnicClient;
 use crate::dates::parse_date;
-use crate::operations as request;
+use crate::operations::{self as request, DnssecItem, DomainExtension, DomainSettings, WPP_FIELDS};
 use crate::xml::Node;
 use async_trait::async_trait;
 use chrono::NaiveDate;
@@ -91,6 +91,90 @@ pub fn list_page_from(ret: &Node) -> ListPage {
     ListPage {
         domains,
         rows: rows.len(),
+    }
+}
+
+/// What a domainUpdate must send back unchanged, from domainInfo's item. An element the
+/// update needs but the answer lacks is an error: sending it empty could wipe it.
+pub fn settings_from(item: &Node) -> Result<DomainSettings, String> {
+    let missing = |field: &str| format!("domainInfo did not report `{field}`");
+    let text = |field: &str| -> Result<Option<String>, String> {
+        item.child(field)
+            .map(|_| item.text_of(field).map(str::to_string))
+            .ok_or_else(|| missing(field))
+    };
+    let contacts = ContactHandles {
+        owner: text("ownerC")?,
+        admin: text("adminC")?,
+        tech: text("techC")?,
+        billing: text("zoneC")?,
+    };
+    let (nameservers, ns_entries) = nameservers_from(item).ok_or_else(|| missing("nameservers"))?;
+    Ok(DomainSettings {
+        contacts,
+        nameservers,
+        ns_entries,
+        remarks: text("remarks")?.unwrap_or_default(),
+        notify: item.text_of("notifyEmail").unwrap_or("").to_string(),
+        extension: item.child("extension").map(extension_from),
+    })
+}
+
+/// Host names and glue lines: `nameservers[] {ns, ipv4, ipv6}` when it lists any, else
+/// `primaryNameserver` and `secondaryNameserver[]`. `None` when the answer has neither.
+fn nameservers_from(item: &Node) -> Option<(Vec<String>, Vec<String>)> {
+    let listed = item.items("nameservers");
+    if listed.iter().any(|n| n.text_of("ns").is_some()) {
+        let mut hosts = Vec::new();
+        let mut glue = Vec::new();
+        for n in listed {
+            let Some(host) = n.text_of("ns") else {
+                continue;
+            };
+            hosts.push(host.to_string());
+            let ips: Vec<&str> = ["ipv4", "ipv6"]
+                .iter()
+                .filter_map(|k| n.text_of(k))
+                .collect();
+            if !ips.is_empty() {
+                glue.push(format!("{host} {}", ips.join(" ")));
+            }
+        }
+        return Some((hosts, glue));
+    }
+    if item.child("primaryNameserver").is_none() && item.child("secondaryNameserver").is_none() {
+        return None;
+    }
+    let hosts = item
+        .text_of("primaryNameserver")
+        .into_iter()
+        .chain(
+            item.items("secondaryNameserver")
+                .iter()
+                .map(|n| n.text.trim()),
+        )
+        .filter(|h| !h.is_empty())
+        .map(str::to_string)
+        .collect();
+    Some((hosts, Vec::new()))
+}
+
+fn extension_from(ext: &Node) -> DomainExtension {
+    let records = |field: &str| -> Vec<DnssecItem> {
+        ext.items(field)
+            .iter()
+            .map(|i| {
+                i.children
+                    .iter()
+                    .map(|c| (c.name.clone(), c.text.trim().to_string()))
+                    .collect()
+            })
+            .collect()
+    };
+    DomainExtension {
+        wpp: WPP_FIELDS.map(|f| ext.text_of(f).map(str::to_string)),
+        dnssec_keys: records("dnsSecKeyData"),
+        dnssec_ds: records("dnsSecDSData"),
     }
 }
 
@@ -190,15 +274,33 @@ fn not_in_account(name: &DomainName) -> RegistrarError {
 impl SmartnicClient {
     /// `domainInfo`: one domain in full.
     pub async fn domain_info(&self, name: &DomainName) -> Result<RegistrarDomain, RegistrarError> {
-        let ret = self.call(&request::domain_info(name)).await?;
-        let item = ret
-            .items("domainsList")
-            .first()
-            .ok_or_else(|| not_in_account(name))?;
+        let item = self.domain_info_item(name).await?;
         domain_from(|k| item.text_of(k).map(str::to_string)).map_err(|message| {
             RegistrarError::Protocol {
                 message: format!("domainInfo for {name}: {message}"),
             }
+        })
+    }
+
+    /// `domainInfo`'s item for one domain, every element as the server sent it.
+    pub async fn domain_info_item(&self, name: &DomainName) -> Result<Node, RegistrarError> {
+        let ret = self.call(&request::domain_info(name)).await?;
+        ret.items("domainsList")
+            .first()
+            .cloned()
+            .ok_or_else(|| not_in_account(name))
+    }
+
+    /// What a domainUpdate must send back unchanged, read now.
+    pub async fn domain_settings(
+        &self,
+        name: &DomainName,
+    ) -> Result<DomainSettings, RegistrarError> {
+        let item = self.domain_info_item(name).await?;
+        settings_from(&item).map_err(|message| RegistrarError::Protocol {
+            message: format!(
+                "{message} for {name}: domwatch sends no domainUpdate that could wipe it; change the contacts in the domain-bestellsystem"
+            ),
         })
     }
 
@@ -269,8 +371,12 @@ impl SmartnicClient {
         start: Option<NaiveDate>,
         notify: Option<&str>,
     ) -> Result<(), RegistrarError> {
-        let notify = notify.or(self.config.notify_email.as_deref()).unwrap_or("");
-        let request = request::domain_delete(name, start, notify, self.config.start_date_format);
+        // `notify` is required: without an address of our own, the domain's stays.
+        let notify = match notify.or(self.config.notify_email.as_deref()) {
+            Some(notify) => notify.to_string(),
+            None => self.domain_settings(name).await?.notify,
+        };
+        let request = request::domain_delete(name, start, &notify, self.config.start_date_format);
         self.call(&request).await.map(drop)
     }
 
@@ -294,15 +400,17 @@ impl SmartnicClient {
         self.call(&request::domain_restore(name)).await.map(drop)
     }
 
-    /// `domainUpdate` with only the given contact roles (`billing` = zoneC).
+    /// `domainUpdate` changing the given contact roles (`billing` = zoneC). Everything
+    /// else the WSDL requires is read with domainInfo just before and sent back as it is.
     pub async fn domain_update_contacts(
         &self,
         name: &DomainName,
         contacts: &ContactHandles,
         notify: Option<&str>,
     ) -> Result<(), RegistrarError> {
+        let current = self.domain_settings(name).await?;
         let notify = notify.or(self.config.notify_email.as_deref());
-        self.call(&request::domain_update_contacts(name, contacts, notify))
+        self.call(&request::domain_update(name, &current, contacts, notify))
             .await
             .map(drop)
     }
@@ -330,13 +438,15 @@ impl SmartnicClient {
         Ok(contact_from(&ret))
     }
 
-    /// `handleUpdate`: address and reachability of a handle (names cannot change).
+    /// `handleUpdate`: address and reachability of a handle (names cannot change); `fax`
+    /// and the extension are read with handleInfo just before and kept.
     pub async fn handle_update(
         &self,
         handle: &str,
         contact: &ContactDetails,
     ) -> Result<(), RegistrarError> {
-        self.call(&request::handle_update(handle, contact))
+        let current = self.call(&request::handle_info(handle)).await?;
+        self.call(&request::handle_update(handle, contact, &current))
             .await
             .map(drop)
     }
@@ -667,6 +777,60 @@ mod tests {
             }
         );
         assert!(d.premium.is_none());
+    }
+
+    #[test]
+    fn a_contact_update_sends_back_everything_it_does_not_change() {
+        let ret = ret_of(&DOMAIN_INFO.replace(
+            "<orderDate",
+            "<nameservers><item><ns>ns1.kunde.de</ns><ipv4>192.0.2.1</ipv4><ipv6 xsi:nil=\"true\"/></item>\
+             <item><ns>ns2.example.net</ns></item></nameservers>\
+             <remarks>Kunde &amp; Co</remarks><notifyEmail>alt@kunde.de</notifyEmail><orderDate",
+        ));
+        let item = &ret.items("domainsList")[0];
+        let now = settings_from(item).unwrap();
+        assert_eq!(now.nameservers, ["ns1.kunde.de", "ns2.example.net"]);
+        assert_eq!(now.ns_entries, ["ns1.kunde.de 192.0.2.1"]);
+        assert_eq!(now.remarks, "Kunde & Co");
+        let name = DomainName::parse("bäckerei-beispiel.de").unwrap();
+        let change = ContactHandles {
+            admin: Some("NEW0000001@HANDLES.DE".into()),
+            ..ContactHandles::default()
+        };
+        let update = request::domain_update(&name, &now, &change, None);
+        let text = |f: &str| match update.field(f) {
+            Some(crate::xml::Value::Text(t)) => t.as_str(),
+            other => panic!("{f}: {other:?}"),
+        };
+        assert_eq!(text("adminC"), "NEW0000001@HANDLES.DE");
+        assert_eq!(text("ownerC"), "OO2222222@HANDLES.DE");
+        assert_eq!(text("techC"), "AA1111111@HANDLES.DE");
+        assert_eq!(text("zoneC"), "ZZ3333333@HANDLES.DE");
+        assert_eq!(text("remarks"), "Kunde & Co");
+        assert_eq!(text("notify"), "alt@kunde.de", "the domain's own address");
+        assert_eq!(
+            update.field("nameserver"),
+            Some(&crate::xml::Value::Strings(vec![
+                "ns1.kunde.de".into(),
+                "ns2.example.net".into()
+            ]))
+        );
+        assert!(matches!(
+            update.field("extension"),
+            Some(crate::xml::Value::Struct("DomainUpdateRequestExtension", _))
+        ));
+    }
+
+    #[test]
+    fn an_answer_without_the_current_values_stops_the_update() {
+        // The fixture has no `remarks`: sending them empty could wipe them.
+        let ret = ret_of(DOMAIN_INFO);
+        let error = settings_from(&ret.items("domainsList")[0]).unwrap_err();
+        assert!(error.contains("`remarks`"), "{error}");
+        let ret = ret_of(&DOMAIN_INFO.replace("<orderDate", "<remarks/><orderDate"));
+        let now = settings_from(&ret.items("domainsList")[0]).unwrap();
+        assert_eq!(now.nameservers, ["ns2.example.net"], "the secondary list");
+        assert_eq!(now.remarks, "");
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! it reads exists in the WSDL (`wsdl/smartnic-soap.wsdl`, read here with quick-xml).
 
 use crate::dates::StartDateFormat;
-use crate::operations::{self as request, op, Request, LIST_FIELDS};
+use crate::operations::{
+    self as request, op, DomainExtension, DomainSettings, Kind, Request, LIST_FIELDS,
+};
 use crate::xml::{body_element, envelope, parse, Node, Value};
 use domwatch_core::model::ContactHandles;
 use domwatch_core::ports::ContactDetails;
@@ -26,6 +28,8 @@ struct Wsdl {
     actions: BTreeMap<String, String>,
     /// binding operation → `use` of its input body.
     body_use: BTreeMap<String, String>,
+    /// complexType → its elements that are not nillable (the ones a write must send).
+    required: BTreeMap<String, Vec<String>>,
 }
 
 fn attr(start: &BytesStart<'_>, name: &str) -> Option<String> {
@@ -82,6 +86,14 @@ fn read_wsdl() -> Wsdl {
                     let declared = attr(&start, "type")
                         .map(|t| unprefixed(&t))
                         .unwrap_or_default();
+                    if attr(&start, "nillable").as_deref() != Some("true")
+                        && attr(&start, "minOccurs").as_deref() != Some("0")
+                    {
+                        wsdl.required
+                            .entry(ty.clone())
+                            .or_default()
+                            .push(name.clone());
+                    }
                     wsdl.types
                         .entry(ty.clone())
                         .or_default()
@@ -182,6 +194,61 @@ fn full_contact() -> ContactDetails {
     }
 }
 
+/// A domain with every setting domainInfo can report.
+fn settings() -> DomainSettings {
+    let record = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    DomainSettings {
+        contacts: ContactHandles {
+            owner: Some("O".into()),
+            admin: Some("A".into()),
+            tech: Some("T".into()),
+            billing: Some("Z".into()),
+        },
+        nameservers: vec!["ns1.example.de".into(), "ns2.example.net".into()],
+        ns_entries: vec!["ns1.example.de 192.0.2.1".into()],
+        remarks: "Kunde 4711".into(),
+        notify: "n@example.net".into(),
+        extension: Some(DomainExtension {
+            wpp: [Some("1".into()), None, None, None],
+            dnssec_keys: vec![record(&[
+                ("keyFlag", "257"),
+                ("digestType", "2"),
+                ("algorithm", "13"),
+                ("key", "AwEAAb"),
+            ])],
+            dnssec_ds: vec![record(&[
+                ("keyTag", "12345"),
+                ("algorithm", "13"),
+                ("digestType", "2"),
+                ("digest", "ABCDEF"),
+            ])],
+        }),
+    }
+}
+
+/// Elements the WSDL requires that a write may leave out, with the reason.
+const LEFT_OUT_ON_PURPOSE: [(&str, &str, &str); 4] = [
+    // domainInfo does not report a domain's trustee services: an empty value would end
+    // them whichever way the server reads it; left out, a friendly server keeps them.
+    (
+        "DomainUpdateRequestExtension",
+        "adminCTrustee",
+        "unreadable",
+    ),
+    (
+        "DomainUpdateRequestExtension",
+        "ownerCTrustee",
+        "unreadable",
+    ),
+    ("DomainUpdateRequestExtension", "techCTrustee", "unreadable"),
+    ("DomainUpdateRequestExtension", "zoneCTrustee", "unreadable"),
+];
+
 /// Every request the client can build, with every optional field present.
 fn every_request() -> Vec<Request> {
     let idn = name("müller.de");
@@ -202,10 +269,11 @@ fn every_request() -> Vec<Request> {
         request::domain_transit(&idn, day, StartDateFormat::IsoDate),
         request::domain_restore(&idn),
         request::domain_update_contacts(&idn, &all_roles, Some("n@example.net")),
+        request::domain_update(&idn, &settings(), &all_roles, Some("n@example.net")),
         request::handle_create(&full_contact(), true),
         request::handle_info("AB1234567@HANDLES.DE"),
         request::handle_list(10, 0),
-        request::handle_update("AB1234567@HANDLES.DE", &full_contact()),
+        request::handle_update("AB1234567@HANDLES.DE", &full_contact(), &Node::default()),
         request::price_domain_list(),
     ]
 }
@@ -266,6 +334,91 @@ fn every_request_field_the_client_writes_is_declared() {
             covered.contains(&o.name),
             "{} has no request checked",
             o.name
+        );
+    }
+}
+
+impl Wsdl {
+    /// Every required element of `ty` is in `node`, recursively; returns what is missing.
+    fn missing(&self, context: &str, ty: &str, node: &Node, out: &mut Vec<String>) {
+        for element in self.required.get(ty).into_iter().flatten() {
+            let on_purpose = LEFT_OUT_ON_PURPOSE
+                .iter()
+                .any(|(t, e, _)| *t == ty && e == element);
+            if node.child(element).is_none() && !on_purpose {
+                out.push(format!("{context}/{element}"));
+            }
+        }
+        for child in node.children.iter().filter(|c| !c.nil) {
+            if let Some(declared) = self.declared(ty, &child.name) {
+                let path = format!("{context}/{}", child.name);
+                self.missing(&path, declared, child, out);
+            }
+        }
+    }
+}
+
+/// The pessimistic reading of a write: whatever it leaves out may be emptied. So every
+/// write sends every element the WSDL requires (the partial domainUpdate aside, which the
+/// client never sends; see `domain_update_contacts`).
+#[test]
+fn every_write_sends_every_element_the_wsdl_requires() {
+    let wsdl = read_wsdl();
+    let mut checked = Vec::new();
+    for request in every_request() {
+        let partial_update =
+            request.operation == op::DOMAIN_UPDATE && request.field("nameserver").is_none();
+        if request.operation.kind != Kind::Write || partial_update {
+            continue;
+        }
+        let mut fields = request.fields.clone();
+        fields.push(("clientTRID", Value::text("t")));
+        let xml = envelope(&request.operation, &fields);
+        let tree = parse(&xml).unwrap();
+        let part = &body_element(&tree).unwrap().children[0];
+        let mut missing = Vec::new();
+        wsdl.missing(
+            request.operation.name,
+            &request.operation.request_type(),
+            part,
+            &mut missing,
+        );
+        assert!(missing.is_empty(), "required but not sent: {missing:?}");
+        checked.push(request.operation.name);
+    }
+    for o in op::ALL.iter().filter(|o| o.kind == Kind::Write) {
+        assert!(checked.contains(&o.name), "{} was not checked", o.name);
+    }
+    // The partial update the client used to send would not pass.
+    let partial = request::domain_update_contacts(
+        &name("example.de"),
+        &ContactHandles {
+            admin: Some("A".into()),
+            ..ContactHandles::default()
+        },
+        None,
+    );
+    let mut fields = partial.fields.clone();
+    fields.push(("clientTRID", Value::text("t")));
+    let tree = parse(&envelope(&op::DOMAIN_UPDATE, &fields)).unwrap();
+    let mut missing = Vec::new();
+    wsdl.missing(
+        "domainUpdate",
+        "DomainUpdateRequestObject",
+        &body_element(&tree).unwrap().children[0],
+        &mut missing,
+    );
+    for element in [
+        "remarks",
+        "nameserver",
+        "nsEntry",
+        "ownerC",
+        "quoting",
+        "notify",
+    ] {
+        assert!(
+            missing.contains(&format!("domainUpdate/{element}")),
+            "{element}: {missing:?}"
         );
     }
 }

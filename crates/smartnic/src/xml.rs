@@ -24,6 +24,14 @@ pub enum Value {
     Strings(Vec<String>),
     /// `tns:ArrayOfFilteritem`: `{key, value}` items.
     Filters(Vec<(String, String)>),
+    /// A structure typed `ns1:{type}`: its elements in order.
+    Struct(&'static str, Vec<(String, Value)>),
+    /// An array of structures typed `ns1:{array}`, each `<item xsi:type="ns1:{item}">`.
+    Structs {
+        array: &'static str,
+        item: &'static str,
+        items: Vec<Vec<(String, Value)>>,
+    },
 }
 
 impl Value {
@@ -96,6 +104,26 @@ fn write_field(out: &mut String, name: &str, value: &Value) {
             }
             let _ = write!(out, "</{name}>");
         }
+        Value::Struct(ty, fields) => {
+            let _ = write!(out, "<{name} xsi:type=\"ns1:{ty}\">");
+            write_fields(out, fields);
+            let _ = write!(out, "</{name}>");
+        }
+        Value::Structs { array, item, items } => {
+            let _ = write!(out, "<{name} xsi:type=\"ns1:{array}\">");
+            for fields in items {
+                let _ = write!(out, "<item xsi:type=\"ns1:{item}\">");
+                write_fields(out, fields);
+                out.push_str("</item>");
+            }
+            let _ = write!(out, "</{name}>");
+        }
+    }
+}
+
+fn write_fields(out: &mut String, fields: &[(String, Value)]) {
+    for (name, value) in fields {
+        write_field(out, name, value);
     }
 }
 
@@ -395,6 +423,38 @@ mod tests {
             .collect();
         assert_eq!(fields, ["domainName", "paidUntilDate"]);
         assert_eq!(request.items("filter")[0].text_of("value"), Some("de"));
+    }
+
+    #[test]
+    fn structures_nest_with_their_wsdl_types() {
+        let xml = envelope(
+            &op::DOMAIN_UPDATE,
+            &[(
+                "extension",
+                Value::Struct(
+                    "DomainUpdateRequestExtension",
+                    vec![
+                        ("ownerCWPP".into(), Value::Nil),
+                        (
+                            "dnsSecDSData".into(),
+                            Value::Structs {
+                                array: "ArrayOfDnssecdsdataitem",
+                                item: "dnsSecDSDataItem",
+                                items: vec![vec![("keyTag".into(), Value::text("1&2"))]],
+                            },
+                        ),
+                    ],
+                ),
+            )],
+        );
+        assert!(xml.contains(
+            "<extension xsi:type=\"ns1:DomainUpdateRequestExtension\"><ownerCWPP xsi:nil=\"true\"/>\
+             <dnsSecDSData xsi:type=\"ns1:ArrayOfDnssecdsdataitem\"><item xsi:type=\"ns1:dnsSecDSDataItem\">\
+             <keyTag xsi:type=\"xsd:string\">1&amp;2</keyTag></item></dnsSecDSData></extension>"
+        ));
+        let tree = parse(&xml).unwrap();
+        let ext = tree.find("extension").unwrap();
+        assert_eq!(ext.items("dnsSecDSData")[0].text_of("keyTag"), Some("1&2"));
     }
 
     #[test]

@@ -512,6 +512,17 @@ pub(crate) fn parse_response(action: &str, status: u16, body: &[u8]) -> Result<O
             });
         }
     }
+    if status == 403 {
+        // WHMCS's answer to a foreign IP or an action the API role lacks.
+        let message = match &parsed {
+            Ok(Value::Object(o)) => json::text(o, "message"),
+            _ => None,
+        };
+        return Err(WhmcsError::Permission {
+            action: action.to_string(),
+            message: message.unwrap_or_else(|| format!("HTTP 403 ({})", preview(body))),
+        });
+    }
     let object = match parsed {
         Ok(Value::Object(o)) => o,
         Ok(other) if (200..300).contains(&status) => {
@@ -605,6 +616,31 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(err, WhmcsError::Auth { .. }));
+    }
+
+    #[test]
+    fn http_403_is_a_permission_error_naming_the_fix() {
+        let ip = parse_response(
+            "GetClients",
+            403,
+            br#"{"result":"error","message":"Invalid IP 1.2.3.4"}"#,
+        )
+        .unwrap_err();
+        assert!(matches!(ip, WhmcsError::Permission { .. }), "{ip:?}");
+        let text = ip.to_string();
+        assert!(text.contains("Invalid IP 1.2.3.4"), "{text}");
+        assert!(text.contains("API IP Access Restriction"), "{text}");
+        let role = parse_response(
+            "GetClients",
+            403,
+            br#"{"result":"error","message":"Invalid Permissions: API action \"getclients\" is not allowed"}"#,
+        )
+        .unwrap_err();
+        assert!(role.to_string().contains("API Roles"), "{role}");
+        let page = parse_response("GetClients", 403, b"<html>Forbidden</html>").unwrap_err();
+        assert!(matches!(page, WhmcsError::Permission { .. }), "{page:?}");
+        assert!(page.to_string().contains("HTTP 403"), "{page}");
+        assert!(!page.is_transient());
     }
 
     #[test]

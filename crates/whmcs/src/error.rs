@@ -12,11 +12,9 @@ pub enum WhmcsError {
     )]
     Auth { action: String, message: String },
 
-    /// The credential's API role does not allow the action.
-    #[error(
-        "WHMCS refused `{action}`: {message}. Add the action to the API role of these \
-         credentials (Setup > Staff Management > Manage API Credentials > API Roles)"
-    )]
+    /// WHMCS refused the call (HTTP 403): this host's IP is not allowed, or the
+    /// credential's API role does not allow the action.
+    #[error("WHMCS refused `{action}`: {message}. {}", permission_fix(message))]
     Permission { action: String, message: String },
 
     /// The object (domain, invoice, ticket, to-do, client) does not exist.
@@ -100,6 +98,24 @@ pub enum WhmcsError {
 
     #[error("invalid WHMCS configuration: {0}")]
     Config(String),
+}
+
+/// What to change in WHMCS for a refused call, by what WHMCS said.
+fn permission_fix(message: &str) -> &'static str {
+    if message.to_ascii_lowercase().starts_with("invalid ip") {
+        "Add this host's IP under Setup > General Settings > Security > API IP Access \
+         Restriction (or send the API access key, which bypasses the IP check)"
+    } else if message
+        .to_ascii_lowercase()
+        .starts_with("invalid permissions")
+    {
+        "Grant the API role of these credentials the action (Setup > Staff Management > \
+         Manage API Credentials > API Roles)"
+    } else {
+        "Add this host's IP under Setup > General Settings > Security > API IP Access \
+         Restriction, or grant the API role of these credentials the action (Setup > Staff \
+         Management > Manage API Credentials > API Roles)"
+    }
 }
 
 impl WhmcsError {

@@ -3,7 +3,7 @@
 //! as JSON to `POST /_sandbox/event` or applied with `SmartnicSandbox::apply`.
 
 use super::faults::{FaultPlan, FaultRates, SmartnicFault};
-use super::state::State;
+use super::state::{Nameserver, State};
 use crate::portfolio::add_years;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -47,6 +47,20 @@ pub enum SmartnicEvent {
     },
     /// The domain left the account at once (moved to another reseller, deleted by support).
     RemoveDomain { domain: String },
+    /// Settings changed in the web front end: what is given replaces what the domain has.
+    SetDomainDetails {
+        domain: String,
+        #[serde(default)]
+        nameservers: Option<Vec<Nameserver>>,
+        #[serde(default)]
+        remarks: Option<String>,
+        /// `ownerCWPP`, `adminCWPP`, `techCWPP`, `zoneCWPP`.
+        #[serde(default)]
+        wpp: Option<[Option<String>; 4]>,
+        /// `notifyEmail`.
+        #[serde(default)]
+        notify: Option<String>,
+    },
 }
 
 fn one() -> usize {
@@ -132,6 +146,30 @@ pub fn apply(
             record.to_be_deleted = None;
             Ok(())
         }),
+        SmartnicEvent::SetDomainDetails {
+            domain,
+            nameservers,
+            remarks,
+            wpp,
+            notify,
+        } => state.edit_domain(&domain, |record, _| {
+            if record.gone.is_some() {
+                return Err(format!("{domain} is no longer in the account"));
+            }
+            if let Some(nameservers) = nameservers {
+                record.nameservers = nameservers;
+            }
+            if let Some(remarks) = remarks {
+                record.remarks = remarks;
+            }
+            if let Some(wpp) = wpp {
+                record.wpp = wpp;
+            }
+            if let Some(notify) = notify {
+                record.notify = Some(notify).filter(|n| !n.is_empty());
+            }
+            Ok(())
+        }),
     }
 }
 
@@ -153,6 +191,12 @@ mod tests {
         let name = portfolio
             .domains_of(Dialect::Smartnic)
             .find(|d| d.registrar.present && !d.registrar.renewal_mode.lets_expire())
+            .unwrap()
+            .name;
+        let other = portfolio
+            .domains_of(Dialect::Smartnic)
+            .filter(|d| d.registrar.present && d.name != name)
+            .nth(1)
             .unwrap()
             .name;
         let mut run = |json: String| {
@@ -177,6 +221,24 @@ mod tests {
                 .contains("hang")
         );
         assert!(run("{\"event\":\"renew\",\"domain\":\"not-here.de\"}".into()).is_err());
+        let details = |domain: &str| {
+            format!(
+                "{{\"event\":\"set_domain_details\",\"domain\":\"{domain}\",\"remarks\":\"Kunde 7\",\
+                 \"nameservers\":[{{\"ns\":\"ns1.kunde.de\",\"ipv4\":\"192.0.2.1\"}}]}}"
+            )
+        };
+        assert!(run(details(&name.unicode()))
+            .unwrap_err()
+            .contains("no longer"));
+        assert!(run(details(&other.unicode())).is_ok());
         assert_eq!(faults.queued(), 2);
+        state
+            .edit_domain(&other.unicode(), |record, _| {
+                assert_eq!(record.remarks, "Kunde 7");
+                assert_eq!(record.nameservers.len(), 1);
+                assert_eq!(record.nameservers[0].ipv4.as_deref(), Some("192.0.2.1"));
+                Ok(())
+            })
+            .unwrap();
     }
 }

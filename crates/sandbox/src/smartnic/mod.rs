@@ -4,8 +4,10 @@
 //!
 //! * `POST /soap.php`: the API. Bad credentials → HTTP 401. A body that is no SOAP
 //!   envelope, or a `SOAPAction` naming another operation than the body → SOAP Fault
-//!   (`Client`, HTTP 500). Otherwise `<ns1:{op}Response><return>` with `returnCode`:
-//!   1000 success, 2000 unknown operation, 2004 missing or invalid parameter, 2303 the
+//!   (`Client`, HTTP 500); an operation the WSDL does not declare → SOAP Fault `Server`
+//!   "Procedure 'x' not present" (HTTP 500), as a PHP SoapServer answers. Otherwise
+//!   `<ns1:{op}Response><return>` with `returnCode`: 1000 success, 2000 a WSDL operation
+//!   the sandbox does not model, 2004 missing or invalid parameter, 2303 the
 //!   domain / handle / sub-reseller does not exist, 2304 the domain's state forbids the
 //!   order (a second cancellation, a revoke with nothing pending, restoring a domain that
 //!   is not deleted), 2400 an injected "command failed".
@@ -20,6 +22,7 @@
 //! {"event":"place_cancellation","domain":"x.de"[,"date":"2027-01-01","transit":false]}
 //! {"event":"renew","domain":"x.de"[,"years":1]}
 //! {"event":"remove_domain","domain":"x.de"}
+//! {"event":"set_domain_details","domain":"x.de","nameservers":[{"ns":"ns1.x.de","ipv4":"192.0.2.1"}],"remarks":"…","wpp":["1",null,null,null],"notify":"…"}
 //! ```
 //!   (`POST /_sandbox/fault` with `{"fault":…,"count":…}` is kept as a short form of
 //!   `inject_fault`.)
@@ -29,15 +32,19 @@
 //! clears a pending order. When the sandbox day passes that date the domain leaves the
 //! list; a deleted one can be brought back with `domainRestore` for 30 days. Untouched
 //! domains renew by themselves. A portfolio domain whose renewal mode lets it expire has a
-//! deletion pending at its paid-until day. `domainUpdate` models the contact roles only
-//! (handles must exist). Handles: [`RESELLER_HANDLE`](crate::portfolio::RESELLER_HANDLE)
+//! deletion pending at its paid-until day. `domainUpdate` sets the contact roles (handles
+//! must exist), nameservers with glue (`nsEntry` lines `host address…`), remarks, notify
+//! and the WPP flags, read **pessimistically**: a required element left out is an empty
+//! value (a missing nameserver list wipes the delegation, a missing `adminC` empties the
+//! admin contact, missing `remarks` clear them), the way a PHP SoapServer may hand it to
+//! the application. `handleUpdate` likewise empties a required field left out. Handles: [`RESELLER_HANDLE`](crate::portfolio::RESELLER_HANDLE)
 //! and every client's handle exist with the client's details; `handleCreate` makes
 //! `{initials}{7 digits}@HANDLES.DE` ids and, without `forceNew`, hands back an identical
 //! existing handle instead. `startDate` is read as a Unix timestamp (a Berlin day) or
 //! `YYYY-MM-DD`; dates are returned as Unix timestamps of midnight in Berlin.
 //!
-//! Not modelled: sub-resellers (`forReseller` → 2303), nameservers and the other
-//! `domainUpdate` fields, domain registration and transfers, billing.
+//! Not modelled: sub-resellers (`forReseller` → 2303), `quoting`, trustee services and
+//! DNSSEC, domain registration and transfers, billing.
 
 pub mod events;
 pub mod faults;
@@ -426,6 +433,10 @@ async fn soap_endpoint(
                             .per_operation
                             .entry(request.operation.clone())
                             .or_default() += 1;
+                        if !soap::in_wsdl(&request.operation) {
+                            let fault = soap::unknown_operation_fault(&request.operation);
+                            return (Decision::Fault(fault), latency, false);
+                        }
                         let result =
                             inner
                                 .state

@@ -46,6 +46,28 @@ pub fn read_request(body: &[u8], soap_action: Option<&str>) -> Result<SoapReques
     })
 }
 
+/// Whether the WSDL declares `operation` (a PHP SoapServer knows exactly these).
+pub fn in_wsdl(operation: &str) -> bool {
+    static OPERATIONS: std::sync::OnceLock<std::collections::HashSet<String>> =
+        std::sync::OnceLock::new();
+    OPERATIONS
+        .get_or_init(|| {
+            domwatch_smartnic::WSDL
+                .split("<operation name=\"")
+                .skip(1)
+                .filter_map(|rest| rest.split('"').next())
+                .map(str::to_string)
+                .collect()
+        })
+        .contains(operation)
+}
+
+/// The fault a PHP SoapServer answers for an operation its WSDL does not declare
+/// (sent with HTTP 500).
+pub fn unknown_operation_fault(operation: &str) -> String {
+    fault_envelope("Server", &format!("Procedure '{operation}' not present"))
+}
+
 /// `DomainInfoResponseObject` for `domainInfo`.
 fn response_type(operation: &str) -> String {
     let mut chars = operation.chars();
@@ -134,6 +156,17 @@ mod tests {
         assert_eq!(ret.text_of("returnMessage"), Some("ok & fine"));
         assert_eq!(ret.text_of("serverTRID"), Some("s-1"));
         assert!(xml.contains("xsi:type=\"ns1:DomainInfoResponseObject\""));
+    }
+
+    #[test]
+    fn only_wsdl_operations_are_known() {
+        assert!(in_wsdl("domainInfo"));
+        assert!(in_wsdl("domainCreate"));
+        assert!(!in_wsdl("domainFly"));
+        let tree = parse(&unknown_operation_fault("domainFly")).unwrap();
+        let fault = domwatch_smartnic::xml::Fault::from_body(body_element(&tree).unwrap()).unwrap();
+        assert_eq!(fault.code, "Server");
+        assert_eq!(fault.message, "Procedure 'domainFly' not present");
     }
 
     #[test]

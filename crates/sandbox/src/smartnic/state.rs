@@ -12,6 +12,7 @@ use domwatch_core::model::{ContactHandles, Dialect};
 use domwatch_core::DomainName;
 use domwatch_smartnic::dates::{berlin_date, berlin_midnight_timestamp};
 use domwatch_smartnic::op;
+use domwatch_smartnic::operations::WPP_FIELDS;
 use domwatch_smartnic::xml::Node;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -63,6 +64,42 @@ pub struct DomainRecord {
     pub notify: Option<String>,
     #[serde(default)]
     pub gone: Option<Gone>,
+    /// The delegation: host names in order, with glue addresses.
+    #[serde(default = "default_nameservers")]
+    pub nameservers: Vec<Nameserver>,
+    #[serde(default)]
+    pub remarks: String,
+    /// WHOIS privacy per role: `ownerCWPP`, `adminCWPP`, `techCWPP`, `zoneCWPP`.
+    #[serde(default)]
+    pub wpp: [Option<String>; 4],
+}
+
+/// One nameserver of a domain (domainInfo's `NameserverArray`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Nameserver {
+    pub ns: String,
+    #[serde(default)]
+    pub ipv4: Option<String>,
+    #[serde(default)]
+    pub ipv6: Option<String>,
+}
+
+impl Nameserver {
+    pub fn host(ns: &str) -> Nameserver {
+        Nameserver {
+            ns: ns.to_string(),
+            ipv4: None,
+            ipv6: None,
+        }
+    }
+}
+
+/// Smart-NIC's own nameservers, which every portfolio domain starts with.
+pub fn default_nameservers() -> Vec<Nameserver> {
+    vec![
+        Nameserver::host("ns1.domain-bestellsystem.example"),
+        Nameserver::host("ns2.domain-bestellsystem.example"),
+    ]
 }
 
 impl DomainRecord {
@@ -105,6 +142,8 @@ pub struct Handle {
     pub country: String,
     pub phone: String,
     pub email: String,
+    #[serde(default)]
+    pub fax: String,
 }
 
 impl Handle {
@@ -120,6 +159,7 @@ impl Handle {
             country: c.country.into(),
             phone: c.phone,
             email: c.email,
+            fax: String::new(),
         }
     }
 
@@ -278,6 +318,9 @@ impl State {
                     contacts: d.registrar.contacts,
                     notify: None,
                     gone: None,
+                    nameservers: default_nameservers(),
+                    remarks: String::new(),
+                    wpp: Default::default(),
                 }
             }
         };
@@ -429,7 +472,7 @@ impl State {
             "priceDomainList" => Ok(price_list()),
             other => Err((
                 UNKNOWN_COMMAND,
-                format!("Unknown command: {other} is not an operation of this sandbox"),
+                format!("Unknown command: {other} is a WSDL operation the sandbox does not model"),
             )),
         }
     }
@@ -498,15 +541,7 @@ impl State {
         for (field, handle) in contact_fields(&record.contacts) {
             item.push_str(&string(field, handle));
         }
-        item.push_str(&string(
-            "primaryNameserver",
-            "ns1.domain-bestellsystem.example",
-        ));
-        item.push_str(&strings(
-            "secondaryNameserver",
-            &["ns2.domain-bestellsystem.example".to_string()],
-        ));
-        item.push_str("<nameservers xsi:type=\"ns1:ArrayOfNameserverarray\"/>");
+        item.push_str(&nameserver_elements(&record.nameservers));
         item.push_str(&string("reseller", &self.login));
         item.push_str(&string("orderDate", &timestamp(record.created)));
         item.push_str(&nillable("executionDate", ""));
@@ -528,13 +563,14 @@ impl State {
         item.push_str(&nillable("transferTo", ""));
         item.push_str(&string("orderNumber", &order_number(&record)));
         item.push_str(&string("regType", "REG"));
-        item.push_str(&string("remarks", ""));
+        item.push_str(&string("remarks", &record.remarks));
         item.push_str(&nillable(
             "notifyEmail",
             record.notify.as_deref().unwrap_or(""),
         ));
         item.push_str(&nillable("tags", ""));
-        item.push_str("<extension xsi:type=\"ns1:DomainInfoDomainsExtension\"/></item>");
+        item.push_str(&extension_element(&record.wpp));
+        item.push_str("</item>");
         Ok(format!(
             "<domainsList xsi:type=\"ns1:ArrayOfDomaininfodomains\">{item}</domainsList>"
         ))
@@ -665,7 +701,15 @@ impl State {
             fields.push((field, handle.to_string()));
         }
         fields.extend([
-            ("nameserver", "ns1.domain-bestellsystem.example".to_string()),
+            (
+                "nameserver",
+                record
+                    .nameservers
+                    .iter()
+                    .map(|n| n.ns.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
             ("systemInDate", timestamp(record.created)),
             ("orderDate", timestamp(record.created)),
             ("orderNumber", order_number(record)),
@@ -713,9 +757,8 @@ impl State {
         }
         record.to_be_deleted = Some(start);
         record.transit = transit;
-        if let Some(notify) = request.text_of("notify") {
-            record.notify = Some(notify.to_string());
-        }
+        // Pessimistic: an empty notify empties the domain's address.
+        record.notify = request.text_of("notify").map(str::to_string);
         self.store(index, record, false);
         Ok(String::new())
     }
@@ -766,29 +809,33 @@ impl State {
         Ok(String::new())
     }
 
-    /// Changes the contact roles given (other fields are accepted and not modelled).
+    /// Sets the domain to what the request says, read pessimistically: a PHP SoapServer
+    /// hands a required element that was left out to the application as an empty value,
+    /// so a missing role, nameserver list, `nsEntry`, `remarks` or `notify` empties it.
+    /// Only a missing or nil `extension` (nillable) leaves the extension alone; a given one
+    /// sets every WPP flag (missing or nil: off). `quoting` is not modelled.
     fn domain_update(&mut self, request: &Node) -> OpResult {
         let (index, mut record) = self.live_domain(request)?;
-        let mut changes = Vec::new();
-        for field in ["ownerC", "adminC", "techC", "zoneC"] {
+        let mut contacts = ContactHandles::default();
+        for (field, slot) in [
+            ("ownerC", &mut contacts.owner),
+            ("adminC", &mut contacts.admin),
+            ("techC", &mut contacts.tech),
+            ("zoneC", &mut contacts.billing),
+        ] {
             if let Some(id) = request.text_of(field) {
                 let handle = self
                     .handle(id)
                     .ok_or_else(|| (NOT_FOUND, format!("{field}: handle {id} does not exist")))?;
-                changes.push((field, handle.id));
+                *slot = Some(handle.id);
             }
         }
-        for (field, id) in changes {
-            let slot = match field {
-                "ownerC" => &mut record.contacts.owner,
-                "adminC" => &mut record.contacts.admin,
-                "techC" => &mut record.contacts.tech,
-                _ => &mut record.contacts.billing,
-            };
-            *slot = Some(id);
-        }
-        if let Some(notify) = request.text_of("notify") {
-            record.notify = Some(notify.to_string());
+        record.contacts = contacts;
+        record.nameservers = requested_nameservers(request)?;
+        record.remarks = request.text_of("remarks").unwrap_or("").to_string();
+        record.notify = request.text_of("notify").map(str::to_string);
+        if let Some(ext) = request.child("extension").filter(|e| !e.nil) {
+            record.wpp = WPP_FIELDS.map(|f| ext.text_of(f).map(str::to_string));
         }
         self.store(index, record, false);
         Ok(String::new())
@@ -826,6 +873,7 @@ impl State {
             country,
             phone: t("phone"),
             email: t("email"),
+            fax: t("fax"),
         };
         let force_new = matches!(request.text_of("forceNew"), Some("true" | "1"));
         if !force_new {
@@ -860,7 +908,7 @@ impl State {
             string("city", &h.city),
             string("country", &h.country),
             string("phone", &h.phone),
-            string("fax", ""),
+            string("fax", &h.fax),
             string("email", &h.email),
             string("handle", &h.id),
             string("reseller", &self.login),
@@ -888,7 +936,9 @@ impl State {
         Ok(out)
     }
 
-    /// Address and reachability of a handle; the names stay (WSDL: no name fields).
+    /// Address and reachability of a handle; the names stay (WSDL: no name fields). Read
+    /// pessimistically: a required element left out empties the field; the nillable
+    /// `country` and `company` stay when missing or nil.
     fn handle_update(&mut self, request: &Node) -> OpResult {
         let id = request
             .text_of("handle")
@@ -900,13 +950,14 @@ impl State {
             ("street", &mut h.street),
             ("pcode", &mut h.pcode),
             ("city", &mut h.city),
-            ("country", &mut h.country),
             ("phone", &mut h.phone),
+            ("fax", &mut h.fax),
             ("email", &mut h.email),
         ] {
-            if let Some(value) = request.text_of(field) {
-                *slot = value.to_string();
-            }
+            *slot = request.text_of(field).unwrap_or("").to_string();
+        }
+        if let Some(country) = request.text_of("country") {
+            h.country = country.to_string();
         }
         if let Some(company) = request.child("company").filter(|c| !c.nil) {
             h.company = company.text.trim().to_string();
@@ -921,6 +972,83 @@ impl State {
         self.changes += 1;
         Ok(String::new())
     }
+}
+
+/// The nameservers of a domainUpdate: the `nameserver` hosts, with glue from the
+/// `nsEntry` lines (`host address [address]`).
+fn requested_nameservers(request: &Node) -> Result<Vec<Nameserver>, OpError> {
+    let mut glue: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for line in request.items("nsEntry").iter().map(|i| i.text.trim()) {
+        let mut words = line.split_whitespace();
+        let Some(host) = words.next() else { continue };
+        let addresses: Vec<String> = words.map(str::to_string).collect();
+        if addresses.is_empty()
+            || addresses
+                .iter()
+                .any(|a| a.parse::<std::net::IpAddr>().is_err())
+        {
+            return Err(invalid(format!(
+                "nsEntry `{line}`: write the host and its addresses, e.g. `ns1.example.de 192.0.2.1`"
+            )));
+        }
+        glue.insert(host.to_ascii_lowercase(), addresses);
+    }
+    Ok(request
+        .items("nameserver")
+        .iter()
+        .map(|i| i.text.trim())
+        .filter(|h| !h.is_empty())
+        .map(|host| {
+            let addresses = glue.get(&host.to_ascii_lowercase());
+            let pick = |v6: bool| {
+                addresses
+                    .into_iter()
+                    .flatten()
+                    .find(|a| a.contains(':') == v6)
+                    .cloned()
+            };
+            Nameserver {
+                ns: host.to_string(),
+                ipv4: pick(false),
+                ipv6: pick(true),
+            }
+        })
+        .collect())
+}
+
+/// `primaryNameserver`, `secondaryNameserver[]` and `nameservers[] {ns, ipv4, ipv6}`.
+fn nameserver_elements(nameservers: &[Nameserver]) -> String {
+    let hosts: Vec<String> = nameservers.iter().map(|n| n.ns.clone()).collect();
+    let mut out = string(
+        "primaryNameserver",
+        hosts.first().map_or("", String::as_str),
+    );
+    out.push_str(&strings(
+        "secondaryNameserver",
+        hosts.get(1..).unwrap_or(&[]),
+    ));
+    out.push_str("<nameservers xsi:type=\"ns1:ArrayOfNameserverarray\">");
+    for n in nameservers {
+        let _ = write!(
+            out,
+            "<item xsi:type=\"ns1:NameserverArray\">{}{}{}</item>",
+            string("ns", &n.ns),
+            nillable("ipv4", n.ipv4.as_deref().unwrap_or("")),
+            nillable("ipv6", n.ipv6.as_deref().unwrap_or(""))
+        );
+    }
+    out.push_str("</nameservers>");
+    out
+}
+
+/// domainInfo's `extension`: the WPP flags; DNSSEC is not modelled (nil).
+fn extension_element(wpp: &[Option<String>; 4]) -> String {
+    let mut out = String::from("<extension xsi:type=\"ns1:DomainInfoDomainsExtension\">");
+    for (field, flag) in WPP_FIELDS.iter().zip(wpp) {
+        out.push_str(&nillable(field, flag.as_deref().unwrap_or("")));
+    }
+    out.push_str("<dnsSecKeyData xsi:nil=\"true\"/><dnsSecDSData xsi:nil=\"true\"/></extension>");
+    out
 }
 
 fn contact_fields(contacts: &ContactHandles) -> [(&'static str, &str); 4] {

@@ -8,10 +8,12 @@ use crate::portfolio::add_years;
 use domwatch_core::DomainName;
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
+use std::net::IpAddr;
 use std::str::FromStr;
 use std::sync::atomic::Ordering;
 
-/// A `result=error` answer (HTTP 200 like WHMCS, or 500 for sandbox faults).
+/// A `result=error` answer (HTTP 200 like WHMCS; 403 for a foreign IP or an action the
+/// API role does not allow; 500 for sandbox faults).
 #[derive(Debug)]
 pub struct Fail {
     pub message: String,
@@ -20,11 +22,19 @@ pub struct Fail {
 }
 
 impl Fail {
-    fn new(message: impl Into<String>) -> Self {
+    pub(super) fn new(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
             registrar_error: None,
             status: 200,
+        }
+    }
+
+    /// WHMCS refuses the caller with HTTP 403 and the usual JSON body.
+    fn forbidden(message: impl Into<String>) -> Self {
+        Self {
+            status: 403,
+            ..Self::new(message)
         }
     }
 }
@@ -40,7 +50,7 @@ impl From<anyhow::Error> for Fail {
     }
 }
 
-type Answer = Result<Map<String, Value>, Fail>;
+pub(super) type Answer = Result<Map<String, Value>, Fail>;
 
 /// Request fields in order (array fields such as `newitemamount[]` repeat).
 pub struct Params(pub Vec<(String, String)>);
@@ -54,25 +64,25 @@ impl Params {
             .map(|(_, v)| v.as_str())
     }
 
-    fn has(&self, key: &str) -> bool {
+    pub(super) fn has(&self, key: &str) -> bool {
         self.get(key).is_some()
     }
 
     /// PHP truthiness: missing, `""` and `"0"` are false.
-    fn truthy(&self, key: &str) -> bool {
+    pub(super) fn truthy(&self, key: &str) -> bool {
         matches!(self.get(key), Some(v) if !v.is_empty() && v != "0")
     }
 
     /// The value when PHP would consider it non-empty (what WHMCS writes).
-    fn nonempty(&self, key: &str) -> Option<&str> {
+    pub(super) fn nonempty(&self, key: &str) -> Option<&str> {
         self.get(key).filter(|v| !v.is_empty() && *v != "0")
     }
 
-    fn int(&self, key: &str) -> Option<i64> {
+    pub(super) fn int(&self, key: &str) -> Option<i64> {
         self.get(key).and_then(|v| v.trim().parse().ok())
     }
 
-    fn all(&self, key: &str) -> Vec<&str> {
+    pub(super) fn all(&self, key: &str) -> Vec<&str> {
         self.0
             .iter()
             .filter(|(k, _)| k == key)
@@ -81,7 +91,7 @@ impl Params {
     }
 
     /// `name[id]=value` fields as (id, value).
-    fn keyed(&self, name: &str) -> Vec<(i64, &str)> {
+    pub(super) fn keyed(&self, name: &str) -> Vec<(i64, &str)> {
         let prefix = format!("{name}[");
         self.0
             .iter()
@@ -92,7 +102,7 @@ impl Params {
             .collect()
     }
 
-    fn paging(&self) -> (i64, i64) {
+    pub(super) fn paging(&self) -> (i64, i64) {
         let start = self.int("limitstart").unwrap_or(0).max(0);
         let num = self.int("limitnum").filter(|n| *n > 0).unwrap_or(25);
         (start, num)
@@ -118,6 +128,8 @@ pub const ACTIONS: &[&str] = &[
     "logactivity",
     "gettodoitems",
     "updatetodoitem",
+    "getclients",
+    "getpaymentmethods",
 ];
 
 /// Actions whose default response type is XML (the others default to NVP).
@@ -130,6 +142,8 @@ const STRUCTURED: &[&str] = &[
     "getcurrencies",
     "gettldpricing",
     "getclientsdetails",
+    "getclients",
+    "getpaymentmethods",
 ];
 
 /// WHMCS matches action names case-insensitively after dropping non-alphanumerics.
@@ -142,13 +156,14 @@ pub fn normalise_action(action: &str) -> String {
 }
 
 /// Handles one API request; returns HTTP status, content type and body.
-pub async fn handle(state: &State, params: Params) -> (u16, &'static str, String) {
+pub async fn handle(state: &State, params: Params, caller: IpAddr) -> (u16, &'static str, String) {
     state.api_calls.fetch_add(1, Ordering::Relaxed);
     let action = normalise_action(params.get("action").unwrap_or(""));
     if let Ok(mut by_action) = state.api_calls_by_action.lock() {
         *by_action.entry(action.clone()).or_default() += 1;
     }
-    let authorised = authorise(state, &params, &action);
+    let authorised =
+        allow_ip(state, &params, caller).and_then(|()| authorise(state, &params, &action));
     // The domain listing is the one answer of a million rows: on SQLite it is rendered by
     // the database in one statement (see `clients_domains_json`); errors are rendered below
     // like every other action's.
@@ -191,7 +206,7 @@ pub async fn handle(state: &State, params: Params) -> (u16, &'static str, String
         .map(str::to_ascii_lowercase)
         .as_deref()
     {
-        Some("json") => (status, "application/json", Value::Object(body).to_string()),
+        Some("json") => (status, "application/json", json_in_whmcs_order(&body)),
         Some("xml") => (status, "text/xml", to_xml(&action, &body)),
         Some("nvp") if STRUCTURED.contains(&action.as_str()) => {
             body.clear();
@@ -207,6 +222,36 @@ pub async fn handle(state: &State, params: Params) -> (u16, &'static str, String
         _ if STRUCTURED.contains(&action.as_str()) => (status, "text/xml", to_xml(&action, &body)),
         _ => (status, "text/plain", to_nvp(&body)),
     }
+}
+
+/// API IP Access Restriction: a caller not on the list gets 403 `Invalid IP <ip>`, unless
+/// it sends the configured access key (which bypasses the IP check only).
+fn allow_ip(state: &State, params: &Params, caller: IpAddr) -> Result<(), Fail> {
+    let key_ok = state
+        .access_key
+        .as_ref()
+        .is_some_and(|key| params.get("accesskey") == Some(key.as_str()));
+    if key_ok || state.allowed_ips.contains(&caller) {
+        Ok(())
+    } else {
+        Err(Fail::forbidden(format!("Invalid IP {caller}")))
+    }
+}
+
+/// A JSON object with `result` and `message` first, as WHMCS writes its answers.
+fn json_in_whmcs_order(body: &Map<String, Value>) -> String {
+    let first = ["result", "message"];
+    let fields = first
+        .iter()
+        .filter_map(|k| body.get(*k).map(|v| (*k, v)))
+        .chain(
+            body.iter()
+                .filter(|(k, _)| !first.contains(&k.as_str()))
+                .map(|(k, v)| (k.as_str(), v)),
+        )
+        .map(|(k, v)| format!("{}:{v}", Value::String(k.to_string())))
+        .collect::<Vec<_>>();
+    format!("{{{}}}", fields.join(","))
 }
 
 fn authorise(state: &State, params: &Params, action: &str) -> Result<(), Fail> {
@@ -241,7 +286,7 @@ fn authorise(state: &State, params: &Params, action: &str) -> Result<(), Fail> {
     }
     if let Some(allowed) = &credential.allowed_actions {
         if !allowed.iter().any(|a| normalise_action(a) == action) {
-            return Err(Fail::new(format!(
+            return Err(Fail::forbidden(format!(
                 "Invalid Permissions: API action \"{action}\" is not allowed"
             )));
         }
@@ -268,11 +313,13 @@ async fn dispatch(state: &State, action: &str, p: &Params) -> Answer {
         "logactivity" => log_activity(state, p).await,
         "gettodoitems" => get_todo_items(state, p).await,
         "updatetodoitem" => update_todo_item(state, p).await,
+        "getclients" => super::clients::get_clients(state, p).await,
+        "getpaymentmethods" => super::clients::get_payment_methods(state).await,
         _ => Err(Fail::new("Command Not Found")),
     }
 }
 
-fn obj(value: Value) -> Map<String, Value> {
+pub(super) fn obj(value: Value) -> Map<String, Value> {
     match value {
         Value::Object(map) => map,
         _ => Map::new(),
@@ -354,7 +401,7 @@ fn domain_json(row: &Row) -> Value {
         "firstpaymentamount": row.money("firstpaymentamount"),
         "recurringamount": row.money("recurringamount"),
         "paymentmethod": row.text("paymentmethod"),
-        "paymentmethodname": "Bank Transfer",
+        "paymentmethodname": super::clients::display_name(row),
         "regdate": row.date("registrationdate"),
         "expirydate": row.date("expirydate"),
         "nextduedate": row.date("nextduedate"),
@@ -398,7 +445,8 @@ const DOMAIN_JSON_SQLITE: &str = "json_object(\
     'firstpaymentamount', printf('%.2f', COALESCE(firstpaymentamount, 0)), \
     'recurringamount', printf('%.2f', COALESCE(recurringamount, 0)), \
     'paymentmethod', COALESCE(CAST(paymentmethod AS TEXT), ''), \
-    'paymentmethodname', 'Bank Transfer', \
+    'paymentmethodname', COALESCE((SELECT value FROM tblpaymentgateways g \
+        WHERE g.gateway = tbldomains.paymentmethod AND g.setting = 'name'), CAST(paymentmethod AS TEXT), ''), \
     'regdate', CASE WHEN date(substr(registrationdate, 1, 10)) IS NULL THEN '0000-00-00' ELSE substr(registrationdate, 1, 10) END, \
     'expirydate', CASE WHEN date(substr(expirydate, 1, 10)) IS NULL THEN '0000-00-00' ELSE substr(expirydate, 1, 10) END, \
     'nextduedate', CASE WHEN date(substr(nextduedate, 1, 10)) IS NULL THEN '0000-00-00' ELSE substr(nextduedate, 1, 10) END, \
@@ -454,7 +502,14 @@ async fn get_clients_domains(state: &State, p: &Params) -> Answer {
     let (start, num) = p.paging();
     let filter = clients_domains_filter(p);
     let (total, rows) = filter
-        .page(&state.store, "*", "tbldomains", "id", start, num)
+        .page(
+            &state.store,
+            &format!("tbldomains.*, {}", super::clients::DISPLAY_NAME_SQL),
+            "tbldomains",
+            "id",
+            start,
+            num,
+        )
         .await?;
     let domains: Vec<Value> = rows.iter().map(domain_json).collect();
     Ok(obj(json!({
@@ -833,6 +888,9 @@ async fn recalculated_amount(state: &State, domain: &Row) -> Result<Option<Decim
 async fn update_client_domain(state: &State, p: &Params) -> Answer {
     let _guard = state.write_lock.lock().await;
     let domain = find_domain(state, p, "Domain ID Not Found").await?;
+    if let Some(method) = p.nonempty("paymentmethod") {
+        super::clients::check_payment_method(state, method).await?;
+    }
     let mut sets: Vec<(&str, Val)> = Vec::new();
     // Scalars are only written when non-empty in PHP's sense: "" and "0" are skipped.
     for (field, column) in [
@@ -959,6 +1017,7 @@ async fn update_invoice(state: &State, p: &Params) -> Answer {
         sets.push(("notes", Val::text(notes)));
     }
     if let Some(method) = p.nonempty("paymentmethod") {
+        super::clients::check_payment_method(state, method).await?;
         sets.push(("paymentmethod", Val::text(method)));
     }
     let descriptions = p.keyed("itemdescription");

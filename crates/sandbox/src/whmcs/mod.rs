@@ -7,6 +7,13 @@
 //! On MariaDB the direct-database path (`domwatch_whmcs::db`) and the API see the same
 //! rows: a to-do inserted into `tbltodolist` shows up in GetToDoItems.
 //!
+//! As strict as a live WHMCS: a caller whose IP is not in `allowed_ips` (loopback by
+//! default; the access key bypasses the check) gets HTTP 403 `{"result":"error","message":
+//! "Invalid IP <ip>"}`, and an action outside the credential's API role HTTP 403
+//! `Invalid Permissions: …`; other errors come with HTTP 200. Payment methods are checked
+//! against the configured gateways (`tblpaymentgateways`: `banktransfer` "Bank Transfer",
+//! `paypal` "PayPal", `mailin` "Mail In Payment"), whose display names the listings show.
+//!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
 //! use domwatch_sandbox::whmcs::{start, WhmcsSandboxConfig};
@@ -17,6 +24,7 @@
 //! ```
 
 mod api;
+mod clients;
 pub mod faults;
 pub mod schema;
 pub mod store;
@@ -24,14 +32,14 @@ pub mod store;
 use crate::portfolio::{add_years, Portfolio};
 use anyhow::{Context, Result};
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State as AxumState};
+use axum::extract::{ConnectInfo, RawQuery, State as AxumState};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, post};
 use axum::Router;
 use chrono::NaiveDate;
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -81,6 +89,12 @@ pub struct WhmcsSandboxConfig {
     pub numreturned_bug: bool,
     /// Domains per thousand that carry a random drift (see `Portfolio::drift_per_mille`).
     pub drift_per_mille: u16,
+    /// API IP Access Restriction (`APIAllowedIPs`): callers from other addresses get
+    /// HTTP 403 `Invalid IP <ip>` unless they send the right `accesskey`. Loopback only
+    /// by default.
+    pub allowed_ips: Vec<IpAddr>,
+    /// Seed a few to-do items ([`schema::SEED_TODOS`]) as a live WHMCS has them.
+    pub seed_todos: bool,
 }
 
 impl WhmcsSandboxConfig {
@@ -100,6 +114,11 @@ impl WhmcsSandboxConfig {
             access_key: None,
             numreturned_bug: false,
             drift_per_mille: crate::portfolio::DEFAULT_DRIFT_PER_MILLE,
+            allowed_ips: vec![
+                IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+                IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+            ],
+            seed_todos: false,
         }
     }
 }
@@ -118,6 +137,7 @@ pub(crate) struct State {
     today: NaiveDate,
     credentials: Vec<SandboxCredential>,
     access_key: Option<String>,
+    allowed_ips: Vec<IpAddr>,
     numreturned_bug: AtomicBool,
     /// GetClientsDomains (JSON, SQLite) rendered by the database; off = the generic path.
     pub(crate) database_rendered_listing: AtomicBool,
@@ -160,6 +180,10 @@ pub async fn start(config: WhmcsSandboxConfig) -> Result<WhmcsSandbox> {
         schema::seed(&store, &portfolio).await?;
         tracing::info!(domains = config.domains, elapsed = ?started.elapsed(), "sandbox WHMCS seeded");
     }
+    schema::ensure_gateways(&store).await?;
+    if config.seed_todos {
+        schema::seed_todos(&store, config.today).await?;
+    }
     let (identifier, secret) = config
         .credentials
         .first()
@@ -170,6 +194,7 @@ pub async fn start(config: WhmcsSandboxConfig) -> Result<WhmcsSandbox> {
         today: config.today,
         credentials: config.credentials,
         access_key: config.access_key,
+        allowed_ips: config.allowed_ips,
         numreturned_bug: AtomicBool::new(config.numreturned_bug),
         database_rendered_listing: AtomicBool::new(true),
         write_lock: tokio::sync::Mutex::new(()),
@@ -191,6 +216,7 @@ pub async fn start(config: WhmcsSandboxConfig) -> Result<WhmcsSandbox> {
     let addr = listener.local_addr()?;
     let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
+        let router = router.into_make_service_with_connect_info::<SocketAddr>();
         let serve = axum::serve(listener, router).with_graceful_shutdown(async {
             let _ = shutdown_rx.await;
         });
@@ -321,6 +347,7 @@ impl Drop for WhmcsSandbox {
 
 async fn api_endpoint(
     AxumState(state): AxumState<Arc<State>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
@@ -354,7 +381,9 @@ async fn api_endpoint(
     // Run the call to completion in its own task: a client that gives up mid-request
     // (timeout, crash) must not cut a write in half, nor drop the only connection of an
     // in-memory database (sqlx discards a connection whose query was cancelled).
-    let handled = tokio::spawn(async move { api::handle(&state, api::Params(fields)).await }).await;
+    let caller = peer.ip().to_canonical();
+    let handled =
+        tokio::spawn(async move { api::handle(&state, api::Params(fields), caller).await }).await;
     let (status, content_type, body) = match handled {
         Ok(answer) => answer,
         Err(e) => {

@@ -1,7 +1,7 @@
 //! WHMCS tables (the columns domwatch and the sandbox use, with WHMCS's names and types)
 //! and the bulk seeding from the [`Portfolio`].
 
-use super::store::{sql_literal, Dialect, Store};
+use super::store::{sql_literal, Dialect, Store, Val};
 use crate::portfolio::{exchange_rates, Portfolio, SeedInvoice, BILLING_MARGIN, CURRENCIES, ZONES};
 use anyhow::Result;
 use chrono::NaiveDate;
@@ -23,6 +23,34 @@ pub const DOMAIN_STATUSES: &[&str] = &[
 
 /// Admin users the sandbox knows (UpdateToDoItem checks `adminid` against them).
 pub const ADMINS: &[(i64, &str)] = &[(1, "admin"), (2, "domwatch")];
+/// Payment gateways configured in the sandbox (`tblpaymentgateways`): module name and
+/// the display name WHMCS shows, in display order.
+pub const GATEWAYS: &[(&str, &str)] = &[
+    ("banktransfer", "Bank Transfer"),
+    ("paypal", "PayPal"),
+    ("mailin", "Mail In Payment"),
+];
+/// To-do items a WHMCS install has lying about: (title, description, status, due in days).
+pub const SEED_TODOS: &[(&str, &str, &str, i64)] = &[
+    (
+        "Manual Domain Renewal",
+        "Renew example-manual.de manually at the registrar",
+        "Pending",
+        3,
+    ),
+    (
+        "Review fraud order #1042",
+        "<p>Order flagged by MaxMind: check the <b>client</b> details</p>",
+        "In Progress",
+        1,
+    ),
+    (
+        "Update SSL certificate",
+        "The billing site certificate expires soon",
+        "Completed",
+        -10,
+    ),
+];
 /// Support departments (OpenTicket checks `deptid`).
 pub const DEPARTMENTS: &[(i64, &str)] = &[(1, "Support"), (2, "Domains"), (3, "Billing")];
 
@@ -74,6 +102,8 @@ const TABLES: &[&str] = &[
      admin TEXT NOT NULL, date {date}, message TEXT NOT NULL){tail}",
     "CREATE TABLE IF NOT EXISTS tblticketdepartments ({id}, name TEXT NOT NULL){tail}",
     "CREATE TABLE IF NOT EXISTS tbladmins ({id}, username TEXT NOT NULL){tail}",
+    "CREATE TABLE IF NOT EXISTS tblpaymentgateways ({id}, gateway VARCHAR(64) NOT NULL, \
+     setting VARCHAR(64) NOT NULL, value TEXT NOT NULL, `order` INT NOT NULL DEFAULT 0){tail}",
     "CREATE TABLE IF NOT EXISTS tblactivitylog ({id}, date {date}, description TEXT NOT NULL, \
      user TEXT NOT NULL, userid INT NOT NULL DEFAULT 0){tail}",
 ];
@@ -215,6 +245,62 @@ pub fn rate_of_currency_id(currency_id: u64) -> Decimal {
 /// portfolio computes client amounts.
 pub fn whmcs_price(cost_eur: Decimal, currency_id: u64) -> Decimal {
     (cost_eur * BILLING_MARGIN * rate_of_currency_id(currency_id)).round_dp(2)
+}
+
+/// Configures the payment gateways when none are (a sandbox table from before they
+/// existed gets them too): per gateway its `name` (display name), `type` and `visible`.
+pub async fn ensure_gateways(store: &Store) -> Result<()> {
+    if store
+        .count("SELECT COUNT(*) AS n FROM tblpaymentgateways", &[])
+        .await?
+        > 0
+    {
+        return Ok(());
+    }
+    let mut statements = Vec::new();
+    for (order, (gateway, name)) in GATEWAYS.iter().enumerate() {
+        for (setting, value) in [("name", *name), ("type", "Invoices"), ("visible", "on")] {
+            statements.push((
+                "INSERT INTO tblpaymentgateways (gateway, setting, value, `order`) VALUES (?, ?, ?, ?)"
+                    .to_string(),
+                vec![
+                    Val::text(*gateway),
+                    Val::text(setting),
+                    Val::text(value),
+                    Val::Int(order as i64 + 1),
+                ],
+            ));
+        }
+    }
+    store.transaction(&statements).await
+}
+
+/// Adds [`SEED_TODOS`] (dated around `today`) when `tbltodolist` is empty.
+pub async fn seed_todos(store: &Store, today: NaiveDate) -> Result<()> {
+    if store
+        .count("SELECT COUNT(*) AS n FROM tbltodolist", &[])
+        .await?
+        > 0
+    {
+        return Ok(());
+    }
+    let statements = SEED_TODOS
+        .iter()
+        .map(|(title, description, status, due_in)| {
+            (
+                "INSERT INTO tbltodolist (date, title, description, admin, status, duedate) VALUES (?, ?, ?, 1, ?, ?)"
+                    .to_string(),
+                vec![
+                    Val::opt_date(Some(today - chrono::Duration::days(7))),
+                    Val::text(*title),
+                    Val::text(*description),
+                    Val::text(*status),
+                    Val::opt_date(Some(today + chrono::Duration::days(*due_in))),
+                ],
+            )
+        })
+        .collect::<Vec<_>>();
+    store.transaction(&statements).await
 }
 
 /// True when the tables already hold a seeded sandbox (reuse it instead of seeding twice).

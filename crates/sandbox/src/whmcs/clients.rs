@@ -1,0 +1,149 @@
+//! GetClients, GetPaymentMethods, and payment methods checked against the configured
+//! gateways (`tblpaymentgateways`, display name in the `name` setting) as WHMCS does.
+
+use super::api::{obj, Answer, Fail, Params};
+use super::store::{Dialect, Row, Val};
+use super::State;
+use serde_json::{json, Value};
+
+/// The display name of a row's `paymentmethod`, as a select column
+/// (`paymentmethodname`).
+pub const DISPLAY_NAME_SQL: &str = "(SELECT value FROM tblpaymentgateways g \
+     WHERE g.gateway = tbldomains.paymentmethod AND g.setting = 'name') AS paymentmethodname";
+
+/// The gateway's display name, or the module name when no gateway of that name exists.
+pub fn display_name(row: &Row) -> String {
+    let name = row.text("paymentmethodname");
+    if name.is_empty() {
+        row.text("paymentmethod")
+    } else {
+        name
+    }
+}
+
+/// Configured gateways in display order: (module, display name).
+async fn gateways(state: &State) -> Result<Vec<(String, String)>, Fail> {
+    let rows = state
+        .store
+        .query(
+            "SELECT gateway, value FROM tblpaymentgateways WHERE setting = 'name' ORDER BY `order`, id",
+            &[],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.text("gateway"), r.text("value")))
+        .collect())
+}
+
+/// Refuses a payment method that is not a configured gateway, with WHMCS's message.
+pub async fn check_payment_method(state: &State, method: &str) -> Result<(), Fail> {
+    let known = gateways(state).await?;
+    if known.iter().any(|(module, _)| module == method) {
+        return Ok(());
+    }
+    let modules: Vec<&str> = known.iter().map(|(m, _)| m.as_str()).collect();
+    Err(Fail::new(format!(
+        "Invalid Payment Method. Valid options include {}",
+        modules.join(",")
+    )))
+}
+
+pub async fn get_payment_methods(state: &State) -> Answer {
+    let methods: Vec<Value> = gateways(state)
+        .await?
+        .into_iter()
+        .map(|(module, name)| json!({ "module": module, "displayname": name }))
+        .collect();
+    Ok(obj(json!({
+        "totalresults": methods.len(),
+        "paymentmethods": { "paymentmethod": methods },
+    })))
+}
+
+/// Columns GetClients may be ordered by.
+const ORDER_COLUMNS: &[&str] = &[
+    "id",
+    "firstname",
+    "lastname",
+    "companyname",
+    "email",
+    "datecreated",
+    "groupid",
+    "status",
+];
+
+/// GetClients: `limitstart`/`limitnum` paging, `search` (the start of the e-mail, first
+/// name, last name, full name or company), `status`, `orderby` and `sorting` (ASC/DESC).
+pub async fn get_clients(state: &State, p: &Params) -> Answer {
+    let (start, num) = p.paging();
+    let mut clauses = Vec::new();
+    let mut params = Vec::new();
+    if let Some(search) = p.nonempty("search") {
+        let full_name = match state.store.dialect() {
+            Dialect::MySql => "CONCAT(firstname, ' ', lastname)",
+            Dialect::Sqlite => "(firstname || ' ' || lastname)",
+        };
+        let like = format!("{}%", search.replace(['%', '_'], ""));
+        let columns = ["email", "firstname", "lastname", full_name, "companyname"];
+        let tests: Vec<String> = columns.iter().map(|c| format!("{c} LIKE ?")).collect();
+        clauses.push(format!("({})", tests.join(" OR ")));
+        params.extend(columns.iter().map(|_| Val::text(like.clone())));
+    }
+    if let Some(status) = p.nonempty("status") {
+        clauses.push("status = ?".to_string());
+        params.push(Val::text(status));
+    }
+    let filter = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", clauses.join(" AND "))
+    };
+    let order = p
+        .nonempty("orderby")
+        .filter(|o| ORDER_COLUMNS.contains(o))
+        .unwrap_or("id");
+    let direction = match p.get("sorting") {
+        Some(s) if s.eq_ignore_ascii_case("desc") => "DESC",
+        _ => "ASC",
+    };
+    let total = state
+        .store
+        .count(
+            &format!("SELECT COUNT(*) AS n FROM tblclients{filter}"),
+            &params,
+        )
+        .await?;
+    params.extend([Val::Int(num), Val::Int(start)]);
+    let rows = state
+        .store
+        .query(
+            &format!(
+                "SELECT id, firstname, lastname, companyname, email, datecreated, groupid, status \
+                 FROM tblclients{filter} ORDER BY {order} {direction}, id {direction} LIMIT ? OFFSET ?"
+            ),
+            &params,
+        )
+        .await?;
+    let clients: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.int("id"),
+                "firstname": r.text("firstname"),
+                "lastname": r.text("lastname"),
+                "companyname": r.text("companyname"),
+                "email": r.text("email"),
+                "datecreated": r.date("datecreated"),
+                "groupid": r.int("groupid"),
+                "status": r.text("status"),
+            })
+        })
+        .collect();
+    Ok(obj(json!({
+        "totalresults": total,
+        "startnumber": start,
+        "numreturned": clients.len(),
+        "clients": { "client": clients },
+    })))
+}
