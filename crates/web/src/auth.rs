@@ -251,8 +251,7 @@ impl Sessions {
         self.lock().remove(id);
     }
 
-    #[cfg(test)]
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.lock().len()
     }
 }

@@ -169,6 +169,11 @@ impl WebState {
         (self.clock)()
     }
 
+    /// Server-side sessions held: only logged-in admins have one.
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+
     /// Adds a "Check now" button that wakes the scheduler through `trigger` (the scheduler
     /// runs checks one at a time, so pressing it during a run queues at most one more).
     pub fn with_check_trigger(mut self, trigger: Arc<Notify>) -> Self {

@@ -43,6 +43,7 @@ impl ManualClock {
 
 struct Server {
     addr: SocketAddr,
+    state: WebState,
     http: reqwest::Client,
     _stop: tokio::sync::oneshot::Sender<()>,
     _dir: tempfile::TempDir,
@@ -58,7 +59,7 @@ async fn start(auth: AuthConfig, security: SecurityConfig, clock: Option<&Manual
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(serve(listener, state, async move {
+    tokio::spawn(serve(listener, state.clone(), async move {
         let _ = stopped.await;
     }));
     let http = reqwest::Client::builder()
@@ -67,6 +68,7 @@ async fn start(auth: AuthConfig, security: SecurityConfig, clock: Option<&Manual
         .unwrap();
     Server {
         addr,
+        state,
         http,
         _stop: stop,
         _dir: dir,
@@ -344,7 +346,13 @@ async fn anonymous_login_page_visits_do_not_evict_a_logged_in_session() {
     for _ in 0..2_000 {
         let form = server.get("/login", None).await;
         assert_eq!(form.status, StatusCode::OK);
+        assert!(form.cookie().is_some(), "each visitor gets a signed token");
     }
+    assert_eq!(
+        server.state.session_count(),
+        1,
+        "visitors leave nothing on the server"
+    );
     let page = server.get("/", Some(&session)).await;
     assert_eq!(page.status, StatusCode::OK, "the admin is still logged in");
     assert!(page.body.contains("No monitoring run yet"), "{}", page.body);
