@@ -1221,7 +1221,7 @@ registrar_mail = "domains@reseller.example"
         .unwrap()
         .resolve(&env(&[("DOMWATCH_METRICS_TOKEN", "from-env-0123456789")]))
         .unwrap();
-        let d = c.dashboard;
+        let d = c.dashboard.clone();
         assert_eq!(d.allowed_hosts.len(), 2);
         assert_eq!(
             d.trusted_proxies,
