@@ -7,7 +7,7 @@ use crate::runtime::Runtime;
 use anyhow::Context;
 use clap::Args;
 use domwatch_engine::{Completeness, CycleReport, Engine, EngineError, Mode, NoProgress};
-use domwatch_web::{AuthConfig, WebState};
+use domwatch_web::{AllowedHosts, AuthConfig, SecurityConfig, WebState};
 use std::future::Future;
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -39,7 +39,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => AuthConfig::open_access(),
     };
     auth.secure_cookies = config.secure_cookies;
+    let d = &config.dashboard;
+    auth.idle_timeout = Duration::from_secs(d.session_idle_minutes * 60);
+    auth.absolute_lifetime = Duration::from_secs(d.session_absolute_hours * 3600);
     auth.check_listen(addr)?;
+    let security = security_config(d, addr);
     if auth.is_open_access() {
         tracing::warn!(
             %addr,
@@ -61,15 +65,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let _ = stop_tx.send(true);
     });
     let check_now = Arc::new(Notify::new());
-    let app = domwatch_web::router(
-        WebState::new(runtime.engine.clone(), auth).with_check_trigger(check_now.clone()),
-    );
+    let state = WebState::new(runtime.engine.clone(), auth)
+        .with_security(security)
+        .with_check_trigger(check_now.clone());
     let mut server_stop = stop_rx.clone();
-    let server = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    let server = domwatch_web::serve(listener, state, async move {
         let _ = server_stop.wait_for(|stop| *stop).await;
     });
 
@@ -93,6 +93,26 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     drop(runtime);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The dashboard's defences from `[serve]`: the Host allow-list is the loopback names,
+/// the listen address and `serve.allowed_hosts`.
+fn security_config(d: &config::DashboardSettings, listen: SocketAddr) -> SecurityConfig {
+    let mut hosts = AllowedHosts::loopback_and(Some(listen)).entries().to_vec();
+    hosts.extend(d.allowed_hosts.iter().cloned());
+    if d.metrics_token.is_none() {
+        tracing::info!("serve.metrics_token is not set: /metrics is served to logged-in admins and to clients on this machine only");
+    }
+    SecurityConfig {
+        allowed_hosts: AllowedHosts::new(hosts),
+        trusted_proxies: d.trusted_proxies.clone(),
+        login_max_failures: d.login_max_failures,
+        login_window: Duration::from_secs(d.login_window_minutes * 60),
+        metrics_token: d.metrics_token.as_ref().map(|t| t.expose().to_string()),
+        header_read_timeout: Duration::from_secs(d.header_read_timeout_seconds),
+        body_read_timeout: Duration::from_secs(d.body_read_timeout_seconds),
+        ..SecurityConfig::default()
+    }
 }
 
 /// One monitoring cycle every `every`, the first at once. Cycles run one after the other

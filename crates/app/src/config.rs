@@ -189,6 +189,151 @@ pub struct RawServe {
     /// The dashboard is reached over TLS (e.g. behind a reverse proxy): mark the session
     /// cookie `Secure`. Also `DOMWATCH_SECURE_COOKIES=1`.
     pub secure_cookies: Option<bool>,
+    /// Host names (optionally `name:port`) the dashboard answers besides the loopback
+    /// names and the listen address; other Host headers get 421 (DNS rebinding).
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    /// Reverse proxies (IP addresses) whose `X-Forwarded-For` names the client.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// Failed logins per client address or user name within the window before 429.
+    pub login_max_failures: Option<u32>,
+    pub login_window_minutes: Option<u64>,
+    /// A login ends after this much inactivity (default 30) ...
+    pub session_idle_minutes: Option<u64>,
+    /// ... and this long after it began (default 12).
+    pub session_absolute_hours: Option<u64>,
+    /// Bearer token for `/metrics` (also DOMWATCH_METRICS_TOKEN(_FILE)).
+    pub metrics_token: Option<String>,
+    pub metrics_token_file: Option<PathBuf>,
+    /// A request's head must arrive within this many seconds (default 10), its body
+    /// within `body_read_timeout_seconds` (default 30).
+    pub header_read_timeout_seconds: Option<u64>,
+    pub body_read_timeout_seconds: Option<u64>,
+}
+
+/// The dashboard's login, session and request limits, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DashboardSettings {
+    /// Configured entries; the loopback names and the listen address are always allowed.
+    pub allowed_hosts: Vec<String>,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    pub login_max_failures: u32,
+    pub login_window_minutes: u64,
+    pub session_idle_minutes: u64,
+    pub session_absolute_hours: u64,
+    pub metrics_token: Option<Secret>,
+    pub header_read_timeout_seconds: u64,
+    pub body_read_timeout_seconds: u64,
+}
+
+/// Minimum length of `serve.metrics_token` (it guards business figures).
+const MIN_METRICS_TOKEN_CHARS: usize = 16;
+
+fn in_range(
+    key: &str,
+    value: Option<u64>,
+    default: u64,
+    min: u64,
+    max: u64,
+    unit: &str,
+) -> anyhow::Result<u64> {
+    let v = value.unwrap_or(default);
+    if !(min..=max).contains(&v) {
+        bail!("`serve.{key}` = {v} is out of range: use {min} to {max} {unit} (default {default})");
+    }
+    Ok(v)
+}
+
+impl RawServe {
+    fn dashboard(&self, env: &dyn Env) -> anyhow::Result<DashboardSettings> {
+        for host in &self.allowed_hosts {
+            domwatch_web::AllowedHosts::check_entry(host)
+                .map_err(|e| anyhow::anyhow!("`serve.allowed_hosts`: {e}"))?;
+        }
+        let trusted_proxies = self
+            .trusted_proxies
+            .iter()
+            .map(|p| {
+                p.trim().parse().map_err(|_| {
+                    anyhow::anyhow!("`serve.trusted_proxies` contains `{p}`, which is not an IP address: list the proxies' addresses, e.g. [\"127.0.0.1\"]")
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let metrics_token = secret(
+            env,
+            &["METRICS_TOKEN"],
+            "serve.metrics_token",
+            self.metrics_token.as_ref(),
+            self.metrics_token_file.as_ref(),
+        )?;
+        if let Some(token) = &metrics_token {
+            let t = token.expose();
+            if t.chars().count() < MIN_METRICS_TOKEN_CHARS
+                || t.chars().any(|c| c.is_whitespace() || c.is_control())
+            {
+                bail!("`serve.metrics_token` must be at least {MIN_METRICS_TOKEN_CHARS} characters without spaces: make one with `openssl rand -hex 32`");
+            }
+        }
+        let session_idle_minutes = in_range(
+            "session_idle_minutes",
+            self.session_idle_minutes,
+            30,
+            1,
+            7 * 24 * 60,
+            "minutes",
+        )?;
+        let session_absolute_hours = in_range(
+            "session_absolute_hours",
+            self.session_absolute_hours,
+            12,
+            1,
+            30 * 24,
+            "hours",
+        )?;
+        if session_idle_minutes > session_absolute_hours * 60 {
+            bail!("`serve.session_idle_minutes` = {session_idle_minutes} is longer than `serve.session_absolute_hours` = {session_absolute_hours}: make the idle limit the shorter one");
+        }
+        Ok(DashboardSettings {
+            allowed_hosts: self.allowed_hosts.clone(),
+            trusted_proxies,
+            login_max_failures: in_range(
+                "login_max_failures",
+                self.login_max_failures.map(u64::from),
+                5,
+                1,
+                1000,
+                "failures",
+            )? as u32,
+            login_window_minutes: in_range(
+                "login_window_minutes",
+                self.login_window_minutes,
+                5,
+                1,
+                24 * 60,
+                "minutes",
+            )?,
+            session_idle_minutes,
+            session_absolute_hours,
+            metrics_token,
+            header_read_timeout_seconds: in_range(
+                "header_read_timeout_seconds",
+                self.header_read_timeout_seconds,
+                10,
+                1,
+                300,
+                "seconds",
+            )?,
+            body_read_timeout_seconds: in_range(
+                "body_read_timeout_seconds",
+                self.body_read_timeout_seconds,
+                30,
+                1,
+                3600,
+                "seconds",
+            )?,
+        })
+    }
 }
 
 /// The file as written.
@@ -263,6 +408,8 @@ pub struct Config {
     /// Registrar notification address (Smart-NIC `notify`).
     pub registrar_mail: Option<String>,
     pub secure_cookies: bool,
+    /// Host allow-list, proxies, login throttling, session lifetimes, metrics token, timeouts.
+    pub dashboard: DashboardSettings,
     /// domwatch's own e-mail (digest, lifecycle actions), when `notices.smtp_url` is set.
     pub mail: Option<domwatch_mail::MailConfig>,
 }
@@ -616,7 +763,9 @@ impl RawConfig {
             }
         }
 
+        let dashboard = self.serve.dashboard(env)?;
         Ok(Config {
+            dashboard,
             database_url,
             whmcs,
             registrars,
@@ -1044,6 +1193,61 @@ registrar_mail = "domains@reseller.example"
             .resolve(&env(&[("DOMWATCH_SECURE_COOKIES", "maybe")]))
             .unwrap_err();
         assert!(bad.to_string().contains("true or false"), "{bad}");
+    }
+
+    #[test]
+    fn dashboard_settings_have_safe_defaults_and_checked_values() {
+        let d = RawConfig::default().resolve(&env(&[])).unwrap().dashboard;
+        assert_eq!(
+            (
+                d.login_max_failures,
+                d.login_window_minutes,
+                d.session_idle_minutes,
+                d.session_absolute_hours
+            ),
+            (5, 5, 30, 12)
+        );
+        assert!(
+            d.allowed_hosts.is_empty() && d.trusted_proxies.is_empty() && d.metrics_token.is_none()
+        );
+        assert_eq!(
+            (d.header_read_timeout_seconds, d.body_read_timeout_seconds),
+            (10, 30)
+        );
+
+        let c = RawConfig::from_toml(
+            "[serve]\nallowed_hosts = [\"dash.example\", \"dash.example:8443\"]\ntrusted_proxies = [\"127.0.0.1\"]\nlogin_max_failures = 3\nlogin_window_minutes = 15\nsession_idle_minutes = 10\nsession_absolute_hours = 2\nmetrics_token = \"0123456789abcdef0123\"",
+        )
+        .unwrap()
+        .resolve(&env(&[("DOMWATCH_METRICS_TOKEN", "from-env-0123456789")]))
+        .unwrap();
+        let d = c.dashboard.clone();
+        assert_eq!(d.allowed_hosts.len(), 2);
+        assert_eq!(
+            d.trusted_proxies,
+            vec!["127.0.0.1".parse::<std::net::IpAddr>().unwrap()]
+        );
+        assert_eq!((d.login_max_failures, d.login_window_minutes), (3, 15));
+        assert_eq!((d.session_idle_minutes, d.session_absolute_hours), (10, 2));
+        assert_eq!(
+            d.metrics_token.unwrap().expose(),
+            "from-env-0123456789",
+            "env wins"
+        );
+        assert!(!format!("{c:?}").contains("0123456789abcdef0123"));
+
+        assert!(err("[serve]\nallowed_hosts = [\"http://dash.example\"]")
+            .contains("serve.allowed_hosts"));
+        assert!(err("[serve]\ntrusted_proxies = [\"proxy.local\"]").contains("not an IP address"));
+        assert!(err("[serve]\nlogin_max_failures = 0").contains("serve.login_max_failures"));
+        assert!(err("[serve]\nsession_idle_minutes = 0").contains("1 to"));
+        assert!(
+            err("[serve]\nsession_idle_minutes = 120\nsession_absolute_hours = 1")
+                .contains("idle limit")
+        );
+        assert!(err("[serve]\nmetrics_token = \"short\"").contains("openssl rand"));
+        assert!(err("[serve]\nheader_read_timeout_seconds = 0")
+            .contains("serve.header_read_timeout_seconds"));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! HTML helpers: escaping and the page frame. Pages are plain server-rendered HTML with
-//! a little inline CSS; every form works without JavaScript.
+//! one stylesheet (`/static/domwatch.css`, no inline style, so the CSP forbids inline
+//! style and script); every form works without JavaScript.
 
 use crate::auth::SessionInfo;
 use std::fmt::Write;
@@ -45,6 +46,18 @@ form.inline{display:inline}
 code{background:#f0f2f5;padding:0 .2rem;border-radius:3px}
 "#;
 
+/// `GET /static/domwatch.css`: served by the app, cacheable for an hour.
+pub(crate) async fn stylesheet() -> impl axum::response::IntoResponse {
+    use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+    (
+        [
+            (CONTENT_TYPE, "text/css; charset=utf-8"),
+            (CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        STYLE,
+    )
+}
+
 /// Everything the frame needs to know about the request.
 pub struct Frame<'a> {
     pub session: Option<&'a SessionInfo>,
@@ -58,7 +71,7 @@ pub fn page(title: &str, frame: &Frame<'_>, body: &str) -> String {
         out,
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>{} · domwatch</title><style>{STYLE}</style></head><body>",
+         <title>{} · domwatch</title><link rel=\"stylesheet\" href=\"/static/domwatch.css\"></head><body>",
         esc(title)
     );
     out.push_str("<header><a href=\"/\">domwatch</a><a href=\"/\">Cases</a><a href=\"/audit\">Audit log</a><span class=\"spacer\"></span>");

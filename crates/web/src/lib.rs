@@ -13,26 +13,34 @@
 //! | `GET/POST /login`, `POST /logout` | admin login |
 //! | `GET /api/session` | who is logged in and the CSRF token for API writes |
 //! | `GET /api/cases`, `GET /api/cases/{id}`, `POST /api/cases/{id}/fix`, `GET /api/runs` | JSON |
-//! | `GET /metrics` | Prometheus text format |
+//! | `GET /metrics` | Prometheus text format (bearer token, login, or this machine) |
 //! | `GET /healthz` | liveness and database reachability |
+//! | `GET /static/domwatch.css` | the stylesheet (no inline style or script anywhere) |
 //!
 //! Authentication and CSRF are described in [`auth`]. Every write needs the session's CSRF
 //! token; this is enforced in one middleware for every non-GET route, so a new route can
-//! not forget it.
+//! not forget it. Every answer carries the security headers and every request passes the
+//! Host allow-list ([`security`]); logins are throttled ([`throttle`]) and their password
+//! hashing is bounded; [`serve`] cuts off clients that send their headers too slowly.
 
 pub mod auth;
 mod html;
 mod metrics;
 mod pages;
+pub mod security;
+mod server;
+mod throttle;
 
 mod api;
 
 pub use auth::{hash_password, AuthConfig, AuthError};
 pub use html::esc;
+pub use security::{log_text, AllowedHosts};
+pub use server::serve;
 
-use auth::{SessionInfo, Sessions};
+use auth::{SessionInfo, Sessions, Tokens};
 use axum::body::Body;
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode};
@@ -41,31 +49,129 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use domwatch_engine::Engine;
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::sync::Arc;
-use tokio::sync::Notify;
+use std::time::{Duration, Instant};
+use throttle::LoginThrottle;
+use tokio::sync::{Notify, Semaphore};
 
 /// Form bodies larger than this are refused before the CSRF check reads them.
 const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// The dashboard's defences that are not about who is logged in.
+#[derive(Clone)]
+pub struct SecurityConfig {
+    /// `Host` headers answered; others get 421.
+    pub allowed_hosts: AllowedHosts,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (exact addresses).
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Failed logins per client address or user name within `login_window` before 429.
+    pub login_max_failures: u32,
+    pub login_window: Duration,
+    /// Password checks (argon2, ~19 MiB each) running at once; more wait `hash_wait`,
+    /// then get 503.
+    pub max_concurrent_hashes: usize,
+    pub hash_wait: Duration,
+    /// `Authorization: Bearer <token>` that opens `/metrics`.
+    pub metrics_token: Option<String>,
+    /// A request's head must arrive within this, its body within `body_read_timeout`.
+    pub header_read_timeout: Duration,
+    pub body_read_timeout: Duration,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        Self {
+            allowed_hosts: AllowedHosts::loopback_and(None),
+            trusted_proxies: Vec::new(),
+            login_max_failures: 5,
+            login_window: Duration::from_secs(5 * 60),
+            max_concurrent_hashes: 2,
+            hash_wait: Duration::from_secs(10),
+            metrics_token: None,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl std::fmt::Debug for SecurityConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecurityConfig")
+            .field("allowed_hosts", &self.allowed_hosts)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("login_max_failures", &self.login_max_failures)
+            .field("login_window", &self.login_window)
+            .field("max_concurrent_hashes", &self.max_concurrent_hashes)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("body_read_timeout", &self.body_read_timeout)
+            .finish()
+    }
+}
+
+/// Where the dashboard reads the time for sessions and throttling (tests move it).
+pub type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
 
 /// What the dashboard needs: the engine (store, billing, registrars) and the login setup.
 #[derive(Clone)]
 pub struct WebState {
     pub engine: Engine,
     pub auth: AuthConfig,
+    security: Arc<SecurityConfig>,
     sessions: Arc<Sessions>,
+    tokens: Arc<Tokens>,
+    throttle: Arc<LoginThrottle>,
+    hashing: Arc<Semaphore>,
+    clock: Clock,
     check_now: Option<Arc<Notify>>,
 }
 
 impl WebState {
     pub fn new(engine: Engine, auth: AuthConfig) -> Self {
-        let sessions = Arc::new(Sessions::new(auth.idle_timeout));
+        let clock: Clock = Arc::new(Instant::now);
+        let security = SecurityConfig::default();
         Self {
+            sessions: Arc::new(Sessions::new(auth.idle_timeout, auth.absolute_lifetime)),
+            tokens: Arc::new(Tokens::new(clock())),
+            throttle: Arc::new(LoginThrottle::new(
+                security.login_max_failures,
+                security.login_window,
+            )),
+            hashing: Arc::new(Semaphore::new(security.max_concurrent_hashes.max(1))),
+            security: Arc::new(security),
             engine,
             auth,
-            sessions,
+            clock,
             check_now: None,
         }
+    }
+
+    /// Replaces the default [`SecurityConfig`].
+    pub fn with_security(mut self, security: SecurityConfig) -> Self {
+        self.throttle = Arc::new(LoginThrottle::new(
+            security.login_max_failures,
+            security.login_window,
+        ));
+        self.hashing = Arc::new(Semaphore::new(security.max_concurrent_hashes.max(1)));
+        self.security = Arc::new(security);
+        self
+    }
+
+    /// Reads time from `clock` for sessions, anonymous tokens and throttling.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.tokens = Arc::new(Tokens::new(clock()));
+        self.clock = clock;
+        self
+    }
+
+    fn now(&self) -> Instant {
+        (self.clock)()
+    }
+
+    /// Server-side sessions held: only logged-in admins have one.
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
     }
 
     /// Adds a "Check now" button that wakes the scheduler through `trigger` (the scheduler
@@ -102,16 +208,25 @@ pub fn router(state: WebState) -> Router {
     Router::new()
         .route("/healthz", get(metrics::healthz))
         .route("/metrics", get(metrics::metrics))
+        .route("/static/domwatch.css", get(html::stylesheet))
         .merge(protected)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::check_host,
+        ))
+        .layer(axum::middleware::from_fn(security::security_headers))
         .with_state(state)
 }
 
-/// True when the connection comes from this machine (or its address is unknown, as in
-/// in-process tests that call the router directly).
-fn peer_is_local(extensions: &axum::http::Extensions) -> bool {
-    extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .is_none_or(|ConnectInfo(addr)| addr.ip().is_loopback())
+/// True when the client is this machine (or its address is unknown, as in in-process
+/// tests that call the router directly), after resolving trusted proxies.
+fn client_is_local(
+    state: &WebState,
+    parts_ext: &axum::http::Extensions,
+    headers: &axum::http::HeaderMap,
+) -> bool {
+    security::client_ip(parts_ext, headers, &state.security.trusted_proxies)
+        .is_none_or(|ip| ip.is_loopback())
 }
 
 fn wants_json(path: &str) -> bool {
@@ -130,38 +245,43 @@ fn forwarded_https(headers: &axum::http::HeaderMap) -> bool {
 async fn session_and_csrf(State(state): State<WebState>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
     let json = wants_json(parts.uri.path());
-    if state.auth.is_open_access() && !peer_is_local(&parts.extensions) {
+    if state.auth.is_open_access() && !client_is_local(&state, &parts.extensions, &parts.headers) {
         return WebError::forbidden("no admin password is configured, so only this machine may use the dashboard: set serve.admin_password_hash").respond(json);
     }
     let secure = state.auth.secure_cookies || forwarded_https(&parts.headers);
-    let existing = parts
+    let cookie = parts
         .headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find_map(auth::session_id_from_cookies)
-        .and_then(|id| state.sessions.get(id));
+        .find_map(auth::session_id_from_cookies);
     let mut new_cookie = None;
-    let session = match existing {
-        Some(s) => Some(s),
-        None if state.auth.is_open_access() => {
-            let s = state
-                .sessions
-                .create(Some(auth::OPEN_ACCESS_USER.to_string()));
+    let session = match cookie.map(|c| state.session_of_cookie(c)) {
+        Some(Some(s)) => Some(s),
+        _ if state.auth.is_open_access() => {
+            let s = state.anonymous_session(state.tokens.issue(state.now()));
             new_cookie = Some(auth::session_cookie(&s.id, secure));
             Some(s)
         }
-        None => None,
+        _ => None,
     };
 
     let body = if matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
         body
     } else {
-        let bytes = match axum::body::to_bytes(body, MAX_FORM_BYTES).await {
-            Ok(b) => b,
-            Err(_) => {
+        let read = axum::body::to_bytes(body, MAX_FORM_BYTES);
+        let bytes = match tokio::time::timeout(state.security.body_read_timeout, read).await {
+            Ok(Ok(b)) => b,
+            Ok(Err(_)) => {
                 return WebError::new(StatusCode::PAYLOAD_TOO_LARGE, "request body too large")
                     .respond(json)
+            }
+            Err(_) => {
+                return WebError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "the request body did not arrive in time",
+                )
+                .respond(json)
             }
         };
         let provided = csrf_token_of(&parts, &bytes);
@@ -191,6 +311,37 @@ async fn session_and_csrf(State(state): State<WebState>, request: Request, next:
         }
     }
     response
+}
+
+impl WebState {
+    /// The session a cookie stands for: a logged-in session, or a valid anonymous token
+    /// (the login form; everyone under open access).
+    fn session_of_cookie(&self, cookie: &str) -> Option<SessionInfo> {
+        let now = self.now();
+        if let Some(s) = self.sessions.get(cookie, now) {
+            return Some(s);
+        }
+        let max_age = if self.auth.is_open_access() {
+            self.auth.absolute_lifetime
+        } else {
+            auth::LOGIN_FORM_TTL
+        };
+        self.tokens
+            .verify(cookie, now, max_age)
+            .then(|| self.anonymous_session(cookie.to_string()))
+    }
+
+    /// An anonymous token as a session: no user (login form) or the open-access user.
+    fn anonymous_session(&self, token: String) -> SessionInfo {
+        SessionInfo {
+            csrf: self.tokens.csrf_of(&token),
+            user: self
+                .auth
+                .is_open_access()
+                .then(|| auth::OPEN_ACCESS_USER.to_string()),
+            id: token,
+        }
+    }
 }
 
 /// The CSRF token of a write: the `X-CSRF-Token` header, else the `csrf` form field.
@@ -240,6 +391,24 @@ impl FromRequestParts<WebState> for Admin {
     }
 }
 
+/// The client's address (see [`security::client_ip`]); `None` in in-process tests.
+pub(crate) struct ConnectionInfo(pub Option<IpAddr>);
+
+impl FromRequestParts<WebState> for ConnectionInfo {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &WebState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(security::client_ip(
+            &parts.extensions,
+            &parts.headers,
+            &state.security.trusted_proxies,
+        )))
+    }
+}
+
 /// A [`WebError`] answered as an HTML page.
 pub(crate) struct HtmlError(pub WebError);
 
@@ -282,6 +451,8 @@ impl WebError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
     }
 
+    /// The answer to an engine error. Every variant is listed (no catch-all), so a new
+    /// one, e.g. a fix already in progress (409), is one more arm here.
     pub fn from_engine(error: domwatch_engine::EngineError) -> Self {
         use domwatch_engine::EngineError as E;
         let status = match &error {

@@ -2,9 +2,9 @@
 
 use crate::auth;
 use crate::pages::sums_per_currency;
-use crate::{peer_is_local, WebError, WebState};
+use crate::{security, WebError, WebState};
 use axum::extract::{Request, State};
-use axum::http::header::{CONTENT_TYPE, COOKIE};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use domwatch_core::detect::CaseKind;
@@ -29,23 +29,44 @@ pub(crate) async fn healthz(State(state): State<WebState>) -> Response {
     }
 }
 
-/// Metrics carry business figures: they are served to this machine (a local Prometheus
-/// or an agent), to a logged-in admin, and with open access (which is loopback only).
+/// Metrics carry business figures. They are served with `serve.metrics_token` as bearer
+/// token, to a logged-in admin, and, only while no token is configured, to a client on
+/// this machine that did not come through a proxy (a local Prometheus or agent).
 fn may_read_metrics(state: &WebState, request: &Request) -> bool {
-    if peer_is_local(request.extensions()) {
-        return true;
+    let headers = request.headers();
+    match &state.security.metrics_token {
+        Some(token) => {
+            let presented = headers
+                .get(AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim);
+            if presented.is_some_and(|p| auth::constant_time_eq(p.as_bytes(), token.as_bytes())) {
+                return true;
+            }
+        }
+        None => {
+            let local = security::client_ip(
+                request.extensions(),
+                headers,
+                &state.security.trusted_proxies,
+            )
+            .is_none_or(|ip| ip.is_loopback());
+            if local && !security::is_forwarded(headers) {
+                return true;
+            }
+        }
     }
     if state.auth.is_open_access() {
         return false;
     }
-    request
-        .headers()
+    headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .find_map(auth::session_id_from_cookies)
-        .and_then(|id| state.sessions.get(id))
-        .is_some_and(|s| s.user.is_some())
+        .and_then(|id| state.sessions.get(id, state.now()))
+        .is_some()
 }
 
 fn label(value: &str) -> String {
@@ -57,7 +78,12 @@ fn label(value: &str) -> String {
 
 pub(crate) async fn metrics(State(state): State<WebState>, request: Request) -> Response {
     if !may_read_metrics(&state, &request) {
-        return WebError::forbidden("metrics are served to this machine or a logged-in admin: scrape from localhost or through a reverse proxy on this host").respond(true);
+        let message = if state.security.metrics_token.is_some() {
+            "metrics need `Authorization: Bearer <serve.metrics_token>` (Prometheus: bearer_token_file) or a logged-in admin"
+        } else {
+            "metrics are served to this machine or a logged-in admin: set serve.metrics_token and scrape with it as bearer token"
+        };
+        return WebError::forbidden(message).respond(true);
     }
     match render(&state).await {
         Ok(text) => (

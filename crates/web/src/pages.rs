@@ -2,7 +2,7 @@
 
 use crate::auth::{self, SessionInfo};
 use crate::html::{csrf_field, esc, page, Frame};
-use crate::{Admin, HtmlError, WebError, WebState};
+use crate::{security, Admin, ConnectionInfo, HtmlError, WebError, WebState};
 use axum::extract::{Path, Query, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
@@ -17,6 +17,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::time::Duration;
 
 const AUDIT_PAGE_SIZE: i64 = 50;
 
@@ -582,8 +583,9 @@ pub(crate) async fn login_form(
         Some(s) if s.user.is_some() => Redirect::to("/").into_response(),
         Some(s) => Html(login_page(&s, None)).into_response(),
         None => {
-            // An anonymous session carries the CSRF token of the login form.
-            let s = state.sessions.create(None);
+            // A signed anonymous token carries the login form's CSRF token; nothing is
+            // stored for the visitor.
+            let s = state.anonymous_session(state.tokens.issue(state.now()));
             let secure = state.auth.secure_cookies || crate::forwarded_https(&headers);
             (
                 [(SET_COOKIE, auth::session_cookie(&s.id, secure))],
@@ -602,8 +604,28 @@ pub(crate) struct LoginForm {
     password: String,
 }
 
+/// Refuses a login with 429 (locked out) or 503 (too many password checks at once).
+fn login_refused(
+    session: &SessionInfo,
+    status: StatusCode,
+    message: &str,
+    wait: Duration,
+) -> Response {
+    let page = (status, Html(login_page(session, Some(message)))).into_response();
+    security::retry_after(page, wait)
+}
+
+fn lockout_message(wait: Duration) -> String {
+    let minutes = wait.as_secs().div_ceil(60).max(1);
+    format!(
+        "Too many failed logins: try again in {minutes} minute{}.",
+        if minutes == 1 { "" } else { "s" }
+    )
+}
+
 pub(crate) async fn login(
     State(state): State<WebState>,
+    ConnectionInfo(client): ConnectionInfo,
     headers: HeaderMap,
     Extension(session): Extension<SessionInfo>,
     Form(form): Form<LoginForm>,
@@ -611,25 +633,72 @@ pub(crate) async fn login(
     if state.auth.is_open_access() {
         return Redirect::to("/").into_response();
     }
+    // Locked out: refused before any hashing, also with the right password.
+    if let Some(wait) = state.throttle.locked(client, &form.user, state.now()) {
+        return login_refused(
+            &session,
+            StatusCode::TOO_MANY_REQUESTS,
+            &lockout_message(wait),
+            wait,
+        );
+    }
+    let Ok(Ok(permit)) = tokio::time::timeout(
+        state.security.hash_wait,
+        state.hashing.clone().acquire_owned(),
+    )
+    .await
+    else {
+        let wait = Duration::from_secs(5);
+        tracing::warn!("dashboard login refused: too many password checks at once");
+        return login_refused(
+            &session,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Too many logins at once: try again in a few seconds.",
+            wait,
+        );
+    };
+    // Failures recorded while this one waited count too.
+    if let Some(wait) = state.throttle.locked(client, &form.user, state.now()) {
+        return login_refused(
+            &session,
+            StatusCode::TOO_MANY_REQUESTS,
+            &lockout_message(wait),
+            wait,
+        );
+    }
     let auth = state.auth.clone();
     let user = form.user.clone();
-    let ok = tokio::task::spawn_blocking(move || auth.verify(&user, &form.password))
-        .await
-        .unwrap_or(false);
+    // The permit goes with the hash: it is held until argon2 is done, even when the
+    // client gives up early.
+    let ok = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        auth.verify(&user, &form.password)
+    })
+    .await
+    .unwrap_or(false);
     if !ok {
-        tracing::warn!(user = %form.user, "dashboard login failed");
+        state
+            .throttle
+            .record_failure(client, &form.user, state.now());
+        // One line per failure, for fail2ban; the name is escaped so it cannot forge lines.
+        tracing::warn!(
+            "domwatch: login failed for user \"{}\" from {}",
+            security::log_text(&form.user, 64),
+            client.map_or_else(|| "unknown".to_string(), |ip| ip.to_string())
+        );
         // Slows down password guessing; argon2 already costs the server, not the guesser.
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
         return (
             StatusCode::UNAUTHORIZED,
             Html(login_page(&session, Some("Wrong user name or password."))),
         )
             .into_response();
     }
+    state.throttle.clear(client, &form.user);
     // A fresh id after login: a session id planted before login is worthless.
     state.sessions.remove(&session.id);
-    let new = state.sessions.create(Some(form.user.clone()));
-    tracing::info!(user = %form.user, "dashboard login");
+    let new = state.sessions.create(form.user.clone(), state.now());
+    tracing::info!(user = %security::log_text(&form.user, 64), "dashboard login");
     let secure = state.auth.secure_cookies || crate::forwarded_https(&headers);
     (
         StatusCode::SEE_OTHER,
