@@ -156,7 +156,9 @@ pub async fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         }
     );
     for (account, error) in &report.failed_accounts {
-        println!("  ! registrar account {account} could not be read, its domains were skipped: {error}");
+        println!(
+            "  ! registrar account {account} could not be read, its domains were skipped: {error}"
+        );
     }
     for input in &report.incomplete_inputs {
         println!("  ! incomplete input, no verdict for its domains: {input}");
