@@ -363,7 +363,7 @@ impl Reader<'_> {
         }
     }
 
-    async fn to_end(&mut self) -> Vec<u8> {
+    async fn rest(&mut self) -> Vec<u8> {
         while self.fill().await {}
         std::mem::take(&mut self.buf)
     }
@@ -377,7 +377,7 @@ impl Reader<'_> {
         }
         match header_of(head, "content-length").and_then(|v| v.parse::<usize>().ok()) {
             Some(n) => self.exactly(n).await,
-            None if until_close => Some(self.to_end().await),
+            None if until_close => Some(self.rest().await),
             None => Some(Vec::new()),
         }
     }
