@@ -129,7 +129,11 @@ impl Engine {
         joined: &mut Joined,
     ) -> Result<(), EngineError> {
         let strikes = match run_id {
-            Some(run) => self.store.record_absences(run, &joined.absent).await?,
+            Some(run) => {
+                self.store
+                    .record_absences(run, &joined.absent, &joined.scope)
+                    .await?
+            }
             None => joined.absent.iter().map(|d| (d.clone(), 1)).collect(),
         };
         for o in &mut joined.observations {

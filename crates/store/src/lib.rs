@@ -718,11 +718,14 @@ impl Store {
     // ---- presence strikes -------------------------------------------------------------
 
     /// Counts consecutive absences. `absent`: billed domains not at the registrar this
-    /// run; every other tracked domain is reset. Returns the strikes of `absent` domains.
+    /// run; every other tracked domain that was observed (`scope`) is reset. A domain
+    /// outside the scope (its registrar account could not be read) keeps its count: not
+    /// seeing it is not seeing it back. Returns the strikes of `absent` domains.
     pub async fn record_absences(
         &self,
         run_id: i64,
         absent: &[DomainName],
+        scope: &HashSet<DomainName>,
     ) -> Result<HashMap<DomainName, u32>> {
         let mut tx = self
             .pool
@@ -741,7 +744,11 @@ impl Store {
             );
         }
         let absent_set: HashSet<&str> = absent.iter().map(|d| d.ascii()).collect();
-        for gone in previous.keys().filter(|d| !absent_set.contains(d.as_str())) {
+        let observed_back = |d: &String| {
+            !absent_set.contains(d.as_str())
+                && DomainName::parse(d).is_ok_and(|name| scope.contains(&name))
+        };
+        for gone in previous.keys().filter(|d| observed_back(d)) {
             sqlx::query("DELETE FROM presence WHERE domain = $1")
                 .bind(gone)
                 .execute(&mut *tx)

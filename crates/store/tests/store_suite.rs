@@ -521,16 +521,29 @@ async fn audit_log_pages_newest_first(store: &Store) {
 
 async fn absences_count_consecutive_strikes(store: &Store) {
     let gone = [name("gone.com"), name("müller.de")];
+    let scope: HashSet<DomainName> = gone.iter().cloned().collect();
     for expected in 1..=3u32 {
-        let strikes = store.record_absences(expected as i64, &gone).await.unwrap();
+        let strikes = store
+            .record_absences(expected as i64, &gone, &scope)
+            .await
+            .unwrap();
         assert_eq!(strikes[&gone[0]], expected);
         assert_eq!(strikes[&gone[1]], expected);
     }
     // müller.de is back: its count resets; gone.com keeps counting.
-    let strikes = store.record_absences(4, &gone[..1]).await.unwrap();
+    let strikes = store.record_absences(4, &gone[..1], &scope).await.unwrap();
     assert_eq!(strikes[&gone[0]], 4);
-    let strikes = store.record_absences(5, &gone).await.unwrap();
+    let strikes = store.record_absences(5, &gone, &scope).await.unwrap();
     assert_eq!(strikes[&gone[1]], 1);
+    // Its account could not be read: gone.com is neither absent nor back, and keeps its
+    // count for the next cycle that sees the account.
+    let unread: HashSet<DomainName> = [gone[1].clone()].into_iter().collect();
+    store.record_absences(6, &gone[1..], &unread).await.unwrap();
+    let strikes = store.record_absences(7, &gone, &scope).await.unwrap();
+    assert_eq!(
+        strikes[&gone[0]], 6,
+        "not reset by a cycle that could not see it"
+    );
 }
 
 async fn runs_record_outcome(store: &Store) {
