@@ -685,8 +685,9 @@ impl Store {
         rows.iter().map(ActionRecord::from_row).collect()
     }
 
-    /// Actions planned but never finished: a run stopped between planning one and
-    /// recording its result, so the write may or may not have happened.
+    /// Actions planned and not claimed: nothing was written for them yet (planned with
+    /// [`Store::plan_action`], or released after recovery found their write not in
+    /// effect). A write in flight is `running`: see [`Store::running_actions`].
     pub async fn unfinished_actions(&self) -> Result<Vec<ActionRecord>> {
         let rows = sqlx::query(&format!(
             "SELECT {ACTION_COLUMNS} FROM actions WHERE status = 'planned' ORDER BY id"
