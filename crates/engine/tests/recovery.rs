@@ -12,7 +12,7 @@ use domwatch_engine::{Mode, StepOutcome};
 use domwatch_sandbox::portfolio::{InvoiceStatus, Portfolio, SeedDomain};
 use domwatch_store::{ActionClaim, ActionStatus, Lease};
 use domwatch_whmcs::actions::{DomainUpdate, InvoiceUpdate};
-use domwatch_whmcs::{BillingPort, WhmcsClient, WhmcsConfig};
+use domwatch_whmcs::{WhmcsClient, WhmcsConfig};
 use std::sync::Arc;
 use support::{today, world, World, DOMAINS, SEED};
 
