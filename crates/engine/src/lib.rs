@@ -4,6 +4,7 @@
 //! record cases (store) -> notify once per case opening. Fix now: plan (core) -> apply each
 //! action at most once (store idempotency keys) -> audit every write.
 
+mod claim;
 mod cycle;
 pub mod digest;
 mod enrich;
@@ -13,9 +14,11 @@ mod fix;
 pub mod join;
 pub mod lifecycle;
 mod notify;
+mod recover;
 mod report;
 mod scope;
 
+pub use claim::CLAIM_LEASE;
 pub use notify::notice_marker;
 pub use report::{Completeness, CycleReport, FixReport, StepOutcome, StepReport};
 
@@ -93,6 +96,8 @@ pub enum EngineError {
     },
     #[error("case {0} can only be fixed by hand: follow its guide")]
     ManualOnly(i64),
+    #[error("a fix of case {0} is already in progress (started by {1}): wait for it and look at the case again")]
+    InProgress(i64, String),
 }
 
 impl Engine {

@@ -12,7 +12,7 @@ use domwatch_core::model::{ContactHandles, RegistrarDomain};
 use domwatch_core::plan::Action;
 use domwatch_core::ports::{CancellationMethod, CancellationRequest, ContactDetails};
 use domwatch_core::DomainName;
-use domwatch_store::{AuditEntry, CaseFilter, CaseRecord, CaseState};
+use domwatch_store::{CaseFilter, CaseRecord, CaseState};
 use domwatch_whmcs::actions::{ClientDetails, DomainInvoiceKind};
 use domwatch_whmcs::port::ToDoNotifier;
 use std::collections::HashSet;
@@ -83,7 +83,7 @@ impl Engine {
         report: &mut CycleReport,
         scope: &HashSet<DomainName>,
     ) -> Result<(), EngineError> {
-        self.recover_unfinished_cancellations().await?;
+        self.recover_unfinished_actions().await?;
         for kind in [
             CaseKind::CancellationDue,
             CaseKind::CancellationWithdrawalDue,
@@ -111,9 +111,17 @@ impl Engine {
                     }
                     _ => "withdraw",
                 };
-                let fix = self
+                let fix = match self
                     .fix(case.id, Some(option), Mode::Apply, AUTO_DELETE_ACTOR)
-                    .await?;
+                    .await
+                {
+                    Ok(fix) => fix,
+                    Err(EngineError::InProgress(_, holder)) => {
+                        tracing::info!(case = case.id, %holder, "automatic {option} skipped: a fix of the case is in progress");
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
                 for step in &fix.steps {
                     match &step.outcome {
                         StepOutcome::Applied(_) => {
@@ -132,94 +140,6 @@ impl Engine {
                     }
                 }
             }
-        }
-        Ok(())
-    }
-
-    /// A run that stopped between placing (or withdrawing) a cancellation and recording it
-    /// leaves the action planned and the write unaudited; the next cycle sees the
-    /// cancellation in place and has nothing left to do. Each such action is checked at the
-    /// registrar: a write found in effect is audited and the action finished, so the audit
-    /// log misses no write. One not in effect stays planned and is retried by its case.
-    async fn recover_unfinished_cancellations(&self) -> Result<(), EngineError> {
-        for record in self.store.unfinished_actions().await? {
-            let (account, domain, operation) = match &record.action {
-                Action::PlaceCancellation {
-                    account,
-                    domain,
-                    method,
-                    ..
-                } => (account, domain, method.operation().to_string()),
-                Action::WithdrawCancellation {
-                    account, domain, ..
-                } => (account, domain, "withdraw-cancellation".to_string()),
-                _ => continue,
-            };
-            let Some(acc) = self.accounts.iter().find(|a| &a.name == account) else {
-                continue;
-            };
-            let current = match acc.port.status_domain(domain).await {
-                Ok(current) => current,
-                Err(e) => {
-                    tracing::warn!(%domain, error = %e, "could not check an unfinished cancellation action; checked again next cycle");
-                    continue;
-                }
-            };
-            let in_effect = match &record.action {
-                Action::PlaceCancellation { method, .. } => cancellation_in_place(method, &current),
-                Action::WithdrawCancellation { restore_mode, .. } => {
-                    current.pending_deletion.is_none()
-                        && current
-                            .renewal_mode
-                            .as_ref()
-                            .is_none_or(|m| m == restore_mode)
-                }
-                _ => false,
-            };
-            if !in_effect {
-                continue;
-            }
-            // Worded as the write itself reports it, so tickets say the same either way.
-            let done = match &record.action {
-                Action::PlaceCancellation {
-                    method, effective, ..
-                } => format!("cancellation placed ({method}), effective {effective}"),
-                _ => "cancellation withdrawn".to_string(),
-            };
-            let text = format!(
-                "{done} (by an earlier run that stopped before recording it; confirmed at the registrar)"
-            );
-            tracing::warn!(%domain, %operation, "recording a registrar write an interrupted run made");
-            let entry = AuditEntry {
-                at: self.now(),
-                actor: RECOVERY_ACTOR.to_string(),
-                system: format!("registrar:{account}"),
-                operation,
-                object: domain.ascii().to_string(),
-                request: serde_json::to_value(&record.action).unwrap_or_default(),
-                ok: true,
-                result: text,
-                case_id: record.case_id,
-                run_id: None,
-            };
-            // The write happened without its notice being queued: queue it now, so the
-            // admin hears of it exactly once like of every automatic write.
-            let opening = match record.case_id {
-                Some(id) => self.store.case(id).await?.map(|c| c.openings),
-                None => None,
-            };
-            match opening {
-                Some(opening) => {
-                    self.store
-                        .audit_finish_and_queue_notice(&entry, &record.idempotency_key, opening)
-                        .await?
-                }
-                None => {
-                    self.store
-                        .audit_and_finish_action(&entry, &record.idempotency_key)
-                        .await?
-                }
-            };
         }
         Ok(())
     }
@@ -439,7 +359,10 @@ pub fn contact_from_client(client: &ClientDetails) -> Result<ContactDetails, Str
 
 /// Whether the registrar already shows the cancellation `method` would place: a pending
 /// deletion (Smart-NIC) or the renewal mode it sets (CNR/ISPAPI).
-fn cancellation_in_place(method: &CancellationMethod, current: &RegistrarDomain) -> bool {
+pub(crate) fn cancellation_in_place(
+    method: &CancellationMethod,
+    current: &RegistrarDomain,
+) -> bool {
     current.pending_deletion.is_some()
         || matches!(method, CancellationMethod::RenewalMode { mode } if current.renewal_mode.as_ref() == Some(mode))
 }

@@ -7,10 +7,12 @@
 //! write to WHMCS or a registrar, and the "missing at registrar" strike counters.
 
 mod caches;
+mod claims;
 mod outbox;
 mod records;
 
 pub use caches::*;
+pub use claims::*;
 pub use outbox::*;
 pub use records::*;
 
@@ -69,6 +71,10 @@ pub enum Backend {
 pub const DIGEST_CHANNEL: &str = "e-mail digest";
 
 const CASE_COLUMNS: &str = "id, kind, domain, billing_domain_id, registrar_account, state, openings, opened_at, updated_at, resolved_at, summary, at_stake_amount, at_stake_currency, finding";
+
+/// The columns [`ActionRecord::from_row`] reads.
+pub(crate) const ACTION_COLUMNS: &str =
+    "id, case_id, idempotency_key, action, status, result, created_at, applied_at, owner, lease_until";
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -601,6 +607,7 @@ impl Store {
     // ---- actions ----------------------------------------------------------------------
 
     /// Records an action as planned (no-op when the key exists) and returns its status.
+    /// Planning claims nothing: a write first takes [`Store::claim_action`].
     pub async fn plan_action(
         &self,
         case_id: Option<i64>,
@@ -656,21 +663,26 @@ impl Store {
     }
 
     pub async fn actions_of_case(&self, case_id: i64) -> Result<Vec<ActionRecord>> {
-        let rows = sqlx::query("SELECT id, case_id, idempotency_key, action, status, result, created_at, applied_at FROM actions WHERE case_id = $1 ORDER BY id")
-            .bind(case_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(q("listing actions"))?;
+        let rows = sqlx::query(&format!(
+            "SELECT {ACTION_COLUMNS} FROM actions WHERE case_id = $1 ORDER BY id"
+        ))
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(q("listing actions"))?;
         rows.iter().map(ActionRecord::from_row).collect()
     }
 
-    /// Actions planned but never finished: a run stopped between planning one and
-    /// recording its result, so the write may or may not have happened.
+    /// Actions planned and not claimed: nothing was written for them yet (planned with
+    /// [`Store::plan_action`], or released after recovery found their write not in
+    /// effect). A write in flight is `running`: see [`Store::running_actions`].
     pub async fn unfinished_actions(&self) -> Result<Vec<ActionRecord>> {
-        let rows = sqlx::query("SELECT id, case_id, idempotency_key, action, status, result, created_at, applied_at FROM actions WHERE status = 'planned' ORDER BY id")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(q("listing unfinished actions"))?;
+        let rows = sqlx::query(&format!(
+            "SELECT {ACTION_COLUMNS} FROM actions WHERE status = 'planned' ORDER BY id"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(q("listing unfinished actions"))?;
         rows.iter().map(ActionRecord::from_row).collect()
     }
 
@@ -946,7 +958,7 @@ async fn update_action_result(
     at: DateTime<Utc>,
 ) -> Result<()> {
     sqlx::query(
-        "UPDATE actions SET status = $1, result = $2, applied_at = $3 WHERE idempotency_key = $4",
+        "UPDATE actions SET status = $1, result = $2, applied_at = $3, lease_until = NULL WHERE idempotency_key = $4",
     )
     .bind(if ok { "applied" } else { "failed" })
     .bind(result)

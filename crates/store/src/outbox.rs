@@ -1,7 +1,7 @@
 //! The outbox of notices about automatic writes.
 //!
 //! An automatic write's result, its audit line and its outbox row are committed together
-//! ([`Store::audit_finish_and_queue_notice`]). The notice stage then tells the admin about
+//! ([`Store::audit_and_finish_claimed`] with a notice opening). The notice stage then tells the admin about
 //! every pending row exactly once: inside the case's own notice when that has not gone
 //! out yet, else in a notice of its own, claimed like case notices so that a rerun after
 //! a crash looks for it before sending again.
@@ -27,40 +27,6 @@ pub struct PendingActionNotice {
 }
 
 impl Store {
-    /// Audits an automatic write, finishes its action and queues its notice, in one
-    /// transaction. Only successful writes are queued: a failed one changed nothing.
-    pub async fn audit_finish_and_queue_notice(
-        &self,
-        entry: &AuditEntry,
-        key: &str,
-        opening: i64,
-    ) -> Result<i64> {
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(q("starting a transaction"))?;
-        let id = insert_audit(&mut tx, entry).await?;
-        update_action_result(&mut tx, key, entry.ok, &entry.result, entry.at).await?;
-        if let (true, Some(case_id)) = (entry.ok, entry.case_id) {
-            sqlx::query(
-                "INSERT INTO action_notices (action_key, case_id, opening, status, created_at) VALUES ($1, $2, $3, 'pending', $4)
-                 ON CONFLICT (action_key) DO NOTHING",
-            )
-            .bind(key)
-            .bind(case_id)
-            .bind(opening)
-            .bind(ts(entry.at))
-            .execute(&mut *tx)
-            .await
-            .map_err(q("queueing the notice of an automatic write"))?;
-        }
-        tx.commit()
-            .await
-            .map_err(q("committing an audited automatic write"))?;
-        Ok(id)
-    }
-
     /// Every queued notice not yet sent, oldest first, whatever its case's state.
     pub async fn pending_action_notices(&self) -> Result<Vec<PendingActionNotice>> {
         let rows = sqlx::query(
@@ -199,5 +165,27 @@ async fn mark_action_notice_sent(
         .execute(conn)
         .await
         .map_err(q("recording a sent action notice"))?;
+    Ok(())
+}
+
+/// Queues the notice of an automatic write, inside the transaction that records it.
+pub(crate) async fn queue_action_notice(
+    conn: &mut sqlx::AnyConnection,
+    key: &str,
+    case_id: i64,
+    opening: i64,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO action_notices (action_key, case_id, opening, status, created_at) VALUES ($1, $2, $3, 'pending', $4)
+         ON CONFLICT (action_key) DO NOTHING",
+    )
+    .bind(key)
+    .bind(case_id)
+    .bind(opening)
+    .bind(ts(at))
+    .execute(conn)
+    .await
+    .map_err(q("queueing the notice of an automatic write"))?;
     Ok(())
 }

@@ -180,6 +180,8 @@ impl NoticeRecord {
 #[serde(rename_all = "snake_case")]
 pub enum ActionStatus {
     Planned,
+    /// Claimed by an owner whose lease says until when it may be writing.
+    Running,
     Applied,
     Failed,
 }
@@ -188,6 +190,7 @@ impl ActionStatus {
     pub(crate) fn parse(s: &str) -> Result<Self> {
         match s {
             "planned" => Ok(ActionStatus::Planned),
+            "running" => Ok(ActionStatus::Running),
             "applied" => Ok(ActionStatus::Applied),
             "failed" => Ok(ActionStatus::Failed),
             other => Err(StoreError::Corrupt(format!("action status `{other}`"))),
@@ -206,6 +209,10 @@ pub struct ActionRecord {
     pub result: Option<String>,
     pub created_at: DateTime<Utc>,
     pub applied_at: Option<DateTime<Utc>>,
+    /// Who holds (or last held) the claim.
+    pub owner: Option<String>,
+    /// Until when the owner of a running claim may be writing.
+    pub lease_until: Option<DateTime<Utc>>,
 }
 
 impl ActionRecord {
@@ -220,6 +227,11 @@ impl ActionRecord {
             result: get(r, "result")?,
             created_at: parse_ts(&get::<String>(r, "created_at")?)?,
             applied_at: get::<Option<String>>(r, "applied_at")?
+                .as_deref()
+                .map(parse_ts)
+                .transpose()?,
+            owner: get(r, "owner")?,
+            lease_until: get::<Option<String>>(r, "lease_until")?
                 .as_deref()
                 .map(parse_ts)
                 .transpose()?,

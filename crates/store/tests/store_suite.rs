@@ -149,6 +149,8 @@ on_both_backends!(
     client_currencies_are_upserted_in_bulk,
     transfer_failures_are_kept_per_account,
     many_new_cases_open_in_finding_order,
+    concurrent_claims_have_one_winner,
+    expired_claims_are_reclaimed_for_recovery,
 );
 
 async fn case_lifecycle_open_update_resolve_reopen(store: &Store) {
@@ -670,5 +672,260 @@ async fn bad_urls_say_what_to_use() {
     assert!(
         err.to_string().contains("cannot open the database"),
         "{err}"
+    );
+}
+
+// ---- claims -----------------------------------------------------------------------------
+
+fn lease(owner: &str, now: DateTime<Utc>) -> Lease {
+    Lease {
+        owner: owner.to_string(),
+        now,
+        until: now + Duration::minutes(15),
+    }
+}
+
+async fn open_case(store: &Store, domain: &str) -> i64 {
+    let run = store.begin_run(t0(), false).await.unwrap();
+    let out = store
+        .sync_findings(
+            run,
+            t0(),
+            &[finding(CaseKind::TransferFailedPremium, domain, dec!(40))],
+            &scope(&[domain]),
+        )
+        .await
+        .unwrap();
+    out.opened[0].id
+}
+
+fn transfer(domain: &str) -> Action {
+    Action::RetryTransfer {
+        domain_id: 42,
+        domain: name(domain),
+        accept_fee: Some(Money::new(dec!(120), Currency::EUR)),
+        premium_class: Some("premium-a".into()),
+    }
+}
+
+fn applied_entry(case_id: i64, owner: &str) -> AuditEntry {
+    AuditEntry {
+        at: t0(),
+        actor: owner.into(),
+        system: "billing".into(),
+        operation: "DomainTransfer".into(),
+        object: "t.com".into(),
+        request: serde_json::json!({}),
+        ok: true,
+        result: "transfer requested through WHMCS".into(),
+        case_id: Some(case_id),
+        run_id: None,
+    }
+}
+
+async fn concurrent_claims_have_one_winner(store: &Store) {
+    let case_id = open_case(store, "t.com").await;
+    let action = transfer("t.com");
+    let mut claims = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let (store, action) = (store.clone(), action.clone());
+        claims.spawn(async move {
+            let owner = format!("request {i}");
+            let claim = store
+                .claim_action(Some(case_id), &action, &lease(&owner, t0()))
+                .await
+                .unwrap();
+            (owner, claim)
+        });
+    }
+    let outcomes = claims.join_all().await;
+    let winners: Vec<&String> = outcomes
+        .iter()
+        .filter(|(_, c)| *c == ActionClaim::Claimed)
+        .map(|(o, _)| o)
+        .collect();
+    assert_eq!(winners.len(), 1, "{outcomes:?}");
+    let winner = winners[0].clone();
+    for (owner, claim) in &outcomes {
+        if *owner != winner {
+            assert_eq!(
+                *claim,
+                ActionClaim::InProgress {
+                    owner: winner.clone(),
+                    lease_until: Some(t0() + Duration::minutes(15))
+                },
+                "{owner}"
+            );
+        }
+    }
+    let record = store
+        .action(&action.idempotency_key())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.status, ActionStatus::Running);
+    assert_eq!(record.owner.as_deref(), Some(winner.as_str()));
+    assert_eq!(store.running_actions().await.unwrap().len(), 1);
+
+    // Only the owner finishes it; then everyone is told it is applied.
+    let key = action.idempotency_key();
+    assert!(!store
+        .audit_and_finish_claimed(
+            &applied_entry(case_id, "request x"),
+            &key,
+            "request x",
+            None
+        )
+        .await
+        .unwrap());
+    assert!(store
+        .audit_and_finish_claimed(&applied_entry(case_id, &winner), &key, &winner, None)
+        .await
+        .unwrap());
+    assert_eq!(store.audit_log(10, None).await.unwrap().len(), 1);
+    let again = store
+        .claim_action(Some(case_id), &action, &lease("late", t0()))
+        .await
+        .unwrap();
+    assert_eq!(again, ActionClaim::AlreadyApplied);
+    assert!(store.running_actions().await.unwrap().is_empty());
+
+    // One fix of a case at a time, too.
+    let mut cases = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let store = store.clone();
+        cases.spawn(async move {
+            store
+                .claim_case_fix(case_id, &lease(&format!("request {i}"), t0()))
+                .await
+                .unwrap()
+        });
+    }
+    let outcomes = cases.join_all().await;
+    let claimed = outcomes
+        .iter()
+        .filter(|c| **c == CaseClaim::Claimed)
+        .count();
+    assert_eq!(claimed, 1, "{outcomes:?}");
+    assert!(outcomes
+        .iter()
+        .all(|c| matches!(c, CaseClaim::Claimed | CaseClaim::Held { .. })));
+}
+
+async fn expired_claims_are_reclaimed_for_recovery(store: &Store) {
+    let case_id = open_case(store, "t.com").await;
+    let action = transfer("t.com");
+    let key = action.idempotency_key();
+    let claim = |owner: &'static str, at: DateTime<Utc>| {
+        let (store, action) = (store.clone(), action.clone());
+        async move {
+            store
+                .claim_action(Some(case_id), &action, &lease(owner, at))
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(claim("dies", t0()).await, ActionClaim::Claimed);
+    // While the lease runs, the claim holds.
+    assert!(matches!(
+        claim("second", t0() + Duration::minutes(14)).await,
+        ActionClaim::InProgress { owner, .. } if owner == "dies"
+    ));
+    // After it, the next claimer takes it over and must look before writing.
+    let later = t0() + Duration::minutes(16);
+    assert_eq!(
+        claim("second", later).await,
+        ActionClaim::ClaimedForRecovery
+    );
+    // The dead owner, back after all, can no longer record anything.
+    assert!(!store
+        .audit_and_finish_claimed(&applied_entry(case_id, "dies"), &key, "dies", None)
+        .await
+        .unwrap());
+    assert!(store.audit_log(10, None).await.unwrap().is_empty());
+    // Not in effect: released as planned, and an ordinary claim follows.
+    assert!(!store.release_action(&key, "dies").await.unwrap());
+    assert!(store.release_action(&key, "second").await.unwrap());
+    assert_eq!(
+        store.action_status(&key).await.unwrap(),
+        Some(ActionStatus::Planned)
+    );
+    assert_eq!(claim("third", later).await, ActionClaim::Claimed);
+    // Could not look: the lease ends but the claim stays running for the next look.
+    assert!(store
+        .expire_action_claim(&key, "third", later - Duration::seconds(1))
+        .await
+        .unwrap());
+    let stale = store.running_actions().await.unwrap();
+    assert_eq!(stale.len(), 1);
+    assert_eq!(stale[0].owner.as_deref(), Some("third"));
+    assert!(stale[0].lease_until.unwrap() < later);
+    assert_eq!(
+        claim("fourth", later).await,
+        ActionClaim::ClaimedForRecovery
+    );
+    // A taker-over names the owner it replaces: one wins.
+    assert!(!store
+        .take_over_action(&key, "third", &lease("fifth", later))
+        .await
+        .unwrap());
+    assert!(store
+        .take_over_action(&key, "fourth", &lease("fifth", later))
+        .await
+        .unwrap());
+    // A failed write may be retried.
+    let failed = AuditEntry {
+        ok: false,
+        result: "registrar refused".into(),
+        ..applied_entry(case_id, "fifth")
+    };
+    assert!(store
+        .audit_and_finish_claimed(&failed, &key, "fifth", None)
+        .await
+        .unwrap());
+    assert_eq!(claim("sixth", later).await, ActionClaim::Claimed);
+
+    // Case claims: held until released or expired; a gone holder can be taken over.
+    assert_eq!(
+        store
+            .claim_case_fix(case_id, &lease("a", t0()))
+            .await
+            .unwrap(),
+        CaseClaim::Claimed
+    );
+    assert_eq!(
+        store
+            .claim_case_fix(case_id, &lease("b", t0() + Duration::minutes(1)))
+            .await
+            .unwrap(),
+        CaseClaim::Held {
+            owner: "a".into(),
+            lease_until: t0() + Duration::minutes(15)
+        }
+    );
+    assert!(store
+        .take_over_case_fix(case_id, "a", &lease("b", t0()))
+        .await
+        .unwrap());
+    store.release_case_fix(case_id, "a").await.unwrap(); // not a's any more: no effect
+    assert!(matches!(
+        store.claim_case_fix(case_id, &lease("c", t0())).await.unwrap(),
+        CaseClaim::Held { owner, .. } if owner == "b"
+    ));
+    store.release_case_fix(case_id, "b").await.unwrap();
+    assert_eq!(
+        store
+            .claim_case_fix(case_id, &lease("c", t0()))
+            .await
+            .unwrap(),
+        CaseClaim::Claimed
+    );
+    assert_eq!(
+        store
+            .claim_case_fix(case_id, &lease("d", later))
+            .await
+            .unwrap(),
+        CaseClaim::Claimed,
+        "an expired case claim is free"
     );
 }

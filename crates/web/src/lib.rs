@@ -457,7 +457,7 @@ impl WebError {
         use domwatch_engine::EngineError as E;
         let status = match &error {
             E::NoSuchCase(_) => StatusCode::NOT_FOUND,
-            E::Resolved(_) | E::ManualOnly(_) => StatusCode::CONFLICT,
+            E::Resolved(_) | E::ManualOnly(_) | E::InProgress(..) => StatusCode::CONFLICT,
             E::NoSuchOption { .. } => StatusCode::BAD_REQUEST,
             E::Billing(_) => StatusCode::BAD_GATEWAY,
             E::Store(_) => return Self::internal(error),

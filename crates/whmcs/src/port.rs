@@ -7,9 +7,9 @@
 //! a last resort, an admin e-mail. It reports which [`ToDoChannel`] it used.
 
 use crate::actions::{
-    BillingDomainList, ClientDetails, DomainInvoiceKind, DomainUpdate, Invoice, InvoiceUpdate,
-    KnownClientCurrencies, NewTicket, OpenedTicket, Ticket, TicketFilter, TicketPriority,
-    TldPriceList, ToDoItem, ToDoUpdate, WhmcsCurrency,
+    BillingDomainList, ClientDetails, ClientDomain, DomainInvoiceKind, DomainUpdate, Invoice,
+    InvoiceUpdate, KnownClientCurrencies, NewTicket, OpenedTicket, Ticket, TicketFilter,
+    TicketPriority, TldPriceList, ToDoItem, ToDoUpdate, WhmcsCurrency,
 };
 use crate::db::{DbError, NewToDo, WhmcsDb};
 use crate::error::WhmcsError;
@@ -72,6 +72,24 @@ pub trait BillingPort: Send + Sync {
         admin_id: u64,
         update: &ToDoUpdate,
     ) -> Result<(), WhmcsError>;
+    /// One domain by id (`None`: WHMCS has no such domain). Used to look whether a write
+    /// an interrupted fix made is in effect; the default cannot look, which leaves such a
+    /// write unconfirmed rather than guessed.
+    async fn domain_by_id(&self, domain_id: u64) -> Result<Option<ClientDomain>, WhmcsError> {
+        Err(cannot_look("GetClientsDomains", domain_id))
+    }
+    /// One invoice by id; the default cannot look (see [`Self::domain_by_id`]).
+    async fn invoice_by_id(&self, invoice_id: u64) -> Result<Invoice, WhmcsError> {
+        Err(cannot_look("GetInvoice", invoice_id))
+    }
+}
+
+fn cannot_look(action: &str, id: u64) -> WhmcsError {
+    WhmcsError::Api {
+        action: action.into(),
+        message: format!("this billing connection cannot read #{id} on its own"),
+        registrar_error: None,
+    }
 }
 
 #[async_trait]
@@ -154,6 +172,12 @@ impl BillingPort for WhmcsClient {
         update: &ToDoUpdate,
     ) -> Result<(), WhmcsError> {
         WhmcsClient::update_todo_item(self, item_id, admin_id, update).await
+    }
+    async fn domain_by_id(&self, domain_id: u64) -> Result<Option<ClientDomain>, WhmcsError> {
+        self.get_clients_domain(domain_id).await
+    }
+    async fn invoice_by_id(&self, invoice_id: u64) -> Result<Invoice, WhmcsError> {
+        self.get_invoice(invoice_id).await
     }
 }
 
