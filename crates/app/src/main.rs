@@ -37,9 +37,9 @@ enum Command {
     /// cut-off answer takes its domains out of this cycle, and nothing about them changes.
     ///
     /// Exit codes: 0 everything was read and done; 2 partial: some domains were skipped
-    /// (a registrar account or a look-up failed) or a notice or automatic action failed,
-    /// the rest was judged; 1 nothing usable (billing or every registrar unreadable, or
-    /// a configuration error).
+    /// (a registrar account or a look-up failed), an input failed and a fallback stood in,
+    /// or a notice or automatic action failed; the rest was judged; 1 nothing usable
+    /// (billing or every registrar unreadable, or a configuration error).
     Check(cli_cases::CheckArgs),
     /// List cases (open ones by default).
     Cases(cli_cases::CasesArgs),

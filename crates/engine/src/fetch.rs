@@ -35,7 +35,8 @@ impl Engine {
     ) -> Result<Fetched, EngineError> {
         progress.stage("fetching billing and registrar snapshots", None);
         let (billing, registrar) = tokio::join!(self.fetch_billing(run_id), self.fetch_accounts());
-        let (list, currencies) = billing?;
+        let (list, currencies, failures) = billing?;
+        report.incomplete_inputs.extend(failures);
         report.billing_domains = list.domains.len();
         report.unreadable_billing_rows = list.unreadable.len();
         for bad in &list.unreadable {
@@ -60,12 +61,17 @@ impl Engine {
     async fn fetch_billing(
         &self,
         run_id: Option<i64>,
-    ) -> Result<(BillingDomainList, Vec<WhmcsCurrency>), EngineError> {
+    ) -> Result<(BillingDomainList, Vec<WhmcsCurrency>, Vec<String>), EngineError> {
         // Client currencies known from the WHMCS database or earlier cycles are not
         // asked for again (GetClientsDomains does not name them); see `fetch_cache`.
-        let known =
-            fetch_cache::known_client_currencies(&self.store, self.whmcs_db.as_ref(), self.now())
-                .await;
+        let mut failures = Vec::new();
+        let known = fetch_cache::known_client_currencies(
+            &self.store,
+            self.whmcs_db.as_ref(),
+            self.now(),
+            &mut failures,
+        )
+        .await;
         let list = self
             .billing
             .list_domains(&known)
@@ -85,7 +91,7 @@ impl Engine {
             .currencies()
             .await
             .map_err(|e| EngineError::Billing(e.to_string()))?;
-        Ok((list, currencies))
+        Ok((list, currencies, failures))
     }
 
     async fn fetch_accounts(&self) -> Vec<AccountRead<'_>> {

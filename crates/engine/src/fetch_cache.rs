@@ -47,16 +47,23 @@ pub fn client_currency_max_age(client_id: u64) -> Duration {
 
 /// The client currencies the billing listing need not ask about: all of them from the
 /// WHMCS database when configured, else the cached ones still young enough.
+///
+/// A WHMCS database that could not be read is reported in `failures` (the cache and the
+/// API stand in, so no domain is skipped, but the admin hears of it).
 pub async fn known_client_currencies(
     store: &Store,
     db: Option<&WhmcsDb>,
     now: DateTime<Utc>,
+    failures: &mut Vec<String>,
 ) -> KnownClientCurrencies {
     if let Some(db) = db {
         match db.client_currencies().await {
             Ok(all) => return all,
             Err(e) => {
-                tracing::warn!(error = %e, "client currencies not readable from the WHMCS database; using domwatch's cache")
+                tracing::error!(error = %e, "client currencies not readable from the WHMCS database; using domwatch's cache and the API");
+                failures.push(format!(
+                    "WHMCS database (client currencies; the cache and the API stood in): {e}"
+                ));
             }
         }
     }
@@ -91,8 +98,11 @@ pub async fn remember_client_currencies(
 /// One account's transfers as this cycle sees them.
 struct AccountTransfers {
     /// The bulk transfer list by domain (status per entry when the registrar gives one);
-    /// `None` when the registrar has no such list or it could not be read.
+    /// `None` when the registrar has no such list.
     listed: Option<HashMap<DomainName, Option<String>>>,
+    /// Why the list could not be read: then nothing about this account's transfers is
+    /// known this cycle, not even whether a cached failure still holds.
+    unreadable: Option<String>,
     cached: HashMap<DomainName, CachedTransferFailure>,
 }
 
@@ -129,11 +139,11 @@ impl LookupCache {
         let cell = self.accounts.get(&account.name)?;
         Some(
             cell.get_or_init(|| async {
-                let listed = match account.port.transfer_list().await {
-                    Ok(list) => list.map(index_transfers),
+                let (listed, unreadable) = match account.port.transfer_list().await {
+                    Ok(list) => (list.map(index_transfers), None),
                     Err(e) => {
-                        tracing::warn!(account = %account.name, error = %e, "transfer list not readable; asking per domain");
-                        None
+                        tracing::warn!(account = %account.name, error = %e, "transfer list not readable; transfers of this account are skipped this cycle");
+                        (None, Some(e.to_string()))
                     }
                 };
                 let cached = store
@@ -143,7 +153,11 @@ impl LookupCache {
                         tracing::warn!(error = %e, "cached transfer failures not readable");
                         HashMap::new()
                     });
-                AccountTransfers { listed, cached }
+                AccountTransfers {
+                    listed,
+                    unreadable,
+                    cached,
+                }
             })
             .await,
         )
@@ -167,6 +181,12 @@ impl LookupCache {
             .or_default()
             .insert(name.clone());
         let known = self.account(store, account).await;
+        if let Some(why) = known.and_then(|k| k.unreadable.as_ref()) {
+            return Err(format!(
+                "transfer list of {} not readable: {why}",
+                account.name
+            ));
+        }
         let listed = known.and_then(|k| k.listed.as_ref()).map(|l| l.get(name));
         // The list says the transfer is running (CNR gives a status; a list without
         // statuses cannot tell running from failed and is not trusted for that).
