@@ -275,7 +275,10 @@ async fn status_domain(connection: &Connection, name: &str, json: bool) -> anyho
             .unwrap_or_else(|| "-".into())
     );
     let contacts = &domain.contacts;
-    let handle = |h: &Option<String>| h.as_deref().map(escape).unwrap_or("-".into());
+    let handle = |h: &Option<String>| {
+        h.as_deref()
+            .map_or("-".to_string(), |h| escape(h).into_owned())
+    };
     println!(
         "contacts:        owner {} / admin {} / tech {} / billing {}",
         handle(&contacts.owner),

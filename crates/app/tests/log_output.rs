@@ -44,7 +44,10 @@ fn json_logs_are_one_object_per_line() {
     );
     // Every log line is JSON; the rest of stderr is the command's own notes.
     assert!(
-        stderr.lines().filter(|l| l.contains("WHMCS API call")).all(|l| l.starts_with('{')),
+        stderr
+            .lines()
+            .filter(|l| l.contains("WHMCS API call"))
+            .all(|l| l.starts_with('{')),
         "{stderr}"
     );
     assert!(!stderr.contains("\x1b["), "{stderr}");
