@@ -105,7 +105,7 @@ async fn list_domains(args: ListDomainsArgs) -> anyhow::Result<()> {
             println!(
                 "{:>7} {:<40} {:>7} {:<18} {:>12.2} {:<3} {:<10} {:<10} {}",
                 d.id,
-                d.name.unicode(),
+                d.name.display(),
                 d.client_id,
                 d.status.as_whmcs(),
                 d.recurring_amount.amount,
@@ -117,7 +117,12 @@ async fn list_domains(args: ListDomainsArgs) -> anyhow::Result<()> {
         }
         eprintln!("{} domains", list.domains.len());
         for u in &list.unreadable {
-            eprintln!("skipped domain #{} {:?}: {}", u.id, u.name, u.reason);
+            eprintln!(
+                "skipped domain #{} {:?}: {}",
+                u.id,
+                u.name,
+                domwatch_core::text::escape(&u.reason)
+            );
         }
     }
     if let Some(sandbox) = sandbox {

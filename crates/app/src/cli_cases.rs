@@ -3,9 +3,11 @@
 
 use crate::config;
 use crate::runtime::Runtime;
+use crate::table::{Align, Table};
 use anyhow::Context;
 use clap::Args;
 use domwatch_core::detect::CaseKind;
+use domwatch_core::text::escape;
 use domwatch_engine::{Completeness, CycleReport, Mode, Progress, StepOutcome};
 use domwatch_store::{CaseFilter, CaseState};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -157,11 +159,16 @@ pub async fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     );
     for (account, error) in &report.failed_accounts {
         println!(
-            "  ! registrar account {account} could not be read, its domains were skipped: {error}"
+            "  ! registrar account {} could not be read, its domains were skipped: {}",
+            escape(account),
+            escape(error)
         );
     }
     for input in &report.incomplete_inputs {
-        println!("  ! incomplete input, no verdict for its domains: {input}");
+        println!(
+            "  ! incomplete input, no verdict for its domains: {}",
+            escape(input)
+        );
     }
     if report.unmonitored > 0 {
         println!(
@@ -189,7 +196,7 @@ pub async fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
             report.opened, report.reopened, report.updated, report.resolved, report.notices_sent
         );
         for e in &report.notice_errors {
-            println!("  ! notice failed: {e}");
+            println!("  ! notice failed: {}", escape(e));
         }
         for (option, n) in &report.automatic_actions {
             let what = match option.as_str() {
@@ -200,7 +207,10 @@ pub async fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
             println!("{n} {what}; see `domwatch cases` and the audit log.");
         }
         for e in &report.automatic_action_errors {
-            println!("  ! automatic action failed (retried next cycle): {e}");
+            println!(
+                "  ! automatic action failed (retried next cycle): {}",
+                escape(e)
+            );
         }
         println!("List them with `domwatch cases`, fix one with `domwatch fix N`.");
     }
@@ -249,20 +259,23 @@ pub async fn cases(args: CasesArgs) -> anyhow::Result<()> {
         println!("No open cases. Run `domwatch check` to look for problems.");
         return Ok(());
     }
-    println!(
-        "{:>5}  {:<24} {:<36} {:>14}  state",
-        "case", "kind", "domain", "at stake"
-    );
+    let mut table = Table::new(&[
+        ("case", Align::Right),
+        ("kind", Align::Left),
+        ("domain", Align::Left),
+        ("at stake", Align::Right),
+        ("state", Align::Left),
+    ]);
     for c in &cases {
-        println!(
-            "{:>5}  {:<24} {:<36} {:>14}  {}",
-            c.id,
-            c.kind.as_str(),
-            c.domain.unicode(),
+        table.row([
+            c.id.to_string(),
+            c.kind.as_str().to_string(),
+            c.domain.display(),
             c.at_stake.map(|m| m.to_string()).unwrap_or_default(),
-            c.state.as_str()
-        );
+            c.state.as_str().to_string(),
+        ]);
     }
+    table.print();
     println!(
         "\n{} cases. Details: `domwatch case N`; fix: `domwatch fix N [--dry-run]`.",
         cases.len()
@@ -287,48 +300,60 @@ pub async fn case(args: CaseArgs) -> anyhow::Result<()> {
     println!(
         "Case {} — {} ({})",
         case.id,
-        guide.title,
+        escape(&guide.title),
         case.state.as_str()
     );
-    println!(
-        "Domain: {} ({})",
-        case.domain.unicode(),
-        case.domain.ascii()
-    );
-    println!("\nWhat happened: {}", guide.what_happened);
-    println!("What it costs: {}", guide.what_it_costs);
+    println!("Domain: {}", domain_with_a_label(&case.domain));
+    println!("\nWhat happened: {}", escape(&guide.what_happened));
+    println!("What it costs: {}", escape(&guide.what_it_costs));
     if !case.finding.evidence.is_empty() {
-        println!("\n{:<24} {:<32} registrar", "evidence", "billing");
+        println!();
+        let mut table = Table::new(&[
+            ("evidence", Align::Left),
+            ("billing", Align::Left),
+            ("registrar", Align::Left),
+        ]);
         for e in &case.finding.evidence {
-            println!(
-                "{:<24} {:<32} {}",
-                e.label,
+            table.row([
+                e.label.as_str(),
                 e.billing.as_deref().unwrap_or("—"),
-                e.registrar.as_deref().unwrap_or("—")
-            );
+                e.registrar.as_deref().unwrap_or("—"),
+            ]);
         }
+        table.print();
     }
     println!("\nSteps:");
     for (i, s) in guide.steps.iter().enumerate() {
-        println!("  {}. {s}", i + 1);
+        println!("  {}. {}", i + 1, escape(s));
     }
     println!("\nFix options (`domwatch fix {} --option NAME`):", case.id);
     for (i, o) in options.iter().enumerate() {
         println!(
             "  {}{}: {}",
-            o.name,
+            escape(&o.name),
             if i == 0 { " (recommended)" } else { "" },
-            o.description
+            escape(&o.description)
         );
         for a in &o.actions {
-            println!("      - {}", a.describe());
+            println!("      - {}", escape(&a.describe()));
         }
     }
     println!("\nHistory:");
     for h in &history {
-        println!("  {}  {}", h.at.format("%Y-%m-%d %H:%M"), h.event);
+        println!("  {}  {}", h.at.format("%Y-%m-%d %H:%M"), escape(&h.event));
     }
     Ok(())
+}
+
+/// The name as shown everywhere, plus its A-label when that is not already shown (an IDN
+/// in one script), so the exact name is always on the case page.
+fn domain_with_a_label(name: &domwatch_core::DomainName) -> String {
+    let shown = name.display();
+    if name.is_idn() && !shown.ends_with(')') {
+        format!("{shown} ({})", name.ascii())
+    } else {
+        shown
+    }
 }
 
 pub async fn fix(args: FixArgs) -> anyhow::Result<()> {
@@ -354,12 +379,12 @@ pub async fn fix(args: FixArgs) -> anyhow::Result<()> {
         for s in &report.steps {
             let mark = match &s.outcome {
                 StepOutcome::WouldApply => "would do".to_string(),
-                StepOutcome::Applied(r) => format!("done: {r}"),
+                StepOutcome::Applied(r) => format!("done: {}", escape(r)),
                 StepOutcome::AlreadyApplied => "already done earlier".to_string(),
-                StepOutcome::Failed(e) => format!("FAILED: {e}"),
+                StepOutcome::Failed(e) => format!("FAILED: {}", escape(e)),
                 StepOutcome::Manual => "by hand".to_string(),
             };
-            println!("  - {}\n      {mark}", s.description);
+            println!("  - {}\n      {mark}", escape(&s.description));
         }
         if !args.dry_run && report.succeeded() {
             println!("Run `domwatch check` to confirm the case resolves.");

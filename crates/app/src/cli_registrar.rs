@@ -7,6 +7,7 @@
 use anyhow::Context;
 use clap::Subcommand;
 use domwatch_core::model::{Dialect, RegistrarDomain};
+use domwatch_core::text::escape;
 use domwatch_core::DomainName;
 use domwatch_rrp::{ClientConfig, Command, Environment, ListOptions, RrpClient};
 use domwatch_sandbox::registrar::{RegistrarSandbox, RegistrarSandboxConfig};
@@ -245,7 +246,7 @@ async fn status_domain(connection: &Connection, name: &str, json: bool) -> anyho
     let date =
         |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_else(|| "-".into());
     println!("domain:          {}", domain.name.ascii());
-    println!("unicode:         {}", domain.name.unicode());
+    println!("unicode:         {}", domain.name.display());
     println!("paid until:      {}", date(domain.paid_until));
     println!("registry expiry: {}", date(domain.registry_expiry));
     println!("created:         {}", date(domain.created));
@@ -257,14 +258,14 @@ async fn status_domain(connection: &Connection, name: &str, json: bool) -> anyho
             .map(|m| m.as_command_value().to_string())
             .unwrap_or_else(|| "-".into())
     );
-    println!("status:          {}", domain.status.join(", "));
+    println!("status:          {}", escape(&domain.status.join(", ")));
     println!(
         "premium:         {}",
         domain
             .premium
             .as_ref()
-            .map(|p| p.class.as_str())
-            .unwrap_or("no")
+            .map(|p| escape(&p.class))
+            .unwrap_or("no".into())
     );
     println!(
         "renewal price:   {}",
@@ -274,7 +275,10 @@ async fn status_domain(connection: &Connection, name: &str, json: bool) -> anyho
             .unwrap_or_else(|| "-".into())
     );
     let contacts = &domain.contacts;
-    let handle = |h: &Option<String>| h.clone().unwrap_or_else(|| "-".into());
+    let handle = |h: &Option<String>| {
+        h.as_deref()
+            .map_or("-".to_string(), |h| escape(h).into_owned())
+    };
     println!(
         "contacts:        owner {} / admin {} / tech {} / billing {}",
         handle(&contacts.owner),
@@ -322,7 +326,7 @@ fn print_table(domains: &[RegistrarDomain]) {
         .map(|d| {
             [
                 d.name.ascii().to_string(),
-                d.name.unicode(),
+                d.name.display(),
                 d.paid_until
                     .or(d.registry_expiry)
                     .map(|d| d.to_string())
@@ -333,7 +337,7 @@ fn print_table(domains: &[RegistrarDomain]) {
                     .unwrap_or_else(|| "-".into()),
                 d.premium
                     .as_ref()
-                    .map(|p| p.class.clone())
+                    .map(|p| escape(&p.class).into_owned())
                     .unwrap_or_else(|| "-".into()),
                 d.renewal_price
                     .map(|m| m.to_string())

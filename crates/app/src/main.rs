@@ -12,6 +12,7 @@ mod cli_sandbox_whmcs;
 mod cli_serve;
 mod config;
 mod runtime;
+mod table;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -24,6 +25,18 @@ struct Cli {
     /// Log filter, e.g. `info`, `domwatch=debug`. Also read from RUST_LOG.
     #[arg(long, global = true, env = "DOMWATCH_LOG", default_value = "info")]
     log: String,
+
+    /// Log line format on stderr: `text` (coloured only when stderr is a terminal and
+    /// NO_COLOR is unset) or `json` (one JSON object per line, for journald or a log
+    /// shipper).
+    #[arg(
+        long,
+        global = true,
+        env = "DOMWATCH_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    log_format: LogFormat,
 
     #[command(subcommand)]
     command: Command,
@@ -73,19 +86,40 @@ fn restore_default_sigpipe() {
     }
 }
 
-fn init_tracing(filter: &str) {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Colour codes only for a person at a terminal: a file, a pipe or journald gets plain
+/// text. NO_COLOR (any non-empty value) turns colour off as well (no-color.org).
+fn log_colour(stderr_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
+fn init_tracing(filter: &str, format: LogFormat) {
+    use std::io::IsTerminal;
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| filter.to_string());
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs
+            .with_ansi(log_colour(
+                std::io::stderr().is_terminal(),
+                std::env::var_os("NO_COLOR").as_deref(),
+            ))
+            .init(),
+        LogFormat::Json => logs.json().with_ansi(false).init(),
+    }
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<ExitCode> {
     restore_default_sigpipe();
     let cli = Cli::parse();
-    init_tracing(&cli.log);
+    init_tracing(&cli.log, cli.log_format);
     let done = match cli.command {
         Command::Check(args) => return cli_cases::check(args).await,
         Command::Cases(args) => cli_cases::cases(args).await,
@@ -98,4 +132,27 @@ async fn main() -> anyhow::Result<ExitCode> {
         Command::Billing(cmd) => cli_billing::run(cmd).await,
     };
     done.map(|()| ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn colour_only_at_a_terminal_without_no_color() {
+        assert!(log_colour(true, None));
+        assert!(log_colour(true, Some(OsStr::new(""))));
+        assert!(!log_colour(true, Some(OsStr::new("1"))));
+        assert!(!log_colour(false, None));
+    }
+
+    #[test]
+    fn log_format_option_and_environment() {
+        let cli = Cli::try_parse_from(["domwatch", "--log-format", "json", "cases"]).unwrap();
+        assert_eq!(cli.log_format, LogFormat::Json);
+        let cli = Cli::try_parse_from(["domwatch", "cases"]).unwrap();
+        assert_eq!(cli.log_format, LogFormat::Text);
+        assert!(Cli::try_parse_from(["domwatch", "--log-format", "xml", "cases"]).is_err());
+    }
 }

@@ -286,7 +286,7 @@ pub fn detect(
                 CaseKind::OrphanAtRegistrar,
                 format!(
                     "{} is registered in your registrar account but no client is billed for it",
-                    obs.name.unicode()
+                    obs.name.display()
                 ),
             );
             f.evidence.push(Evidence::new(
@@ -375,7 +375,7 @@ fn detect_account_policies(
             CaseKind::ContactPolicyViolation,
             format!(
                 "{}: the {} contact{} do{} not follow your contact policy",
-                obs.name.unicode(),
+                obs.name.display(),
                 roles.join(", "),
                 if roles.len() == 1 { "" } else { "s" },
                 if roles.len() == 1 { "es" } else { "" }
@@ -407,7 +407,7 @@ fn detect_billing_only(
                 kind,
                 format!(
                     "The transfer of {} failed at the registrar: {}",
-                    obs.name.unicode(),
+                    obs.name.display(),
                     reason
                 ),
             );
@@ -433,7 +433,7 @@ fn detect_billing_only(
                 // The threshold, not the running count: the case's text stays the same
                 // from cycle to cycle, so it is not "updated" every cycle.
                 "{} is {} in billing but was not in the registrar's domain list for {} checks in a row",
-                obs.name.unicode(),
+                obs.name.display(),
                 bill.status.as_whmcs(),
                 policy.missing_strikes_threshold
             ),
@@ -545,13 +545,13 @@ fn detect_both(
             let summary = if premium_cause {
                 format!(
                     "{} was paid for renewal on {} but the registrar did not renew it: it is premium now and the premium fee was not accepted",
-                    obs.name.unicode(),
+                    obs.name.display(),
                     inv.date_paid.map(|d| d.to_string()).unwrap_or_default()
                 )
             } else {
                 format!(
                     "{} was paid for renewal on {} but the registrar still shows it expiring on {}",
-                    obs.name.unicode(),
+                    obs.name.display(),
                     inv.date_paid.map(|d| d.to_string()).unwrap_or_default(),
                     reg.effective_expiry()
                         .map(|d| d.to_string())
@@ -603,7 +603,7 @@ fn detect_both(
                 CaseKind::TurnedPremium,
                 format!(
                     "{} is premium at the registrar ({}) but billed as a standard domain",
-                    obs.name.unicode(),
+                    obs.name.display(),
                     reg.premium
                         .as_ref()
                         .map(|p| p.class.as_str())
@@ -636,11 +636,11 @@ fn detect_both(
                     match stored {
                         None => format!(
                             "{} is premium in billing but its premium renewal cost is not recorded",
-                            obs.name.unicode()
+                            obs.name.display()
                         ),
                         Some(s) => format!(
                             "{} has a recorded premium renewal cost of {} but the registrar charges {}",
-                            obs.name.unicode(),
+                            obs.name.display(),
                             s,
                             reg.renewal_price.map(|p| p.to_string()).unwrap_or_default()
                         ),
@@ -676,7 +676,7 @@ fn detect_both(
                 CaseKind::RenewalUnderpriced,
                 format!(
                     "Renewing {} costs you {} but the client pays {}: you pay {} per renewal",
-                    obs.name.unicode(),
+                    obs.name.display(),
                     cost,
                     bill.recurring_amount,
                     short
@@ -696,7 +696,7 @@ fn detect_both(
                         CaseKind::MarginBelowMinimum,
                         format!(
                             "{} renews at {} on a cost of {}: margin {:.1}% is below your minimum of {}%",
-                            obs.name.unicode(),
+                            obs.name.display(),
                             bill.recurring_amount,
                             cost,
                             margin,
@@ -726,7 +726,7 @@ fn detect_both(
             CaseKind::StatusDrift,
             format!(
                 "{} is {} in billing but still active at the registrar, which will renew it at your cost",
-                obs.name.unicode(),
+                obs.name.display(),
                 bill.status.as_whmcs()
             ),
         );
@@ -770,13 +770,13 @@ fn detect_both(
                     if bill.do_not_renew {
                         format!(
                         "{} is set to do-not-renew in billing but the registrar will renew it ({})",
-                        obs.name.unicode(),
+                        obs.name.display(),
                         reg.renewal_mode.as_ref().map(|m| m.as_command_value()).unwrap_or("DEFAULT")
                     )
                     } else {
                         format!(
                             "{} has renewal mode {} at the registrar; your policy expects {}",
-                            obs.name.unicode(),
+                            obs.name.display(),
                             reg.renewal_mode
                                 .as_ref()
                                 .map(|m| m.as_command_value())
@@ -827,7 +827,7 @@ fn detect_both(
                     if plausible {
                         format!(
                             "{} expires on {} at the registrar but on {} in billing",
-                            obs.name.unicode(),
+                            obs.name.display(),
                             reg_date,
                             bill.expiry
                                 .map(|d| d.to_string())
@@ -836,7 +836,7 @@ fn detect_both(
                     } else {
                         format!(
                             "{} has an implausible expiry date {} at the registrar; billing keeps {}. Check it at the registrar before changing anything",
-                            obs.name.unicode(),
+                            obs.name.display(),
                             reg_date,
                             bill.expiry.map(|d| d.to_string()).unwrap_or_else(|| "no date".into())
                         )

@@ -2,7 +2,8 @@
 //!
 //! Everything here is deterministic and free of I/O: the domain model shared by every
 //! adapter (registrar, billing, store, notifier), money arithmetic on `rust_decimal`,
-//! domain-name normalisation (UTS-46), and an injectable [`clock::Clock`].
+//! domain-name normalisation (UTS-46), escaping of untrusted text for terminals and
+//! logs ([`text`]), and an injectable [`clock::Clock`].
 //! Adapters live in their own crates and only exchange the types defined here.
 
 pub mod clock;
@@ -14,7 +15,9 @@ pub mod name;
 pub mod observation;
 pub mod plan;
 pub mod ports;
+pub mod text;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use money::{Currency, Money, MoneyError};
 pub use name::{DomainName, NameError};
+pub use text::Untrusted;

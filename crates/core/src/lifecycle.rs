@@ -427,7 +427,7 @@ pub fn detect_lifecycle(
         billing_domain_id: bill.id,
         client_id: bill.client_id,
     };
-    let name = obs.name.unicode();
+    let name = obs.name.display();
     let invoice_evidence = Evidence {
         label: "Renewal".into(),
         billing: Some(match &obs.renewal_invoice {

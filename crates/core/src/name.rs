@@ -2,6 +2,9 @@
 //! and API calls, U-label form for people. Conversion is UTS-46 (non-transitional, so `ß`
 //! stays `ß` as DENIC and most registries expect), done locally with the `idna` crate.
 
+mod script;
+
+use crate::text::Untrusted;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -10,17 +13,21 @@ use std::str::FromStr;
 pub enum NameError {
     #[error("domain name is empty")]
     Empty,
-    #[error("`{0}` is not a valid IDN (UTS-46 conversion failed); check for stray symbols or mixed scripts")]
+    #[error("`{}` is not a valid IDN (UTS-46 conversion failed); check for stray symbols or mixed scripts", Untrusted(.0))]
     Idna(String),
-    #[error("`{name}` has an invalid label `{label}`: {why}")]
+    #[error(
+        "`{}` has an invalid label `{}`: {why}",
+        Untrusted(name),
+        Untrusted(label)
+    )]
     BadLabel {
         name: String,
         label: String,
         why: &'static str,
     },
-    #[error("`{0}` is longer than 253 characters in ASCII form")]
+    #[error("`{}` is longer than 253 characters in ASCII form", Untrusted(.0))]
     TooLong(String),
-    #[error("`{0}` has no zone: a registrable domain needs at least two labels, e.g. example.com")]
+    #[error("`{}` has no zone: a registrable domain needs at least two labels, e.g. example.com", Untrusted(.0))]
     NoZone(String),
 }
 
@@ -98,6 +105,26 @@ impl DomainName {
         idna::domain_to_unicode(&self.ascii).0
     }
 
+    /// The form to show people wherever a name appears (CLI, dashboard, tickets, digest):
+    /// the U-label form, e.g. `müller.de`, unless a label mixes scripts, as look-alikes
+    /// do; then the A-label follows in brackets, e.g. `аpple.com (xn--pple-43d.com)`
+    /// with a Cyrillic "а", so nobody takes it for `apple.com`.
+    pub fn display(&self) -> String {
+        let unicode = self.unicode();
+        let mixed = self
+            .ascii
+            .split('.')
+            .zip(unicode.split('.'))
+            .any(|(a_label, u_label)| {
+                a_label.starts_with("xn--") && !script::is_single_script(u_label)
+            });
+        if mixed {
+            format!("{unicode} ({})", self.ascii)
+        } else {
+            unicode
+        }
+    }
+
     pub fn is_idn(&self) -> bool {
         self.ascii.split('.').any(|l| l.starts_with("xn--"))
     }
@@ -168,6 +195,15 @@ mod tests {
     }
 
     #[test]
+    fn errors_show_the_input_escaped() {
+        let err = DomainName::parse("evil\x1b[2J\r\nINFO.com").unwrap_err();
+        let shown = err.to_string();
+        assert!(shown.contains("evil\\u{1b}[2J\\r\\nINFO.com"), "{shown}");
+        let err = DomainName::parse("\u{202e}moc").unwrap_err().to_string();
+        assert!(!err.contains('\u{202e}'), "{err}");
+    }
+
+    #[test]
     fn zone_of_second_level_suffix() {
         let d = DomainName::parse("shop.co.uk").unwrap();
         assert_eq!(d.zone(), "co.uk");
@@ -199,6 +235,44 @@ mod tests {
             Err(NameError::BadLabel { .. })
         ));
         assert!(DomainName::parse("xn--.com").is_err());
+    }
+
+    #[test]
+    fn mixed_script_label_is_shown_with_its_a_label() {
+        let ascii = idna::domain_to_ascii("аpple.com").unwrap(); // Cyrillic а, U+0430
+        assert_eq!(ascii, "xn--pple-43d.com");
+        let d = DomainName::parse("аpple.com").unwrap();
+        assert_eq!(d.ascii(), ascii);
+        assert_eq!(d.display(), "аpple.com (xn--pple-43d.com)");
+        assert_eq!(
+            DomainName::parse(&ascii).unwrap().display(),
+            "аpple.com (xn--pple-43d.com)"
+        );
+        // One mixed label is enough, wherever it is.
+        let sub = DomainName::parse("shop.pаypal.de").unwrap();
+        assert!(
+            sub.display().ends_with(&format!("({})", sub.ascii())),
+            "{}",
+            sub.display()
+        );
+    }
+
+    #[test]
+    fn single_script_names_are_shown_in_unicode_only() {
+        for name in [
+            "müller.de",
+            "日本語.jp",
+            "ソニーの日本.jp",
+            "пример.рф",
+            "example.com",
+            "пример.com",
+        ] {
+            assert_eq!(DomainName::parse(name).unwrap().display(), name);
+        }
+        // An A-label of a Cyrillic-only name is shown in Unicode.
+        let cyrillic = idna::domain_to_ascii("пример.рф").unwrap();
+        assert!(cyrillic.starts_with("xn--"));
+        assert_eq!(DomainName::parse(&cyrillic).unwrap().display(), "пример.рф");
     }
 
     proptest::proptest! {

@@ -237,30 +237,30 @@ impl Action {
             ),
             Action::SetRenewalMode { account, domain, mode } => format!(
                 "Set the renewal mode of {} at registrar account {account} to {}",
-                domain.unicode(),
+                domain.display(),
                 mode.as_command_value()
             ),
             Action::RetryRenewal { account, domain, accept_fee, .. } => match accept_fee {
                 Some(fee) => format!(
                     "Renew {} at registrar account {account}, accepting the premium fee of {fee}",
-                    domain.unicode()
+                    domain.display()
                 ),
-                None => format!("Renew {} at registrar account {account}", domain.unicode()),
+                None => format!("Renew {} at registrar account {account}", domain.display()),
             },
             Action::RetryTransfer { domain_id, domain, accept_fee, .. } => match accept_fee {
                 Some(fee) => format!(
                     "Retry the transfer of {} (WHMCS domain #{domain_id}), accepting the premium fee of {fee}",
-                    domain.unicode()
+                    domain.display()
                 ),
-                None => format!("Retry the transfer of {} (WHMCS domain #{domain_id})", domain.unicode()),
+                None => format!("Retry the transfer of {} (WHMCS domain #{domain_id})", domain.display()),
             },
             Action::PlaceCancellation { account, domain, method, effective, .. } => format!(
                 "Cancel {} at registrar account {account} effective {effective} ({method}), after checking the renewal invoice is still unpaid",
-                domain.unicode()
+                domain.display()
             ),
             Action::WithdrawCancellation { account, domain, restore_mode, .. } => format!(
                 "Withdraw the pending cancellation of {} at registrar account {account} (Smart-NIC domainRevoke; CNR/ISPAPI renewal mode back to {})",
-                domain.unicode(),
+                domain.display(),
                 restore_mode.as_command_value()
             ),
             Action::SetContacts { account, domain, reseller_roles, reseller_handle, client_roles, .. } => {
@@ -280,7 +280,7 @@ impl Action {
                 }
                 format!(
                     "Set the contacts of {} at registrar account {account}: {}",
-                    domain.unicode(),
+                    domain.display(),
                     parts.join("; ")
                 )
             }
@@ -383,7 +383,7 @@ pub fn plan(finding: &Finding) -> Vec<PlanOption> {
             refund.push(Action::Manual {
                 instruction: format!(
                     "Tell the client that {} is premium now and ask them to renew again at the new price",
-                    domain.unicode()
+                    domain.display()
                 ),
             });
             let mut absorb = Vec::new();
@@ -415,7 +415,7 @@ pub fn plan(finding: &Finding) -> Vec<PlanOption> {
             refund.push(Action::Manual {
                 instruction: format!(
                     "Refund the transfer invoice of {} and offer the client the transfer at the premium price",
-                    domain.unicode()
+                    domain.display()
                 ),
             });
             let mut absorb = Vec::new();
@@ -440,7 +440,7 @@ pub fn plan(finding: &Finding) -> Vec<PlanOption> {
                     Action::Manual {
                         instruction: format!(
                             "Confirm with the client that {} is unlocked at the losing registrar and the auth code is current",
-                            domain.unicode()
+                            domain.display()
                         ),
                     },
                     Action::RetryTransfer { domain_id: id, domain, accept_fee: None, premium_class: None },
@@ -462,7 +462,7 @@ pub fn plan(finding: &Finding) -> Vec<PlanOption> {
                 vec![Action::Manual {
                     instruction: format!(
                         "Look up {} at the registrar and the registry (WHOIS/RDAP) and enter the right expiry date in WHMCS",
-                        domain.unicode()
+                        domain.display()
                     ),
                 }],
             )],
@@ -492,7 +492,7 @@ pub fn plan(finding: &Finding) -> Vec<PlanOption> {
                 "import",
                 "Assign the domain to its client in WHMCS (Domain Registrations > Add / the registrar's import tool)",
                 vec![Action::Manual {
-                    instruction: format!("Add {} to the owning client in WHMCS", domain.unicode()),
+                    instruction: format!("Add {} to the owning client in WHMCS", domain.display()),
                 }],
             ),
             option(
@@ -507,14 +507,14 @@ pub fn plan(finding: &Finding) -> Vec<PlanOption> {
                     "check",
                     "Check the renewal invoice and cancel at the registrar by hand if it stays unpaid",
                     vec![Action::Manual {
-                        instruction: format!("Cancel {} at the registrar if the client does not pay", domain.unicode()),
+                        instruction: format!("Cancel {} at the registrar if the client does not pay", domain.display()),
                     }],
                 )];
             };
             let keep = Action::Manual {
                 instruction: format!(
                     "Keep {}: remind the client to pay{}; if they do not, the renewal on {} is charged to you",
-                    domain.unicode(),
+                    domain.display(),
                     f.renewal_invoice_id.map(|i| format!(" invoice #{i}")).unwrap_or_default(),
                     c.term_end
                 ),
@@ -527,7 +527,7 @@ pub fn plan(finding: &Finding) -> Vec<PlanOption> {
                         vec![Action::Manual {
                             instruction: format!(
                                 "Wait: {} is let go on {} unless the client pays",
-                                domain.unicode(),
+                                domain.display(),
                                 c.term_end
                             ),
                         }],
@@ -567,7 +567,7 @@ pub fn plan(finding: &Finding) -> Vec<PlanOption> {
                     "check",
                     "Withdraw the cancellation at the registrar by hand",
                     vec![Action::Manual {
-                        instruction: format!("Withdraw the pending cancellation of {} at the registrar", domain.unicode()),
+                        instruction: format!("Withdraw the pending cancellation of {} at the registrar", domain.display()),
                     }],
                 )];
             };
@@ -588,7 +588,7 @@ pub fn plan(finding: &Finding) -> Vec<PlanOption> {
                     "check",
                     "Correct the contacts by hand",
                     vec![Action::Manual {
-                        instruction: format!("Set the contacts of {} as your policy says", domain.unicode()),
+                        instruction: format!("Set the contacts of {} as your policy says", domain.display()),
                     }],
                 )];
             };
@@ -625,7 +625,7 @@ pub fn plan(finding: &Finding) -> Vec<PlanOption> {
 
 /// The step-by-step guide for a finding.
 pub fn guide(finding: &Finding) -> Guide {
-    let name = finding.domain.unicode();
+    let name = finding.domain.display();
     let what_it_costs = match finding.at_stake {
         Some(m) if m.amount > rust_decimal::Decimal::ZERO => match finding.kind {
             CaseKind::PaidNotRenewed => format!(

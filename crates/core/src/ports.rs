@@ -7,24 +7,32 @@
 use crate::model::{ContactHandles, PremiumInfo, RegistrarDomain, RenewalMode};
 use crate::money::{Money, RateTable};
 use crate::name::DomainName;
+use crate::text::Untrusted;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use std::fmt;
 
-/// Why a registrar call failed, sorted by what the caller should do about it.
+/// Why a registrar call failed, sorted by what the caller should do about it. Text the
+/// registrar sent is shown escaped: these messages end up in logs, the CLI and tickets.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RegistrarError {
     /// The registrar refused the credentials (code 530 on login, or a role without access).
-    #[error("registrar rejected the credentials for account `{account}` ({detail}): check login, password and role for account {account}")]
+    #[error("registrar rejected the credentials for account `{account}` ({}): check login, password and role for account {account}", Untrusted(detail))]
     Auth { account: String, detail: String },
     /// A temporary failure (4xx, transport trouble after all retries). Try again later.
-    #[error("registrar temporarily unavailable: {code} {description}; retries are exhausted, try again later")]
+    #[error(
+        "registrar temporarily unavailable: {code} {}; retries are exhausted, try again later",
+        Untrusted(description)
+    )]
     Temporary { code: u16, description: String },
     /// The registrar refused the command (5xx). Repeating it unchanged will fail again.
-    #[error("registrar refused the command: {code} {description}")]
+    #[error("registrar refused the command: {code} {}", Untrusted(description))]
     Permanent { code: u16, description: String },
     /// The registrar answered with something that is not a valid response.
-    #[error("unreadable registrar response: {message}; check the endpoint URL, or report it if it persists")]
+    #[error(
+        "unreadable registrar response: {}; check the endpoint URL, or report it if it persists",
+        Untrusted(message)
+    )]
     Protocol { message: String },
     /// No answer in time.
     #[error("registrar did not answer {what} within {seconds} s: check network reachability of the endpoint or raise the timeout")]
@@ -349,5 +357,36 @@ mod tests {
             ..Default::default()
         };
         assert!(failed.has_failed());
+    }
+
+    #[test]
+    fn registrar_text_in_errors_cannot_forge_lines_or_escapes() {
+        let forged = "Object exists\r\n2026-12-02T00:00:00Z INFO \x1b[32mall fine\u{202e}";
+        for err in [
+            RegistrarError::Auth {
+                account: "a".into(),
+                detail: forged.into(),
+            },
+            RegistrarError::Temporary {
+                code: 421,
+                description: forged.into(),
+            },
+            RegistrarError::Permanent {
+                code: 545,
+                description: forged.into(),
+            },
+            RegistrarError::Protocol {
+                message: forged.into(),
+            },
+        ] {
+            let shown = err.to_string();
+            assert!(
+                shown.contains(
+                    "Object exists\\r\\n2026-12-02T00:00:00Z INFO \\u{1b}[32mall fine\\u{202e}"
+                ),
+                "{shown}"
+            );
+            assert!(!shown.contains(crate::text::is_unsafe), "{shown}");
+        }
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::codec::{Command, Response, Template};
 use domwatch_core::model::Dialect;
+use domwatch_core::Untrusted;
 use rand::Rng;
 use std::fmt;
 use std::time::Duration;
@@ -166,26 +167,29 @@ impl ClientConfig {
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("registrar rejected the credentials for account `{account}` ({code} {description}): check login/password (and role) for account {account}")]
+    #[error("registrar rejected the credentials for account `{account}` ({code} {}): check login/password (and role) for account {account}", Untrusted(description))]
     Auth {
         account: String,
         code: u16,
         description: String,
     },
-    #[error("`{command}` failed temporarily after {attempts} attempt(s): {code} {description}; try again later")]
+    #[error(
+        "`{command}` failed temporarily after {attempts} attempt(s): {code} {}; try again later",
+        Untrusted(description)
+    )]
     Temporary {
         command: String,
         code: u16,
         description: String,
         attempts: u32,
     },
-    #[error("`{command}` refused: {code} {description}")]
+    #[error("`{command}` refused: {code} {}", Untrusted(description))]
     Permanent {
         command: String,
         code: u16,
         description: String,
     },
-    #[error("`{command}`: invalid registrar response ({code} {description}); body starts with {body_prefix:?}: check the endpoint URL points at the registrar API")]
+    #[error("`{command}`: invalid registrar response ({code} {}); body starts with {body_prefix:?}: check the endpoint URL points at the registrar API", Untrusted(description))]
     Protocol {
         command: String,
         code: u16,
@@ -918,6 +922,27 @@ mod tests {
         assert!(!debug.contains("pa$$word-secret"), "{debug}");
         let client = RrpClient::new(config).unwrap();
         assert!(!format!("{client:?}").contains("pa$$word-secret"));
+    }
+
+    #[test]
+    fn registrar_descriptions_are_shown_escaped() {
+        let forged = "Object exists\r\nINFO \x1b[32mok\u{202e}";
+        let refused = ClientError::Permanent {
+            command: "AddDomain".into(),
+            code: 540,
+            description: forged.into(),
+        };
+        let shown = refused.to_string();
+        assert_eq!(
+            shown,
+            "`AddDomain` refused: 540 Object exists\\r\\nINFO \\u{1b}[32mok\\u{202e}"
+        );
+        let auth = ClientError::Auth {
+            account: "reseller".into(),
+            code: 530,
+            description: forged.into(),
+        };
+        assert!(!auth.to_string().contains(domwatch_core::text::is_unsafe));
     }
 
     #[test]

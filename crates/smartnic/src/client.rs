@@ -399,7 +399,8 @@ impl SmartnicClient {
                     operation,
                     client_trid = trid,
                     code,
-                    message = ret.text_of("returnMessage").unwrap_or(""),
+                    // Not `message`: the event's own message is written unquoted.
+                    return_message = ret.text_of("returnMessage").unwrap_or(""),
                     "Smart-NIC success with a note"
                 );
             }

@@ -198,7 +198,7 @@ pub(crate) async fn dashboard(
                 body,
                 "<tr><td><a class=\"case-link\" href=\"/cases/{id}\">#{id}</a></td><td><a href=\"/cases/{id}\">{domain}</a></td><td>{summary}</td><td>{stake}</td><td>{since}</td></tr>",
                 id = c.id,
-                domain = esc(&c.domain.unicode()),
+                domain = esc(&c.domain.display()),
                 summary = esc(&c.summary),
                 stake = c.at_stake.map(|m| esc(&m.to_string())).unwrap_or_default(),
                 since = time(c.opened_at),

@@ -102,7 +102,8 @@ impl ClientDomain {
                     id: self.id,
                     reason: format!(
                         "domain #{} `{}` is not a valid name: {e}",
-                        self.id, self.domain
+                        self.id,
+                        domwatch_core::Untrusted(&self.domain)
                     ),
                     name: self.domain,
                 })

@@ -1,35 +1,45 @@
 //! Errors of the WHMCS client. Every message says what went wrong and what to do.
 
+use domwatch_core::Untrusted;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WhmcsError {
     /// WHMCS rejected the credentials, the access key or the caller's IP.
     #[error(
-        "WHMCS rejected the API login for `{action}`: {message}. Check the API identifier and \
+        "WHMCS rejected the API login for `{action}`: {}. Check the API identifier and \
          secret (Setup > Staff Management > Manage API Credentials), the access key, and that \
-         this host's IP is in the API IP allow-list"
+         this host's IP is in the API IP allow-list",
+        Untrusted(message)
     )]
     Auth { action: String, message: String },
 
     /// WHMCS refused the call (HTTP 403): this host's IP is not allowed, or the
     /// credential's API role does not allow the action.
-    #[error("WHMCS refused `{action}`: {message}. {}", permission_fix(message))]
+    #[error(
+        "WHMCS refused `{action}`: {}. {}",
+        Untrusted(message),
+        permission_fix(message)
+    )]
     Permission { action: String, message: String },
 
     /// The object (domain, invoice, ticket, to-do, client) does not exist.
-    #[error("WHMCS `{action}`: {message}. Check the id; the object may have been deleted")]
+    #[error(
+        "WHMCS `{action}`: {}. Check the id; the object may have been deleted",
+        Untrusted(message)
+    )]
     NotFound { action: String, message: String },
 
     /// The WHMCS version does not know the action.
     #[error(
-        "WHMCS does not know the action `{action}` (`{message}`). This WHMCS version lacks it; \
-         upgrade WHMCS or disable the feature that needs it"
+        "WHMCS does not know the action `{action}` (`{}`). This WHMCS version lacks it; \
+         upgrade WHMCS or disable the feature that needs it",
+        Untrusted(message)
     )]
     UnknownAction { action: String, message: String },
 
     /// Any other `result=error`, with the registrar's message when WHMCS passed one on.
-    #[error("WHMCS `{action}` failed: {message}{}", registrar_error.as_ref().map(|e| format!(" (registrar said: {e})")).unwrap_or_default())]
+    #[error("WHMCS `{action}` failed: {}{}", Untrusted(message), registrar_error.as_ref().map(|e| format!(" (registrar said: {})", Untrusted(e))).unwrap_or_default())]
     Api {
         action: String,
         message: String,
@@ -38,9 +48,10 @@ pub enum WhmcsError {
 
     /// The answer was not the JSON WHMCS is supposed to send.
     #[error(
-        "WHMCS `{action}` sent an answer domwatch cannot read ({detail}); it starts with {body_start:?}. \
+        "WHMCS `{action}` sent an answer domwatch cannot read ({}); it starts with {body_start:?}. \
          Check that the URL points at the WHMCS root (…/includes/api.php must exist) and that no \
-         proxy or maintenance page answers instead"
+         proxy or maintenance page answers instead",
+        Untrusted(detail)
     )]
     Protocol {
         action: String,
@@ -65,7 +76,10 @@ pub enum WhmcsError {
     )]
     Timeout { action: String, after: Duration },
 
-    #[error("cannot reach WHMCS for `{action}`: {detail}. Check the URL, DNS and firewall")]
+    #[error(
+        "cannot reach WHMCS for `{action}`: {}. Check the URL, DNS and firewall",
+        Untrusted(detail)
+    )]
     Transport { action: String, detail: String },
 
     /// The answer stopped before its JSON was complete (a dropped connection, a proxy
@@ -93,7 +107,7 @@ pub enum WhmcsError {
     },
 
     /// The request was refused before sending because WHMCS would misread it.
-    #[error("refusing to send `{action}`: {reason}")]
+    #[error("refusing to send `{action}`: {}", Untrusted(reason))]
     InvalidRequest { action: String, reason: String },
 
     #[error("invalid WHMCS configuration: {0}")]
@@ -201,6 +215,25 @@ mod tests {
         assert!(registrar
             .to_string()
             .contains("registrar said: Object not found"));
+    }
+
+    #[test]
+    fn remote_text_is_shown_escaped() {
+        let forged = "Domain Not Renewed\r\nINFO \x1b[32mok\u{202e}";
+        let api = WhmcsError::from_api_message("DomainRenew", forged.into(), Some(forged.into()));
+        let auth = WhmcsError::from_api_message(
+            "GetInvoices",
+            format!("Authentication Failed{forged}"),
+            None,
+        );
+        for err in [api, auth] {
+            let shown = err.to_string();
+            assert!(
+                shown.contains("Domain Not Renewed\\r\\nINFO \\u{1b}[32mok\\u{202e}"),
+                "{shown}"
+            );
+            assert!(!shown.contains(domwatch_core::text::is_unsafe), "{shown}");
+        }
     }
 
     #[test]

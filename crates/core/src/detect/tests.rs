@@ -431,6 +431,24 @@ fn idn_names_shown_in_unicode() {
 }
 
 #[test]
+fn mixed_script_names_shown_with_their_a_label() {
+    let o = obs(None, Some(registrar("аpple.com"))); // Cyrillic а
+    let f = detect(&o, &DetectionPolicy::default(), &rates(), today());
+    assert!(
+        f[0].summary.starts_with("аpple.com (xn--pple-43d.com)"),
+        "{}",
+        f[0].summary
+    );
+    let guide = crate::plan::guide(&f[0]);
+    assert!(
+        guide.title.contains("(xn--pple-43d.com)")
+            || guide.what_happened.contains("(xn--pple-43d.com)")
+            || guide.steps.iter().any(|s| s.contains("(xn--pple-43d.com)")),
+        "{guide:?}"
+    );
+}
+
+#[test]
 fn case_kind_names_round_trip() {
     for k in CaseKind::ALL {
         assert_eq!(CaseKind::parse(k.as_str()), Some(k));
