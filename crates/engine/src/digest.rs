@@ -60,7 +60,7 @@ pub fn digest_mail(run_id: i64, cases: &[CaseRecord], report: &CycleReport, host
         1 => format!(
             "domwatch: new case — {}: {}",
             cases[0].kind.title(),
-            cases[0].domain.unicode()
+            cases[0].domain.display()
         ),
         n => format!("domwatch: {n} new cases"),
     };
@@ -95,7 +95,7 @@ pub fn digest_mail(run_id: i64, cases: &[CaseRecord], report: &CycleReport, host
                 text,
                 "  #{:<6} {:<40} {}{}\n          {}",
                 c.id,
-                c.domain.unicode(),
+                c.domain.display(),
                 c.kind.title(),
                 if stake.is_empty() {
                     String::new()
@@ -108,7 +108,7 @@ pub fn digest_mail(run_id: i64, cases: &[CaseRecord], report: &CycleReport, host
                 html,
                 "<tr><td>#{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 c.id,
-                escape(&c.domain.unicode()),
+                escape(&c.domain.display()),
                 escape(c.kind.title()),
                 escape(&stake),
                 escape(&what)

@@ -192,11 +192,11 @@ impl Engine {
             title: format!(
                 "{marker} domwatch did: {} — {}",
                 pending.action.describe(),
-                case.domain.unicode()
+                case.domain.display()
             ),
             description: format!(
                 "Domain: {}\n\ndomwatch did this on its own ({}):\n- {} — {}\n\nCase #{} in domwatch ({}).",
-                case.domain.unicode(),
+                case.domain.display(),
                 case.kind.title(),
                 pending.action.describe(),
                 pending.result.as_deref().unwrap_or("done"),
@@ -248,10 +248,10 @@ impl Engine {
             .collect::<Vec<_>>()
             .join("\n");
         NewToDo {
-            title: format!("{marker} {}: {}", case.kind.title(), case.domain.unicode()),
+            title: format!("{marker} {}: {}", case.kind.title(), case.domain.display()),
             description: format!(
                 "Domain: {}\n\n{}\n\n{}{}\n\nSteps:\n{}\n\nCase #{} in domwatch.",
-                case.domain.unicode(),
+                case.domain.display(),
                 guide.what_happened,
                 guide.what_it_costs,
                 if done.is_empty() {

@@ -6,9 +6,7 @@
 //! out yet, else in a notice of its own, claimed like case notices so that a rerun after
 //! a crash looks for it before sending again.
 
-use crate::{
-    get, insert_audit, parse_ts, q, ts, update_action_result, AuditEntry, Result, Store, StoreError,
-};
+use crate::{get, parse_ts, q, ts, Result, Store, StoreError};
 use chrono::{DateTime, Utc};
 use domwatch_core::plan::Action;
 
