@@ -14,9 +14,7 @@
 //! faulted cycle and the recovery cycle. Cells run a few at a time; the summary table shows
 //! each cell's counts. `FAULT_MATRIX_CELLS=cnr` runs only cells whose name contains `cnr`.
 //!
-//! Cells in [`KNOWN_FAILING`] fail today because of bugs being fixed elsewhere: they are
-//! reported, not failed on (`FAULT_MATRIX_STRICT=1` fails on them too); any other failing cell
-//! fails the test.
+//! Any failing cell fails the test; the message names each one with its counts.
 //!
 //! MariaDB (WHMCS database cells): `DOMWATCH_TEST_MYSQL_URL`, default
 //! `mysql://root@127.0.0.1:3306`; absent, those cells are skipped with a message, or fail
@@ -45,71 +43,6 @@ const CYCLE_LIMIT: Duration = Duration::from_secs(120);
 const MAX_SETTLE_CYCLES: usize = 6;
 /// Cells run at the same time.
 const PARALLEL_CELLS: usize = 3;
-
-/// Cells that fail today, with what they show; the bug list of issue 10.
-const KNOWN_FAILING: &[(&str, &str)] = &[
-    ("whmcs_api/http500", "item 7: clean cycles update 10 cases each"),
-    ("whmcs_api/protocol_error", "item 7: clean cycles update 10 cases each"),
-    ("whmcs_api/truncated", "item 7: clean cycles update 10 cases each"),
-    ("whmcs_api/truncated_close", "item 7: clean cycles update 10 cases each"),
-    ("whmcs_api/hang", "item 7: clean cycles update 10 cases each"),
-    ("whmcs_api/refused", "item 7: clean cycles update 10 cases each"),
-    ("whmcs_api/dies_at_fetch", "item 7: clean cycles update 10 cases each"),
-    ("whmcs_api/dies_at_join", "item 7: clean cycles update 10 cases each"),
-    ("whmcs_api/dies_at_lookups", "item 7: clean cycles update 10 cases each"),
-    ("whmcs_api/dies_at_detect", "item 7: clean cycles update 10 cases each"),
-    ("whmcs_api/dies_at_record", "item 7: clean cycles update 10 cases each"),
-    ("whmcs_db/truncated", "item 7: clean cycles update 10 cases each; cut at 1500 bytes the cycle reports complete"),
-    ("whmcs_db/hang", "item 7: clean cycles update 10 cases each"),
-    ("whmcs_db/refused", "item 7: clean cycles update 10 cases each"),
-    ("whmcs_db/dies_at_fetch", "item 7: clean cycles update 10 cases each"),
-    ("whmcs_db/dies_at_join", "item 7: clean cycles update 10 cases each; reports complete though it used the DB after join"),
-    ("whmcs_db/dies_at_lookups", "item 7: clean cycles update 10 cases each"),
-    ("whmcs_db/dies_at_detect", "item 7: clean cycles update 10 cases each"),
-    ("whmcs_db/dies_at_record", "item 7: clean cycles update 10 cases each"),
-    ("cnr/http500", "recovery after an unreadable account resolves 7 cases; item 7: clean cycles update 10 cases each"),
-    ("cnr/protocol_error", "recovery after an unreadable account resolves 7 cases; item 7: clean cycles update 10 cases each"),
-    ("cnr/truncated", "item 1, cut-off RRP answer taken as complete: 35 resolved, 12 opened, 12 tickets; recovery: 23 reopened, 6 resolved, 11 tickets"),
-    ("cnr/truncated_close", "recovery after an unreadable account resolves 7 cases; item 7: clean cycles update 10 cases each"),
-    ("cnr/hang", "recovery after an unreadable account resolves 7 cases; item 7: clean cycles update 10 cases each"),
-    ("cnr/refused", "recovery after an unreadable account resolves 7 cases; item 7: clean cycles update 10 cases each"),
-    ("cnr/dies_at_fetch", "recovery after an unreadable account resolves 7 cases; item 7: clean cycles update 10 cases each"),
-    ("cnr/dies_at_join", "item 7: clean cycles update 10 cases each; reports complete though the clean cycle used the registrar after this stage"),
-    ("cnr/dies_at_lookups", "item 7: clean cycles update 10 cases each; reports complete though the clean cycle used the registrar after this stage"),
-    ("cnr/dies_at_detect", "item 7: clean cycles update 10 cases each"),
-    ("cnr/dies_at_record", "item 7: clean cycles update 10 cases each"),
-    ("ispapi/http500", "recovery after an unreadable account resolves 2 cases; item 7: clean cycles update 10 cases each"),
-    ("ispapi/protocol_error", "recovery after an unreadable account resolves 2 cases; item 7: clean cycles update 10 cases each"),
-    ("ispapi/truncated", "item 1, cut-off RRP answer taken as complete: 6 resolved, 2 opened, 2 tickets; recovery: 6 reopened, 2 resolved, 4 tickets"),
-    ("ispapi/truncated_close", "recovery after an unreadable account resolves 2 cases; item 7: clean cycles update 10 cases each"),
-    ("ispapi/hang", "recovery after an unreadable account resolves 2 cases; item 7: clean cycles update 10 cases each"),
-    ("ispapi/refused", "recovery after an unreadable account resolves 2 cases; item 7: clean cycles update 10 cases each"),
-    ("ispapi/dies_at_fetch", "recovery after an unreadable account resolves 2 cases; item 7: clean cycles update 10 cases each"),
-    ("ispapi/dies_at_join", "item 7: clean cycles update 10 cases each; reports complete though the clean cycle used the registrar after this stage"),
-    ("ispapi/dies_at_lookups", "item 7: clean cycles update 10 cases each; reports complete though the clean cycle used the registrar after this stage"),
-    ("ispapi/dies_at_detect", "item 7: clean cycles update 10 cases each"),
-    ("ispapi/dies_at_record", "item 7: clean cycles update 10 cases each"),
-    ("smartnic/http500", "recovery after an unreadable account resolves 1 cases; item 7: clean cycles update 10 cases each"),
-    ("smartnic/protocol_error", "recovery after an unreadable account resolves 1 cases; item 7: clean cycles update 10 cases each"),
-    ("smartnic/truncated", "recovery after an unreadable account resolves 1 cases; item 7: clean cycles update 10 cases each"),
-    ("smartnic/truncated_close", "recovery after an unreadable account resolves 1 cases; item 7: clean cycles update 10 cases each"),
-    ("smartnic/hang", "recovery after an unreadable account resolves 1 cases; item 7: clean cycles update 10 cases each"),
-    ("smartnic/refused", "recovery after an unreadable account resolves 1 cases; item 7: clean cycles update 10 cases each"),
-    ("smartnic/dies_at_fetch", "recovery after an unreadable account resolves 1 cases; item 7: clean cycles update 10 cases each"),
-    ("smartnic/dies_at_join", "item 7: clean cycles update 10 cases each"),
-    ("smartnic/dies_at_lookups", "item 7: clean cycles update 10 cases each"),
-    ("smartnic/dies_at_detect", "item 7: clean cycles update 10 cases each"),
-    ("smartnic/dies_at_record", "item 7: clean cycles update 10 cases each"),
-    ("smtp/protocol_error", "item 7: clean cycles update 10 cases each"),
-    ("smtp/truncated", "item 7: clean cycles update 10 cases each"),
-    ("smtp/hang", "item 7: clean cycles update 10 cases each"),
-    ("smtp/refused", "item 7: clean cycles update 10 cases each"),
-    ("smtp/dies_at_fetch", "item 7: clean cycles update 10 cases each"),
-    ("smtp/dies_at_join", "item 7: clean cycles update 10 cases each"),
-    ("smtp/dies_at_lookups", "item 7: clean cycles update 10 cases each"),
-    ("smtp/dies_at_detect", "item 7: clean cycles update 10 cases each"),
-    ("smtp/dies_at_record", "item 7: clean cycles update 10 cases each"),
-];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum System {
@@ -200,7 +133,8 @@ impl Cell {
             (Kind::ProtocolError, _) => Fault::Greeting(SMTP_421.to_vec()),
             (Kind::Truncated, s) if s.speaks_http() => Fault::Truncate,
             // MariaDB: past the handshake, into the first answers; SMTP: mid-EHLO reply.
-            (Kind::Truncated, System::WhmcsDb) => Fault::CutAfter(1500),
+            // Past the handshake, into the first result set.
+            (Kind::Truncated, System::WhmcsDb) => Fault::CutAfter(400),
             (Kind::Truncated, _) => Fault::CutAfter(30),
             (Kind::TruncatedClose, _) => Fault::TruncateClose,
             (Kind::Hang, _) => Fault::Hang,
@@ -782,33 +716,18 @@ async fn bad_days_change_nothing() {
         )
         .as_bytes(),
     );
-    let strict = std::env::var("FAULT_MATRIX_STRICT").as_deref() == Ok("1");
-    let known = |name: &str| KNOWN_FAILING.iter().any(|(n, _)| *n == name);
     let mut failures = String::new();
-    for o in &outcomes {
-        if o.problems.is_empty() {
-            if known(&o.name) {
-                eprintln!("{}: passes now; remove it from KNOWN_FAILING", o.name);
-            }
-            continue;
-        }
+    for o in outcomes.iter().filter(|o| !o.problems.is_empty()) {
         let _ = writeln!(
             failures,
-            "{}{} (faulted: {}; recovery: {}):\n  - {}",
+            "{} (faulted: {}; recovery: {}):\n  - {}",
             o.name,
-            if known(&o.name) { " [known]" } else { "" },
             o.verdict,
             o.recovery_verdict,
             o.problems.join("\n  - ")
         );
     }
-    let unexpected = outcomes
-        .iter()
-        .filter(|o| !o.problems.is_empty() && (strict || !known(&o.name)))
-        .count();
-    if !failures.is_empty() {
-        eprintln!("failing cells:\n{failures}");
-    }
+    let unexpected = outcomes.iter().filter(|o| !o.problems.is_empty()).count();
     assert_eq!(
         unexpected, 0,
         "fault matrix cells failed:\n{failures}\n{table}"
