@@ -98,7 +98,7 @@ pub struct ClientConfig {
     /// Minimum gap between the starts of two requests for this account.
     pub min_interval: Duration,
     /// How `list_domains` pages and joins.
-    pub list: crate::ops::ListOptions,
+    pub list: crate::listing::ListOptions,
 }
 
 impl ClientConfig {
@@ -126,7 +126,7 @@ impl ClientConfig {
             retry_base_delay: Duration::from_millis(500),
             max_concurrency: 4,
             min_interval: Duration::ZERO,
-            list: crate::ops::ListOptions::default(),
+            list: crate::listing::ListOptions::default(),
         }
     }
 
@@ -314,7 +314,7 @@ pub struct RrpClient {
     last_start: Mutex<Option<Instant>>,
     session: Mutex<Option<Secret>>,
     /// CNR premium renewal prices already checked (see `ListOptions::premium_fee_max_age`).
-    pub(crate) premium_fees: std::sync::Mutex<crate::ops::PremiumFeeCache>,
+    pub(crate) premium_fees: std::sync::Mutex<crate::listing::PremiumFeeCache>,
 }
 
 impl fmt::Debug for RrpClient {
@@ -353,7 +353,7 @@ impl RrpClient {
             http,
             last_start: Mutex::new(None),
             session: Mutex::new(None),
-            premium_fees: std::sync::Mutex::new(crate::ops::PremiumFeeCache::default()),
+            premium_fees: std::sync::Mutex::new(crate::listing::PremiumFeeCache::default()),
             config,
         })
     }

@@ -4,8 +4,8 @@
 //! borrowed from the body where they need no unescaping, and read with the same lenient
 //! rules as [`crate::json`] (numbers as strings or numbers, `""` for an empty list).
 
-use crate::actions::ClientDomain;
 use crate::api::{parse_response, ParsedPage};
+use crate::client_domain::ClientDomain;
 use crate::error::WhmcsError;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;

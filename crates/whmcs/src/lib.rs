@@ -11,6 +11,7 @@
 
 pub mod actions;
 pub mod api;
+mod client_domain;
 pub mod db;
 mod domain_page;
 mod error;
