@@ -1,6 +1,7 @@
 use super::*;
 use crate::model::{BillingPremiumCost, PremiumInfo, RenewalMode};
 use crate::money::Currency;
+use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
 fn today() -> NaiveDate {

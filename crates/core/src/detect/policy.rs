@@ -1,0 +1,63 @@
+//! Detection settings: the margin rule and the per-account policies.
+
+use crate::lifecycle::AccountPolicy;
+use crate::money::Money;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// How the reseller prices renewals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MarginRule {
+    /// Markup on registrar cost used when proposing a new recurring amount (25 = +25%).
+    pub markup_percent: Decimal,
+    /// Below this margin (on cost) a renewal is flagged; 0 disables the margin check.
+    pub min_margin_percent: Decimal,
+}
+
+impl Default for MarginRule {
+    fn default() -> Self {
+        Self {
+            markup_percent: Decimal::from(25),
+            min_margin_percent: Decimal::from(10),
+        }
+    }
+}
+
+impl MarginRule {
+    /// The recurring amount to bill for a given cost: cost plus markup, rounded to cents.
+    pub fn price_for(&self, cost: Money) -> Money {
+        let factor = Decimal::ONE + self.markup_percent / Decimal::from(100);
+        Money::new(cost.amount * factor, cost.currency).round_cents()
+    }
+}
+
+/// Detection settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DetectionPolicy {
+    pub margin: MarginRule,
+    /// Days of difference tolerated between billing and registrar expiry.
+    pub expiry_tolerance_days: i64,
+    /// Cycles a billed domain must be absent before "missing at registrar" opens.
+    pub missing_strikes_threshold: u32,
+    /// Look back this many days for a paid renewal that did not happen.
+    pub paid_renewal_lookback_days: i64,
+    /// When set, registrar renewal modes of billed, renewing domains must be this one.
+    pub expected_renewal_mode: Option<crate::model::RenewalMode>,
+    /// Auto delete and contact policy per registrar account name.
+    #[serde(default)]
+    pub accounts: BTreeMap<String, AccountPolicy>,
+}
+
+impl Default for DetectionPolicy {
+    fn default() -> Self {
+        Self {
+            margin: MarginRule::default(),
+            expiry_tolerance_days: 1,
+            missing_strikes_threshold: 3,
+            paid_renewal_lookback_days: 60,
+            expected_renewal_mode: None,
+            accounts: BTreeMap::new(),
+        }
+    }
+}
