@@ -5,10 +5,7 @@ use crate::claim::{gone_from_this_process, Owner};
 use crate::recover::{expired_now, Found};
 use crate::{Engine, EngineError, FixReport, Mode, StepOutcome, StepReport};
 use domwatch_core::plan::{plan, Action, PlanOption, Target};
-use domwatch_core::ports::{PremiumAcceptance, RenewRequest};
 use domwatch_store::{ActionClaim, ActionStatus, AuditEntry, CaseClaim, CaseRecord};
-use domwatch_whmcs::actions::{DomainUpdate, InvoiceUpdate};
-use domwatch_whmcs::db::PremiumCost;
 
 impl Engine {
     /// The fix options of a case, recommended first.
@@ -244,7 +241,11 @@ impl Engine {
                 }
             }
         }
-        let (system, operation, result) = self.execute(case, action).await;
+        let crate::write::Written {
+            system,
+            operation,
+            result,
+        } = self.execute(case, action).await;
         let ok = result.is_ok();
         let text = match &result {
             Ok(t) => t.clone(),
@@ -282,224 +283,6 @@ impl Engine {
         } else {
             StepOutcome::Failed(text)
         })
-    }
-
-    /// Performs the write. Returns (system, operation, result text).
-    async fn execute(
-        &self,
-        case: &CaseRecord,
-        action: &Action,
-    ) -> (String, String, Result<String, String>) {
-        let billing =
-            |op: &str, r: Result<String, String>| ("billing".to_string(), op.to_string(), r);
-        match action {
-            Action::SetRecurringAmount { .. }
-            | Action::SetBillingExpiry { .. }
-            | Action::SetNextDueDate { .. }
-            | Action::SetBillingStatus { .. } => {
-                let (domain_id, update, done) = match action {
-                    Action::SetRecurringAmount { domain_id, amount } => (
-                        domain_id,
-                        DomainUpdate {
-                            recurring_amount: Some(amount.amount),
-                            ..DomainUpdate::default()
-                        },
-                        format!("recurring amount {amount}"),
-                    ),
-                    Action::SetBillingExpiry { domain_id, date } => (
-                        domain_id,
-                        DomainUpdate {
-                            expiry: Some(*date),
-                            ..DomainUpdate::default()
-                        },
-                        format!("expiry {date}"),
-                    ),
-                    Action::SetNextDueDate { domain_id, date } => (
-                        domain_id,
-                        DomainUpdate {
-                            next_due: Some(*date),
-                            ..DomainUpdate::default()
-                        },
-                        format!("next due date {date}"),
-                    ),
-                    Action::SetBillingStatus { domain_id, status } => (
-                        domain_id,
-                        DomainUpdate {
-                            status: Some(status.clone()),
-                            ..DomainUpdate::default()
-                        },
-                        format!("status {}", status.as_whmcs()),
-                    ),
-                    _ => unreachable!("matched by the outer arm"),
-                };
-                billing(
-                    "UpdateClientDomain",
-                    self.billing
-                        .update_domain(*domain_id, &update)
-                        .await
-                        .map(|()| done)
-                        .map_err(|e| e.to_string()),
-                )
-            }
-            Action::CancelInvoice { invoice_id } | Action::MarkInvoiceRefunded { invoice_id } => {
-                let status = if matches!(action, Action::CancelInvoice { .. }) {
-                    "Cancelled"
-                } else {
-                    "Refunded"
-                };
-                let update = InvoiceUpdate {
-                    status: Some(status.into()),
-                    ..InvoiceUpdate::default()
-                };
-                billing(
-                    "UpdateInvoice",
-                    self.billing
-                        .update_invoice(*invoice_id, &update)
-                        .await
-                        .map(|()| format!("invoice #{invoice_id} {status}"))
-                        .map_err(|e| e.to_string()),
-                )
-            }
-            Action::SetPremiumData {
-                domain_id,
-                renewal_cost,
-                registration_cost,
-            } => {
-                let Some(db) = &self.whmcs_db else {
-                    return billing(
-                        "tbldomains_extra",
-                        Err("premium cost data can only be written with direct database access: set whmcs.database_url, or open the domain in WHMCS and set \"Recalculate on Save\"".into()),
-                    );
-                };
-                let currency_id = match self.billing.currencies().await {
-                    Ok(cs) => cs
-                        .iter()
-                        .find(|c| c.code == renewal_cost.currency)
-                        .map(|c| c.id),
-                    Err(e) => return billing("tbldomains_extra", Err(e.to_string())),
-                };
-                let Some(currency_id) = currency_id else {
-                    return billing("tbldomains_extra", Err(format!("currency {} is not configured in WHMCS: add it under System Settings > Currencies", renewal_cost.currency)));
-                };
-                let cost = PremiumCost {
-                    registration_cost: registration_cost.amount,
-                    renewal_cost: renewal_cost.amount,
-                    currency_id,
-                };
-                let r = async {
-                    db.write_premium_cost(*domain_id, &cost).await?;
-                    db.set_is_premium(*domain_id, true).await
-                }
-                .await;
-                billing(
-                    "tbldomains_extra",
-                    r.map(|()| format!("premium, renewal cost {renewal_cost}"))
-                        .map_err(|e| e.to_string()),
-                )
-            }
-            Action::RetryTransfer { domain_id, .. } => billing(
-                "DomainTransfer",
-                self.billing
-                    .transfer_domain(*domain_id, None)
-                    .await
-                    .map(|()| "transfer requested through WHMCS".to_string())
-                    .map_err(|e| e.to_string()),
-            ),
-            Action::SetRenewalMode {
-                account,
-                domain,
-                mode,
-            } => {
-                let system = format!("registrar:{account}");
-                let Some(acc) = self.account(account) else {
-                    return (
-                        system,
-                        "SetDomainRenewalMode".into(),
-                        Err(format!("registrar account `{account}` is not configured")),
-                    );
-                };
-                let r = acc.port.set_renewal_mode(domain, mode).await;
-                (
-                    system,
-                    "SetDomainRenewalMode".into(),
-                    r.map(|()| format!("renewal mode {}", mode.as_command_value()))
-                        .map_err(|e| e.to_string()),
-                )
-            }
-            Action::RetryRenewal {
-                account,
-                domain,
-                accept_fee,
-                premium_class,
-            } => {
-                let system = format!("registrar:{account}");
-                let Some(acc) = self.account(account) else {
-                    return (
-                        system,
-                        "RenewDomain".into(),
-                        Err(format!("registrar account `{account}` is not configured")),
-                    );
-                };
-                // Renewing is not idempotent: look first, so a rerun after a crash never
-                // renews twice.
-                let expected = case
-                    .finding
-                    .evidence
-                    .iter()
-                    .find(|e| e.label == "Expiry")
-                    .and_then(|e| e.registrar.clone());
-                let current = acc.port.status_domain(domain).await;
-                let current_expiry = match &current {
-                    Ok(d) => d.effective_expiry(),
-                    Err(e) => {
-                        return (
-                            system,
-                            "RenewDomain".into(),
-                            Err(format!("status check before renewing failed: {e}")),
-                        )
-                    }
-                };
-                if let (Some(now), Some(before)) = (
-                    current_expiry,
-                    expected
-                        .as_deref()
-                        .and_then(|s| s.parse::<chrono::NaiveDate>().ok()),
-                ) {
-                    if now > before {
-                        return (
-                            system,
-                            "RenewDomain".into(),
-                            Ok(format!("already renewed: now paid until {now}")),
-                        );
-                    }
-                }
-                let request = RenewRequest {
-                    name: domain.clone(),
-                    period_years: 1,
-                    current_expiry_year: current_expiry.map(|d| chrono::Datelike::year(&d)),
-                    premium: accept_fee.map(|fee| PremiumAcceptance {
-                        class: premium_class.clone(),
-                        price: Some(fee),
-                    }),
-                };
-                let r = acc.port.renew(&request).await;
-                (
-                    system,
-                    "RenewDomain".into(),
-                    r.map(|o| match o.new_expiry {
-                        Some(d) => format!("renewed, now expires {d}"),
-                        None => "renewed".into(),
-                    })
-                    .map_err(|e| e.to_string()),
-                )
-            }
-            Action::PlaceCancellation { .. }
-            | Action::WithdrawCancellation { .. }
-            | Action::SetContacts { .. } => self.execute_lifecycle(action).await,
-            Action::Manual { instruction } => {
-                ("manual".into(), "manual".into(), Ok(instruction.clone()))
-            }
-        }
     }
 }
 

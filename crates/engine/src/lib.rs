@@ -17,6 +17,7 @@ mod notify;
 mod recover;
 mod report;
 mod scope;
+mod write;
 
 pub use claim::CLAIM_LEASE;
 pub use notify::notice_marker;

@@ -9,7 +9,6 @@ use crate::{CycleReport, Engine, EngineError, Mode, StepOutcome};
 use domwatch_core::detect::{CaseKind, Observation};
 use domwatch_core::lifecycle::{AutoDeleteMode, ContactRole};
 use domwatch_core::model::{ContactHandles, RegistrarDomain};
-use domwatch_core::plan::Action;
 use domwatch_core::ports::{CancellationMethod, CancellationRequest, ContactDetails};
 use domwatch_core::DomainName;
 use domwatch_store::{CaseFilter, CaseRecord, CaseState};
@@ -144,131 +143,52 @@ impl Engine {
         Ok(())
     }
 
-    /// Registrar writes of the lifecycle and contact-policy actions.
-    /// Returns (system, operation, result text).
-    pub(crate) async fn execute_lifecycle(
+    /// Places a cancellation, never on a paid domain: WHMCS is asked again right before
+    /// writing, and a cancellation already in place (a rerun after a crash) is not repeated.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn place_cancellation(
         &self,
-        action: &Action,
-    ) -> (String, String, Result<String, String>) {
-        let (account, operation) = match action {
-            Action::PlaceCancellation {
-                account, method, ..
-            } => (account, method.operation().to_string()),
-            Action::WithdrawCancellation { account, .. } => {
-                (account, "withdraw-cancellation".into())
-            }
-            Action::SetContacts { account, .. } => (account, "modify-contacts".into()),
-            other => {
-                return (
-                    "engine".into(),
-                    "lifecycle".into(),
-                    Err(format!("not a lifecycle action: {}", other.describe())),
-                )
-            }
-        };
-        let system = format!("registrar:{account}");
-        let Some(acc) = self.accounts.iter().find(|a| &a.name == account) else {
-            return (
-                system,
-                operation,
-                Err(format!("registrar account `{account}` is not configured")),
-            );
-        };
-        let result = match action {
-            Action::PlaceCancellation {
-                domain,
-                method,
-                effective,
-                billing_domain_id,
-                client_id,
-                ..
-            } => {
-                // Never cancel a paid domain: ask WHMCS again right before writing.
-                if let (Some(domain_id), Some(client_id)) = (billing_domain_id, client_id) {
-                    match self
-                        .billing
-                        .find_domain_invoice(*client_id, *domain_id, DomainInvoiceKind::Renewal, None)
-                        .await
-                    {
-                        Ok(Some(inv)) if inv.status.eq_ignore_ascii_case("paid") => {
-                            return (
-                                system,
-                                operation,
-                                Err(format!(
-                                    "renewal invoice #{} is paid now: {} is not cancelled",
-                                    inv.id,
-                                    domain.unicode()
-                                )),
-                            );
-                        }
-                        Ok(_) => {}
-                        Err(e) => {
-                            return (
-                                system,
-                                operation,
-                                Err(format!(
-                                    "could not confirm the renewal is still unpaid ({e}); nothing was cancelled, retried next cycle"
-                                )),
-                            )
-                        }
-                    }
-                }
-                // A rerun after a crash between writing and recording finds it in place.
-                if let Ok(current) = acc.port.status_domain(domain).await {
-                    if cancellation_in_place(method, &current) {
-                        return (
-                            system,
-                            operation,
-                            Ok("already placed at the registrar: nothing written".into()),
-                        );
-                    }
-                }
-                let request = CancellationRequest {
-                    name: domain.clone(),
-                    method: method.clone(),
-                    effective: Some(*effective),
-                    notify_email: self.notices.registrar_notify_email.clone(),
-                };
-                acc.port
-                    .place_cancellation(&request)
-                    .await
-                    .map(|()| format!("cancellation placed ({method}), effective {effective}"))
-                    .map_err(|e| e.to_string())
-            }
-            Action::WithdrawCancellation {
-                domain,
-                restore_mode,
-                ..
-            } => acc
-                .port
-                .withdraw_cancellation(domain, restore_mode)
+        account: &crate::Account,
+        domain: &domwatch_core::DomainName,
+        method: &CancellationMethod,
+        effective: chrono::NaiveDate,
+        billing_domain_id: Option<u64>,
+        client_id: Option<u64>,
+    ) -> Result<String, String> {
+        if let (Some(domain_id), Some(client_id)) = (billing_domain_id, client_id) {
+            let invoice = self
+                .billing
+                .find_domain_invoice(client_id, domain_id, DomainInvoiceKind::Renewal, None)
                 .await
-                .map(|()| "cancellation withdrawn".to_string())
-                .map_err(|e| e.to_string()),
-            Action::SetContacts {
-                domain,
-                reseller_roles,
-                reseller_handle,
-                client_roles,
-                client_id,
-                ..
-            } => {
-                self.set_contacts(
-                    acc,
-                    domain,
-                    reseller_roles,
-                    reseller_handle.as_deref(),
-                    client_roles,
-                    *client_id,
-                )
-                .await
+                .map_err(|e| format!("could not confirm the renewal is still unpaid ({e}); nothing was cancelled, retried next cycle"))?;
+            if let Some(inv) = invoice.filter(|i| i.status.eq_ignore_ascii_case("paid")) {
+                return Err(format!(
+                    "renewal invoice #{} is paid now: {} is not cancelled",
+                    inv.id,
+                    domain.unicode()
+                ));
             }
-            _ => unreachable!("filtered above"),
+        }
+        if let Ok(current) = account.port.status_domain(domain).await {
+            if cancellation_in_place(method, &current) {
+                return Ok("already placed at the registrar: nothing written".into());
+            }
+        }
+        let request = CancellationRequest {
+            name: domain.clone(),
+            method: method.clone(),
+            effective: Some(effective),
+            notify_email: self.notices.registrar_notify_email.clone(),
         };
-        (system, operation, result)
+        account
+            .port
+            .place_cancellation(&request)
+            .await
+            .map(|()| format!("cancellation placed ({method}), effective {effective}"))
+            .map_err(|e| e.to_string())
     }
 
-    async fn set_contacts(
+    pub(crate) async fn set_contacts(
         &self,
         account: &crate::Account,
         domain: &domwatch_core::DomainName,

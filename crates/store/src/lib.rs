@@ -10,6 +10,7 @@ mod caches;
 mod claims;
 mod outbox;
 mod records;
+mod sync;
 
 pub use caches::*;
 pub use claims::*;
@@ -17,12 +18,11 @@ pub use outbox::*;
 pub use records::*;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use domwatch_core::detect::{CaseKind, Finding};
+use domwatch_core::detect::CaseKind;
 use domwatch_core::plan::Action;
-use domwatch_core::{Currency, DomainName, Money};
+use domwatch_core::{Currency, Money};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
-use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 
 #[derive(Debug, thiserror::Error)]
@@ -201,167 +201,6 @@ impl Store {
     }
 
     // ---- cases ------------------------------------------------------------------------
-
-    /// Records this run's findings. `scope` holds every domain that was fully observed in
-    /// this run: an open case of an in-scope domain that was not found again resolves; a
-    /// case of a domain outside the scope (e.g. its registrar could not be reached) is
-    /// left as it is, so an outage never resolves real problems.
-    pub async fn sync_findings(
-        &self,
-        run_id: i64,
-        at: DateTime<Utc>,
-        findings: &[Finding],
-        scope: &HashSet<DomainName>,
-    ) -> Result<SyncOutcome> {
-        let now = ts(at);
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(q("starting a transaction"))?;
-
-        // Every known case, open or resolved, keyed by (kind, domain).
-        let rows = sqlx::query("SELECT id, kind, domain, state, openings, finding FROM cases")
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(q("loading cases"))?;
-        let mut known: HashMap<(String, String), (i64, String, i64, String)> =
-            HashMap::with_capacity(rows.len());
-        for r in &rows {
-            let key = (get::<String>(r, "kind")?, get::<String>(r, "domain")?);
-            known.insert(
-                key,
-                (
-                    get(r, "id")?,
-                    get(r, "state")?,
-                    get(r, "openings")?,
-                    get(r, "finding")?,
-                ),
-            );
-        }
-
-        let mut outcome = SyncOutcome::default();
-        let mut seen: HashSet<(String, String)> = HashSet::with_capacity(findings.len());
-        // New cases are inserted together after the loop: one statement per hundred cases
-        // instead of two per case (a first cycle opens tens of thousands).
-        let mut new_cases: Vec<NewCase> = Vec::new();
-        for f in findings {
-            let key = (f.kind.as_str().to_string(), f.domain.ascii().to_string());
-            if !seen.insert(key.clone()) {
-                continue; // one case per (kind, domain), whatever the detector emitted
-            }
-            let json = serde_json::to_string(f).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let (stake_amount, stake_currency) = stake_columns(f.at_stake);
-            match known.get(&key) {
-                None => new_cases.push(NewCase {
-                    finding: f,
-                    json,
-                    stake_amount,
-                    stake_currency,
-                }),
-                Some((id, state, openings, old_json)) if state == "resolved" => {
-                    let opening = openings + 1;
-                    sqlx::query(
-                        "UPDATE cases SET state = 'open', openings = $1, opened_at = $2, updated_at = $2, resolved_at = NULL, last_run_id = $3, summary = $4, at_stake_amount = $5, at_stake_currency = $6, finding = $7, billing_domain_id = $8, registrar_account = $9 WHERE id = $10",
-                    )
-                    .bind(opening)
-                    .bind(&now)
-                    .bind(run_id)
-                    .bind(&f.summary)
-                    .bind(stake_amount)
-                    .bind(stake_currency)
-                    .bind(&json)
-                    .bind(f.billing_domain_id.map(|i| i as i64))
-                    .bind(f.registrar_account.clone())
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(q("reopening a case"))?;
-                    let _ = old_json;
-                    event(&mut tx, *id, &now, "reopened", &serde_json::json!({"run": run_id, "opening": opening, "summary": f.summary})).await?;
-                    outcome.reopened.push(CaseRef {
-                        id: *id,
-                        kind: f.kind,
-                        domain: f.domain.clone(),
-                        opening,
-                    });
-                }
-                Some((id, _, openings, old_json)) => {
-                    if old_json != &json {
-                        sqlx::query(
-                            "UPDATE cases SET updated_at = $1, last_run_id = $2, summary = $3, at_stake_amount = $4, at_stake_currency = $5, finding = $6 WHERE id = $7",
-                        )
-                        .bind(&now)
-                        .bind(run_id)
-                        .bind(&f.summary)
-                        .bind(stake_amount)
-                        .bind(stake_currency)
-                        .bind(&json)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(q("updating a case"))?;
-                        event(
-                            &mut tx,
-                            *id,
-                            &now,
-                            "updated",
-                            &serde_json::json!({"run": run_id, "summary": f.summary}),
-                        )
-                        .await?;
-                        outcome.updated.push(CaseRef {
-                            id: *id,
-                            kind: f.kind,
-                            domain: f.domain.clone(),
-                            opening: *openings,
-                        });
-                    } else {
-                        outcome.unchanged += 1;
-                    }
-                }
-            }
-        }
-
-        outcome.opened = open_cases(&mut tx, run_id, &now, &new_cases).await?;
-
-        // Resolve open cases of in-scope domains that were not found again.
-        for ((kind, domain), (id, state, openings, _)) in &known {
-            if state != "open" || seen.contains(&(kind.clone(), domain.clone())) {
-                continue;
-            }
-            let Ok(name) = DomainName::parse(domain) else {
-                continue;
-            };
-            if !scope.contains(&name) {
-                continue;
-            }
-            sqlx::query("UPDATE cases SET state = 'resolved', resolved_at = $1, updated_at = $1, last_run_id = $2 WHERE id = $3")
-                .bind(&now)
-                .bind(run_id)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(q("resolving a case"))?;
-            event(
-                &mut tx,
-                *id,
-                &now,
-                "resolved",
-                &serde_json::json!({"run": run_id}),
-            )
-            .await?;
-            let kind = CaseKind::parse(kind)
-                .ok_or_else(|| StoreError::Corrupt(format!("case kind `{kind}`")))?;
-            outcome.resolved.push(CaseRef {
-                id: *id,
-                kind,
-                domain: name,
-                opening: *openings,
-            });
-        }
-        tx.commit().await.map_err(q("committing findings"))?;
-        Ok(outcome)
-    }
 
     pub async fn cases(&self, filter: CaseFilter) -> Result<Vec<CaseRecord>> {
         let mut sql = format!("SELECT {CASE_COLUMNS} FROM cases");
@@ -728,169 +567,9 @@ impl Store {
     }
 
     // ---- presence strikes -------------------------------------------------------------
-
-    /// Counts consecutive absences. `absent`: billed domains not at the registrar this
-    /// run; every other tracked domain that was observed (`scope`) is reset. A domain
-    /// outside the scope (its registrar account could not be read) keeps its count: not
-    /// seeing it is not seeing it back. Returns the strikes of `absent` domains.
-    pub async fn record_absences(
-        &self,
-        run_id: i64,
-        absent: &[DomainName],
-        scope: &HashSet<DomainName>,
-    ) -> Result<HashMap<DomainName, u32>> {
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(q("starting a transaction"))?;
-        let rows = sqlx::query("SELECT domain, missing_strikes FROM presence")
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(q("loading absences"))?;
-        let mut previous = HashMap::with_capacity(rows.len());
-        for r in &rows {
-            previous.insert(
-                get::<String>(r, "domain")?,
-                get::<i64>(r, "missing_strikes")?,
-            );
-        }
-        let absent_set: HashSet<&str> = absent.iter().map(|d| d.ascii()).collect();
-        let observed_back = |d: &String| {
-            !absent_set.contains(d.as_str())
-                && DomainName::parse(d).is_ok_and(|name| scope.contains(&name))
-        };
-        for gone in previous.keys().filter(|d| observed_back(d)) {
-            sqlx::query("DELETE FROM presence WHERE domain = $1")
-                .bind(gone)
-                .execute(&mut *tx)
-                .await
-                .map_err(q("clearing an absence"))?;
-        }
-        let mut strikes = HashMap::with_capacity(absent.len());
-        for d in absent {
-            let n = previous.get(d.ascii()).copied().unwrap_or(0) + 1;
-            sqlx::query(
-                "INSERT INTO presence (domain, missing_strikes, last_run_id) VALUES ($1, $2, $3)
-                 ON CONFLICT (domain) DO UPDATE SET missing_strikes = $2, last_run_id = $3",
-            )
-            .bind(d.ascii())
-            .bind(n)
-            .bind(run_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(q("counting an absence"))?;
-            strikes.insert(d.clone(), n as u32);
-        }
-        tx.commit().await.map_err(q("committing absences"))?;
-        Ok(strikes)
-    }
 }
 
-/// A finding that opens a case for the first time.
-struct NewCase<'f> {
-    finding: &'f Finding,
-    json: String,
-    stake_amount: Option<String>,
-    stake_currency: Option<String>,
-}
-
-/// Cases (and their `opened` events) per multi-row statement: 10 bound values a case stays
-/// far below the parameter limits of SQLite (32 766) and PostgreSQL (65 535).
-const CASES_PER_INSERT: usize = 100;
-
-/// Inserts new cases with their `opened` events, in the order given (case ids follow it).
-async fn open_cases(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    run_id: i64,
-    now: &str,
-    new_cases: &[NewCase<'_>],
-) -> Result<Vec<CaseRef>> {
-    let mut opened = Vec::with_capacity(new_cases.len());
-    for chunk in new_cases.chunks(CASES_PER_INSERT) {
-        let values = (0..chunk.len())
-            .map(|i| {
-                let p = |k: usize| format!("${}", 10 * i + k);
-                format!(
-                    "({}, {}, {}, {}, 'open', 1, {}, {}, {}, {}, {}, {}, {})",
-                    p(1),
-                    p(2),
-                    p(3),
-                    p(4),
-                    p(5),
-                    p(5),
-                    p(6),
-                    p(7),
-                    p(8),
-                    p(9),
-                    p(10)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "INSERT INTO cases (kind, domain, billing_domain_id, registrar_account, state, openings, opened_at, updated_at, last_run_id, summary, at_stake_amount, at_stake_currency, finding)
-             VALUES {values} RETURNING id, kind, domain"
-        );
-        let mut query = sqlx::query(&sql);
-        for c in chunk {
-            let f = c.finding;
-            query = query
-                .bind(f.kind.as_str())
-                .bind(f.domain.ascii().to_string())
-                .bind(f.billing_domain_id.map(|i| i as i64))
-                .bind(f.registrar_account.clone())
-                .bind(now.to_string())
-                .bind(run_id)
-                .bind(f.summary.clone())
-                .bind(c.stake_amount.clone())
-                .bind(c.stake_currency.clone())
-                .bind(c.json.clone());
-        }
-        let rows = query
-            .fetch_all(&mut **tx)
-            .await
-            .map_err(q("opening cases"))?;
-        let mut ids: HashMap<(String, String), i64> = HashMap::with_capacity(rows.len());
-        for r in &rows {
-            ids.insert((get(r, "kind")?, get(r, "domain")?), get(r, "id")?);
-        }
-        let mut refs = Vec::with_capacity(chunk.len());
-        for c in chunk {
-            let f = c.finding;
-            let key = (f.kind.as_str().to_string(), f.domain.ascii().to_string());
-            let id = *ids
-                .get(&key)
-                .ok_or_else(|| StoreError::Corrupt(format!("no id returned for case {key:?}")))?;
-            refs.push(CaseRef {
-                id,
-                kind: f.kind,
-                domain: f.domain.clone(),
-                opening: 1,
-            });
-        }
-        let values = (0..chunk.len())
-            .map(|i| format!("(${}, ${}, 'opened', ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!("INSERT INTO case_events (case_id, at, event, detail) VALUES {values}");
-        let mut query = sqlx::query(&sql);
-        for (c, r) in chunk.iter().zip(&refs) {
-            query = query
-                .bind(r.id)
-                .bind(now.to_string())
-                .bind(serde_json::json!({"run": run_id, "summary": c.finding.summary}).to_string());
-        }
-        query
-            .execute(&mut **tx)
-            .await
-            .map_err(q("recording case events"))?;
-        opened.extend(refs);
-    }
-    Ok(opened)
-}
-
-async fn event(
+pub(crate) async fn event(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     case_id: i64,
     at: &str,
@@ -906,13 +585,6 @@ async fn event(
         .await
         .map_err(q("recording a case event"))?;
     Ok(())
-}
-
-fn stake_columns(m: Option<Money>) -> (Option<String>, Option<String>) {
-    match m {
-        Some(m) => (Some(m.amount.to_string()), Some(m.currency.to_string())),
-        None => (None, None),
-    }
 }
 
 pub(crate) fn get<'r, T>(row: &'r AnyRow, column: &'static str) -> Result<T>
