@@ -8,6 +8,7 @@
 
 pub mod clock;
 pub mod detect;
+pub mod forecast;
 pub mod lifecycle;
 pub mod model;
 pub mod money;
