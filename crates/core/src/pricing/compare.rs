@@ -58,6 +58,16 @@ pub enum TermStatus {
 }
 
 impl TermStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            TermStatus::NoExchangeRate => "no exchange rate",
+            TermStatus::NotOfferedByRegistrar => "not offered by the registrar",
+            TermStatus::BelowCost => "below cost",
+            TermStatus::BelowMinimumMargin => "below minimum margin",
+            TermStatus::Ok => "ok",
+        }
+    }
+
     fn finding_kind(self) -> Option<PriceFindingKind> {
         match self {
             TermStatus::NoExchangeRate => Some(PriceFindingKind::NoExchangeRate),
@@ -108,7 +118,7 @@ impl TermRow {
             money(self.cost_converted),
             margin,
             money(self.proposed),
-            format!("{:?}", self.status),
+            self.status.label().to_string(),
         ]
     }
 }

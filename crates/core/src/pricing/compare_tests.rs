@@ -474,7 +474,7 @@ fn evidence_cells_and_proposal_text() {
             "10.00 EUR".into(),
             "-0.01 EUR (-0.1%)".into(),
             "12.99 EUR".into(),
-            "BelowCost".into()
+            "below cost".into()
         ]
     );
     let p = f.proposal.unwrap();

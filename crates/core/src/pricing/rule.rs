@@ -48,6 +48,8 @@ pub enum RuleError {
     BadRounding(String),
     #[error("{what} is negative ({value}): a markup or minimum margin must be 0 or more")]
     Negative { what: &'static str, value: Decimal },
+    #[error("rounding `{0}` is out of range: cents .00 to .99, last digit .x0 to .x9")]
+    RoundingRange(Rounding),
 }
 
 impl Rounding {
@@ -152,6 +154,11 @@ pub struct FixedAmounts {
 
 impl PricingRule {
     pub fn validate(&self) -> Result<(), RuleError> {
+        match self.rounding {
+            Rounding::Ending(c) if c > 99 => return Err(RuleError::RoundingRange(self.rounding)),
+            Rounding::LastDigit(d) if d > 9 => return Err(RuleError::RoundingRange(self.rounding)),
+            _ => {}
+        }
         let checks = [
             ("markup_percent", Some(self.markup_percent)),
             ("markup_fixed", self.markup_fixed.map(|m| m.amount)),
@@ -307,10 +314,14 @@ mod tests {
     }
 
     fn rule(markup: Decimal, rounding: &str, min: Decimal) -> PricingRule {
+        rule_with(markup, r(rounding), min)
+    }
+
+    fn rule_with(markup: Decimal, rounding: Rounding, min: Decimal) -> PricingRule {
         PricingRule {
             markup_percent: markup,
             markup_fixed: None,
-            rounding: r(rounding),
+            rounding,
             min_margin_percent: min,
             min_margin_fixed: None,
         }
@@ -380,6 +391,63 @@ mod tests {
             "{err}"
         );
         assert!(PricingRule::default().validate().is_ok());
+        let bad = PricingRule {
+            rounding: Rounding::LastDigit(12),
+            ..PricingRule::default()
+        };
+        assert!(bad.validate().unwrap_err().to_string().contains(".x12"));
+    }
+
+    /// The last `step` cents of a rounded price must match the mode's ending.
+    fn has_form(mode: Rounding, cents: i64) -> bool {
+        match mode {
+            Rounding::None => true,
+            Rounding::Whole => cents % 100 == 0,
+            Rounding::Ending(c) => cents % 100 == i64::from(c),
+            Rounding::LastDigit(d) => cents % 10 == i64::from(d),
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn rounding_is_the_least_price_of_its_form_at_or_above(
+            tenth_cents in 0i64..10_000_000, mode in 0usize..6
+        ) {
+            let mode = [
+                Rounding::None, Rounding::Whole, Rounding::Ending(99),
+                Rounding::Ending(95), Rounding::LastDigit(9), Rounding::LastDigit(5),
+            ][mode];
+            let amount = Decimal::new(tenth_cents, 3);
+            let out = mode.apply(amount);
+            proptest::prop_assert!(out >= amount);
+            let cents = (out * Decimal::ONE_HUNDRED).trunc();
+            proptest::prop_assert_eq!(cents * Decimal::new(1, 2), out, "whole cents");
+            let cents: i64 = cents.try_into().unwrap();
+            proptest::prop_assert!(has_form(mode, cents), "{} for {}", out, amount);
+            // No price of the same form lies between the input and the result.
+            let below = Decimal::new(cents - 1, 2);
+            let smaller = (0..100).map(|k| below - Decimal::new(k, 2)).find(|p| {
+                let c: i64 = (p * Decimal::ONE_HUNDRED).trunc().try_into().unwrap();
+                c >= 0 && has_form(mode, c)
+            });
+            if let Some(p) = smaller {
+                proptest::prop_assert!(p < amount, "{} of form lies in [{}, {})", p, amount, out);
+            }
+        }
+
+        #[test]
+        fn proposed_price_keeps_cost_and_minimum_margin(
+            cost_cents in 0i64..1_000_000, markup in 0u32..200, min in 0u32..100, mode in 0usize..4, years in 1u32..=10
+        ) {
+            let rounding = [Rounding::None, Rounding::Whole, Rounding::Ending(99), Rounding::LastDigit(5)][mode];
+            let rule = rule_with(Decimal::from(markup), rounding, Decimal::from(min));
+            let cost = Money::new(Decimal::new(cost_cents, 2), Currency::EUR);
+            let years = Years::new(years).unwrap();
+            let p = rule.proposed_price(cost, years, FixedAmounts::default());
+            proptest::prop_assert!(p.amount >= cost.amount);
+            let need = rule.required_margin(cost.amount, years, FixedAmounts::default());
+            proptest::prop_assert!(p.amount - cost.amount >= need);
+        }
     }
 
     #[test]
