@@ -516,6 +516,27 @@ mod tests {
     }
 
     #[test]
+    fn the_report_serialises_for_the_dashboard() {
+        let r = run(vec![
+            due("a.com", 3, usd(dec!(15)), Some(eur(dec!(20)))),
+            due(
+                "b.co.uk",
+                3,
+                Money::new(dec!(5), Currency::GBP),
+                Some(eur(dec!(4))),
+            ),
+        ]);
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["windows"][0]["by_currency"]["USD"]["domains"], 1);
+        assert_eq!(
+            json["windows"][0]["by_account"]["cnr"]["USD"]["margin"],
+            "-7.00"
+        );
+        assert_eq!(json["loss_makers"]["USD"][0]["domain"], "a.com");
+        assert_eq!(json["no_rate"]["pairs"]["EUR->GBP"], 1);
+    }
+
+    #[test]
     fn folds_a_million_renewals_from_a_stream() {
         let names: Vec<DomainName> = (0..1000)
             .map(|i| DomainName::parse(&format!("n{i}.com")).unwrap())

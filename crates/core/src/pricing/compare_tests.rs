@@ -487,3 +487,15 @@ fn evidence_cells_and_proposal_text() {
         "Set the WHMCS renew price of .de in EUR: 1y 9.99 EUR → 12.99 EUR"
     );
 }
+
+#[test]
+fn the_report_serialises_for_the_dashboard() {
+    let mut w = World::new(2);
+    w.raise(1, PriceOperation::Renew, 200);
+    let json = serde_json::to_value(w.report()).unwrap();
+    let f = &json["findings"][0];
+    assert_eq!(f["key"], "tld-price:z1:renew:EUR");
+    assert_eq!(f["kind"], "sold_below_cost");
+    assert_eq!(f["rows"][0]["years"], 1);
+    assert_eq!(f["proposal"]["terms"][0]["to"]["set"], "price");
+}

@@ -24,6 +24,15 @@ pub enum PriceError {
         raw: String,
     },
     #[error(
+        "term `{}` for .{tld} {operation} is not a number of years from 1 to 10; check the GetTLDPricing answer",
+        Untrusted(raw)
+    )]
+    BadTerm {
+        tld: Tld,
+        operation: PriceOperation,
+        raw: String,
+    },
+    #[error(
         "price {raw} for .{tld} {operation} {years} is negative: WHMCS disables a term with -1 only; fix the price in WHMCS (Configuration > Domain Pricing) or the registrar list"
     )]
     Negative {
@@ -90,6 +99,31 @@ impl SellPrices {
         };
         self.set(tld, currency, operation, years, offer);
         Ok(offer)
+    }
+
+    /// Takes one operation of a GetTLDPricing answer (`"register": {"1": "14.95", ...}`).
+    /// Stops at the first bad cell, naming it; cells before it are kept.
+    pub fn insert_whmcs_terms<'a>(
+        &mut self,
+        tld: &Tld,
+        currency: Currency,
+        operation: PriceOperation,
+        terms: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<(), PriceError> {
+        for (years, price) in terms {
+            let y = years
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .and_then(|y| Years::new(y).ok())
+                .ok_or_else(|| PriceError::BadTerm {
+                    tld: tld.clone(),
+                    operation,
+                    raw: years.to_string(),
+                })?;
+            self.insert_whmcs(tld, currency, operation, y, price)?;
+        }
+        Ok(())
     }
 
     /// Sets one term; `NotOffered` removes a price set earlier.
@@ -324,6 +358,38 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("negative") && err.contains("-1"), "{err}");
+    }
+
+    #[test]
+    fn get_tld_pricing_terms_are_read_by_year_count() {
+        let uk = Tld::parse("co.uk").unwrap();
+        let mut list = SellPrices::new();
+        let op = PriceOperation::Register;
+        list.insert_whmcs_terms(
+            &uk,
+            Currency::GBP,
+            op,
+            [("1", "6.99"), ("2", "13.98"), ("3", "-1.00")],
+        )
+        .unwrap();
+        assert_eq!(
+            list.price(&uk, Currency::GBP, op, y(2)),
+            SellPrice::Price {
+                price: Money::new(dec!(13.98), Currency::GBP)
+            }
+        );
+        assert_eq!(
+            list.price(&uk, Currency::GBP, op, y(3)),
+            SellPrice::NotOffered
+        );
+        let err = list
+            .insert_whmcs_terms(&uk, Currency::GBP, op, [("11", "1.00")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`11`") && err.contains(".co.uk register"),
+            "{err}"
+        );
     }
 
     #[test]

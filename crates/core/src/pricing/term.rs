@@ -56,6 +56,19 @@ impl fmt::Display for PriceOperation {
     }
 }
 
+const TBLPRICING_COLUMNS: [&str; 10] = [
+    "msetupfee",
+    "qsetupfee",
+    "ssetupfee",
+    "asetupfee",
+    "bsetupfee",
+    "monthly",
+    "quarterly",
+    "semiannually",
+    "annually",
+    "biennially",
+];
+
 /// A term length in whole years, 1..=10.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "u32", into = "u32")]
@@ -84,6 +97,22 @@ impl Years {
     /// Every term, 1 to 10 years.
     pub fn all() -> impl Iterator<Item = Years> {
         (1..=Self::MAX).map(Years)
+    }
+
+    /// The `tblpricing` column that holds this term for domain prices
+    /// (msetupfee = 1 year ... biennially = 10 years).
+    pub fn tblpricing_column(self) -> &'static str {
+        TBLPRICING_COLUMNS[self.index()]
+    }
+
+    /// The term a `tblpricing` column holds for domain prices; `None` for other columns
+    /// (`tsetupfee` is the client group, not a term).
+    pub fn from_tblpricing_column(column: &str) -> Option<Years> {
+        let c = column.trim().to_ascii_lowercase();
+        TBLPRICING_COLUMNS
+            .iter()
+            .position(|name| *name == c)
+            .map(|i| Years(i as u8 + 1))
     }
 
     fn index(self) -> usize {
@@ -156,6 +185,23 @@ mod tests {
         assert_eq!(Years::all().count(), 10);
         assert!(serde_json::from_str::<Years>("0").is_err());
         assert_eq!(serde_json::from_str::<Years>("3").unwrap().get(), 3);
+    }
+
+    #[test]
+    fn tblpricing_columns_map_to_terms() {
+        assert_eq!(Years::from_tblpricing_column("msetupfee"), Some(Years::ONE));
+        assert_eq!(
+            Years::from_tblpricing_column("BIENNIALLY").unwrap().get(),
+            10
+        );
+        assert_eq!(Years::from_tblpricing_column("monthly").unwrap().get(), 6);
+        assert_eq!(Years::from_tblpricing_column("tsetupfee"), None);
+        for y in Years::all() {
+            assert_eq!(
+                Years::from_tblpricing_column(y.tblpricing_column()),
+                Some(y)
+            );
+        }
     }
 
     #[test]
