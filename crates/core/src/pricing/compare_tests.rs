@@ -1,6 +1,6 @@
 use super::*;
 use crate::money::RateTable;
-use crate::pricing::list::{CostBasis, SellPrice};
+use crate::pricing::list::CostBasis;
 use crate::pricing::rule::Rounding;
 use rust_decimal_macros::dec;
 
@@ -75,7 +75,7 @@ impl World {
                     let price = self
                         .rule
                         .proposed_price(conv, years, FixedAmounts::default());
-                    self.sell.set(t, cur, op, years, SellPrice::Price { price });
+                    self.sell.set_price(t, op, years, price);
                 }
             }
         }
@@ -265,15 +265,8 @@ fn a_currency_without_a_rate_is_a_finding_never_a_zero_price() {
     let jpy: Currency = "JPY".parse().unwrap();
     let t = w.zones[1].clone();
     for op in PriceOperation::ALL {
-        w.sell.set(
-            &t,
-            jpy,
-            op,
-            Years::ONE,
-            SellPrice::Price {
-                price: Money::new(dec!(1500), jpy),
-            },
-        );
+        w.sell
+            .set_price(&t, op, Years::ONE, Money::new(dec!(1500), jpy));
     }
     let report = w.report();
     assert_eq!(report.findings.len(), 4, "one per operation");
@@ -355,13 +348,7 @@ fn terms_beyond_the_registrars_are_not_offered() {
     list.set_registrar(&de, "cnr");
     for n in 1..=10u32 {
         let price = Money::new(Decimal::from(10 * n), Currency::EUR);
-        list.set(
-            &de,
-            Currency::EUR,
-            PriceOperation::Register,
-            y(n),
-            SellPrice::Price { price },
-        );
+        list.set_price(&de, PriceOperation::Register, y(n), price);
     }
     let mut reg = Registrars::new();
     reg.insert("cnr", costs);

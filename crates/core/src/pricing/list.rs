@@ -97,7 +97,10 @@ impl SellPrices {
                 price: Money::new(amount, currency),
             }
         };
-        self.set(tld, currency, operation, years, offer);
+        match offer {
+            SellPrice::Price { price } => self.set_price(tld, operation, years, price),
+            SellPrice::NotOffered => self.disable(tld, currency, operation, years),
+        }
         Ok(offer)
     }
 
@@ -126,23 +129,32 @@ impl SellPrices {
         Ok(())
     }
 
-    /// Sets one term; `NotOffered` removes a price set earlier.
-    pub fn set(
+    /// Sells one term at `price` (kept under the price's own currency).
+    pub fn set_price(&mut self, tld: &Tld, operation: PriceOperation, years: Years, price: Money) {
+        self.terms_mut(tld, price.currency, operation)
+            .set(years, price);
+    }
+
+    /// Stops selling one term (removes a price set earlier).
+    pub fn disable(
         &mut self,
         tld: &Tld,
         currency: Currency,
         operation: PriceOperation,
         years: Years,
-        offer: SellPrice,
     ) {
-        let terms = self
-            .prices
+        self.terms_mut(tld, currency, operation).clear(years);
+    }
+
+    fn terms_mut(
+        &mut self,
+        tld: &Tld,
+        currency: Currency,
+        operation: PriceOperation,
+    ) -> &mut Terms<Money> {
+        self.prices
             .entry((tld.clone(), currency, operation))
-            .or_default();
-        match offer {
-            SellPrice::Price { price } => terms.set(years, price),
-            SellPrice::NotOffered => terms.clear(years),
-        }
+            .or_default()
     }
 
     pub fn price(

@@ -203,7 +203,11 @@ impl PricingRule {
         let cost_amount = cost.amount.max(Decimal::ZERO);
         let marked_up = cost_amount * (Decimal::ONE + self.markup_percent / Decimal::ONE_HUNDRED)
             + fixed.markup * n;
-        let floor = cost_amount + self.required_margin(cost_amount, years, fixed);
+        // Clamped, so even an unvalidated negative minimum cannot propose a loss.
+        let required = self
+            .required_margin(cost_amount, years, fixed)
+            .max(Decimal::ZERO);
+        let floor = cost_amount + required;
         Money::new(self.rounding.apply(marked_up.max(floor)), cost.currency)
     }
 }
@@ -373,6 +377,13 @@ mod tests {
         // Sub-cent cost rounds up, never down.
         let p = rule(dec!(0), "none", dec!(0)).proposed_price(
             Money::new(dec!(9.991), Currency::EUR),
+            Years::ONE,
+            FixedAmounts::default(),
+        );
+        assert_eq!(p.amount, dec!(10.00));
+        // An unvalidated negative minimum and markup still never propose a loss.
+        let p = rule(dec!(-50), "none", dec!(-50)).proposed_price(
+            Money::new(dec!(10), Currency::EUR),
             Years::ONE,
             FixedAmounts::default(),
         );
