@@ -8,6 +8,7 @@
 
 pub mod clock;
 pub mod detect;
+pub mod forecast;
 pub mod lifecycle;
 pub mod model;
 pub mod money;
@@ -15,6 +16,7 @@ pub mod name;
 pub mod observation;
 pub mod plan;
 pub mod ports;
+pub mod pricing;
 pub mod text;
 
 pub use clock::{Clock, FixedClock, SystemClock};
