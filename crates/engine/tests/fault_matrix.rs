@@ -495,16 +495,41 @@ async fn settle(w: &World, cell: Cell) -> (Option<(usize, usize)>, bool) {
         let quiet = r.opened + r.reopened + r.resolved + r.notices_sent + r.digest_cases == 0
             && r.automatic_actions.is_empty();
         if quiet {
-            let needed = cell.system == System::Smtp
+            let mut needed = cell.system == System::Smtp
                 || used_from(
                     &profile.marks.lock().unwrap(),
                     profile.proxy.traffic(),
                     cell.stage.map(|s| s.0),
                 );
+            if needed && cell.system == System::WhmcsDb && cell.stage.is_some() {
+                // A pooled database connection may send its release traffic just after the
+                // next stage began; only use seen in a second quiet cycle too is real.
+                needed = used_again(w, cell).await;
+            }
             return (Some((n, r.updated)), needed);
         }
     }
     (None, true)
+}
+
+/// Whether one more clean, quiet cycle also used the cell's system from its stage on.
+async fn used_again(w: &World, cell: Cell) -> bool {
+    let profile = Profile {
+        proxy: proxy_of(w, cell.system),
+        marks: Mutex::new(Vec::new()),
+    };
+    let r = w
+        .engine
+        .run_cycle(Mode::Apply, &profile)
+        .await
+        .expect("clean cycle");
+    assert_eq!(
+        r.completeness(),
+        Completeness::Complete,
+        "second quiet cycle"
+    );
+    let marks = profile.marks.lock().unwrap();
+    used_from(&marks, profile.proxy.traffic(), cell.stage.map(|s| s.0))
 }
 
 /// The cell's rules; every broken one is a problem.
