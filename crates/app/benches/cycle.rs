@@ -10,137 +10,49 @@
 //! `cargo bench -p domwatch --bench cycle` (sizes: `DOMWATCH_BENCH_SIZES=10000,100000,1000000`;
 //! share of drifting domains: `DOMWATCH_BENCH_DRIFT_PER_MILLE`, default 40).
 
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::NaiveDate;
 use domwatch_core::detect::DetectionPolicy;
 use domwatch_core::model::Dialect;
 use domwatch_core::ports::RegistrarPort;
-use domwatch_core::{Clock, FixedClock};
 use domwatch_engine::{Account, Engine, Mode};
-use domwatch_rrp::{ClientConfig, Environment, RrpClient};
-use domwatch_store::Store;
+use domwatch_rrp::RrpClient;
+use domwatch_testkit::{fixed_clock, rrp_config, sqlite_store, SandboxPortfolio, SandboxProcesses};
 use domwatch_whmcs::port::TicketDestination;
 use domwatch_whmcs::{BillingPort, ToDoNotifier, WhmcsClient, WhmcsConfig};
 use std::collections::BTreeMap;
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const TODAY: &str = "2026-11-22";
 const SEED: u64 = 1;
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Sandboxes {
-    children: Vec<Child>,
-    whmcs: String,
-    cnr: String,
-    ispapi: String,
-    smartnic: String,
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
 }
 
 /// Domains per thousand that drift (`DOMWATCH_BENCH_DRIFT_PER_MILLE`, default the
 /// sandboxes' 40).
-fn drift_per_mille() -> String {
-    std::env::var("DOMWATCH_BENCH_DRIFT_PER_MILLE")
-        .unwrap_or_else(|_| domwatch_sandbox::portfolio::DEFAULT_DRIFT_PER_MILLE.to_string())
-}
-
-impl Drop for Sandboxes {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+fn drift_per_mille() -> u16 {
+    match std::env::var("DOMWATCH_BENCH_DRIFT_PER_MILLE") {
+        Ok(v) => v.trim().parse().unwrap_or_else(|_| {
+            panic!("DOMWATCH_BENCH_DRIFT_PER_MILLE = `{v}`: use a whole number from 0 to 1000")
+        }),
+        Err(_) => domwatch_sandbox::portfolio::DEFAULT_DRIFT_PER_MILLE,
     }
 }
 
-fn start_sandboxes(size: usize, dir: &std::path::Path) -> Sandboxes {
-    let bin = env!("CARGO_BIN_EXE_domwatch");
-    let spawn = |args: Vec<String>| {
-        Command::new(bin)
-            .args(&args)
-            .env("DOMWATCH_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start a sandbox")
+fn start_sandboxes(size: usize, dir: &Path) -> SandboxProcesses {
+    let portfolio = SandboxPortfolio {
+        domains: size,
+        seed: SEED,
+        today: today(),
+        drift_per_mille: drift_per_mille(),
+        whmcs_sqlite: dir.join("whmcs.db"),
     };
-    let (pw, pc, pi, ps) = (free_port(), free_port(), free_port(), free_port());
-    let common = |extra: &[&str]| {
-        let mut v: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-        v.extend([
-            "--domains".into(),
-            size.to_string(),
-            "--seed".into(),
-            SEED.to_string(),
-            "--today".into(),
-            TODAY.into(),
-            "--drift-per-mille".into(),
-            drift_per_mille(),
-        ]);
-        v
-    };
-    let whmcs_db = dir.join("whmcs.db");
-    let children = vec![
-        spawn(common(&[
-            "sandbox",
-            "whmcs",
-            "--listen",
-            &format!("127.0.0.1:{pw}"),
-            "--sqlite",
-            whmcs_db.to_str().unwrap(),
-        ])),
-        spawn(common(&[
-            "sandbox",
-            "registrar",
-            "--dialect",
-            "cnr",
-            "--listen",
-            &format!("127.0.0.1:{pc}"),
-        ])),
-        spawn(common(&[
-            "sandbox",
-            "registrar",
-            "--dialect",
-            "ispapi",
-            "--listen",
-            &format!("127.0.0.1:{pi}"),
-        ])),
-        spawn(common(&[
-            "sandbox",
-            "registrar",
-            "--dialect",
-            "smartnic",
-            "--listen",
-            &format!("127.0.0.1:{ps}"),
-        ])),
-    ];
-    let s = Sandboxes {
-        children,
-        whmcs: format!("http://127.0.0.1:{pw}"),
-        cnr: format!("http://127.0.0.1:{pc}"),
-        ispapi: format!("http://127.0.0.1:{pi}"),
-        smartnic: format!("http://127.0.0.1:{ps}"),
-    };
-    // The WHMCS sandbox seeds before it listens; wait for all three.
     let started = Instant::now();
-    for url in [&s.whmcs, &s.cnr, &s.ispapi, &s.smartnic] {
-        let addr = url.trim_start_matches("http://").to_string();
-        while std::net::TcpStream::connect(&addr).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(900),
-                "sandbox at {url} did not start"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
+    let bin = env!("CARGO_BIN_EXE_domwatch");
+    let s = SandboxProcesses::start(bin, &portfolio, Duration::from_secs(900));
     eprintln!(
         "  sandboxes up after {:.1}s (seeding included)",
         started.elapsed().as_secs_f64()
@@ -148,26 +60,25 @@ fn start_sandboxes(size: usize, dir: &std::path::Path) -> Sandboxes {
     s
 }
 
-async fn counter(url: &str, key: &str) -> u64 {
-    let v: serde_json::Value = reqwest::get(format!("{url}/_sandbox/state"))
+/// The JSON state a sandbox serves at `/_sandbox/state`.
+async fn sandbox_state(url: &str) -> serde_json::Value {
+    reqwest::get(format!("{url}/_sandbox/state"))
         .await
         .unwrap()
         .json()
         .await
-        .unwrap();
-    v[key].as_u64().unwrap_or(0)
+        .unwrap()
+}
+
+async fn counter(url: &str, key: &str) -> u64 {
+    sandbox_state(url).await[key].as_u64().unwrap_or(0)
 }
 
 /// Calls so far per command (registrar) or action (WHMCS), as the sandboxes count them.
 async fn by_command(urls: &[&str], keys: &[&str]) -> BTreeMap<String, u64> {
     let mut out = BTreeMap::new();
     for url in urls {
-        let v: serde_json::Value = reqwest::get(format!("{url}/_sandbox/state"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v = sandbox_state(url).await;
         let counts = keys.iter().find_map(|k| v[*k].as_object());
         for (command, n) in counts.into_iter().flatten() {
             *out.entry(command.to_ascii_uppercase()).or_default() += n.as_u64().unwrap_or(0);
@@ -310,13 +221,12 @@ fn one_cycle(
             ("cnr", Dialect::Cnr, "cnic", cnr),
             ("ispapi", Dialect::Ispapi, "ispapi", ispapi),
         ] {
-            let mut cc = ClientConfig::new(
+            let mut cc = rrp_config(
                 dialect,
-                Environment::Ote,
+                &format!("{url}/api/call.cgi"),
                 domwatch_sandbox::registrar::DEFAULT_LOGIN,
                 domwatch_sandbox::registrar::DEFAULT_PASSWORD,
             );
-            cc.endpoint = Some(format!("{url}/api/call.cgi").parse().unwrap());
             cc.list.page_size = 10_000;
             let port: Arc<dyn RegistrarPort> = Arc::new(RrpClient::new(cc).unwrap());
             accounts.push(Account {
@@ -343,12 +253,7 @@ fn one_cycle(
         )
         .unwrap();
         let billing: Arc<dyn BillingPort> = Arc::new(WhmcsClient::new(wc).unwrap());
-        let store = Store::connect(&format!("sqlite://{store_path}"))
-            .await
-            .unwrap();
-        let clock: Arc<dyn Clock> = Arc::new(FixedClock::new(
-            Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap(),
-        ));
+        let store = sqlite_store(Path::new(store_path)).await;
         let engine = Engine {
             store,
             notifier: Some(ToDoNotifier::new(
@@ -362,7 +267,7 @@ fn one_cycle(
             billing,
             whmcs_db: None,
             accounts,
-            clock,
+            clock: fixed_clock(),
             policy: DetectionPolicy::default(),
             fixed_rates: vec![],
             concurrency: 8,
@@ -457,7 +362,6 @@ fn main() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
-    let _ = NaiveDate::parse_from_str(TODAY, "%Y-%m-%d").unwrap();
     println!(
         "{:>9} {:>9} {:>11} {:>9} {:>11} {:>13} {:>13} {:>9}",
         "domains",
@@ -482,9 +386,9 @@ fn main() {
                 &sb.ispapi,
                 &sb.smartnic,
                 store.to_str().unwrap(),
-                &sb.children
+                &sb.pids()
                     .iter()
-                    .map(|c| c.id().to_string())
+                    .map(|pid| pid.to_string())
                     .collect::<Vec<_>>()
                     .join(","),
             ])
