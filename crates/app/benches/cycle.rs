@@ -206,73 +206,78 @@ fn peak_rss_mib() -> f64 {
     status_mib("VmHWM:")
 }
 
+/// The accounts at the sandbox CNR, ISPAPI and Smart-NIC, with the sandboxes' logins.
+fn accounts([cnr, ispapi, smartnic]: [&str; 3]) -> Vec<Account> {
+    let mut accounts = Vec::new();
+    for (name, dialect, module, url) in [
+        ("cnr", Dialect::Cnr, "cnic", cnr),
+        ("ispapi", Dialect::Ispapi, "ispapi", ispapi),
+    ] {
+        let mut cc = rrp_config(
+            dialect,
+            &format!("{url}/api/call.cgi"),
+            domwatch_sandbox::registrar::DEFAULT_LOGIN,
+            domwatch_sandbox::registrar::DEFAULT_PASSWORD,
+        );
+        cc.list.page_size = 10_000;
+        let port: Arc<dyn RegistrarPort> = Arc::new(RrpClient::new(cc).unwrap());
+        accounts.push(Account {
+            name: name.into(),
+            modules: vec![module.into()],
+            port,
+        });
+    }
+    let mut sc = domwatch_smartnic::SmartnicConfig::new(
+        domwatch_sandbox::smartnic::DEFAULT_LOGIN,
+        domwatch_sandbox::smartnic::DEFAULT_PASSWORD,
+    );
+    sc.endpoint = format!("{smartnic}{}", domwatch_sandbox::smartnic::SOAP_PATH);
+    accounts.push(Account {
+        name: "smartnic".into(),
+        modules: vec!["smartnic".into()],
+        port: Arc::new(domwatch_smartnic::SmartnicClient::new(sc).unwrap()),
+    });
+    accounts
+}
+
+/// The engine as production builds it: the sandboxes' clients, a SQLite store at
+/// `store_path`, admin notices as bot tickets.
+async fn engine(whmcs: &str, registrars: [&str; 3], store_path: &str) -> Engine {
+    // The WHMCS client's defaults: pages of 5000, four in flight.
+    let wc = WhmcsConfig::new(
+        whmcs,
+        domwatch_sandbox::whmcs::DEFAULT_IDENTIFIER,
+        domwatch_sandbox::whmcs::DEFAULT_SECRET,
+    )
+    .unwrap();
+    let billing: Arc<dyn BillingPort> = Arc::new(WhmcsClient::new(wc).unwrap());
+    let store = sqlite_store(Path::new(store_path)).await;
+    Engine {
+        store,
+        notifier: Some(ToDoNotifier::new(
+            billing.clone(),
+            None,
+            Some(TicketDestination {
+                bot_client_id: 1,
+                department_id: 1,
+            }),
+        )),
+        billing,
+        whmcs_db: None,
+        accounts: accounts(registrars),
+        clock: fixed_clock(),
+        policy: DetectionPolicy::default(),
+        fixed_rates: vec![],
+        concurrency: 8,
+        notices: Default::default(),
+    }
+}
+
 /// The measured part: runs in a child process.
-fn one_cycle(
-    whmcs: &str,
-    [cnr, ispapi, smartnic]: [&str; 3],
-    store_path: &str,
-    sandbox_pids: &[String],
-) {
-    let registrars = [cnr, ispapi, smartnic];
+fn one_cycle(whmcs: &str, registrars: [&str; 3], store_path: &str, sandbox_pids: &[String]) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let mut accounts = Vec::new();
-        for (name, dialect, module, url) in [
-            ("cnr", Dialect::Cnr, "cnic", cnr),
-            ("ispapi", Dialect::Ispapi, "ispapi", ispapi),
-        ] {
-            let mut cc = rrp_config(
-                dialect,
-                &format!("{url}/api/call.cgi"),
-                domwatch_sandbox::registrar::DEFAULT_LOGIN,
-                domwatch_sandbox::registrar::DEFAULT_PASSWORD,
-            );
-            cc.list.page_size = 10_000;
-            let port: Arc<dyn RegistrarPort> = Arc::new(RrpClient::new(cc).unwrap());
-            accounts.push(Account {
-                name: name.into(),
-                modules: vec![module.into()],
-                port,
-            });
-        }
-        let mut sc = domwatch_smartnic::SmartnicConfig::new(
-            domwatch_sandbox::smartnic::DEFAULT_LOGIN,
-            domwatch_sandbox::smartnic::DEFAULT_PASSWORD,
-        );
-        sc.endpoint = format!("{smartnic}{}", domwatch_sandbox::smartnic::SOAP_PATH);
-        accounts.push(Account {
-            name: "smartnic".into(),
-            modules: vec!["smartnic".into()],
-            port: Arc::new(domwatch_smartnic::SmartnicClient::new(sc).unwrap()),
-        });
-        // The WHMCS client's defaults: pages of 5000, four in flight.
-        let wc = WhmcsConfig::new(
-            whmcs,
-            domwatch_sandbox::whmcs::DEFAULT_IDENTIFIER,
-            domwatch_sandbox::whmcs::DEFAULT_SECRET,
-        )
-        .unwrap();
-        let billing: Arc<dyn BillingPort> = Arc::new(WhmcsClient::new(wc).unwrap());
-        let store = sqlite_store(Path::new(store_path)).await;
-        let engine = Engine {
-            store,
-            notifier: Some(ToDoNotifier::new(
-                billing.clone(),
-                None,
-                Some(TicketDestination {
-                    bot_client_id: 1,
-                    department_id: 1,
-                }),
-            )),
-            billing,
-            whmcs_db: None,
-            accounts,
-            clock: fixed_clock(),
-            policy: DetectionPolicy::default(),
-            fixed_rates: vec![],
-            concurrency: 8,
-            notices: Default::default(),
-        };
+        let engine = engine(whmcs, registrars, store_path).await;
         let peaks = Arc::new(StagePeaks::default());
         let sampler = {
             let peaks = peaks.clone();
@@ -349,19 +354,6 @@ fn main() {
         );
         return;
     }
-    // `cargo bench` passes `--bench`; `cargo test --benches` runs us with no such flag and
-    // must stay quick: only the smallest size then.
-    let sizes: Vec<usize> = std::env::var("DOMWATCH_BENCH_SIZES")
-        .unwrap_or_else(|_| {
-            if args.iter().any(|a| a == "--bench") {
-                "10000,100000".into()
-            } else {
-                "2000".into()
-            }
-        })
-        .split(',')
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
     println!(
         "{:>9} {:>9} {:>11} {:>9} {:>11} {:>13} {:>13} {:>9}",
         "domains",
@@ -373,68 +365,93 @@ fn main() {
         "WHMCS calls",
         "notices"
     );
-    for size in sizes {
-        let dir = tempfile::tempdir().unwrap();
+    for size in sizes(&args) {
         eprintln!("size {size}:");
-        let sb = start_sandboxes(size, dir.path());
-        let store = dir.path().join("domwatch.db");
-        let out = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--one-cycle",
-                &sb.whmcs,
-                &sb.cnr,
-                &sb.ispapi,
-                &sb.smartnic,
-                store.to_str().unwrap(),
-                &sb.pids()
-                    .iter()
-                    .map(|pid| pid.to_string())
-                    .collect::<Vec<_>>()
-                    .join(","),
-            ])
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run the measured cycle");
-        assert!(out.status.success(), "cycle failed");
-        let m: serde_json::Value =
-            serde_json::from_slice(out.stdout.trim_ascii()).expect("cycle output");
-        let reg_calls = m["registrar_calls"].as_u64().unwrap_or(0);
-        let whmcs_calls = m["whmcs_calls"].as_u64().unwrap_or(0);
-        let domains = m["registrar_domains"].as_u64().unwrap_or(0).max(1);
-        println!(
-            "{:>9} {:>9.2} {:>8.0} MiB {:>9} {:>11} {:>13.2} {:>13} {:>9}",
-            size,
-            m["wall_s"].as_f64().unwrap_or(0.0),
-            m["peak_rss_mib"].as_f64().unwrap_or(0.0),
-            m["findings"],
-            reg_calls,
-            reg_calls as f64 * 1000.0 / domains as f64,
-            whmcs_calls,
-            m["notices"],
-        );
-        eprintln!("  first cycle stage seconds: {}", m["stages"]);
-        eprintln!(
-            "  peak RSS MiB by stage, first cycle {}, second cycle {}",
-            m["rss_peak_mib_by_stage"], m["steady_rss_peak_mib_by_stage"]
-        );
-        eprintln!(
-            "  CPU seconds, first cycle {}, second cycle {}",
-            m["cpu_s"], m["steady_cpu_s"]
-        );
-        eprintln!(
-            "  first cycle calls: registrar {}, WHMCS {}",
-            m["registrar_calls_by_command"], m["whmcs_calls_by_action"]
-        );
-        eprintln!(
-            "  second (steady-state) cycle: {:.2}s, {} registrar calls, {} WHMCS calls, stages {}",
-            m["steady_wall_s"].as_f64().unwrap_or(0.0),
-            m["steady_registrar_calls"],
-            m["steady_whmcs_calls"],
-            m["steady_stages"]
-        );
-        eprintln!(
-            "  second cycle calls: registrar {}, WHMCS {}",
-            m["steady_registrar_calls_by_command"], m["steady_whmcs_calls_by_action"]
-        );
+        print_figures(size, &measure(size));
     }
+}
+
+/// `DOMWATCH_BENCH_SIZES`, else 10,000 and 100,000 domains. `cargo bench` passes `--bench`;
+/// `cargo test --benches` runs us with no such flag and must stay quick: only the smallest
+/// size then.
+fn sizes(args: &[String]) -> Vec<usize> {
+    std::env::var("DOMWATCH_BENCH_SIZES")
+        .unwrap_or_else(|_| {
+            if args.iter().any(|a| a == "--bench") {
+                "10000,100000".into()
+            } else {
+                "2000".into()
+            }
+        })
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect()
+}
+
+/// Starts the sandboxes for `size` domains and measures two cycles in a fresh child.
+fn measure(size: usize) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = start_sandboxes(size, dir.path());
+    let store = dir.path().join("domwatch.db");
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--one-cycle",
+            &sb.whmcs,
+            &sb.cnr,
+            &sb.ispapi,
+            &sb.smartnic,
+            store.to_str().unwrap(),
+            &sb.pids()
+                .iter()
+                .map(|pid| pid.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        ])
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run the measured cycle");
+    assert!(out.status.success(), "cycle failed");
+    serde_json::from_slice(out.stdout.trim_ascii()).expect("cycle output")
+}
+
+/// The table row on stdout, the breakdowns on stderr.
+fn print_figures(size: usize, m: &serde_json::Value) {
+    let reg_calls = m["registrar_calls"].as_u64().unwrap_or(0);
+    let whmcs_calls = m["whmcs_calls"].as_u64().unwrap_or(0);
+    let domains = m["registrar_domains"].as_u64().unwrap_or(0).max(1);
+    println!(
+        "{:>9} {:>9.2} {:>8.0} MiB {:>9} {:>11} {:>13.2} {:>13} {:>9}",
+        size,
+        m["wall_s"].as_f64().unwrap_or(0.0),
+        m["peak_rss_mib"].as_f64().unwrap_or(0.0),
+        m["findings"],
+        reg_calls,
+        reg_calls as f64 * 1000.0 / domains as f64,
+        whmcs_calls,
+        m["notices"],
+    );
+    eprintln!("  first cycle stage seconds: {}", m["stages"]);
+    eprintln!(
+        "  peak RSS MiB by stage, first cycle {}, second cycle {}",
+        m["rss_peak_mib_by_stage"], m["steady_rss_peak_mib_by_stage"]
+    );
+    eprintln!(
+        "  CPU seconds, first cycle {}, second cycle {}",
+        m["cpu_s"], m["steady_cpu_s"]
+    );
+    eprintln!(
+        "  first cycle calls: registrar {}, WHMCS {}",
+        m["registrar_calls_by_command"], m["whmcs_calls_by_action"]
+    );
+    eprintln!(
+        "  second (steady-state) cycle: {:.2}s, {} registrar calls, {} WHMCS calls, stages {}",
+        m["steady_wall_s"].as_f64().unwrap_or(0.0),
+        m["steady_registrar_calls"],
+        m["steady_whmcs_calls"],
+        m["steady_stages"]
+    );
+    eprintln!(
+        "  second cycle calls: registrar {}, WHMCS {}",
+        m["steady_registrar_calls_by_command"], m["steady_whmcs_calls_by_action"]
+    );
 }
