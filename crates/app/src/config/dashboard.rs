@@ -45,8 +45,8 @@ impl RawServe {
             domwatch_web::AllowedHosts::check_entry(host)
                 .map_err(|e| anyhow::anyhow!("`serve.allowed_hosts`: {e}"))?;
         }
-        let trusted_proxies = self.trusted_proxies()?;
-        let metrics_token = self.metrics_token(env)?;
+        let trusted_proxies = self.trusted_proxy_addresses()?;
+        let metrics_token = self.checked_metrics_token(env)?;
         let (session_idle_minutes, session_absolute_hours) = self.session_lifetimes()?;
         Ok(DashboardSettings {
             allowed_hosts: self.allowed_hosts.clone(),
@@ -89,7 +89,7 @@ impl RawServe {
         })
     }
 
-    fn trusted_proxies(&self) -> anyhow::Result<Vec<IpAddr>> {
+    fn trusted_proxy_addresses(&self) -> anyhow::Result<Vec<IpAddr>> {
         self.trusted_proxies
             .iter()
             .map(|p| {
@@ -100,7 +100,7 @@ impl RawServe {
             .collect()
     }
 
-    fn metrics_token(&self, env: &dyn Env) -> anyhow::Result<Option<Secret>> {
+    fn checked_metrics_token(&self, env: &dyn Env) -> anyhow::Result<Option<Secret>> {
         let metrics_token = secret(
             env,
             &["METRICS_TOKEN"],
