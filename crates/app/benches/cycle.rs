@@ -10,137 +10,49 @@
 //! `cargo bench -p domwatch --bench cycle` (sizes: `DOMWATCH_BENCH_SIZES=10000,100000,1000000`;
 //! share of drifting domains: `DOMWATCH_BENCH_DRIFT_PER_MILLE`, default 40).
 
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::NaiveDate;
 use domwatch_core::detect::DetectionPolicy;
 use domwatch_core::model::Dialect;
 use domwatch_core::ports::RegistrarPort;
-use domwatch_core::{Clock, FixedClock};
 use domwatch_engine::{Account, Engine, Mode};
-use domwatch_rrp::{ClientConfig, Environment, RrpClient};
-use domwatch_store::Store;
+use domwatch_rrp::RrpClient;
+use domwatch_testkit::{fixed_clock, rrp_config, sqlite_store, SandboxPortfolio, SandboxProcesses};
 use domwatch_whmcs::port::TicketDestination;
 use domwatch_whmcs::{BillingPort, ToDoNotifier, WhmcsClient, WhmcsConfig};
 use std::collections::BTreeMap;
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const TODAY: &str = "2026-11-22";
 const SEED: u64 = 1;
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Sandboxes {
-    children: Vec<Child>,
-    whmcs: String,
-    cnr: String,
-    ispapi: String,
-    smartnic: String,
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
 }
 
 /// Domains per thousand that drift (`DOMWATCH_BENCH_DRIFT_PER_MILLE`, default the
 /// sandboxes' 40).
-fn drift_per_mille() -> String {
-    std::env::var("DOMWATCH_BENCH_DRIFT_PER_MILLE")
-        .unwrap_or_else(|_| domwatch_sandbox::portfolio::DEFAULT_DRIFT_PER_MILLE.to_string())
-}
-
-impl Drop for Sandboxes {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+fn drift_per_mille() -> u16 {
+    match std::env::var("DOMWATCH_BENCH_DRIFT_PER_MILLE") {
+        Ok(v) => v.trim().parse().unwrap_or_else(|_| {
+            panic!("DOMWATCH_BENCH_DRIFT_PER_MILLE = `{v}`: use a whole number from 0 to 1000")
+        }),
+        Err(_) => domwatch_sandbox::portfolio::DEFAULT_DRIFT_PER_MILLE,
     }
 }
 
-fn start_sandboxes(size: usize, dir: &std::path::Path) -> Sandboxes {
-    let bin = env!("CARGO_BIN_EXE_domwatch");
-    let spawn = |args: Vec<String>| {
-        Command::new(bin)
-            .args(&args)
-            .env("DOMWATCH_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start a sandbox")
+fn start_sandboxes(size: usize, dir: &Path) -> SandboxProcesses {
+    let portfolio = SandboxPortfolio {
+        domains: size,
+        seed: SEED,
+        today: today(),
+        drift_per_mille: drift_per_mille(),
+        whmcs_sqlite: dir.join("whmcs.db"),
     };
-    let (pw, pc, pi, ps) = (free_port(), free_port(), free_port(), free_port());
-    let common = |extra: &[&str]| {
-        let mut v: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-        v.extend([
-            "--domains".into(),
-            size.to_string(),
-            "--seed".into(),
-            SEED.to_string(),
-            "--today".into(),
-            TODAY.into(),
-            "--drift-per-mille".into(),
-            drift_per_mille(),
-        ]);
-        v
-    };
-    let whmcs_db = dir.join("whmcs.db");
-    let children = vec![
-        spawn(common(&[
-            "sandbox",
-            "whmcs",
-            "--listen",
-            &format!("127.0.0.1:{pw}"),
-            "--sqlite",
-            whmcs_db.to_str().unwrap(),
-        ])),
-        spawn(common(&[
-            "sandbox",
-            "registrar",
-            "--dialect",
-            "cnr",
-            "--listen",
-            &format!("127.0.0.1:{pc}"),
-        ])),
-        spawn(common(&[
-            "sandbox",
-            "registrar",
-            "--dialect",
-            "ispapi",
-            "--listen",
-            &format!("127.0.0.1:{pi}"),
-        ])),
-        spawn(common(&[
-            "sandbox",
-            "registrar",
-            "--dialect",
-            "smartnic",
-            "--listen",
-            &format!("127.0.0.1:{ps}"),
-        ])),
-    ];
-    let s = Sandboxes {
-        children,
-        whmcs: format!("http://127.0.0.1:{pw}"),
-        cnr: format!("http://127.0.0.1:{pc}"),
-        ispapi: format!("http://127.0.0.1:{pi}"),
-        smartnic: format!("http://127.0.0.1:{ps}"),
-    };
-    // The WHMCS sandbox seeds before it listens; wait for all three.
     let started = Instant::now();
-    for url in [&s.whmcs, &s.cnr, &s.ispapi, &s.smartnic] {
-        let addr = url.trim_start_matches("http://").to_string();
-        while std::net::TcpStream::connect(&addr).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(900),
-                "sandbox at {url} did not start"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
+    let bin = env!("CARGO_BIN_EXE_domwatch");
+    let s = SandboxProcesses::start(bin, &portfolio, Duration::from_secs(900));
     eprintln!(
         "  sandboxes up after {:.1}s (seeding included)",
         started.elapsed().as_secs_f64()
@@ -148,26 +60,25 @@ fn start_sandboxes(size: usize, dir: &std::path::Path) -> Sandboxes {
     s
 }
 
-async fn counter(url: &str, key: &str) -> u64 {
-    let v: serde_json::Value = reqwest::get(format!("{url}/_sandbox/state"))
+/// The JSON state a sandbox serves at `/_sandbox/state`.
+async fn sandbox_state(url: &str) -> serde_json::Value {
+    reqwest::get(format!("{url}/_sandbox/state"))
         .await
         .unwrap()
         .json()
         .await
-        .unwrap();
-    v[key].as_u64().unwrap_or(0)
+        .unwrap()
+}
+
+async fn counter(url: &str, key: &str) -> u64 {
+    sandbox_state(url).await[key].as_u64().unwrap_or(0)
 }
 
 /// Calls so far per command (registrar) or action (WHMCS), as the sandboxes count them.
 async fn by_command(urls: &[&str], keys: &[&str]) -> BTreeMap<String, u64> {
     let mut out = BTreeMap::new();
     for url in urls {
-        let v: serde_json::Value = reqwest::get(format!("{url}/_sandbox/state"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v = sandbox_state(url).await;
         let counts = keys.iter().find_map(|k| v[*k].as_object());
         for (command, n) in counts.into_iter().flatten() {
             *out.entry(command.to_ascii_uppercase()).or_default() += n.as_u64().unwrap_or(0);
@@ -295,79 +206,78 @@ fn peak_rss_mib() -> f64 {
     status_mib("VmHWM:")
 }
 
+/// The accounts at the sandbox CNR, ISPAPI and Smart-NIC, with the sandboxes' logins.
+fn accounts([cnr, ispapi, smartnic]: [&str; 3]) -> Vec<Account> {
+    let mut accounts = Vec::new();
+    for (name, dialect, module, url) in [
+        ("cnr", Dialect::Cnr, "cnic", cnr),
+        ("ispapi", Dialect::Ispapi, "ispapi", ispapi),
+    ] {
+        let mut cc = rrp_config(
+            dialect,
+            &format!("{url}/api/call.cgi"),
+            domwatch_sandbox::registrar::DEFAULT_LOGIN,
+            domwatch_sandbox::registrar::DEFAULT_PASSWORD,
+        );
+        cc.list.page_size = 10_000;
+        let port: Arc<dyn RegistrarPort> = Arc::new(RrpClient::new(cc).unwrap());
+        accounts.push(Account {
+            name: name.into(),
+            modules: vec![module.into()],
+            port,
+        });
+    }
+    let mut sc = domwatch_smartnic::SmartnicConfig::new(
+        domwatch_sandbox::smartnic::DEFAULT_LOGIN,
+        domwatch_sandbox::smartnic::DEFAULT_PASSWORD,
+    );
+    sc.endpoint = format!("{smartnic}{}", domwatch_sandbox::smartnic::SOAP_PATH);
+    accounts.push(Account {
+        name: "smartnic".into(),
+        modules: vec!["smartnic".into()],
+        port: Arc::new(domwatch_smartnic::SmartnicClient::new(sc).unwrap()),
+    });
+    accounts
+}
+
+/// The engine as production builds it: the sandboxes' clients, a SQLite store at
+/// `store_path`, admin notices as bot tickets.
+async fn engine(whmcs: &str, registrars: [&str; 3], store_path: &str) -> Engine {
+    // The WHMCS client's defaults: pages of 5000, four in flight.
+    let wc = WhmcsConfig::new(
+        whmcs,
+        domwatch_sandbox::whmcs::DEFAULT_IDENTIFIER,
+        domwatch_sandbox::whmcs::DEFAULT_SECRET,
+    )
+    .unwrap();
+    let billing: Arc<dyn BillingPort> = Arc::new(WhmcsClient::new(wc).unwrap());
+    let store = sqlite_store(Path::new(store_path)).await;
+    Engine {
+        store,
+        notifier: Some(ToDoNotifier::new(
+            billing.clone(),
+            None,
+            Some(TicketDestination {
+                bot_client_id: 1,
+                department_id: 1,
+            }),
+        )),
+        billing,
+        whmcs_db: None,
+        accounts: accounts(registrars),
+        clock: fixed_clock(),
+        policy: DetectionPolicy::default(),
+        fixed_rates: vec![],
+        concurrency: 8,
+        notices: Default::default(),
+    }
+}
+
 /// The measured part: runs in a child process.
-fn one_cycle(
-    whmcs: &str,
-    [cnr, ispapi, smartnic]: [&str; 3],
-    store_path: &str,
-    sandbox_pids: &[String],
-) {
-    let registrars = [cnr, ispapi, smartnic];
+fn one_cycle(whmcs: &str, registrars: [&str; 3], store_path: &str, sandbox_pids: &[String]) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let mut accounts = Vec::new();
-        for (name, dialect, module, url) in [
-            ("cnr", Dialect::Cnr, "cnic", cnr),
-            ("ispapi", Dialect::Ispapi, "ispapi", ispapi),
-        ] {
-            let mut cc = ClientConfig::new(
-                dialect,
-                Environment::Ote,
-                domwatch_sandbox::registrar::DEFAULT_LOGIN,
-                domwatch_sandbox::registrar::DEFAULT_PASSWORD,
-            );
-            cc.endpoint = Some(format!("{url}/api/call.cgi").parse().unwrap());
-            cc.list.page_size = 10_000;
-            let port: Arc<dyn RegistrarPort> = Arc::new(RrpClient::new(cc).unwrap());
-            accounts.push(Account {
-                name: name.into(),
-                modules: vec![module.into()],
-                port,
-            });
-        }
-        let mut sc = domwatch_smartnic::SmartnicConfig::new(
-            domwatch_sandbox::smartnic::DEFAULT_LOGIN,
-            domwatch_sandbox::smartnic::DEFAULT_PASSWORD,
-        );
-        sc.endpoint = format!("{smartnic}{}", domwatch_sandbox::smartnic::SOAP_PATH);
-        accounts.push(Account {
-            name: "smartnic".into(),
-            modules: vec!["smartnic".into()],
-            port: Arc::new(domwatch_smartnic::SmartnicClient::new(sc).unwrap()),
-        });
-        // The WHMCS client's defaults: pages of 5000, four in flight.
-        let wc = WhmcsConfig::new(
-            whmcs,
-            domwatch_sandbox::whmcs::DEFAULT_IDENTIFIER,
-            domwatch_sandbox::whmcs::DEFAULT_SECRET,
-        )
-        .unwrap();
-        let billing: Arc<dyn BillingPort> = Arc::new(WhmcsClient::new(wc).unwrap());
-        let store = Store::connect(&format!("sqlite://{store_path}"))
-            .await
-            .unwrap();
-        let clock: Arc<dyn Clock> = Arc::new(FixedClock::new(
-            Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap(),
-        ));
-        let engine = Engine {
-            store,
-            notifier: Some(ToDoNotifier::new(
-                billing.clone(),
-                None,
-                Some(TicketDestination {
-                    bot_client_id: 1,
-                    department_id: 1,
-                }),
-            )),
-            billing,
-            whmcs_db: None,
-            accounts,
-            clock,
-            policy: DetectionPolicy::default(),
-            fixed_rates: vec![],
-            concurrency: 8,
-            notices: Default::default(),
-        };
+        let engine = engine(whmcs, registrars, store_path).await;
         let peaks = Arc::new(StagePeaks::default());
         let sampler = {
             let peaks = peaks.clone();
@@ -444,20 +354,6 @@ fn main() {
         );
         return;
     }
-    // `cargo bench` passes `--bench`; `cargo test --benches` runs us with no such flag and
-    // must stay quick: only the smallest size then.
-    let sizes: Vec<usize> = std::env::var("DOMWATCH_BENCH_SIZES")
-        .unwrap_or_else(|_| {
-            if args.iter().any(|a| a == "--bench") {
-                "10000,100000".into()
-            } else {
-                "2000".into()
-            }
-        })
-        .split(',')
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
-    let _ = NaiveDate::parse_from_str(TODAY, "%Y-%m-%d").unwrap();
     println!(
         "{:>9} {:>9} {:>11} {:>9} {:>11} {:>13} {:>13} {:>9}",
         "domains",
@@ -469,68 +365,93 @@ fn main() {
         "WHMCS calls",
         "notices"
     );
-    for size in sizes {
-        let dir = tempfile::tempdir().unwrap();
+    for size in sizes(&args) {
         eprintln!("size {size}:");
-        let sb = start_sandboxes(size, dir.path());
-        let store = dir.path().join("domwatch.db");
-        let out = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--one-cycle",
-                &sb.whmcs,
-                &sb.cnr,
-                &sb.ispapi,
-                &sb.smartnic,
-                store.to_str().unwrap(),
-                &sb.children
-                    .iter()
-                    .map(|c| c.id().to_string())
-                    .collect::<Vec<_>>()
-                    .join(","),
-            ])
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run the measured cycle");
-        assert!(out.status.success(), "cycle failed");
-        let m: serde_json::Value =
-            serde_json::from_slice(out.stdout.trim_ascii()).expect("cycle output");
-        let reg_calls = m["registrar_calls"].as_u64().unwrap_or(0);
-        let whmcs_calls = m["whmcs_calls"].as_u64().unwrap_or(0);
-        let domains = m["registrar_domains"].as_u64().unwrap_or(0).max(1);
-        println!(
-            "{:>9} {:>9.2} {:>8.0} MiB {:>9} {:>11} {:>13.2} {:>13} {:>9}",
-            size,
-            m["wall_s"].as_f64().unwrap_or(0.0),
-            m["peak_rss_mib"].as_f64().unwrap_or(0.0),
-            m["findings"],
-            reg_calls,
-            reg_calls as f64 * 1000.0 / domains as f64,
-            whmcs_calls,
-            m["notices"],
-        );
-        eprintln!("  first cycle stage seconds: {}", m["stages"]);
-        eprintln!(
-            "  peak RSS MiB by stage, first cycle {}, second cycle {}",
-            m["rss_peak_mib_by_stage"], m["steady_rss_peak_mib_by_stage"]
-        );
-        eprintln!(
-            "  CPU seconds, first cycle {}, second cycle {}",
-            m["cpu_s"], m["steady_cpu_s"]
-        );
-        eprintln!(
-            "  first cycle calls: registrar {}, WHMCS {}",
-            m["registrar_calls_by_command"], m["whmcs_calls_by_action"]
-        );
-        eprintln!(
-            "  second (steady-state) cycle: {:.2}s, {} registrar calls, {} WHMCS calls, stages {}",
-            m["steady_wall_s"].as_f64().unwrap_or(0.0),
-            m["steady_registrar_calls"],
-            m["steady_whmcs_calls"],
-            m["steady_stages"]
-        );
-        eprintln!(
-            "  second cycle calls: registrar {}, WHMCS {}",
-            m["steady_registrar_calls_by_command"], m["steady_whmcs_calls_by_action"]
-        );
+        print_figures(size, &measure(size));
     }
+}
+
+/// `DOMWATCH_BENCH_SIZES`, else 10,000 and 100,000 domains. `cargo bench` passes `--bench`;
+/// `cargo test --benches` runs us with no such flag and must stay quick: only the smallest
+/// size then.
+fn sizes(args: &[String]) -> Vec<usize> {
+    std::env::var("DOMWATCH_BENCH_SIZES")
+        .unwrap_or_else(|_| {
+            if args.iter().any(|a| a == "--bench") {
+                "10000,100000".into()
+            } else {
+                "2000".into()
+            }
+        })
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect()
+}
+
+/// Starts the sandboxes for `size` domains and measures two cycles in a fresh child.
+fn measure(size: usize) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = start_sandboxes(size, dir.path());
+    let store = dir.path().join("domwatch.db");
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--one-cycle",
+            &sb.whmcs,
+            &sb.cnr,
+            &sb.ispapi,
+            &sb.smartnic,
+            store.to_str().unwrap(),
+            &sb.pids()
+                .iter()
+                .map(|pid| pid.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        ])
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run the measured cycle");
+    assert!(out.status.success(), "cycle failed");
+    serde_json::from_slice(out.stdout.trim_ascii()).expect("cycle output")
+}
+
+/// The table row on stdout, the breakdowns on stderr.
+fn print_figures(size: usize, m: &serde_json::Value) {
+    let reg_calls = m["registrar_calls"].as_u64().unwrap_or(0);
+    let whmcs_calls = m["whmcs_calls"].as_u64().unwrap_or(0);
+    let domains = m["registrar_domains"].as_u64().unwrap_or(0).max(1);
+    println!(
+        "{:>9} {:>9.2} {:>8.0} MiB {:>9} {:>11} {:>13.2} {:>13} {:>9}",
+        size,
+        m["wall_s"].as_f64().unwrap_or(0.0),
+        m["peak_rss_mib"].as_f64().unwrap_or(0.0),
+        m["findings"],
+        reg_calls,
+        reg_calls as f64 * 1000.0 / domains as f64,
+        whmcs_calls,
+        m["notices"],
+    );
+    eprintln!("  first cycle stage seconds: {}", m["stages"]);
+    eprintln!(
+        "  peak RSS MiB by stage, first cycle {}, second cycle {}",
+        m["rss_peak_mib_by_stage"], m["steady_rss_peak_mib_by_stage"]
+    );
+    eprintln!(
+        "  CPU seconds, first cycle {}, second cycle {}",
+        m["cpu_s"], m["steady_cpu_s"]
+    );
+    eprintln!(
+        "  first cycle calls: registrar {}, WHMCS {}",
+        m["registrar_calls_by_command"], m["whmcs_calls_by_action"]
+    );
+    eprintln!(
+        "  second (steady-state) cycle: {:.2}s, {} registrar calls, {} WHMCS calls, stages {}",
+        m["steady_wall_s"].as_f64().unwrap_or(0.0),
+        m["steady_registrar_calls"],
+        m["steady_whmcs_calls"],
+        m["steady_stages"]
+    );
+    eprintln!(
+        "  second cycle calls: registrar {}, WHMCS {}",
+        m["steady_registrar_calls_by_command"], m["steady_whmcs_calls_by_action"]
+    );
 }

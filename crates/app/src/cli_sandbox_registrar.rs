@@ -96,18 +96,22 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         sandbox.endpoint(),
         sandbox.login()
     );
-    println!(
-        "  events:   POST {}/_sandbox/event  e.g. {{\"event\":\"advance_clock\",\"days\":30}}",
-        sandbox.base_url()
-    );
-    println!("  state:    GET  {}/_sandbox/state", sandbox.base_url());
-    println!("Ctrl-C stops it.");
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
+    serve_until_ctrl_c(
+        &sandbox.base_url(),
+        r#"{"event":"advance_clock","days":30}"#,
+    )
+    .await?;
     eprintln!("stopping the sandbox registrar");
     sandbox.stop().await;
     Ok(())
+}
+
+/// Says where the sandbox takes events and shows its state, then waits for Ctrl-C.
+async fn serve_until_ctrl_c(base_url: &str, event_example: &str) -> anyhow::Result<()> {
+    println!("  events:   POST {base_url}/_sandbox/event  e.g. {event_example}");
+    println!("  state:    GET  {base_url}/_sandbox/state");
+    println!("Ctrl-C stops it.");
+    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")
 }
 
 /// Binds `listen` for `what`, warning when other machines can reach it.
@@ -159,15 +163,11 @@ async fn run_smartnic(args: Args, today: NaiveDate) -> anyhow::Result<()> {
         sandbox.endpoint(),
         sandbox.login()
     );
-    println!(
-        "  events:   POST {}/_sandbox/event  e.g. {{\"event\":\"inject_fault\",\"fault\":\"http500\",\"count\":2}}",
-        sandbox.base_url()
-    );
-    println!("  state:    GET  {}/_sandbox/state", sandbox.base_url());
-    println!("Ctrl-C stops it.");
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
+    serve_until_ctrl_c(
+        &sandbox.base_url(),
+        r#"{"event":"inject_fault","fault":"http500","count":2}"#,
+    )
+    .await?;
     eprintln!("stopping the Smart-NIC sandbox");
     sandbox.stop().await;
     Ok(())

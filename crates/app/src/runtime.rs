@@ -416,24 +416,17 @@ mod tests {
             bot_client_id: 9,
             department_id: 1,
         });
+        // The channel chosen without a WHMCS database.
+        let channel = |config: &Config, tickets: Option<TicketDestination>| {
+            admin_notifier(config, &billing, None, tickets)
+                .unwrap()
+                .channel()
+        };
         let all = config_with_channels(&[]);
-        assert_eq!(
-            admin_notifier(&all, &billing, None, bot).unwrap().channel(),
-            ToDoChannel::Ticket
-        );
-        assert_eq!(
-            admin_notifier(&all, &billing, None, None)
-                .unwrap()
-                .channel(),
-            ToDoChannel::AdminEmail
-        );
+        assert_eq!(channel(&all, bot), ToDoChannel::Ticket);
+        assert_eq!(channel(&all, None), ToDoChannel::AdminEmail);
         let email_only = config_with_channels(&["email"]);
-        assert_eq!(
-            admin_notifier(&email_only, &billing, None, bot)
-                .unwrap()
-                .channel(),
-            ToDoChannel::AdminEmail
-        );
+        assert_eq!(channel(&email_only, bot), ToDoChannel::AdminEmail);
         let todo_only = config_with_channels(&["todo"]);
         assert!(admin_notifier(&todo_only, &billing, None, bot).is_none());
     }

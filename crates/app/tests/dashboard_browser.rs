@@ -8,11 +8,11 @@
 //! chromium chromium-driver`; `scripts/test` does it). Without them the test prints
 //! `SKIPPED: …`, and fails when `CI` is set.
 
+use domwatch_testkit::{free_port, wait_for_port, Running};
 use fantoccini::{ClientBuilder, Locator};
 use std::io::Write;
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -25,34 +25,9 @@ const FIXABLE_KINDS: [&str; 3] = [
     "expiry_drift",
 ];
 
-/// A child process that is killed when the test ends, however it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free local port")
-}
-
-fn wait_for_port(port: u16, what: &str, log: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not listen on port {port} within 60 s; its log:\n{}",
-            std::fs::read_to_string(log).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+/// How long `domwatch serve` (seeding the embedded sandboxes) and chromedriver may take
+/// to listen.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// True when the browser tools are installed; otherwise says so (and fails on CI).
 fn browser_available() -> bool {
@@ -162,10 +137,15 @@ async fn an_admin_logs_in_and_fixes_a_case_in_chromium() {
     let driver_log: PathBuf = dir.path().join("chromedriver.log");
     let port = free_port();
     let _server = start_server(dir.path(), port, &server_log);
-    wait_for_port(port, "domwatch serve", &server_log);
+    wait_for_port(port, "domwatch serve", START_TIMEOUT, Some(&server_log));
     let driver_port = free_port();
     let _driver = start_chromedriver(driver_port, &driver_log);
-    wait_for_port(driver_port, "chromedriver", &driver_log);
+    wait_for_port(
+        driver_port,
+        "chromedriver",
+        START_TIMEOUT,
+        Some(&driver_log),
+    );
 
     let profile = dir.path().join("chromium-profile");
     std::fs::create_dir_all(&profile).unwrap();

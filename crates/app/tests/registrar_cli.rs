@@ -1,13 +1,13 @@
 //! `domwatch registrar …` and `domwatch sandbox registrar` as a user runs them: the real
 //! binary against an in-test sandbox on 127.0.0.1 (or its embedded default).
 
-use chrono::NaiveDate;
 use domwatch_core::model::Dialect;
-use domwatch_rrp::{ClientConfig, Command, Environment, RrpClient};
+use domwatch_rrp::{Command, RrpClient};
 use domwatch_sandbox::portfolio::Portfolio;
 use domwatch_sandbox::registrar::{
     Fault, FaultConfig, RegistrarEvent, RegistrarSandbox, RegistrarSandboxConfig,
 };
+use domwatch_testkit::{rrp_config, today};
 use std::process::Output;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncBufReadExt;
@@ -18,10 +18,6 @@ const ENV_VARS: [&str; 4] = [
     "DOMWATCH_REGISTRAR_PASSWORD",
     "DOMWATCH_REGISTRAR_PASSWORD_FILE",
 ];
-
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
-}
 
 fn domwatch() -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_domwatch"));
@@ -306,13 +302,7 @@ async fn sandbox_registrar_command_serves_until_stopped() {
         "{endpoint}"
     );
 
-    let mut config = ClientConfig::new(
-        Dialect::Cnr,
-        Environment::Ote,
-        login.unwrap(),
-        password.unwrap(),
-    );
-    config.endpoint = Some(endpoint.parse().unwrap());
+    let mut config = rrp_config(Dialect::Cnr, &endpoint, &login.unwrap(), &password.unwrap());
     config.max_retries = 0;
     let client = RrpClient::new(config).unwrap();
     let page = client

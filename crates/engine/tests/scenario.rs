@@ -12,7 +12,9 @@ use domwatch_sandbox::portfolio::{Drift, Portfolio};
 use domwatch_sandbox::whmcs::WhmcsSandbox;
 use domwatch_store::{CaseFilter, CaseState};
 use std::collections::{BTreeMap, BTreeSet};
-use support::{today, world, DOMAINS, SEED};
+use support::{
+    apply_cycle, assert_every_account_read, assert_no_notice_errors, today, world, DOMAINS, SEED,
+};
 
 /// The case kind each planted drift must produce through the API-only path (no WHMCS
 /// database, so the premium flag is judged by price).
@@ -43,16 +45,8 @@ async fn bot_ticket_subjects(whmcs: &WhmcsSandbox) -> Vec<String> {
 #[tokio::test]
 async fn every_planted_drift_becomes_the_right_case() {
     let w = world().await;
-    let report = w
-        .engine
-        .run_cycle(Mode::Apply, &NoProgress)
-        .await
-        .expect("cycle");
-    assert!(
-        report.failed_accounts.is_empty(),
-        "{:?}",
-        report.failed_accounts
-    );
+    let report = apply_cycle(&w.engine).await;
+    assert_every_account_read(&report);
 
     let portfolio = Portfolio::new(SEED, DOMAINS, today());
     let cases = w.engine.store.cases(CaseFilter::open()).await.unwrap();
@@ -106,26 +100,14 @@ async fn notices_go_out_once_even_when_cycles_are_cut_off() {
     let w = world().await;
     // Cut cycles off at growing points, as a crash would, then let one finish.
     support::cut_off_cycles(&w, &[5, 20, 60, 150, 400]).await;
-    let report = w
-        .engine
-        .run_cycle(Mode::Apply, &NoProgress)
-        .await
-        .expect("cycle");
-    assert!(
-        report.notice_errors.is_empty(),
-        "{:?}",
-        report.notice_errors
-    );
+    let report = apply_cycle(&w.engine).await;
+    assert_no_notice_errors(&report);
     let report = w
         .engine
         .run_cycle(Mode::Apply, &NoProgress)
         .await
         .expect("second cycle");
-    assert!(
-        report.notice_errors.is_empty(),
-        "{:?}",
-        report.notice_errors
-    );
+    assert_no_notice_errors(&report);
 
     let subjects = bot_ticket_subjects(&w.whmcs).await;
     let mut seen = BTreeSet::new();

@@ -6,17 +6,18 @@
 //! MariaDB: `DOMWATCH_TEST_MYSQL_URL` (default `mysql://root@127.0.0.1:3306`). When it is
 //! unreachable the test prints `SKIPPED` (and fails if `DOMWATCH_REQUIRE_MARIADB=1`).
 
-use chrono::{NaiveDate, TimeZone, Utc};
 use domwatch_core::detect::{CaseKind, DetectionPolicy};
 use domwatch_core::model::Dialect;
 use domwatch_core::ports::RegistrarPort;
-use domwatch_core::{Clock, FixedClock};
 use domwatch_engine::{Account, Engine, Mode, NoProgress};
-use domwatch_rrp::{ClientConfig, Environment, RrpClient};
+use domwatch_rrp::RrpClient;
 use domwatch_sandbox::portfolio::{Drift, Portfolio};
 use domwatch_sandbox::registrar::{RegistrarSandbox, RegistrarSandboxConfig};
 use domwatch_sandbox::whmcs::{SandboxDatabase, WhmcsSandboxConfig};
-use domwatch_store::{CaseFilter, CaseState, Store};
+use domwatch_store::{CaseFilter, CaseState};
+use domwatch_testkit::{
+    apply_cycle, assert_no_notice_errors, fixed_clock, rrp_config, sqlite_store, today,
+};
 use domwatch_whmcs::db::WhmcsDb;
 use domwatch_whmcs::{BillingPort, ToDoNotifier, WhmcsClient, WhmcsConfig};
 use sqlx::Connection;
@@ -24,10 +25,6 @@ use std::sync::Arc;
 
 const SEED: u64 = 7;
 const DOMAINS: usize = 150;
-
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
-}
 
 async fn mariadb() -> Option<(String, String)> {
     let base = std::env::var("DOMWATCH_TEST_MYSQL_URL")
@@ -74,13 +71,12 @@ async fn premium_data_and_real_todos_through_the_database() {
     ))
     .await
     .unwrap();
-    let mut cc = ClientConfig::new(
+    let cc = rrp_config(
         Dialect::Cnr,
-        Environment::Ote,
+        &sandbox.endpoint(),
         sandbox.login(),
         sandbox.password(),
     );
-    cc.endpoint = Some(sandbox.endpoint().parse().unwrap());
     let port: Arc<dyn RegistrarPort> = Arc::new(RrpClient::new(cc).unwrap());
     let billing: Arc<dyn BillingPort> = Arc::new(
         WhmcsClient::new(
@@ -90,12 +86,7 @@ async fn premium_data_and_real_todos_through_the_database() {
     );
     let whmcs_db = WhmcsDb::connect(&url).await.expect("direct WHMCS database");
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect(&format!("sqlite://{}", dir.path().join("dw.db").display()))
-        .await
-        .unwrap();
-    let clock: Arc<dyn Clock> = Arc::new(FixedClock::new(
-        Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap(),
-    ));
+    let store = sqlite_store(&dir.path().join("dw.db")).await;
     let engine = Engine {
         store,
         notifier: Some(ToDoNotifier::new(
@@ -110,22 +101,15 @@ async fn premium_data_and_real_todos_through_the_database() {
             modules: vec!["cnic".into()],
             port,
         }],
-        clock,
+        clock: fixed_clock(),
         policy: DetectionPolicy::default(),
         fixed_rates: vec![],
         concurrency: 4,
         notices: Default::default(),
     };
 
-    let report = engine
-        .run_cycle(Mode::Apply, &NoProgress)
-        .await
-        .expect("cycle");
-    assert!(
-        report.notice_errors.is_empty(),
-        "{:?}",
-        report.notice_errors
-    );
+    let report = apply_cycle(&engine).await;
+    assert_no_notice_errors(&report);
 
     // Premium data missing is visible only through the database.
     let portfolio = Portfolio::new(SEED, DOMAINS, today());

@@ -5,23 +5,25 @@
 //! [`world_with_options`] can put a [`FaultProxy`] in front of every outside system
 //! (WHMCS API, WHMCS database, CNR, ISPAPI, Smart-NIC, SMTP) and shorten client timeouts.
 
+use crate::parts::{
+    apply_cycle, assert_every_account_read, assert_no_notice_errors, fixed_clock, rrp_config,
+    sqlite_store,
+};
 use crate::proxy::FaultProxy;
 use crate::smtp::SmtpSink;
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::NaiveDate;
 use domwatch_core::detect::DetectionPolicy;
 use domwatch_core::lifecycle::AccountPolicy;
 use domwatch_core::model::Dialect;
 use domwatch_core::ports::RegistrarPort;
-use domwatch_core::{Clock, FixedClock};
 use domwatch_engine::lifecycle::NoticeSettings;
 use domwatch_engine::{Account, CycleReport, Engine, Mode, NoProgress};
 use domwatch_mail::{MailConfig, Mailer, SmtpMailer};
-use domwatch_rrp::{ClientConfig, Environment, RrpClient};
+use domwatch_rrp::RrpClient;
 use domwatch_sandbox::registrar::{RegistrarSandbox, RegistrarSandboxConfig};
 use domwatch_sandbox::smartnic::{SmartnicSandbox, SmartnicSandboxConfig};
 use domwatch_sandbox::whmcs::{SandboxDatabase, WhmcsSandbox, WhmcsSandboxConfig};
 use domwatch_smartnic::{SmartnicClient, SmartnicConfig};
-use domwatch_store::Store;
 use domwatch_whmcs::db::WhmcsDb;
 use domwatch_whmcs::port::TicketDestination;
 use domwatch_whmcs::{BillingPort, ToDoNotifier, WhmcsClient, WhmcsConfig};
@@ -232,12 +234,7 @@ pub async fn world_with_options(o: WorldOptions) -> World {
     };
     let mailer = p.map(|p| smtp_mailer(&o, &p.smtp));
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect(&format!("sqlite://{}", dir.path().join("dw.db").display()))
-        .await
-        .unwrap();
-    let clock: Arc<dyn Clock> = Arc::new(FixedClock::new(
-        Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap(),
-    ));
+    let store = sqlite_store(&dir.path().join("dw.db")).await;
     let tickets = TicketDestination {
         bot_client_id: out.whmcs.portfolio().bot_client_id(),
         department_id: 1,
@@ -262,7 +259,7 @@ pub async fn world_with_options(o: WorldOptions) -> World {
         billing,
         whmcs_db,
         accounts,
-        clock,
+        clock: fixed_clock(),
         policy: o.policy,
         fixed_rates: vec![],
         concurrency: 4,
@@ -297,16 +294,11 @@ fn rrp_port(
     sandbox: &RegistrarSandbox,
     proxy: Option<&FaultProxy>,
 ) -> Arc<dyn RegistrarPort> {
-    let mut cc = ClientConfig::new(
+    let mut cc = rrp_config(
         dialect,
-        Environment::Ote,
+        &via(&sandbox.endpoint(), sandbox.addr(), proxy),
         sandbox.login(),
         sandbox.password(),
-    );
-    cc.endpoint = Some(
-        via(&sandbox.endpoint(), sandbox.addr(), proxy)
-            .parse()
-            .unwrap(),
     );
     cc.total_timeout = o.client_timeout;
     cc.connect_timeout = cc.connect_timeout.min(o.client_timeout);
@@ -417,21 +409,9 @@ pub async fn ticket_messages(whmcs: &WhmcsSandbox, needle: &str) -> Vec<String> 
 
 /// One complete cycle that must not fail anywhere (accounts, notices, automatic actions).
 pub async fn cycle(w: &World) -> CycleReport {
-    let report = w
-        .engine
-        .run_cycle(Mode::Apply, &NoProgress)
-        .await
-        .expect("cycle");
-    assert!(
-        report.failed_accounts.is_empty(),
-        "{:?}",
-        report.failed_accounts
-    );
-    assert!(
-        report.notice_errors.is_empty(),
-        "{:?}",
-        report.notice_errors
-    );
+    let report = apply_cycle(&w.engine).await;
+    assert_every_account_read(&report);
+    assert_no_notice_errors(&report);
     assert!(
         report.automatic_action_errors.is_empty(),
         "{:?}",
