@@ -428,39 +428,7 @@ pub fn detect_lifecycle(
         client_id: bill.client_id,
     };
     let name = obs.name.display();
-    let invoice_evidence = Evidence {
-        label: "Renewal".into(),
-        billing: Some(match &obs.renewal_invoice {
-            Some(inv) => format!(
-                "invoice #{} {} ({})",
-                inv.invoice_id,
-                if inv.paid {
-                    "paid"
-                } else if inv.cancelled {
-                    "cancelled"
-                } else {
-                    "unpaid"
-                },
-                inv.amount
-            ),
-            None if bill.do_not_renew => "Do Not Renew".into(),
-            None => "no renewal invoice".into(),
-        }),
-        registrar: Some(if pending {
-            match reg.pending_deletion {
-                Some(d) => format!("cancellation pending, effective {d}"),
-                None => format!(
-                    "cancellation pending (renewal mode {})",
-                    reg.renewal_mode
-                        .as_ref()
-                        .map(|m| m.as_command_value())
-                        .unwrap_or("")
-                ),
-            }
-        } else {
-            format!("renews on {term_end}")
-        }),
-    };
+    let invoice_evidence = renewal_evidence(obs, bill, reg, pending, term_end);
 
     if pending
         && bill.status == BillingStatus::Active
@@ -490,24 +458,7 @@ pub fn detect_lifecycle(
     if today < opens || today > term_end {
         return None;
     }
-    let late = if today > deadline {
-        format!(
-            " The notice period began on {deadline}: cancelling now may no longer avoid the renewal charge."
-        )
-    } else {
-        String::new()
-    };
-    let summary = match (ad.mode, pending) {
-        (_, true) => format!(
-            "{name}: {reason}. A cancellation is pending at the registrar (term ends {term_end}); it is withdrawn automatically if the client pays."
-        ),
-        (AutoDeleteMode::Enabled, false) => format!(
-            "{name}: {reason}. The notice period ({notice_days} days) starts {deadline}: domwatch places the cancellation ({method}) effective {term_end}.{late}"
-        ),
-        _ => format!(
-            "{name}: {reason}. Cancel it at the registrar before {deadline} (notice period {notice_days} days before the term ends on {term_end}) or the renewal is charged to you.{late}"
-        ),
-    };
+    let summary = cancellation_summary(&name, &reason, &facts, term_end, ad.mode, today);
     let evidence = vec![
         invoice_evidence,
         Evidence {
@@ -523,6 +474,83 @@ pub fn detect_lifecycle(
         evidence,
         facts,
     })
+}
+
+/// The renewal line of a lifecycle case: the invoice (or why there is none) against what
+/// the registrar will do at the end of the term.
+fn renewal_evidence(
+    obs: &Observation,
+    bill: &BillingDomain,
+    reg: &RegistrarDomain,
+    pending: bool,
+    term_end: NaiveDate,
+) -> Evidence {
+    let billing = match &obs.renewal_invoice {
+        Some(inv) => {
+            let state = if inv.paid {
+                "paid"
+            } else if inv.cancelled {
+                "cancelled"
+            } else {
+                "unpaid"
+            };
+            format!("invoice #{} {} ({})", inv.invoice_id, state, inv.amount)
+        }
+        None if bill.do_not_renew => "Do Not Renew".into(),
+        None => "no renewal invoice".into(),
+    };
+    let registrar = match (pending, reg.pending_deletion) {
+        (true, Some(d)) => format!("cancellation pending, effective {d}"),
+        (true, None) => format!(
+            "cancellation pending (renewal mode {})",
+            reg.renewal_mode
+                .as_ref()
+                .map(|m| m.as_command_value())
+                .unwrap_or("")
+        ),
+        (false, _) => format!("renews on {term_end}"),
+    };
+    Evidence {
+        label: "Renewal".into(),
+        billing: Some(billing),
+        registrar: Some(registrar),
+    }
+}
+
+/// What a cancellation case says: pending, placed by domwatch, or to be placed by hand.
+/// `term_end` is the registrar's term end (not a pending deletion date).
+fn cancellation_summary(
+    name: &str,
+    reason: &str,
+    facts: &CancellationFacts,
+    term_end: NaiveDate,
+    mode: AutoDeleteMode,
+    today: NaiveDate,
+) -> String {
+    let CancellationFacts {
+        deadline,
+        notice_days,
+        method,
+        ..
+    } = facts;
+    let late = if today > *deadline {
+        format!(
+            " The notice period began on {deadline}: cancelling now may no longer avoid the renewal charge."
+        )
+    } else {
+        String::new()
+    };
+    match (mode, facts.pending) {
+        (_, true) => format!(
+            "{name}: {reason}. A cancellation is pending at the registrar (term ends {term_end}); it is withdrawn automatically if the client pays."
+        ),
+        (AutoDeleteMode::Enabled, false) => format!(
+            "{name}: {reason}. The notice period ({notice_days} days) starts {deadline}: domwatch places the cancellation ({method}) effective {term_end}.{late}"
+        ),
+        _ => format!(
+            "{name}: {reason}. Cancel it at the registrar before {deadline} (notice period {notice_days} days before the term ends on {term_end}) or the renewal is charged to you.{late}"
+        ),
+    }
 }
 
 /// Roles whose handle breaks the contact policy, with the fix.
