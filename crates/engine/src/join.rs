@@ -55,138 +55,206 @@ const SHRINK_EVERY: usize = 1 << 16;
 /// ends of the lists so their buffers can shrink as they empty. The result is in the same
 /// order as a hash join in billing order would give: billed domains by WHMCS id, then the
 /// orphans by name.
-pub fn join(mut billing: Vec<BillingDomain>, mut accounts: Vec<AccountSnapshot>) -> Joined {
-    let mut joined = Joined::default();
-    let fetched: Vec<bool> = accounts.iter().map(|a| a.domains.is_some()).collect();
-    let mut registrar: Vec<Vec<RegistrarDomain>> = accounts
-        .iter_mut()
-        .map(|a| a.domains.take().unwrap_or_default())
-        .collect();
-    // One shared copy of each account name for all its observations.
-    let account_names: Vec<std::sync::Arc<str>> =
-        accounts.iter().map(|a| a.name.as_str().into()).collect();
-    let account_of_module = |module: &str| {
-        let module = module.to_ascii_lowercase();
-        accounts.iter().position(|a| a.modules.contains(&module))
-    };
-
-    // Per name, the most relevant billing row comes off the end first.
-    billing.sort_unstable_by(|a, b| {
-        a.name
-            .cmp(&b.name)
-            .then_with(|| relevance(a).cmp(&relevance(b)))
-    });
-    for list in &mut registrar {
-        list.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+pub fn join(billing: Vec<BillingDomain>, accounts: Vec<AccountSnapshot>) -> Joined {
+    let mut merge = Merge::new(billing, accounts);
+    while let Some(name) = merge.next_name() {
+        let billed = merge.take_billing(&name);
+        let held = merge.take_registrar(&name);
+        merge.pair(name, billed, held);
     }
-    let capacity = billing.len() + registrar.iter().map(Vec::len).sum::<usize>();
-    joined.observations.reserve_exact(capacity);
-    joined.scope.reserve(capacity);
-    let mut billing_taken: usize = 0;
-    let mut registrar_taken: Vec<usize> = vec![0; registrar.len()];
+    merge.finish()
+}
 
-    loop {
-        // The largest name still on either side.
-        let mut top = billing.last().map(|b| &b.name);
-        for d in registrar.iter().filter_map(|list| list.last()) {
+/// The state of the merge join: both sides sorted by name, consumed from the end.
+struct Merge {
+    joined: Joined,
+    billing: Vec<BillingDomain>,
+    registrar: Vec<Vec<RegistrarDomain>>,
+    /// Whether each account's list was read this cycle.
+    fetched: Vec<bool>,
+    /// One shared copy of each account name for all its observations.
+    account_names: Vec<std::sync::Arc<str>>,
+    account_modules: Vec<Vec<String>>,
+    billing_taken: usize,
+    registrar_taken: Vec<usize>,
+}
+
+impl Merge {
+    fn new(mut billing: Vec<BillingDomain>, mut accounts: Vec<AccountSnapshot>) -> Self {
+        let fetched = accounts.iter().map(|a| a.domains.is_some()).collect();
+        let mut registrar: Vec<Vec<RegistrarDomain>> = accounts
+            .iter_mut()
+            .map(|a| a.domains.take().unwrap_or_default())
+            .collect();
+        // Per name, the most relevant billing row comes off the end first.
+        billing.sort_unstable_by(|a, b| {
+            a.name
+                .cmp(&b.name)
+                .then_with(|| relevance(a).cmp(&relevance(b)))
+        });
+        for list in &mut registrar {
+            list.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        }
+        let capacity = billing.len() + registrar.iter().map(Vec::len).sum::<usize>();
+        let mut joined = Joined::default();
+        joined.observations.reserve_exact(capacity);
+        joined.scope.reserve(capacity);
+        Self {
+            joined,
+            billing,
+            registrar_taken: vec![0; registrar.len()],
+            registrar,
+            fetched,
+            account_names: accounts.iter().map(|a| a.name.as_str().into()).collect(),
+            account_modules: accounts.into_iter().map(|a| a.modules).collect(),
+            billing_taken: 0,
+        }
+    }
+
+    /// The largest name still on either side.
+    fn next_name(&self) -> Option<DomainName> {
+        let mut top = self.billing.last().map(|b| &b.name);
+        for d in self.registrar.iter().filter_map(|list| list.last()) {
             if top.is_none_or(|t| d.name > *t) {
                 top = Some(&d.name);
             }
         }
-        let Some(name) = top.cloned() else {
-            break;
-        };
-        // The billing row for this name, if any; further rows for it are duplicates.
+        top.cloned()
+    }
+
+    /// The billing row for this name, if any; further rows for it are duplicates.
+    fn take_billing(&mut self, name: &DomainName) -> Option<BillingDomain> {
         let mut billed = None;
-        while billing.last().is_some_and(|b| b.name == name) {
-            let row = billing.pop().expect("checked above");
+        while self.billing.last().is_some_and(|b| b.name == *name) {
+            let row = self.billing.pop().expect("checked above");
             if billed.is_none() {
                 billed = Some(row);
             } else {
-                joined.duplicates += 1;
+                self.joined.duplicates += 1;
             }
-            billing_taken += 1;
-            if billing_taken.is_multiple_of(SHRINK_EVERY) {
-                billing.shrink_to_fit();
+            self.billing_taken += 1;
+            if self.billing_taken.is_multiple_of(SHRINK_EVERY) {
+                self.billing.shrink_to_fit();
             }
         }
-        // The registrar side: when several accounts list the name, the last account wins
-        // (as inserting them into one map in account order would).
+        billed
+    }
+
+    /// The registrar side: when several accounts list the name, the last account wins (as
+    /// inserting them into one map in account order would).
+    fn take_registrar(&mut self, name: &DomainName) -> Option<(usize, RegistrarDomain)> {
         let mut held = None;
-        for (i, list) in registrar.iter_mut().enumerate() {
-            while list.last().is_some_and(|d| d.name == name) {
+        for (i, list) in self.registrar.iter_mut().enumerate() {
+            while list.last().is_some_and(|d| d.name == *name) {
                 held = Some((i, list.pop().expect("checked above")));
-                registrar_taken[i] += 1;
-                if registrar_taken[i].is_multiple_of(SHRINK_EVERY) {
+                self.registrar_taken[i] += 1;
+                if self.registrar_taken[i].is_multiple_of(SHRINK_EVERY) {
                     list.shrink_to_fit();
                 }
             }
         }
+        held
+    }
 
+    fn account_of_module(&self, module: &str) -> Option<usize> {
+        let module = module.to_ascii_lowercase();
+        self.account_modules
+            .iter()
+            .position(|m| m.contains(&module))
+    }
+
+    /// Pairs one name's two sides into an observation, or records why it cannot be.
+    fn pair(
+        &mut self,
+        name: DomainName,
+        billed: Option<BillingDomain>,
+        held: Option<(usize, RegistrarDomain)>,
+    ) {
         let orphan = match billed {
             None => held,
-            Some(b) => match account_of_module(&b.registrar_module) {
+            Some(b) => match self.account_of_module(&b.registrar_module) {
                 None => {
-                    joined.unmonitored += 1;
+                    self.joined.unmonitored += 1;
                     held
                 }
                 Some(account_idx) => {
-                    // Both sides parsed the same name: keep one copy of it.
-                    let mut b = b;
-                    b.name = name.clone();
-                    let idx = held.as_ref().map(|(i, _)| *i).unwrap_or(account_idx);
-                    if held.is_none() && !fetched[idx] {
-                        continue; // the account could not be fetched: nothing is known this cycle
-                    }
-                    if held.is_none() && b.status.expects_registration() {
-                        joined.absent.push(b.name.clone());
-                    }
-                    joined.scope.insert(name.clone());
-                    let registrar = held.map(|(_, mut d)| {
-                        d.name = name.clone();
-                        d
-                    });
-                    joined.observations.push(Observation {
-                        name,
-                        registrar_account: Some(account_names[idx].clone()),
-                        billing: Some(b),
-                        registrar,
-                        renewal_invoice: None,
-                        transfer: None,
-                        missing_strikes: 0,
-                        lifecycle_watch: false,
-                    });
+                    self.billed_and_served(name, b, held, account_idx);
                     None
                 }
             },
         };
         // At the registrar but billed nowhere (or only under a module nobody serves).
         if let Some((i, d)) = orphan {
-            joined.scope.insert(d.name.clone());
-            joined.observations.push(Observation {
-                name: d.name.clone(),
-                billing: None,
-                registrar_account: Some(account_names[i].clone()),
-                registrar: Some(d),
-                renewal_invoice: None,
-                transfer: None,
-                missing_strikes: 0,
-                lifecycle_watch: false,
-            });
+            self.joined.scope.insert(d.name.clone());
+            self.joined.observations.push(observation(
+                d.name.clone(),
+                self.account_names[i].clone(),
+                None,
+                Some(d),
+            ));
         }
     }
-    drop(billing);
-    drop(registrar);
-    joined.observations.shrink_to_fit();
-    billing_order(&mut joined.observations);
-    let ids: HashMap<&DomainName, u64> = joined
-        .observations
-        .iter()
-        .filter_map(|o| o.billing.as_ref().map(|b| (&b.name, b.id)))
-        .collect();
-    joined.absent.sort_by_key(|name| ids.get(name).copied());
-    drop(ids);
-    joined
+
+    fn billed_and_served(
+        &mut self,
+        name: DomainName,
+        mut b: BillingDomain,
+        held: Option<(usize, RegistrarDomain)>,
+        account_idx: usize,
+    ) {
+        // Both sides parsed the same name: keep one copy of it.
+        b.name = name.clone();
+        let idx = held.as_ref().map(|(i, _)| *i).unwrap_or(account_idx);
+        if held.is_none() && !self.fetched[idx] {
+            return; // the account could not be fetched: nothing is known this cycle
+        }
+        if held.is_none() && b.status.expects_registration() {
+            self.joined.absent.push(b.name.clone());
+        }
+        self.joined.scope.insert(name.clone());
+        let registrar = held.map(|(_, mut d)| {
+            d.name = name.clone();
+            d
+        });
+        let account = self.account_names[idx].clone();
+        self.joined
+            .observations
+            .push(observation(name, account, Some(b), registrar));
+    }
+
+    fn finish(self) -> Joined {
+        let mut joined = self.joined;
+        drop(self.billing);
+        drop(self.registrar);
+        joined.observations.shrink_to_fit();
+        billing_order(&mut joined.observations);
+        let ids: HashMap<&DomainName, u64> = joined
+            .observations
+            .iter()
+            .filter_map(|o| o.billing.as_ref().map(|b| (&b.name, b.id)))
+            .collect();
+        joined.absent.sort_by_key(|name| ids.get(name).copied());
+        drop(ids);
+        joined
+    }
+}
+
+fn observation(
+    name: DomainName,
+    account: std::sync::Arc<str>,
+    billing: Option<BillingDomain>,
+    registrar: Option<RegistrarDomain>,
+) -> Observation {
+    Observation {
+        name,
+        registrar_account: Some(account),
+        billing,
+        registrar,
+        renewal_invoice: None,
+        transfer: None,
+        missing_strikes: 0,
+        lifecycle_watch: false,
+    }
 }
 
 /// Puts billed observations first, by WHMCS id, then the orphans by name, moving each
