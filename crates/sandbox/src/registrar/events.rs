@@ -215,7 +215,7 @@ pub fn apply(event: RegistrarEvent, state: &mut State, faults: &mut FaultPlan) -
             Ok("fault settings replaced".into())
         }
         RegistrarEvent::InjectFault { fault, count } => {
-            faults.queue(fault, count);
+            faults.queue(fault, count)?;
             Ok(format!("next {count} request(s) fail with {fault:?}"))
         }
     }
