@@ -11,12 +11,12 @@ pub struct CallCounter {
 
 impl CallCounter {
     /// Counts one request and returns its number (0-based).
-    pub fn next(&mut self) -> u64 {
+    pub fn request(&mut self) -> u64 {
         self.total += 1;
         self.total - 1
     }
 
-    /// Counts a call of `name` (a request already counted by [`next`](Self::next)).
+    /// Counts a call of `name` (a request already counted by [`request`](Self::request)).
     pub fn count(&mut self, name: &str) {
         *self.by_name.entry(name.to_string()).or_default() += 1;
     }
@@ -39,9 +39,9 @@ mod tests {
     #[test]
     fn numbers_requests_and_counts_names() {
         let mut calls = CallCounter::default();
-        assert_eq!(calls.next(), 0);
+        assert_eq!(calls.request(), 0);
         calls.count("A");
-        assert_eq!(calls.next(), 1);
+        assert_eq!(calls.request(), 1);
         calls.count("A");
         assert_eq!(calls.total(), 2);
         assert_eq!(calls.by_name()["A"], 2);

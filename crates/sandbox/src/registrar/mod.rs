@@ -391,7 +391,7 @@ impl App {
     fn decide(&self, fields: &[(String, String)], malformed: bool) -> Decided {
         let cmd = session::request_command(fields);
         let mut inner = self.lock();
-        let request = inner.calls.next();
+        let request = inner.calls.request();
         inner.calls.count(&match cmd.name() {
             "" => "(none)".to_string(),
             name => name.to_ascii_uppercase(),

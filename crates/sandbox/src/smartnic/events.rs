@@ -89,7 +89,7 @@ pub fn apply(
 ) -> Result<String, String> {
     match event {
         SmartnicEvent::InjectFault { fault, count } => {
-            faults.queue(fault, count);
+            faults.queue(fault, count)?;
             Ok(format!("the next {count} request(s) get {fault:?}"))
         }
         SmartnicEvent::SetFaults {

@@ -24,11 +24,13 @@
 //! ```
 
 mod api;
+mod call;
 mod clients;
 pub mod faults;
 pub mod schema;
 pub mod store;
 
+use crate::kit::{self, CallCounter, Server};
 use crate::portfolio::{add_years, Portfolio};
 use anyhow::{Context, Result};
 use axum::body::Bytes;
@@ -41,7 +43,7 @@ use chrono::NaiveDate;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 use store::{Store, Val};
@@ -145,9 +147,8 @@ pub(crate) struct State {
     write_lock: tokio::sync::Mutex<()>,
     admin_emails: std::sync::Mutex<Vec<AdminEmail>>,
     registrar_failures: std::sync::Mutex<HashMap<u64, String>>,
-    api_calls: AtomicU64,
-    /// Calls per (normalised) action, so a benchmark can tell where its calls go.
-    api_calls_by_action: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
+    /// API calls, per (normalised) action.
+    calls: std::sync::Mutex<CallCounter>,
     /// Faults switched on through `/_sandbox/event`.
     faults: std::sync::Mutex<faults::FaultSwitch>,
 }
@@ -155,12 +156,10 @@ pub(crate) struct State {
 /// A running sandbox. Dropping it stops the server.
 pub struct WhmcsSandbox {
     state: Arc<State>,
-    addr: SocketAddr,
     portfolio: Portfolio,
     identifier: String,
     secret: String,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<()>>,
+    server: Server,
 }
 
 /// Opens the store, creates and seeds the tables when needed, and starts serving.
@@ -200,8 +199,7 @@ pub async fn start(config: WhmcsSandboxConfig) -> Result<WhmcsSandbox> {
         write_lock: tokio::sync::Mutex::new(()),
         admin_emails: std::sync::Mutex::new(Vec::new()),
         registrar_failures: std::sync::Mutex::new(HashMap::new()),
-        api_calls: AtomicU64::new(0),
-        api_calls_by_action: Default::default(),
+        calls: Default::default(),
         faults: Default::default(),
     });
     let router = Router::new()
@@ -213,40 +211,36 @@ pub async fn start(config: WhmcsSandboxConfig) -> Result<WhmcsSandbox> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding the sandbox WHMCS to {}", config.listen))?;
-    let addr = listener.local_addr()?;
-    let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        let router = router.into_make_service_with_connect_info::<SocketAddr>();
-        let serve = axum::serve(listener, router).with_graceful_shutdown(async {
-            let _ = shutdown_rx.await;
-        });
-        if let Err(e) = serve.await {
-            tracing::error!(error = %e, "sandbox WHMCS server stopped");
-        }
-    });
     Ok(WhmcsSandbox {
         state,
-        addr,
         portfolio,
         identifier,
         secret,
-        shutdown: Some(shutdown),
-        server: Some(server),
+        server: Server::spawn(listener, router, "sandbox WHMCS")?,
     })
+}
+
+impl State {
+    /// Counts one API call of `action` (normalised).
+    pub(crate) fn count_call(&self, action: &str) {
+        let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+        calls.request();
+        calls.count(action);
+    }
 }
 
 impl WhmcsSandbox {
     /// `http://127.0.0.1:PORT/` (the WHMCS root).
     pub fn base_url(&self) -> String {
-        format!("http://{}/", self.addr)
+        format!("http://{}/", self.addr())
     }
 
     pub fn api_url(&self) -> String {
-        format!("http://{}/includes/api.php", self.addr)
+        format!("http://{}/includes/api.php", self.addr())
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// The first configured credential.
@@ -308,7 +302,11 @@ impl WhmcsSandbox {
 
     /// Number of API requests served.
     pub fn api_calls(&self) -> u64 {
-        self.state.api_calls.load(Ordering::Relaxed)
+        self.state
+            .calls
+            .lock()
+            .map(|c| c.total())
+            .unwrap_or_default()
     }
 
     /// The store, for tests that look at the tables directly.
@@ -327,21 +325,8 @@ impl WhmcsSandbox {
     }
 
     async fn stop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(server) = self.server.take() {
-            let _ = server.await;
-        }
+        self.server.stop().await;
         self.state.store.close().await;
-    }
-}
-
-impl Drop for WhmcsSandbox {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
     }
 }
 
@@ -366,15 +351,14 @@ async fn api_endpoint(
         .iter()
         .rev()
         .find(|(k, _)| k == "action")
-        .map(|(_, v)| api::normalise_action(v))
+        .map(|(_, v)| call::normalise_action(v))
         .unwrap_or_default();
     let fault = state.faults.lock().expect("fault switch").decide(&action);
     match fault {
-        Some(WhmcsFault::Http500) => return faulty_500(),
+        Some(WhmcsFault::Http500) => return kit::faults::http_500_page(),
         Some(WhmcsFault::Hang) => {
             let hang = state.faults.lock().expect("fault switch").faults.hang_ms;
-            tokio::time::sleep(std::time::Duration::from_millis(hang)).await;
-            return StatusCode::GATEWAY_TIMEOUT.into_response();
+            return kit::faults::hang(std::time::Duration::from_millis(hang)).await;
         }
         _ => {}
     }
@@ -383,7 +367,7 @@ async fn api_endpoint(
     // in-memory database (sqlx discards a connection whose query was cancelled).
     let caller = peer.ip().to_canonical();
     let handled =
-        tokio::spawn(async move { api::handle(&state, api::Params(fields), caller).await }).await;
+        tokio::spawn(async move { api::handle(&state, call::Params(fields), caller).await }).await;
     let (status, content_type, body) = match handled {
         Ok(answer) => answer,
         Err(e) => {
@@ -408,37 +392,12 @@ async fn api_endpoint(
         .into_response()
 }
 
-/// What a web server in trouble answers: HTTP 500 with an HTML page.
-fn faulty_500() -> Response {
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        [(header::CONTENT_TYPE, "text/html")],
-        "<html><head><title>500 Internal Server Error</title></head><body><h1>Internal Server Error</h1></body></html>\n",
-    )
-        .into_response()
-}
-
-/// `POST /_sandbox/event`: 200 `{"ok":true,"detail":…}`, 400 for JSON that is no event,
-/// 422 `{"ok":false,"error":…}` for an event that cannot apply.
+/// `POST /_sandbox/event`: the kit's event plumbing over the fault switch.
 async fn event_endpoint(AxumState(state): AxumState<Arc<State>>, body: Bytes) -> Response {
-    let event = match serde_json::from_slice::<WhmcsEvent>(&body) {
-        Ok(event) => event,
-        Err(e) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                axum::Json(serde_json::json!({"ok": false, "error": format!("not an event: {e}")})),
-            )
-                .into_response()
-        }
-    };
-    match state.faults.lock().expect("fault switch").apply(event) {
-        Ok(detail) => axum::Json(serde_json::json!({"ok": true, "detail": detail})).into_response(),
-        Err(error) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            axum::Json(serde_json::json!({"ok": false, "error": error})),
-        )
-            .into_response(),
-    }
+    kit::admin::event(body, move |event: WhmcsEvent| {
+        state.faults.lock().expect("fault switch").apply(event)
+    })
+    .await
 }
 
 /// The result of paying an invoice.
@@ -523,16 +482,15 @@ async fn pay_invoice(state: &State, invoice_id: u64) -> Result<PaidInvoice, PayE
 
 /// Counters for benchmarks and tests that run the sandbox in another process.
 async fn state_endpoint(AxumState(state): AxumState<Arc<State>>) -> Response {
-    axum::Json(serde_json::json!({
-        "api_calls": state.api_calls.load(Ordering::Relaxed),
-        "api_calls_by_action": state
-            .api_calls_by_action
-            .lock()
-            .map(|m| m.clone())
-            .unwrap_or_default(),
-        "today": state.today.to_string(),
-    }))
-    .into_response()
+    kit::admin::state(move || {
+        let calls = state.calls.lock().map(|c| c.clone()).unwrap_or_default();
+        serde_json::json!({
+            "api_calls": calls.total(),
+            "api_calls_by_action": calls.by_name(),
+            "today": state.today.to_string(),
+        })
+    })
+    .await
 }
 
 async fn pay_invoice_endpoint(AxumState(state): AxumState<Arc<State>>, body: Bytes) -> Response {
