@@ -15,7 +15,36 @@ pub(super) async fn update_client_domain(state: &State, p: &Params) -> Answer {
     if let Some(method) = p.nonempty("paymentmethod") {
         crate::whmcs::clients::check_payment_method(state, method).await?;
     }
-    let mut sets: Vec<(&str, Val)> = Vec::new();
+    let mut sets = domain_changes(p)?;
+    // WHMCS 8: recalculation runs when the key is present at all and ignores recurringamount.
+    if p.has("autorecalc") {
+        if let Some(amount) = recalculated_amount(state, &domain).await? {
+            sets.retain(|(column, _)| *column != "recurringamount");
+            sets.push(("recurringamount", Val::text(format!("{amount:.2}"))));
+        }
+    }
+    if !sets.is_empty() {
+        let assignments: Vec<String> = sets.iter().map(|(c, _)| format!("{c} = ?")).collect();
+        let mut params: Vec<Val> = sets.into_iter().map(|(_, v)| v).collect();
+        params.push(Val::Int(domain.int("id")));
+        state
+            .store
+            .execute(
+                &format!(
+                    "UPDATE tbldomains SET {} WHERE id = ?",
+                    assignments.join(", ")
+                ),
+                &params,
+            )
+            .await?;
+    }
+    Ok(obj(json!({ "domainid": domain.int("id") })))
+}
+
+/// The columns the call sets, read the way WHMCS reads them: texts and numbers here,
+/// the status, dates and flags in [`status_date_and_flag_changes`].
+fn domain_changes(p: &Params) -> Result<Vec<(&'static str, Val)>, Fail> {
+    let mut sets: Vec<(&'static str, Val)> = Vec::new();
     // Scalars are only written when non-empty in PHP's sense: "" and "0" are skipped.
     for (field, column) in [
         ("type", "type"),
@@ -50,6 +79,13 @@ pub(super) async fn update_client_domain(state: &State, p: &Params) -> Answer {
             sets.push((column, Val::text(format!("{:.2}", amount.round_dp(2)))));
         }
     }
+    sets.extend(status_date_and_flag_changes(p)?);
+    Ok(sets)
+}
+
+/// The status (checked like the ENUM column), the dates, and the flags.
+fn status_date_and_flag_changes(p: &Params) -> Result<Vec<(&'static str, Val)>, Fail> {
+    let mut sets: Vec<(&'static str, Val)> = Vec::new();
     if let Some(status) = p.nonempty("status") {
         // Not validated by WHMCS; the ENUM column decides. Mirror that for SQLite too.
         if !crate::whmcs::schema::DOMAIN_STATUSES.contains(&status) {
@@ -81,29 +117,7 @@ pub(super) async fn update_client_domain(state: &State, p: &Params) -> Answer {
             sets.push((flag, Val::Int(i64::from(p.truthy(flag)))));
         }
     }
-    // WHMCS 8: recalculation runs when the key is present at all and ignores recurringamount.
-    if p.has("autorecalc") {
-        if let Some(amount) = recalculated_amount(state, &domain).await? {
-            sets.retain(|(column, _)| *column != "recurringamount");
-            sets.push(("recurringamount", Val::text(format!("{amount:.2}"))));
-        }
-    }
-    if !sets.is_empty() {
-        let assignments: Vec<String> = sets.iter().map(|(c, _)| format!("{c} = ?")).collect();
-        let mut params: Vec<Val> = sets.into_iter().map(|(_, v)| v).collect();
-        params.push(Val::Int(domain.int("id")));
-        state
-            .store
-            .execute(
-                &format!(
-                    "UPDATE tbldomains SET {} WHERE id = ?",
-                    assignments.join(", ")
-                ),
-                &params,
-            )
-            .await?;
-    }
-    Ok(obj(json!({ "domainid": domain.int("id") })))
+    Ok(sets)
 }
 
 pub(super) fn registrar_failure(state: &State, domain_id: i64) -> Option<Fail> {

@@ -150,6 +150,9 @@ pub(super) const INVOICE_STATUSES: &[&str] = &[
     "Payment Pending",
 ];
 
+/// One SQL statement of a transaction, with its parameters.
+type Statement = (String, Vec<Val>);
+
 pub(super) async fn update_invoice(state: &State, p: &Params) -> Answer {
     let _guard = state.write_lock.lock().await;
     let id = p.int("invoiceid").unwrap_or(0);
@@ -158,69 +161,10 @@ pub(super) async fn update_invoice(state: &State, p: &Params) -> Answer {
         .query_one("SELECT * FROM tblinvoices WHERE id = ?", &[Val::Int(id)])
         .await?
         .ok_or_else(|| Fail::new("Invoice ID Not Found"))?;
-    let mut statements: Vec<(String, Vec<Val>)> = Vec::new();
-    let mut sets: Vec<(&str, Val)> = Vec::new();
-    if let Some(status) = p.nonempty("status") {
-        if !INVOICE_STATUSES.contains(&status) {
-            return Err(Fail::new("Invalid status"));
-        }
-        sets.push(("status", Val::text(status)));
-    }
-    for field in ["date", "duedate", "datepaid"] {
-        if let Some(value) = p.nonempty(field) {
-            sets.push((field, Val::text(valid_date(value)?)));
-        }
-    }
-    if let Some(notes) = p.nonempty("notes") {
-        sets.push(("notes", Val::text(notes)));
-    }
-    if let Some(method) = p.nonempty("paymentmethod") {
-        crate::whmcs::clients::check_payment_method(state, method).await?;
-        sets.push(("paymentmethod", Val::text(method)));
-    }
-    let descriptions = p.keyed("itemdescription");
-    let amounts = p.keyed("itemamount");
-    let taxed = p.keyed("itemtaxed");
-    for (item_id, description) in &descriptions {
-        let amount = amounts
-            .iter()
-            .find(|(i, _)| i == item_id)
-            .and_then(|(_, a)| Decimal::from_str(a.trim()).ok())
-            .ok_or_else(|| {
-                Fail::new(format!(
-                    "itemamount[{item_id}] is required with itemdescription[{item_id}]"
-                ))
-            })?;
-        let is_taxed = taxed
-            .iter()
-            .any(|(i, t)| i == item_id && !t.is_empty() && *t != "0");
-        statements.push((
-            "UPDATE tblinvoiceitems SET description = ?, amount = ?, taxed = ? WHERE id = ? AND invoiceid = ?".into(),
-            vec![Val::text(*description), Val::text(format!("{amount:.2}")), Val::Int(i64::from(is_taxed)), Val::Int(*item_id), Val::Int(id)],
-        ));
-    }
-    let new_descriptions = p.all("newitemdescription[]");
-    let new_amounts = p.all("newitemamount[]");
-    let new_taxed = p.all("newitemtaxed[]");
-    for (i, description) in new_descriptions.iter().enumerate() {
-        let amount = new_amounts
-            .get(i)
-            .and_then(|a| Decimal::from_str(a.trim()).ok())
-            .unwrap_or(Decimal::ZERO);
-        let is_taxed = new_taxed.get(i).is_some_and(|t| !t.is_empty() && *t != "0");
-        statements.push((
-            "INSERT INTO tblinvoiceitems (invoiceid, userid, type, relid, description, amount, taxed, duedate, paymentmethod, notes) VALUES (?, ?, '', 0, ?, ?, ?, ?, ?, '')".into(),
-            vec![Val::Int(id), Val::Int(invoice.int("userid")), Val::text(*description), Val::text(format!("{amount:.2}")), Val::Int(i64::from(is_taxed)), Val::opt_date(invoice.date_opt("duedate")), Val::text(invoice.text("paymentmethod"))],
-        ));
-    }
-    for line in p.all("deletelineids[]") {
-        if let Ok(line) = line.trim().parse::<i64>() {
-            statements.push((
-                "DELETE FROM tblinvoiceitems WHERE id = ? AND invoiceid = ?".into(),
-                vec![Val::Int(line), Val::Int(id)],
-            ));
-        }
-    }
+    let sets = invoice_changes(state, p).await?;
+    let mut statements = changed_items(p, id)?;
+    statements.extend(new_items(p, id, &invoice));
+    statements.extend(deleted_items(p, id));
     if !sets.is_empty() {
         let assignments: Vec<String> = sets.iter().map(|(c, _)| format!("{c} = ?")).collect();
         let mut params: Vec<Val> = sets.into_iter().map(|(_, v)| v).collect();
@@ -242,24 +186,113 @@ pub(super) async fn update_invoice(state: &State, p: &Params) -> Answer {
     ));
     state.store.transaction(&statements).await?;
     if state.store.dialect() == crate::whmcs::store::Dialect::Sqlite {
-        // SQLite's SUM of text amounts yields a float; store it back as a two-decimal string.
-        let row = state
-            .store
-            .query_one(
-                "SELECT total FROM tblinvoices WHERE id = ?",
-                &[Val::Int(id)],
-            )
-            .await?;
-        if let Some(row) = row {
-            let total = format!("{:.2}", row.decimal("total").round_dp(2));
-            state
-                .store
-                .execute(
-                    "UPDATE tblinvoices SET subtotal = ?, total = ? WHERE id = ?",
-                    &[Val::text(total.clone()), Val::text(total), Val::Int(id)],
-                )
-                .await?;
-        }
+        two_decimal_total(state, id).await?;
     }
     Ok(obj(json!({ "invoiceid": id })))
+}
+
+/// The invoice columns the call sets (status, dates, notes, payment method), checked.
+async fn invoice_changes<'a>(state: &State, p: &'a Params) -> Result<Vec<(&'a str, Val)>, Fail> {
+    let mut sets: Vec<(&str, Val)> = Vec::new();
+    if let Some(status) = p.nonempty("status") {
+        if !INVOICE_STATUSES.contains(&status) {
+            return Err(Fail::new("Invalid status"));
+        }
+        sets.push(("status", Val::text(status)));
+    }
+    for field in ["date", "duedate", "datepaid"] {
+        if let Some(value) = p.nonempty(field) {
+            sets.push((field, Val::text(valid_date(value)?)));
+        }
+    }
+    if let Some(notes) = p.nonempty("notes") {
+        sets.push(("notes", Val::text(notes)));
+    }
+    if let Some(method) = p.nonempty("paymentmethod") {
+        crate::whmcs::clients::check_payment_method(state, method).await?;
+        sets.push(("paymentmethod", Val::text(method)));
+    }
+    Ok(sets)
+}
+
+/// `itemdescription[id]` / `itemamount[id]` / `itemtaxed[id]`: changed lines; an amount
+/// is required with each description.
+fn changed_items(p: &Params, id: i64) -> Result<Vec<Statement>, Fail> {
+    let amounts = p.keyed("itemamount");
+    let taxed = p.keyed("itemtaxed");
+    let mut statements = Vec::new();
+    for (item_id, description) in &p.keyed("itemdescription") {
+        let amount = amounts
+            .iter()
+            .find(|(i, _)| i == item_id)
+            .and_then(|(_, a)| Decimal::from_str(a.trim()).ok())
+            .ok_or_else(|| {
+                Fail::new(format!(
+                    "itemamount[{item_id}] is required with itemdescription[{item_id}]"
+                ))
+            })?;
+        let is_taxed = taxed
+            .iter()
+            .any(|(i, t)| i == item_id && !t.is_empty() && *t != "0");
+        statements.push((
+            "UPDATE tblinvoiceitems SET description = ?, amount = ?, taxed = ? WHERE id = ? AND invoiceid = ?".into(),
+            vec![Val::text(*description), Val::text(format!("{amount:.2}")), Val::Int(i64::from(is_taxed)), Val::Int(*item_id), Val::Int(id)],
+        ));
+    }
+    Ok(statements)
+}
+
+/// `newitemdescription[]` / `newitemamount[]` / `newitemtaxed[]`: added lines.
+fn new_items(p: &Params, id: i64, invoice: &Row) -> Vec<Statement> {
+    let new_amounts = p.all("newitemamount[]");
+    let new_taxed = p.all("newitemtaxed[]");
+    let mut statements = Vec::new();
+    for (i, description) in p.all("newitemdescription[]").iter().enumerate() {
+        let amount = new_amounts
+            .get(i)
+            .and_then(|a| Decimal::from_str(a.trim()).ok())
+            .unwrap_or(Decimal::ZERO);
+        let is_taxed = new_taxed.get(i).is_some_and(|t| !t.is_empty() && *t != "0");
+        statements.push((
+            "INSERT INTO tblinvoiceitems (invoiceid, userid, type, relid, description, amount, taxed, duedate, paymentmethod, notes) VALUES (?, ?, '', 0, ?, ?, ?, ?, ?, '')".into(),
+            vec![Val::Int(id), Val::Int(invoice.int("userid")), Val::text(*description), Val::text(format!("{amount:.2}")), Val::Int(i64::from(is_taxed)), Val::opt_date(invoice.date_opt("duedate")), Val::text(invoice.text("paymentmethod"))],
+        ));
+    }
+    statements
+}
+
+/// `deletelineids[]`: removed lines (ids that are no number are ignored, as WHMCS does).
+fn deleted_items(p: &Params, id: i64) -> Vec<Statement> {
+    p.all("deletelineids[]")
+        .into_iter()
+        .filter_map(|line| line.trim().parse::<i64>().ok())
+        .map(|line| {
+            (
+                "DELETE FROM tblinvoiceitems WHERE id = ? AND invoiceid = ?".into(),
+                vec![Val::Int(line), Val::Int(id)],
+            )
+        })
+        .collect()
+}
+
+/// SQLite's SUM of text amounts yields a float; store it back as a two-decimal string.
+async fn two_decimal_total(state: &State, id: i64) -> Result<(), Fail> {
+    let row = state
+        .store
+        .query_one(
+            "SELECT total FROM tblinvoices WHERE id = ?",
+            &[Val::Int(id)],
+        )
+        .await?;
+    if let Some(row) = row {
+        let total = format!("{:.2}", row.decimal("total").round_dp(2));
+        state
+            .store
+            .execute(
+                "UPDATE tblinvoices SET subtotal = ?, total = ? WHERE id = ?",
+                &[Val::text(total.clone()), Val::text(total), Val::Int(id)],
+            )
+            .await?;
+    }
+    Ok(())
 }

@@ -79,6 +79,11 @@ pub async fn handle(state: &State, params: Params, caller: IpAddr) -> (u16, &'st
         Ok(()) => dispatch(state, &action, &params).await,
         Err(fail) => Err(fail),
     };
+    render(&action, &params, outcome)
+}
+
+/// The answer in the response type the call asks for (WHMCS's defaults otherwise).
+fn render(action: &str, params: &Params, outcome: Answer) -> (u16, &'static str, String) {
     let (status, mut body) = match outcome {
         Ok(mut fields) => {
             let mut body = Map::new();
@@ -106,8 +111,8 @@ pub async fn handle(state: &State, params: Params, caller: IpAddr) -> (u16, &'st
             "application/json",
             formats::json_in_whmcs_order(&body),
         ),
-        Some("xml") => (status, "text/xml", formats::to_xml(&action, &body)),
-        Some("nvp") if STRUCTURED.contains(&action.as_str()) => {
+        Some("xml") => (status, "text/xml", formats::to_xml(action, &body)),
+        Some("nvp") if STRUCTURED.contains(&action) => {
             body.clear();
             (
                 status,
@@ -118,9 +123,7 @@ pub async fn handle(state: &State, params: Params, caller: IpAddr) -> (u16, &'st
         }
         Some("nvp") => (status, "text/plain", formats::to_nvp(&body)),
         // Without responsetype WHMCS picks XML for structured actions and NVP otherwise.
-        _ if STRUCTURED.contains(&action.as_str()) => {
-            (status, "text/xml", formats::to_xml(&action, &body))
-        }
+        _ if STRUCTURED.contains(&action) => (status, "text/xml", formats::to_xml(action, &body)),
         _ => (status, "text/plain", formats::to_nvp(&body)),
     }
 }

@@ -76,45 +76,52 @@ pub(super) async fn get_tld_pricing(state: &State, p: &Params) -> Answer {
         .await?;
     let mut pricing = Map::new();
     for tld in &tlds {
-        let mut entry = Map::new();
-        for (kind, key) in [
-            ("domainregister", "register"),
-            ("domaintransfer", "transfer"),
-            ("domainrenew", "renew"),
-        ] {
-            let mut by_years = Map::new();
-            if let Some(row) = prices
-                .iter()
-                .find(|r| r.text("type") == kind && r.int("relid") == tld.int("id"))
-            {
-                for (i, column) in YEAR_COLUMNS.iter().enumerate() {
-                    let price = row.decimal(column);
-                    let enabled = if kind == "domainrenew" {
-                        price > Decimal::ZERO
-                    } else {
-                        price >= Decimal::ZERO
-                    };
-                    if enabled {
-                        by_years.insert((i + 1).to_string(), json!(format!("{price:.2}")));
-                    }
-                }
-            }
-            entry.insert(key.into(), Value::Object(by_years));
-        }
-        let name = tld.text("extension").trim_start_matches('.').to_string();
-        entry.insert("tld".into(), json!(name));
-        entry.insert("categories".into(), json!(["Other"]));
-        entry.insert(
-            "addons".into(),
-            json!({"dns": true, "email": true, "idprotect": true}),
-        );
-        entry.insert("group".into(), json!(tld.text("group")));
-        entry.insert("grace_period".into(), Value::Null);
-        entry.insert("redemption_period".into(), Value::Null);
-        pricing.insert(name, Value::Object(entry));
+        let (name, entry) = tld_entry(tld, &prices);
+        pricing.insert(name, entry);
     }
     Ok(obj(json!({
         "currency": currency_json(&currency),
         "pricing": pricing,
     })))
+}
+
+/// One TLD of GetTLDPricing: its prices per year for register, transfer and renew, and
+/// the fixed fields WHMCS adds.
+fn tld_entry(tld: &Row, prices: &[Row]) -> (String, Value) {
+    let mut entry = Map::new();
+    for (kind, key) in [
+        ("domainregister", "register"),
+        ("domaintransfer", "transfer"),
+        ("domainrenew", "renew"),
+    ] {
+        let mut by_years = Map::new();
+        if let Some(row) = prices
+            .iter()
+            .find(|r| r.text("type") == kind && r.int("relid") == tld.int("id"))
+        {
+            for (i, column) in YEAR_COLUMNS.iter().enumerate() {
+                let price = row.decimal(column);
+                let enabled = if kind == "domainrenew" {
+                    price > Decimal::ZERO
+                } else {
+                    price >= Decimal::ZERO
+                };
+                if enabled {
+                    by_years.insert((i + 1).to_string(), json!(format!("{price:.2}")));
+                }
+            }
+        }
+        entry.insert(key.into(), Value::Object(by_years));
+    }
+    let name = tld.text("extension").trim_start_matches('.').to_string();
+    entry.insert("tld".into(), json!(name));
+    entry.insert("categories".into(), json!(["Other"]));
+    entry.insert(
+        "addons".into(),
+        json!({"dns": true, "email": true, "idprotect": true}),
+    );
+    entry.insert("group".into(), json!(tld.text("group")));
+    entry.insert("grace_period".into(), Value::Null);
+    entry.insert("redemption_period".into(), Value::Null);
+    (name, Value::Object(entry))
 }

@@ -32,42 +32,8 @@ pub(super) async fn open_ticket(state: &State, p: &Params) -> Answer {
     let message = p
         .nonempty("message")
         .ok_or_else(|| Fail::new("Message is required"))?;
-    let (client_id, name, email) = if let Some(client) = p.int("clientid").filter(|c| *c > 0) {
-        let row = state
-            .store
-            .query_one("SELECT * FROM tblclients WHERE id = ?", &[Val::Int(client)])
-            .await?
-            .ok_or_else(|| Fail::new("Client ID Not Found"))?;
-        (
-            client,
-            format!("{} {}", row.text("firstname"), row.text("lastname")),
-            row.text("email"),
-        )
-    } else {
-        match (p.nonempty("name"), p.nonempty("email")) {
-            (Some(name), Some(email)) => (0, name.to_string(), email.to_string()),
-            _ => {
-                return Err(Fail::new(
-                    "Name and email address are required if not a client",
-                ))
-            }
-        }
-    };
-    let mut service = String::new();
-    if let Some(domain_id) = p.int("domainid").filter(|d| *d > 0) {
-        // The domain must belong to the ticket's client.
-        let owned = state
-            .store
-            .count(
-                "SELECT COUNT(*) AS n FROM tbldomains WHERE id = ? AND userid = ?",
-                &[Val::Int(domain_id), Val::Int(client_id)],
-            )
-            .await?;
-        if owned == 0 {
-            return Err(Fail::new("Domain ID Not Found"));
-        }
-        service = format!("D{domain_id}");
-    }
+    let (client_id, name, email) = ticket_author(state, p).await?;
+    let service = ticket_service(state, p, client_id).await?;
     let priority = p
         .get("priority")
         .filter(|prio| matches!(*prio, "Low" | "Medium" | "High"))
@@ -95,6 +61,48 @@ pub(super) async fn open_ticket(state: &State, p: &Params) -> Answer {
         )
         .await?;
     Ok(obj(json!({ "id": id, "tid": tid, "c": code })))
+}
+
+/// Who opens the ticket: a client (by `clientid`), or a guest with `name` and `email`.
+async fn ticket_author(state: &State, p: &Params) -> Result<(i64, String, String), Fail> {
+    if let Some(client) = p.int("clientid").filter(|c| *c > 0) {
+        let row = state
+            .store
+            .query_one("SELECT * FROM tblclients WHERE id = ?", &[Val::Int(client)])
+            .await?
+            .ok_or_else(|| Fail::new("Client ID Not Found"))?;
+        Ok((
+            client,
+            format!("{} {}", row.text("firstname"), row.text("lastname")),
+            row.text("email"),
+        ))
+    } else {
+        match (p.nonempty("name"), p.nonempty("email")) {
+            (Some(name), Some(email)) => Ok((0, name.to_string(), email.to_string())),
+            _ => Err(Fail::new(
+                "Name and email address are required if not a client",
+            )),
+        }
+    }
+}
+
+/// The ticket's related service (`D<domain id>`), a domain that must be the client's.
+async fn ticket_service(state: &State, p: &Params, client_id: i64) -> Result<String, Fail> {
+    if let Some(domain_id) = p.int("domainid").filter(|d| *d > 0) {
+        // The domain must belong to the ticket's client.
+        let owned = state
+            .store
+            .count(
+                "SELECT COUNT(*) AS n FROM tbldomains WHERE id = ? AND userid = ?",
+                &[Val::Int(domain_id), Val::Int(client_id)],
+            )
+            .await?;
+        if owned == 0 {
+            return Err(Fail::new("Domain ID Not Found"));
+        }
+        return Ok(format!("D{domain_id}"));
+    }
+    Ok(String::new())
 }
 
 pub(super) async fn get_tickets(state: &State, p: &Params) -> Answer {
