@@ -505,6 +505,7 @@ async fn a_hanging_or_slow_server_times_out_with_the_operation_named() {
 
     sb.apply(SmartnicEvent::SetFaults {
         rates: FaultRates::default(),
+        top_level: Default::default(),
         latency_ms: 150,
         hang_ms: 5000,
     })
