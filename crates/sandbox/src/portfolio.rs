@@ -573,55 +573,21 @@ impl Portfolio {
         let legit_premium = drift.is_none() && premium_zone && rng.gen_bool(0.04);
         let premium_renew = Decimal::from(rng.gen_range(6..60) * 20) + dec!(0.00);
         let premium_class = premium_class_of(index, dialect, &zone);
-        let registrar = RegistrarSide {
-            present: true,
+        let registrar = clean_registrar_side(
             created,
             registry_expiry,
-            paid_until: registry_expiry,
-            renewal_mode: RenewalMode::AutoRenew,
-            status: "ACTIVE",
-            premium: legit_premium.then(|| premium_class.clone()),
-            renew_price: if legit_premium {
-                premium_renew
-            } else {
-                zone.renew
-            },
-            transfer_price: if legit_premium {
-                premium_renew
-            } else {
-                zone.transfer
-            },
-            contacts: ContactHandles {
-                owner: Some(client.handle.clone()),
-                admin: Some(RESELLER_HANDLE.into()),
-                tech: Some(RESELLER_HANDLE.into()),
-                billing: Some(RESELLER_HANDLE.into()),
-            },
-            transfer: None,
-            failed_renewal: None,
-        };
+            &zone,
+            &client.handle,
+            legit_premium.then(|| (premium_class.clone(), premium_renew)),
+        );
         let rate = exchange_rates()
             .into_iter()
             .find(|(_, to, _)| *to == client.currency)
             .map(|(_, _, r)| r)
             .unwrap_or(Decimal::ONE);
-        let to_client = |eur: Decimal| (eur * BILLING_MARGIN * rate).round_dp(2);
         let billing = BillingSide {
-            domain_id: index as u64 + 1,
-            client_id: client.id,
-            registrar_module: Self::module_of(dialect),
-            reg_type: "Register",
-            status: BillingStatus::Active,
-            registration_date: created,
-            registration_period: 1,
-            expiry: registrar.paid_until,
-            next_due: registrar.paid_until,
-            first_payment: to_client(zone.register),
-            recurring_amount: to_client(registrar.renew_price),
-            do_not_renew: false,
-            is_premium: legit_premium,
             premium_cost: legit_premium.then_some((premium_renew, premium_renew)),
-            invoices: Vec::new(),
+            ..clean_billing_side(index, dialect, &client, &registrar, &zone, rate)
         };
         Draft {
             today: self.today,
@@ -729,6 +695,67 @@ impl Portfolio {
         let digits = handle.strip_prefix("P-CL")?.to_ascii_lowercase();
         let id = u64::from_str_radix(&digits, 36).ok()?;
         (id >= 1 && id <= self.client_count() && base36(id) == digits).then_some(id)
+    }
+}
+
+/// The registrar side of a domain without drift; `premium` when the name is
+/// legitimately premium (class, renewal and transfer price).
+fn clean_registrar_side(
+    created: NaiveDate,
+    registry_expiry: NaiveDate,
+    zone: &ZonePrice,
+    owner: &str,
+    premium: Option<(PremiumInfo, Decimal)>,
+) -> RegistrarSide {
+    let price = premium.as_ref().map(|(_, price)| *price);
+    RegistrarSide {
+        present: true,
+        created,
+        registry_expiry,
+        paid_until: registry_expiry,
+        renewal_mode: RenewalMode::AutoRenew,
+        status: "ACTIVE",
+        premium: premium.map(|(class, _)| class),
+        renew_price: price.unwrap_or(zone.renew),
+        transfer_price: price.unwrap_or(zone.transfer),
+        contacts: ContactHandles {
+            owner: Some(owner.to_string()),
+            admin: Some(RESELLER_HANDLE.into()),
+            tech: Some(RESELLER_HANDLE.into()),
+            billing: Some(RESELLER_HANDLE.into()),
+        },
+        transfer: None,
+        failed_renewal: None,
+    }
+}
+
+/// The WHMCS side matching `registrar`, priced with the margin in the client's currency
+/// (`rate` from EUR).
+fn clean_billing_side(
+    index: usize,
+    dialect: Dialect,
+    client: &SeedClient,
+    registrar: &RegistrarSide,
+    zone: &ZonePrice,
+    rate: Decimal,
+) -> BillingSide {
+    let to_client = |eur: Decimal| (eur * BILLING_MARGIN * rate).round_dp(2);
+    BillingSide {
+        domain_id: index as u64 + 1,
+        client_id: client.id,
+        registrar_module: Portfolio::module_of(dialect),
+        reg_type: "Register",
+        status: BillingStatus::Active,
+        registration_date: registrar.created,
+        registration_period: 1,
+        expiry: registrar.paid_until,
+        next_due: registrar.paid_until,
+        first_payment: to_client(zone.register),
+        recurring_amount: to_client(registrar.renew_price),
+        do_not_renew: false,
+        is_premium: registrar.premium.is_some(),
+        premium_cost: None,
+        invoices: Vec::new(),
     }
 }
 
