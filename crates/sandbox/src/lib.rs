@@ -4,6 +4,7 @@
 //! [`portfolio::Portfolio`], so the billing and registrar sides of the same seed describe
 //! the same domains, with deliberate drift.
 
+pub mod kit;
 pub mod portfolio;
 pub mod registrar;
 pub mod smartnic;

@@ -538,230 +538,70 @@ impl Portfolio {
         let dialect = Self::dialect_of(index);
         let drift = self.drift_of(index, &mut rng);
         let name = self.name_of(index, dialect, &mut rng);
+        let mut draft = self.clean_draft(index, dialect, &name, drift, &mut rng);
+        if let Some(drift) = drift {
+            draft.apply(drift, &name, &mut rng);
+        }
+        SeedDomain {
+            index,
+            name,
+            dialect,
+            registrar: draft.registrar,
+            billing: draft.has_billing.then_some(draft.billing),
+            drift,
+        }
+    }
+
+    /// Both sides of a domain in agreement, as every domain without drift stays. The
+    /// draws from `rng` come in a fixed order: the portfolio is a function of the seed.
+    fn clean_draft(
+        &self,
+        index: usize,
+        dialect: Dialect,
+        name: &DomainName,
+        drift: Option<Drift>,
+        rng: &mut ChaCha8Rng,
+    ) -> Draft {
         let zone = zone_price(name.zone()).expect("every generated zone is priced");
         let client = self.client(rng.gen_range(1..=self.client_count()));
-        let today = self.today;
-
         // Clean domains expire 45..410 days from today so no lifecycle deadline is near.
-        let registry_expiry = today + Duration::days(rng.gen_range(45..410));
+        let registry_expiry = self.today + Duration::days(rng.gen_range(45..410));
         let age_years = rng.gen_range(1..8);
         let created = add_years(registry_expiry, -age_years);
-
         // A few legitimately premium domains, consistent on both sides.
         let premium_zone = matches!(zone.zone, "shop" | "online" | "app" | "io");
         let legit_premium = drift.is_none() && premium_zone && rng.gen_bool(0.04);
         let premium_renew = Decimal::from(rng.gen_range(6..60) * 20) + dec!(0.00);
-        let premium_class = || PremiumInfo {
-            class: match dialect {
-                Dialect::Ispapi => format!(
-                    "PREMIUM_{}_Tier {}",
-                    zone.zone.to_uppercase(),
-                    rng_tier(index)
-                ),
-                _ => "premium".to_string(),
-            },
-        };
-
-        let mut registrar = RegistrarSide {
-            present: true,
+        let premium_class = premium_class_of(index, dialect, &zone);
+        let registrar = clean_registrar_side(
             created,
             registry_expiry,
-            paid_until: registry_expiry,
-            renewal_mode: RenewalMode::AutoRenew,
-            status: "ACTIVE",
-            premium: legit_premium.then(premium_class),
-            renew_price: if legit_premium {
-                premium_renew
-            } else {
-                zone.renew
-            },
-            transfer_price: if legit_premium {
-                premium_renew
-            } else {
-                zone.transfer
-            },
-            contacts: ContactHandles {
-                owner: Some(client.handle.clone()),
-                admin: Some(RESELLER_HANDLE.into()),
-                tech: Some(RESELLER_HANDLE.into()),
-                billing: Some(RESELLER_HANDLE.into()),
-            },
-            transfer: None,
-            failed_renewal: None,
-        };
-
+            &zone,
+            &client.handle,
+            legit_premium.then(|| (premium_class.clone(), premium_renew)),
+        );
         let rate = exchange_rates()
             .into_iter()
             .find(|(_, to, _)| *to == client.currency)
             .map(|(_, _, r)| r)
             .unwrap_or(Decimal::ONE);
-        let to_client = |eur: Decimal| (eur * BILLING_MARGIN * rate).round_dp(2);
-        let mut billing = BillingSide {
-            domain_id: index as u64 + 1,
-            client_id: client.id,
-            registrar_module: Self::module_of(dialect),
-            reg_type: "Register",
-            status: BillingStatus::Active,
-            registration_date: created,
-            registration_period: 1,
-            expiry: registrar.paid_until,
-            next_due: registrar.paid_until,
-            first_payment: to_client(zone.register),
-            recurring_amount: to_client(registrar.renew_price),
-            do_not_renew: false,
-            is_premium: legit_premium,
+        let billing = BillingSide {
             premium_cost: legit_premium.then_some((premium_renew, premium_renew)),
-            invoices: Vec::new(),
+            ..clean_billing_side(index, dialect, &client, &registrar, &zone, rate)
         };
-        let invoice_id = 100_000 + index as u64;
-        let mut has_billing = true;
-
-        match drift {
-            None => {}
-            Some(Drift::TurnedPremium) => {
-                registrar.premium = Some(premium_class());
-                registrar.renew_price = premium_renew;
-                registrar.transfer_price = premium_renew;
-            }
-            Some(Drift::PremiumCostMissing) => {
-                registrar.premium = Some(premium_class());
-                registrar.renew_price = premium_renew;
-                registrar.transfer_price = premium_renew;
-                billing.is_premium = true;
-                billing.recurring_amount = to_client(premium_renew);
-                billing.premium_cost = None;
-            }
-            Some(Drift::UnderpricedRenewal) => {
-                // The client still pays an old (or discounted) price: 80% of today's cost,
-                // no margin. WHMCS's TLD price sync never touches existing domains.
-                billing.recurring_amount = (zone.renew * dec!(0.8) * rate).round_dp(2);
-            }
-            Some(Drift::ExpiryMismatch) => {
-                billing.expiry = add_years(registrar.paid_until, -1);
-                billing.next_due = billing.expiry;
-            }
-            Some(Drift::CancelledButActive) => {
-                billing.status = BillingStatus::Cancelled;
-                billing.do_not_renew = true;
-            }
-            Some(Drift::RenewalModeDrift) => {
-                billing.do_not_renew = true;
-            }
-            Some(Drift::UnpaidRenewalInvoice) => {
-                // Inside the auto delete window of the default notice periods (5 weeks for
-                // de/at/ch/eu, 5 days elsewhere, plus 7 days margin) and before the deadline.
-                let notice = if matches!(name.zone(), "de" | "at" | "ch" | "eu") {
-                    35
-                } else {
-                    5
-                };
-                let expiry = today + Duration::days(notice + rng.gen_range(1..7));
-                registrar.registry_expiry = expiry;
-                registrar.paid_until = expiry;
-                registrar.created = add_years(expiry, -age_years);
-                billing.registration_date = registrar.created;
-                billing.expiry = expiry;
-                billing.next_due = expiry;
-                billing.invoices.push(SeedInvoice {
-                    id: invoice_id,
-                    item_type: "Domain",
-                    status: InvoiceStatus::Unpaid,
-                    amount: billing.recurring_amount,
-                    date: expiry - Duration::days(30),
-                    due_date: expiry,
-                    date_paid: None,
-                });
-            }
-            Some(Drift::PaidNotRenewed) => {
-                let expiry = today + Duration::days(rng.gen_range(3..12));
-                registrar.registry_expiry = expiry;
-                registrar.paid_until = expiry;
-                registrar.renewal_mode = RenewalMode::AutoExpire;
-                registrar.created = add_years(expiry, -age_years);
-                billing.registration_date = registrar.created;
-                // Paying advanced next due and expiry by a year in WHMCS.
-                billing.expiry = add_years(expiry, 1);
-                billing.next_due = add_years(expiry, 1);
-                billing.invoices.push(SeedInvoice {
-                    id: invoice_id,
-                    item_type: "Domain",
-                    status: InvoiceStatus::Paid,
-                    amount: billing.recurring_amount,
-                    date: expiry - Duration::days(21),
-                    due_date: expiry,
-                    date_paid: Some(today - Duration::days(2)),
-                });
-            }
-            Some(Drift::RenewalFailedPremium) => {
-                let expiry = today + Duration::days(rng.gen_range(3..12));
-                registrar.registry_expiry = expiry;
-                registrar.paid_until = expiry;
-                registrar.renewal_mode = RenewalMode::AutoExpire;
-                registrar.created = add_years(expiry, -age_years);
-                registrar.premium = Some(premium_class());
-                registrar.renew_price = premium_renew;
-                registrar.transfer_price = premium_renew;
-                registrar.failed_renewal = Some(match dialect {
-                    Dialect::Ispapi => format!(
-                        "Missing required attribute; CLASS={}",
-                        registrar.premium.as_ref().map(|p| p.class.as_str()).unwrap_or("")
-                    ),
-                    _ => "Missing required attribute; premium domain name. please provide required parameters".into(),
-                });
-                billing.registration_date = registrar.created;
-                billing.expiry = add_years(expiry, 1);
-                billing.next_due = add_years(expiry, 1);
-                billing.invoices.push(SeedInvoice {
-                    id: invoice_id,
-                    item_type: "Domain",
-                    status: InvoiceStatus::Paid,
-                    amount: billing.recurring_amount,
-                    date: expiry - Duration::days(21),
-                    due_date: expiry,
-                    date_paid: Some(today - Duration::days(1)),
-                });
-            }
-            Some(Drift::TransferFailedPremium) => {
-                let requested = today - Duration::days(rng.gen_range(2..9));
-                registrar.present = false;
-                registrar.premium = Some(premium_class());
-                registrar.renew_price = premium_renew;
-                registrar.transfer_price = premium_renew;
-                registrar.transfer = Some(TransferState::Failed {
-                    requested,
-                    reason: "premium domain: transfer fee not accepted".into(),
-                });
-                billing.reg_type = "Transfer";
-                billing.status = BillingStatus::PendingTransfer;
-                billing.registration_date = requested;
-                billing.invoices.push(SeedInvoice {
-                    id: invoice_id,
-                    item_type: "DomainTransfer",
-                    status: InvoiceStatus::Paid,
-                    amount: to_client(zone.transfer),
-                    date: requested,
-                    due_date: requested,
-                    date_paid: Some(requested),
-                });
-            }
-            Some(Drift::OrphanAtRegistrar) => {
-                has_billing = false;
-            }
-            Some(Drift::GoneAtRegistrar) => {
-                registrar.present = false;
-            }
-            Some(Drift::WrongAdminContact) => {
-                registrar.contacts.admin = Some(client.handle.clone());
-            }
-        }
-
-        SeedDomain {
-            index,
-            name,
+        Draft {
+            today: self.today,
             dialect,
+            zone,
+            client_handle: client.handle,
+            rate,
+            age_years,
+            premium_renew,
+            premium_class,
+            invoice_id: 100_000 + index as u64,
             registrar,
-            billing: has_billing.then_some(billing),
-            drift,
+            billing,
+            has_billing: true,
         }
     }
 
@@ -855,6 +695,244 @@ impl Portfolio {
         let digits = handle.strip_prefix("P-CL")?.to_ascii_lowercase();
         let id = u64::from_str_radix(&digits, 36).ok()?;
         (id >= 1 && id <= self.client_count() && base36(id) == digits).then_some(id)
+    }
+}
+
+/// The registrar side of a domain without drift; `premium` when the name is
+/// legitimately premium (class, renewal and transfer price).
+fn clean_registrar_side(
+    created: NaiveDate,
+    registry_expiry: NaiveDate,
+    zone: &ZonePrice,
+    owner: &str,
+    premium: Option<(PremiumInfo, Decimal)>,
+) -> RegistrarSide {
+    let price = premium.as_ref().map(|(_, price)| *price);
+    RegistrarSide {
+        present: true,
+        created,
+        registry_expiry,
+        paid_until: registry_expiry,
+        renewal_mode: RenewalMode::AutoRenew,
+        status: "ACTIVE",
+        premium: premium.map(|(class, _)| class),
+        renew_price: price.unwrap_or(zone.renew),
+        transfer_price: price.unwrap_or(zone.transfer),
+        contacts: ContactHandles {
+            owner: Some(owner.to_string()),
+            admin: Some(RESELLER_HANDLE.into()),
+            tech: Some(RESELLER_HANDLE.into()),
+            billing: Some(RESELLER_HANDLE.into()),
+        },
+        transfer: None,
+        failed_renewal: None,
+    }
+}
+
+/// The WHMCS side matching `registrar`, priced with the margin in the client's currency
+/// (`rate` from EUR).
+fn clean_billing_side(
+    index: usize,
+    dialect: Dialect,
+    client: &SeedClient,
+    registrar: &RegistrarSide,
+    zone: &ZonePrice,
+    rate: Decimal,
+) -> BillingSide {
+    let to_client = |eur: Decimal| (eur * BILLING_MARGIN * rate).round_dp(2);
+    BillingSide {
+        domain_id: index as u64 + 1,
+        client_id: client.id,
+        registrar_module: Portfolio::module_of(dialect),
+        reg_type: "Register",
+        status: BillingStatus::Active,
+        registration_date: registrar.created,
+        registration_period: 1,
+        expiry: registrar.paid_until,
+        next_due: registrar.paid_until,
+        first_payment: to_client(zone.register),
+        recurring_amount: to_client(registrar.renew_price),
+        do_not_renew: false,
+        is_premium: registrar.premium.is_some(),
+        premium_cost: None,
+        invoices: Vec::new(),
+    }
+}
+
+/// The premium class a registrar gives a premium domain of `zone`.
+fn premium_class_of(index: usize, dialect: Dialect, zone: &ZonePrice) -> PremiumInfo {
+    PremiumInfo {
+        class: match dialect {
+            Dialect::Ispapi => format!(
+                "PREMIUM_{}_Tier {}",
+                zone.zone.to_uppercase(),
+                rng_tier(index)
+            ),
+            _ => "premium".to_string(),
+        },
+    }
+}
+
+/// A domain being generated: both sides, and what a drift needs to bend them.
+struct Draft {
+    today: NaiveDate,
+    dialect: Dialect,
+    zone: ZonePrice,
+    client_handle: String,
+    /// EUR to the client's currency.
+    rate: Decimal,
+    age_years: i32,
+    premium_renew: Decimal,
+    premium_class: PremiumInfo,
+    invoice_id: u64,
+    registrar: RegistrarSide,
+    billing: BillingSide,
+    has_billing: bool,
+}
+
+impl Draft {
+    /// Bends the two sides apart the way `drift` describes.
+    fn apply(&mut self, drift: Drift, name: &DomainName, rng: &mut ChaCha8Rng) {
+        match drift {
+            Drift::TurnedPremium => self.turn_premium(),
+            Drift::PremiumCostMissing => {
+                self.turn_premium();
+                self.billing.is_premium = true;
+                self.billing.recurring_amount = self.to_client(self.premium_renew);
+                self.billing.premium_cost = None;
+            }
+            Drift::UnderpricedRenewal => {
+                // The client still pays an old (or discounted) price: 80% of today's cost,
+                // no margin. WHMCS's TLD price sync never touches existing domains.
+                self.billing.recurring_amount =
+                    (self.zone.renew * dec!(0.8) * self.rate).round_dp(2);
+            }
+            Drift::ExpiryMismatch => {
+                self.billing.expiry = add_years(self.registrar.paid_until, -1);
+                self.billing.next_due = self.billing.expiry;
+            }
+            Drift::CancelledButActive => {
+                self.billing.status = BillingStatus::Cancelled;
+                self.billing.do_not_renew = true;
+            }
+            Drift::RenewalModeDrift => self.billing.do_not_renew = true,
+            Drift::UnpaidRenewalInvoice => self.unpaid_renewal_invoice(name, rng),
+            Drift::PaidNotRenewed => self.paid_not_renewed(rng),
+            Drift::RenewalFailedPremium => self.renewal_failed_premium(rng),
+            Drift::TransferFailedPremium => self.transfer_failed_premium(rng),
+            Drift::OrphanAtRegistrar => self.has_billing = false,
+            Drift::GoneAtRegistrar => self.registrar.present = false,
+            Drift::WrongAdminContact => {
+                self.registrar.contacts.admin = Some(self.client_handle.clone());
+            }
+        }
+    }
+
+    fn to_client(&self, eur: Decimal) -> Decimal {
+        (eur * BILLING_MARGIN * self.rate).round_dp(2)
+    }
+
+    /// The registry made the name premium; billing still has the standard price.
+    fn turn_premium(&mut self) {
+        self.registrar.premium = Some(self.premium_class.clone());
+        self.registrar.renew_price = self.premium_renew;
+        self.registrar.transfer_price = self.premium_renew;
+    }
+
+    /// Both sides expire on `expiry`, created `age_years` before it.
+    fn expire_on(&mut self, expiry: NaiveDate) {
+        self.registrar.registry_expiry = expiry;
+        self.registrar.paid_until = expiry;
+        self.registrar.created = add_years(expiry, -self.age_years);
+        self.billing.registration_date = self.registrar.created;
+    }
+
+    /// A renewal invoice of the domain, for `amount`.
+    fn invoice(
+        &mut self,
+        item_type: &'static str,
+        status: InvoiceStatus,
+        amount: Decimal,
+        dates: [NaiveDate; 2],
+        paid: Option<NaiveDate>,
+    ) {
+        self.billing.invoices.push(SeedInvoice {
+            id: self.invoice_id,
+            item_type,
+            status,
+            amount,
+            date: dates[0],
+            due_date: dates[1],
+            date_paid: paid,
+        });
+    }
+
+    fn unpaid_renewal_invoice(&mut self, name: &DomainName, rng: &mut ChaCha8Rng) {
+        // Inside the auto delete window of the default notice periods (5 weeks for
+        // de/at/ch/eu, 5 days elsewhere, plus 7 days margin) and before the deadline.
+        let notice = if matches!(name.zone(), "de" | "at" | "ch" | "eu") {
+            35
+        } else {
+            5
+        };
+        let expiry = self.today + Duration::days(notice + rng.gen_range(1..7));
+        self.expire_on(expiry);
+        self.billing.expiry = expiry;
+        self.billing.next_due = expiry;
+        let amount = self.billing.recurring_amount;
+        let dates = [expiry - Duration::days(30), expiry];
+        self.invoice("Domain", InvoiceStatus::Unpaid, amount, dates, None);
+    }
+
+    /// Paid in WHMCS (next due and expiry a year on), left to expire at the registrar.
+    fn paid_but_expiring(&mut self, rng: &mut ChaCha8Rng, paid_days_ago: i64) {
+        let expiry = self.today + Duration::days(rng.gen_range(3..12));
+        self.expire_on(expiry);
+        self.registrar.renewal_mode = RenewalMode::AutoExpire;
+        self.billing.expiry = add_years(expiry, 1);
+        self.billing.next_due = add_years(expiry, 1);
+        let amount = self.billing.recurring_amount;
+        let dates = [expiry - Duration::days(21), expiry];
+        let paid = Some(self.today - Duration::days(paid_days_ago));
+        self.invoice("Domain", InvoiceStatus::Paid, amount, dates, paid);
+    }
+
+    fn paid_not_renewed(&mut self, rng: &mut ChaCha8Rng) {
+        self.paid_but_expiring(rng, 2);
+    }
+
+    fn renewal_failed_premium(&mut self, rng: &mut ChaCha8Rng) {
+        self.paid_but_expiring(rng, 1);
+        self.turn_premium();
+        self.registrar.failed_renewal = Some(match self.dialect {
+            Dialect::Ispapi => format!(
+                "Missing required attribute; CLASS={}",
+                self.premium_class.class
+            ),
+            _ => "Missing required attribute; premium domain name. please provide required parameters".into(),
+        });
+    }
+
+    fn transfer_failed_premium(&mut self, rng: &mut ChaCha8Rng) {
+        let requested = self.today - Duration::days(rng.gen_range(2..9));
+        self.registrar.present = false;
+        self.turn_premium();
+        self.registrar.transfer = Some(TransferState::Failed {
+            requested,
+            reason: "premium domain: transfer fee not accepted".into(),
+        });
+        self.billing.reg_type = "Transfer";
+        self.billing.status = BillingStatus::PendingTransfer;
+        self.billing.registration_date = requested;
+        let amount = self.to_client(self.zone.transfer);
+        let dates = [requested, requested];
+        self.invoice(
+            "DomainTransfer",
+            InvoiceStatus::Paid,
+            amount,
+            dates,
+            Some(requested),
+        );
     }
 }
 

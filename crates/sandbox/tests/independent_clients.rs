@@ -6,7 +6,8 @@
 //! Needs `$DOMWATCH_PYTHON` (a Python with zeep and whmcspy; `scripts/test` sets it up).
 //! Without it each test prints `SKIPPED: …`, or fails when `$CI` is set.
 
-use chrono::NaiveDate;
+mod support;
+
 use domwatch_core::model::Dialect;
 use domwatch_core::ports::RegistrarPort;
 use domwatch_sandbox::portfolio::{Portfolio, RESELLER_HANDLE};
@@ -17,12 +18,9 @@ use domwatch_whmcs::{WhmcsClient, WhmcsConfig};
 use serde_json::Value;
 use std::io::Write;
 use std::path::PathBuf;
+use support::today;
 
 const SEED: u64 = 42;
-
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
-}
 
 fn python(what: &str) -> Option<String> {
     match std::env::var("DOMWATCH_PYTHON") {

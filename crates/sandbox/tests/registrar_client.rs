@@ -1,7 +1,8 @@
 //! Round trip through domwatch's real registrar client (`domwatch_rrp`): the typed
 //! operations read from the sandbox exactly what the portfolio says the registrar holds.
 
-use chrono::NaiveDate;
+mod support;
+
 use domwatch_core::model::{Dialect, RegistrarDomain};
 use domwatch_core::DomainName;
 use domwatch_rrp::{ClientConfig, Environment, ListOptions, RrpClient};
@@ -12,10 +13,7 @@ use domwatch_sandbox::registrar::{
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 use std::time::Duration;
-
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
-}
+use support::today;
 
 fn client_for(sb: &RegistrarSandbox, retries: u32) -> RrpClient {
     let mut config = ClientConfig::new(sb.dialect(), Environment::Ote, sb.login(), sb.password());

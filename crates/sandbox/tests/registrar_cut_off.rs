@@ -4,16 +4,14 @@
 //! ISPAPI account fails with an error that says the answer was cut off; a cut-off answer
 //! to a write is not sent again.
 
-use chrono::NaiveDate;
+mod support;
+
 use domwatch_core::model::{Dialect, RenewalMode};
 use domwatch_core::ports::{RegistrarError, RegistrarPort};
 use domwatch_rrp::{ClientConfig, ClientError, Environment, RrpClient};
 use domwatch_sandbox::registrar::{RegistrarSandbox, RegistrarSandboxConfig};
 use std::time::Duration;
-
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
-}
+use support::{event, today};
 
 async fn sandbox(dialect: Dialect) -> RegistrarSandbox {
     let config = RegistrarSandboxConfig::new(dialect, 42, 400, today());
@@ -28,20 +26,6 @@ fn client_for(sb: &RegistrarSandbox) -> RrpClient {
     config.total_timeout = Duration::from_secs(20);
     config.list.page_size = 25;
     RrpClient::new(config).unwrap()
-}
-
-/// `POST /_sandbox/event`, as an operator (or the fault-matrix scenario) would send it.
-async fn event(sb: &RegistrarSandbox, json: &str) {
-    let response = reqwest::Client::new()
-        .post(format!("{}/_sandbox/event", sb.base_url()))
-        .header("Content-Type", "application/json")
-        .body(json.to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let body = response.text().await.unwrap();
-    assert!(status.is_success(), "{json}: {status} {body}");
 }
 
 async fn requests_of(sb: &RegistrarSandbox, command: &str) -> u64 {

@@ -1,7 +1,8 @@
 //! A sandbox registrar with a state file keeps its changes across restarts, as a real
 //! registrar does: the embedded `domwatch` demo relies on it between CLI runs.
 
-use chrono::NaiveDate;
+mod support;
+
 use domwatch_core::model::{ContactHandles, Dialect, RenewalMode};
 use domwatch_core::ports::RegistrarPort;
 use domwatch_rrp::{ClientConfig, Environment, RrpClient};
@@ -9,13 +10,10 @@ use domwatch_sandbox::portfolio::{Portfolio, RESELLER_HANDLE};
 use domwatch_sandbox::registrar::{RegistrarSandbox, RegistrarSandboxConfig};
 use std::path::Path;
 use std::time::Duration;
+use support::today;
 
 const SEED: u64 = 7;
 const DOMAINS: usize = 60;
-
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
-}
 
 fn config(dialect: Dialect, file: &Path) -> RegistrarSandboxConfig {
     let mut c = RegistrarSandboxConfig::new(dialect, SEED, DOMAINS, today());

@@ -1,6 +1,8 @@
 //! The sandbox registrar over real HTTP on 127.0.0.1, in both dialects: wire format,
 //! authentication and sessions, every command, paging, scripted events and faults.
 
+mod support;
+
 use chrono::{Datelike, NaiveDate};
 use domwatch_core::model::Dialect;
 use domwatch_core::DomainName;
@@ -12,10 +14,7 @@ use domwatch_sandbox::registrar::{
 use rust_decimal::Decimal;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
-
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
-}
+use support::today;
 
 async fn sandbox(dialect: Dialect, domains: usize) -> RegistrarSandbox {
     RegistrarSandbox::start(RegistrarSandboxConfig::new(dialect, 42, domains, today()))

@@ -1,5 +1,7 @@
 //! The production Smart-NIC client against the Smart-NIC sandbox over real HTTP/SOAP.
 
+mod support;
+
 use chrono::{Duration as Days, NaiveDate};
 use domwatch_core::model::{ContactHandles, Dialect, RenewalMode};
 use domwatch_core::ports::{
@@ -12,13 +14,10 @@ use domwatch_sandbox::smartnic::{
 };
 use domwatch_smartnic::{SmartnicClient, SmartnicConfig};
 use std::time::{Duration, Instant};
+use support::today;
 
 const SEED: u64 = 42;
 const NOTIFY: &str = "domains@reseller.example";
-
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
-}
 
 async fn sandbox(domains: usize) -> SmartnicSandbox {
     SmartnicSandbox::start(SmartnicSandboxConfig::new(SEED, domains, today()))
@@ -505,6 +504,7 @@ async fn a_hanging_or_slow_server_times_out_with_the_operation_named() {
 
     sb.apply(SmartnicEvent::SetFaults {
         rates: FaultRates::default(),
+        top_level: Default::default(),
         latency_ms: 150,
         hang_ms: 5000,
     })

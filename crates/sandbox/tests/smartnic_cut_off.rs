@@ -2,15 +2,13 @@
 //! `truncated` fault switched on over HTTP, every list domwatch reads fails with an error
 //! that says the answer was cut off; a refused connection says so.
 
-use chrono::NaiveDate;
+mod support;
+
 use domwatch_core::ports::RegistrarPort;
 use domwatch_sandbox::smartnic::{SmartnicSandbox, SmartnicSandboxConfig};
 use domwatch_smartnic::{SmartnicClient, SmartnicConfig};
 use std::time::Duration;
-
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
-}
+use support::{event, today};
 
 fn config(endpoint: String, sb: &SmartnicSandbox) -> SmartnicConfig {
     let mut c = SmartnicConfig::new(sb.login(), sb.password());
@@ -20,22 +18,6 @@ fn config(endpoint: String, sb: &SmartnicSandbox) -> SmartnicConfig {
     c.timeout = Duration::from_secs(5);
     c.retry_base_delay = Duration::from_millis(1);
     c
-}
-
-async fn event(sb: &SmartnicSandbox, json: &str) {
-    let response = reqwest::Client::new()
-        .post(format!(
-            "{}/_sandbox/event",
-            sb.base_url().trim_end_matches('/')
-        ))
-        .header("Content-Type", "application/json")
-        .body(json.to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let body = response.text().await.unwrap();
-    assert!(status.is_success(), "{json}: {status} {body}");
 }
 
 #[tokio::test]

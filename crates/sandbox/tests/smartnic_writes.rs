@@ -3,7 +3,9 @@
 //! withdrawal leave nameservers, the other contacts, remarks, notify address and WPP flags
 //! exactly as they were. The partial update domwatch used to send would wipe them.
 
-use chrono::{Duration as Days, NaiveDate};
+mod support;
+
+use chrono::Duration as Days;
 use domwatch_core::model::{ContactHandles, Dialect, RenewalMode};
 use domwatch_core::ports::{CancellationMethod, CancellationRequest, RegistrarPort};
 use domwatch_sandbox::portfolio::{Portfolio, SeedDomain, RESELLER_HANDLE};
@@ -13,14 +15,11 @@ use domwatch_smartnic::operations as request;
 use domwatch_smartnic::xml::Node;
 use domwatch_smartnic::{SmartnicClient, SmartnicConfig};
 use std::time::Duration;
+use support::today;
 
 const SEED: u64 = 42;
 const DOMAINS: usize = 200;
 const CUSTOMER_NOTIFY: &str = "hostmaster@kunde.example";
-
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
-}
 
 /// A sandbox and a client without a notify address of its own.
 async fn setup() -> (SmartnicSandbox, SmartnicClient) {

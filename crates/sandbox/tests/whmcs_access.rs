@@ -2,37 +2,14 @@
 //! the API role lacks (and the production client naming the fix), GetClients paging and
 //! search, payment methods checked against the configured gateways, seeded to-do items.
 
-use chrono::NaiveDate;
+mod support;
+
 use domwatch_sandbox::whmcs::{start, SandboxCredential, WhmcsSandbox, WhmcsSandboxConfig};
 use domwatch_whmcs::actions::DomainUpdate;
 use domwatch_whmcs::{WhmcsClient, WhmcsConfig, WhmcsError};
 use serde_json::Value;
 use std::net::IpAddr;
-
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
-}
-
-async fn post(sandbox: &WhmcsSandbox, fields: &[(&str, &str)]) -> (u16, String) {
-    let mut form = vec![
-        ("identifier", sandbox.identifier()),
-        ("secret", sandbox.secret()),
-        ("responsetype", "json"),
-    ];
-    form.extend_from_slice(fields);
-    let response = reqwest::Client::new()
-        .post(sandbox.api_url())
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.text().await.unwrap())
-}
-
-async fn json(sandbox: &WhmcsSandbox, fields: &[(&str, &str)]) -> Value {
-    let (_, body) = post(sandbox, fields).await;
-    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"))
-}
+use support::{post, raw_json as json, today};
 
 fn client(sandbox: &WhmcsSandbox, identifier: &str, secret: &str) -> WhmcsClient {
     WhmcsClient::new(WhmcsConfig::new(&sandbox.base_url(), identifier, secret).unwrap()).unwrap()

@@ -1,6 +1,8 @@
 //! Scenarios for the sandbox WHMCS driven through the real client (`domwatch-whmcs`):
 //! every action, WHMCS's quirks and error messages, paging with the 7.8 bug, payments.
 
+mod support;
+
 use chrono::{Duration, NaiveDate};
 use domwatch_core::model::BillingStatus;
 use domwatch_sandbox::portfolio::{add_years, Drift, Portfolio, SeedDomain};
@@ -15,12 +17,8 @@ use domwatch_whmcs::port::{BillingPort, TicketDestination, ToDoChannel, ToDoNoti
 use domwatch_whmcs::{WhmcsClient, WhmcsConfig, WhmcsError};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
-use serde_json::Value;
 use std::sync::Arc;
-
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
-}
+use support::{raw, raw_json, today};
 
 async fn sandbox(domains: usize) -> WhmcsSandbox {
     start(WhmcsSandboxConfig::new(42, domains, today()))
@@ -33,30 +31,6 @@ fn client_for(sandbox: &WhmcsSandbox, page_size: u32) -> WhmcsClient {
         WhmcsConfig::new(&sandbox.base_url(), sandbox.identifier(), sandbox.secret()).unwrap();
     config.page_size = page_size;
     WhmcsClient::new(config).unwrap()
-}
-
-/// A raw API call, for asserting the wire format itself.
-async fn raw(sandbox: &WhmcsSandbox, fields: &[(&str, &str)], json: bool) -> (u16, String) {
-    let mut form = vec![
-        ("identifier", sandbox.identifier()),
-        ("secret", sandbox.secret()),
-    ];
-    if json {
-        form.push(("responsetype", "json"));
-    }
-    form.extend_from_slice(fields);
-    let response = reqwest::Client::new()
-        .post(sandbox.api_url())
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.text().await.unwrap())
-}
-
-async fn raw_json(sandbox: &WhmcsSandbox, fields: &[(&str, &str)]) -> Value {
-    let (_, body) = raw(sandbox, fields, true).await;
-    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"))
 }
 
 fn find(portfolio: &Portfolio, drift: Drift) -> SeedDomain {

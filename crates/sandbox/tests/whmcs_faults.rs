@@ -3,16 +3,14 @@
 //! the action instead of coming back empty or short, and an invoice look-up that cannot be
 //! made is an error, never "no invoice".
 
-use chrono::NaiveDate;
+mod support;
+
 use domwatch_sandbox::portfolio::{Drift, Portfolio, SeedDomain};
 use domwatch_sandbox::whmcs::{start, WhmcsSandbox, WhmcsSandboxConfig};
 use domwatch_whmcs::actions::{DomainInvoiceKind, TicketFilter};
 use domwatch_whmcs::{WhmcsClient, WhmcsConfig, WhmcsError};
 use std::time::Duration;
-
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
-}
+use support::{event, today};
 
 async fn sandbox() -> WhmcsSandbox {
     start(WhmcsSandboxConfig::new(42, 130, today()))
@@ -28,20 +26,6 @@ fn client_for(sandbox: &WhmcsSandbox) -> WhmcsClient {
     config.retry_backoff = Duration::from_millis(1);
     config.request_timeout = Duration::from_secs(2);
     WhmcsClient::new(config).unwrap()
-}
-
-/// `POST /_sandbox/event`, as an operator or a scenario test would send it.
-async fn event(sandbox: &WhmcsSandbox, json: &str) {
-    let response = reqwest::Client::new()
-        .post(format!("{}_sandbox/event", sandbox.base_url()))
-        .header("Content-Type", "application/json")
-        .body(json.to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let body = response.text().await.unwrap();
-    assert!(status.is_success(), "{json}: {status} {body}");
 }
 
 /// Entry counts of every paged list the engine reads, or the error of each.

@@ -7,7 +7,9 @@
 //! the server is unreachable the test prints `SKIPPED: …`, and fails instead when `CI`
 //! is set and `DOMWATCH_REQUIRE_MARIADB=1`.
 
-use chrono::{Duration, NaiveDate};
+mod support;
+
+use chrono::Duration;
 use domwatch_sandbox::portfolio::Drift;
 use domwatch_sandbox::whmcs::{start, SandboxDatabase, WhmcsSandboxConfig};
 use domwatch_whmcs::actions::DomainUpdate;
@@ -22,10 +24,7 @@ use std::future::Future;
 use std::io::Write;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
-}
+use support::today;
 
 fn server_url() -> String {
     std::env::var("DOMWATCH_TEST_MYSQL_URL")

@@ -2,7 +2,9 @@
 //! CNR/ISPAPI `ModifyDomain` (a contact fix) and WHMCS `UpdateClientDomain`, each checked
 //! against its sandbox over HTTP by comparing the full record before and after.
 
-use chrono::{Duration as Days, NaiveDate};
+mod support;
+
+use chrono::Duration as Days;
 use domwatch_core::model::{BillingStatus, ContactHandles, Dialect};
 use domwatch_core::ports::RegistrarPort;
 use domwatch_rrp::{ClientConfig, Command, Environment, RrpClient};
@@ -14,10 +16,7 @@ use domwatch_whmcs::{WhmcsClient, WhmcsConfig};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
-
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
-}
+use support::today;
 
 fn rrp_client(sb: &RegistrarSandbox) -> RrpClient {
     let mut config = ClientConfig::new(sb.dialect(), Environment::Ote, sb.login(), sb.password());

@@ -4,7 +4,7 @@
 //! [`super::RegistrarSandbox::apply`].
 
 use super::faults::{Fault, FaultConfig, FaultPlan};
-use super::state::{State, TransferRecord, TransferStatus, ZonePrices};
+use super::state::{DomainKey, DomainRecord, State, TransferRecord, TransferStatus, ZonePrices};
 use chrono::Duration;
 use domwatch_core::model::{PremiumInfo, RenewalMode};
 use domwatch_core::DomainName;
@@ -85,109 +85,25 @@ fn parse_name(domain: &str) -> Result<DomainName, String> {
 }
 
 pub fn apply(event: RegistrarEvent, state: &mut State, faults: &mut FaultPlan) -> EventResult {
-    let dialect = state.dialect;
-    let find = |state: &State, domain: &str| {
-        let name = parse_name(domain)?;
-        state.find(&name).ok_or_else(|| {
-            format!("{domain} is not a {dialect} domain of this sandbox account; list the account to see its domains")
-        })
-    };
     match event {
         RegistrarEvent::TurnPremium {
             domain,
             renew_price,
             class,
-        } => {
-            let (key, rec) = find(state, &domain)?;
-            let class = class.unwrap_or_else(|| match dialect {
-                domwatch_core::model::Dialect::Ispapi => {
-                    format!("PREMIUM_{}_Tier A", rec.name.zone().to_uppercase())
-                }
-                _ => "premium".into(),
-            });
-            state.update(&key, |r| {
-                r.premium = Some(PremiumInfo {
-                    class: class.clone(),
-                });
-                r.renew_price = renew_price;
-                r.transfer_price = renew_price;
-            });
-            Ok(format!(
-                "{domain} is premium ({class}), renewal {renew_price}"
-            ))
-        }
+        } => turn_premium(state, &domain, renew_price, class),
         RegistrarEvent::ZonePrice {
             zone,
             renew,
             register,
             transfer,
-        } => {
-            let zone = zone.trim_start_matches('.').to_ascii_lowercase();
-            let current = state
-                .zone_prices(&zone)
-                .ok_or_else(|| format!("zone {zone} is not offered by the sandbox"))?;
-            state.set_zone_prices(
-                &zone,
-                ZonePrices {
-                    register: register.unwrap_or(current.register),
-                    renew,
-                    transfer: transfer.unwrap_or(current.transfer),
-                },
-            );
-            Ok(format!("zone {zone} renews at {renew} now"))
-        }
-        RegistrarEvent::FailTransfer { domain, reason } => {
-            let name = parse_name(&domain)?;
-            let reason =
-                reason.unwrap_or_else(|| "transfer rejected by the losing registrar".into());
-            let today = state.today();
-            let key = match state.find(&name) {
-                Some((key, _)) => key,
-                None => {
-                    let prices = state
-                        .zone_prices(name.zone())
-                        .ok_or_else(|| format!("zone of {domain} is not offered by the sandbox"))?;
-                    let rec = state.new_extra_record(name, prices);
-                    state.insert_extra(rec)
-                }
-            };
-            let listed = state.update(&key, |r| {
-                let requested = r.transfer.as_ref().map(|t| t.requested).unwrap_or(today);
-                let mut log = r.transfer.take().map(|t| t.log).unwrap_or_default();
-                log.push(format!("{today} 10:00:00 [FAILED] {reason}"));
-                r.transfer = Some(TransferRecord {
-                    requested,
-                    status: TransferStatus::Failed(reason.clone()),
-                    log,
-                });
-                r.present
-            });
-            if listed {
-                Ok(format!(
-                    "transfer of {domain} recorded as failed (the domain stays listed)"
-                ))
-            } else {
-                Ok(format!("transfer of {domain} failed: {reason}"))
-            }
-        }
+        } => zone_price(state, &zone, renew, register, transfer),
+        RegistrarEvent::FailTransfer { domain, reason } => fail_transfer(state, &domain, reason),
         RegistrarEvent::FailRenewal { domain, reason } => {
             let (key, _) = find(state, &domain)?;
             state.update(&key, |r| r.failed_renewal = Some(reason.clone()));
             Ok(format!("renewal of {domain} failed: {reason}"))
         }
-        RegistrarEvent::Renew { domain, years } => {
-            if !(1..=10).contains(&years) {
-                return Err(format!("years must be 1..=10, got {years}"));
-            }
-            let (key, _) = find(state, &domain)?;
-            let paid_until = state.update(&key, |r| {
-                r.paid_until = crate::portfolio::add_years(r.paid_until, years);
-                r.registry_expiry = r.registry_expiry.max(r.paid_until);
-                r.failed_renewal = None;
-                r.paid_until
-            });
-            Ok(format!("{domain} renewed, paid until {paid_until}"))
-        }
+        RegistrarEvent::Renew { domain, years } => renew(state, &domain, years),
         RegistrarEvent::SetRenewalMode { domain, mode } => {
             let (key, _) = find(state, &domain)?;
             let mode = RenewalMode::parse(&mode);
@@ -215,8 +131,117 @@ pub fn apply(event: RegistrarEvent, state: &mut State, faults: &mut FaultPlan) -
             Ok("fault settings replaced".into())
         }
         RegistrarEvent::InjectFault { fault, count } => {
-            faults.queue(fault, count);
+            faults.queue(fault, count)?;
             Ok(format!("next {count} request(s) fail with {fault:?}"))
         }
     }
+}
+
+/// The domain of this account an event names.
+fn find(state: &State, domain: &str) -> Result<(DomainKey, DomainRecord), String> {
+    let name = parse_name(domain)?;
+    let dialect = state.dialect;
+    state.find(&name).ok_or_else(|| {
+        format!("{domain} is not a {dialect} domain of this sandbox account; list the account to see its domains")
+    })
+}
+
+/// The registry reclassifies `domain` as premium.
+fn turn_premium(
+    state: &mut State,
+    domain: &str,
+    renew_price: Decimal,
+    class: Option<String>,
+) -> EventResult {
+    let dialect = state.dialect;
+    let (key, rec) = find(state, domain)?;
+    let class = class.unwrap_or_else(|| match dialect {
+        domwatch_core::model::Dialect::Ispapi => {
+            format!("PREMIUM_{}_Tier A", rec.name.zone().to_uppercase())
+        }
+        _ => "premium".into(),
+    });
+    state.update(&key, |r| {
+        r.premium = Some(PremiumInfo {
+            class: class.clone(),
+        });
+        r.renew_price = renew_price;
+        r.transfer_price = renew_price;
+    });
+    Ok(format!(
+        "{domain} is premium ({class}), renewal {renew_price}"
+    ))
+}
+
+/// A zone's registrar prices change.
+fn zone_price(
+    state: &mut State,
+    zone: &str,
+    renew: Decimal,
+    register: Option<Decimal>,
+    transfer: Option<Decimal>,
+) -> EventResult {
+    let zone = zone.trim_start_matches('.').to_ascii_lowercase();
+    let current = state
+        .zone_prices(&zone)
+        .ok_or_else(|| format!("zone {zone} is not offered by the sandbox"))?;
+    state.set_zone_prices(
+        &zone,
+        ZonePrices {
+            register: register.unwrap_or(current.register),
+            renew,
+            transfer: transfer.unwrap_or(current.transfer),
+        },
+    );
+    Ok(format!("zone {zone} renews at {renew} now"))
+}
+
+/// An incoming transfer of `domain` fails; a domain never seen gets a record.
+fn fail_transfer(state: &mut State, domain: &str, reason: Option<String>) -> EventResult {
+    let name = parse_name(domain)?;
+    let reason = reason.unwrap_or_else(|| "transfer rejected by the losing registrar".into());
+    let today = state.today();
+    let key = match state.find(&name) {
+        Some((key, _)) => key,
+        None => {
+            let prices = state
+                .zone_prices(name.zone())
+                .ok_or_else(|| format!("zone of {domain} is not offered by the sandbox"))?;
+            let rec = state.new_extra_record(name, prices);
+            state.insert_extra(rec)
+        }
+    };
+    let listed = state.update(&key, |r| {
+        let requested = r.transfer.as_ref().map(|t| t.requested).unwrap_or(today);
+        let mut log = r.transfer.take().map(|t| t.log).unwrap_or_default();
+        log.push(format!("{today} 10:00:00 [FAILED] {reason}"));
+        r.transfer = Some(TransferRecord {
+            requested,
+            status: TransferStatus::Failed(reason.clone()),
+            log,
+        });
+        r.present
+    });
+    if listed {
+        Ok(format!(
+            "transfer of {domain} recorded as failed (the domain stays listed)"
+        ))
+    } else {
+        Ok(format!("transfer of {domain} failed: {reason}"))
+    }
+}
+
+/// The registrar renewed `domain` by `years`.
+fn renew(state: &mut State, domain: &str, years: i32) -> EventResult {
+    if !(1..=10).contains(&years) {
+        return Err(format!("years must be 1..=10, got {years}"));
+    }
+    let (key, _) = find(state, domain)?;
+    let paid_until = state.update(&key, |r| {
+        r.paid_until = crate::portfolio::add_years(r.paid_until, years);
+        r.registry_expiry = r.registry_expiry.max(r.paid_until);
+        r.failed_renewal = None;
+        r.paid_until
+    });
+    Ok(format!("{domain} renewed, paid until {paid_until}"))
 }

@@ -1,28 +1,19 @@
 //! Fault injection: the ways a real registrar endpoint misbehaves, reproducible from the
 //! seed. Request number `n` always gets the same fault for the same seed and config.
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use crate::kit::faults::{self as kit, Rate};
 use serde::{Deserialize, Serialize};
 
-/// One kind of misbehaviour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Fault {
-    /// HTTP 200 with `code = 421`, "Command failed due to server error. Client should try
-    /// again" (the registrar's retryable error).
-    Code421,
-    /// HTTP 500 with an HTML error page instead of a `[RESPONSE]` block.
-    Http500,
-    /// The body stops half-way: no `EOF`, last line cut.
-    Truncated,
-    /// A list page loses its second half of rows but keeps its paging data (`COUNT`,
-    /// `TOTAL`) and its `EOF`: what a buggy proxy or server-side cut leaves. Answers
-    /// without `COUNT` (not lists) pass unchanged.
-    ShortPage,
-    /// Never answers (within any sane client timeout).
-    Hang,
-}
+/// The registrar's misbehaviours: all of the kit's. `command_failed` is HTTP 200 with
+/// `code = 421`, "Command failed due to server error. Client should try again" (the
+/// registrar's retryable error; `code421` is accepted too); `short_page` keeps a list
+/// page's paging data (`COUNT`, `TOTAL`) and its `EOF` but loses the second half of its
+/// rows, as a buggy proxy or a server-side cut leaves it (answers without `COUNT` pass
+/// unchanged); `truncated` ends the body half-way, without `EOF`.
+pub use crate::kit::Fault;
+
+/// Every fault the registrar sandbox shows.
+const SUPPORTED: &[Fault] = &kit::ROLL_ORDER;
 
 /// Fault rates and latency. Rates are probabilities per API request, rolled in the order
 /// hang, HTTP 500, truncated, short page, 421.
@@ -31,6 +22,8 @@ pub enum Fault {
 pub struct FaultConfig {
     /// Added to every API answer.
     pub latency_ms: u64,
+    /// The rate of [`Fault::CommandFailed`] (`rate_command_failed` is accepted too).
+    #[serde(alias = "rate_command_failed")]
     pub rate_421: f64,
     pub rate_http_500: f64,
     pub rate_truncated: f64,
@@ -55,95 +48,57 @@ impl Default for FaultConfig {
 }
 
 impl FaultConfig {
+    /// The rates in the kit's roll order, under their setting names.
+    fn rates(&self) -> [Rate; 5] {
+        [
+            ("rate_hang", self.rate_hang, Fault::Hang),
+            ("rate_http_500", self.rate_http_500, Fault::Http500),
+            ("rate_truncated", self.rate_truncated, Fault::Truncated),
+            ("rate_short_page", self.rate_short_page, Fault::ShortPage),
+            ("rate_421", self.rate_421, Fault::CommandFailed),
+        ]
+    }
+
     /// Rejects rates outside 0..=1 and rate sums above 1, with a message that names the
     /// offending setting.
     pub fn validate(&self) -> Result<(), String> {
-        let rates = [
-            ("rate_421", self.rate_421),
-            ("rate_http_500", self.rate_http_500),
-            ("rate_truncated", self.rate_truncated),
-            ("rate_short_page", self.rate_short_page),
-            ("rate_hang", self.rate_hang),
-        ];
-        for (name, rate) in rates {
-            if !(0.0..=1.0).contains(&rate) {
-                return Err(format!("{name} must be between 0 and 1, got {rate}"));
-            }
-        }
-        let sum: f64 = rates.iter().map(|(_, r)| r).sum();
-        if sum > 1.0 + 1e-9 {
-            return Err(format!("fault rates add up to {sum}, more than 1"));
-        }
-        Ok(())
+        kit::validate(&self.rates())
     }
 }
 
-/// Decides the fault of each request: scripted one-shot faults first, then the rates.
+/// The registrar's fault settings and the kit's decision.
 #[derive(Debug, Clone)]
 pub struct FaultPlan {
     pub config: FaultConfig,
-    seed: u64,
-    /// Faults for the next requests, in order (from the admin endpoint / Rust API).
-    queued: std::collections::VecDeque<Fault>,
+    plan: kit::FaultPlan,
 }
 
 impl FaultPlan {
     pub fn new(seed: u64, config: FaultConfig) -> Self {
         FaultPlan {
             config,
-            seed,
-            queued: Default::default(),
+            plan: kit::FaultPlan::new(seed ^ 0xFA17_FA17, SUPPORTED),
         }
     }
 
-    pub fn queue(&mut self, fault: Fault, count: usize) {
-        self.queued.extend(std::iter::repeat_n(fault, count));
+    pub fn queue(&mut self, fault: Fault, count: usize) -> Result<(), String> {
+        self.plan.queue(fault, count)
     }
 
     pub fn queued(&self) -> usize {
-        self.queued.len()
+        self.plan.queued()
     }
 
     /// The fault for API request number `request` (0-based), if any.
     pub fn decide(&mut self, request: u64) -> Option<Fault> {
-        if let Some(fault) = self.queued.pop_front() {
-            return Some(fault);
-        }
-        let c = &self.config;
-        if c.rate_421 + c.rate_http_500 + c.rate_truncated + c.rate_short_page + c.rate_hang <= 0.0
-        {
-            return None;
-        }
-        let mut rng = ChaCha8Rng::seed_from_u64(
-            self.seed ^ 0xFA17_FA17 ^ request.wrapping_mul(0x9E37_79B9_7F4A_7C15),
-        );
-        let roll: f64 = rng.gen();
-        let mut edge = 0.0;
-        for (rate, fault) in [
-            (c.rate_hang, Fault::Hang),
-            (c.rate_http_500, Fault::Http500),
-            (c.rate_truncated, Fault::Truncated),
-            (c.rate_short_page, Fault::ShortPage),
-            (c.rate_421, Fault::Code421),
-        ] {
-            edge += rate;
-            if roll < edge {
-                return Some(fault);
-            }
-        }
-        None
+        self.plan.decide(request, &self.config.rates())
     }
 }
 
 /// Cuts a rendered body roughly in half, mid-line, so the `EOF` is missing.
 pub fn truncate(body: &str) -> String {
-    let mut cut = body.len() / 2;
-    while !body.is_char_boundary(cut) {
-        cut -= 1;
-    }
     // Never end exactly on a line break: a torn line is what a dropped connection leaves.
-    let head = &body[..cut];
-    head.trim_end_matches('\n').to_string()
+    kit::truncate(body).trim_end_matches('\n').to_string()
 }
 
 /// Drops the second half of a rendered list page's rows (at least one), keeping every
@@ -215,7 +170,7 @@ mod tests {
         assert_eq!(faults, again);
         let hits = faults
             .iter()
-            .filter(|f| **f == Some(Fault::Code421))
+            .filter(|f| **f == Some(Fault::CommandFailed))
             .count();
         assert!(
             (140..=260).contains(&hits),
@@ -226,7 +181,7 @@ mod tests {
     #[test]
     fn queued_faults_come_first_and_bad_rates_are_rejected() {
         let mut plan = FaultPlan::new(1, FaultConfig::default());
-        plan.queue(Fault::Hang, 2);
+        plan.queue(Fault::Hang, 2).unwrap();
         assert_eq!(plan.decide(0), Some(Fault::Hang));
         assert_eq!(plan.decide(1), Some(Fault::Hang));
         assert_eq!(plan.decide(2), None);

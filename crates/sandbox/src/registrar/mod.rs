@@ -20,8 +20,11 @@
 //! {"event":"remove_domain","domain":"x.com"}
 //! {"event":"advance_clock","days":30[,"hours":0]}
 //! {"event":"set_faults","rate_421":0.1,"rate_http_500":0,"rate_truncated":0,"rate_short_page":0,"rate_hang":0,"latency_ms":50,"hang_ms":3600000}
-//! {"event":"inject_fault","fault":"code421|http500|truncated|short_page|hang","count":1}
+//! {"event":"inject_fault","fault":"command_failed|http500|truncated|short_page|hang","count":1}
 //! ```
+//!
+//! The fault names are the shared ones of [`crate::kit::faults`]; `code421` and
+//! `rate_421` name the registrar's `command_failed` (code 421) too.
 //!
 //! Not modelled: sub-users (`SUBUSER`, `s_user` act on the main account), list filters
 //! other than paging (`DOMAIN`, `ZONE`, … are refused with 510 rather than ignored),
@@ -35,6 +38,7 @@
 pub mod commands;
 pub mod events;
 pub mod faults;
+mod session;
 pub mod state;
 pub mod wire;
 
@@ -42,16 +46,16 @@ pub use events::RegistrarEvent;
 pub use faults::{Fault, FaultConfig};
 pub use state::RoleUser;
 
+use crate::kit::{self, CallCounter, Server, StateFile};
 use crate::portfolio::Portfolio;
 use axum::body::Bytes;
 use axum::extract::State as AxumState;
 use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Router;
 use chrono::NaiveDate;
 use domwatch_core::model::Dialect;
-use domwatch_rrp::codec::Command;
 use faults::FaultPlan;
 use rust_decimal_macros::dec;
 use serde::Serialize;
@@ -127,36 +131,17 @@ impl RegistrarSandboxConfig {
 struct Inner {
     state: State,
     faults: FaultPlan,
-    requests: u64,
-    /// Requests per command (upper-cased), so a benchmark can tell where its calls go.
-    requests_by_command: std::collections::BTreeMap<String, u64>,
-    /// Where changes are saved, and the change count last saved.
-    state_file: Option<std::path::PathBuf>,
-    saved_changes: u64,
+    /// API requests, per command (upper-cased).
+    calls: CallCounter,
+    state_file: StateFile,
 }
 
 impl Inner {
-    /// Saves the overlay when something changed (write to a temporary file, then rename,
-    /// so a crash never leaves half a file).
+    /// Saves the overlay when something changed.
     fn save_if_changed(&mut self) {
-        let Some(path) = &self.state_file else { return };
-        if self.state.changes() == self.saved_changes {
-            return;
-        }
-        let result = serde_json::to_vec(&self.state.persisted())
-            .map_err(|e| e.to_string())
-            .and_then(|bytes| {
-                let tmp = path.with_extension("json.tmp");
-                std::fs::write(&tmp, bytes)
-                    .and_then(|()| std::fs::rename(&tmp, path))
-                    .map_err(|e| e.to_string())
-            });
-        match result {
-            Ok(()) => self.saved_changes = self.state.changes(),
-            Err(e) => {
-                tracing::error!(file = %path.display(), error = %e, "sandbox registrar state not saved")
-            }
-        }
+        let state = &self.state;
+        self.state_file
+            .save_if_changed(state.changes(), || state.persisted());
     }
 }
 
@@ -177,30 +162,15 @@ impl App {
             vat_percent: dec!(19.00),
         };
         let mut state = State::new(config.dialect, config.portfolio(), account);
-        if let Some(path) = config.state_file.as_ref().filter(|p| p.exists()) {
-            let saved = std::fs::read(path)
-                .map_err(|e| e.to_string())
-                .and_then(|bytes| {
-                    serde_json::from_slice::<state::PersistedState>(&bytes)
-                        .map_err(|e| e.to_string())
-                })
-                .and_then(|saved| state.restore(saved));
-            if let Err(e) = saved {
-                return Err(format!(
-                    "the sandbox registrar state in {} cannot be used ({e}): delete the file to start over",
-                    path.display()
-                ));
-            }
-        }
-        let saved_changes = state.changes();
+        let mut state_file = StateFile::new(config.state_file.clone(), "sandbox registrar");
+        state_file.load(|saved: state::PersistedState| state.restore(saved))?;
+        state_file.mark_saved(state.changes());
         Ok(App {
             inner: Mutex::new(Inner {
                 state,
                 faults: FaultPlan::new(config.seed, config.faults.clone()),
-                requests: 0,
-                requests_by_command: Default::default(),
-                state_file: config.state_file.clone(),
-                saved_changes,
+                calls: CallCounter::default(),
+                state_file,
             }),
         })
     }
@@ -223,15 +193,15 @@ impl App {
 
     fn snapshot(&self) -> Snapshot {
         let mut inner = self.lock();
-        let listed = inner.state.listed_total();
+        let listed_domains = inner.state.listed_total();
         Snapshot {
             dialect: inner.state.dialect.to_string(),
             seed: inner.state.portfolio.seed,
             portfolio_size: inner.state.portfolio.size,
             now: inner.state.now().format("%Y-%m-%d %H:%M:%S").to_string(),
-            listed_domains: listed,
-            api_requests: inner.requests,
-            api_requests_by_command: inner.requests_by_command.clone(),
+            listed_domains,
+            api_requests: inner.calls.total(),
+            api_requests_by_command: inner.calls.by_name().clone(),
             open_sessions: inner.state.session_count(),
             queued_faults: inner.faults.queued(),
             faults: inner.faults.config.clone(),
@@ -275,22 +245,19 @@ pub async fn serve(
     axum::serve(listener, router).await
 }
 
-/// A sandbox registrar running in the background of this process.
+/// A sandbox registrar running in the background of this process; stops when dropped.
 pub struct RegistrarSandbox {
-    addr: SocketAddr,
+    server: Server,
     app: Arc<App>,
     dialect: Dialect,
     login: String,
     password: String,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 impl RegistrarSandbox {
     /// Binds `127.0.0.1:0` and serves in the background.
     pub async fn start(config: RegistrarSandboxConfig) -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
-        Self::start_on(config, listener)
+        Self::start_on(config, kit::server::bind_loopback().await?)
     }
 
     /// Serves on a listener the caller bound (e.g. the CLI's `--listen`).
@@ -298,29 +265,18 @@ impl RegistrarSandbox {
         config: RegistrarSandboxConfig,
         listener: tokio::net::TcpListener,
     ) -> std::io::Result<Self> {
-        let addr = listener.local_addr()?;
         let (router, app) = router(&config).map_err(std::io::Error::other)?;
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await
-        });
         Ok(RegistrarSandbox {
-            addr,
+            server: Server::spawn(listener, router, "sandbox registrar")?,
             app,
             dialect: config.dialect,
             login: config.login,
             password: config.password,
-            shutdown: Some(tx),
-            task: Some(task),
         })
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -329,12 +285,12 @@ impl RegistrarSandbox {
 
     /// The API endpoint, e.g. `http://127.0.0.1:8480/api/call.cgi`.
     pub fn endpoint(&self) -> String {
-        format!("http://{}{}", self.addr, API_PATH)
+        format!("http://{}{}", self.addr(), API_PATH)
     }
 
     /// `http://127.0.0.1:port`, for the admin endpoints.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.addr())
     }
 
     pub fn login(&self) -> &str {
@@ -352,63 +308,31 @@ impl RegistrarSandbox {
 
     /// API requests received so far (admin requests not counted).
     pub fn request_count(&self) -> u64 {
-        self.app.lock().requests
+        self.app.lock().calls.total()
     }
 
-    /// Stops serving and waits for the server task.
+    /// Stops serving and waits (briefly) for the server task.
     pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            // Hanging requests would keep a graceful shutdown waiting: bound it.
-            let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
-        }
-    }
-}
-
-impl Drop for RegistrarSandbox {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
+        self.server.stop().await;
     }
 }
 
 // ----- HTTP handlers --------------------------------------------------------------------
 
 async fn admin_event(AxumState(app): AxumState<Arc<App>>, body: Bytes) -> Response {
-    let event: RegistrarEvent = match serde_json::from_slice(&body) {
-        Ok(event) => event,
-        Err(e) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                Json(serde_json::json!({"ok": false, "error": format!("not a sandbox event: {e}; send e.g. {{\"event\":\"advance_clock\",\"days\":1}}")})),
-            )
-                .into_response()
-        }
-    };
-    let applied = tokio::task::spawn_blocking(move || app.apply(event))
-        .await
-        .unwrap_or_else(|_| Err("the sandbox failed while applying the event".into()));
-    match applied {
-        Ok(detail) => Json(serde_json::json!({"ok": true, "detail": detail})).into_response(),
-        Err(error) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Json(serde_json::json!({"ok": false, "error": error})),
-        )
-            .into_response(),
-    }
+    kit::admin::event(body, move |event| app.apply(event)).await
 }
 
 async fn admin_state(AxumState(app): AxumState<Arc<App>>) -> Response {
-    match tokio::task::spawn_blocking(move || app.snapshot()).await {
-        Ok(snapshot) => Json(snapshot).into_response(),
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    }
+    kit::admin::state(move || app.snapshot()).await
+}
+
+/// What one API call came to, decided under the lock.
+struct Decided {
+    fault: Option<Fault>,
+    latency_ms: u64,
+    hang_ms: u64,
+    text: String,
 }
 
 async fn api_call(
@@ -417,6 +341,34 @@ async fn api_call(
     uri: Uri,
     body: Bytes,
 ) -> Response {
+    let (fields, malformed) = request_fields(&method, &uri, &body);
+    // The state work is synchronous and can be long (first list of a huge portfolio):
+    // run it off the async workers so slow answers never stall the server.
+    let decided = tokio::task::spawn_blocking(move || app.decide(&fields, malformed)).await;
+    let Ok(decided) = decided else {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "sandbox handler panicked\n",
+        )
+            .into_response();
+    };
+    if decided.fault == Some(Fault::Hang) {
+        return kit::faults::hang(Duration::from_millis(decided.hang_ms)).await;
+    }
+    if decided.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(decided.latency_ms)).await;
+    }
+    match decided.fault {
+        Some(Fault::Http500) => kit::faults::http_500_page(),
+        Some(Fault::Truncated) => text_response(faults::truncate(&decided.text)),
+        Some(Fault::ShortPage) => text_response(faults::drop_rows(&decided.text)),
+        _ => text_response(decided.text),
+    }
+}
+
+/// The fields of a call: its query string, then (POST) its form body; `true` when one
+/// of them is not form-encoded.
+fn request_fields(method: &Method, uri: &Uri, body: &Bytes) -> (Vec<(String, String)>, bool) {
     let mut fields: Vec<(String, String)> = Vec::new();
     let mut malformed = false;
     if let Some(query) = uri.query() {
@@ -425,79 +377,48 @@ async fn api_call(
             Err(_) => malformed = true,
         }
     }
-    if method == Method::POST && !body.is_empty() {
-        match serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) {
+    if *method == Method::POST && !body.is_empty() {
+        match serde_urlencoded::from_bytes::<Vec<(String, String)>>(body) {
             Ok(pairs) => fields.extend(pairs),
             Err(_) => malformed = true,
         }
     }
+    (fields, malformed)
+}
 
-    // The state work is synchronous and can be long (first list of a huge portfolio):
-    // run it off the async workers so slow answers never stall the server.
-    let worker = app.clone();
-    let decided = tokio::task::spawn_blocking(move || {
-        let cmd = request_command(&fields);
-        let mut inner = worker.lock();
-        let request = inner.requests;
-        inner.requests += 1;
-        let counted = match cmd.name() {
+impl App {
+    /// Counts the call, decides its fault and, unless the fault stops it, runs it.
+    fn decide(&self, fields: &[(String, String)], malformed: bool) -> Decided {
+        let cmd = session::request_command(fields);
+        let mut inner = self.lock();
+        let request = inner.calls.request();
+        inner.calls.count(&match cmd.name() {
             "" => "(none)".to_string(),
             name => name.to_ascii_uppercase(),
-        };
-        *inner.requests_by_command.entry(counted).or_default() += 1;
+        });
         let fault = inner.faults.decide(request);
-        let latency = inner.faults.config.latency_ms;
-        let hang = inner.faults.config.hang_ms;
         let dialect = inner.state.dialect;
-        let text = match fault {
-            Some(Fault::Hang) | Some(Fault::Http500) => String::new(),
-            Some(Fault::Code421) => wire::render(
-                &Reply::new(
-                    421,
-                    "Command failed due to server error. Client should try again",
-                ),
-                dialect,
-                runtime_of(request),
-            ),
-            None | Some(Fault::Truncated) | Some(Fault::ShortPage) => {
-                let reply = if malformed {
-                    Reply::syntax_error(507, "Invalid command format")
-                } else {
-                    let reply = handle_call(&mut inner.state, &fields, &cmd);
-                    inner.save_if_changed();
-                    reply
-                };
-                wire::render(&reply, dialect, runtime_of(request))
+        let reply = match fault {
+            Some(Fault::Hang) | Some(Fault::Http500) => None,
+            Some(Fault::CommandFailed) => Some(Reply::new(
+                421,
+                "Command failed due to server error. Client should try again",
+            )),
+            _ if malformed => Some(Reply::syntax_error(507, "Invalid command format")),
+            _ => {
+                let reply = session::handle_call(&mut inner.state, fields, &cmd);
+                inner.save_if_changed();
+                Some(reply)
             }
         };
-        (fault, latency, hang, text)
-    })
-    .await;
-    let Ok((fault, latency, hang, text)) = decided else {
-        return (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "sandbox handler panicked\n",
-        )
-            .into_response();
-    };
-
-    if fault == Some(Fault::Hang) {
-        tokio::time::sleep(Duration::from_millis(hang)).await;
-        return StatusCode::GATEWAY_TIMEOUT.into_response();
-    }
-    if latency > 0 {
-        tokio::time::sleep(Duration::from_millis(latency)).await;
-    }
-    match fault {
-        Some(Fault::Http500) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            [(header::CONTENT_TYPE, HeaderValue::from_static("text/html"))],
-            "<html><head><title>500 Internal Server Error</title></head><body><h1>Internal Server Error</h1></body></html>\n",
-        )
-            .into_response(),
-        Some(Fault::Truncated) => text_response(faults::truncate(&text)),
-        Some(Fault::ShortPage) => text_response(faults::drop_rows(&text)),
-        _ => text_response(text),
+        Decided {
+            fault,
+            latency_ms: inner.faults.config.latency_ms,
+            hang_ms: inner.faults.config.hang_ms,
+            text: reply
+                .map(|reply| wire::render(&reply, dialect, runtime_of(request)))
+                .unwrap_or_default(),
+        }
     }
 }
 
@@ -515,123 +436,4 @@ fn text_response(body: String) -> Response {
 /// A plausible, deterministic server runtime for request `n` (5..45 ms).
 fn runtime_of(request: u64) -> f64 {
     0.005 + (request.wrapping_mul(37) % 40) as f64 / 1000.0
-}
-
-/// The command a request carries: the `s_command` body, or GET style
-/// (`?s_login=…&command=StatusAccount&domain=…`) where every field that is not a
-/// connection field is a command parameter.
-fn request_command(fields: &[(String, String)]) -> Command {
-    match last_field(fields, "s_command") {
-        Some(text) => Command::decode(text),
-        None => {
-            let mut cmd = Command::empty();
-            for (key, value) in fields {
-                let lower = key.to_ascii_lowercase();
-                if !lower.starts_with("s_") && lower != "persistent" {
-                    cmd.set(key, value.as_str());
-                }
-            }
-            cmd
-        }
-    }
-}
-
-/// The last value of a request field, by case-insensitive name (later fields win).
-fn last_field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    fields
-        .iter()
-        .rev()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
-/// Authenticates one call and runs `cmd`, the command it carries.
-fn handle_call(state: &mut State, fields: &[(String, String)], cmd: &Command) -> Reply {
-    let dialect = state.dialect;
-    let field = |name: &str| last_field(fields, name);
-    let command = cmd.name().to_ascii_lowercase();
-
-    if dialect == Dialect::Ispapi {
-        let entity = field("s_entity").unwrap_or_default();
-        if !ISPAPI_ENTITIES.contains(&entity) {
-            return Reply::new(502, "Invalid entity value");
-        }
-    }
-
-    let session_field = match dialect {
-        Dialect::Cnr => "s_sessionid",
-        _ => "s_session",
-    };
-    let session = field(session_field).filter(|s| !s.is_empty());
-    let login = match session {
-        Some(id) => match state.use_session(id) {
-            Some(login) => {
-                let claimed = field("s_login").filter(|l| !l.is_empty());
-                if claimed.is_some_and(|c| c != login) {
-                    return Reply::new(530, "Authentication failed");
-                }
-                login
-            }
-            None => return Reply::new(530, "Authentication failed"),
-        },
-        None => {
-            let (Some(login), Some(password)) = (field("s_login"), field("s_pw")) else {
-                return Reply::new(530, "Authentication failed");
-            };
-            if !credentials_ok(&state.account, dialect, login, password) {
-                return Reply::new(530, "Authentication failed");
-            }
-            login.to_string()
-        }
-    };
-
-    match (dialect, command.as_str()) {
-        (Dialect::Cnr, "" | "startsession") if field("persistent") == Some("1") => {
-            let (id, expires) = state.open_session(&login);
-            let mut r = Reply::ok();
-            r.push("expiration date", expires.format("%Y-%m-%d %H:%M:%S"));
-            r.push("sessionid", id);
-            r
-        }
-        (Dialect::Cnr, "stopsession") | (Dialect::Ispapi, "endsession") => {
-            if let Some(id) = session {
-                state.close_session(id);
-            }
-            Reply::ok()
-        }
-        (Dialect::Ispapi, "startsession") => {
-            let (id, _) = state.open_session(&login);
-            let mut r = Reply::ok();
-            r.push("session", id);
-            r
-        }
-        _ => commands::dispatch(state, cmd),
-    }
-}
-
-/// The account login, or a role user as `login:role` (CNR) / `login!role` (ISPAPI).
-fn credentials_ok(account: &Account, dialect: Dialect, login: &str, password: &str) -> bool {
-    if login == account.login {
-        return constant_time_eq(password, &account.password);
-    }
-    let separator = match dialect {
-        Dialect::Cnr => ':',
-        _ => '!',
-    };
-    let Some((base, role)) = login.split_once(separator) else {
-        return false;
-    };
-    base == account.login
-        && account
-            .roles
-            .iter()
-            .any(|r| r.role == role && constant_time_eq(password, &r.password))
-}
-
-fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
 }

@@ -19,10 +19,14 @@ pub enum SmartnicEvent {
         #[serde(default = "one")]
         count: usize,
     },
-    /// Replaces the fault rates, the latency and how long a hang lasts.
+    /// Replaces the fault rates, the latency and how long a hang lasts. The rates come
+    /// as the kit's top-level `rate_hang`, `rate_http_500`, … (as in every sandbox) or in
+    /// the older `rates` object; a top-level rate wins.
     SetFaults {
         #[serde(default)]
         rates: FaultRates,
+        #[serde(flatten)]
+        top_level: TopLevelRates,
         #[serde(default)]
         latency_ms: u64,
         #[serde(default = "default_hang_ms")]
@@ -73,6 +77,31 @@ fn default_hang_ms() -> u64 {
     30_000
 }
 
+/// The kit's rate names at the top level of `set_faults`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TopLevelRates {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_hang: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_http_500: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_truncated: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_command_failed: Option<f64>,
+}
+
+impl TopLevelRates {
+    /// `rates` with every rate given here put in its place.
+    fn over(&self, rates: FaultRates) -> FaultRates {
+        FaultRates {
+            hang: self.rate_hang.unwrap_or(rates.hang),
+            http_500: self.rate_http_500.unwrap_or(rates.http_500),
+            truncated: self.rate_truncated.unwrap_or(rates.truncated),
+            command_failed: self.rate_command_failed.unwrap_or(rates.command_failed),
+        }
+    }
+}
+
 /// Latency and hang length, changed by [`SmartnicEvent::SetFaults`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timing {
@@ -89,14 +118,16 @@ pub fn apply(
 ) -> Result<String, String> {
     match event {
         SmartnicEvent::InjectFault { fault, count } => {
-            faults.queue(fault, count);
+            faults.queue(fault, count)?;
             Ok(format!("the next {count} request(s) get {fault:?}"))
         }
         SmartnicEvent::SetFaults {
             rates,
+            top_level,
             latency_ms,
             hang_ms,
         } => {
+            let rates = top_level.over(rates);
             rates.validate()?;
             faults.rates = rates;
             timing.latency = Duration::from_millis(latency_ms);
@@ -221,6 +252,7 @@ mod tests {
                 .contains("hang")
         );
         assert!(run("{\"event\":\"renew\",\"domain\":\"not-here.de\"}".into()).is_err());
+
         let details = |domain: &str| {
             format!(
                 "{{\"event\":\"set_domain_details\",\"domain\":\"{domain}\",\"remarks\":\"Kunde 7\",\
@@ -240,5 +272,25 @@ mod tests {
                 Ok(())
             })
             .unwrap();
+    }
+
+    #[test]
+    fn set_faults_reads_the_kits_rate_names_and_the_old_rates_object() {
+        let portfolio = Portfolio::new(3, 50, NaiveDate::from_ymd_opt(2026, 11, 22).unwrap());
+        let mut state = State::new(portfolio, "r".into());
+        let mut faults = FaultPlan::new(3, FaultRates::default());
+        let mut timing = Timing {
+            latency: Duration::ZERO,
+            hang: Duration::from_secs(30),
+        };
+        let mut run = |json: &str| {
+            let event: SmartnicEvent = serde_json::from_str(json).unwrap();
+            apply(event, &mut state, &mut faults, &mut timing)
+        };
+        run(r#"{"event":"set_faults","rates":{"hang":0.25},"rate_truncated":0.5}"#).unwrap();
+        let refused = run(r#"{"event":"set_faults","rate_http_500":3.0}"#).unwrap_err();
+        assert!(refused.contains("rate_http_500"), "{refused}");
+        assert_eq!(faults.rates.hang, 0.25);
+        assert_eq!(faults.rates.truncated, 0.5);
     }
 }

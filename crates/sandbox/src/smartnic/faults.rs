@@ -2,129 +2,94 @@
 //! reproducible from the seed (request number `n` always gets the same fault for the same
 //! seed and rates). Queued one-shot faults come first.
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use crate::kit::faults::{self as kit, Rate};
 use serde::{Deserialize, Serialize};
-use std::collections::VecDeque;
 
-/// One kind of misbehaviour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SmartnicFault {
-    /// HTTP 500 with an HTML page; the call is not carried out.
-    Http500,
-    /// The call is carried out but the answer stops half-way (a dropped connection).
-    Truncated,
-    /// No answer until `hang` has passed (then HTTP 504); the call is not carried out.
-    Hang,
-    /// `returnCode` 2400 "Command failed"; the call is not carried out.
-    CommandFailed,
-}
+/// One kind of misbehaviour: the kit's faults but `short_page` (SOAP answers have no
+/// pages). `command_failed` is `returnCode` 2400 "Command failed"; the call is not
+/// carried out.
+pub type SmartnicFault = kit::Fault;
+
+/// The faults the Smart-NIC sandbox shows.
+const SUPPORTED: &[SmartnicFault] = &[
+    SmartnicFault::Hang,
+    SmartnicFault::Http500,
+    SmartnicFault::Truncated,
+    SmartnicFault::CommandFailed,
+];
 
 /// `returnCode` of [`SmartnicFault::CommandFailed`] (EPP's "command failed").
 pub const COMMAND_FAILED: i64 = 2400;
 
 /// Fault probabilities per SOAP request, rolled in the order hang, HTTP 500, truncated,
-/// command failed.
+/// command failed. The JSON names are the kit's (`rate_hang`, …); the old short names
+/// (`hang`, `http_500`, `truncated`, `command_failed`) are accepted too.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct FaultRates {
+    #[serde(alias = "rate_hang")]
     pub hang: f64,
+    #[serde(alias = "rate_http_500")]
     pub http_500: f64,
+    #[serde(alias = "rate_truncated")]
     pub truncated: f64,
+    #[serde(alias = "rate_command_failed")]
     pub command_failed: f64,
 }
 
 impl FaultRates {
     /// Rejects rates outside 0..=1 and sums above 1, naming the offending setting.
     pub fn validate(&self) -> Result<(), String> {
-        let rates = self.all();
-        for (name, rate) in rates {
-            if !(0.0..=1.0).contains(&rate) {
-                return Err(format!(
-                    "fault rate {name} must be between 0 and 1, got {rate}"
-                ));
-            }
-        }
-        let sum: f64 = rates.iter().map(|(_, r)| r).sum();
-        if sum > 1.0 + 1e-9 {
-            return Err(format!("fault rates add up to {sum}, more than 1"));
-        }
-        Ok(())
+        kit::validate(&self.all())
     }
 
-    fn all(&self) -> [(&'static str, f64); 4] {
+    fn all(&self) -> [Rate; 4] {
         [
-            ("hang", self.hang),
-            ("http_500", self.http_500),
-            ("truncated", self.truncated),
-            ("command_failed", self.command_failed),
+            ("rate_hang", self.hang, SmartnicFault::Hang),
+            ("rate_http_500", self.http_500, SmartnicFault::Http500),
+            ("rate_truncated", self.truncated, SmartnicFault::Truncated),
+            (
+                "rate_command_failed",
+                self.command_failed,
+                SmartnicFault::CommandFailed,
+            ),
         ]
     }
 }
 
-/// Decides the fault of each request.
+/// The Smart-NIC fault rates and the kit's decision.
 #[derive(Debug, Clone)]
 pub struct FaultPlan {
     pub rates: FaultRates,
-    seed: u64,
-    queued: VecDeque<SmartnicFault>,
+    plan: kit::FaultPlan,
 }
 
 impl FaultPlan {
     pub fn new(seed: u64, rates: FaultRates) -> Self {
         FaultPlan {
             rates,
-            seed,
-            queued: VecDeque::new(),
+            plan: kit::FaultPlan::new(seed ^ 0x50A9_FA17, SUPPORTED),
         }
     }
 
     /// The next `count` requests get `fault`.
-    pub fn queue(&mut self, fault: SmartnicFault, count: usize) {
-        self.queued.extend(std::iter::repeat_n(fault, count));
+    pub fn queue(&mut self, fault: SmartnicFault, count: usize) -> Result<(), String> {
+        self.plan.queue(fault, count)
     }
 
     pub fn queued(&self) -> usize {
-        self.queued.len()
+        self.plan.queued()
     }
 
     /// The fault for SOAP request number `request` (0-based), if any.
     pub fn decide(&mut self, request: u64) -> Option<SmartnicFault> {
-        if let Some(fault) = self.queued.pop_front() {
-            return Some(fault);
-        }
-        let r = &self.rates;
-        if r.hang + r.http_500 + r.truncated + r.command_failed <= 0.0 {
-            return None;
-        }
-        let mut rng = ChaCha8Rng::seed_from_u64(
-            self.seed ^ 0x50A9_FA17 ^ request.wrapping_mul(0x9E37_79B9_7F4A_7C15),
-        );
-        let roll: f64 = rng.gen();
-        let mut edge = 0.0;
-        for (rate, fault) in [
-            (r.hang, SmartnicFault::Hang),
-            (r.http_500, SmartnicFault::Http500),
-            (r.truncated, SmartnicFault::Truncated),
-            (r.command_failed, SmartnicFault::CommandFailed),
-        ] {
-            edge += rate;
-            if roll < edge {
-                return Some(fault);
-            }
-        }
-        None
+        self.plan.decide(request, &self.rates.all())
     }
 }
 
 /// Cuts an answer roughly in half, inside the XML, so it cannot be parsed.
 pub fn truncate(body: &str) -> String {
-    let mut cut = body.len() / 2;
-    while !body.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    body[..cut].to_string()
+    kit::truncate(body)
 }
 
 #[cfg(test)]
@@ -152,7 +117,7 @@ mod tests {
     #[test]
     fn queued_faults_come_first_and_bad_rates_are_named() {
         let mut plan = FaultPlan::new(1, FaultRates::default());
-        plan.queue(SmartnicFault::CommandFailed, 2);
+        plan.queue(SmartnicFault::CommandFailed, 2).unwrap();
         assert_eq!(plan.decide(0), Some(SmartnicFault::CommandFailed));
         assert_eq!(plan.decide(1), Some(SmartnicFault::CommandFailed));
         assert_eq!(plan.decide(2), None);

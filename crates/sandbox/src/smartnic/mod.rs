@@ -25,7 +25,8 @@
 //! {"event":"set_domain_details","domain":"x.de","nameservers":[{"ns":"ns1.x.de","ipv4":"192.0.2.1"}],"remarks":"…","wpp":["1",null,null,null],"notify":"…"}
 //! ```
 //!   (`POST /_sandbox/fault` with `{"fault":…,"count":…}` is kept as a short form of
-//!   `inject_fault`.)
+//!   `inject_fault`. The fault and rate names are the kit's, see [`crate::kit::faults`];
+//!   inside `rates` both `rate_hang` and the old `hang` are read.)
 //!
 //! Semantics: `domainDelete` sets `toBeDeletedDate` (its `startDate`, else the paid-until
 //! day); `domainTransit` (.de only) does the same as a TRANSIT order; `domainRevoke`
@@ -54,13 +55,14 @@ pub mod state;
 pub use events::SmartnicEvent;
 pub use faults::{FaultRates, SmartnicFault};
 
+use crate::kit::{self, CallCounter, Server, StateFile};
 use crate::portfolio::Portfolio;
 use axum::body::Bytes;
 use axum::extract::State as AxumState;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Router;
 use chrono::NaiveDate;
 use events::Timing;
 use faults::FaultPlan;
@@ -147,40 +149,23 @@ struct Inner {
     state: State,
     faults: FaultPlan,
     timing: Timing,
-    requests: u64,
-    per_operation: BTreeMap<String, u64>,
-    state_file: Option<PathBuf>,
-    saved_changes: u64,
+    /// SOAP requests, per operation that reached one.
+    calls: CallCounter,
+    state_file: StateFile,
 }
 
 impl Inner {
-    /// Saves the changes when there are new ones (temporary file, then rename, so a crash
-    /// never leaves half a file).
+    /// Saves the changes when there are new ones.
     fn save_if_changed(&mut self) {
-        let Some(path) = &self.state_file else { return };
-        if self.state.changes() == self.saved_changes {
-            return;
-        }
-        let result = serde_json::to_vec(&self.state.persisted())
-            .map_err(|e| e.to_string())
-            .and_then(|bytes| {
-                let tmp = path.with_extension("json.tmp");
-                std::fs::write(&tmp, bytes)
-                    .and_then(|()| std::fs::rename(&tmp, path))
-                    .map_err(|e| e.to_string())
-            });
-        match result {
-            Ok(()) => self.saved_changes = self.state.changes(),
-            Err(e) => {
-                tracing::error!(file = %path.display(), error = %e, "Smart-NIC sandbox state not saved")
-            }
-        }
+        let state = &self.state;
+        self.state_file
+            .save_if_changed(state.changes(), || state.persisted());
     }
 
     fn snapshot(&mut self) -> SandboxSnapshot {
         SandboxSnapshot {
-            api_requests: self.requests,
-            per_operation: self.per_operation.clone(),
+            api_requests: self.calls.total(),
+            per_operation: self.calls.by_name().clone(),
             listed_domains: self.state.listed_total(),
             changed_domains: self.state.changed_domains(),
             created_handles: self.state.created_handles(),
@@ -206,21 +191,9 @@ impl App {
         }
         config.faults.validate()?;
         let mut state = State::new(config.portfolio(), config.login.clone());
-        if let Some(path) = config.state_file.as_ref().filter(|p| p.exists()) {
-            let restored = std::fs::read(path)
-                .map_err(|e| e.to_string())
-                .and_then(|bytes| {
-                    serde_json::from_slice::<state::Persisted>(&bytes).map_err(|e| e.to_string())
-                })
-                .and_then(|saved| state.restore(saved));
-            if let Err(e) = restored {
-                return Err(format!(
-                    "the Smart-NIC sandbox state in {} cannot be used ({e}): delete the file to start over",
-                    path.display()
-                ));
-            }
-        }
-        let saved_changes = state.changes();
+        let mut state_file = StateFile::new(config.state_file.clone(), "Smart-NIC sandbox");
+        state_file.load(|saved: state::Persisted| state.restore(saved))?;
+        state_file.mark_saved(state.changes());
         Ok(App {
             inner: Mutex::new(Inner {
                 state,
@@ -229,10 +202,8 @@ impl App {
                     latency: config.latency,
                     hang: config.hang,
                 },
-                requests: 0,
-                per_operation: BTreeMap::new(),
-                state_file: config.state_file.clone(),
-                saved_changes,
+                calls: CallCounter::default(),
+                state_file,
             }),
             login: config.login.clone(),
             password: config.password.clone(),
@@ -273,19 +244,16 @@ fn router(config: &SmartnicSandboxConfig) -> Result<(Router, Arc<App>), String> 
 
 /// A Smart-NIC sandbox running in the background of this process; stops when dropped.
 pub struct SmartnicSandbox {
-    addr: SocketAddr,
+    server: Server,
     app: Arc<App>,
     login: String,
     password: String,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 impl SmartnicSandbox {
     /// Binds `127.0.0.1:0` and serves in the background.
     pub async fn start(config: SmartnicSandboxConfig) -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
-        Self::start_on(config, listener)
+        Self::start_on(config, kit::server::bind_loopback().await?)
     }
 
     /// Serves on a listener the caller bound (the CLI's `--listen`).
@@ -293,38 +261,27 @@ impl SmartnicSandbox {
         config: SmartnicSandboxConfig,
         listener: tokio::net::TcpListener,
     ) -> std::io::Result<Self> {
-        let addr = listener.local_addr()?;
         let (router, app) = router(&config).map_err(std::io::Error::other)?;
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await
-        });
         Ok(SmartnicSandbox {
-            addr,
+            server: Server::spawn(listener, router, "Smart-NIC sandbox")?,
             app,
             login: config.login,
             password: config.password,
-            shutdown: Some(tx),
-            task: Some(task),
         })
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// `http://127.0.0.1:PORT/soap.php`.
     pub fn endpoint(&self) -> String {
-        format!("http://{}{SOAP_PATH}", self.addr)
+        format!("http://{}{SOAP_PATH}", self.addr())
     }
 
     /// `http://127.0.0.1:PORT`, for the WSDL and the admin endpoints.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.addr())
     }
 
     pub fn login(&self) -> &str {
@@ -335,9 +292,12 @@ impl SmartnicSandbox {
         &self.password
     }
 
-    /// The next `count` SOAP requests get `fault`.
+    /// The next `count` SOAP requests get `fault` (`short_page` is refused: SOAP answers
+    /// have no pages).
     pub fn inject(&self, fault: SmartnicFault, count: usize) {
-        self.app.lock().faults.queue(fault, count);
+        if let Err(e) = self.app.lock().faults.queue(fault, count) {
+            tracing::warn!(error = %e, "Smart-NIC sandbox: fault not injected");
+        }
     }
 
     /// Applies a scripted event (same as `POST /_sandbox/event`).
@@ -351,29 +311,12 @@ impl SmartnicSandbox {
 
     /// SOAP requests received so far.
     pub fn request_count(&self) -> u64 {
-        self.app.lock().requests
+        self.app.lock().calls.total()
     }
 
     /// Stops serving and waits (briefly) for the server task.
     pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            // Hanging requests would keep a graceful shutdown waiting: bound it.
-            let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
-        }
-    }
-}
-
-impl Drop for SmartnicSandbox {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
+        self.server.stop().await;
     }
 }
 
@@ -388,87 +331,28 @@ enum Decision {
     Hang(Duration),
 }
 
+/// One SOAP call as it arrived.
+struct Call {
+    authorized: bool,
+    soap_action: Option<String>,
+    body: Bytes,
+}
+
 async fn soap_endpoint(
     AxumState(app): AxumState<Arc<App>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let authorized = authorized(&headers, &app.login, &app.password);
-    let soap_action = headers
-        .get("soapaction")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let call = Call {
+        authorized: authorized(&headers, &app.login, &app.password),
+        soap_action: headers
+            .get("soapaction")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        body,
+    };
     // The state work can be long (the first list of a huge portfolio): off the workers.
-    let worker = app.clone();
-    let decided = tokio::task::spawn_blocking(move || {
-        let mut inner = worker.lock();
-        let request_number = inner.requests;
-        inner.requests += 1;
-        let latency = inner.timing.latency;
-        if !authorized {
-            return (Decision::Unauthorized, latency, false);
-        }
-        let fault = inner.faults.decide(request_number);
-        let decision = match fault {
-            Some(SmartnicFault::Http500) => Decision::Http500,
-            Some(SmartnicFault::Hang) => Decision::Hang(inner.timing.hang),
-            Some(SmartnicFault::CommandFailed) => {
-                let operation = soap::read_request(&body, None)
-                    .map(|r| r.operation)
-                    .unwrap_or_else(|_| "unknown".into());
-                Decision::Answer(soap::response(
-                    &operation,
-                    "",
-                    faults::COMMAND_FAILED,
-                    "Command failed; please try again later",
-                    "",
-                    &format!("DBS-SANDBOX-{request_number}"),
-                ))
-            }
-            None | Some(SmartnicFault::Truncated) => {
-                match soap::read_request(&body, soap_action.as_deref()) {
-                    Err(fault) => Decision::Fault(fault),
-                    Ok(request) => {
-                        *inner
-                            .per_operation
-                            .entry(request.operation.clone())
-                            .or_default() += 1;
-                        if !soap::in_wsdl(&request.operation) {
-                            let fault = soap::unknown_operation_fault(&request.operation);
-                            return (Decision::Fault(fault), latency, false);
-                        }
-                        let result =
-                            inner
-                                .state
-                                .run(&request.operation, &request.part_name, &request.part);
-                        inner.save_if_changed();
-                        let trid = request.part.text_of("clientTRID").unwrap_or("").to_string();
-                        let server_trid = format!("DBS-SANDBOX-{request_number}");
-                        Decision::Answer(match result {
-                            Ok(inner_xml) => soap::response(
-                                &request.operation,
-                                &inner_xml,
-                                1000,
-                                "Command completed successfully",
-                                &trid,
-                                &server_trid,
-                            ),
-                            Err((code, message)) => soap::response(
-                                &request.operation,
-                                "",
-                                code,
-                                &message,
-                                &trid,
-                                &server_trid,
-                            ),
-                        })
-                    }
-                }
-            }
-        };
-        (decision, latency, fault == Some(SmartnicFault::Truncated))
-    })
-    .await;
+    let decided = tokio::task::spawn_blocking(move || app.decide(call)).await;
     let Ok((decision, latency, truncated)) = decided else {
         return (
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -479,37 +363,92 @@ async fn soap_endpoint(
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
+    respond(decision, truncated).await
+}
+
+impl App {
+    /// Counts the call, decides its fault and, unless the fault stops it, runs it.
+    /// Returns the decision, the latency to add and whether to cut the answer.
+    fn decide(&self, call: Call) -> (Decision, Duration, bool) {
+        let mut inner = self.lock();
+        let request_number = inner.calls.request();
+        let latency = inner.timing.latency;
+        if !call.authorized {
+            return (Decision::Unauthorized, latency, false);
+        }
+        let fault = inner.faults.decide(request_number);
+        let server_trid = format!("DBS-SANDBOX-{request_number}");
+        let decision = match fault {
+            Some(SmartnicFault::Http500) => Decision::Http500,
+            Some(SmartnicFault::Hang) => Decision::Hang(inner.timing.hang),
+            Some(SmartnicFault::CommandFailed) => {
+                let operation = soap::read_request(&call.body, None)
+                    .map(|r| r.operation)
+                    .unwrap_or_else(|_| "unknown".into());
+                Decision::Answer(soap::response(
+                    &operation,
+                    "",
+                    faults::COMMAND_FAILED,
+                    "Command failed; please try again later",
+                    "",
+                    &server_trid,
+                ))
+            }
+            _ => inner.run(&call, &server_trid),
+        };
+        (decision, latency, fault == Some(SmartnicFault::Truncated))
+    }
+}
+
+impl Inner {
+    /// Reads the SOAP request and carries it out.
+    fn run(&mut self, call: &Call, server_trid: &str) -> Decision {
+        let request = match soap::read_request(&call.body, call.soap_action.as_deref()) {
+            Err(fault) => return Decision::Fault(fault),
+            Ok(request) => request,
+        };
+        self.calls.count(&request.operation);
+        if !soap::in_wsdl(&request.operation) {
+            return Decision::Fault(soap::unknown_operation_fault(&request.operation));
+        }
+        let result = self
+            .state
+            .run(&request.operation, &request.part_name, &request.part);
+        self.save_if_changed();
+        let trid = request.part.text_of("clientTRID").unwrap_or("");
+        let (inner_xml, code, message) = match &result {
+            Ok(inner_xml) => (inner_xml.as_str(), 1000, "Command completed successfully"),
+            Err((code, message)) => ("", *code, message.as_str()),
+        };
+        Decision::Answer(soap::response(
+            &request.operation,
+            inner_xml,
+            code,
+            message,
+            trid,
+            server_trid,
+        ))
+    }
+}
+
+/// The HTTP answer to a decision.
+async fn respond(decision: Decision, truncated: bool) -> Response {
+    let xml = [(header::CONTENT_TYPE, "text/xml; charset=utf-8")];
     match decision {
         Decision::Unauthorized => (
             StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, "Basic realm=\"domain-bestellsystem\"")],
+            [(
+                header::WWW_AUTHENTICATE,
+                "Basic realm=\"domain-bestellsystem\"",
+            )],
             "Unauthorized: check the login and password of the Smart-NIC account\n",
         )
             .into_response(),
-        Decision::Hang(hang) => {
-            tokio::time::sleep(hang).await;
-            StatusCode::GATEWAY_TIMEOUT.into_response()
-        }
-        Decision::Http500 => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            [(header::CONTENT_TYPE, "text/html")],
-            "<html><head><title>500 Internal Server Error</title></head><body><h1>Internal Server Error</h1></body></html>\n",
-        )
-            .into_response(),
-        Decision::Fault(fault) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
-            fault,
-        )
-            .into_response(),
-        Decision::Answer(answer) => {
-            let body = if truncated {
-                faults::truncate(&answer)
-            } else {
-                answer
-            };
-            ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], body).into_response()
-        }
+        Decision::Hang(hang) => kit::faults::hang(hang).await,
+        Decision::Http500 => kit::faults::http_500_page(),
+        Decision::Fault(fault) => (StatusCode::INTERNAL_SERVER_ERROR, xml, fault).into_response(),
+        Decision::Answer(answer) if truncated => (xml, faults::truncate(&answer)).into_response(),
+        Decision::Answer(answer) => (xml, answer).into_response(),
     }
 }
 
@@ -526,34 +465,11 @@ async fn wsdl_endpoint(headers: HeaderMap) -> Response {
 }
 
 async fn state_endpoint(AxumState(app): AxumState<Arc<App>>) -> Response {
-    match tokio::task::spawn_blocking(move || app.lock().snapshot()).await {
-        Ok(snapshot) => Json(snapshot).into_response(),
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    }
+    kit::admin::state(move || app.lock().snapshot()).await
 }
 
 async fn event_endpoint(AxumState(app): AxumState<Arc<App>>, body: Bytes) -> Response {
-    let event: SmartnicEvent = match serde_json::from_slice(&body) {
-        Ok(event) => event,
-        Err(e) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                Json(serde_json::json!({"ok": false, "error": format!("not a sandbox event: {e}; send e.g. {{\"event\":\"advance_clock\",\"days\":1}}")})),
-            )
-                .into_response()
-        }
-    };
-    let applied = tokio::task::spawn_blocking(move || app.apply(event))
-        .await
-        .unwrap_or_else(|_| Err("the sandbox failed while applying the event".into()));
-    match applied {
-        Ok(detail) => Json(serde_json::json!({"ok": true, "detail": detail})).into_response(),
-        Err(error) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Json(serde_json::json!({"ok": false, "error": error})),
-        )
-            .into_response(),
-    }
+    kit::admin::event(body, move |event| app.apply(event)).await
 }
 
 #[derive(Deserialize)]
@@ -569,11 +485,11 @@ fn one() -> usize {
 
 /// `POST /_sandbox/fault`: the short form of the `inject_fault` event.
 async fn fault_endpoint(AxumState(app): AxumState<Arc<App>>, body: Bytes) -> Response {
-    match serde_json::from_slice::<FaultRequest>(&body) {
-        Ok(request) => {
-            app.lock().faults.queue(request.fault, request.count);
-            StatusCode::NO_CONTENT.into_response()
-        }
+    let queued = serde_json::from_slice::<FaultRequest>(&body)
+        .map_err(|e| e.to_string())
+        .and_then(|request| app.lock().faults.queue(request.fault, request.count));
+    match queued {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => (
             StatusCode::BAD_REQUEST,
             format!("not a fault: {e}; send e.g. {{\"fault\":\"http500\",\"count\":2}}\n"),

@@ -1,7 +1,7 @@
 //! GetClients, GetPaymentMethods, and payment methods checked against the configured
 //! gateways (`tblpaymentgateways`, display name in the `name` setting) as WHMCS does.
 
-use super::api::{obj, Answer, Fail, Params};
+use super::call::{obj, Answer, Fail, Params};
 use super::store::{Dialect, Row, Val};
 use super::State;
 use serde_json::{json, Value};
@@ -146,4 +146,63 @@ pub async fn get_clients(state: &State, p: &Params) -> Answer {
         "numreturned": clients.len(),
         "clients": { "client": clients },
     })))
+}
+
+/// GetClientsDetails: one client by id or e-mail, with the deprecated top-level copies.
+pub async fn get_clients_details(state: &State, p: &Params) -> Answer {
+    let row = if let Some(id) = p.nonempty("clientid") {
+        state
+            .store
+            .query_one(
+                "SELECT c.*, cur.code AS currency_code FROM tblclients c LEFT JOIN tblcurrencies cur ON cur.id = c.currency WHERE c.id = ?",
+                &[Val::text(id)],
+            )
+            .await?
+    } else if let Some(email) = p.nonempty("email") {
+        state
+            .store
+            .query_one(
+                "SELECT c.*, cur.code AS currency_code FROM tblclients c LEFT JOIN tblcurrencies cur ON cur.id = c.currency WHERE c.email = ?",
+                &[Val::text(email)],
+            )
+            .await?
+    } else {
+        None
+    };
+    let row = row.ok_or_else(|| Fail::new("Client Not Found"))?;
+    let client = json!({
+        "userid": row.int("id"),
+        "id": row.int("id"),
+        "uuid": row.text("uuid"),
+        "firstname": row.text("firstname"),
+        "lastname": row.text("lastname"),
+        "fullname": format!("{} {}", row.text("firstname"), row.text("lastname")),
+        "companyname": row.text("companyname"),
+        "email": row.text("email"),
+        "address1": row.text("address1"),
+        "city": row.text("city"),
+        "postcode": row.text("postcode"),
+        "country": row.text("country"),
+        "phonenumber": row.text("phonenumber"),
+        "currency": row.int("currency"),
+        "currency_code": row.text("currency_code"),
+        "groupid": row.int("groupid"),
+        "language": row.text("language"),
+        "status": row.text("status"),
+        "email_preferences": {"general": 1, "invoice": 1, "support": 1, "product": 1, "domain": 1, "affiliate": 1},
+    });
+    // Deprecated top-level duplicates of the client fields, as WHMCS still sends them.
+    let mut out = obj(client.clone());
+    out.insert("client".into(), client);
+    if p.truthy("stats") {
+        let domains = state
+            .store
+            .count(
+                "SELECT COUNT(*) AS n FROM tbldomains WHERE userid = ?",
+                &[Val::Int(row.int("id"))],
+            )
+            .await?;
+        out.insert("stats".into(), json!({"numdomains": domains.to_string()}));
+    }
+    Ok(out)
 }

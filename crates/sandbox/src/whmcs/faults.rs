@@ -11,26 +11,22 @@
 //! test can let WHMCS "die" for the invoice look-ups only. Request `n` always gets the same
 //! fault for the same rates: the roll is a function of the request number.
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use crate::kit::faults::{self as kit, Rate};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::VecDeque;
 
-/// One kind of misbehaviour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WhmcsFault {
-    /// HTTP 500 with an HTML error page; the action is not carried out.
-    Http500,
-    /// The action is carried out, but the JSON answer stops half-way.
-    Truncated,
-    /// No answer until `hang_ms` has passed (then HTTP 504); not carried out.
-    Hang,
-    /// A list answer loses the second half of its entries, keeping `totalresults` and
-    /// `numreturned`; other answers pass unchanged.
-    ShortPage,
-}
+/// One kind of misbehaviour: the kit's faults but `command_failed` (WHMCS has no
+/// retryable protocol error). `short_page` drops the second half of a list answer's
+/// entries, keeping `totalresults` and `numreturned`; other answers pass unchanged.
+pub type WhmcsFault = kit::Fault;
+
+/// The faults the WHMCS sandbox shows.
+const SUPPORTED: &[WhmcsFault] = &[
+    WhmcsFault::Hang,
+    WhmcsFault::Http500,
+    WhmcsFault::Truncated,
+    WhmcsFault::ShortPage,
+];
 
 /// Fault rates (probabilities per API request, rolled in the order hang, HTTP 500,
 /// truncated, short page) and the actions they apply to.
@@ -61,7 +57,7 @@ impl Default for WhmcsFaults {
 }
 
 impl WhmcsFaults {
-    fn rates(&self) -> [(&'static str, f64, WhmcsFault); 4] {
+    fn rates(&self) -> [Rate; 4] {
         [
             ("rate_hang", self.rate_hang, WhmcsFault::Hang),
             ("rate_http_500", self.rate_http_500, WhmcsFault::Http500),
@@ -76,17 +72,7 @@ impl WhmcsFaults {
 
     /// Rejects rates outside 0..=1 and sums above 1, naming the setting.
     pub fn validate(&self) -> Result<(), String> {
-        let mut sum = 0.0;
-        for (name, rate, _) in self.rates() {
-            if !(0.0..=1.0).contains(&rate) {
-                return Err(format!("{name} must be between 0 and 1, got {rate}"));
-            }
-            sum += rate;
-        }
-        if sum > 1.0 + 1e-9 {
-            return Err(format!("fault rates add up to {sum}, more than 1"));
-        }
-        Ok(())
+        kit::validate(&self.rates())
     }
 }
 
@@ -108,12 +94,22 @@ fn one() -> usize {
     1
 }
 
-/// Decides the fault of each request: queued one-shot faults first, then the rates.
-#[derive(Debug, Default)]
+/// The WHMCS fault rates, the kit's decision, and the request count it rolls on.
+#[derive(Debug)]
 pub(crate) struct FaultSwitch {
     pub(crate) faults: WhmcsFaults,
-    queued: VecDeque<WhmcsFault>,
+    plan: kit::FaultPlan,
     requests: u64,
+}
+
+impl Default for FaultSwitch {
+    fn default() -> Self {
+        FaultSwitch {
+            faults: WhmcsFaults::default(),
+            plan: kit::FaultPlan::new(0x5EED_FA17, SUPPORTED),
+            requests: 0,
+        }
+    }
 }
 
 impl FaultSwitch {
@@ -125,47 +121,35 @@ impl FaultSwitch {
                 Ok("fault rates set".into())
             }
             WhmcsEvent::InjectFault { fault, count } => {
-                self.queued.extend(std::iter::repeat_n(fault, count));
+                self.plan.queue(fault, count)?;
                 Ok(format!("{count} {fault:?} fault(s) queued"))
             }
         }
     }
 
-    /// The fault for the next request, which calls `action` (normalised).
+    /// The fault for the next request, which calls `action` (normalised). The rates
+    /// apply only to the configured actions; queued faults to any.
     pub(crate) fn decide(&mut self, action: &str) -> Option<WhmcsFault> {
         let request = self.requests;
         self.requests += 1;
-        if let Some(fault) = self.queued.pop_front() {
-            return Some(fault);
-        }
         let applies = self.faults.actions.is_empty()
             || self
                 .faults
                 .actions
                 .iter()
-                .any(|a| super::api::normalise_action(a) == action);
-        if !applies {
-            return None;
-        }
-        let roll: f64 = ChaCha8Rng::seed_from_u64(0x5EED_FA17 ^ request).gen();
-        let mut edge = 0.0;
-        for (_, rate, fault) in self.faults.rates() {
-            edge += rate;
-            if roll < edge {
-                return Some(fault);
-            }
-        }
-        None
+                .any(|a| super::call::normalise_action(a) == action);
+        let rates = if applies {
+            self.faults.rates().to_vec()
+        } else {
+            Vec::new()
+        };
+        self.plan.decide(request, &rates)
     }
 }
 
 /// Cuts a body roughly in half (on a character boundary), as a dropped connection does.
 pub(crate) fn truncate(body: &str) -> String {
-    let mut cut = body.len() / 2;
-    while !body.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    body[..cut].to_string()
+    kit::truncate(body)
 }
 
 /// The list containers of WHMCS answers (`domains.domain`, `invoices.invoice`, …).

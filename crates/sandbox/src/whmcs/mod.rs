@@ -24,12 +24,15 @@
 //! ```
 
 mod api;
+mod call;
 mod clients;
 pub mod faults;
+mod payments;
 pub mod schema;
 pub mod store;
 
-use crate::portfolio::{add_years, Portfolio};
+use crate::kit::{self, CallCounter, Server};
+use crate::portfolio::Portfolio;
 use anyhow::{Context, Result};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, RawQuery, State as AxumState};
@@ -41,13 +44,15 @@ use chrono::NaiveDate;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
-use store::{Store, Val};
+use store::Store;
 
 pub use api::ACTIONS;
 pub use faults::{WhmcsEvent, WhmcsFault, WhmcsFaults};
+use payments::{pay_invoice, pay_invoice_endpoint};
+pub use payments::{PaidInvoice, PayError};
 
 /// Credentials the sandbox accepts.
 pub const DEFAULT_IDENTIFIER: &str = "domwatch-sandbox-identifier";
@@ -145,9 +150,8 @@ pub(crate) struct State {
     write_lock: tokio::sync::Mutex<()>,
     admin_emails: std::sync::Mutex<Vec<AdminEmail>>,
     registrar_failures: std::sync::Mutex<HashMap<u64, String>>,
-    api_calls: AtomicU64,
-    /// Calls per (normalised) action, so a benchmark can tell where its calls go.
-    api_calls_by_action: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
+    /// API calls, per (normalised) action.
+    calls: std::sync::Mutex<CallCounter>,
     /// Faults switched on through `/_sandbox/event`.
     faults: std::sync::Mutex<faults::FaultSwitch>,
 }
@@ -155,12 +159,10 @@ pub(crate) struct State {
 /// A running sandbox. Dropping it stops the server.
 pub struct WhmcsSandbox {
     state: Arc<State>,
-    addr: SocketAddr,
     portfolio: Portfolio,
     identifier: String,
     secret: String,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<()>>,
+    server: Server,
 }
 
 /// Opens the store, creates and seeds the tables when needed, and starts serving.
@@ -200,8 +202,7 @@ pub async fn start(config: WhmcsSandboxConfig) -> Result<WhmcsSandbox> {
         write_lock: tokio::sync::Mutex::new(()),
         admin_emails: std::sync::Mutex::new(Vec::new()),
         registrar_failures: std::sync::Mutex::new(HashMap::new()),
-        api_calls: AtomicU64::new(0),
-        api_calls_by_action: Default::default(),
+        calls: Default::default(),
         faults: Default::default(),
     });
     let router = Router::new()
@@ -213,40 +214,36 @@ pub async fn start(config: WhmcsSandboxConfig) -> Result<WhmcsSandbox> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding the sandbox WHMCS to {}", config.listen))?;
-    let addr = listener.local_addr()?;
-    let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        let router = router.into_make_service_with_connect_info::<SocketAddr>();
-        let serve = axum::serve(listener, router).with_graceful_shutdown(async {
-            let _ = shutdown_rx.await;
-        });
-        if let Err(e) = serve.await {
-            tracing::error!(error = %e, "sandbox WHMCS server stopped");
-        }
-    });
     Ok(WhmcsSandbox {
         state,
-        addr,
         portfolio,
         identifier,
         secret,
-        shutdown: Some(shutdown),
-        server: Some(server),
+        server: Server::spawn(listener, router, "sandbox WHMCS")?,
     })
+}
+
+impl State {
+    /// Counts one API call of `action` (normalised).
+    pub(crate) fn count_call(&self, action: &str) {
+        let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+        calls.request();
+        calls.count(action);
+    }
 }
 
 impl WhmcsSandbox {
     /// `http://127.0.0.1:PORT/` (the WHMCS root).
     pub fn base_url(&self) -> String {
-        format!("http://{}/", self.addr)
+        format!("http://{}/", self.addr())
     }
 
     pub fn api_url(&self) -> String {
-        format!("http://{}/includes/api.php", self.addr)
+        format!("http://{}/includes/api.php", self.addr())
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// The first configured credential.
@@ -308,7 +305,11 @@ impl WhmcsSandbox {
 
     /// Number of API requests served.
     pub fn api_calls(&self) -> u64 {
-        self.state.api_calls.load(Ordering::Relaxed)
+        self.state
+            .calls
+            .lock()
+            .map(|c| c.total())
+            .unwrap_or_default()
     }
 
     /// The store, for tests that look at the tables directly.
@@ -327,21 +328,8 @@ impl WhmcsSandbox {
     }
 
     async fn stop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(server) = self.server.take() {
-            let _ = server.await;
-        }
+        self.server.stop().await;
         self.state.store.close().await;
-    }
-}
-
-impl Drop for WhmcsSandbox {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
     }
 }
 
@@ -366,15 +354,14 @@ async fn api_endpoint(
         .iter()
         .rev()
         .find(|(k, _)| k == "action")
-        .map(|(_, v)| api::normalise_action(v))
+        .map(|(_, v)| call::normalise_action(v))
         .unwrap_or_default();
     let fault = state.faults.lock().expect("fault switch").decide(&action);
     match fault {
-        Some(WhmcsFault::Http500) => return faulty_500(),
+        Some(WhmcsFault::Http500) => return kit::faults::http_500_page(),
         Some(WhmcsFault::Hang) => {
             let hang = state.faults.lock().expect("fault switch").faults.hang_ms;
-            tokio::time::sleep(std::time::Duration::from_millis(hang)).await;
-            return StatusCode::GATEWAY_TIMEOUT.into_response();
+            return kit::faults::hang(std::time::Duration::from_millis(hang)).await;
         }
         _ => {}
     }
@@ -383,7 +370,7 @@ async fn api_endpoint(
     // in-memory database (sqlx discards a connection whose query was cancelled).
     let caller = peer.ip().to_canonical();
     let handled =
-        tokio::spawn(async move { api::handle(&state, api::Params(fields), caller).await }).await;
+        tokio::spawn(async move { api::handle(&state, call::Params(fields), caller).await }).await;
     let (status, content_type, body) = match handled {
         Ok(answer) => answer,
         Err(e) => {
@@ -408,171 +395,23 @@ async fn api_endpoint(
         .into_response()
 }
 
-/// What a web server in trouble answers: HTTP 500 with an HTML page.
-fn faulty_500() -> Response {
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        [(header::CONTENT_TYPE, "text/html")],
-        "<html><head><title>500 Internal Server Error</title></head><body><h1>Internal Server Error</h1></body></html>\n",
-    )
-        .into_response()
-}
-
-/// `POST /_sandbox/event`: 200 `{"ok":true,"detail":…}`, 400 for JSON that is no event,
-/// 422 `{"ok":false,"error":…}` for an event that cannot apply.
+/// `POST /_sandbox/event`: the kit's event plumbing over the fault switch.
 async fn event_endpoint(AxumState(state): AxumState<Arc<State>>, body: Bytes) -> Response {
-    let event = match serde_json::from_slice::<WhmcsEvent>(&body) {
-        Ok(event) => event,
-        Err(e) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                axum::Json(serde_json::json!({"ok": false, "error": format!("not an event: {e}")})),
-            )
-                .into_response()
-        }
-    };
-    match state.faults.lock().expect("fault switch").apply(event) {
-        Ok(detail) => axum::Json(serde_json::json!({"ok": true, "detail": detail})).into_response(),
-        Err(error) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            axum::Json(serde_json::json!({"ok": false, "error": error})),
-        )
-            .into_response(),
-    }
-}
-
-/// The result of paying an invoice.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct PaidInvoice {
-    pub invoice_id: u64,
-    /// Domains whose next due date moved: (domain id, new next due date).
-    pub advanced_domains: Vec<(u64, NaiveDate)>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum PayError {
-    #[error("Invoice ID Not Found")]
-    NotFound,
-    #[error("invoice {0} is {1}, only Unpaid invoices can be paid")]
-    NotUnpaid(u64, String),
-    #[error("sandbox storage error: {0:#}")]
-    Storage(#[from] anyhow::Error),
-}
-
-/// Marks the invoice Paid (today) and, like WHMCS `makeDomainPayment`, advances each
-/// paid domain's `nextduedate` (and `nextinvoicedate`) by its registration period. The
-/// registrar renewal that WHMCS would trigger is the registrar sandbox's business.
-async fn pay_invoice(state: &State, invoice_id: u64) -> Result<PaidInvoice, PayError> {
-    let _guard = state.write_lock.lock().await;
-    let invoice = state
-        .store
-        .query_one(
-            "SELECT * FROM tblinvoices WHERE id = ?",
-            &[Val::Int(invoice_id as i64)],
-        )
-        .await?
-        .ok_or(PayError::NotFound)?;
-    let status = invoice.text("status");
-    if status != "Unpaid" {
-        return Err(PayError::NotUnpaid(invoice_id, status));
-    }
-    let items = state
-        .store
-        .query(
-            "SELECT * FROM tblinvoiceitems WHERE invoiceid = ? AND type IN ('Domain', 'DomainRegister', 'DomainTransfer')",
-            &[Val::Int(invoice_id as i64)],
-        )
-        .await?;
-    let today = state.today.format("%Y-%m-%d").to_string();
-    let mut statements = vec![(
-        "UPDATE tblinvoices SET status = 'Paid', datepaid = ? WHERE id = ?".to_string(),
-        vec![Val::text(today), Val::Int(invoice_id as i64)],
-    )];
-    let mut advanced = Vec::new();
-    for item in items {
-        let Some(domain) = state
-            .store
-            .query_one(
-                "SELECT * FROM tbldomains WHERE id = ?",
-                &[Val::Int(item.int("relid"))],
-            )
-            .await?
-        else {
-            continue;
-        };
-        let period = domain.int("registrationperiod").max(1) as i32;
-        let base = domain.date_opt("nextduedate").unwrap_or(state.today);
-        let next_due = add_years(base, period);
-        let next_due_text = next_due.format("%Y-%m-%d").to_string();
-        statements.push((
-            "UPDATE tbldomains SET nextduedate = ?, nextinvoicedate = ? WHERE id = ?".into(),
-            vec![
-                Val::text(next_due_text.clone()),
-                Val::text(next_due_text),
-                Val::Int(domain.int("id")),
-            ],
-        ));
-        advanced.push((domain.int("id") as u64, next_due));
-    }
-    state.store.transaction(&statements).await?;
-    Ok(PaidInvoice {
-        invoice_id,
-        advanced_domains: advanced,
+    kit::admin::event(body, move |event: WhmcsEvent| {
+        state.faults.lock().expect("fault switch").apply(event)
     })
+    .await
 }
 
 /// Counters for benchmarks and tests that run the sandbox in another process.
 async fn state_endpoint(AxumState(state): AxumState<Arc<State>>) -> Response {
-    axum::Json(serde_json::json!({
-        "api_calls": state.api_calls.load(Ordering::Relaxed),
-        "api_calls_by_action": state
-            .api_calls_by_action
-            .lock()
-            .map(|m| m.clone())
-            .unwrap_or_default(),
-        "today": state.today.to_string(),
-    }))
-    .into_response()
-}
-
-async fn pay_invoice_endpoint(AxumState(state): AxumState<Arc<State>>, body: Bytes) -> Response {
-    // Accepts `invoiceid=N` (form) or `{"invoiceid": N}` (JSON).
-    let invoice_id = serde_json::from_slice::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| {
-            v.get("invoiceid").and_then(|i| {
-                i.as_u64()
-                    .or_else(|| i.as_str().and_then(|s| s.parse().ok()))
-            })
+    kit::admin::state(move || {
+        let calls = state.calls.lock().map(|c| c.clone()).unwrap_or_default();
+        serde_json::json!({
+            "api_calls": calls.total(),
+            "api_calls_by_action": calls.by_name(),
+            "today": state.today.to_string(),
         })
-        .or_else(|| {
-            serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
-                .ok()?
-                .into_iter()
-                .find(|(k, _)| k == "invoiceid")
-                .and_then(|(_, v)| v.parse().ok())
-        });
-    let Some(invoice_id) = invoice_id else {
-        return (
-            StatusCode::BAD_REQUEST,
-            axum::Json(serde_json::json!({"result": "error", "message": "invoiceid is required"})),
-        )
-            .into_response();
-    };
-    match pay_invoice(&state, invoice_id).await {
-        Ok(paid) => axum::Json(serde_json::json!({
-            "result": "success",
-            "invoiceid": paid.invoice_id,
-            "domains": paid.advanced_domains.iter().map(|(id, due)| serde_json::json!({"domainid": id, "nextduedate": due.format("%Y-%m-%d").to_string()})).collect::<Vec<_>>(),
-        }))
-        .into_response(),
-        Err(e) => {
-            let status = match e {
-                PayError::NotFound => StatusCode::NOT_FOUND,
-                PayError::NotUnpaid(..) => StatusCode::CONFLICT,
-                PayError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            };
-            (status, axum::Json(serde_json::json!({"result": "error", "message": e.to_string()}))).into_response()
-        }
-    }
+    })
+    .await
 }
