@@ -15,6 +15,7 @@ pub mod name;
 pub mod observation;
 pub mod plan;
 pub mod ports;
+pub mod retry;
 pub mod text;
 
 pub use clock::{Clock, FixedClock, SystemClock};
