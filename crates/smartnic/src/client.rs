@@ -8,6 +8,7 @@ use crate::operations::{Kind, Request};
 use crate::xml::{body_element, envelope, parse, Fault, Node, ParseError, Value};
 use domwatch_core::ports::RegistrarError;
 use domwatch_core::Money;
+use domwatch_retry::{Outcome, RetryPolicy};
 use rand::Rng;
 use std::collections::HashMap;
 use std::fmt;
@@ -22,8 +23,6 @@ pub const LIVE_ENDPOINT: &str = "https://soap.domain-bestellsystem.de/soap.php";
 /// "completed, action pending"); 2xxx codes are refusals.
 pub const OK: i64 = 1000;
 
-/// Longest pause between two attempts, whatever the backoff says.
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How much of an unreadable body an error quotes.
 const BODY_PREFIX_LEN: usize = 120;
 
@@ -191,34 +190,43 @@ impl SmartnicClient {
     }
 
     /// Sends `request` (plus `clientTRID` and `forReseller`) and returns the `return`
-    /// object of a successful answer. Reads are retried on temporary trouble.
+    /// object of a successful answer. Reads are retried on temporary trouble; writes are
+    /// sent once, since a failed write may still have been carried out.
     pub async fn call(&self, request: &Request) -> Result<Node, RegistrarError> {
         let operation = request.operation.name;
-        let attempts = match request.operation.kind {
-            Kind::Read => self.config.max_retries + 1,
-            Kind::Write => 1,
-        };
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
+        let attempt = |_| async {
             let trid = Self::client_trid();
             let result = self.attempt(request, &trid).await;
-            match result {
-                Err(e) if e.is_retryable() && attempt < attempts => {
-                    let delay = self.backoff(attempt);
-                    tracing::warn!(
-                        operation,
-                        client_trid = %trid,
-                        attempt,
-                        delay_ms = delay.as_millis() as u64,
-                        error = %e,
-                        "Smart-NIC read failed temporarily; retrying"
-                    );
-                    tokio::time::sleep(delay).await;
-                }
-                other => return other,
+            (trid, result)
+        };
+        let judge = |(_, result): &(String, Result<Node, RegistrarError>)| match result {
+            Ok(_) => Outcome::Done,
+            Err(e) if e.is_retryable() => Outcome::MayHaveRun,
+            Err(_) => Outcome::Final,
+        };
+        let log = |(trid, result): &(String, Result<Node, RegistrarError>),
+                   attempt: u32,
+                   delay: Duration| {
+            if let Err(e) = result {
+                tracing::warn!(
+                    operation,
+                    client_trid = %trid,
+                    attempt,
+                    delay_ms = delay.as_millis() as u64,
+                    error = %e,
+                    "Smart-NIC read failed temporarily; retrying"
+                );
             }
-        }
+        };
+        let ((_, result), _) =
+            domwatch_retry::run(&self.retry_policy(), request.operation.kind, attempt, judge, log)
+                .await;
+        result
+    }
+
+    /// The configured retries and backoff.
+    fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy::new(self.config.max_retries, self.config.retry_base_delay)
     }
 
     async fn attempt(&self, request: &Request, trid: &str) -> Result<Node, RegistrarError> {
@@ -283,19 +291,6 @@ impl SmartnicClient {
         let status = response.status();
         let body = response.text().await?;
         Ok(Answer { status, body })
-    }
-
-    /// Jittered exponential backoff: a random delay in [d/2, d] with d = base·2^(n-1).
-    fn backoff(&self, attempt: u32) -> Duration {
-        let exponent = attempt.saturating_sub(1).min(16);
-        let full = self
-            .config
-            .retry_base_delay
-            .saturating_mul(1u32 << exponent)
-            .min(MAX_BACKOFF);
-        let half = full / 2;
-        let jitter = rand::thread_rng().gen_range(0..=half.as_millis() as u64);
-        half + Duration::from_millis(jitter)
     }
 
     /// Turns an HTTP answer into the `return` object or an error that says what to do.
@@ -792,10 +787,11 @@ mod tests {
         let mut config = SmartnicConfig::new("r", "p");
         config.retry_base_delay = Duration::from_millis(100);
         let c = SmartnicClient::new(config).unwrap();
-        let first = c.backoff(1);
+        let backoff = |attempt| domwatch_retry::pause(&c.retry_policy(), attempt);
+        let first = backoff(1);
         assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100));
-        let third = c.backoff(3);
+        let third = backoff(3);
         assert!(third >= Duration::from_millis(200) && third <= Duration::from_millis(400));
-        assert!(c.backoff(40) <= MAX_BACKOFF);
+        assert!(backoff(40) <= RetryPolicy::MAX_DELAY);
     }
 }

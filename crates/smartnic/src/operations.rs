@@ -11,11 +11,7 @@ use domwatch_core::DomainName;
 
 /// Whether an operation changes something. Only reads are retried: repeating a write
 /// whose answer was lost could place an order twice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Read,
-    Write,
-}
+pub use domwatch_core::retry::Access as Kind;
 
 /// One SOAP operation of the WSDL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
