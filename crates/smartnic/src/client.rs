@@ -5,7 +5,7 @@
 
 use crate::dates::StartDateFormat;
 use crate::operations::{Kind, Request};
-use crate::xml::{body_element, envelope, parse, Fault, Node, ParseError, Value};
+use crate::xml::{body_element, parse, Fault, Node, ParseError, Value};
 use domwatch_core::ports::RegistrarError;
 use domwatch_core::Money;
 use domwatch_retry::{Outcome, RetryPolicy};
@@ -236,7 +236,7 @@ impl SmartnicClient {
         if let Some(reseller) = &self.config.for_reseller {
             fields.push(("forReseller", Value::text(reseller.as_str())));
         }
-        let body = envelope(&request.operation, &fields);
+        let body = request.operation.envelope(&fields);
         tracing::debug!(operation, client_trid = trid, "Smart-NIC call");
         let started = Instant::now();
         let answer = self.exchange(request, body).await;
