@@ -114,7 +114,13 @@ mod tests {
             &policy(5),
             Access::Read,
             |n| async move { n },
-            |n| if *n < 3 { Outcome::NotRun } else { Outcome::Done },
+            |n| {
+                if *n < 3 {
+                    Outcome::NotRun
+                } else {
+                    Outcome::Done
+                }
+            },
             |_, _, _| {},
         )
         .await;

@@ -218,9 +218,14 @@ impl SmartnicClient {
                 );
             }
         };
-        let ((_, result), _) =
-            domwatch_retry::run(&self.retry_policy(), request.operation.kind, attempt, judge, log)
-                .await;
+        let ((_, result), _) = domwatch_retry::run(
+            &self.retry_policy(),
+            request.operation.kind,
+            attempt,
+            judge,
+            log,
+        )
+        .await;
         result
     }
 

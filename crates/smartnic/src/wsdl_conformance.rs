@@ -492,12 +492,10 @@ fn every_answer_field_the_client_reads_is_declared() {
 #[test]
 fn an_undeclared_field_is_caught() {
     let wsdl = read_wsdl();
-    let xml = op::DOMAIN_DELETE.envelope(
-        &[
-            ("domainName", Value::text("a.de")),
-            ("deleteDate", Value::text("x")),
-        ],
-    );
+    let xml = op::DOMAIN_DELETE.envelope(&[
+        ("domainName", Value::text("a.de")),
+        ("deleteDate", Value::text("x")),
+    ]);
     let tree = parse(&xml).unwrap();
     let part = &body_element(&tree).unwrap().children[0];
     let caught = std::panic::catch_unwind(|| {

@@ -177,7 +177,9 @@ impl WhmcsClient {
                 tracing::warn!(action, attempt, ?delay, %error, "WHMCS read failed, retrying");
             }
         };
-        domwatch_retry::run(&policy, kind, attempt, judge, log).await.0
+        domwatch_retry::run(&policy, kind, attempt, judge, log)
+            .await
+            .0
     }
 
     /// One request: the HTTP status and the body.
