@@ -1,7 +1,10 @@
 //! The retry loop shared by the CNR/ISPAPI, Smart-NIC and WHMCS clients. The rules live
 //! in [`domwatch_core::retry`]; this crate only adds what the pure core must not do:
 //! draw the random jitter and sleep on tokio. Each client says how to judge its own
-//! results and what to log before a retry.
+//! results and what to log before a retry; [`failure`] puts their transport failures
+//! into words.
+
+pub mod failure;
 
 use rand::Rng;
 use std::future::Future;

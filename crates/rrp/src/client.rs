@@ -5,6 +5,7 @@
 use crate::codec::{Command, Response, Template};
 use domwatch_core::model::Dialect;
 use domwatch_core::Untrusted;
+use domwatch_retry::failure::{connect_cause, error_chain};
 use domwatch_retry::{Access, Outcome, RetryPolicy};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -512,15 +513,7 @@ impl RrpClient {
         relogged: &AtomicBool,
     ) -> Result<Attempt, ClientError> {
         loop {
-            let session = if self.config.use_session {
-                let mut slot = self.session.lock().await;
-                if slot.is_none() {
-                    self.open_session(&mut slot).await?;
-                }
-                slot.clone()
-            } else {
-                None
-            };
+            let session = self.session_to_send().await?;
             let form = self.form(command, session.as_ref(), false);
             let attempt = match self.exchange(name, form).await {
                 Exchange::Answer(response) => Attempt {
@@ -552,6 +545,19 @@ impl RrpClient {
             }
             return Ok(attempt);
         }
+    }
+
+    /// The session id to send instead of the password, opening a session first if one is
+    /// wanted and none is open.
+    async fn session_to_send(&self) -> Result<Option<Secret>, ClientError> {
+        if !self.config.use_session {
+            return Ok(None);
+        }
+        let mut slot = self.session.lock().await;
+        if slot.is_none() {
+            self.open_session(&mut slot).await?;
+        }
+        Ok(slot.clone())
     }
 
     /// The configured retries and backoff.
@@ -839,35 +845,6 @@ fn registrar_name(dialect: Dialect) -> &'static str {
         Dialect::Smartnic => "Smart-NIC",
         _ => "CNR",
     }
-}
-
-/// An error and all its sources, joined by `: `.
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut detail = error.to_string();
-    let mut source = error.source();
-    while let Some(inner) = source {
-        detail.push_str(": ");
-        detail.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    detail
-}
-
-/// Why a connection could not be made: `connection refused`, or the innermost cause
-/// (name resolution, unreachable network, TLS) as the system put it.
-fn connect_cause(error: &reqwest::Error) -> String {
-    let mut innermost: &(dyn std::error::Error + 'static) = error;
-    while let Some(inner) = innermost.source() {
-        if let Some(io) = inner.downcast_ref::<std::io::Error>() {
-            match io.kind() {
-                std::io::ErrorKind::ConnectionRefused => return "connection refused".into(),
-                std::io::ErrorKind::ConnectionReset => return "connection reset".into(),
-                _ => {}
-            }
-        }
-        innermost = inner;
-    }
-    innermost.to_string()
 }
 
 /// The command name for messages (`login` for the CNR session login, which has none).

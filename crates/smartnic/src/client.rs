@@ -8,6 +8,7 @@ use crate::operations::{Kind, Request};
 use crate::xml::{body_element, parse, Fault, Node, ParseError, Value};
 use domwatch_core::ports::RegistrarError;
 use domwatch_core::Money;
+use domwatch_retry::failure::{connect_cause, error_chain};
 use domwatch_retry::{Outcome, RetryPolicy};
 use rand::Rng;
 use std::collections::HashMap;
@@ -455,14 +456,7 @@ impl SmartnicClient {
                 ),
             };
         }
-        let e = e.without_url();
-        let mut detail = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(inner) = source {
-            detail.push_str(": ");
-            detail.push_str(&inner.to_string());
-            source = inner.source();
-        }
+        let detail = error_chain(&e.without_url());
         let hint = if kind == Kind::Write && !connect_failed {
             "; the order may have been carried out: look at the domain before placing it again"
         } else {
@@ -476,21 +470,6 @@ impl SmartnicClient {
             ),
         }
     }
-}
-
-/// Why a connection could not be made: `connection refused`, or the innermost cause
-/// (name resolution, unreachable network, TLS) as the system put it.
-fn connect_cause(error: &reqwest::Error) -> String {
-    let mut innermost: &(dyn std::error::Error + 'static) = error;
-    while let Some(inner) = innermost.source() {
-        if let Some(io) = inner.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::ConnectionRefused {
-                return "connection refused".into();
-            }
-        }
-        innermost = inner;
-    }
-    innermost.to_string()
 }
 
 /// HTTP statuses that say "not now" rather than "not so": 5xx, 408, 429.

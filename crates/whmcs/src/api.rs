@@ -6,6 +6,7 @@
 use crate::error::WhmcsError;
 use crate::json::{self, Object};
 use crate::secret::Secret;
+use domwatch_retry::failure::{connect_cause, error_chain};
 use domwatch_retry::{Outcome, RetryPolicy};
 use futures::StreamExt;
 use serde_json::Value;
@@ -233,16 +234,9 @@ impl WhmcsClient {
             }
         } else {
             // reqwest's Display never contains the form body, so no secret leaks here.
-            let mut detail = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                detail.push_str(": ");
-                detail.push_str(&s.to_string());
-                source = s.source();
-            }
             WhmcsError::Transport {
                 action: action.to_string(),
-                detail,
+                detail: error_chain(&e),
             }
         }
     }
@@ -411,21 +405,6 @@ impl WhmcsClient {
             returned,
         })
     }
-}
-
-/// Why a connection could not be made: `connection refused`, or the innermost cause
-/// (name resolution, unreachable network, TLS) as the system put it.
-fn connect_cause(error: &reqwest::Error) -> String {
-    let mut innermost: &(dyn std::error::Error + 'static) = error;
-    while let Some(inner) = innermost.source() {
-        if let Some(io) = inner.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::ConnectionRefused {
-                return "connection refused".into();
-            }
-        }
-        innermost = inner;
-    }
-    innermost.to_string()
 }
 
 /// One page of a list action.
