@@ -155,6 +155,21 @@ pub struct InvoiceSummary {
     pub currency_code: Option<String>,
 }
 
+impl InvoiceSummary {
+    fn parse(e: &Object) -> Result<Self, String> {
+        Ok(Self {
+            id: json::u64_req(e, "id")?,
+            client_id: json::u64_opt(e, "userid")?.unwrap_or(0),
+            status: json::text_or_empty(e, "status"),
+            date: json::date_opt(e, "date")?,
+            due_date: json::date_opt(e, "duedate")?,
+            date_paid: json::date_opt(e, "datepaid")?,
+            total: json::decimal_or_zero(e, "total")?,
+            currency_code: json::text(e, "currencycode"),
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvoiceItem {
     pub id: u64,
@@ -367,6 +382,22 @@ pub struct Ticket {
     pub service: String,
 }
 
+impl Ticket {
+    fn parse(e: &Object) -> Result<Self, String> {
+        Ok(Self {
+            id: json::u64_req(e, "id")?,
+            tid: json::text_or_empty(e, "tid"),
+            department_id: json::u64_opt(e, "deptid")?.unwrap_or(0),
+            client_id: json::u64_opt(e, "userid")?.unwrap_or(0),
+            subject: json::text_or_empty(e, "subject"),
+            status: json::text_or_empty(e, "status"),
+            priority: json::text_or_empty(e, "priority"),
+            date: json::date_opt(e, "date")?,
+            service: json::text_or_empty(e, "service"),
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToDoItem {
     pub id: u64,
@@ -416,7 +447,41 @@ fn prices_by_years(obj: Option<&Object>) -> Result<BTreeMap<u32, Decimal>, Strin
     Ok(out)
 }
 
+/// Where a list action's entries sit in its answer: `outer.inner`.
+type ListPath = (&'static str, &'static str);
+
 impl WhmcsClient {
+    /// One read whose answer lists its entries under `path`, each read by `parse`.
+    async fn read_list<T>(
+        &self,
+        action: &'static str,
+        params: &[(String, String)],
+        (outer, inner): ListPath,
+        parse: fn(&Object) -> Result<T, String>,
+    ) -> Result<Vec<T>, WhmcsError> {
+        let answer = self.call(action, ActionKind::Read, params).await?;
+        let entries =
+            json::nested_list(&answer, outer, inner).map_err(|d| protocol(action, d, &answer))?;
+        entries
+            .iter()
+            .map(|e| parse(e).map_err(bad(action, e)))
+            .collect()
+    }
+
+    /// Every page of a list action, each entry read by `parse` as its page arrives.
+    async fn read_all_pages<T: Send + 'static>(
+        &self,
+        action: &'static str,
+        params: &[(String, String)],
+        (outer, inner): ListPath,
+        parse: fn(&Object) -> Result<T, String>,
+    ) -> Result<Vec<T>, WhmcsError> {
+        self.fetch_all_pages_parsed(action, params, outer, inner, move |e| {
+            parse(e).map_err(bad(action, e))
+        })
+        .await
+    }
+
     /// GetClientsDomains, every page.
     pub async fn get_clients_domains(&self) -> Result<Vec<ClientDomain>, WhmcsError> {
         self.domain_pages(|row| row).await
@@ -447,16 +512,16 @@ impl WhmcsClient {
         &self,
         domain_id: u64,
     ) -> Result<Option<ClientDomain>, WhmcsError> {
-        const ACTION: &str = "GetClientsDomains";
-        let answer = self
-            .call(ACTION, ActionKind::Read, &[p("domainid", domain_id)])
+        let params = [p("domainid", domain_id)];
+        let domains = self
+            .read_list(
+                "GetClientsDomains",
+                &params,
+                ("domains", "domain"),
+                ClientDomain::parse,
+            )
             .await?;
-        let entries = json::nested_list(&answer, "domains", "domain")
-            .map_err(|d| protocol(ACTION, d, &answer))?;
-        entries
-            .first()
-            .map(|e| ClientDomain::parse(e).map_err(bad(ACTION, e)))
-            .transpose()
+        Ok(domains.into_iter().next())
     }
 
     pub async fn get_client_details(&self, client_id: u64) -> Result<ClientDetails, WhmcsError> {
@@ -495,14 +560,9 @@ impl WhmcsClient {
     }
 
     pub async fn get_currencies(&self) -> Result<Vec<WhmcsCurrency>, WhmcsError> {
-        const ACTION: &str = "GetCurrencies";
-        let answer = self.call(ACTION, ActionKind::Read, &[]).await?;
-        let entries = json::nested_list(&answer, "currencies", "currency")
-            .map_err(|d| protocol(ACTION, d, &answer))?;
-        entries
-            .iter()
-            .map(|e| WhmcsCurrency::parse(e).map_err(bad(ACTION, e)))
-            .collect()
+        let list = ("currencies", "currency");
+        self.read_list("GetCurrencies", &[], list, WhmcsCurrency::parse)
+            .await
     }
 
     /// GetTLDPricing for a currency id (standard prices only).
@@ -551,27 +611,13 @@ impl WhmcsClient {
         if let Some(status) = status {
             params.push(p("status", status));
         }
-        let entries = self
-            .fetch_all_pages(ACTION, &params, "invoices", "invoice")
-            .await?;
-        entries
-            .iter()
-            .map(|e| {
-                let parse = || -> Result<InvoiceSummary, String> {
-                    Ok(InvoiceSummary {
-                        id: json::u64_req(e, "id")?,
-                        client_id: json::u64_opt(e, "userid")?.unwrap_or(0),
-                        status: json::text_or_empty(e, "status"),
-                        date: json::date_opt(e, "date")?,
-                        due_date: json::date_opt(e, "duedate")?,
-                        date_paid: json::date_opt(e, "datepaid")?,
-                        total: json::decimal_or_zero(e, "total")?,
-                        currency_code: json::text(e, "currencycode"),
-                    })
-                };
-                parse().map_err(bad(ACTION, e))
-            })
-            .collect()
+        self.read_all_pages(
+            ACTION,
+            &params,
+            ("invoices", "invoice"),
+            InvoiceSummary::parse,
+        )
+        .await
     }
 
     pub async fn get_invoice(&self, invoice_id: u64) -> Result<Invoice, WhmcsError> {
@@ -732,28 +778,8 @@ impl WhmcsClient {
         if let Some(subject) = &filter.subject {
             params.push(p("subject", subject));
         }
-        let entries = self
-            .fetch_all_pages(ACTION, &params, "tickets", "ticket")
-            .await?;
-        entries
-            .iter()
-            .map(|e| {
-                let parse = || -> Result<Ticket, String> {
-                    Ok(Ticket {
-                        id: json::u64_req(e, "id")?,
-                        tid: json::text_or_empty(e, "tid"),
-                        department_id: json::u64_opt(e, "deptid")?.unwrap_or(0),
-                        client_id: json::u64_opt(e, "userid")?.unwrap_or(0),
-                        subject: json::text_or_empty(e, "subject"),
-                        status: json::text_or_empty(e, "status"),
-                        priority: json::text_or_empty(e, "priority"),
-                        date: json::date_opt(e, "date")?,
-                        service: json::text_or_empty(e, "service"),
-                    })
-                };
-                parse().map_err(bad(ACTION, e))
-            })
-            .collect()
+        self.read_all_pages(ACTION, &params, ("tickets", "ticket"), Ticket::parse)
+            .await
     }
 
     /// AddTicketReply; `ticket_id` is the database id, not the public number.
@@ -811,13 +837,8 @@ impl WhmcsClient {
             params.push(p("status", status));
         }
         // The answer omits `items` entirely when there are none; nested_list copes.
-        let entries = self
-            .fetch_all_pages(ACTION, &params, "items", "item")
-            .await?;
-        entries
-            .iter()
-            .map(|e| ToDoItem::parse(e).map_err(bad(ACTION, e)))
-            .collect()
+        self.read_all_pages(ACTION, &params, ("items", "item"), ToDoItem::parse)
+            .await
     }
 
     /// UpdateToDoItem. `admin_id` is required by WHMCS and becomes the assigned admin.
