@@ -64,7 +64,7 @@ mod tests {
 
     #[test]
     fn the_chain_names_every_cause() {
-        let e = wrapped(IoError::new(ErrorKind::Other, "dns error"));
+        let e = wrapped(IoError::other("dns error"));
         assert_eq!(
             error_chain(&e),
             "error sending request: client error (Connect): dns error"
@@ -77,7 +77,7 @@ mod tests {
         assert_eq!(connect_cause(&refused), "connection refused");
         let reset = wrapped(IoError::from(ErrorKind::ConnectionReset));
         assert_eq!(connect_cause(&reset), "connection reset");
-        let dns = wrapped(IoError::new(ErrorKind::Other, "no such host"));
+        let dns = wrapped(IoError::other("no such host"));
         assert_eq!(connect_cause(&dns), "no such host");
     }
 }
