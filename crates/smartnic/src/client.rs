@@ -516,6 +516,11 @@ mod tests {
         }
     }
 
+    /// The error `request` comes to when the server answers `status` with `body`.
+    fn failure(c: &SmartnicClient, request: &Request, status: u16, body: &str) -> RegistrarError {
+        c.classify(request, "t", answer(status, body)).unwrap_err()
+    }
+
     fn info() -> Request {
         domain_info(&DomainName::parse("example.de").unwrap())
     }
@@ -630,16 +635,12 @@ mod tests {
             "{text}"
         );
 
-        let unknown = c
-            .classify(
-                &info(),
-                "t",
-                answer(
-                    200,
-                    &response("domainInfo", "<returnCode>2000</returnCode>"),
-                ),
-            )
-            .unwrap_err();
+        let unknown = failure(
+            &c,
+            &info(),
+            200,
+            &response("domainInfo", "<returnCode>2000</returnCode>"),
+        );
         assert!(matches!(
             unknown,
             RegistrarError::Permanent { code: 2000, .. }
@@ -649,24 +650,20 @@ mod tests {
     #[test]
     fn http_trouble_maps_to_error_kinds() {
         let c = client();
-        let auth = c.classify(&info(), "t", answer(403, "")).unwrap_err();
+        let auth = failure(&c, &info(), 403, "");
         assert!(
             matches!(&auth, RegistrarError::Auth { account, .. } if account == "dbs-live"),
             "{auth:?}"
         );
         assert!(auth.to_string().contains("login `reseller`"));
 
-        let down = c
-            .classify(&info(), "t", answer(502, "<html>Bad Gateway</html>"))
-            .unwrap_err();
+        let down = failure(&c, &info(), 502, "<html>Bad Gateway</html>");
         assert!(
             matches!(down, RegistrarError::Temporary { code: 502, .. }),
             "{down:?}"
         );
 
-        let busy = c
-            .classify(&info(), "t", answer(429, "slow down"))
-            .unwrap_err();
+        let busy = failure(&c, &info(), 429, "slow down");
         assert!(busy.is_retryable(), "{busy:?}");
 
         let wrong_url = c
@@ -682,9 +679,7 @@ mod tests {
         );
         assert!(wrong_url.to_string().contains("Not Found"));
 
-        let garbage = c
-            .classify(&info(), "t", answer(200, "{\"json\": true}"))
-            .unwrap_err();
+        let garbage = failure(&c, &info(), 200, "{\"json\": true}");
         assert!(
             matches!(garbage, RegistrarError::Protocol { .. }),
             "{garbage:?}"
@@ -708,9 +703,9 @@ mod tests {
         let c = client();
         let full = response("domainDelete", "<returnCode>1000</returnCode>");
         let half = &full[..full.len() / 2];
-        let read = c.classify(&info(), "t", answer(200, half)).unwrap_err();
+        let read = failure(&c, &info(), 200, half);
         assert!(read.is_retryable(), "{read:?}");
-        let write = c.classify(&delete(), "t", answer(200, half)).unwrap_err();
+        let write = failure(&c, &delete(), 200, half);
         assert!(
             write.to_string().contains("may have been carried out"),
             "{write}"
@@ -729,9 +724,7 @@ mod tests {
         // Every cut: mid-markup, between elements, right before the closing Envelope, and
         // an empty body.
         for cut in [0, 1, full.len() / 3, full.len() / 2, close, close + 5] {
-            let e = c
-                .classify(&info(), "t", answer(200, &full[..cut]))
-                .unwrap_err();
+            let e = failure(&c, &info(), 200, &full[..cut]);
             assert!(e.is_retryable(), "cut at {cut}: {e:?}");
             assert!(e.to_string().contains("cut off"), "cut at {cut}: {e}");
         }
@@ -741,28 +734,14 @@ mod tests {
     #[test]
     fn faults_blame_the_request_or_the_server() {
         let c = client();
-        let client_fault = c
-            .classify(
-                &handle_info("X"),
-                "t",
-                answer(
-                    500,
-                    &fault_envelope("Client", "Procedure 'handleInfo' not present"),
-                ),
-            )
-            .unwrap_err();
+        let not_present = fault_envelope("Client", "Procedure 'handleInfo' not present");
+        let client_fault = failure(&c, &handle_info("X"), 500, &not_present);
         assert!(matches!(
             client_fault,
             RegistrarError::Permanent { code: 500, .. }
         ));
         assert!(client_fault.to_string().contains("not present"));
-        let server_fault = c
-            .classify(
-                &info(),
-                "t",
-                answer(500, &fault_envelope("Server", "database gone")),
-            )
-            .unwrap_err();
+        let server_fault = failure(&c, &info(), 500, &fault_envelope("Server", "database gone"));
         assert!(server_fault.is_retryable(), "{server_fault:?}");
     }
 
