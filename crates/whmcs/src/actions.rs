@@ -451,6 +451,19 @@ fn prices_by_years(obj: Option<&Object>) -> Result<BTreeMap<u32, Decimal>, Strin
 type ListPath = (&'static str, &'static str);
 
 impl WhmcsClient {
+    /// Calls `action` and reads its answer with `parse`; what `parse` cannot read is a
+    /// protocol error that shows the answer.
+    async fn call_parsed<T>(
+        &self,
+        action: &str,
+        kind: ActionKind,
+        params: &[(String, String)],
+        parse: impl FnOnce(&Object) -> Result<T, String>,
+    ) -> Result<T, WhmcsError> {
+        let answer = self.call(action, kind, params).await?;
+        parse(&answer).map_err(|d| protocol(action, d, &answer))
+    }
+
     /// One read whose answer lists its entries under `path`, each read by `parse`.
     async fn read_list<T>(
         &self,
@@ -526,12 +539,10 @@ impl WhmcsClient {
 
     pub async fn get_client_details(&self, client_id: u64) -> Result<ClientDetails, WhmcsError> {
         const ACTION: &str = "GetClientsDetails";
-        let answer = self
-            .call(ACTION, ActionKind::Read, &[p("clientid", client_id)])
-            .await?;
-        // Fields live under `client`; older versions only send the top-level duplicates.
-        let client = json::object(&answer, "client").unwrap_or(&answer);
-        let parse = || -> Result<ClientDetails, String> {
+        let params = [p("clientid", client_id)];
+        self.call_parsed(ACTION, ActionKind::Read, &params, |answer| {
+            // Fields live under `client`; older versions only send the top-level duplicates.
+            let client = json::object(answer, "client").unwrap_or(answer);
             Ok(ClientDetails {
                 id: json::u64_opt(client, "id")?
                     .or(json::u64_opt(client, "userid")?)
@@ -555,8 +566,8 @@ impl WhmcsClient {
                     .or_else(|| json::text(client, "phonenumber"))
                     .unwrap_or_default(),
             })
-        };
-        parse().map_err(|d| protocol(ACTION, d, &answer))
+        })
+        .await
     }
 
     pub async fn get_currencies(&self) -> Result<Vec<WhmcsCurrency>, WhmcsError> {
@@ -568,13 +579,11 @@ impl WhmcsClient {
     /// GetTLDPricing for a currency id (standard prices only).
     pub async fn get_tld_pricing(&self, currency_id: u64) -> Result<TldPriceList, WhmcsError> {
         const ACTION: &str = "GetTLDPricing";
-        let answer = self
-            .call(ACTION, ActionKind::Read, &[p("currencyid", currency_id)])
-            .await?;
-        let parse = || -> Result<TldPriceList, String> {
-            let currency = json::object(&answer, "currency").ok_or("`currency` is missing")?;
+        let params = [p("currencyid", currency_id)];
+        self.call_parsed(ACTION, ActionKind::Read, &params, |answer| {
+            let currency = json::object(answer, "currency").ok_or("`currency` is missing")?;
             let mut tlds = BTreeMap::new();
-            if let Some(pricing) = json::object(&answer, "pricing") {
+            if let Some(pricing) = json::object(answer, "pricing") {
                 for (tld, entry) in pricing {
                     let entry = entry
                         .as_object()
@@ -593,8 +602,8 @@ impl WhmcsClient {
                 currency: WhmcsCurrency::parse(currency)?,
                 tlds,
             })
-        };
-        parse().map_err(|d| protocol(ACTION, d, &answer))
+        })
+        .await
     }
 
     /// GetInvoices, every page (paging by entries returned; 7.8's `numreturned` lies).
@@ -622,11 +631,9 @@ impl WhmcsClient {
 
     pub async fn get_invoice(&self, invoice_id: u64) -> Result<Invoice, WhmcsError> {
         const ACTION: &str = "GetInvoice";
-        let answer = self
-            .call(ACTION, ActionKind::Read, &[p("invoiceid", invoice_id)])
-            .await?;
-        let parse = || -> Result<Invoice, String> {
-            let items = json::nested_list(&answer, "items", "item")?
+        let params = [p("invoiceid", invoice_id)];
+        self.call_parsed(ACTION, ActionKind::Read, &params, |answer| {
+            let items = json::nested_list(answer, "items", "item")?
                 .iter()
                 .map(|i| {
                     Ok(InvoiceItem {
@@ -640,20 +647,20 @@ impl WhmcsClient {
                 })
                 .collect::<Result<Vec<_>, String>>()?;
             Ok(Invoice {
-                id: json::u64_opt(&answer, "invoiceid")?.unwrap_or(invoice_id),
-                client_id: json::u64_opt(&answer, "userid")?.unwrap_or(0),
-                status: json::text_or_empty(&answer, "status"),
-                date: json::date_opt(&answer, "date")?,
-                due_date: json::date_opt(&answer, "duedate")?,
-                date_paid: json::date_opt(&answer, "datepaid")?,
-                subtotal: json::decimal_or_zero(&answer, "subtotal")?,
-                total: json::decimal_or_zero(&answer, "total")?,
-                balance: json::decimal_or_zero(&answer, "balance")?,
+                id: json::u64_opt(answer, "invoiceid")?.unwrap_or(invoice_id),
+                client_id: json::u64_opt(answer, "userid")?.unwrap_or(0),
+                status: json::text_or_empty(answer, "status"),
+                date: json::date_opt(answer, "date")?,
+                due_date: json::date_opt(answer, "duedate")?,
+                date_paid: json::date_opt(answer, "datepaid")?,
+                subtotal: json::decimal_or_zero(answer, "subtotal")?,
+                total: json::decimal_or_zero(answer, "total")?,
+                balance: json::decimal_or_zero(answer, "balance")?,
                 items,
                 client_currency: None,
             })
-        };
-        parse().map_err(|d| protocol(ACTION, d, &answer))
+        })
+        .await
     }
 
     /// The newest invoice of `client_id` with a line of `kind` for `domain_id`. GetInvoices
@@ -753,14 +760,13 @@ impl WhmcsClient {
         if ticket.markdown {
             params.push(p("markdown", "1"));
         }
-        let answer = self.call(ACTION, ActionKind::Write, &params).await?;
-        let parse = || -> Result<OpenedTicket, String> {
+        self.call_parsed(ACTION, ActionKind::Write, &params, |answer| {
             Ok(OpenedTicket {
-                id: json::u64_req(&answer, "id")?,
-                tid: json::text_or_empty(&answer, "tid"),
+                id: json::u64_req(answer, "id")?,
+                tid: json::text_or_empty(answer, "tid"),
             })
-        };
-        parse().map_err(|d| protocol(ACTION, d, &answer))
+        })
+        .await
     }
 
     pub async fn get_tickets(&self, filter: &TicketFilter) -> Result<Vec<Ticket>, WhmcsError> {
