@@ -17,6 +17,7 @@ pub mod observation;
 pub mod plan;
 pub mod ports;
 pub mod pricing;
+pub mod retry;
 pub mod text;
 
 pub use clock::{Clock, FixedClock, SystemClock};

@@ -5,8 +5,10 @@
 use crate::codec::{Command, Response, Template};
 use domwatch_core::model::Dialect;
 use domwatch_core::Untrusted;
-use rand::Rng;
+use domwatch_retry::failure::{connect_cause, error_chain};
+use domwatch_retry::{Access, Outcome, RetryPolicy};
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::{Mutex, Semaphore};
 use tokio::time::Instant;
@@ -27,8 +29,6 @@ pub const ISPAPI_ENTITY_OTE: &str = "1234";
 /// Codes worth repeating: the temporary failures plus "server closing connection" /
 /// "too many sessions". Every other code is final.
 const RETRYABLE_CODES: [u16; 5] = [421, 423, 425, 520, 521];
-/// Longest pause between two attempts, whatever the backoff says.
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How many body bytes a protocol error quotes.
 const BODY_PREFIX_LEN: usize = 120;
 
@@ -299,10 +299,19 @@ struct TransportFailure {
     detail: String,
 }
 
-/// One response plus how it was obtained, for the retry loop.
+/// One HTTP round trip's result.
 enum Exchange {
     Answer(Response),
     Transport(TransportFailure),
+}
+
+/// One attempt: the answer (transport failures as the `httperror` template) and how it
+/// was obtained, for the retry loop.
+struct Attempt {
+    response: Response,
+    timed_out: bool,
+    /// See [`TransportFailure::not_sent`].
+    not_sent: bool,
 }
 
 /// A CNR or ISPAPI account client. Cheap to share behind an `Arc`; all methods take `&self`.
@@ -453,11 +462,7 @@ impl RrpClient {
         &self,
         command: &Command,
     ) -> Result<(Response, u32, bool), ClientError> {
-        let name = if command.name().is_empty() {
-            "login"
-        } else {
-            command.name()
-        };
+        let name = command_label(command);
         let span = tracing::info_span!(
             "rrp.request",
             command = name,
@@ -467,52 +472,97 @@ impl RrpClient {
         );
         async {
             debug!(command = %command.redacted(), "sending registrar command");
-            let mut attempts = 0u32;
-            let mut relogged = false;
-            loop {
-                attempts += 1;
-                let session = if self.config.use_session {
-                    let mut slot = self.session.lock().await;
-                    if slot.is_none() {
-                        self.open_session(&mut slot).await?;
-                    }
-                    slot.clone()
-                } else {
-                    None
-                };
-                let form = self.form(command, session.as_ref(), false);
-                let (response, timed_out, not_sent) = match self.exchange(name, form).await {
-                    Exchange::Answer(response) => (response, false, false),
-                    Exchange::Transport(failure) => {
-                        warn!(attempt = attempts, timed_out = failure.timed_out, detail = %failure.detail, "registrar transport failure");
-                        let response = Response::http_error(&failure.detail);
-                        (response, failure.timed_out, failure.not_sent)
-                    }
-                };
-                let current = tracing::Span::current();
-                current.record("code", response.code());
-                current.record("runtime", response.runtime());
-                current.record("attempts", attempts);
-
-                if response.code() == 530 && session.is_some() && !relogged {
-                    // Session expired or was dropped server-side: log in again once.
-                    relogged = true;
-                    attempts -= 1;
-                    debug!("session rejected; logging in again");
-                    *self.session.lock().await = None;
-                    continue;
+            let relogged = AtomicBool::new(false);
+            let judge = |attempt: &Result<Attempt, ClientError>| match attempt {
+                Ok(a) => outcome(command, &a.response, a.not_sent),
+                Err(_) => Outcome::Final,
+            };
+            let log = |attempt: &Result<Attempt, ClientError>, n: u32, delay: Duration| {
+                if let Ok(Attempt { response, .. }) = attempt {
+                    warn!(
+                        code = response.code(),
+                        description = response.description(),
+                        attempt = n,
+                        delay_ms = delay.as_millis() as u64,
+                        "temporary registrar failure; retrying"
+                    );
                 }
-                if retryable(command, &response, not_sent) && attempts <= self.config.max_retries {
-                    let delay = self.backoff(attempts);
-                    warn!(code = response.code(), description = response.description(), attempt = attempts, delay_ms = delay.as_millis() as u64, "temporary registrar failure; retrying");
-                    tokio::time::sleep(delay).await;
-                    continue;
-                }
-                return Ok((response, attempts, timed_out));
-            }
+            };
+            let (last, attempts) = domwatch_retry::run(
+                &self.retry_policy(),
+                access(command),
+                |n| self.attempt(command, name, n, &relogged),
+                judge,
+                log,
+            )
+            .await;
+            let last = last?;
+            Ok((last.response, attempts, last.timed_out))
         }
         .instrument(span)
         .await
+    }
+
+    /// Attempt number `n` of `command`. A session the registrar no longer knows (530) is
+    /// opened again once per command, without counting as an attempt.
+    async fn attempt(
+        &self,
+        command: &Command,
+        name: &str,
+        n: u32,
+        relogged: &AtomicBool,
+    ) -> Result<Attempt, ClientError> {
+        loop {
+            let session = self.session_to_send().await?;
+            let form = self.form(command, session.as_ref(), false);
+            let attempt = match self.exchange(name, form).await {
+                Exchange::Answer(response) => Attempt {
+                    response,
+                    timed_out: false,
+                    not_sent: false,
+                },
+                Exchange::Transport(failure) => {
+                    warn!(attempt = n, timed_out = failure.timed_out, detail = %failure.detail, "registrar transport failure");
+                    Attempt {
+                        response: Response::http_error(&failure.detail),
+                        timed_out: failure.timed_out,
+                        not_sent: failure.not_sent,
+                    }
+                }
+            };
+            let current = tracing::Span::current();
+            current.record("code", attempt.response.code());
+            current.record("runtime", attempt.response.runtime());
+            current.record("attempts", n);
+            if attempt.response.code() == 530
+                && session.is_some()
+                && !relogged.swap(true, Ordering::Relaxed)
+            {
+                // Session expired or was dropped server-side: log in again once.
+                debug!("session rejected; logging in again");
+                *self.session.lock().await = None;
+                continue;
+            }
+            return Ok(attempt);
+        }
+    }
+
+    /// The session id to send instead of the password, opening a session first if one is
+    /// wanted and none is open.
+    async fn session_to_send(&self) -> Result<Option<Secret>, ClientError> {
+        if !self.config.use_session {
+            return Ok(None);
+        }
+        let mut slot = self.session.lock().await;
+        if slot.is_none() {
+            self.open_session(&mut slot).await?;
+        }
+        Ok(slot.clone())
+    }
+
+    /// The configured retries and backoff.
+    fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy::new(self.config.max_retries, self.config.retry_base_delay)
     }
 
     /// The error for an answer that stopped before `EOF`.
@@ -553,19 +603,6 @@ impl RrpClient {
     /// `CNR` or `ISPAPI`, for messages.
     fn registrar_name(&self) -> &'static str {
         registrar_name(self.config.dialect)
-    }
-
-    /// Jittered exponential backoff: a random delay in [d/2, d] with d = base·2^(n-1).
-    fn backoff(&self, attempt: u32) -> Duration {
-        let exponent = attempt.saturating_sub(1).min(16);
-        let full = self
-            .config
-            .retry_base_delay
-            .saturating_mul(1u32 << exponent)
-            .min(MAX_BACKOFF);
-        let half = full / 2;
-        let jitter = rand::thread_rng().gen_range(0..=half.as_millis() as u64);
-        half + Duration::from_millis(jitter)
     }
 
     fn classify(
@@ -810,35 +847,6 @@ fn registrar_name(dialect: Dialect) -> &'static str {
     }
 }
 
-/// An error and all its sources, joined by `: `.
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut detail = error.to_string();
-    let mut source = error.source();
-    while let Some(inner) = source {
-        detail.push_str(": ");
-        detail.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    detail
-}
-
-/// Why a connection could not be made: `connection refused`, or the innermost cause
-/// (name resolution, unreachable network, TLS) as the system put it.
-fn connect_cause(error: &reqwest::Error) -> String {
-    let mut innermost: &(dyn std::error::Error + 'static) = error;
-    while let Some(inner) = innermost.source() {
-        if let Some(io) = inner.downcast_ref::<std::io::Error>() {
-            match io.kind() {
-                std::io::ErrorKind::ConnectionRefused => return "connection refused".into(),
-                std::io::ErrorKind::ConnectionReset => return "connection reset".into(),
-                _ => {}
-            }
-        }
-        innermost = inner;
-    }
-    innermost.to_string()
-}
-
 /// The command name for messages (`login` for the CNR session login, which has none).
 fn command_label(command: &Command) -> &str {
     if command.name().is_empty() {
@@ -857,6 +865,15 @@ pub(crate) fn is_read_command(command: &Command) -> bool {
         || READ_PREFIXES.iter().any(|prefix| {
             name.len() >= prefix.len() && name[..prefix.len()].eq_ignore_ascii_case(prefix)
         })
+}
+
+/// Reads may be repeated after any temporary trouble, writes only when they did not run.
+fn access(command: &Command) -> Access {
+    if is_read_command(command) {
+        Access::Read
+    } else {
+        Access::Write
+    }
 }
 
 /// List commands (`Query…`: `QueryDomainList`, `QueryExchangeRates`, …), whose pages
@@ -878,20 +895,18 @@ fn list_page_shortfall(
     }
 }
 
-/// Whether to send `command` again after `response`. Reads: on transport failures, a
-/// cut-off answer or a short list page, and the temporary codes. Writes: only when the
-/// registrar answered a temporary code, or no connection was made at all; a lost or cut
-/// answer may hide a write that happened, so it is never repeated.
-fn retryable(command: &Command, response: &Response, not_sent: bool) -> bool {
-    if is_read_command(command) {
-        return RETRYABLE_CODES.contains(&response.code())
-            || matches!(response.template(), Some(Template::Truncated))
-            || list_page_shortfall(command, response).is_some();
-    }
+/// What `response` means for sending `command` again. Reads are repeated after any
+/// temporary trouble: transport failures, a cut-off, unreadable or short answer, and the
+/// temporary codes. Writes only when the registrar answered a temporary code, or no
+/// connection was made at all: a lost or cut answer may hide a write that happened.
+fn outcome(command: &Command, response: &Response, not_sent: bool) -> Outcome {
     match response.template() {
-        None => RETRYABLE_CODES.contains(&response.code()),
-        Some(Template::HttpError(_)) => not_sent,
-        Some(_) => false,
+        Some(Template::HttpError(_)) if not_sent => Outcome::NotRun,
+        Some(_) => Outcome::MayHaveRun,
+        None if RETRYABLE_CODES.contains(&response.code()) => Outcome::NotRun,
+        None if list_page_shortfall(command, response).is_some() => Outcome::MayHaveRun,
+        None if response.is_success() => Outcome::Done,
+        None => Outcome::Final,
     }
 }
 
@@ -1004,11 +1019,52 @@ mod tests {
         let mut config = config(Dialect::Cnr);
         config.retry_base_delay = Duration::from_millis(100);
         let client = RrpClient::new(config).unwrap();
+        let backoff = |attempt| domwatch_retry::pause(&client.retry_policy(), attempt);
         for attempt in 1..=3u32 {
             let full = Duration::from_millis(100 * (1 << (attempt - 1)));
-            let delay = client.backoff(attempt);
+            let delay = backoff(attempt);
             assert!(delay >= full / 2 && delay <= full, "{attempt}: {delay:?}");
         }
-        assert!(client.backoff(40) <= MAX_BACKOFF);
+        assert!(backoff(40) <= RetryPolicy::MAX_DELAY);
+    }
+
+    #[test]
+    fn reads_repeat_after_any_trouble_and_writes_only_when_they_did_not_run() {
+        let policy = RetryPolicy::new(1, Duration::ZERO);
+        let retried = |name: &str, response: &Response, not_sent: bool| {
+            let command = Command::new(name);
+            policy.retries(access(&command), outcome(&command, response, not_sent), 1)
+        };
+        let answer = |code: u16| {
+            Response::parse(format!("[RESPONSE]\ncode = {code}\ndescription = x\nEOF\n"))
+        };
+        let lost = Response::http_error("timed out");
+        let cut = Response::truncated("[RESPONSE]\ncode = 200\n".into());
+        let garbage = Response::invalid("<html>".into());
+        for read in ["StatusDomain", "QueryDomainList", "CheckDomains"] {
+            assert!(retried(read, &lost, false), "{read}");
+            assert!(retried(read, &lost, true), "{read}");
+            assert!(retried(read, &cut, false), "{read}");
+            assert!(retried(read, &garbage, false), "{read}");
+            for code in RETRYABLE_CODES {
+                assert!(retried(read, &answer(code), false), "{read} {code}");
+            }
+            assert!(!retried(read, &answer(200), false), "{read}");
+            assert!(!retried(read, &answer(545), false), "{read}");
+        }
+        for write in ["ModifyDomain", "DeleteDomain", "SetDomainRenewalMode"] {
+            assert!(
+                !retried(write, &lost, false),
+                "{write}: the answer was lost"
+            );
+            assert!(retried(write, &lost, true), "{write}: nothing was sent");
+            assert!(!retried(write, &cut, false), "{write}");
+            assert!(!retried(write, &garbage, false), "{write}");
+            for code in RETRYABLE_CODES {
+                assert!(retried(write, &answer(code), false), "{write} {code}");
+            }
+            assert!(!retried(write, &answer(200), false), "{write}");
+            assert!(!retried(write, &answer(549), false), "{write}");
+        }
     }
 }

@@ -5,9 +5,11 @@
 
 use crate::dates::StartDateFormat;
 use crate::operations::{Kind, Request};
-use crate::xml::{body_element, envelope, parse, Fault, Node, ParseError, Value};
+use crate::xml::{body_element, parse, Fault, Node, ParseError, Value};
 use domwatch_core::ports::RegistrarError;
 use domwatch_core::Money;
+use domwatch_retry::failure::{connect_cause, error_chain};
+use domwatch_retry::{Outcome, RetryPolicy};
 use rand::Rng;
 use std::collections::HashMap;
 use std::fmt;
@@ -22,8 +24,6 @@ pub const LIVE_ENDPOINT: &str = "https://soap.domain-bestellsystem.de/soap.php";
 /// "completed, action pending"); 2xxx codes are refusals.
 pub const OK: i64 = 1000;
 
-/// Longest pause between two attempts, whatever the backoff says.
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How much of an unreadable body an error quotes.
 const BODY_PREFIX_LEN: usize = 120;
 
@@ -191,34 +191,48 @@ impl SmartnicClient {
     }
 
     /// Sends `request` (plus `clientTRID` and `forReseller`) and returns the `return`
-    /// object of a successful answer. Reads are retried on temporary trouble.
+    /// object of a successful answer. Reads are retried on temporary trouble; writes are
+    /// sent once, since a failed write may still have been carried out.
     pub async fn call(&self, request: &Request) -> Result<Node, RegistrarError> {
         let operation = request.operation.name;
-        let attempts = match request.operation.kind {
-            Kind::Read => self.config.max_retries + 1,
-            Kind::Write => 1,
-        };
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
+        let attempt = |_| async {
             let trid = Self::client_trid();
             let result = self.attempt(request, &trid).await;
-            match result {
-                Err(e) if e.is_retryable() && attempt < attempts => {
-                    let delay = self.backoff(attempt);
-                    tracing::warn!(
-                        operation,
-                        client_trid = %trid,
-                        attempt,
-                        delay_ms = delay.as_millis() as u64,
-                        error = %e,
-                        "Smart-NIC read failed temporarily; retrying"
-                    );
-                    tokio::time::sleep(delay).await;
-                }
-                other => return other,
+            (trid, result)
+        };
+        let judge = |(_, result): &(String, Result<Node, RegistrarError>)| match result {
+            Ok(_) => Outcome::Done,
+            Err(e) if e.is_retryable() => Outcome::MayHaveRun,
+            Err(_) => Outcome::Final,
+        };
+        let log = |(trid, result): &(String, Result<Node, RegistrarError>),
+                   attempt: u32,
+                   delay: Duration| {
+            if let Err(e) = result {
+                tracing::warn!(
+                    operation,
+                    client_trid = %trid,
+                    attempt,
+                    delay_ms = delay.as_millis() as u64,
+                    error = %e,
+                    "Smart-NIC read failed temporarily; retrying"
+                );
             }
-        }
+        };
+        let ((_, result), _) = domwatch_retry::run(
+            &self.retry_policy(),
+            request.operation.kind,
+            attempt,
+            judge,
+            log,
+        )
+        .await;
+        result
+    }
+
+    /// The configured retries and backoff.
+    fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy::new(self.config.max_retries, self.config.retry_base_delay)
     }
 
     async fn attempt(&self, request: &Request, trid: &str) -> Result<Node, RegistrarError> {
@@ -228,7 +242,7 @@ impl SmartnicClient {
         if let Some(reseller) = &self.config.for_reseller {
             fields.push(("forReseller", Value::text(reseller.as_str())));
         }
-        let body = envelope(&request.operation, &fields);
+        let body = request.operation.envelope(&fields);
         tracing::debug!(operation, client_trid = trid, "Smart-NIC call");
         let started = Instant::now();
         let answer = self.exchange(request, body).await;
@@ -283,19 +297,6 @@ impl SmartnicClient {
         let status = response.status();
         let body = response.text().await?;
         Ok(Answer { status, body })
-    }
-
-    /// Jittered exponential backoff: a random delay in [d/2, d] with d = base·2^(n-1).
-    fn backoff(&self, attempt: u32) -> Duration {
-        let exponent = attempt.saturating_sub(1).min(16);
-        let full = self
-            .config
-            .retry_base_delay
-            .saturating_mul(1u32 << exponent)
-            .min(MAX_BACKOFF);
-        let half = full / 2;
-        let jitter = rand::thread_rng().gen_range(0..=half.as_millis() as u64);
-        half + Duration::from_millis(jitter)
     }
 
     /// Turns an HTTP answer into the `return` object or an error that says what to do.
@@ -455,14 +456,7 @@ impl SmartnicClient {
                 ),
             };
         }
-        let e = e.without_url();
-        let mut detail = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(inner) = source {
-            detail.push_str(": ");
-            detail.push_str(&inner.to_string());
-            source = inner.source();
-        }
+        let detail = error_chain(&e.without_url());
         let hint = if kind == Kind::Write && !connect_failed {
             "; the order may have been carried out: look at the domain before placing it again"
         } else {
@@ -476,21 +470,6 @@ impl SmartnicClient {
             ),
         }
     }
-}
-
-/// Why a connection could not be made: `connection refused`, or the innermost cause
-/// (name resolution, unreachable network, TLS) as the system put it.
-fn connect_cause(error: &reqwest::Error) -> String {
-    let mut innermost: &(dyn std::error::Error + 'static) = error;
-    while let Some(inner) = innermost.source() {
-        if let Some(io) = inner.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::ConnectionRefused {
-                return "connection refused".into();
-            }
-        }
-        innermost = inner;
-    }
-    innermost.to_string()
 }
 
 /// HTTP statuses that say "not now" rather than "not so": 5xx, 408, 429.
@@ -535,6 +514,11 @@ mod tests {
             status: reqwest::StatusCode::from_u16(status).unwrap(),
             body: body.into(),
         }
+    }
+
+    /// The error `request` comes to when the server answers `status` with `body`.
+    fn failure(c: &SmartnicClient, request: &Request, status: u16, body: &str) -> RegistrarError {
+        c.classify(request, "t", answer(status, body)).unwrap_err()
     }
 
     fn info() -> Request {
@@ -651,16 +635,12 @@ mod tests {
             "{text}"
         );
 
-        let unknown = c
-            .classify(
-                &info(),
-                "t",
-                answer(
-                    200,
-                    &response("domainInfo", "<returnCode>2000</returnCode>"),
-                ),
-            )
-            .unwrap_err();
+        let unknown = failure(
+            &c,
+            &info(),
+            200,
+            &response("domainInfo", "<returnCode>2000</returnCode>"),
+        );
         assert!(matches!(
             unknown,
             RegistrarError::Permanent { code: 2000, .. }
@@ -670,24 +650,20 @@ mod tests {
     #[test]
     fn http_trouble_maps_to_error_kinds() {
         let c = client();
-        let auth = c.classify(&info(), "t", answer(403, "")).unwrap_err();
+        let auth = failure(&c, &info(), 403, "");
         assert!(
             matches!(&auth, RegistrarError::Auth { account, .. } if account == "dbs-live"),
             "{auth:?}"
         );
         assert!(auth.to_string().contains("login `reseller`"));
 
-        let down = c
-            .classify(&info(), "t", answer(502, "<html>Bad Gateway</html>"))
-            .unwrap_err();
+        let down = failure(&c, &info(), 502, "<html>Bad Gateway</html>");
         assert!(
             matches!(down, RegistrarError::Temporary { code: 502, .. }),
             "{down:?}"
         );
 
-        let busy = c
-            .classify(&info(), "t", answer(429, "slow down"))
-            .unwrap_err();
+        let busy = failure(&c, &info(), 429, "slow down");
         assert!(busy.is_retryable(), "{busy:?}");
 
         let wrong_url = c
@@ -703,9 +679,7 @@ mod tests {
         );
         assert!(wrong_url.to_string().contains("Not Found"));
 
-        let garbage = c
-            .classify(&info(), "t", answer(200, "{\"json\": true}"))
-            .unwrap_err();
+        let garbage = failure(&c, &info(), 200, "{\"json\": true}");
         assert!(
             matches!(garbage, RegistrarError::Protocol { .. }),
             "{garbage:?}"
@@ -729,9 +703,9 @@ mod tests {
         let c = client();
         let full = response("domainDelete", "<returnCode>1000</returnCode>");
         let half = &full[..full.len() / 2];
-        let read = c.classify(&info(), "t", answer(200, half)).unwrap_err();
+        let read = failure(&c, &info(), 200, half);
         assert!(read.is_retryable(), "{read:?}");
-        let write = c.classify(&delete(), "t", answer(200, half)).unwrap_err();
+        let write = failure(&c, &delete(), 200, half);
         assert!(
             write.to_string().contains("may have been carried out"),
             "{write}"
@@ -750,9 +724,7 @@ mod tests {
         // Every cut: mid-markup, between elements, right before the closing Envelope, and
         // an empty body.
         for cut in [0, 1, full.len() / 3, full.len() / 2, close, close + 5] {
-            let e = c
-                .classify(&info(), "t", answer(200, &full[..cut]))
-                .unwrap_err();
+            let e = failure(&c, &info(), 200, &full[..cut]);
             assert!(e.is_retryable(), "cut at {cut}: {e:?}");
             assert!(e.to_string().contains("cut off"), "cut at {cut}: {e}");
         }
@@ -762,28 +734,14 @@ mod tests {
     #[test]
     fn faults_blame_the_request_or_the_server() {
         let c = client();
-        let client_fault = c
-            .classify(
-                &handle_info("X"),
-                "t",
-                answer(
-                    500,
-                    &fault_envelope("Client", "Procedure 'handleInfo' not present"),
-                ),
-            )
-            .unwrap_err();
+        let not_present = fault_envelope("Client", "Procedure 'handleInfo' not present");
+        let client_fault = failure(&c, &handle_info("X"), 500, &not_present);
         assert!(matches!(
             client_fault,
             RegistrarError::Permanent { code: 500, .. }
         ));
         assert!(client_fault.to_string().contains("not present"));
-        let server_fault = c
-            .classify(
-                &info(),
-                "t",
-                answer(500, &fault_envelope("Server", "database gone")),
-            )
-            .unwrap_err();
+        let server_fault = failure(&c, &info(), 500, &fault_envelope("Server", "database gone"));
         assert!(server_fault.is_retryable(), "{server_fault:?}");
     }
 
@@ -792,10 +750,11 @@ mod tests {
         let mut config = SmartnicConfig::new("r", "p");
         config.retry_base_delay = Duration::from_millis(100);
         let c = SmartnicClient::new(config).unwrap();
-        let first = c.backoff(1);
+        let backoff = |attempt| domwatch_retry::pause(&c.retry_policy(), attempt);
+        let first = backoff(1);
         assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100));
-        let third = c.backoff(3);
+        let third = backoff(3);
         assert!(third >= Duration::from_millis(200) && third <= Duration::from_millis(400));
-        assert!(c.backoff(40) <= MAX_BACKOFF);
+        assert!(backoff(40) <= RetryPolicy::MAX_DELAY);
     }
 }

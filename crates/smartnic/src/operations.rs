@@ -11,11 +11,7 @@ use domwatch_core::DomainName;
 
 /// Whether an operation changes something. Only reads are retried: repeating a write
 /// whose answer was lost could place an order twice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Read,
-    Write,
-}
+pub use domwatch_core::retry::Access as Kind;
 
 /// One SOAP operation of the WSDL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,14 +26,12 @@ pub struct Operation {
 impl Operation {
     /// `DomainInfoRequestObject` for `domainInfo`: every request type of the WSDL is named so.
     pub fn request_type(&self) -> String {
-        let mut name = String::with_capacity(self.name.len() + 13);
-        let mut chars = self.name.chars();
-        if let Some(first) = chars.next() {
-            name.extend(first.to_uppercase());
-        }
-        name.extend(chars);
-        name.push_str("RequestObject");
-        name
+        crate::xml::request_type(self.name)
+    }
+
+    /// The request envelope of this operation with `fields`, in order.
+    pub fn envelope(&self, fields: &[(&str, Value)]) -> String {
+        crate::xml::envelope(self.name, self.part, fields)
     }
 
     /// The `SOAPAction` header value (quoted, as SOAP 1.1 wants it).

@@ -1,7 +1,6 @@
 //! SOAP 1.1 RPC/encoded on the wire: writing request envelopes and reading any SOAP
 //! message into a small element tree (namespace prefixes dropped, `xsi:nil` kept).
 
-use crate::operations::Operation;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 use std::fmt::Write;
@@ -40,9 +39,10 @@ impl Value {
     }
 }
 
-/// The request envelope of `operation`: `<ns1:{op}><{part} xsi:type="ns1:{Type}">` with one
-/// element per field, in order. All text is escaped.
-pub fn envelope(operation: &Operation, fields: &[(&str, Value)]) -> String {
+/// The request envelope of operation `name`: `<ns1:{name}><{part} xsi:type="ns1:{Type}">`
+/// (the type as [`request_type`] names it) with one element per field, in order. All
+/// text is escaped.
+pub fn envelope(name: &str, part: &str, fields: &[(&str, Value)]) -> String {
     let mut body = String::with_capacity(640 + fields.len() * 64);
     let _ = write!(
         body,
@@ -53,20 +53,28 @@ pub fn envelope(operation: &Operation, fields: &[(&str, Value)]) -> String {
          xmlns:SOAP-ENC=\"{ENCODING_NAMESPACE}\" \
          SOAP-ENV:encodingStyle=\"{ENCODING_NAMESPACE}\">\
          <SOAP-ENV:Body><ns1:{name}><{part} xsi:type=\"ns1:{request_type}\">",
-        name = operation.name,
-        part = operation.part,
-        request_type = operation.request_type(),
+        request_type = request_type(name),
     );
-    for (name, value) in fields {
-        write_field(&mut body, name, value);
+    for (field, value) in fields {
+        write_field(&mut body, field, value);
     }
     let _ = write!(
         body,
-        "</{part}></ns1:{name}></SOAP-ENV:Body></SOAP-ENV:Envelope>",
-        part = operation.part,
-        name = operation.name,
+        "</{part}></ns1:{name}></SOAP-ENV:Body></SOAP-ENV:Envelope>"
     );
     body
+}
+
+/// `DomainInfoRequestObject` for `domainInfo`: every request type of the WSDL is named so.
+pub fn request_type(operation: &str) -> String {
+    let mut name = String::with_capacity(operation.len() + 13);
+    let mut chars = operation.chars();
+    if let Some(first) = chars.next() {
+        name.extend(first.to_uppercase());
+    }
+    name.extend(chars);
+    name.push_str("RequestObject");
+    name
 }
 
 fn write_field(out: &mut String, name: &str, value: &Value) {
@@ -361,12 +369,12 @@ pub fn fault_envelope(code: &str, message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::operations::op;
 
     #[test]
     fn the_envelope_is_rpc_encoded_with_the_wsdl_part_and_escaped_text() {
         let xml = envelope(
-            &op::DOMAIN_INFO,
+            "domainInfo",
+            "domainInfoRequest",
             &[
                 ("domainName", Value::text("a&b<c>\"d'.de")),
                 ("domainNameAce", Value::Nil),
@@ -398,7 +406,8 @@ mod tests {
     #[test]
     fn arrays_are_written_as_the_wsdl_types_them() {
         let xml = envelope(
-            &op::DOMAIN_LIST_EXTENDED,
+            "domainListExtended",
+            "domainListExtendedRequest",
             &[
                 (
                     "fields",
@@ -428,7 +437,8 @@ mod tests {
     #[test]
     fn structures_nest_with_their_wsdl_types() {
         let xml = envelope(
-            &op::DOMAIN_UPDATE,
+            "domainUpdate",
+            "domainUpdateRequest",
             &[(
                 "extension",
                 Value::Struct(

@@ -155,6 +155,21 @@ pub struct InvoiceSummary {
     pub currency_code: Option<String>,
 }
 
+impl InvoiceSummary {
+    fn parse(e: &Object) -> Result<Self, String> {
+        Ok(Self {
+            id: json::u64_req(e, "id")?,
+            client_id: json::u64_opt(e, "userid")?.unwrap_or(0),
+            status: json::text_or_empty(e, "status"),
+            date: json::date_opt(e, "date")?,
+            due_date: json::date_opt(e, "duedate")?,
+            date_paid: json::date_opt(e, "datepaid")?,
+            total: json::decimal_or_zero(e, "total")?,
+            currency_code: json::text(e, "currencycode"),
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvoiceItem {
     pub id: u64,
@@ -367,6 +382,22 @@ pub struct Ticket {
     pub service: String,
 }
 
+impl Ticket {
+    fn parse(e: &Object) -> Result<Self, String> {
+        Ok(Self {
+            id: json::u64_req(e, "id")?,
+            tid: json::text_or_empty(e, "tid"),
+            department_id: json::u64_opt(e, "deptid")?.unwrap_or(0),
+            client_id: json::u64_opt(e, "userid")?.unwrap_or(0),
+            subject: json::text_or_empty(e, "subject"),
+            status: json::text_or_empty(e, "status"),
+            priority: json::text_or_empty(e, "priority"),
+            date: json::date_opt(e, "date")?,
+            service: json::text_or_empty(e, "service"),
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToDoItem {
     pub id: u64,
@@ -416,7 +447,54 @@ fn prices_by_years(obj: Option<&Object>) -> Result<BTreeMap<u32, Decimal>, Strin
     Ok(out)
 }
 
+/// Where a list action's entries sit in its answer: `outer.inner`.
+type ListPath = (&'static str, &'static str);
+
 impl WhmcsClient {
+    /// Calls `action` and reads its answer with `parse`; what `parse` cannot read is a
+    /// protocol error that shows the answer.
+    async fn call_parsed<T>(
+        &self,
+        action: &str,
+        kind: ActionKind,
+        params: &[(String, String)],
+        parse: impl FnOnce(&Object) -> Result<T, String>,
+    ) -> Result<T, WhmcsError> {
+        let answer = self.call(action, kind, params).await?;
+        parse(&answer).map_err(|d| protocol(action, d, &answer))
+    }
+
+    /// One read whose answer lists its entries under `path`, each read by `parse`.
+    async fn read_list<T>(
+        &self,
+        action: &'static str,
+        params: &[(String, String)],
+        (outer, inner): ListPath,
+        parse: fn(&Object) -> Result<T, String>,
+    ) -> Result<Vec<T>, WhmcsError> {
+        let answer = self.call(action, ActionKind::Read, params).await?;
+        let entries =
+            json::nested_list(&answer, outer, inner).map_err(|d| protocol(action, d, &answer))?;
+        entries
+            .iter()
+            .map(|e| parse(e).map_err(bad(action, e)))
+            .collect()
+    }
+
+    /// Every page of a list action, each entry read by `parse` as its page arrives.
+    async fn read_all_pages<T: Send + 'static>(
+        &self,
+        action: &'static str,
+        params: &[(String, String)],
+        (outer, inner): ListPath,
+        parse: fn(&Object) -> Result<T, String>,
+    ) -> Result<Vec<T>, WhmcsError> {
+        self.fetch_all_pages_parsed(action, params, outer, inner, move |e| {
+            parse(e).map_err(bad(action, e))
+        })
+        .await
+    }
+
     /// GetClientsDomains, every page.
     pub async fn get_clients_domains(&self) -> Result<Vec<ClientDomain>, WhmcsError> {
         self.domain_pages(|row| row).await
@@ -447,26 +525,24 @@ impl WhmcsClient {
         &self,
         domain_id: u64,
     ) -> Result<Option<ClientDomain>, WhmcsError> {
-        const ACTION: &str = "GetClientsDomains";
-        let answer = self
-            .call(ACTION, ActionKind::Read, &[p("domainid", domain_id)])
+        let params = [p("domainid", domain_id)];
+        let domains = self
+            .read_list(
+                "GetClientsDomains",
+                &params,
+                ("domains", "domain"),
+                ClientDomain::parse,
+            )
             .await?;
-        let entries = json::nested_list(&answer, "domains", "domain")
-            .map_err(|d| protocol(ACTION, d, &answer))?;
-        entries
-            .first()
-            .map(|e| ClientDomain::parse(e).map_err(bad(ACTION, e)))
-            .transpose()
+        Ok(domains.into_iter().next())
     }
 
     pub async fn get_client_details(&self, client_id: u64) -> Result<ClientDetails, WhmcsError> {
         const ACTION: &str = "GetClientsDetails";
-        let answer = self
-            .call(ACTION, ActionKind::Read, &[p("clientid", client_id)])
-            .await?;
-        // Fields live under `client`; older versions only send the top-level duplicates.
-        let client = json::object(&answer, "client").unwrap_or(&answer);
-        let parse = || -> Result<ClientDetails, String> {
+        let params = [p("clientid", client_id)];
+        self.call_parsed(ACTION, ActionKind::Read, &params, |answer| {
+            // Fields live under `client`; older versions only send the top-level duplicates.
+            let client = json::object(answer, "client").unwrap_or(answer);
             Ok(ClientDetails {
                 id: json::u64_opt(client, "id")?
                     .or(json::u64_opt(client, "userid")?)
@@ -490,31 +566,24 @@ impl WhmcsClient {
                     .or_else(|| json::text(client, "phonenumber"))
                     .unwrap_or_default(),
             })
-        };
-        parse().map_err(|d| protocol(ACTION, d, &answer))
+        })
+        .await
     }
 
     pub async fn get_currencies(&self) -> Result<Vec<WhmcsCurrency>, WhmcsError> {
-        const ACTION: &str = "GetCurrencies";
-        let answer = self.call(ACTION, ActionKind::Read, &[]).await?;
-        let entries = json::nested_list(&answer, "currencies", "currency")
-            .map_err(|d| protocol(ACTION, d, &answer))?;
-        entries
-            .iter()
-            .map(|e| WhmcsCurrency::parse(e).map_err(bad(ACTION, e)))
-            .collect()
+        let list = ("currencies", "currency");
+        self.read_list("GetCurrencies", &[], list, WhmcsCurrency::parse)
+            .await
     }
 
     /// GetTLDPricing for a currency id (standard prices only).
     pub async fn get_tld_pricing(&self, currency_id: u64) -> Result<TldPriceList, WhmcsError> {
         const ACTION: &str = "GetTLDPricing";
-        let answer = self
-            .call(ACTION, ActionKind::Read, &[p("currencyid", currency_id)])
-            .await?;
-        let parse = || -> Result<TldPriceList, String> {
-            let currency = json::object(&answer, "currency").ok_or("`currency` is missing")?;
+        let params = [p("currencyid", currency_id)];
+        self.call_parsed(ACTION, ActionKind::Read, &params, |answer| {
+            let currency = json::object(answer, "currency").ok_or("`currency` is missing")?;
             let mut tlds = BTreeMap::new();
-            if let Some(pricing) = json::object(&answer, "pricing") {
+            if let Some(pricing) = json::object(answer, "pricing") {
                 for (tld, entry) in pricing {
                     let entry = entry
                         .as_object()
@@ -533,8 +602,8 @@ impl WhmcsClient {
                 currency: WhmcsCurrency::parse(currency)?,
                 tlds,
             })
-        };
-        parse().map_err(|d| protocol(ACTION, d, &answer))
+        })
+        .await
     }
 
     /// GetInvoices, every page (paging by entries returned; 7.8's `numreturned` lies).
@@ -551,36 +620,20 @@ impl WhmcsClient {
         if let Some(status) = status {
             params.push(p("status", status));
         }
-        let entries = self
-            .fetch_all_pages(ACTION, &params, "invoices", "invoice")
-            .await?;
-        entries
-            .iter()
-            .map(|e| {
-                let parse = || -> Result<InvoiceSummary, String> {
-                    Ok(InvoiceSummary {
-                        id: json::u64_req(e, "id")?,
-                        client_id: json::u64_opt(e, "userid")?.unwrap_or(0),
-                        status: json::text_or_empty(e, "status"),
-                        date: json::date_opt(e, "date")?,
-                        due_date: json::date_opt(e, "duedate")?,
-                        date_paid: json::date_opt(e, "datepaid")?,
-                        total: json::decimal_or_zero(e, "total")?,
-                        currency_code: json::text(e, "currencycode"),
-                    })
-                };
-                parse().map_err(bad(ACTION, e))
-            })
-            .collect()
+        self.read_all_pages(
+            ACTION,
+            &params,
+            ("invoices", "invoice"),
+            InvoiceSummary::parse,
+        )
+        .await
     }
 
     pub async fn get_invoice(&self, invoice_id: u64) -> Result<Invoice, WhmcsError> {
         const ACTION: &str = "GetInvoice";
-        let answer = self
-            .call(ACTION, ActionKind::Read, &[p("invoiceid", invoice_id)])
-            .await?;
-        let parse = || -> Result<Invoice, String> {
-            let items = json::nested_list(&answer, "items", "item")?
+        let params = [p("invoiceid", invoice_id)];
+        self.call_parsed(ACTION, ActionKind::Read, &params, |answer| {
+            let items = json::nested_list(answer, "items", "item")?
                 .iter()
                 .map(|i| {
                     Ok(InvoiceItem {
@@ -594,20 +647,20 @@ impl WhmcsClient {
                 })
                 .collect::<Result<Vec<_>, String>>()?;
             Ok(Invoice {
-                id: json::u64_opt(&answer, "invoiceid")?.unwrap_or(invoice_id),
-                client_id: json::u64_opt(&answer, "userid")?.unwrap_or(0),
-                status: json::text_or_empty(&answer, "status"),
-                date: json::date_opt(&answer, "date")?,
-                due_date: json::date_opt(&answer, "duedate")?,
-                date_paid: json::date_opt(&answer, "datepaid")?,
-                subtotal: json::decimal_or_zero(&answer, "subtotal")?,
-                total: json::decimal_or_zero(&answer, "total")?,
-                balance: json::decimal_or_zero(&answer, "balance")?,
+                id: json::u64_opt(answer, "invoiceid")?.unwrap_or(invoice_id),
+                client_id: json::u64_opt(answer, "userid")?.unwrap_or(0),
+                status: json::text_or_empty(answer, "status"),
+                date: json::date_opt(answer, "date")?,
+                due_date: json::date_opt(answer, "duedate")?,
+                date_paid: json::date_opt(answer, "datepaid")?,
+                subtotal: json::decimal_or_zero(answer, "subtotal")?,
+                total: json::decimal_or_zero(answer, "total")?,
+                balance: json::decimal_or_zero(answer, "balance")?,
                 items,
                 client_currency: None,
             })
-        };
-        parse().map_err(|d| protocol(ACTION, d, &answer))
+        })
+        .await
     }
 
     /// The newest invoice of `client_id` with a line of `kind` for `domain_id`. GetInvoices
@@ -707,14 +760,13 @@ impl WhmcsClient {
         if ticket.markdown {
             params.push(p("markdown", "1"));
         }
-        let answer = self.call(ACTION, ActionKind::Write, &params).await?;
-        let parse = || -> Result<OpenedTicket, String> {
+        self.call_parsed(ACTION, ActionKind::Write, &params, |answer| {
             Ok(OpenedTicket {
-                id: json::u64_req(&answer, "id")?,
-                tid: json::text_or_empty(&answer, "tid"),
+                id: json::u64_req(answer, "id")?,
+                tid: json::text_or_empty(answer, "tid"),
             })
-        };
-        parse().map_err(|d| protocol(ACTION, d, &answer))
+        })
+        .await
     }
 
     pub async fn get_tickets(&self, filter: &TicketFilter) -> Result<Vec<Ticket>, WhmcsError> {
@@ -732,28 +784,8 @@ impl WhmcsClient {
         if let Some(subject) = &filter.subject {
             params.push(p("subject", subject));
         }
-        let entries = self
-            .fetch_all_pages(ACTION, &params, "tickets", "ticket")
-            .await?;
-        entries
-            .iter()
-            .map(|e| {
-                let parse = || -> Result<Ticket, String> {
-                    Ok(Ticket {
-                        id: json::u64_req(e, "id")?,
-                        tid: json::text_or_empty(e, "tid"),
-                        department_id: json::u64_opt(e, "deptid")?.unwrap_or(0),
-                        client_id: json::u64_opt(e, "userid")?.unwrap_or(0),
-                        subject: json::text_or_empty(e, "subject"),
-                        status: json::text_or_empty(e, "status"),
-                        priority: json::text_or_empty(e, "priority"),
-                        date: json::date_opt(e, "date")?,
-                        service: json::text_or_empty(e, "service"),
-                    })
-                };
-                parse().map_err(bad(ACTION, e))
-            })
-            .collect()
+        self.read_all_pages(ACTION, &params, ("tickets", "ticket"), Ticket::parse)
+            .await
     }
 
     /// AddTicketReply; `ticket_id` is the database id, not the public number.
@@ -811,13 +843,8 @@ impl WhmcsClient {
             params.push(p("status", status));
         }
         // The answer omits `items` entirely when there are none; nested_list copes.
-        let entries = self
-            .fetch_all_pages(ACTION, &params, "items", "item")
-            .await?;
-        entries
-            .iter()
-            .map(|e| ToDoItem::parse(e).map_err(bad(ACTION, e)))
-            .collect()
+        self.read_all_pages(ACTION, &params, ("items", "item"), ToDoItem::parse)
+            .await
     }
 
     /// UpdateToDoItem. `admin_id` is required by WHMCS and becomes the assigned admin.

@@ -6,8 +6,9 @@
 use crate::error::WhmcsError;
 use crate::json::{self, Object};
 use crate::secret::Secret;
+use domwatch_retry::failure::{connect_cause, error_chain};
+use domwatch_retry::{Outcome, RetryPolicy};
 use futures::StreamExt;
-use rand::Rng;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,7 +29,8 @@ pub struct WhmcsConfig {
     pub request_timeout: Duration,
     /// Extra attempts for read actions after a timeout, network error or HTTP 5xx/429.
     pub read_retries: u32,
-    /// First retry delay; doubles per attempt, plus up to 50% jitter.
+    /// Longest first retry delay; doubles per attempt, with jitter (a random delay in
+    /// [d/2, d]), capped at 30 s.
     pub retry_backoff: Duration,
     /// `limitnum` for list actions. WHMCS pages with SQL `LIMIT offset, n`, so every page
     /// costs the server a scan up to its offset: a few large pages are far cheaper than many
@@ -98,11 +100,7 @@ impl WhmcsConfig {
 }
 
 /// Whether an action only reads (safe to retry) or changes something (never retried).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ActionKind {
-    Read,
-    Write,
-}
+pub use domwatch_retry::Access as ActionKind;
 
 /// Form parameters of one call.
 pub type Params = Vec<(String, String)>;
@@ -164,32 +162,25 @@ impl WhmcsClient {
         params: &[(String, String)],
         decode: impl Fn(&str, u16, &[u8]) -> Result<T, WhmcsError>,
     ) -> Result<T, WhmcsError> {
-        let attempts = match kind {
-            ActionKind::Read => self.config.read_retries + 1,
-            ActionKind::Write => 1,
+        let policy = RetryPolicy::new(self.config.read_retries, self.config.retry_backoff);
+        let attempt = |_| async {
+            let (status, body) = self.call_once(action, params).await?;
+            decode(action, status, &body)
         };
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let answer = match self.call_once(action, params).await {
-                Ok((status, body)) => decode(action, status, &body),
-                Err(e) => Err(e),
-            };
-            match answer {
-                Err(err) if err.is_transient() && attempt < attempts => {
-                    let delay = self.backoff(attempt);
-                    tracing::warn!(action, attempt, ?delay, error = %err, "WHMCS read failed, retrying");
-                    tokio::time::sleep(delay).await;
-                }
-                other => return other,
+        // A transient failure may hide a write that happened: only reads are repeated.
+        let judge = |answer: &Result<T, WhmcsError>| match answer {
+            Ok(_) => Outcome::Done,
+            Err(err) if err.is_transient() => Outcome::MayHaveRun,
+            Err(_) => Outcome::Final,
+        };
+        let log = |answer: &Result<T, WhmcsError>, attempt: u32, delay: Duration| {
+            if let Err(error) = answer {
+                tracing::warn!(action, attempt, ?delay, %error, "WHMCS read failed, retrying");
             }
-        }
-    }
-
-    fn backoff(&self, attempt: u32) -> Duration {
-        let base = self.config.retry_backoff * 2u32.saturating_pow(attempt - 1);
-        let jitter_ms = rand::thread_rng().gen_range(0..=base.as_millis() as u64 / 2);
-        base + Duration::from_millis(jitter_ms)
+        };
+        domwatch_retry::run(&policy, kind, attempt, judge, log)
+            .await
+            .0
     }
 
     /// One request: the HTTP status and the body.
@@ -243,16 +234,9 @@ impl WhmcsClient {
             }
         } else {
             // reqwest's Display never contains the form body, so no secret leaks here.
-            let mut detail = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                detail.push_str(": ");
-                detail.push_str(&s.to_string());
-                source = s.source();
-            }
             WhmcsError::Transport {
                 action: action.to_string(),
-                detail,
+                detail: error_chain(&e),
             }
         }
     }
@@ -421,21 +405,6 @@ impl WhmcsClient {
             returned,
         })
     }
-}
-
-/// Why a connection could not be made: `connection refused`, or the innermost cause
-/// (name resolution, unreachable network, TLS) as the system put it.
-fn connect_cause(error: &reqwest::Error) -> String {
-    let mut innermost: &(dyn std::error::Error + 'static) = error;
-    while let Some(inner) = innermost.source() {
-        if let Some(io) = inner.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::ConnectionRefused {
-                return "connection refused".into();
-            }
-        }
-        innermost = inner;
-    }
-    innermost.to_string()
 }
 
 /// One page of a list action.
