@@ -51,94 +51,38 @@ impl Engine {
 
 /// The digest for one run: plain text plus the same as simple HTML.
 pub fn digest_mail(run_id: i64, cases: &[CaseRecord], report: &CycleReport, host: &str) -> Mail {
-    let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
-    for c in cases {
-        *by_kind.entry(c.kind.title()).or_default() += 1;
-    }
-    let subject = match cases.len() {
-        0 => "domwatch: lifecycle actions taken".to_string(),
-        1 => format!(
-            "domwatch: new case — {}: {}",
-            cases[0].kind.title(),
-            cases[0].domain.display()
-        ),
-        n => format!("domwatch: {n} new cases"),
+    let mut body = Body {
+        text: String::new(),
+        html: String::from("<html><body>"),
     };
-    let mut text = String::new();
-    let mut html = String::from("<html><body>");
-    if !report.automatic_actions.is_empty() {
-        text.push_str("Done automatically this run:\n");
-        html.push_str("<h2>Done automatically this run</h2><ul>");
-        for (option, n) in &report.automatic_actions {
-            let what = match option.as_str() {
-                "cancel" => "cancellations placed at the registrar (auto delete enabled)",
-                "withdraw" => "cancellations withdrawn because the renewal was paid",
-                other => other,
-            };
-            let _ = writeln!(text, "  {n} {what}");
-            let _ = write!(html, "<li>{n} {}</li>", escape(what));
-        }
-        text.push('\n');
-        html.push_str("</ul>");
-    }
+    body.automatic_actions(&report.automatic_actions);
     if !cases.is_empty() {
-        text.push_str("New cases:\n");
-        html.push_str("<h2>New cases</h2><table><tr><th>case</th><th>domain</th><th>problem</th><th>at stake</th><th>what happened</th></tr>");
-        for c in cases.iter().take(LISTED_CASES) {
-            let stake = c
-                .finding
-                .at_stake
-                .map(|m| m.to_string())
-                .unwrap_or_default();
-            let what = guide(&c.finding).what_happened;
-            let _ = writeln!(
-                text,
-                "  #{:<6} {:<40} {}{}\n          {}",
-                c.id,
-                c.domain.display(),
-                c.kind.title(),
-                if stake.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({stake})")
-                },
-                what
-            );
-            let _ = write!(
-                html,
-                "<tr><td>#{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                c.id,
-                escape(&c.domain.display()),
-                escape(c.kind.title()),
-                escape(&stake),
-                escape(&what)
-            );
-        }
-        html.push_str("</table>");
-        if cases.len() > LISTED_CASES {
-            let _ = writeln!(
-                text,
-                "  … and {} more; by kind:",
-                cases.len() - LISTED_CASES
-            );
-            let _ = write!(
-                html,
-                "<p>… and {} more; by kind:</p><ul>",
-                cases.len() - LISTED_CASES
-            );
-            for (kind, n) in &by_kind {
-                let _ = writeln!(text, "    {n:>6}  {kind}");
-                let _ = write!(html, "<li>{n} {}</li>", escape(kind));
-            }
-            html.push_str("</ul>");
-        }
-        text.push_str(
-            "\nOpen a case with `domwatch case N` or on the dashboard; Fix now shows every write before it is made.\n",
-        );
+        body.new_cases(cases);
     }
-    html.push_str("</body></html>");
-    // The same case openings give the same ID: a resend after a crash is recognisable as
-    // the same mail. FNV-1a keeps it short and stable across versions.
+    body.html.push_str("</body></html>");
+    Mail {
+        subject: subject(cases),
+        text: body.text,
+        html: Some(body.html),
+        message_id: message_id(run_id, cases, host),
+    }
+}
+
+fn subject(cases: &[CaseRecord]) -> String {
+    match cases {
+        [] => "domwatch: lifecycle actions taken".to_string(),
+        [one] => format!(
+            "domwatch: new case — {}: {}",
+            one.kind.title(),
+            one.domain.display()
+        ),
+        many => format!("domwatch: {} new cases", many.len()),
+    }
+}
+
+/// The same case openings give the same ID: a resend after a crash is recognisable as the
+/// same mail. FNV-1a keeps it short and stable across versions.
+fn message_id(run_id: i64, cases: &[CaseRecord], host: &str) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for c in cases {
         for byte in format!("{}:{},", c.id, c.openings).bytes() {
@@ -146,16 +90,101 @@ pub fn digest_mail(run_id: i64, cases: &[CaseRecord], report: &CycleReport, host
         }
     }
     let host = if host.is_empty() { "domwatch" } else { host };
-    let message_id = if cases.is_empty() {
+    if cases.is_empty() {
         format!("<domwatch.actions.run{run_id}@{host}>")
     } else {
         format!("<domwatch.digest.{hash:016x}.{}@{host}>", cases.len())
-    };
-    Mail {
-        subject,
-        text,
-        html: Some(html),
-        message_id,
+    }
+}
+
+/// The mail's plain text and HTML, written side by side.
+struct Body {
+    text: String,
+    html: String,
+}
+
+impl Body {
+    fn automatic_actions(&mut self, actions: &BTreeMap<String, usize>) {
+        if actions.is_empty() {
+            return;
+        }
+        self.text.push_str("Done automatically this run:\n");
+        self.html
+            .push_str("<h2>Done automatically this run</h2><ul>");
+        for (option, n) in actions {
+            let what = match option.as_str() {
+                "cancel" => "cancellations placed at the registrar (auto delete enabled)",
+                "withdraw" => "cancellations withdrawn because the renewal was paid",
+                other => other,
+            };
+            let _ = writeln!(self.text, "  {n} {what}");
+            let _ = write!(self.html, "<li>{n} {}</li>", escape(what));
+        }
+        self.text.push('\n');
+        self.html.push_str("</ul>");
+    }
+
+    fn new_cases(&mut self, cases: &[CaseRecord]) {
+        self.text.push_str("New cases:\n");
+        self.html.push_str("<h2>New cases</h2><table><tr><th>case</th><th>domain</th><th>problem</th><th>at stake</th><th>what happened</th></tr>");
+        for c in cases.iter().take(LISTED_CASES) {
+            self.case_row(c);
+        }
+        self.html.push_str("</table>");
+        if cases.len() > LISTED_CASES {
+            self.by_kind(cases);
+        }
+        self.text.push_str(
+            "\nOpen a case with `domwatch case N` or on the dashboard; Fix now shows every write before it is made.\n",
+        );
+    }
+
+    fn case_row(&mut self, c: &CaseRecord) {
+        let stake = c
+            .finding
+            .at_stake
+            .map(|m| m.to_string())
+            .unwrap_or_default();
+        let what = guide(&c.finding).what_happened;
+        let stake_text = if stake.is_empty() {
+            String::new()
+        } else {
+            format!(" ({stake})")
+        };
+        let _ = writeln!(
+            self.text,
+            "  #{:<6} {:<40} {}{}\n          {}",
+            c.id,
+            c.domain.display(),
+            c.kind.title(),
+            stake_text,
+            what
+        );
+        let _ = write!(
+            self.html,
+            "<tr><td>#{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            c.id,
+            escape(&c.domain.display()),
+            escape(c.kind.title()),
+            escape(&stake),
+            escape(&what)
+        );
+    }
+
+    /// Counts by kind when the list is cut.
+    fn by_kind(&mut self, cases: &[CaseRecord]) {
+        let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
+        for c in cases {
+            *by_kind.entry(c.kind.title()).or_default() += 1;
+        }
+        let more = cases.len() - LISTED_CASES;
+        let _ = writeln!(self.text, "  … and {more} more; by kind:");
+        let _ = write!(self.html, "<p>… and {more} more; by kind:</p><ul>");
+        for (kind, n) in &by_kind {
+            let _ = writeln!(self.text, "    {n:>6}  {kind}");
+            let _ = write!(self.html, "<li>{n} {}</li>", escape(kind));
+        }
+        self.html.push_str("</ul>");
     }
 }
 

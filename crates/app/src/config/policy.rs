@@ -2,7 +2,7 @@
 //! lifecycle settings, validated into the core [`AccountPolicy`].
 
 use super::file::{RawAutoDelete, RawAutoDeleteTable, RawContacts};
-use super::registrar::key;
+use super::sources::registrar_key as key;
 use anyhow::bail;
 use domwatch_core::lifecycle::{
     AccountPolicy, AutoDeleteMode, AutoDeletePolicy, ContactPolicy, ContactRole, RoleSource,

@@ -3,7 +3,7 @@
 
 use super::file::{Environment, RawRegistrar};
 use super::policy::account_policy;
-use super::sources::{env_key, plain, secret, Env, Secret};
+use super::sources::{env_key, plain, registrar_key as key, secret, Env, Secret};
 use anyhow::{bail, Context};
 use domwatch_core::lifecycle::AccountPolicy;
 use domwatch_core::model::Dialect;
@@ -51,11 +51,6 @@ pub(super) fn resolve_registrars(
         registrars.push(account);
     }
     Ok((registrars, account_policies))
-}
-
-/// `registrars.<name>.<k>`, as error messages name a key.
-pub(super) fn key(name: &str, k: &str) -> String {
-    format!("registrars.{name}.{k}")
 }
 
 fn resolve_registrar(

@@ -103,3 +103,8 @@ pub(super) fn secret(
 pub(super) fn plain(env: &dyn Env, env_parts: &[&str], inline: Option<&String>) -> Option<String> {
     env.var(&env_key(env_parts)).or_else(|| inline.cloned())
 }
+
+/// `registrars.<name>.<k>`, as error messages name a key.
+pub(super) fn registrar_key(name: &str, k: &str) -> String {
+    format!("registrars.{name}.{k}")
+}
