@@ -85,7 +85,8 @@ pub fn weekly_chart(weeks: &[WeekPoint], currency: Currency) -> String {
                 cy = TOP - 6.0 + 2.0,
             );
         }
-        if i % 4 == 0 {
+        // Every fourth week is labelled; not the last ones, whose label would be cut off.
+        if i % 4 == 0 && i + 2 < values.len() {
             let _ = write!(
                 s,
                 "<text x=\"{x:.1}\" y=\"{ty}\" font-size=\"10\" fill=\"#667085\">{}</text>",
