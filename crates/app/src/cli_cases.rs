@@ -44,8 +44,11 @@ pub struct CasesArgs {
     /// Only this kind (e.g. turned_premium).
     #[arg(long)]
     pub kind: Option<String>,
-    #[arg(long)]
+    #[arg(long, conflicts_with = "csv")]
     pub json: bool,
+    /// Print the cases as CSV (UTF-8, header row; Unicode name and A-label).
+    #[arg(long)]
+    pub csv: bool,
 }
 
 #[derive(Debug, Args)]
@@ -97,7 +100,7 @@ impl Progress for Bar {
     }
 }
 
-async fn runtime(common: &Common) -> anyhow::Result<Runtime> {
+pub(crate) async fn runtime(common: &Common) -> anyhow::Result<Runtime> {
     let config = config::load(common.config.as_deref(), &config::ProcessEnv)?;
     Runtime::build(config).await
 }
@@ -253,6 +256,10 @@ pub async fn cases(args: CasesArgs) -> anyhow::Result<()> {
     let cases = rt.engine.store.cases(filter).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&cases)?);
+        return Ok(());
+    }
+    if args.csv {
+        print!("{}", domwatch_web::export::cases_csv(&cases));
         return Ok(());
     }
     if cases.is_empty() {

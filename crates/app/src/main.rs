@@ -5,6 +5,7 @@
 
 mod cli_billing;
 mod cli_cases;
+mod cli_forecast;
 mod cli_registrar;
 mod cli_sandbox;
 mod cli_sandbox_registrar;
@@ -56,6 +57,9 @@ enum Command {
     Check(cli_cases::CheckArgs),
     /// List cases (open ones by default).
     Cases(cli_cases::CasesArgs),
+    /// The renewal forecast the last check stored: due, billed, cost and margin for the
+    /// next 30, 60, 90 or 365 days, per currency and registrar account, and the loss-makers.
+    Forecast(cli_forecast::ForecastArgs),
     /// Show one case: guide, evidence, fix options, history.
     Case(cli_cases::CaseArgs),
     /// Fix now: apply a case's fix (shows the plan first with --dry-run).
@@ -123,6 +127,7 @@ async fn main() -> anyhow::Result<ExitCode> {
     let done = match cli.command {
         Command::Check(args) => return cli_cases::check(args).await,
         Command::Cases(args) => cli_cases::cases(args).await,
+        Command::Forecast(args) => cli_forecast::forecast(args).await,
         Command::Case(args) => cli_cases::case(args).await,
         Command::Fix(args) => cli_cases::fix(args).await,
         Command::Serve(args) => cli_serve::serve(args).await,

@@ -382,3 +382,145 @@ async fn fix_first_case_of(
         format!("the audit log does not show the fix ({operation}) of {domain}:\n{audit}"),
     )
 }
+
+/// A new user on the embedded default follows the nav to the renewal forecast and sees its
+/// weekly chart drawn (inline SVG, no script) once the first monitoring run has stored it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_user_sees_the_forecast_chart_in_chromium() {
+    if !browser_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server_log: PathBuf = dir.path().join("serve.log");
+    let driver_log: PathBuf = dir.path().join("chromedriver.log");
+    let port = free_port();
+    let _server = start_server(dir.path(), port, &server_log);
+    wait_for_port(port, "domwatch serve", &server_log);
+    let driver_port = free_port();
+    let _driver = start_chromedriver(driver_port, &driver_log);
+    wait_for_port(driver_port, "chromedriver", &driver_log);
+    let profile = dir.path().join("chromium-profile");
+    std::fs::create_dir_all(&profile).unwrap();
+    let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities(&profile))
+        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .await
+        .unwrap_or_else(|e| panic!("cannot start Chromium through chromedriver: {e}"));
+    let result = view_forecast(&browser, port).await;
+    let _ = browser.close().await;
+    if let Err(e) = result {
+        panic!(
+            "{e}\n--- domwatch serve log ---\n{}",
+            std::fs::read_to_string(&server_log).unwrap_or_default()
+        );
+    }
+}
+
+async fn view_forecast(browser: &fantoccini::Client, port: u16) -> Outcome {
+    let base = format!("http://127.0.0.1:{port}");
+    let e = |what: &'static str| move |err: fantoccini::error::CmdError| format!("{what}: {err}");
+    browser
+        .goto(&format!("{base}/login"))
+        .await
+        .map_err(e("open /login"))?;
+    for (field, value) in [("user", "admin"), ("password", PASSWORD)] {
+        browser
+            .find(Locator::Css(&format!("input[name={field}]")))
+            .await
+            .map_err(e("login field"))?
+            .send_keys(value)
+            .await
+            .map_err(e("type"))?;
+    }
+    browser
+        .find(Locator::Css("button[name=login]"))
+        .await
+        .map_err(e("login button"))?
+        .click()
+        .await
+        .map_err(e("log in"))?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while browser.current_url().await.map_err(e("url"))?.path() == "/login" {
+        check(
+            Instant::now() < deadline,
+            "the login did not finish in 20 s",
+        )?;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // From the dashboard's nav, as a new user would.
+    browser
+        .find(Locator::Css("header a[href='/forecast']"))
+        .await
+        .map_err(e("Forecast link in the nav"))?
+        .click()
+        .await
+        .map_err(e("open the forecast"))?;
+    // The first monitoring run starts with the server; wait until it stored a forecast.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let url = browser.current_url().await.map_err(e("url"))?;
+        check(
+            url.path() == "/forecast",
+            format!("expected /forecast, got {url}"),
+        )?;
+        if !browser
+            .find_all(Locator::Css("svg.chart"))
+            .await
+            .map_err(e("charts"))?
+            .is_empty()
+        {
+            break;
+        }
+        check(Instant::now() < deadline, "no forecast chart after 90 s")?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        browser.refresh().await.map_err(e("reload"))?;
+    }
+    browser
+        .find(Locator::Css("a[href='/forecast?days=365']"))
+        .await
+        .map_err(e("365-day window link"))?
+        .click()
+        .await
+        .map_err(e("open the year"))?;
+    let chart = browser
+        .find(Locator::Css("svg.chart"))
+        .await
+        .map_err(e("a chart"))?;
+    let (_, _, width, height) = chart.rectangle().await.map_err(e("chart size"))?;
+    check(
+        width > 200.0 && height > 50.0,
+        format!("the chart is not drawn: {width}x{height}"),
+    )?;
+    let weeks = chart
+        .find_all(Locator::Css("g.week"))
+        .await
+        .map_err(e("weeks"))?;
+    check(
+        weeks.len() == 53,
+        format!("{} weeks in a year's chart", weeks.len()),
+    )?;
+    let label = chart
+        .attr("aria-labelledby")
+        .await
+        .map_err(e("chart label"))?
+        .unwrap_or_default();
+    check(!label.is_empty(), "the chart has no accessible label")?;
+    let totals = browser
+        .find(Locator::Id("forecast-totals"))
+        .await
+        .map_err(e("totals"))?
+        .text()
+        .await
+        .map_err(e("totals text"))?;
+    check(
+        totals.contains("EUR") && totals.contains("Margin"),
+        format!("totals `{totals}`"),
+    )?;
+    // The embedded portfolio plants loss-making renewals.
+    browser
+        .find(Locator::Css("#loss-makers table"))
+        .await
+        .map_err(e("loss-makers table"))?;
+    Ok(())
+}

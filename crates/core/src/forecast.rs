@@ -122,6 +122,38 @@ impl Default for ForecastOptions {
     }
 }
 
+impl ForecastReport {
+    /// The totals of the window of `days` (one of [`WINDOWS`]).
+    pub fn window(&self, days: i64) -> Option<&WindowTotals> {
+        self.windows.iter().find(|w| w.days == days)
+    }
+
+    /// The weeks that start within `days` of today (the last may reach past it).
+    pub fn weeks_within(&self, days: i64) -> &[WeekPoint] {
+        let n = self
+            .weeks
+            .iter()
+            .take_while(|w| (w.starts - self.today).num_days() < days)
+            .count();
+        &self.weeks[..n]
+    }
+
+    /// The loss-makers due within `days`, worst first, per client currency.
+    pub fn loss_makers_within(&self, days: i64) -> BTreeMap<Currency, Vec<&LossMaker>> {
+        self.loss_makers
+            .iter()
+            .map(|(cur, list)| {
+                let due: Vec<&LossMaker> = list
+                    .iter()
+                    .filter(|l| (l.due - self.today).num_days() < days)
+                    .collect();
+                (*cur, due)
+            })
+            .filter(|(_, list)| !list.is_empty())
+            .collect()
+    }
+}
+
 /// Folds renewals one at a time; see [`forecast`] for the whole stream.
 pub struct Forecaster<'r> {
     today: NaiveDate,
@@ -416,6 +448,27 @@ mod tests {
         assert_eq!(r.beyond, 1);
         assert_eq!(r.overdue[&Currency::EUR].domains, 1);
         assert_eq!(r.windows[0].by_account["cnr"][&Currency::EUR].domains, 2);
+        assert_eq!(r.window(90).unwrap().days, 90);
+        assert!(r.window(45).is_none());
+    }
+
+    #[test]
+    fn views_cut_weeks_and_loss_makers_to_a_window() {
+        let r = run(vec![
+            due("soon.com", 3, eur(dec!(10)), Some(eur(dec!(12)))),
+            due("later.com", 40, eur(dec!(10)), Some(eur(dec!(15)))),
+        ]);
+        // Weeks starting on days 0, 7, 14, 21 and 28 cover a 30-day window.
+        assert_eq!(r.weeks_within(30).len(), 5);
+        assert_eq!(r.weeks_within(365).len(), WEEKS);
+        let names = |days| -> Vec<&str> {
+            r.loss_makers_within(days)
+                .get(&Currency::EUR)
+                .map(|l| l.iter().map(|l| l.domain.ascii()).collect())
+                .unwrap_or_default()
+        };
+        assert_eq!(names(30), vec!["soon.com"]);
+        assert_eq!(names(60), vec!["later.com", "soon.com"]);
     }
 
     #[test]

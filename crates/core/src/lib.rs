@@ -7,6 +7,7 @@
 //! Adapters live in their own crates and only exchange the types defined here.
 
 pub mod clock;
+pub mod csv;
 pub mod detect;
 pub mod forecast;
 pub mod lifecycle;

@@ -97,6 +97,13 @@ impl Engine {
         skipped.take_out_of_scope(&mut joined, report);
         laps.lap(report, "3_lookups");
 
+        // The forecast folds the in-scope observations before detection frees them.
+        if let Some(run_id) = run_id {
+            self.record_forecast(run_id, &joined.observations, &fetched.rates, report)
+                .await?;
+            laps.lap(report, "3b_forecast");
+        }
+
         self.count_strikes(run_id, &mut joined).await?;
         let findings = self.detect_findings(&mut joined, &fetched.rates, report, progress);
         laps.lap(report, "4_detect");

@@ -11,6 +11,7 @@ mod enrich;
 mod fetch;
 pub mod fetch_cache;
 mod fix;
+pub mod forecast;
 pub mod join;
 pub mod lifecycle;
 mod notify;

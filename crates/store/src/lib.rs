@@ -8,12 +8,14 @@
 
 mod caches;
 mod claims;
+mod forecasts;
 mod outbox;
 mod records;
 mod sync;
 
 pub use caches::*;
 pub use claims::*;
+pub use forecasts::*;
 pub use outbox::*;
 pub use records::*;
 

@@ -151,6 +151,7 @@ on_both_backends!(
     many_new_cases_open_in_finding_order,
     concurrent_claims_have_one_winner,
     expired_claims_are_reclaimed_for_recovery,
+    forecasts_keep_the_newest_and_say_when_partial,
 );
 
 async fn case_lifecycle_open_update_resolve_reopen(store: &Store) {
@@ -928,4 +929,55 @@ async fn expired_claims_are_reclaimed_for_recovery(store: &Store) {
         CaseClaim::Claimed,
         "an expired case claim is free"
     );
+}
+
+fn a_forecast(billed: rust_decimal::Decimal) -> domwatch_core::forecast::ForecastReport {
+    use domwatch_core::forecast::{forecast, ForecastOptions, RenewalDue};
+    let renewal = RenewalDue {
+        domain: name("müller.de"),
+        due: t0().date_naive() + Duration::days(10),
+        account: "cnr".into(),
+        billed: Money::new(billed, Currency::EUR),
+        cost: Some(Money::new(dec!(8), Currency::EUR)),
+    };
+    forecast(
+        [renewal],
+        &domwatch_core::FixedClock::new(t0()),
+        &domwatch_core::pricing::ExchangeRates::default(),
+        ForecastOptions::default(),
+    )
+}
+
+async fn forecasts_keep_the_newest_and_say_when_partial(store: &Store) {
+    assert_eq!(store.latest_forecast().await.unwrap(), None);
+    let mut last = None;
+    for i in 0..(FORECASTS_KEPT + 2) {
+        let run = store
+            .begin_run(t0() + Duration::hours(i), false)
+            .await
+            .unwrap();
+        let record = ForecastRecord {
+            run_id: run,
+            computed_at: t0() + Duration::hours(i),
+            complete: i % 2 == 0,
+            missing: if i % 2 == 0 {
+                vec![]
+            } else {
+                vec!["registrar account hx: 530 Authentication failed".into()]
+            },
+            report: a_forecast(rust_decimal::Decimal::from(10 + i)),
+        };
+        store.save_forecast(&record).await.unwrap();
+        last = Some(record);
+    }
+    let latest = store.latest_forecast().await.unwrap().unwrap();
+    assert_eq!(Some(&latest), last.as_ref(), "round-trips unchanged");
+    assert!(!latest.complete);
+    assert_eq!(latest.missing.len(), 1);
+    let month = latest.report.window(30).unwrap();
+    assert_eq!(month.by_currency[&Currency::EUR].billed, dec!(21));
+    assert_eq!(latest.report.loss_makers.len(), 0);
+    let kept = store.forecast_runs().await.unwrap();
+    assert_eq!(kept.len() as i64, FORECASTS_KEPT);
+    assert_eq!(kept[0], latest.run_id, "newest first");
 }

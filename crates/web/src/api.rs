@@ -3,6 +3,8 @@
 
 use crate::{Admin, JsonError, WebError, WebState};
 use axum::extract::{Path, Query, State};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domwatch_core::detect::CaseKind;
@@ -34,44 +36,101 @@ pub(crate) struct CasesQuery {
     kind: Option<String>,
 }
 
-pub(crate) async fn cases(
-    State(state): State<WebState>,
-    _admin: Admin,
-    Query(q): Query<CasesQuery>,
-) -> ApiResult {
-    let case_state = match q.state.as_deref() {
+/// The case filter of a list request; the list API and its CSV share it.
+fn case_filter(q: &CasesQuery) -> Result<CaseFilter, WebError> {
+    let state = match q.state.as_deref() {
         None | Some("open") => Some(CaseState::Open),
         Some("resolved") => Some(CaseState::Resolved),
         Some("all") => None,
         Some(other) => {
-            return Err(fail(WebError::new(
-                axum::http::StatusCode::BAD_REQUEST,
+            return Err(WebError::new(
+                StatusCode::BAD_REQUEST,
                 format!("state `{other}` is unknown: use open, resolved or all"),
-            )))
+            ))
         }
     };
     let kind = match q.kind.as_deref() {
         None => None,
         Some(k) => Some(CaseKind::parse(k).ok_or_else(|| {
-            fail(WebError::new(
-                axum::http::StatusCode::BAD_REQUEST,
+            WebError::new(
+                StatusCode::BAD_REQUEST,
                 format!(
                     "kind `{k}` is unknown; kinds: {}",
                     CaseKind::ALL.map(|k| k.as_str()).join(", ")
                 ),
-            ))
+            )
         })?),
     };
+    Ok(CaseFilter { state, kind })
+}
+
+pub(crate) async fn cases(
+    State(state): State<WebState>,
+    _admin: Admin,
+    Query(q): Query<CasesQuery>,
+) -> ApiResult {
+    let filter = case_filter(&q).map_err(fail)?;
     let cases = state
         .engine
         .store
-        .cases(CaseFilter {
-            state: case_state,
-            kind,
-        })
+        .cases(filter)
         .await
         .map_err(|e| fail(WebError::internal(e)))?;
     to_json(cases)
+}
+
+/// `GET /api/cases.csv`: the same list as `/api/cases` (same filters) as a CSV download.
+pub(crate) async fn cases_csv(
+    State(state): State<WebState>,
+    _admin: Admin,
+    Query(q): Query<CasesQuery>,
+) -> Response {
+    let filter = match case_filter(&q) {
+        Ok(f) => f,
+        Err(e) => return fail(e).into_response(),
+    };
+    match state.engine.store.cases(filter).await {
+        Ok(cases) => (
+            [
+                (CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    CONTENT_DISPOSITION,
+                    "attachment; filename=\"domwatch-cases.csv\"",
+                ),
+            ],
+            crate::export::cases_csv(&cases),
+        )
+            .into_response(),
+        Err(e) => fail(WebError::internal(e)).into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ForecastQuery {
+    days: Option<i64>,
+}
+
+/// What to say when no cycle has stored a forecast yet.
+pub(crate) const NO_FORECAST: &str =
+    "no forecast yet: it is computed by every monitoring cycle; run `domwatch check` (or wait for `domwatch serve`'s first cycle)";
+
+/// `GET /api/forecast?days=N` (30, 60, 90 or 365; default 90).
+pub(crate) async fn forecast(
+    State(state): State<WebState>,
+    _admin: Admin,
+    Query(q): Query<ForecastQuery>,
+) -> ApiResult {
+    let days = q.days.unwrap_or(90);
+    let record = state
+        .engine
+        .store
+        .latest_forecast()
+        .await
+        .map_err(|e| fail(WebError::internal(e)))?
+        .ok_or_else(|| fail(WebError::new(StatusCode::NOT_FOUND, NO_FORECAST)))?;
+    crate::export::forecast_json(&record, days)
+        .map(Json)
+        .map_err(|e| fail(WebError::new(StatusCode::BAD_REQUEST, e.to_string())))
 }
 
 pub(crate) async fn case(

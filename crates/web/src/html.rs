@@ -43,6 +43,9 @@ th{background:#f0f2f5}
 button{padding:.35rem .8rem;border-radius:4px;border:1px solid #98a2b3;background:#fff;cursor:pointer}
 button.fix{background:#1f6feb;color:#fff;border-color:#1f6feb}
 form.inline{display:inline}
+svg.chart{max-width:100%;height:auto;background:#fff}
+nav.windows{margin:.5rem 0}
+a.button{display:inline-block;padding:.35rem .8rem;border-radius:4px;border:1px solid #98a2b3;background:#fff;color:#1d2330;text-decoration:none}
 code{background:#f0f2f5;padding:0 .2rem;border-radius:3px}
 "#;
 
@@ -74,7 +77,7 @@ pub fn page(title: &str, frame: &Frame<'_>, body: &str) -> String {
          <title>{} · domwatch</title><link rel=\"stylesheet\" href=\"/static/domwatch.css\"></head><body>",
         esc(title)
     );
-    out.push_str("<header><a href=\"/\">domwatch</a><a href=\"/\">Cases</a><a href=\"/audit\">Audit log</a><span class=\"spacer\"></span>");
+    out.push_str("<header><a href=\"/\">domwatch</a><a href=\"/\">Cases</a><a href=\"/forecast\">Forecast</a><a href=\"/audit\">Audit log</a><span class=\"spacer\"></span>");
     if let Some(s) = frame.session {
         if let Some(user) = &s.user {
             let _ = write!(out, "<span>{}</span>", esc(user));

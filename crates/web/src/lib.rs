@@ -12,7 +12,10 @@
 //! | `GET /audit?before=ID` | every write to WHMCS or a registrar, newest first |
 //! | `GET/POST /login`, `POST /logout` | admin login |
 //! | `GET /api/session` | who is logged in and the CSRF token for API writes |
+//! | `GET /forecast?days=N` | renewal forecast of the last cycle, with a weekly SVG chart |
 //! | `GET /api/cases`, `GET /api/cases/{id}`, `POST /api/cases/{id}/fix`, `GET /api/runs` | JSON |
+//! | `GET /api/forecast?days=N` | the renewal forecast as JSON (30, 60, 90 or 365 days) |
+//! | `GET /api/cases.csv` | the case list (same filters as `/api/cases`) as CSV |
 //! | `GET /metrics` | Prometheus text format (bearer token, login, or this machine) |
 //! | `GET /healthz` | liveness and database reachability |
 //! | `GET /static/domwatch.css` | the stylesheet (no inline style or script anywhere) |
@@ -24,6 +27,7 @@
 //! hashing is bounded; [`serve`] cuts off clients that send their headers too slowly.
 
 pub mod auth;
+mod chart;
 mod html;
 mod metrics;
 mod pages;
@@ -32,6 +36,8 @@ mod server;
 mod throttle;
 
 mod api;
+pub mod export;
+mod forecast_page;
 
 pub use auth::{hash_password, AuthConfig, AuthError};
 pub use html::esc;
@@ -198,6 +204,9 @@ pub fn router(state: WebState) -> Router {
         .route("/logout", post(pages::logout))
         .route("/api/session", get(api::session))
         .route("/api/cases", get(api::cases))
+        .route("/api/cases.csv", get(api::cases_csv))
+        .route("/api/forecast", get(api::forecast))
+        .route("/forecast", get(forecast_page::forecast_page))
         .route("/api/cases/{id}", get(api::case))
         .route("/api/cases/{id}/fix", post(api::fix))
         .route("/api/runs", get(api::runs))

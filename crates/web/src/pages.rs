@@ -182,6 +182,10 @@ pub(crate) async fn dashboard(
         "<p>Money at stake per renewal: <strong id=\"total-at-stake\">{}</strong></p>",
         format_sums(&sums_per_currency(cases.iter()))
     );
+    body.push_str(
+        "<p><a class=\"button\" id=\"download-csv\" href=\"/api/cases.csv\" download>Download CSV</a> \
+         <span class=\"muted\">(open cases; <a href=\"/api/cases.csv?state=all\" download>all cases</a>)</span></p>",
+    );
     for (kind, group) in &by_kind {
         let _ = write!(
             body,

@@ -869,3 +869,208 @@ async fn check_now_wakes_the_scheduler_only_with_the_csrf_token() {
         .body
         .contains("id=\"check-requested\""));
 }
+
+// ---- CSV export and forecast ------------------------------------------------------------
+
+/// Opens one more case whose summary a spreadsheet would run as a formula.
+async fn seed_formula_case(engine: &Engine) {
+    let f = finding(
+        CaseKind::StatusDrift,
+        "bäckerei.de",
+        Some(12),
+        "=HYPERLINK(\"http://evil.example\",\"click\")",
+    );
+    let at = engine.clock.now();
+    let run = engine.store.begin_run(at, false).await.unwrap();
+    engine
+        .store
+        .sync_findings(run, at, &[f], &HashSet::new())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn cases_csv_has_both_names_the_list_filters_and_no_formulas() {
+    let h = harness(password_auth()).await;
+    seed(&h.engine).await;
+    seed_formula_case(&h.engine).await;
+    let mut client = logged_in(&h).await;
+
+    let page = client.get("/").await;
+    assert!(page
+        .body
+        .contains("id=\"download-csv\" href=\"/api/cases.csv\""));
+
+    let csv = client.get("/api/cases.csv").await;
+    assert_eq!(csv.status, StatusCode::OK, "{}", csv.body);
+    assert_eq!(csv.headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
+    assert!(csv.headers[header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
+    let lines: Vec<&str> = csv.body.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(
+        lines[0],
+        "id,kind,state,domain,domain_ascii,registrar_account,billing_domain_id,at_stake_amount,at_stake_currency,opened,updated,summary"
+    );
+    assert_eq!(lines.len(), 1 + 7, "{}", csv.body);
+    let muller = lines.iter().find(|l| l.contains("müller.shop")).unwrap();
+    assert!(
+        muller.contains(",müller.shop,xn--mller-kva.shop,fake,7,"),
+        "{muller}"
+    );
+    let cheap = lines.iter().find(|l| l.contains(",b.com,")).unwrap();
+    assert!(cheap.contains(",7.50,EUR,"), "{cheap}");
+    // The formula is text now, quoted because of its quotes and comma.
+    let formula = lines
+        .iter()
+        .find(|l| l.contains("xn--bckerei-5wa.de"))
+        .unwrap();
+    assert!(
+        formula.ends_with(",\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"click\"\")\""),
+        "{formula}"
+    );
+    assert!(!csv.body.contains(",=") && !csv.body.contains("\"="));
+    // Untrusted text is CSV, not HTML: kept as it is (a spreadsheet does not run it).
+    assert!(csv.body.contains(HOSTILE_SUMMARY));
+
+    let only = client.get("/api/cases.csv?kind=renewal_underpriced").await;
+    assert_eq!(only.body.split("\r\n").filter(|l| !l.is_empty()).count(), 3);
+    let bad = client.get("/api/cases.csv?state=gone").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("open, resolved or all"));
+
+    let mut anonymous = Client::new(&h.app);
+    assert_eq!(
+        anonymous.get("/api/cases.csv").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+/// A stored forecast: a month of renewals in EUR with one loss-maker, one USD renewal a
+/// quarter out, and an account name from a registrar that tries to inject markup.
+async fn store_forecast(engine: &Engine, complete: bool) -> i64 {
+    use domwatch_core::forecast::{forecast, ForecastOptions, RenewalDue};
+    let today = engine.clock.today();
+    let due = |name: &str, days: i64, account: &str, billed: Money, cost: Money| RenewalDue {
+        domain: DomainName::parse(name).unwrap(),
+        due: today + chrono::Duration::days(days),
+        account: account.into(),
+        billed,
+        cost: Some(cost),
+    };
+    let renewals = vec![
+        due("müller.shop", 3, "cnr", eur(dec!(20)), eur(dec!(12))),
+        due("a.com", 10, "cnr", eur(dec!(10)), eur(dec!(8))),
+        due("loss.net", 17, "<b>hx</b>", eur(dec!(10)), eur(dec!(25))),
+        due(
+            "c.net",
+            70,
+            "cnr",
+            Money::new(dec!(30), Currency::USD),
+            eur(dec!(10)),
+        ),
+    ];
+    let mut table = domwatch_core::money::RateTable::new();
+    table.insert(Currency::EUR, Currency::USD, dec!(1.10));
+    let rates =
+        domwatch_core::pricing::ExchangeRates::new(domwatch_core::money::RateTable::new(), table);
+    let report = forecast(renewals, &*engine.clock, &rates, ForecastOptions::default());
+    let at = engine.clock.now();
+    let run = engine.store.begin_run(at, false).await.unwrap();
+    engine
+        .store
+        .save_forecast(&domwatch_store::ForecastRecord {
+            run_id: run,
+            computed_at: at,
+            complete,
+            missing: if complete {
+                vec![]
+            } else {
+                vec!["registrar account <i>hx</i> could not be read".into()]
+            },
+            report,
+        })
+        .await
+        .unwrap();
+    run
+}
+
+#[tokio::test]
+async fn the_forecast_api_answers_per_window_and_says_when_there_is_none() {
+    let h = harness(password_auth()).await;
+    let mut client = logged_in(&h).await;
+    let none = client.get("/api/forecast").await;
+    assert_eq!(none.status, StatusCode::NOT_FOUND);
+    assert!(none.body.contains("domwatch check"), "{}", none.body);
+
+    let run = store_forecast(&h.engine, true).await;
+    let month = client.get("/api/forecast?days=30").await;
+    assert_eq!(month.status, StatusCode::OK, "{}", month.body);
+    let v: serde_json::Value = serde_json::from_str(&month.body).unwrap();
+    assert_eq!(
+        (v["run_id"].as_i64(), &v["complete"]),
+        (Some(run), &serde_json::json!(true))
+    );
+    let eur = &v["window"]["by_currency"]["EUR"];
+    // 20 + 10 + 10 billed, 12 + 8 + 25 cost: a margin of -5.
+    assert_eq!(
+        (
+            &eur["domains"],
+            &eur["billed"],
+            &eur["cost"],
+            &eur["margin"]
+        ),
+        (
+            &serde_json::json!(3),
+            &serde_json::json!("40"),
+            &serde_json::json!("45"),
+            &serde_json::json!("-5")
+        )
+    );
+    assert!(
+        v["window"]["by_currency"].get("USD").is_none(),
+        "due in 70 days"
+    );
+    assert_eq!(v["loss_makers"]["EUR"][0]["domain"], "loss.net");
+    assert_eq!(v["weeks"].as_array().unwrap().len(), 5);
+
+    let quarter: serde_json::Value =
+        serde_json::from_str(&client.get("/api/forecast?days=90").await.body).unwrap();
+    assert_eq!(quarter["window"]["by_currency"]["USD"]["cost"], "11.00");
+    let bad = client.get("/api/forecast?days=45").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("30, 60, 90 or 365"));
+}
+
+#[tokio::test]
+async fn the_forecast_page_draws_its_weekly_chart_and_escapes_registrar_text() {
+    let h = harness(password_auth()).await;
+    let mut client = logged_in(&h).await;
+    let empty = client.get("/forecast").await;
+    assert_eq!(empty.status, StatusCode::OK);
+    assert!(empty.body.contains("id=\"no-forecast\""));
+    assert!(
+        empty.body.contains("href=\"/forecast\""),
+        "linked from the nav"
+    );
+
+    store_forecast(&h.engine, false).await;
+    let page = client.get("/forecast?days=30").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let body = &page.body;
+    assert!(body.contains("<svg class=\"chart\" id=\"chart-EUR\" role=\"img\""));
+    assert!(body.contains("<title id=\"chart-EUR-title\">"));
+    assert_eq!(body.matches("<g class=\"week").count(), 5);
+    // loss.net is due on day 17: the third week loses money.
+    assert_eq!(body.matches("class=\"week loss-week\"").count(), 1);
+    assert!(body.contains("id=\"forecast-partial\""));
+    assert!(body.contains("&lt;i&gt;hx&lt;/i&gt;") && !body.contains("<i>hx</i>"));
+    assert!(body.contains("&lt;b&gt;hx&lt;/b&gt;") && !body.contains("<b>hx</b>"));
+    assert!(body.contains("<td>loss.net <span class=\"muted\"><code>loss.net</code>"));
+    assert!(!body.contains("style="), "the CSP forbids inline style");
+    assert_eq!(
+        client.get("/forecast?days=7").await.status,
+        StatusCode::BAD_REQUEST
+    );
+}
