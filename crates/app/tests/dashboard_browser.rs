@@ -395,10 +395,10 @@ async fn a_new_user_sees_the_forecast_chart_in_chromium() {
     let driver_log: PathBuf = dir.path().join("chromedriver.log");
     let port = free_port();
     let _server = start_server(dir.path(), port, &server_log);
-    wait_for_port(port, "domwatch serve", &server_log);
+    wait_for_port(port, "domwatch serve", START_TIMEOUT, Some(&server_log));
     let driver_port = free_port();
     let _driver = start_chromedriver(driver_port, &driver_log);
-    wait_for_port(driver_port, "chromedriver", &driver_log);
+    wait_for_port(driver_port, "chromedriver", START_TIMEOUT, Some(&driver_log));
     let profile = dir.path().join("chromium-profile");
     std::fs::create_dir_all(&profile).unwrap();
     let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
