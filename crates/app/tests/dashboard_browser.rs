@@ -398,7 +398,12 @@ async fn a_new_user_sees_the_forecast_chart_in_chromium() {
     wait_for_port(port, "domwatch serve", START_TIMEOUT, Some(&server_log));
     let driver_port = free_port();
     let _driver = start_chromedriver(driver_port, &driver_log);
-    wait_for_port(driver_port, "chromedriver", START_TIMEOUT, Some(&driver_log));
+    wait_for_port(
+        driver_port,
+        "chromedriver",
+        START_TIMEOUT,
+        Some(&driver_log),
+    );
     let profile = dir.path().join("chromium-profile");
     std::fs::create_dir_all(&profile).unwrap();
     let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
