@@ -8,6 +8,7 @@ use domwatch_core::forecast::{ForecastReport, Totals};
 use domwatch_core::text::escape;
 use domwatch_store::ForecastRecord;
 use domwatch_web::export::{forecast_csv, forecast_json, NoSuchWindow};
+use std::process::ExitCode;
 
 #[derive(Debug, Args)]
 pub struct ForecastArgs {
@@ -28,7 +29,8 @@ pub struct ForecastArgs {
 const NO_FORECAST: &str =
     "No forecast yet: every monitoring cycle computes one. Run `domwatch check` first.";
 
-pub async fn forecast(args: ForecastArgs) -> anyhow::Result<()> {
+/// Exits 2 when the stored forecast is partial (as `check` does for a partial cycle).
+pub async fn forecast(args: ForecastArgs) -> anyhow::Result<ExitCode> {
     // A wrong window is a usage error before anything starts.
     forecast_window(args.days)?;
     let rt = runtime(&args.common).await?;
@@ -46,7 +48,11 @@ pub async fn forecast(args: ForecastArgs) -> anyhow::Result<()> {
     } else {
         print_forecast(&record, args.days);
     }
-    Ok(())
+    Ok(if record.complete {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
 }
 
 fn forecast_window(days: i64) -> Result<(), NoSuchWindow> {

@@ -127,7 +127,7 @@ async fn main() -> anyhow::Result<ExitCode> {
     let done = match cli.command {
         Command::Check(args) => return cli_cases::check(args).await,
         Command::Cases(args) => cli_cases::cases(args).await,
-        Command::Forecast(args) => cli_forecast::forecast(args).await,
+        Command::Forecast(args) => return cli_forecast::forecast(args).await,
         Command::Case(args) => cli_cases::case(args).await,
         Command::Fix(args) => cli_cases::fix(args).await,
         Command::Serve(args) => cli_serve::serve(args).await,
