@@ -10,9 +10,11 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use chrono::{DateTime, Utc};
 use domwatch_core::detect::CaseKind;
-use domwatch_core::plan::{guide, Target};
+use domwatch_core::plan::{guide, Guide, PlanOption, Target};
 use domwatch_engine::{FixReport, Mode, StepOutcome};
-use domwatch_store::{CaseFilter, CaseRecord, CaseState, RunRecord};
+use domwatch_store::{
+    ActionRecord, CaseEvent, CaseFilter, CaseRecord, CaseState, NoticeRecord, RunRecord,
+};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -255,8 +257,18 @@ async fn case_body(state: &WebState, session: &SessionInfo, id: i64) -> Result<S
         .map_err(WebError::internal)?;
     let g = guide(&case.finding);
     let mut b = String::new();
+    case_header(&mut b, id, &case, &g);
+    case_guide(&mut b, &case, &g);
+    fix_options(&mut b, id, &case, &options, session);
+    notices_sent(&mut b, &notices);
+    writes(&mut b, &actions);
+    history(&mut b, &events);
+    Ok(b)
+}
+
+fn case_header(b: &mut String, id: i64, case: &CaseRecord, g: &Guide) {
     let _ = write!(
-        b,
+        *b,
         "<h1>Case #{id}: {title}</h1>\
          <p>Domain: <strong id=\"domain-unicode\">{unicode}</strong> <span class=\"muted\">(A-label <code id=\"domain-ascii\">{ascii}</code>)</span> \
          · state <span class=\"badge\" id=\"case-state\">{state}</span> · opened {opened}{openings}{account}{billing_id}</p>",
@@ -269,8 +281,12 @@ async fn case_body(state: &WebState, session: &SessionInfo, id: i64) -> Result<S
         account = case.registrar_account.as_deref().map(|a| format!(" · registrar account {}", esc(a))).unwrap_or_default(),
         billing_id = case.billing_domain_id.map(|d| format!(" · WHMCS domain #{d}")).unwrap_or_default(),
     );
+}
+
+/// What happened, what it costs, the evidence and the steps.
+fn case_guide(b: &mut String, case: &CaseRecord, g: &Guide) {
     let _ = write!(
-        b,
+        *b,
         "<section class=\"box\"><h2>What happened</h2><p id=\"what-happened\">{}</p><h2>What it costs</h2><p id=\"what-it-costs\">{}</p></section>",
         esc(&g.what_happened),
         esc(&g.what_it_costs)
@@ -279,7 +295,7 @@ async fn case_body(state: &WebState, session: &SessionInfo, id: i64) -> Result<S
         b.push_str("<section class=\"box\"><h2>Evidence</h2><table id=\"evidence\"><tr><th></th><th>Billing (WHMCS)</th><th>Registrar</th></tr>");
         for e in &case.finding.evidence {
             let _ = write!(
-                b,
+                *b,
                 "<tr><th>{}</th><td>{}</td><td>{}</td></tr>",
                 esc(&e.label),
                 esc(e.billing.as_deref().unwrap_or("—")),
@@ -290,17 +306,25 @@ async fn case_body(state: &WebState, session: &SessionInfo, id: i64) -> Result<S
     }
     b.push_str("<section class=\"box\"><h2>Step by step</h2><ol id=\"guide-steps\">");
     for step in &g.steps {
-        let _ = write!(b, "<li>{}</li>", esc(step));
+        let _ = write!(*b, "<li>{}</li>", esc(step));
     }
     b.push_str("</ol></section>");
+}
 
+fn fix_options(
+    b: &mut String,
+    id: i64,
+    case: &CaseRecord,
+    options: &[PlanOption],
+    session: &SessionInfo,
+) {
     b.push_str("<section class=\"box\" id=\"fix-options\"><h2>Fix options</h2>");
     if options.is_empty() {
         b.push_str("<p>Only a person can decide this one: follow the steps above.</p>");
     }
     for (i, o) in options.iter().enumerate() {
         let _ = write!(
-            b,
+            *b,
             "<div class=\"option\" id=\"option-{name_attr}\"><h3><code>{name}</code>{rec}</h3><p>{desc}</p><ul class=\"actions\">",
             name_attr = esc(&o.name),
             name = esc(&o.name),
@@ -309,7 +333,7 @@ async fn case_body(state: &WebState, session: &SessionInfo, id: i64) -> Result<S
         );
         for a in &o.actions {
             let _ = write!(
-                b,
+                *b,
                 "<li>{} {}</li>",
                 esc(&a.describe()),
                 target_badge(a.target())
@@ -318,7 +342,7 @@ async fn case_body(state: &WebState, session: &SessionInfo, id: i64) -> Result<S
         b.push_str("</ul>");
         if case.state == CaseState::Open {
             let _ = write!(
-                b,
+                *b,
                 "<form class=\"inline\" method=\"post\" action=\"/cases/{id}/preview\">{csrf}<input type=\"hidden\" name=\"option\" value=\"{name}\"><button type=\"submit\" name=\"preview\">Preview</button></form> \
                  <form class=\"inline\" method=\"post\" action=\"/cases/{id}/fix\">{csrf}<input type=\"hidden\" name=\"option\" value=\"{name}\"><button class=\"fix\" type=\"submit\" name=\"fix\">Fix now</button></form>",
                 csrf = csrf_field(session),
@@ -331,15 +355,17 @@ async fn case_body(state: &WebState, session: &SessionInfo, id: i64) -> Result<S
         b.push_str("<p class=\"muted\">This case is resolved; nothing to fix.</p>");
     }
     b.push_str("</section>");
+}
 
+fn notices_sent(b: &mut String, notices: &[NoticeRecord]) {
     b.push_str("<section class=\"box\"><h2>Notices sent</h2>");
     if notices.is_empty() {
         b.push_str("<p class=\"muted\" id=\"notices\">None.</p>");
     } else {
         b.push_str("<table id=\"notices\"><tr><th>Opening</th><th>Channel</th><th>Status</th><th>Reference</th><th>Sent</th><th>Error</th></tr>");
-        for n in &notices {
+        for n in notices {
             let _ = write!(
-                b,
+                *b,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 n.opening,
                 esc(&n.channel),
@@ -352,12 +378,14 @@ async fn case_body(state: &WebState, session: &SessionInfo, id: i64) -> Result<S
         b.push_str("</table>");
     }
     b.push_str("</section>");
+}
 
+fn writes(b: &mut String, actions: &[ActionRecord]) {
     if !actions.is_empty() {
         b.push_str("<section class=\"box\"><h2>Writes</h2><table id=\"writes\"><tr><th>Action</th><th>Status</th><th>Result</th><th>When</th></tr>");
-        for a in &actions {
+        for a in actions {
             let _ = write!(
-                b,
+                *b,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&a.action.describe()),
                 esc(&format!("{:?}", a.status).to_lowercase()),
@@ -367,11 +395,13 @@ async fn case_body(state: &WebState, session: &SessionInfo, id: i64) -> Result<S
         }
         b.push_str("</table></section>");
     }
+}
 
+fn history(b: &mut String, events: &[CaseEvent]) {
     b.push_str("<section class=\"box\"><h2>History</h2><table id=\"history\"><tr><th>When</th><th>Event</th><th>Detail</th></tr>");
-    for e in &events {
+    for e in events {
         let _ = write!(
-            b,
+            *b,
             "<tr><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
             time(e.at),
             esc(&e.event),
@@ -379,7 +409,6 @@ async fn case_body(state: &WebState, session: &SessionInfo, id: i64) -> Result<S
         );
     }
     b.push_str("</table></section>");
-    Ok(b)
 }
 
 /// A short form of an event's detail: fix events carry every step, which is too long.
