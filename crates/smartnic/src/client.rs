@@ -308,36 +308,10 @@ impl SmartnicClient {
     ) -> Result<Node, RegistrarError> {
         let operation = request.operation.name;
         let status = answer.status;
-        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
-            return Err(RegistrarError::Auth {
-                account: self.config.account.clone(),
-                detail: format!(
-                    "HTTP {status} from {} for login `{}`",
-                    self.config.endpoint, self.config.login
-                ),
-            });
-        }
-        if answer.body.trim().is_empty() && !busy_or_broken(status) {
-            // A 200 with nothing in it is an answer cut off before its first byte.
-            return Err(RegistrarError::Temporary {
-                code: status.as_u16(),
-                description: format!(
-                    "{operation}: the answer was cut off (HTTP {status} with an empty body, no SOAP envelope){}",
-                    lost_answer_hint(request)
-                ),
-            });
-        }
+        self.refused_or_empty(request, &answer)?;
         let tree = match parse(&answer.body) {
             Ok(tree) => tree,
-            Err(_) if busy_or_broken(status) => {
-                return Err(RegistrarError::Temporary {
-                    code: status.as_u16(),
-                    description: format!(
-                        "HTTP {status} from {} during {operation}",
-                        self.config.endpoint
-                    ),
-                })
-            }
+            Err(_) if busy_or_broken(status) => return Err(self.busy(status, operation)),
             Err(ParseError::Truncated(detail)) => {
                 return Err(RegistrarError::Temporary {
                     code: status.as_u16(),
@@ -353,72 +327,49 @@ impl SmartnicClient {
         };
         let element = match body_element(&tree) {
             Ok(element) => element,
-            Err(_) if busy_or_broken(status) => {
-                return Err(RegistrarError::Temporary {
-                    code: status.as_u16(),
-                    description: format!(
-                        "HTTP {status} from {} during {operation}",
-                        self.config.endpoint
-                    ),
-                })
-            }
+            Err(_) if busy_or_broken(status) => return Err(self.busy(status, operation)),
             Err(detail) => return Err(self.unreadable(operation, status, &detail, &answer.body)),
         };
         if let Some(fault) = Fault::from_body(element) {
-            let description = format!(
-                "SOAP fault in {operation} ({}): {}; clientTRID {trid}",
-                fault.code, fault.message
-            );
-            return Err(if fault.blames_the_request() {
-                RegistrarError::Permanent {
-                    code: status.as_u16(),
-                    description,
-                }
-            } else {
-                RegistrarError::Temporary {
-                    code: status.as_u16(),
-                    description: format!("{description}{}", lost_answer_hint(request)),
-                }
+            return Err(fault_error(request, trid, status, &fault));
+        }
+        returned(operation, trid, status, element, &answer.body)
+    }
+
+    /// Refused credentials, or a 200 with nothing in it (an answer cut off before its
+    /// first byte).
+    fn refused_or_empty(&self, request: &Request, answer: &Answer) -> Result<(), RegistrarError> {
+        let status = answer.status;
+        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+            return Err(RegistrarError::Auth {
+                account: self.config.account.clone(),
+                detail: format!(
+                    "HTTP {status} from {} for login `{}`",
+                    self.config.endpoint, self.config.login
+                ),
             });
         }
-        // `{op}Response/return` as the WSDL binds it; a server that leaves out the
-        // `return` wrapper is read the same way.
-        let ret = element.child("return").unwrap_or(element);
-        let code: i64 = ret
-            .text_of("returnCode")
-            .and_then(|c| c.parse().ok())
-            .ok_or_else(|| RegistrarError::Protocol {
-                message: format!(
-                    "{operation}: the answer <{}> has no numeric returnCode (HTTP {status}); body starts with {:?}",
-                    element.name,
-                    body_prefix(&answer.body)
+        if answer.body.trim().is_empty() && !busy_or_broken(status) {
+            return Err(RegistrarError::Temporary {
+                code: status.as_u16(),
+                description: format!(
+                    "{}: the answer was cut off (HTTP {status} with an empty body, no SOAP envelope){}",
+                    request.operation.name,
+                    lost_answer_hint(request)
                 ),
-            })?;
-        if (1000..2000).contains(&code) {
-            if code != OK {
-                tracing::info!(
-                    operation,
-                    client_trid = trid,
-                    code,
-                    // Not `message`: the event's own message is written unquoted.
-                    return_message = ret.text_of("returnMessage").unwrap_or(""),
-                    "Smart-NIC success with a note"
-                );
-            }
-            return Ok(ret.clone());
+            });
         }
-        let message = ret.text_of("returnMessage").unwrap_or("no returnMessage");
-        let sub = ret
-            .text_of("returnSubCode")
-            .filter(|s| *s != "0")
-            .map(|s| format!(", sub code {s}"))
-            .unwrap_or_default();
-        Err(RegistrarError::Permanent {
-            code: u16::try_from(code).unwrap_or(u16::MAX),
+        Ok(())
+    }
+
+    fn busy(&self, status: reqwest::StatusCode, operation: &str) -> RegistrarError {
+        RegistrarError::Temporary {
+            code: status.as_u16(),
             description: format!(
-                "{operation}: {message} (returnCode {code}{sub}; clientTRID {trid})"
+                "HTTP {status} from {} during {operation}",
+                self.config.endpoint
             ),
-        })
+        }
     }
 
     fn unreadable(
@@ -470,6 +421,74 @@ impl SmartnicClient {
             ),
         }
     }
+}
+
+fn fault_error(
+    request: &Request,
+    trid: &str,
+    status: reqwest::StatusCode,
+    fault: &Fault,
+) -> RegistrarError {
+    let description = format!(
+        "SOAP fault in {} ({}): {}; clientTRID {trid}",
+        request.operation.name, fault.code, fault.message
+    );
+    if fault.blames_the_request() {
+        RegistrarError::Permanent {
+            code: status.as_u16(),
+            description,
+        }
+    } else {
+        RegistrarError::Temporary {
+            code: status.as_u16(),
+            description: format!("{description}{}", lost_answer_hint(request)),
+        }
+    }
+}
+
+/// `{op}Response/return` as the WSDL binds it (a server that leaves out the `return`
+/// wrapper is read the same way): a 1xxx returnCode is success, anything else refused.
+fn returned(
+    operation: &str,
+    trid: &str,
+    status: reqwest::StatusCode,
+    element: &Node,
+    body: &str,
+) -> Result<Node, RegistrarError> {
+    let ret = element.child("return").unwrap_or(element);
+    let code: i64 = ret
+        .text_of("returnCode")
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| RegistrarError::Protocol {
+            message: format!(
+                "{operation}: the answer <{}> has no numeric returnCode (HTTP {status}); body starts with {:?}",
+                element.name,
+                body_prefix(body)
+            ),
+        })?;
+    if (1000..2000).contains(&code) {
+        if code != OK {
+            tracing::info!(
+                operation,
+                client_trid = trid,
+                code,
+                // Not `message`: the event's own message is written unquoted.
+                return_message = ret.text_of("returnMessage").unwrap_or(""),
+                "Smart-NIC success with a note"
+            );
+        }
+        return Ok(ret.clone());
+    }
+    let message = ret.text_of("returnMessage").unwrap_or("no returnMessage");
+    let sub = ret
+        .text_of("returnSubCode")
+        .filter(|s| *s != "0")
+        .map(|s| format!(", sub code {s}"))
+        .unwrap_or_default();
+    Err(RegistrarError::Permanent {
+        code: u16::try_from(code).unwrap_or(u16::MAX),
+        description: format!("{operation}: {message} (returnCode {code}{sub}; clientTRID {trid})"),
+    })
 }
 
 /// HTTP statuses that say "not now" rather than "not so": 5xx, 408, 429.
