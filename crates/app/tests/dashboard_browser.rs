@@ -127,46 +127,75 @@ fn capabilities(profile: &Path) -> serde_json::Map<String, serde_json::Value> {
     caps.as_object().unwrap().clone()
 }
 
+/// A `domwatch serve` on the embedded default and a Chromium driven through chromedriver,
+/// each on a free port, with their logs in a temporary directory.
+struct Session {
+    _dir: tempfile::TempDir,
+    _server: Running,
+    _driver: Running,
+    server_log: PathBuf,
+    port: u16,
+    browser: fantoccini::Client,
+}
+
+impl Session {
+    async fn open() -> Session {
+        let dir = tempfile::tempdir().unwrap();
+        let server_log: PathBuf = dir.path().join("serve.log");
+        let driver_log: PathBuf = dir.path().join("chromedriver.log");
+        let port = free_port();
+        let server = start_server(dir.path(), port, &server_log);
+        wait_for_port(port, "domwatch serve", START_TIMEOUT, Some(&server_log));
+        let driver_port = free_port();
+        let driver = start_chromedriver(driver_port, &driver_log);
+        wait_for_port(
+            driver_port,
+            "chromedriver",
+            START_TIMEOUT,
+            Some(&driver_log),
+        );
+        let profile = dir.path().join("chromium-profile");
+        std::fs::create_dir_all(&profile).unwrap();
+        let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities(&profile))
+            .connect(&format!("http://127.0.0.1:{driver_port}"))
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start Chromium through chromedriver: {e}; chromedriver log:\n{}",
+                    std::fs::read_to_string(&driver_log).unwrap_or_default()
+                )
+            });
+        Session {
+            _dir: dir,
+            _server: server,
+            _driver: driver,
+            server_log,
+            port,
+            browser,
+        }
+    }
+
+    /// Closes the browser; a failed outcome panics with the server's log.
+    async fn finish(self, result: Outcome) {
+        let _ = self.browser.close().await;
+        if let Err(e) = result {
+            panic!(
+                "{e}\n--- domwatch serve log ---\n{}",
+                std::fs::read_to_string(&self.server_log).unwrap_or_default()
+            );
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_logs_in_and_fixes_a_case_in_chromium() {
     if !browser_available() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let server_log: PathBuf = dir.path().join("serve.log");
-    let driver_log: PathBuf = dir.path().join("chromedriver.log");
-    let port = free_port();
-    let _server = start_server(dir.path(), port, &server_log);
-    wait_for_port(port, "domwatch serve", START_TIMEOUT, Some(&server_log));
-    let driver_port = free_port();
-    let _driver = start_chromedriver(driver_port, &driver_log);
-    wait_for_port(
-        driver_port,
-        "chromedriver",
-        START_TIMEOUT,
-        Some(&driver_log),
-    );
-
-    let profile = dir.path().join("chromium-profile");
-    std::fs::create_dir_all(&profile).unwrap();
-    let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(capabilities(&profile))
-        .connect(&format!("http://127.0.0.1:{driver_port}"))
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot start Chromium through chromedriver: {e}; chromedriver log:\n{}",
-                std::fs::read_to_string(&driver_log).unwrap_or_default()
-            )
-        });
-    let result = browse(&browser, port).await;
-    let _ = browser.close().await;
-    if let Err(e) = result {
-        panic!(
-            "{e}\n--- domwatch serve log ---\n{}",
-            std::fs::read_to_string(&server_log).unwrap_or_default()
-        );
-    }
+    let session = Session::open().await;
+    let result = browse(&session.browser, session.port).await;
+    session.finish(result).await;
 }
 
 type Outcome = Result<(), String>;
@@ -390,35 +419,9 @@ async fn a_new_user_sees_the_forecast_chart_in_chromium() {
     if !browser_available() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let server_log: PathBuf = dir.path().join("serve.log");
-    let driver_log: PathBuf = dir.path().join("chromedriver.log");
-    let port = free_port();
-    let _server = start_server(dir.path(), port, &server_log);
-    wait_for_port(port, "domwatch serve", START_TIMEOUT, Some(&server_log));
-    let driver_port = free_port();
-    let _driver = start_chromedriver(driver_port, &driver_log);
-    wait_for_port(
-        driver_port,
-        "chromedriver",
-        START_TIMEOUT,
-        Some(&driver_log),
-    );
-    let profile = dir.path().join("chromium-profile");
-    std::fs::create_dir_all(&profile).unwrap();
-    let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(capabilities(&profile))
-        .connect(&format!("http://127.0.0.1:{driver_port}"))
-        .await
-        .unwrap_or_else(|e| panic!("cannot start Chromium through chromedriver: {e}"));
-    let result = view_forecast(&browser, port).await;
-    let _ = browser.close().await;
-    if let Err(e) = result {
-        panic!(
-            "{e}\n--- domwatch serve log ---\n{}",
-            std::fs::read_to_string(&server_log).unwrap_or_default()
-        );
-    }
+    let session = Session::open().await;
+    let result = view_forecast(&session.browser, session.port).await;
+    session.finish(result).await;
 }
 
 async fn view_forecast(browser: &fantoccini::Client, port: u16) -> Outcome {
