@@ -180,6 +180,7 @@ impl Runtime {
                 max_concurrency: 4,
                 timeout_seconds: 30,
                 list_contacts: true,
+                check_transfer_lock: true,
                 for_reseller: None,
                 start_date_iso: false,
             };
@@ -204,6 +205,7 @@ impl Runtime {
             max_concurrency: 4,
             timeout_seconds: 30,
             list_contacts: true,
+            check_transfer_lock: true,
             for_reseller: None,
             start_date_iso: false,
         })?);

@@ -16,10 +16,12 @@ pub use crate::observation::{Evidence, Observation, RenewalInvoice, TransferObse
 use chrono::{Datelike, Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 
+mod addons;
 mod both;
 mod kind;
 mod policy;
 
+pub use addons::{default_zones_without_transfer_lock, ZONES_WITHOUT_TRANSFER_LOCK};
 use both::detect_both;
 pub use kind::CaseKind;
 pub use policy::{DetectionPolicy, MarginRule};
@@ -120,7 +122,8 @@ pub fn detect(
         }
         (Some(bill), None) => detect_billing_only(obs, bill, policy, today, &base, &mut findings),
         (Some(bill), Some(reg)) => {
-            detect_both(obs, bill, reg, policy, rates, today, &base, &mut findings)
+            detect_both(obs, bill, reg, policy, rates, today, &base, &mut findings);
+            addons::detect_addons(obs, bill, reg, policy, &base, &mut findings);
         }
         (None, None) => {}
     }

@@ -135,7 +135,13 @@ pub struct RegistrarDomain {
     /// What a transfer costs, when known.
     pub transfer_price: Option<Money>,
     pub contacts: ContactHandles,
+    /// `clientTransferProhibited` set by the registrar (`TRANSFERLOCK`); `None` when the
+    /// answer did not say, which never counts as off.
     pub transfer_lock: Option<bool>,
+    /// WHOIS privacy / ID protection at the registrar (CNR `X-WHOIS-PRIVACY`); `None`
+    /// when the answer did not say, which never counts as off.
+    #[serde(default)]
+    pub whois_privacy: Option<bool>,
     /// When a cancellation placed at the registrar takes effect (Smart-NIC
     /// `toBeDeletedDate`). CNR/ISPAPI express a cancellation as a renewal mode instead.
     #[serde(default)]
@@ -156,6 +162,7 @@ impl RegistrarDomain {
             transfer_price: None,
             contacts: ContactHandles::default(),
             transfer_lock: None,
+            whois_privacy: None,
             pending_deletion: None,
         }
     }
@@ -262,6 +269,9 @@ pub struct BillingDomain {
     /// `None` when unknown (the API does not return `is_premium`; only the database does).
     pub is_premium: Option<bool>,
     pub premium_cost: Option<BillingPremiumCost>,
+    /// The ID protection add-on is billed (`idprotection`); `None` when unknown.
+    #[serde(default)]
+    pub id_protection: Option<bool>,
 }
 
 #[cfg(test)]

@@ -103,6 +103,23 @@ pub enum Action {
         client_roles: Vec<ContactRole>,
         client_id: Option<u64>,
     },
+    /// Bills (or stops billing) the ID protection add-on in WHMCS (`idprotection`).
+    SetIdProtection {
+        domain_id: u64,
+        on: bool,
+    },
+    /// Turns WHOIS privacy on or off at the registrar.
+    SetWhoisPrivacy {
+        account: String,
+        domain: DomainName,
+        on: bool,
+    },
+    /// Sets the transfer lock at the registrar.
+    SetTransferLock {
+        account: String,
+        domain: DomainName,
+        locked: bool,
+    },
     Manual {
         instruction: String,
     },
@@ -118,12 +135,15 @@ impl Action {
             | Action::SetBillingStatus { .. }
             | Action::CancelInvoice { .. }
             | Action::MarkInvoiceRefunded { .. }
-            | Action::RetryTransfer { .. } => Target::Billing,
+            | Action::RetryTransfer { .. }
+            | Action::SetIdProtection { .. } => Target::Billing,
             Action::SetRenewalMode { .. }
             | Action::RetryRenewal { .. }
             | Action::PlaceCancellation { .. }
             | Action::WithdrawCancellation { .. }
-            | Action::SetContacts { .. } => Target::Registrar,
+            | Action::SetContacts { .. }
+            | Action::SetWhoisPrivacy { .. }
+            | Action::SetTransferLock { .. } => Target::Registrar,
             Action::Manual { .. } => Target::Manual,
         }
     }
@@ -214,6 +234,19 @@ impl Action {
                 roles_text(client_roles),
                 client_id.map(|c| c.to_string()).unwrap_or_default()
             ),
+            Action::SetIdProtection { domain_id, on } => {
+                format!("billing:idprotection:{domain_id}:{}", u8::from(*on))
+            }
+            Action::SetWhoisPrivacy {
+                account,
+                domain,
+                on,
+            } => format!("registrar:{account}:privacy:{domain}:{}", u8::from(*on)),
+            Action::SetTransferLock {
+                account,
+                domain,
+                locked,
+            } => format!("registrar:{account}:lock:{domain}:{}", u8::from(*locked)),
             Action::Manual { instruction } => format!("manual:{instruction}"),
         }
     }
@@ -289,6 +322,20 @@ impl Action {
                     parts.join("; ")
                 )
             }
+            Action::SetIdProtection { domain_id, on } => format!(
+                "{} the ID protection add-on of WHMCS domain #{domain_id}",
+                if *on { "Bill" } else { "Stop billing" }
+            ),
+            Action::SetWhoisPrivacy { account, domain, on } => format!(
+                "Turn WHOIS privacy {} for {} at registrar account {account}",
+                if *on { "on" } else { "off" },
+                domain.display()
+            ),
+            Action::SetTransferLock { account, domain, locked } => format!(
+                "{} the transfer lock of {} at registrar account {account}",
+                if *locked { "Set" } else { "Lift" },
+                domain.display()
+            ),
             Action::Manual { instruction } => instruction.clone(),
         }
     }
@@ -383,6 +430,7 @@ mod tests {
             do_not_renew: false,
             is_premium: Some(false),
             premium_cost: None,
+            id_protection: None,
         };
         let obs = Observation {
             name,

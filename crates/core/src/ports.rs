@@ -37,6 +37,9 @@ pub enum RegistrarError {
     /// No answer in time.
     #[error("registrar did not answer {what} within {seconds} s: check network reachability of the endpoint or raise the timeout")]
     Timeout { what: String, seconds: u64 },
+    /// The registrar (or its protocol) offers no way to do this: nothing was sent.
+    #[error("{what} is not supported by this registrar: {instead}")]
+    Unsupported { what: String, instead: String },
 }
 
 impl RegistrarError {
@@ -317,6 +320,26 @@ pub trait RegistrarPort: Send + Sync {
         name: &DomainName,
         restore_mode: &RenewalMode,
     ) -> Result<(), RegistrarError>;
+
+    /// Turns WHOIS privacy (ID protection) on or off. Registrars without it say so.
+    async fn set_whois_privacy(&self, _name: &DomainName, _on: bool) -> Result<(), RegistrarError> {
+        Err(RegistrarError::Unsupported {
+            what: "setting WHOIS privacy".into(),
+            instead: "do it in the registrar's control panel".into(),
+        })
+    }
+
+    /// Sets or lifts the transfer lock. Registrars without it say so.
+    async fn set_transfer_lock(
+        &self,
+        _name: &DomainName,
+        _locked: bool,
+    ) -> Result<(), RegistrarError> {
+        Err(RegistrarError::Unsupported {
+            what: "setting the transfer lock".into(),
+            instead: "do it in the registrar's control panel".into(),
+        })
+    }
 }
 
 #[cfg(test)]

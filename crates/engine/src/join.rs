@@ -310,6 +310,7 @@ mod tests {
             do_not_renew: false,
             is_premium: None,
             premium_cost: None,
+            id_protection: None,
         }
     }
 

@@ -92,7 +92,9 @@ impl Engine {
             | Action::RetryTransfer { domain, .. }
             | Action::PlaceCancellation { domain, .. }
             | Action::WithdrawCancellation { domain, .. }
-            | Action::SetContacts { domain, .. } => domain.ascii().to_string(),
+            | Action::SetContacts { domain, .. }
+            | Action::SetWhoisPrivacy { domain, .. }
+            | Action::SetTransferLock { domain, .. } => domain.ascii().to_string(),
             Action::CancelInvoice { invoice_id } | Action::MarkInvoiceRefunded { invoice_id } => {
                 format!("invoice #{invoice_id}")
             }
@@ -215,6 +217,26 @@ impl Engine {
                     client_roles,
                 )
                 .await
+            }
+            Action::SetIdProtection { domain_id, on } => {
+                self.billing_domain_shows(*domain_id, |d| d.id_protection == Some(*on))
+                    .await
+            }
+            Action::SetWhoisPrivacy {
+                account,
+                domain,
+                on,
+            } => {
+                self.registrar_shows(account, domain, |d| d.whois_privacy == Some(*on))
+                    .await
+            }
+            Action::SetTransferLock {
+                account,
+                domain,
+                locked,
+            } => {
+                self.registrar_shows(account, domain, |d| d.transfer_lock == Some(*locked))
+                    .await
             }
             Action::Manual { .. } => Found::NotInEffect,
         }
@@ -367,7 +389,8 @@ pub(crate) fn system_and_operation(action: &Action) -> (String, String) {
         Action::SetRecurringAmount { .. }
         | Action::SetBillingExpiry { .. }
         | Action::SetNextDueDate { .. }
-        | Action::SetBillingStatus { .. } => billing("UpdateClientDomain"),
+        | Action::SetBillingStatus { .. }
+        | Action::SetIdProtection { .. } => billing("UpdateClientDomain"),
         Action::CancelInvoice { .. } | Action::MarkInvoiceRefunded { .. } => {
             billing("UpdateInvoice")
         }
@@ -380,6 +403,8 @@ pub(crate) fn system_and_operation(action: &Action) -> (String, String) {
         } => registrar(account, method.operation()),
         Action::WithdrawCancellation { account, .. } => registrar(account, "withdraw-cancellation"),
         Action::SetContacts { account, .. } => registrar(account, "modify-contacts"),
+        Action::SetWhoisPrivacy { account, .. } => registrar(account, "set-whois-privacy"),
+        Action::SetTransferLock { account, .. } => registrar(account, "set-transfer-lock"),
         Action::Manual { .. } => ("manual".into(), "manual".into()),
     }
 }
@@ -406,6 +431,9 @@ fn done_text(action: &Action) -> String {
         } => format!("cancellation placed ({method}), effective {effective}"),
         Action::WithdrawCancellation { .. } => "cancellation withdrawn".into(),
         Action::SetContacts { .. } => "contacts set".into(),
+        Action::SetIdProtection { on, .. } => crate::write::id_protection_text(*on),
+        Action::SetWhoisPrivacy { on, .. } => crate::write::whois_privacy_text(*on),
+        Action::SetTransferLock { locked, .. } => crate::write::transfer_lock_text(*locked),
         Action::Manual { instruction } => instruction.clone(),
     }
 }

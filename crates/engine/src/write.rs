@@ -71,6 +71,14 @@ fn domain_update(action: &Action) -> Option<(u64, DomainUpdate, String)> {
             },
             format!("status {}", status.as_whmcs()),
         ),
+        Action::SetIdProtection { domain_id, on } => (
+            *domain_id,
+            DomainUpdate {
+                id_protection: Some(*on),
+                ..none()
+            },
+            id_protection_text(*on),
+        ),
         _ => return None,
     })
 }
@@ -199,6 +207,44 @@ impl Engine {
                 };
                 Written::registrar(account, "modify-contacts", r)
             }
+            Action::SetWhoisPrivacy {
+                account,
+                domain,
+                on,
+            } => {
+                let r = match self.account(account) {
+                    None => Err(not_configured(account)),
+                    Some(acc) => acc
+                        .port
+                        .set_whois_privacy(domain, *on)
+                        .await
+                        .map_err(|e| e.to_string()),
+                };
+                Written::registrar(
+                    account,
+                    "set-whois-privacy",
+                    r.map(|()| whois_privacy_text(*on)),
+                )
+            }
+            Action::SetTransferLock {
+                account,
+                domain,
+                locked,
+            } => {
+                let r = match self.account(account) {
+                    None => Err(not_configured(account)),
+                    Some(acc) => acc
+                        .port
+                        .set_transfer_lock(domain, *locked)
+                        .await
+                        .map_err(|e| e.to_string()),
+                };
+                Written::registrar(
+                    account,
+                    "set-transfer-lock",
+                    r.map(|()| transfer_lock_text(*locked)),
+                )
+            }
             Action::Manual { instruction } => Written {
                 system: "manual".into(),
                 operation: "manual".into(),
@@ -207,7 +253,8 @@ impl Engine {
             Action::SetRecurringAmount { .. }
             | Action::SetBillingExpiry { .. }
             | Action::SetNextDueDate { .. }
-            | Action::SetBillingStatus { .. } => unreachable!("a domain update, written above"),
+            | Action::SetBillingStatus { .. }
+            | Action::SetIdProtection { .. } => unreachable!("a domain update, written above"),
         }
     }
 
@@ -303,6 +350,23 @@ impl Engine {
             })
             .map_err(|e| e.to_string())
     }
+}
+
+pub(crate) fn id_protection_text(on: bool) -> String {
+    if on {
+        "ID protection billed"
+    } else {
+        "ID protection not billed"
+    }
+    .into()
+}
+
+pub(crate) fn whois_privacy_text(on: bool) -> String {
+    format!("WHOIS privacy {}", if on { "on" } else { "off" })
+}
+
+pub(crate) fn transfer_lock_text(locked: bool) -> String {
+    format!("transfer lock {}", if locked { "on" } else { "off" })
 }
 
 fn not_configured(account: &str) -> String {

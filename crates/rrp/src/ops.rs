@@ -120,6 +120,11 @@ const TECH: &[&str] = &["TECHCONTACT", "DOMAINTECHCONTACT", "TECH_CONTACT"];
 const BILLING: &[&str] = &["BILLINGCONTACT", "DOMAINBILLINGCONTACT", "BILLING_CONTACT"];
 const TRANSFER_LOCK: &[&str] = &["TRANSFERLOCK", "DOMAINTRANSFERLOCK", "TRANSFER_LOCK"];
 const ZONE: &[&str] = &["DOMAINZONE", "ZONE", "DOMAIN_ZONE"];
+const WHOIS_PRIVACY: &[&str] = &[
+    "X-WHOIS-PRIVACY",
+    "DOMAINX-WHOIS-PRIVACY",
+    "X_WHOIS_PRIVACY",
+];
 
 /// The columns of one response that feed a `RegistrarDomain`, resolved once so a
 /// 10 000-row page costs one lookup per column, not per cell.
@@ -136,6 +141,7 @@ struct DomainColumns<'r> {
     tech: Option<Column<'r>>,
     billing: Option<Column<'r>>,
     transfer_lock: Option<Column<'r>>,
+    whois_privacy: Option<Column<'r>>,
     premium_class: Option<Column<'r>>,
     price: Option<Column<'r>>,
     currency: Option<Column<'r>>,
@@ -175,6 +181,7 @@ impl<'r> DomainColumns<'r> {
             tech: response.column_any(TECH),
             billing: response.column_any(BILLING),
             transfer_lock: response.column_any(TRANSFER_LOCK),
+            whois_privacy: response.column_any(WHOIS_PRIVACY),
             premium_class,
             price,
             currency,
@@ -203,6 +210,7 @@ impl<'r> DomainColumns<'r> {
             billing: non_empty(at(&self.billing)),
         };
         domain.transfer_lock = parse_flag(at(&self.transfer_lock));
+        domain.whois_privacy = parse_flag(at(&self.whois_privacy));
         let class = at(&self.premium_class).map(str::trim).unwrap_or("");
         let premium = match self.dialect {
             Dialect::Ispapi => is_ispapi_premium_class(class),
@@ -905,6 +913,20 @@ impl RrpClient {
         }
         self.request(&command).await.map(drop)
     }
+
+    /// `ModifyDomain` with one flag (`TRANSFERLOCK`, `X-WHOIS-PRIVACY`) set to 0 or 1;
+    /// nothing else of the domain is named, so nothing else changes.
+    pub async fn modify_domain_flag(
+        &self,
+        name: &DomainName,
+        flag: &str,
+        on: bool,
+    ) -> Result<(), ClientError> {
+        let command = Command::new("ModifyDomain")
+            .with("DOMAIN", name.ascii())
+            .with(flag, u8::from(on));
+        self.request(&command).await.map(drop)
+    }
 }
 
 #[async_trait]
@@ -955,6 +977,20 @@ impl RegistrarPort for RrpClient {
 
     async fn account_status(&self) -> Result<AccountStatus, RegistrarError> {
         Ok(self.status_account().await?)
+    }
+
+    async fn set_whois_privacy(&self, name: &DomainName, on: bool) -> Result<(), RegistrarError> {
+        Ok(self.modify_domain_flag(name, "X-WHOIS-PRIVACY", on).await?)
+    }
+
+    async fn set_transfer_lock(
+        &self,
+        name: &DomainName,
+        locked: bool,
+    ) -> Result<(), RegistrarError> {
+        Ok(self
+            .modify_domain_flag(name, "TRANSFERLOCK", locked)
+            .await?)
     }
 
     async fn modify_contacts(
@@ -1159,6 +1195,43 @@ mod tests {
             NaiveDate::from_ymd_opt(2026, 3, 3)
         );
         assert_eq!(domains[1].renewal_mode, Some(RenewalMode::AutoExpire));
+    }
+
+    #[test]
+    fn lock_and_privacy_columns_and_their_absence() {
+        let r = response(
+            "code = 200\ndescription = ok\nproperty[domain][0] = a.com\nproperty[domain][1] = b.com\n\
+             property[domain][2] = c.com\nproperty[transfer lock][0] = 0\nproperty[transfer lock][1] = 1\n\
+             property[transfer lock][2] = \nproperty[x-whois-privacy][0] = 1\n\
+             property[x-whois-privacy][1] = 0\nproperty[x-whois-privacy][2] = \nEOF\n",
+        );
+        let d = domains_from_cnr_list(&r);
+        assert_eq!(
+            (d[0].transfer_lock, d[0].whois_privacy),
+            (Some(false), Some(true))
+        );
+        assert_eq!(
+            (d[1].transfer_lock, d[1].whois_privacy),
+            (Some(true), Some(false))
+        );
+        assert_eq!(
+            (d[2].transfer_lock, d[2].whois_privacy),
+            (None, None),
+            "empty is unknown"
+        );
+        // A list without the columns (CNR WIDE=1 without TYPE=ALL) says nothing: unknown.
+        let r = response("code = 200\ndescription = ok\nproperty[domain][0] = a.com\nEOF\n");
+        let d = domains_from_cnr_list(&r);
+        assert_eq!((d[0].transfer_lock, d[0].whois_privacy), (None, None));
+        let r = response(
+            "[RESPONSE]\r\nCODE=200\r\nDESCRIPTION=ok\r\nPROPERTY[ID][0]=a.com\r\n\
+             PROPERTY[TRANSFERLOCK][0]=0\r\nPROPERTY[X-WHOIS-PRIVACY][0]=1\r\nEOF\r\n",
+        );
+        let d = domain_from_status(Dialect::Ispapi, &r, &name("a.com"));
+        assert_eq!(
+            (d.transfer_lock, d.whois_privacy),
+            (Some(false), Some(true))
+        );
     }
 
     #[test]

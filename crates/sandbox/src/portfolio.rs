@@ -89,6 +89,31 @@ impl Drift {
     }
 }
 
+/// A disagreement about an add-on (ID protection, transfer lock). Kept apart from
+/// [`Drift`] and drawn from its own random stream, only for domains without a drift, so
+/// adding it left every existing domain's drift and values as they were.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AddonDrift {
+    /// WHOIS privacy on at the registrar, ID protection not billed.
+    PrivacyNotBilled,
+    /// ID protection billed, WHOIS privacy off at the registrar.
+    PrivacyBilledNotActive,
+    /// Transfer lock off at the registrar.
+    LockOff,
+}
+
+impl AddonDrift {
+    pub const ALL: [AddonDrift; 3] = [
+        AddonDrift::PrivacyNotBilled,
+        AddonDrift::PrivacyBilledNotActive,
+        AddonDrift::LockOff,
+    ];
+}
+
+/// Add-on drifts per thousand clean domains past the add-on showcase.
+pub const ADDON_DRIFT_PER_MILLE: u16 = 10;
+
 /// WHMCS currencies of the sandbox: id 1 is the default.
 pub const CURRENCIES: [(u64, Currency, &str, &str); 3] = [
     (1, Currency::EUR, "", " €"),
@@ -195,6 +220,8 @@ pub struct RegistrarSide {
     pub transfer: Option<TransferState>,
     /// A renewal attempt that failed, with the registrar's reason.
     pub failed_renewal: Option<String>,
+    pub whois_privacy: bool,
+    pub transfer_lock: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -249,6 +276,8 @@ pub struct BillingSide {
     /// currency, whose WHMCS currency id is 1 (EUR).
     pub premium_cost: Option<(Decimal, Decimal)>,
     pub invoices: Vec<SeedInvoice>,
+    /// `tbldomains.idprotection`.
+    pub id_protection: bool,
 }
 
 /// One domain on both sides.
@@ -261,6 +290,7 @@ pub struct SeedDomain {
     /// `None` for orphans (registrar only).
     pub billing: Option<BillingSide>,
     pub drift: Option<Drift>,
+    pub addon: Option<AddonDrift>,
 }
 
 /// The portfolio of one seed. Cheap to construct and to clone.
@@ -542,6 +572,10 @@ impl Portfolio {
         if let Some(drift) = drift {
             draft.apply(drift, &name, &mut rng);
         }
+        let addon = self.addon_of(index, drift);
+        if let Some(addon) = addon {
+            draft.apply_addon(addon);
+        }
         SeedDomain {
             index,
             name,
@@ -549,6 +583,26 @@ impl Portfolio {
             registrar: draft.registrar,
             billing: draft.has_billing.then_some(draft.billing),
             drift,
+            addon,
+        }
+    }
+
+    /// The add-on drift of a domain without drift: block `k` after the drift showcase
+    /// carries `AddonDrift::ALL[k]`, past that a few domains carry a random one. Its own
+    /// random stream, so nothing else of the domain moves.
+    pub fn addon_of(&self, index: usize, drift: Option<Drift>) -> Option<AddonDrift> {
+        if drift.is_some() {
+            return None;
+        }
+        let block = index / Self::SHOWCASE_BLOCK;
+        match block.checked_sub(Drift::ALL.len()) {
+            Some(k) if k < AddonDrift::ALL.len() => Some(AddonDrift::ALL[k]),
+            None => None,
+            Some(_) => {
+                let mut rng = rng_for(self.seed, 11, index as u64);
+                rng.gen_bool(f64::from(ADDON_DRIFT_PER_MILLE) / 1000.0)
+                    .then(|| *pick(&mut rng, &AddonDrift::ALL))
+            }
         }
     }
 
@@ -726,6 +780,8 @@ fn clean_registrar_side(
         },
         transfer: None,
         failed_renewal: None,
+        whois_privacy: false,
+        transfer_lock: true,
     }
 }
 
@@ -756,6 +812,7 @@ fn clean_billing_side(
         is_premium: registrar.premium.is_some(),
         premium_cost: None,
         invoices: Vec::new(),
+        id_protection: false,
     }
 }
 
@@ -825,6 +882,14 @@ impl Draft {
             Drift::WrongAdminContact => {
                 self.registrar.contacts.admin = Some(self.client_handle.clone());
             }
+        }
+    }
+
+    fn apply_addon(&mut self, addon: AddonDrift) {
+        match addon {
+            AddonDrift::PrivacyNotBilled => self.registrar.whois_privacy = true,
+            AddonDrift::PrivacyBilledNotActive => self.billing.id_protection = true,
+            AddonDrift::LockOff => self.registrar.transfer_lock = false,
         }
     }
 

@@ -298,6 +298,7 @@ async fn update_client_domain_writes_and_refuses_what_whmcs_would_ignore() {
                 expiry: Some(new_due),
                 next_due: Some(new_due),
                 do_not_renew: Some(true),
+                id_protection: None,
                 auto_recalc: false,
             },
         )

@@ -690,12 +690,43 @@ impl RegistrarPort for SmartnicClient {
     ) -> Result<(), RegistrarError> {
         self.domain_revoke(name).await
     }
+
+    async fn set_whois_privacy(&self, _name: &DomainName, _on: bool) -> Result<(), RegistrarError> {
+        Err(panel_only("setting WHOIS privacy"))
+    }
+
+    async fn set_transfer_lock(
+        &self,
+        _name: &DomainName,
+        _locked: bool,
+    ) -> Result<(), RegistrarError> {
+        Err(panel_only("setting the transfer lock"))
+    }
+}
+
+/// The Smart-NIC SOAP API has no privacy or lock element to write (the WSDL reads a lock
+/// status only per domain, `domainInfo requestLockStatus`): nothing is sent.
+fn panel_only(what: &str) -> RegistrarError {
+    RegistrarError::Unsupported {
+        what: what.into(),
+        instead: "the Smart-NIC SOAP API has no such element; do it in the Smart-NIC panel".into(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::xml::{body_element, parse};
+
+    #[test]
+    fn privacy_and_lock_writes_say_to_use_the_panel() {
+        let e = panel_only("setting the transfer lock");
+        assert!(!e.is_retryable());
+        assert!(
+            e.to_string().contains("do it in the Smart-NIC panel"),
+            "{e}"
+        );
+    }
 
     fn day(y: i32, m: u32, d: u32) -> Option<NaiveDate> {
         NaiveDate::from_ymd_opt(y, m, d)

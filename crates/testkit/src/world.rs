@@ -303,13 +303,15 @@ fn rrp_port(
     cc.total_timeout = o.client_timeout;
     cc.connect_timeout = cc.connect_timeout.min(o.client_timeout);
     cc.retry_base_delay = o.retry_delay;
-    // Contacts are in the CNR list only with TYPE=ALL, as the runtime sets it when a
-    // contact policy is configured.
-    cc.list.cnr_type_all = o
+    // Contacts, the transfer lock and WHOIS privacy are in the CNR list only with
+    // TYPE=ALL, as the runtime sets it when a contact policy or the lock check is on.
+    let contacts = o
         .policy
         .accounts
         .get(name)
         .is_some_and(|p| p.contacts.is_enforced());
+    let lock = !o.policy.transfer_lock_unchecked_accounts.contains(name);
+    cc.list.cnr_type_all = contacts || lock;
     Arc::new(RrpClient::new(cc).unwrap())
 }
 

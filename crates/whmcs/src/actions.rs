@@ -225,6 +225,8 @@ pub struct DomainUpdate {
     pub expiry: Option<NaiveDate>,
     pub next_due: Option<NaiveDate>,
     pub do_not_renew: Option<bool>,
+    /// The ID protection add-on (`idprotection`, sent as 0/1).
+    pub id_protection: Option<bool>,
     /// Let WHMCS recalculate the recurring amount from the standard TLD price. It ignores
     /// premium pricing, so never use it for premium domains.
     pub auto_recalc: bool,
@@ -269,6 +271,9 @@ impl DomainUpdate {
         if let Some(flag) = self.do_not_renew {
             // A flag is written when present: 0/1, never "false" (non-empty means 1).
             params.push(p("donotrenew", flag01(flag)));
+        }
+        if let Some(flag) = self.id_protection {
+            params.push(p("idprotection", flag01(flag)));
         }
         if self.auto_recalc {
             // WHMCS 8 recalculates when the key is present at all, so only send it when wanted.
@@ -1134,6 +1139,14 @@ mod tests {
         assert!(params.contains(&p("nextduedate", "2027-01-02")));
         assert!(params.contains(&p("status", "Active")));
         assert!(!params.iter().any(|(k, _)| k == "autorecalc"));
+        assert!(!params.iter().any(|(k, _)| k == "idprotection"));
+        for (on, sent) in [(true, "1"), (false, "0")] {
+            let update = DomainUpdate {
+                id_protection: Some(on),
+                ..Default::default()
+            };
+            assert_eq!(update.to_params(7).unwrap()[1], p("idprotection", sent));
+        }
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub struct ClientDomain {
     pub next_due: Option<NaiveDate>,
     pub status: BillingStatus,
     pub do_not_renew: bool,
+    /// The ID protection add-on (`idprotection`); `None` when the answer leaves it out.
+    pub id_protection: Option<bool>,
 }
 
 impl ClientDomain {
@@ -61,6 +63,7 @@ impl ClientDomain {
             next_due: date("nextduedate")?,
             status: BillingStatus::parse(field("status").as_deref().unwrap_or("")),
             do_not_renew: json::flag_of(field("donotrenew").as_deref()),
+            id_protection: field("idprotection").map(|v| json::flag_of(Some(&v))),
         })
     }
 
@@ -98,6 +101,7 @@ impl ClientDomain {
             do_not_renew: self.do_not_renew,
             is_premium: None,
             premium_cost: None,
+            id_protection: self.id_protection,
         })
     }
 }

@@ -450,6 +450,7 @@ mod tests {
             do_not_renew: false,
             is_premium: None,
             premium_cost: None,
+            id_protection: None,
         }
     }
 

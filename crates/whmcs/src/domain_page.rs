@@ -84,6 +84,8 @@ struct Entry<'a> {
     status: Option<Text<'a>>,
     #[serde(borrow)]
     donotrenew: Option<Text<'a>>,
+    #[serde(borrow)]
+    idprotection: Option<Text<'a>>,
 }
 
 impl Entry<'_> {
@@ -103,6 +105,7 @@ impl Entry<'_> {
             "nextduedate" => &self.nextduedate,
             "status" => &self.status,
             "donotrenew" => &self.donotrenew,
+            "idprotection" => &self.idprotection,
             _ => &None,
         };
         value.as_ref().map(|t| Cow::Borrowed(t.0.as_ref()))
@@ -284,7 +287,7 @@ mod tests {
     #[test]
     fn typed_rows_match_the_generic_reader() {
         let body = r#"{"result":"success","totalresults":"2","numreturned":2,"domains":{"domain":[
-            {"id":1,"userid":"7","orderid":"","regtype":"Register","domainname":"m\u00fcller.de","registrar":"cnic","regperiod":"1","firstpaymentamount":"9.50","recurringamount":12.5,"regdate":"2020-01-01","expirydate":"0000-00-00","nextduedate":"2027-01-01 00:00:00","status":"Active","donotrenew":"1","notes":"x"},
+            {"id":1,"userid":"7","orderid":"","regtype":"Register","domainname":"m\u00fcller.de","registrar":"cnic","regperiod":"1","firstpaymentamount":"9.50","recurringamount":12.5,"regdate":"2020-01-01","expirydate":"0000-00-00","nextduedate":"2027-01-01 00:00:00","status":"Active","donotrenew":"1","idprotection":1,"notes":"x"},
             {"id":"2","userid":7,"domainname":"b.com","recurringamount":"3","donotrenew":false,"status":"Pending Transfer"}]}}"#;
         let typed = rows(body).unwrap();
         let answer = parse_response("GetClientsDomains", 200, body.as_bytes()).unwrap();
@@ -298,6 +301,9 @@ mod tests {
         assert_eq!(typed.items[0].domain, "müller.de");
         assert!(typed.items[0].do_not_renew && !typed.items[1].do_not_renew);
         assert_eq!(typed.items[0].expiry, None);
+        // Given: on; left out: unknown, never "off".
+        assert_eq!(typed.items[0].id_protection, Some(true));
+        assert_eq!(typed.items[1].id_protection, None);
     }
 
     #[test]

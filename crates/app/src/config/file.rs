@@ -39,6 +39,8 @@ pub struct RawRegistrar {
     pub auto_delete: Option<RawAutoDelete>,
     /// Contact policy: per role `reseller` or `client`, and the reseller handle.
     pub contacts: Option<RawContacts>,
+    /// Open a case when a domain's transfer lock is off where its zone has one (default on).
+    pub transfer_lock: Option<bool>,
     /// Smart-NIC: act for a sub-reseller (`forReseller`).
     pub for_reseller: Option<String>,
     /// Smart-NIC: how `startDate` is sent, `unix_timestamp` (default) or `iso_date`.

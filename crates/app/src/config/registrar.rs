@@ -24,9 +24,11 @@ pub struct RegistrarAccount {
     pub page_size: u32,
     pub max_concurrency: u32,
     pub timeout_seconds: u64,
-    /// The bulk list must carry contact handles (a contact policy is configured); CNR
-    /// then lists with `TYPE=ALL`.
+    /// The bulk list must carry contact handles, the transfer lock and WHOIS privacy (a
+    /// contact policy or the lock check is configured); CNR then lists with `TYPE=ALL`.
     pub list_contacts: bool,
+    /// `transfer_lock`: check that the transfer lock is on (default true).
+    pub check_transfer_lock: bool,
     /// Smart-NIC only: `forReseller`.
     pub for_reseller: Option<String>,
     /// Smart-NIC only: `startDate` as an ISO date instead of a Unix timestamp.
@@ -84,9 +86,11 @@ fn resolve_registrar(
         r.auto_delete.as_ref(),
         r.contacts.as_ref(),
     )?;
+    let check_transfer_lock = r.transfer_lock.unwrap_or(true);
     let account = RegistrarAccount {
         start_date_iso: start_date_iso(&name, &r)?,
-        list_contacts: policy.contacts.is_enforced(),
+        list_contacts: policy.contacts.is_enforced() || check_transfer_lock,
+        check_transfer_lock,
         name,
         dialect: r.dialect,
         environment: r.environment,

@@ -197,6 +197,40 @@ registrar_mail = "domains@reseller.example"
 }
 
 #[test]
+fn transfer_lock_check_is_on_by_default_and_off_per_account() {
+    let toml = r#"
+[registrars.cnr-live]
+dialect = "cnr"
+login = "a"
+password = "pw"
+
+[registrars.hexonet]
+dialect = "ispapi"
+login = "b"
+password = "pw"
+transfer_lock = false
+"#;
+    let c = RawConfig::from_toml(toml)
+        .unwrap()
+        .resolve(&env(&[]))
+        .unwrap();
+    let unchecked: Vec<&str> = c
+        .detection
+        .transfer_lock_unchecked_accounts
+        .iter()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(unchecked, ["hexonet"]);
+    let cnr = c.registrars.iter().find(|a| a.name == "cnr-live").unwrap();
+    assert!(
+        cnr.check_transfer_lock && cnr.list_contacts,
+        "CNR lists the lock with TYPE=ALL"
+    );
+    assert!(err("[registrars.x]\ndialect = \"cnr\"\nlogin = \"a\"\npassword = \"p\"\ntransfer_lock = \"yes\"\n")
+        .contains("transfer_lock"));
+}
+
+#[test]
 fn smtp_settings_are_checked_and_the_password_hidden() {
     let c = RawConfig::from_toml(
         "[notices]\nsmtp_url = \"smtp://dw:s3cr3t@mail.example:587?tls=required\"\nmail_from = \"domwatch@reseller.example\"\nmail_to = [\"admin@reseller.example\"]",

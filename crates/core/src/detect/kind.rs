@@ -40,10 +40,16 @@ pub enum CaseKind {
     CancellationWithdrawalDue,
     /// A contact role carries the wrong handle for the configured contact policy.
     ContactPolicyViolation,
+    /// WHOIS privacy is on at the registrar but the ID protection add-on is not billed.
+    IdProtectionNotBilled,
+    /// ID protection is billed but WHOIS privacy is off at the registrar.
+    IdProtectionBilledNotActive,
+    /// The transfer lock is off where the zone supports it.
+    TransferLockOff,
 }
 
 impl CaseKind {
-    pub const ALL: [CaseKind; 16] = [
+    pub const ALL: [CaseKind; 19] = [
         CaseKind::TurnedPremium,
         CaseKind::PremiumDataMissing,
         CaseKind::RenewalUnderpriced,
@@ -60,6 +66,9 @@ impl CaseKind {
         CaseKind::CancellationDue,
         CaseKind::CancellationWithdrawalDue,
         CaseKind::ContactPolicyViolation,
+        CaseKind::IdProtectionNotBilled,
+        CaseKind::IdProtectionBilledNotActive,
+        CaseKind::TransferLockOff,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -80,6 +89,9 @@ impl CaseKind {
             CaseKind::CancellationDue => "cancellation_due",
             CaseKind::CancellationWithdrawalDue => "cancellation_withdrawal_due",
             CaseKind::ContactPolicyViolation => "contact_policy_violation",
+            CaseKind::IdProtectionNotBilled => "id_protection_not_billed",
+            CaseKind::IdProtectionBilledNotActive => "id_protection_billed_not_active",
+            CaseKind::TransferLockOff => "transfer_lock_off",
         }
     }
 
@@ -108,6 +120,11 @@ impl CaseKind {
                 "Renewal paid: withdraw the pending cancellation"
             }
             CaseKind::ContactPolicyViolation => "Contact handles break your contact policy",
+            CaseKind::IdProtectionNotBilled => "ID protection active but not billed",
+            CaseKind::IdProtectionBilledNotActive => {
+                "ID protection billed but not active at the registrar"
+            }
+            CaseKind::TransferLockOff => "Transfer lock off at the registrar",
         }
     }
 

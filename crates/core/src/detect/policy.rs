@@ -4,7 +4,7 @@ use crate::lifecycle::AccountPolicy;
 use crate::money::Money;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// How the reseller prices renewals.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,6 +47,12 @@ pub struct DetectionPolicy {
     /// Auto delete and contact policy per registrar account name.
     #[serde(default)]
     pub accounts: BTreeMap<String, AccountPolicy>,
+    /// Registrar accounts configured with `transfer_lock = false`: no lock cases.
+    #[serde(default)]
+    pub transfer_lock_unchecked_accounts: BTreeSet<String>,
+    /// Zones (or TLDs) without a client transfer lock: no lock cases there.
+    #[serde(default = "super::addons::default_zones_without_transfer_lock")]
+    pub zones_without_transfer_lock: BTreeSet<String>,
 }
 
 impl Default for DetectionPolicy {
@@ -58,6 +64,8 @@ impl Default for DetectionPolicy {
             paid_renewal_lookback_days: 60,
             expected_renewal_mode: None,
             accounts: BTreeMap::new(),
+            transfer_lock_unchecked_accounts: BTreeSet::new(),
+            zones_without_transfer_lock: super::addons::default_zones_without_transfer_lock(),
         }
     }
 }

@@ -36,6 +36,7 @@ fn billing(name: &str) -> BillingDomain {
         do_not_renew: false,
         is_premium: Some(false),
         premium_cost: None,
+        id_protection: None,
     }
 }
 

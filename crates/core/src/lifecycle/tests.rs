@@ -29,6 +29,7 @@ fn billing(name: &str, term_end: NaiveDate) -> BillingDomain {
         do_not_renew: false,
         is_premium: Some(false),
         premium_cost: None,
+        id_protection: None,
     }
 }
 

@@ -26,6 +26,15 @@ pub fn guide(finding: &Finding) -> Guide {
             CaseKind::CancellationWithdrawalDue => {
                 format!("The client paid; if the cancellation stands they lose {name} and you owe them the renewal.")
             }
+            CaseKind::IdProtectionNotBilled => {
+                "You provide ID protection the client does not pay for.".to_string()
+            }
+            CaseKind::IdProtectionBilledNotActive => {
+                "The client pays for ID protection and their details are public in WHOIS.".to_string()
+            }
+            CaseKind::TransferLockOff => {
+                "No direct cost; without the lock anyone holding the auth code can transfer the domain away.".to_string()
+            }
             CaseKind::ContactPolicyViolation => {
                 "No direct cost; the wrong party receives registry mail and can approve changes (transfers, owner changes).".to_string()
             }
@@ -109,6 +118,21 @@ pub fn guide(finding: &Finding) -> Guide {
             "Compare the handles under Evidence with your contact policy.".into(),
             "Fix now puts your reseller handle on the reseller roles (one handle for all domains) and a handle with the client's WHMCS details on the client roles, reusing an identical handle.".into(),
             "Some registries send a confirmation to the old or new contact: watch for it.".into(),
+        ],
+        CaseKind::IdProtectionNotBilled => vec![
+            format!("WHOIS privacy is on for {name} at the registrar, but WHMCS does not bill ID protection."),
+            format!("If the client ordered it: tick ID Protection under Domain Registrations > {name} in WHMCS (Fix now: option bill)."),
+            "If nobody ordered it: turn WHOIS privacy off at the registrar (Fix now: option disable-privacy).".into(),
+        ],
+        CaseKind::IdProtectionBilledNotActive => vec![
+            format!("The client pays for ID protection of {name}, but WHOIS privacy is off at the registrar."),
+            "Turn WHOIS privacy on at the registrar (Fix now: option enable-privacy; Smart-NIC: in its panel).".into(),
+            format!("If the client cancelled it: untick ID Protection under Domain Registrations > {name} in WHMCS (option stop-billing)."),
+        ],
+        CaseKind::TransferLockOff => vec![
+            format!("{name} has no transfer lock (clientTransferProhibited) at the registrar, although its zone supports one."),
+            "If the client asked for a transfer out, leave it and resolve the case after the transfer.".into(),
+            "Otherwise set the lock (Fix now sets TRANSFERLOCK=1). Zones without a lock and accounts with transfer_lock = false are never flagged.".into(),
         ],
     };
     if plan(finding)

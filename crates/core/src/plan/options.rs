@@ -39,6 +39,9 @@ pub fn plan(finding: &Finding) -> Vec<PlanOption> {
         CaseKind::CancellationWithdrawalDue => p.withdrawal_due(),
         CaseKind::ContactPolicyViolation => p.contact_policy(),
         CaseKind::MissingAtRegistrar => p.missing_at_registrar(),
+        CaseKind::IdProtectionNotBilled => p.id_protection(true),
+        CaseKind::IdProtectionBilledNotActive => p.id_protection(false),
+        CaseKind::TransferLockOff => p.transfer_lock_off(),
     }
 }
 
@@ -366,5 +369,65 @@ impl Planner<'_> {
                 vec![Self::set_status(id, BillingStatus::Cancelled)],
             ),
         ]
+    }
+
+    /// ID protection on one side only (`active`: privacy is on at the registrar): bill
+    /// what the registrar does, or make the registrar do what is billed.
+    fn id_protection(&self, active: bool) -> Vec<PlanOption> {
+        let registrar = Action::SetWhoisPrivacy {
+            account: self.account.clone(),
+            domain: self.domain.clone(),
+            on: !active,
+        };
+        let Some(id) = self.id else {
+            return vec![option(
+                "registrar",
+                "Match the registrar to billing",
+                vec![registrar],
+            )];
+        };
+        let billing = Action::SetIdProtection {
+            domain_id: id,
+            on: active,
+        };
+        if active {
+            vec![
+                option(
+                    "bill",
+                    "Bill the ID protection add-on in WHMCS",
+                    vec![billing],
+                ),
+                option(
+                    "disable-privacy",
+                    "Turn WHOIS privacy off at the registrar: the client did not order it",
+                    vec![registrar],
+                ),
+            ]
+        } else {
+            vec![
+                option(
+                    "enable-privacy",
+                    "Turn WHOIS privacy on at the registrar, as the client pays for it",
+                    vec![registrar],
+                ),
+                option(
+                    "stop-billing",
+                    "Stop billing the ID protection add-on in WHMCS",
+                    vec![billing],
+                ),
+            ]
+        }
+    }
+
+    fn transfer_lock_off(&self) -> Vec<PlanOption> {
+        vec![option(
+            "lock",
+            "Set the transfer lock at the registrar",
+            vec![Action::SetTransferLock {
+                account: self.account.clone(),
+                domain: self.domain.clone(),
+                locked: true,
+            }],
+        )]
     }
 }

@@ -85,6 +85,9 @@ pub struct DomainRecord {
     pub transfer: Option<TransferRecord>,
     pub failed_renewal: Option<String>,
     pub transfer_lock: bool,
+    /// WHOIS privacy (CNR `X-WHOIS-PRIVACY`); off in state files written before it.
+    #[serde(default)]
+    pub whois_privacy: bool,
     pub auth: String,
     pub roid: String,
 }
@@ -125,7 +128,8 @@ impl DomainRecord {
                 },
             }),
             failed_renewal: r.failed_renewal.clone(),
-            transfer_lock: true,
+            transfer_lock: r.transfer_lock,
+            whois_privacy: r.whois_privacy,
             auth: token(portfolio_seed, 7, seed.index as u64, 12),
             roid: format!("{}_DOMAIN-KEYSYS", 1_000_000 + seed.index),
         }
@@ -610,6 +614,7 @@ impl State {
             transfer: None,
             failed_renewal: None,
             transfer_lock: false,
+            whois_privacy: false,
             auth: random_alnum(&mut self.ids, 12),
             roid: format!("{}_DOMAIN-KEYSYS", 9_000_000 + n),
         }

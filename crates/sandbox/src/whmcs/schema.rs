@@ -537,7 +537,7 @@ fn domain_statements(
         let Some(b) = &domain.billing else { continue };
         let name = domain.name.unicode();
         domains.push(format!(
-            "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, '', 0, {}, {}, {}, '', 'banktransfer', 0, 0, 0, {}, {}, '', 0)",
+            "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, '', 0, {}, {}, {}, '', 'banktransfer', 0, 0, {}, {}, {}, '', 0)",
             b.domain_id,
             b.client_id,
             b.domain_id,
@@ -552,6 +552,7 @@ fn domain_statements(
             lit(b.status.as_whmcs()),
             date_lit(Some(b.next_due)),
             date_lit(Some(b.next_due)),
+            i32::from(b.id_protection),
             if b.is_premium { "1" } else { "0" },
             i32::from(b.do_not_renew),
         ));

@@ -199,6 +199,7 @@ pub(super) fn push_type_all(r: &mut Reply, rec: &DomainRecord) {
     r.push("nameserver", "NS1.SANDBOX-DNS.NET;NS2.SANDBOX-DNS.NET");
     r.push("domain auth code", &rec.auth);
     r.push("transfer lock", rec.transfer_lock as u8);
+    r.push("x-whois-privacy", rec.whois_privacy as u8);
 }
 
 /// CNR's "renewal date": when the registrar charges the renewal, after the paid-until

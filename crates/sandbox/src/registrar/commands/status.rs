@@ -58,6 +58,7 @@ fn push_cnr_status(
     r.push("zone", rec.name.zone());
     r.push("status", &rec.status);
     r.push("transfer lock", rec.transfer_lock as u8);
+    r.push("x-whois-privacy", rec.whois_privacy as u8);
     r.push("nameserver", "NS1.SANDBOX-DNS.NET");
     r.push("nameserver", "NS2.SANDBOX-DNS.NET");
     r.push("owner contact", contact(&rec.contacts.owner));
@@ -163,12 +164,8 @@ pub(super) fn modify_domain(state: &mut State, cmd: &Command) -> Outcome {
             return Err(not_found(state));
         }
     }
-    let lock = match cmd.get("TRANSFERLOCK").map(str::trim) {
-        None => None,
-        Some("0") => Some(false),
-        Some("1") => Some(true),
-        Some(_) => return Err(bad_syntax("TRANSFERLOCK")),
-    };
+    let lock = flag_param(cmd, "TRANSFERLOCK")?;
+    let privacy = flag_param(cmd, "X-WHOIS-PRIVACY")?;
     state.update(&key, |r| {
         let canonical = |h: String| h.to_ascii_uppercase();
         if let Some(h) = owner {
@@ -186,6 +183,19 @@ pub(super) fn modify_domain(state: &mut State, cmd: &Command) -> Outcome {
         if let Some(lock) = lock {
             r.transfer_lock = lock;
         }
+        if let Some(privacy) = privacy {
+            r.whois_privacy = privacy;
+        }
     });
     Ok(Reply::ok())
+}
+
+/// A 0/1 parameter: absent leaves the value as it is.
+fn flag_param(cmd: &Command, key: &str) -> Result<Option<bool>, Reply> {
+    match cmd.get(key).map(str::trim) {
+        None => Ok(None),
+        Some("0") => Ok(Some(false)),
+        Some("1") => Ok(Some(true)),
+        Some(_) => Err(bad_syntax(key)),
+    }
 }
