@@ -117,6 +117,7 @@ mod tests {
                 do_not_renew,
                 is_premium: None,
                 premium_cost: None,
+                id_protection: None,
             }),
             registrar: Some(registrar),
             registrar_account: Some("cnr".into()),
