@@ -22,7 +22,7 @@ mod policy;
 
 use both::detect_both;
 pub use kind::CaseKind;
-pub use policy::{DetectionPolicy, MarginRule};
+pub use policy::{DetectionPolicy, MarginRule, TldPricePolicy};
 
 /// A detected problem for one domain.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

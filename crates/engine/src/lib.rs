@@ -14,6 +14,7 @@ mod fix;
 pub mod join;
 pub mod lifecycle;
 mod notify;
+mod prices;
 mod recover;
 mod report;
 mod scope;
@@ -21,6 +22,7 @@ mod write;
 
 pub use claim::CLAIM_LEASE;
 pub use notify::notice_marker;
+pub use prices::TldPriceStats;
 pub use report::{Completeness, CycleReport, FixReport, StepOutcome, StepReport};
 
 use chrono::{DateTime, Utc};

@@ -9,12 +9,14 @@
 mod caches;
 mod claims;
 mod outbox;
+mod prices;
 mod records;
 mod sync;
 
 pub use caches::*;
 pub use claims::*;
 pub use outbox::*;
+pub use prices::*;
 pub use records::*;
 
 use chrono::{DateTime, SecondsFormat, Utc};

@@ -47,6 +47,19 @@ pub struct DetectionPolicy {
     /// Auto delete and contact policy per registrar account name.
     #[serde(default)]
     pub accounts: BTreeMap<String, AccountPolicy>,
+    /// The TLD price list monitor (issue #12).
+    #[serde(default)]
+    pub tld_prices: TldPricePolicy,
+}
+
+/// The TLD price list monitor: off in the library default (the app turns it on), the
+/// margin rule, and the registrar account for TLDs WHMCS names no module for.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TldPricePolicy {
+    pub enabled: bool,
+    pub rule: crate::pricing::PricingRule,
+    /// `None`: the first registrar account.
+    pub default_account: Option<String>,
 }
 
 impl Default for DetectionPolicy {
@@ -58,6 +71,7 @@ impl Default for DetectionPolicy {
             paid_renewal_lookback_days: 60,
             expected_renewal_mode: None,
             accounts: BTreeMap::new(),
+            tld_prices: TldPricePolicy::default(),
         }
     }
 }

@@ -2,7 +2,8 @@
 //! and the bulk seeding from the [`Portfolio`].
 
 use super::store::{sql_literal, Dialect, Store, Val};
-use crate::portfolio::{exchange_rates, Portfolio, SeedInvoice, BILLING_MARGIN, CURRENCIES, ZONES};
+use crate::portfolio::{exchange_rates, Portfolio, SeedInvoice, BILLING_MARGIN, CURRENCIES};
+use crate::price_list::catalogue;
 use anyhow::Result;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -399,22 +400,24 @@ fn fixed_statements(dialect: Dialect, portfolio: &Portfolio) -> Vec<String> {
     );
     let mut domain_pricing = BulkInsert::new(
         "tbldomainpricing",
-        "id, extension, dnsmanagement, emailforwarding, idprotection, eppcode, autoreg, `order`, `group`",
+        "id, extension, dnsmanagement, emailforwarding, idprotection, eppcode, autoreg, `order`, `group`, redemption_grace_period, redemption_grace_period_fee",
     );
-    for (index, (zone, register, renew, transfer)) in ZONES.iter().enumerate() {
+    for (index, tld) in catalogue().iter().enumerate() {
         let relid = index + 1;
+        // WHMCS keeps one redemption fee per TLD, in the default currency (-1: none).
+        let fee = tld.restore.map_or("'-1.00'".to_string(), money_lit);
         domain_pricing.push(format!(
-            "({relid}, {}, 1, 1, 1, 1, '', {index}, '')",
-            lit(&format!(".{zone}"))
+            "({relid}, {}, 1, 1, 1, 1, '', {index}, '', 30, {fee})",
+            lit(&format!(".{}", tld.tld))
         ));
         for (currency_id, ..) in CURRENCIES {
-            for (kind, cost) in [
-                ("domainregister", register),
-                ("domaintransfer", transfer),
-                ("domainrenew", renew),
+            for (kind, sell) in [
+                ("domainregister", tld.register),
+                ("domaintransfer", tld.transfer),
+                ("domainrenew", tld.renew),
             ] {
                 // Columns are years 1..10; the sandbox offers 1, 2 and 3 years.
-                let year = whmcs_price(*cost, currency_id);
+                let year = (sell * rate_of_currency_id(currency_id)).round_dp(2);
                 pricing.push(format!(
                     "({}, {currency_id}, {relid}, {}, {}, {}, '-1.00', '-1.00', '0.00', '-1.00', '-1.00', '-1.00', '-1.00', '-1.00', '0.00')",
                     lit(kind),
