@@ -103,6 +103,11 @@ pub enum Action {
         client_roles: Vec<ContactRole>,
         client_id: Option<u64>,
     },
+    /// Sets a TLD's WHMCS sell prices of one operation and currency (`tblpricing`, the
+    /// redemption fee for restores), term by term as the proposal says (issue #12).
+    SetTldPrices {
+        proposal: crate::pricing::PriceProposal,
+    },
     Manual {
         instruction: String,
     },
@@ -118,7 +123,8 @@ impl Action {
             | Action::SetBillingStatus { .. }
             | Action::CancelInvoice { .. }
             | Action::MarkInvoiceRefunded { .. }
-            | Action::RetryTransfer { .. } => Target::Billing,
+            | Action::RetryTransfer { .. }
+            | Action::SetTldPrices { .. } => Target::Billing,
             Action::SetRenewalMode { .. }
             | Action::RetryRenewal { .. }
             | Action::PlaceCancellation { .. }
@@ -214,6 +220,7 @@ impl Action {
                 roles_text(client_roles),
                 client_id.map(|c| c.to_string()).unwrap_or_default()
             ),
+            Action::SetTldPrices { proposal } => proposal.idempotency_key(),
             Action::Manual { instruction } => format!("manual:{instruction}"),
         }
     }
@@ -289,6 +296,7 @@ impl Action {
                     parts.join("; ")
                 )
             }
+            Action::SetTldPrices { proposal } => proposal.describe(),
             Action::Manual { instruction } => instruction.clone(),
         }
     }

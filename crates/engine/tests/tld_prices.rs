@@ -6,6 +6,7 @@
 mod support;
 
 use domwatch_core::detect::DetectionPolicy;
+use domwatch_engine::{Mode, StepOutcome};
 use domwatch_sandbox::registrar::RegistrarEvent;
 use domwatch_store::PriceCaseRecord;
 use domwatch_testkit::proxy::Fault;
@@ -101,6 +102,19 @@ async fn a_zone_price_rise_opens_one_case_per_currency_and_operation_and_a_faile
         .unwrap();
     assert_eq!(renew_eur.finding.kind.as_str(), "tld_sold_below_cost");
     assert_eq!(renew_eur.finding.rows.len(), 3, "a row per term on sale");
+
+    // Without the WHMCS database, Fix now is a by-hand step with the exact values.
+    let fix = w
+        .engine
+        .tld_price_fix(renew_eur.id, Mode::Apply, "admin")
+        .await
+        .unwrap();
+    assert_eq!(fix.steps[0].outcome, StepOutcome::Manual);
+    assert!(
+        fix.steps[0].description.contains("1 year(s): 25.99"),
+        "{}",
+        fix.steps[0].description
+    );
 
     // The price goes back, but the price list cannot be read: nothing resolves.
     w.registrars[0]

@@ -22,7 +22,9 @@ impl RawConfig {
         let database_url = database_url(env, self.database_url.as_ref())?;
         let whmcs = self.whmcs.map(|w| resolve_whmcs(w, env)).transpose()?;
         let (registrars, account_policies) = resolve_registrars(self.registrars, env)?;
-        let detection = detection_policy(account_policies, &self.pricing, &self.detection)?;
+        let mut detection = detection_policy(account_policies, &self.pricing, &self.detection)?;
+        let names: Vec<String> = registrars.iter().map(|r| r.name.clone()).collect();
+        detection.tld_prices = super::tld_prices::tld_price_policy(&self.tld_prices, &names)?;
         let rates = exchange_rates(&self.pricing)?;
         let mail = resolve_mail(&self.notices, env)?;
         let notice_channels = notice_channels(self.notices.channels)?;
