@@ -34,8 +34,9 @@ struct SellSide {
 }
 
 impl Engine {
-    /// Reads, compares and (unless dry run) records the TLD price cases.
-    pub(crate) async fn tld_prices(
+    /// The TLD prices stage alone (the cycle runs it after detection; the benchmark
+    /// measures it): reads, compares and, with a run id, records the TLD price cases.
+    pub async fn tld_prices(
         &self,
         run_id: Option<i64>,
         registrar_rates: &RateTable,
