@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, HashSet};
 pub struct TldPriceStats {
     /// (TLD, operation, currency) groups compared.
     pub groups: usize,
+    /// Price-list entries (zone x operation) read per registrar account.
     pub zones_read: BTreeMap<String, usize>,
     pub findings_by_kind: BTreeMap<String, usize>,
     /// TLDs without a verdict, with the reason.
@@ -160,7 +161,11 @@ impl Engine {
             };
             let code = currency.code;
             for (name, prices) in &list.tlds {
-                if let Err(e) = add_tld(&mut side.prices, code, name, prices) {
+                // Checked on a scratch list first: a TLD with one bad cell gets no verdict
+                // at all, not a verdict on the cells before it.
+                let checked = add_tld(&mut SellPrices::new(), code, name, prices)
+                    .and_then(|()| add_tld(&mut side.prices, code, name, prices));
+                if let Err(e) = checked {
                     side.bad_tlds.insert(name.clone());
                     report.incomplete_inputs.push(format!(
                         "WHMCS TLD pricing in {code}, TLD `{}`: {e}",

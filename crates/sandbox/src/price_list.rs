@@ -127,7 +127,11 @@ fn generated(index: usize, zone: String) -> ListedZone {
         zone,
         register: price,
         renew: price,
-        transfer: if index % 7 == 0 { Decimal::ZERO } else { price },
+        transfer: if index.is_multiple_of(7) {
+            Decimal::ZERO
+        } else {
+            price
+        },
         restore: Decimal::from(60 + (index % 5) as i64 * 10),
     }
 }
