@@ -110,7 +110,7 @@ async fn main() {
         "TLD price monitor: {} TLDs sold in WHMCS, 3 currencies, 4 operations",
         catalogue.len()
     );
-    for label in ["first run (opens cases)", "second run (steady state)"] {
+    for label in ["first run", "second run (steady state)"] {
         let before = calls(&whmcs, &registrars);
         let mut report = CycleReport::default();
         let started = Instant::now();
