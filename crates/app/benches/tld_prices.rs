@@ -1,8 +1,8 @@
 //! TLD price monitor benchmark (issue #12): WHMCS's GetTLDPricing for a catalogue of the
 //! whole registrar price list (1,510 TLDs x 3 currencies x 4 operations) against the CNR
 //! (`QueryZoneList`) and ISPAPI (`StatusUser` price classes) price lists of 1,510 zones,
-//! over HTTP against in-process sandboxes. Prints the stage's wall time (first run: opens
-//! the cases; second: steady state) and the calls per command.
+//! over HTTP against in-process sandboxes. Prints the stage's wall time (a first and a
+//! second, steady-state run) and the calls per command.
 //!
 //! `cargo bench -p domwatch --bench tld_prices`
 
