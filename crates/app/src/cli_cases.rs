@@ -105,7 +105,7 @@ pub(crate) async fn runtime(common: &Common) -> anyhow::Result<Runtime> {
     Runtime::build(config).await
 }
 
-fn actor() -> String {
+pub(crate) fn actor() -> String {
     format!(
         "cli:{}",
         std::env::var("USER").unwrap_or_else(|_| "unknown".into())
@@ -191,6 +191,7 @@ pub async fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
             println!("Money at stake per renewal cycle: {:.2} {currency}", amount);
         }
     }
+    crate::cli_prices::print_check_summary(&report);
     if report.dry_run {
         println!("\n{} findings would open a new case.", report.would_open);
     } else {

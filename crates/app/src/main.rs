@@ -6,6 +6,7 @@
 mod cli_billing;
 mod cli_cases;
 mod cli_forecast;
+mod cli_prices;
 mod cli_registrar;
 mod cli_sandbox;
 mod cli_sandbox_registrar;
@@ -64,6 +65,8 @@ enum Command {
     Case(cli_cases::CaseArgs),
     /// Fix now: apply a case's fix (shows the plan first with --dry-run).
     Fix(cli_cases::FixArgs),
+    /// TLD price cases: WHMCS's TLD prices against the registrars' price lists; --fix N.
+    TldPrices(cli_prices::TldPricesArgs),
     /// Serve the dashboard and run a monitoring check every `serve.interval_minutes`.
     Serve(cli_serve::ServeArgs),
     /// Read a password from standard input and print its hash for `serve.admin_password_hash`.
@@ -130,6 +133,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         Command::Forecast(args) => return cli_forecast::forecast(args).await,
         Command::Case(args) => cli_cases::case(args).await,
         Command::Fix(args) => cli_cases::fix(args).await,
+        Command::TldPrices(args) => cli_prices::tld_prices(args).await,
         Command::Serve(args) => cli_serve::serve(args).await,
         Command::HashPassword => cli_serve::hash_password(),
         Command::Sandbox(cmd) => cli_sandbox::run(cmd).await,

@@ -24,7 +24,7 @@ mod policy;
 pub use addons::{default_zones_without_transfer_lock, ZONES_WITHOUT_TRANSFER_LOCK};
 use both::detect_both;
 pub use kind::CaseKind;
-pub use policy::{DetectionPolicy, MarginRule};
+pub use policy::{DetectionPolicy, MarginRule, TldPricePolicy};
 
 /// A detected problem for one domain.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

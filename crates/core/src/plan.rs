@@ -120,6 +120,11 @@ pub enum Action {
         domain: DomainName,
         locked: bool,
     },
+    /// Sets a TLD's WHMCS sell prices of one operation and currency (`tblpricing`, the
+    /// redemption fee for restores), term by term as the proposal says (issue #12).
+    SetTldPrices {
+        proposal: crate::pricing::PriceProposal,
+    },
     Manual {
         instruction: String,
     },
@@ -136,7 +141,8 @@ impl Action {
             | Action::CancelInvoice { .. }
             | Action::MarkInvoiceRefunded { .. }
             | Action::RetryTransfer { .. }
-            | Action::SetIdProtection { .. } => Target::Billing,
+            | Action::SetIdProtection { .. }
+            | Action::SetTldPrices { .. } => Target::Billing,
             Action::SetRenewalMode { .. }
             | Action::RetryRenewal { .. }
             | Action::PlaceCancellation { .. }
@@ -247,6 +253,7 @@ impl Action {
                 domain,
                 locked,
             } => format!("registrar:{account}:lock:{domain}:{}", u8::from(*locked)),
+            Action::SetTldPrices { proposal } => proposal.idempotency_key(),
             Action::Manual { instruction } => format!("manual:{instruction}"),
         }
     }
@@ -336,6 +343,7 @@ impl Action {
                 if *locked { "Set" } else { "Lift" },
                 domain.display()
             ),
+            Action::SetTldPrices { proposal } => proposal.describe(),
             Action::Manual { instruction } => instruction.clone(),
         }
     }

@@ -255,6 +255,14 @@ pub struct CancellationRequest {
     pub notify_email: Option<String>,
 }
 
+/// A registrar account's price list: the costs, and the zones whose prices could not be
+/// read (named with the reason), which get no verdict rather than a price of zero.
+#[derive(Debug, Clone, Default)]
+pub struct RegistrarPriceList {
+    pub costs: crate::pricing::RegistrarCosts,
+    pub unreadable: std::collections::BTreeMap<crate::pricing::Tld, String>,
+}
+
 /// What the monitor needs from one registrar account.
 #[async_trait]
 pub trait RegistrarPort: Send + Sync {
@@ -291,6 +299,12 @@ pub trait RegistrarPort: Send + Sync {
 
     /// Exchange rates the registrar bills with (EUR-based on both CNR and ISPAPI).
     async fn exchange_rates(&self) -> Result<RateTable, RegistrarError>;
+
+    /// The account's full price list (every zone), read completely or not at all.
+    /// `Ok(None)`: this registrar has no price list to read.
+    async fn price_list(&self) -> Result<Option<RegistrarPriceList>, RegistrarError> {
+        Ok(None)
+    }
 
     async fn account_status(&self) -> Result<AccountStatus, RegistrarError>;
 

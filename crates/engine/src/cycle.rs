@@ -107,6 +107,9 @@ impl Engine {
         self.count_strikes(run_id, &mut joined).await?;
         let findings = self.detect_findings(&mut joined, &fetched.rates, report, progress);
         laps.lap(report, "4_detect");
+        progress.stage("TLD prices", None);
+        self.tld_prices(run_id, &fetched.rates, report).await?;
+        laps.lap(report, "4b_tld_prices");
 
         let Some(run_id) = run_id else {
             report.would_open = self.would_open(&findings).await?;

@@ -15,6 +15,8 @@ pub mod forecast;
 pub mod join;
 pub mod lifecycle;
 mod notify;
+mod prices;
+mod prices_fix;
 mod recover;
 mod report;
 mod scope;
@@ -22,6 +24,8 @@ mod write;
 
 pub use claim::CLAIM_LEASE;
 pub use notify::notice_marker;
+pub use prices::TldPriceStats;
+pub use prices_fix::{by_hand as tld_price_by_hand, TLD_PRICE_OPTION};
 pub use report::{Completeness, CycleReport, FixReport, StepOutcome, StepReport};
 
 use chrono::{DateTime, Utc};

@@ -169,6 +169,7 @@ impl Engine {
             Action::RetryTransfer {
                 domain_id, domain, ..
             } => self.transfer_retried(case, *domain_id, domain).await,
+            Action::SetTldPrices { proposal } => self.tld_prices_in_effect(proposal).await,
             Action::SetRenewalMode {
                 account,
                 domain,
@@ -395,6 +396,7 @@ pub(crate) fn system_and_operation(action: &Action) -> (String, String) {
             billing("UpdateInvoice")
         }
         Action::SetPremiumData { .. } => billing("tbldomains_extra"),
+        Action::SetTldPrices { .. } => billing("tblpricing"),
         Action::RetryTransfer { .. } => billing("DomainTransfer"),
         Action::SetRenewalMode { account, .. } => registrar(account, "SetDomainRenewalMode"),
         Action::RetryRenewal { account, .. } => registrar(account, "RenewDomain"),
@@ -422,6 +424,7 @@ fn done_text(action: &Action) -> String {
             format!("premium, renewal cost {renewal_cost}")
         }
         Action::RetryTransfer { .. } => "transfer requested through WHMCS".into(),
+        Action::SetTldPrices { proposal } => proposal.describe(),
         Action::SetRenewalMode { mode, .. } => {
             format!("renewal mode {}", mode.as_command_value())
         }

@@ -39,6 +39,8 @@ pub struct CycleReport {
     pub automatic_action_errors: Vec<String>,
     /// Case openings the e-mail digest of this run covered.
     pub digest_cases: usize,
+    /// The TLD prices stage, when it ran.
+    pub tld_prices: Option<crate::TldPriceStats>,
 }
 
 /// The result of one action of a fix.

@@ -110,6 +110,7 @@ impl Engine {
                     .await;
                 Written::billing("tbldomains_extra", r)
             }
+            Action::SetTldPrices { .. } => self.execute_tld_prices(action).await,
             Action::RetryTransfer { domain_id, .. } => Written::billing(
                 "DomainTransfer",
                 self.billing

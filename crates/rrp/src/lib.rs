@@ -10,6 +10,7 @@ pub mod client;
 pub mod codec;
 mod listing;
 pub mod ops;
+pub mod prices;
 
 pub use client::{ClientConfig, ClientError, Environment, RrpClient, Secret};
 pub use codec::{Command, Response};

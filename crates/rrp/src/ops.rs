@@ -829,6 +829,39 @@ impl RrpClient {
         Ok(table)
     }
 
+    /// The full price list in one call: CNR `QueryZoneList`, ISPAPI `StatusUser` with
+    /// its price-class relations.
+    pub async fn query_price_list(
+        &self,
+    ) -> Result<domwatch_core::ports::RegistrarPriceList, ClientError> {
+        use crate::prices::{price_list, relation_cells, ZoneCells};
+        if self.dialect() == Dialect::Ispapi {
+            let r = self
+                .request(&Command::new("StatusUser").with("RELATIONS", 1))
+                .await?;
+            let (types, values) = (r.values("RELATIONTYPE"), r.values("RELATIONVALUE"));
+            let zones = relation_cells(&types, &values);
+            return Ok(price_list(
+                zones.iter().map(|(z, c)| (z.as_str(), c.clone())),
+            ));
+        }
+        let r = self.request(&Command::new("QueryZoneList")).await?;
+        let col = |name: &str| r.values(name);
+        let (zone, setup, annual) = (col("ZONE"), col("SETUP"), col("ANNUAL"));
+        let (transfer, restore, currency) = (col("TRANSFER"), col("RESTORE"), col("CURRENCY"));
+        let rows = (0..zone.len()).map(|i| {
+            let cells = ZoneCells {
+                setup: setup.get(i).copied(),
+                annual: annual.get(i).copied(),
+                transfer: transfer.get(i).copied(),
+                restore: restore.get(i).copied(),
+                currency: currency.get(i).copied(),
+            };
+            (zone[i], cells)
+        });
+        Ok(price_list(rows))
+    }
+
     pub async fn status_account(&self) -> Result<AccountStatus, ClientError> {
         let response = self.request(&Command::new("StatusAccount")).await?;
         let currency = response.value("CURRENCY");
@@ -973,6 +1006,12 @@ impl RegistrarPort for RrpClient {
 
     async fn exchange_rates(&self) -> Result<RateTable, RegistrarError> {
         Ok(self.query_exchange_rates().await?)
+    }
+
+    async fn price_list(
+        &self,
+    ) -> Result<Option<domwatch_core::ports::RegistrarPriceList>, RegistrarError> {
+        Ok(Some(self.query_price_list().await?))
     }
 
     async fn account_status(&self) -> Result<AccountStatus, RegistrarError> {

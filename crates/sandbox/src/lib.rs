@@ -6,6 +6,7 @@
 
 pub mod kit;
 pub mod portfolio;
+pub mod price_list;
 pub mod registrar;
 pub mod smartnic;
 pub mod whmcs;

@@ -10,6 +10,7 @@ mod caches;
 mod claims;
 mod forecasts;
 mod outbox;
+mod prices;
 mod records;
 mod sync;
 
@@ -17,6 +18,7 @@ pub use caches::*;
 pub use claims::*;
 pub use forecasts::*;
 pub use outbox::*;
+pub use prices::*;
 pub use records::*;
 
 use chrono::{DateTime, SecondsFormat, Utc};

@@ -152,7 +152,80 @@ on_both_backends!(
     concurrent_claims_have_one_winner,
     expired_claims_are_reclaimed_for_recovery,
     forecasts_keep_the_newest_and_say_when_partial,
+    price_cases_open_update_resolve_only_in_scope_and_reopen,
 );
+
+/// TLD price cases: one per key; an open case outside the scope (its price list was not
+/// read) never resolves; a resolved one reopens with its opening counted.
+async fn price_cases_open_update_resolve_only_in_scope_and_reopen(store: &Store) {
+    use domwatch_core::pricing::{
+        compare, ExchangeRates, PriceOperation, PricingRule, RegistrarCosts, Registrars,
+        SellPrices, Tld, Years,
+    };
+    let tld = Tld::parse("co.uk").unwrap();
+    let finding_at = |sell: &str| {
+        let mut prices = SellPrices::new();
+        prices
+            .insert_whmcs(&tld, Currency::EUR, PriceOperation::Renew, Years::ONE, sell)
+            .unwrap();
+        let mut costs = RegistrarCosts::new();
+        let cost = Money::new(dec!(6.90), Currency::EUR);
+        costs
+            .set_per_year(&tld, PriceOperation::Renew, cost)
+            .unwrap();
+        let mut registrars = Registrars::new();
+        registrars.insert("cnr", costs);
+        registrars.set_default("cnr");
+        compare(
+            &prices,
+            &registrars,
+            &ExchangeRates::default(),
+            &PricingRule::default(),
+        )
+        .findings
+    };
+    let key = "tld-price:co.uk:renew:EUR".to_string();
+    let scope: HashSet<String> = [key.clone()].into();
+    let run = store.begin_run(Utc::now(), false).await.unwrap();
+    let first = finding_at("5.00");
+    assert_eq!(first.len(), 1);
+    let out = store
+        .sync_price_findings(run, Utc::now(), &first, &scope)
+        .await
+        .unwrap();
+    assert_eq!(out.opened, vec![key.clone()]);
+    let same = store
+        .sync_price_findings(run, Utc::now(), &first, &scope)
+        .await
+        .unwrap();
+    assert_eq!(same, Default::default());
+    let out = store
+        .sync_price_findings(run, Utc::now(), &finding_at("6.00"), &scope)
+        .await
+        .unwrap();
+    assert_eq!(out.updated, vec![key.clone()]);
+    // Fine now, but not read: stays open.
+    let out = store
+        .sync_price_findings(run, Utc::now(), &[], &HashSet::new())
+        .await
+        .unwrap();
+    assert!(out.resolved.is_empty());
+    assert_eq!(store.price_cases(true).await.unwrap().len(), 1);
+    let out = store
+        .sync_price_findings(run, Utc::now(), &[], &scope)
+        .await
+        .unwrap();
+    assert_eq!(out.resolved, vec![key.clone()]);
+    assert!(store.price_cases(true).await.unwrap().is_empty());
+    let out = store
+        .sync_price_findings(run, Utc::now(), &first, &scope)
+        .await
+        .unwrap();
+    assert_eq!(out.reopened, vec![key.clone()]);
+    let case = &store.price_cases(true).await.unwrap()[0];
+    assert_eq!((case.openings, case.finding.tld.as_str()), (2, "co.uk"));
+    assert_eq!(store.price_case(case.id).await.unwrap().unwrap().key, key);
+}
 
 async fn case_lifecycle_open_update_resolve_reopen(store: &Store) {
     let all = scope(&["a.com", "b.com"]);

@@ -34,6 +34,7 @@ mod pages;
 pub mod security;
 mod server;
 mod throttle;
+mod tld_prices;
 
 mod api;
 pub mod export;
@@ -199,6 +200,11 @@ pub fn router(state: WebState) -> Router {
         .route("/cases/{id}/fix", post(pages::fix_now))
         .route("/cases/{id}/preview", post(pages::preview))
         .route("/audit", get(pages::audit))
+        .route("/tld-prices", get(tld_prices::list))
+        .route("/tld-prices/{id}/preview", post(tld_prices::preview))
+        .route("/tld-prices/{id}/fix", post(tld_prices::fix_now))
+        .route("/api/tld-prices", get(tld_prices::api_list))
+        .route("/api/tld-prices/{id}/fix", post(tld_prices::api_fix))
         .route("/check", post(pages::check_now))
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))

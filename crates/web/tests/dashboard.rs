@@ -1074,3 +1074,68 @@ async fn the_forecast_page_draws_its_weekly_chart_and_escapes_registrar_text() {
         StatusCode::BAD_REQUEST
     );
 }
+
+#[tokio::test]
+async fn tld_prices_page_shows_the_term_table_escaped_and_fix_now_plans_first() {
+    use domwatch_core::pricing::{
+        compare, ExchangeRates, PriceOperation, PricingRule, RegistrarCosts, Registrars,
+        SellPrices, Tld, Years,
+    };
+    let h = harness(password_auth()).await;
+    let tld = Tld::parse("shop").unwrap();
+    let mut sell = SellPrices::new();
+    sell.insert_whmcs(
+        &tld,
+        Currency::EUR,
+        PriceOperation::Renew,
+        Years::ONE,
+        "20.00",
+    )
+    .unwrap();
+    let mut costs = RegistrarCosts::new();
+    costs
+        .set_per_year(&tld, PriceOperation::Renew, eur(dec!(27.00)))
+        .unwrap();
+    let hostile = "<b>acc</b>";
+    let mut registrars = Registrars::new();
+    registrars.insert(hostile, costs);
+    registrars.set_default(hostile);
+    let rule = PricingRule::default();
+    let report = compare(&sell, &registrars, &ExchangeRates::default(), &rule);
+    let store = &h.engine.store;
+    let run = store.begin_run(Utc::now(), false).await.unwrap();
+    store
+        .sync_price_findings(run, Utc::now(), &report.findings, &HashSet::new())
+        .await
+        .unwrap();
+    let id = store.price_cases(true).await.unwrap()[0].id;
+
+    let mut client = logged_in(&h).await;
+    let page = client.get("/tld-prices").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("TLD sold below cost"), "{}", page.body);
+    assert!(
+        page.body.contains("33.99 EUR"),
+        "proposed price rounded to .99"
+    );
+    assert!(page.body.contains("&lt;b&gt;acc&lt;/b&gt;") && !page.body.contains(hostile));
+    let csrf = page.csrf();
+    let preview = client
+        .post_form(&format!("/tld-prices/{id}/preview"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(preview.status, StatusCode::OK);
+    // No WHMCS database in this engine: the plan is a by-hand step with the exact values.
+    assert!(
+        preview.body.contains("1 year(s): 33.99"),
+        "{}",
+        preview.body
+    );
+    assert!(preview.body.contains("by hand"), "{}", preview.body);
+    assert!(store.audit_log(10, None).await.unwrap().is_empty());
+    let api = client.get("/api/tld-prices").await;
+    assert!(
+        api.body.contains("tld-price:shop:renew:EUR"),
+        "{}",
+        api.body
+    );
+}

@@ -133,6 +133,9 @@ pub struct TldPrices {
     pub register: BTreeMap<u32, Decimal>,
     pub transfer: BTreeMap<u32, Decimal>,
     pub renew: BTreeMap<u32, Decimal>,
+    /// The redemption (restore) fee as a one-year term, from `redemption_period.price`;
+    /// empty when WHMCS charges none.
+    pub restore: BTreeMap<u32, Decimal>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -452,6 +455,19 @@ fn prices_by_years(obj: Option<&Object>) -> Result<BTreeMap<u32, Decimal>, Strin
     Ok(out)
 }
 
+/// `redemption_period: {days, price}` (null or absent: no restore price) as a 1-year term.
+fn redemption_fee(obj: Option<&Object>) -> Result<BTreeMap<u32, Decimal>, String> {
+    let mut out = BTreeMap::new();
+    if let Some(price) = obj
+        .map(|o| json::decimal_opt(o, "price"))
+        .transpose()?
+        .flatten()
+    {
+        out.insert(1, price);
+    }
+    Ok(out)
+}
+
 /// Where a list action's entries sit in its answer: `outer.inner`.
 type ListPath = (&'static str, &'static str);
 
@@ -581,7 +597,8 @@ impl WhmcsClient {
             .await
     }
 
-    /// GetTLDPricing for a currency id (standard prices only).
+    /// GetTLDPricing for a currency id: standard register, transfer and renew prices per
+    /// term, and the redemption (restore) fee.
     pub async fn get_tld_pricing(&self, currency_id: u64) -> Result<TldPriceList, WhmcsError> {
         const ACTION: &str = "GetTLDPricing";
         let params = [p("currencyid", currency_id)];
@@ -599,6 +616,7 @@ impl WhmcsClient {
                             register: prices_by_years(json::object(entry, "register"))?,
                             transfer: prices_by_years(json::object(entry, "transfer"))?,
                             renew: prices_by_years(json::object(entry, "renew"))?,
+                            restore: redemption_fee(json::object(entry, "redemption_period"))?,
                         },
                     );
                 }

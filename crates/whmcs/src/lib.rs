@@ -13,6 +13,7 @@ pub mod actions;
 pub mod api;
 mod client_domain;
 pub mod db;
+pub mod db_prices;
 mod domain_page;
 mod error;
 mod json;

@@ -198,6 +198,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub detection: RawDetection,
     #[serde(default)]
+    pub tld_prices: super::tld_prices::RawTldPrices,
+    #[serde(default)]
     pub notices: RawNotices,
     #[serde(default)]
     pub serve: RawServe,

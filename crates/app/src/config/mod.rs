@@ -19,6 +19,7 @@ mod resolve;
 mod sources;
 #[cfg(test)]
 mod tests;
+mod tld_prices;
 mod whmcs;
 
 pub use dashboard::DashboardSettings;

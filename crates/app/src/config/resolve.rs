@@ -28,6 +28,8 @@ impl RawConfig {
             .filter(|a| !a.check_transfer_lock)
             .map(|a| a.name.clone())
             .collect();
+        let names: Vec<String> = registrars.iter().map(|r| r.name.clone()).collect();
+        detection.tld_prices = super::tld_prices::tld_price_policy(&self.tld_prices, &names)?;
         let rates = exchange_rates(&self.pricing)?;
         let mail = resolve_mail(&self.notices, env)?;
         let notice_channels = notice_channels(self.notices.channels)?;

@@ -53,6 +53,19 @@ pub struct DetectionPolicy {
     /// Zones (or TLDs) without a client transfer lock: no lock cases there.
     #[serde(default = "super::addons::default_zones_without_transfer_lock")]
     pub zones_without_transfer_lock: BTreeSet<String>,
+    /// The TLD price list monitor (issue #12).
+    #[serde(default)]
+    pub tld_prices: TldPricePolicy,
+}
+
+/// The TLD price list monitor: off in the library default (the app turns it on), the
+/// margin rule, and the registrar account for TLDs WHMCS names no module for.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TldPricePolicy {
+    pub enabled: bool,
+    pub rule: crate::pricing::PricingRule,
+    /// `None`: the first registrar account.
+    pub default_account: Option<String>,
 }
 
 impl Default for DetectionPolicy {
@@ -66,6 +79,7 @@ impl Default for DetectionPolicy {
             accounts: BTreeMap::new(),
             transfer_lock_unchecked_accounts: BTreeSet::new(),
             zones_without_transfer_lock: super::addons::default_zones_without_transfer_lock(),
+            tld_prices: TldPricePolicy::default(),
         }
     }
 }

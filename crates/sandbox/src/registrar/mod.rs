@@ -311,6 +311,11 @@ impl RegistrarSandbox {
         self.app.lock().calls.total()
     }
 
+    /// API requests received so far, per command.
+    pub fn requests_by_command(&self) -> std::collections::BTreeMap<String, u64> {
+        self.app.lock().calls.by_name().clone()
+    }
+
     /// Stops serving and waits (briefly) for the server task.
     pub async fn stop(mut self) {
         self.server.stop().await;

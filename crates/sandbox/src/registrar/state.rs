@@ -8,8 +8,7 @@
 //! account.
 
 use crate::portfolio::{
-    exchange_rates, zone_price, Portfolio, SeedDomain, TransferState, REGISTRAR_CURRENCY,
-    RESELLER_HANDLE,
+    exchange_rates, Portfolio, SeedDomain, TransferState, REGISTRAR_CURRENCY, RESELLER_HANDLE,
 };
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use domwatch_core::model::{ContactHandles, Dialect, PremiumInfo, RenewalMode};
@@ -440,7 +439,7 @@ impl State {
         if let Some(over) = self.zone_overrides.get(zone) {
             return Some(*over);
         }
-        zone_price(zone).map(|z| ZonePrices {
+        crate::price_list::listed_zone(zone).map(|z| ZonePrices {
             register: z.register,
             renew: z.renew,
             transfer: z.transfer,

@@ -312,6 +312,15 @@ impl WhmcsSandbox {
             .unwrap_or_default()
     }
 
+    /// API requests served so far, per action.
+    pub fn api_calls_by_action(&self) -> std::collections::BTreeMap<String, u64> {
+        self.state
+            .calls
+            .lock()
+            .map(|c| c.by_name().clone())
+            .unwrap_or_default()
+    }
+
     /// The store, for tests that look at the tables directly.
     pub fn store(&self) -> &Store {
         &self.state.store

@@ -2,7 +2,8 @@
 //! and the bulk seeding from the [`Portfolio`].
 
 use super::store::{sql_literal, Dialect, Store, Val};
-use crate::portfolio::{exchange_rates, Portfolio, SeedInvoice, BILLING_MARGIN, CURRENCIES, ZONES};
+use crate::portfolio::{exchange_rates, Portfolio, SeedInvoice, BILLING_MARGIN, CURRENCIES};
+use crate::price_list::{catalogue, CatalogueTld};
 use anyhow::Result;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -313,6 +314,61 @@ pub async fn is_seeded(store: &Store) -> Result<bool> {
 
 /// Seeds clients, currencies, pricing, domains with premium data, and invoices from the
 /// portfolio, in one transaction with multi-row inserts.
+/// The `tbldomainpricing` and `tblpricing` inserts of a TLD catalogue (ids from 1).
+fn catalogue_inserts(dialect: Dialect, tlds: &[CatalogueTld]) -> (BulkInsert, BulkInsert) {
+    let lit = |s: &str| sql_literal(dialect, s);
+    let mut pricing = BulkInsert::new(
+        "tblpricing",
+        "type, currency, relid, msetupfee, qsetupfee, ssetupfee, asetupfee, bsetupfee, tsetupfee, monthly, quarterly, semiannually, annually, biennially, triennially",
+    );
+    let mut domain_pricing = BulkInsert::new(
+        "tbldomainpricing",
+        "id, extension, dnsmanagement, emailforwarding, idprotection, eppcode, autoreg, `order`, `group`, redemption_grace_period, redemption_grace_period_fee",
+    );
+    for (index, tld) in tlds.iter().enumerate() {
+        let relid = index + 1;
+        // WHMCS keeps one redemption fee per TLD, in the default currency (-1: none).
+        let fee = tld.restore.map_or("'-1.00'".to_string(), money_lit);
+        domain_pricing.push(format!(
+            "({relid}, {}, 1, 1, 1, 1, '', {index}, '', 30, {fee})",
+            lit(&format!(".{}", tld.tld))
+        ));
+        for (currency_id, ..) in CURRENCIES {
+            for (kind, sell) in [
+                ("domainregister", tld.register),
+                ("domaintransfer", tld.transfer),
+                ("domainrenew", tld.renew),
+            ] {
+                // Columns are years 1..10; the sandbox offers 1, 2 and 3 years.
+                let year = (sell * rate_of_currency_id(currency_id)).round_dp(2);
+                pricing.push(format!(
+                    "({}, {currency_id}, {relid}, {}, {}, {}, '-1.00', '-1.00', '0.00', '-1.00', '-1.00', '-1.00', '-1.00', '-1.00', '0.00')",
+                    lit(kind),
+                    money_lit(year),
+                    money_lit(year * Decimal::from(2)),
+                    money_lit(year * Decimal::from(3)),
+                ));
+            }
+        }
+    }
+    (domain_pricing, pricing)
+}
+
+/// Replaces the TLD catalogue with `tlds` (benchmarks: the whole registrar price list).
+pub async fn replace_catalogue(store: &Store, tlds: &[CatalogueTld]) -> Result<()> {
+    for sql in [
+        "DELETE FROM tblpricing WHERE type IN ('domainregister','domaintransfer','domainrenew')",
+        "DELETE FROM tbldomainpricing",
+    ] {
+        store.execute(sql, &[]).await?;
+    }
+    let (domain_pricing, pricing) = catalogue_inserts(store.dialect(), tlds);
+    for sql in domain_pricing.finish().into_iter().chain(pricing.finish()) {
+        store.execute(&sql, &[]).await?;
+    }
+    Ok(())
+}
+
 pub async fn seed(store: &Store, portfolio: &Portfolio) -> Result<()> {
     let started = std::time::Instant::now();
     let dialect = store.dialect();
@@ -393,38 +449,7 @@ fn fixed_statements(dialect: Dialect, portfolio: &Portfolio) -> Vec<String> {
         ));
     }
 
-    let mut pricing = BulkInsert::new(
-        "tblpricing",
-        "type, currency, relid, msetupfee, qsetupfee, ssetupfee, asetupfee, bsetupfee, tsetupfee, monthly, quarterly, semiannually, annually, biennially, triennially",
-    );
-    let mut domain_pricing = BulkInsert::new(
-        "tbldomainpricing",
-        "id, extension, dnsmanagement, emailforwarding, idprotection, eppcode, autoreg, `order`, `group`",
-    );
-    for (index, (zone, register, renew, transfer)) in ZONES.iter().enumerate() {
-        let relid = index + 1;
-        domain_pricing.push(format!(
-            "({relid}, {}, 1, 1, 1, 1, '', {index}, '')",
-            lit(&format!(".{zone}"))
-        ));
-        for (currency_id, ..) in CURRENCIES {
-            for (kind, cost) in [
-                ("domainregister", register),
-                ("domaintransfer", transfer),
-                ("domainrenew", renew),
-            ] {
-                // Columns are years 1..10; the sandbox offers 1, 2 and 3 years.
-                let year = whmcs_price(*cost, currency_id);
-                pricing.push(format!(
-                    "({}, {currency_id}, {relid}, {}, {}, {}, '-1.00', '-1.00', '0.00', '-1.00', '-1.00', '-1.00', '-1.00', '-1.00', '0.00')",
-                    lit(kind),
-                    money_lit(year),
-                    money_lit(year * Decimal::from(2)),
-                    money_lit(year * Decimal::from(3)),
-                ));
-            }
-        }
-    }
+    let (domain_pricing, mut pricing) = catalogue_inserts(dialect, &catalogue());
     for (currency_id, ..) in CURRENCIES {
         // Domain addons (DNS, e-mail forwarding, ID protection) are free in the sandbox.
         pricing.push(format!(

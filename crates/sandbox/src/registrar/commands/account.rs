@@ -71,3 +71,36 @@ pub(super) fn query_exchange_rates(state: &mut State, cmd: &Command) -> Outcome 
     push_paging(&mut r, first, page.len(), limit, rows.len());
     Ok(r)
 }
+
+/// ISPAPI `StatusUser`: the account currency and, with `RELATIONS` (default on), the
+/// price-class relations `PRICE_CLASS_DOMAIN_<ZONE>_{SETUP,ANNUAL,TRANSFER,RESTORE,CURRENCY}`
+/// of every zone of the price list (zone upper case, as in the class names).
+pub(super) fn status_user(state: &mut State, cmd: &Command) -> Outcome {
+    let relations = cmd.get("RELATIONS").is_none_or(|v| v.trim() != "0");
+    let mut r = Reply::ok();
+    r.push("accountcurrency", account_currency());
+    r.push("accountcredit", format_price(state.account.credit_limit));
+    r.push("userclass", "DEFAULT_CLASS");
+    r.push("active", 1);
+    if !relations {
+        return Ok(r);
+    }
+    for listed in crate::price_list::price_list() {
+        let prices = state
+            .zone_prices(&listed.zone)
+            .expect("every listed zone is priced");
+        let class = format!("PRICE_CLASS_DOMAIN_{}", listed.zone.to_ascii_uppercase());
+        let setup = (prices.register - prices.renew).max(Decimal::ZERO);
+        for (suffix, value) in [
+            ("SETUP", format_price(setup)),
+            ("ANNUAL", format_price(prices.renew)),
+            ("TRANSFER", format_price(prices.transfer)),
+            ("RESTORE", format_price(listed.restore)),
+            ("CURRENCY", account_currency().to_string()),
+        ] {
+            r.push("relationtype", format!("{class}_{suffix}"));
+            r.push("relationvalue", value);
+        }
+    }
+    Ok(r)
+}

@@ -16,7 +16,7 @@ use super::state::{
     account_currency, Contact, DomainKey, DomainRecord, State, TransferRecord, TransferStatus,
 };
 use super::wire::{format_price, format_timestamp, Reply};
-use crate::portfolio::{add_years, ZONES};
+use crate::portfolio::add_years;
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime};
 use domwatch_core::model::{Dialect, RenewalMode};
 use domwatch_core::DomainName;
@@ -49,6 +49,7 @@ pub fn dispatch(state: &mut State, cmd: &Command) -> Reply {
             prices::query_premium_list(state, cmd)
         }
         "queryzonelist" => prices::query_zone_list(state, cmd),
+        "statususer" if state.dialect == Dialect::Ispapi => account::status_user(state, cmd),
         "statusdomain" => status::status_domain(state, cmd),
         "checkdomains" => check::check_domains(state, cmd),
         "setdomainrenewalmode" => renewals::set_renewal_mode(state, cmd),

@@ -101,19 +101,22 @@ pub(super) fn query_zone_list(state: &mut State, cmd: &Command) -> Outcome {
     for column in columns {
         r.declare(column);
     }
-    for &(zone, ..) in ZONES {
+    for listed in crate::price_list::price_list() {
+        let zone = listed.zone.as_str();
         if wanted.as_deref().is_some_and(|w| w != zone && w != "*") {
             continue;
         }
         let prices = state
             .zone_prices(zone)
-            .expect("every sandbox zone is priced");
+            .expect("every listed zone is priced");
+        // Registration costs SETUP + ANNUAL; a promotion below the renewal is not listed.
+        let setup = (prices.register - prices.renew).max(Decimal::ZERO);
         r.push("zone", zone);
         r.push("periodtype", "YEAR");
-        r.push("setup", format_price(prices.register));
+        r.push("setup", format_price(setup));
         r.push("annual", format_price(prices.renew));
         r.push("transfer", format_price(prices.transfer));
-        r.push("restore", "89.00");
+        r.push("restore", format_price(listed.restore));
         r.push("trade", "0.00");
         r.push("application", "0.00");
         r.push("currency", account_currency());

@@ -76,7 +76,7 @@ pub(super) async fn get_tld_pricing(state: &State, p: &Params) -> Answer {
         .await?;
     let mut pricing = Map::new();
     for tld in &tlds {
-        let (name, entry) = tld_entry(tld, &prices);
+        let (name, entry) = tld_entry(tld, &prices, currency.decimal("rate"));
         pricing.insert(name, entry);
     }
     Ok(obj(json!({
@@ -87,7 +87,7 @@ pub(super) async fn get_tld_pricing(state: &State, p: &Params) -> Answer {
 
 /// One TLD of GetTLDPricing: its prices per year for register, transfer and renew, and
 /// the fixed fields WHMCS adds.
-fn tld_entry(tld: &Row, prices: &[Row]) -> (String, Value) {
+fn tld_entry(tld: &Row, prices: &[Row], rate: Decimal) -> (String, Value) {
     let mut entry = Map::new();
     for (kind, key) in [
         ("domainregister", "register"),
@@ -122,6 +122,19 @@ fn tld_entry(tld: &Row, prices: &[Row]) -> (String, Value) {
     );
     entry.insert("group".into(), json!(tld.text("group")));
     entry.insert("grace_period".into(), Value::Null);
-    entry.insert("redemption_period".into(), Value::Null);
+    entry.insert("redemption_period".into(), redemption(tld, rate));
     (name, Value::Object(entry))
+}
+
+/// `redemption_period`: days and the restore fee in the asked currency (WHMCS keeps the fee
+/// in the default currency and converts it), or null when WHMCS charges none (`-1`).
+fn redemption(tld: &Row, rate: Decimal) -> Value {
+    let fee = tld.decimal("redemption_grace_period_fee");
+    if fee < Decimal::ZERO {
+        return Value::Null;
+    }
+    json!({
+        "days": tld.int("redemption_grace_period"),
+        "price": format!("{:.2}", (fee * rate).round_dp(2)),
+    })
 }
