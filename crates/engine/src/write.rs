@@ -83,6 +83,22 @@ fn domain_update(action: &Action) -> Option<(u64, DomainUpdate, String)> {
     })
 }
 
+/// The registrar account and the operation name (for the audit line) of a registrar write.
+fn registrar_target(action: &Action) -> Option<(&str, String)> {
+    Some(match action {
+        Action::SetRenewalMode { account, .. } => (account, "SetDomainRenewalMode".into()),
+        Action::RetryRenewal { account, .. } => (account, "RenewDomain".into()),
+        Action::PlaceCancellation {
+            account, method, ..
+        } => (account, method.operation().to_string()),
+        Action::WithdrawCancellation { account, .. } => (account, "withdraw-cancellation".into()),
+        Action::SetContacts { account, .. } => (account, "modify-contacts".into()),
+        Action::SetWhoisPrivacy { account, .. } => (account, "set-whois-privacy".into()),
+        Action::SetTransferLock { account, .. } => (account, "set-transfer-lock".into()),
+        _ => return None,
+    })
+}
+
 impl Engine {
     /// Performs the write an action stands for.
     pub(crate) async fn execute(&self, case: &CaseRecord, action: &Action) -> Written {
@@ -92,6 +108,13 @@ impl Engine {
                 "UpdateClientDomain",
                 r.map(|()| done).map_err(|e| e.to_string()),
             );
+        }
+        if let Some((account, operation)) = registrar_target(action) {
+            let result = match self.account(account) {
+                None => Err(not_configured(account)),
+                Some(acc) => self.registrar_write(case, acc, action).await,
+            };
+            return Written::registrar(account, &operation, result);
         }
         match action {
             Action::CancelInvoice { invoice_id } => {
@@ -119,143 +142,93 @@ impl Engine {
                     .map(|()| "transfer requested through WHMCS".to_string())
                     .map_err(|e| e.to_string()),
             ),
-            Action::SetRenewalMode {
-                account,
-                domain,
-                mode,
-            } => {
-                let r = match self.account(account) {
-                    None => Err(not_configured(account)),
-                    Some(acc) => acc
-                        .port
-                        .set_renewal_mode(domain, mode)
-                        .await
-                        .map(|()| format!("renewal mode {}", mode.as_command_value()))
-                        .map_err(|e| e.to_string()),
-                };
-                Written::registrar(account, "SetDomainRenewalMode", r)
-            }
-            Action::RetryRenewal {
-                account,
-                domain,
-                accept_fee,
-                premium_class,
-            } => {
-                let acceptance = accept_fee.map(|fee| PremiumAcceptance {
-                    class: premium_class.clone(),
-                    price: Some(fee),
-                });
-                let r = self.renew_once(case, account, domain, acceptance).await;
-                Written::registrar(account, "RenewDomain", r)
-            }
-            Action::PlaceCancellation {
-                account,
-                domain,
-                method,
-                effective,
-                billing_domain_id,
-                client_id,
-            } => {
-                let r = match self.account(account) {
-                    None => Err(not_configured(account)),
-                    Some(acc) => {
-                        let (domain_id, client) = (*billing_domain_id, *client_id);
-                        self.place_cancellation(acc, domain, method, *effective, domain_id, client)
-                            .await
-                    }
-                };
-                Written::registrar(account, method.operation(), r)
-            }
-            Action::WithdrawCancellation {
-                account,
-                domain,
-                restore_mode,
-                ..
-            } => {
-                let r = match self.account(account) {
-                    None => Err(not_configured(account)),
-                    Some(acc) => acc
-                        .port
-                        .withdraw_cancellation(domain, restore_mode)
-                        .await
-                        .map(|()| "cancellation withdrawn".to_string())
-                        .map_err(|e| e.to_string()),
-                };
-                Written::registrar(account, "withdraw-cancellation", r)
-            }
-            Action::SetContacts {
-                account,
-                domain,
-                reseller_roles,
-                reseller_handle,
-                client_roles,
-                client_id,
-            } => {
-                let r = match self.account(account) {
-                    None => Err(not_configured(account)),
-                    Some(acc) => {
-                        let handle = reseller_handle.as_deref();
-                        self.set_contacts(
-                            acc,
-                            domain,
-                            reseller_roles,
-                            handle,
-                            client_roles,
-                            *client_id,
-                        )
-                        .await
-                    }
-                };
-                Written::registrar(account, "modify-contacts", r)
-            }
-            Action::SetWhoisPrivacy {
-                account,
-                domain,
-                on,
-            } => {
-                let r = match self.account(account) {
-                    None => Err(not_configured(account)),
-                    Some(acc) => acc
-                        .port
-                        .set_whois_privacy(domain, *on)
-                        .await
-                        .map_err(|e| e.to_string()),
-                };
-                Written::registrar(
-                    account,
-                    "set-whois-privacy",
-                    r.map(|()| whois_privacy_text(*on)),
-                )
-            }
-            Action::SetTransferLock {
-                account,
-                domain,
-                locked,
-            } => {
-                let r = match self.account(account) {
-                    None => Err(not_configured(account)),
-                    Some(acc) => acc
-                        .port
-                        .set_transfer_lock(domain, *locked)
-                        .await
-                        .map_err(|e| e.to_string()),
-                };
-                Written::registrar(
-                    account,
-                    "set-transfer-lock",
-                    r.map(|()| transfer_lock_text(*locked)),
-                )
-            }
             Action::Manual { instruction } => Written {
                 system: "manual".into(),
                 operation: "manual".into(),
                 result: Ok(instruction.clone()),
             },
-            Action::SetRecurringAmount { .. }
-            | Action::SetBillingExpiry { .. }
-            | Action::SetNextDueDate { .. }
-            | Action::SetBillingStatus { .. }
-            | Action::SetIdProtection { .. } => unreachable!("a domain update, written above"),
+            _ => unreachable!("a domain update or a registrar write, written above"),
+        }
+    }
+
+    /// A write at one registrar account (the account is configured).
+    async fn registrar_write(
+        &self,
+        case: &CaseRecord,
+        acc: &crate::Account,
+        action: &Action,
+    ) -> Result<String, String> {
+        let port = &acc.port;
+        let text = |e: domwatch_core::ports::RegistrarError| e.to_string();
+        match action {
+            Action::SetRenewalMode { domain, mode, .. } => port
+                .set_renewal_mode(domain, mode)
+                .await
+                .map(|()| format!("renewal mode {}", mode.as_command_value()))
+                .map_err(text),
+            Action::RetryRenewal {
+                domain,
+                accept_fee,
+                premium_class,
+                ..
+            } => {
+                let acceptance = accept_fee.map(|fee| PremiumAcceptance {
+                    class: premium_class.clone(),
+                    price: Some(fee),
+                });
+                self.renew_once(case, acc, domain, acceptance).await
+            }
+            Action::PlaceCancellation {
+                domain,
+                method,
+                effective,
+                billing_domain_id,
+                client_id,
+                ..
+            } => {
+                let (domain_id, client) = (*billing_domain_id, *client_id);
+                self.place_cancellation(acc, domain, method, *effective, domain_id, client)
+                    .await
+            }
+            Action::WithdrawCancellation {
+                domain,
+                restore_mode,
+                ..
+            } => port
+                .withdraw_cancellation(domain, restore_mode)
+                .await
+                .map(|()| "cancellation withdrawn".to_string())
+                .map_err(text),
+            Action::SetContacts {
+                domain,
+                reseller_roles,
+                reseller_handle,
+                client_roles,
+                client_id,
+                ..
+            } => {
+                let handle = reseller_handle.as_deref();
+                self.set_contacts(
+                    acc,
+                    domain,
+                    reseller_roles,
+                    handle,
+                    client_roles,
+                    *client_id,
+                )
+                .await
+            }
+            Action::SetWhoisPrivacy { domain, on, .. } => port
+                .set_whois_privacy(domain, *on)
+                .await
+                .map(|()| whois_privacy_text(*on))
+                .map_err(text),
+            Action::SetTransferLock { domain, locked, .. } => port
+                .set_transfer_lock(domain, *locked)
+                .await
+                .map(|()| transfer_lock_text(*locked))
+                .map_err(text),
+            _ => unreachable!("registrar_target names registrar writes only"),
         }
     }
 
@@ -313,13 +286,10 @@ impl Engine {
     async fn renew_once(
         &self,
         case: &CaseRecord,
-        account: &str,
+        acc: &crate::Account,
         domain: &DomainName,
         premium: Option<PremiumAcceptance>,
     ) -> Result<String, String> {
-        let acc = self
-            .account(account)
-            .ok_or_else(|| not_configured(account))?;
         let expected = case
             .finding
             .evidence

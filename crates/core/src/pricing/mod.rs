@@ -24,5 +24,5 @@ pub use compare::{
 pub use list::{CostBasis, PriceError, RegistrarCosts, SellPrice, SellPrices};
 pub use rates::{Converted, ExchangeRates, RateCache, RateSource};
 pub use rule::{FixedAmounts, PricingRule, Rounding, RuleError};
-pub use term::{BadTerm, PriceOperation, Terms, Years};
+pub use term::{BadTerm, PriceOperation, Terms, Years, TBLPRICING_COLUMNS};
 pub use tld::{Tld, TldError};

@@ -56,7 +56,8 @@ impl fmt::Display for PriceOperation {
     }
 }
 
-const TBLPRICING_COLUMNS: [&str; 10] = [
+/// WHMCS `tblpricing` columns holding the domain prices of 1..=10 years, in order.
+pub const TBLPRICING_COLUMNS: [&str; 10] = [
     "msetupfee",
     "qsetupfee",
     "ssetupfee",

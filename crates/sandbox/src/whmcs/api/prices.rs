@@ -28,18 +28,8 @@ pub(super) async fn get_currencies(state: &State) -> Answer {
     })))
 }
 
-pub(super) const YEAR_COLUMNS: [&str; 10] = [
-    "msetupfee",
-    "qsetupfee",
-    "ssetupfee",
-    "asetupfee",
-    "bsetupfee",
-    "monthly",
-    "quarterly",
-    "semiannually",
-    "annually",
-    "biennially",
-];
+/// The `tblpricing` column of each term, 1..=10 years.
+pub(super) use domwatch_core::pricing::TBLPRICING_COLUMNS as YEAR_COLUMNS;
 
 pub(super) async fn get_tld_pricing(state: &State, p: &Params) -> Answer {
     let currency_id = if let Some(client) = p.nonempty("clientid") {
