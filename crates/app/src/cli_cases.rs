@@ -182,10 +182,18 @@ pub async fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     if report.findings_by_kind.is_empty() {
         println!("Everything is fine: billing and registrars agree.");
     } else {
-        println!("\n{:<28} {:>6}", "problem", "count");
+        // The kind column is as wide as its longest name, so the counts line up.
+        let width = report
+            .findings_by_kind
+            .keys()
+            .map(|k| k.chars().count())
+            .chain(["problem".len()])
+            .max()
+            .unwrap_or(0);
+        println!("\n{:<width$} {:>6}", "problem", "count");
         for (kind, n) in &report.findings_by_kind {
             let title = CaseKind::parse(kind).map(|k| k.title()).unwrap_or(kind);
-            println!("{:<28} {:>6}  {}", kind, n, title);
+            println!("{:<width$} {:>6}  {}", kind, n, title);
         }
         for (currency, amount) in &report.at_stake {
             println!("Money at stake per renewal cycle: {:.2} {currency}", amount);
