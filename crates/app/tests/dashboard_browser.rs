@@ -208,6 +208,37 @@ fn check(condition: bool, what: impl Into<String>) -> Outcome {
     }
 }
 
+/// Fills in the login form shown, submits it and waits until the browser has left the
+/// login page (the click returns before the form's POST, an argon2 check, has redirected).
+async fn submit_login(browser: &fantoccini::Client) -> Outcome {
+    let e = |what: &'static str| move |err: fantoccini::error::CmdError| format!("{what}: {err}");
+    for (field, value) in [("user", "admin"), ("password", PASSWORD)] {
+        browser
+            .find(Locator::Css(&format!("input[name={field}]")))
+            .await
+            .map_err(e("login field"))?
+            .send_keys(value)
+            .await
+            .map_err(e("type"))?;
+    }
+    browser
+        .find(Locator::Css("button[name=login]"))
+        .await
+        .map_err(e("login button"))?
+        .click()
+        .await
+        .map_err(e("log in"))?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while browser.current_url().await.map_err(e("url"))?.path() == "/login" {
+        check(
+            Instant::now() < deadline,
+            "the login did not finish in 20 s",
+        )?;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
 async fn browse(browser: &fantoccini::Client, port: u16) -> Outcome {
     let base = format!("http://127.0.0.1:{port}");
     let e = |what: &'static str| move |err: fantoccini::error::CmdError| format!("{what}: {err}");
@@ -223,41 +254,7 @@ async fn browse(browser: &fantoccini::Client, port: u16) -> Outcome {
         format!("expected the login page, got {url}"),
     )?;
 
-    browser
-        .find(Locator::Css("input[name=user]"))
-        .await
-        .map_err(e("user field"))?
-        .send_keys("admin")
-        .await
-        .map_err(e("type user"))?;
-    browser
-        .find(Locator::Css("input[name=password]"))
-        .await
-        .map_err(e("password field"))?
-        .send_keys(PASSWORD)
-        .await
-        .map_err(e("type password"))?;
-    browser
-        .find(Locator::Css("button[name=login]"))
-        .await
-        .map_err(e("login button"))?
-        .click()
-        .await
-        .map_err(e("log in"))?;
-
-    // The click returns before the form's POST (an argon2 check) has redirected: wait
-    // for the browser to leave the login page.
-    let login_deadline = Instant::now() + Duration::from_secs(20);
-    while browser
-        .current_url()
-        .await
-        .map_err(e("current url"))?
-        .path()
-        == "/login"
-        && Instant::now() < login_deadline
-    {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    submit_login(browser).await?;
 
     // The first monitoring run starts with the server; wait until its cases show.
     let deadline = Instant::now() + Duration::from_secs(90);
@@ -431,30 +428,7 @@ async fn view_forecast(browser: &fantoccini::Client, port: u16) -> Outcome {
         .goto(&format!("{base}/login"))
         .await
         .map_err(e("open /login"))?;
-    for (field, value) in [("user", "admin"), ("password", PASSWORD)] {
-        browser
-            .find(Locator::Css(&format!("input[name={field}]")))
-            .await
-            .map_err(e("login field"))?
-            .send_keys(value)
-            .await
-            .map_err(e("type"))?;
-    }
-    browser
-        .find(Locator::Css("button[name=login]"))
-        .await
-        .map_err(e("login button"))?
-        .click()
-        .await
-        .map_err(e("log in"))?;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while browser.current_url().await.map_err(e("url"))?.path() == "/login" {
-        check(
-            Instant::now() < deadline,
-            "the login did not finish in 20 s",
-        )?;
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    submit_login(browser).await?;
 
     // From the dashboard's nav, as a new user would.
     browser
