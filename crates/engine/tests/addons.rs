@@ -9,12 +9,12 @@ use chrono::{Duration, TimeZone, Utc};
 use domwatch_core::detect::{CaseKind, ZONES_WITHOUT_TRANSFER_LOCK};
 use domwatch_core::model::Dialect;
 use domwatch_core::plan::Action;
-use domwatch_engine::{Mode, NoProgress, StepOutcome};
+use domwatch_engine::{Mode, NoProgress};
 use domwatch_sandbox::portfolio::{AddonDrift, Portfolio, SeedDomain};
 use domwatch_sandbox::registrar::{FaultConfig, RegistrarEvent};
 use domwatch_store::{ActionClaim, ActionStatus, CaseFilter, CaseRecord, CaseState, Lease};
 use std::collections::BTreeSet;
-use support::{account_for, apply_cycle, assert_every_account_read, today, world, World};
+use support::{account_for, apply_cycle, assert_every_account_read, fix_once, today, world, World};
 use support::{DOMAINS, SEED};
 
 /// The case an add-on drift must open: privacy only where the registrar names it (CNR),
@@ -75,24 +75,7 @@ async fn fix_now_writes_once_and_the_next_cycle_resolves() {
     let mut fixed = Vec::new();
     for kind in KINDS {
         let case = cases.iter().find(|c| c.kind == kind).unwrap();
-        let report = w
-            .engine
-            .fix(case.id, None, Mode::Apply, "test")
-            .await
-            .unwrap();
-        assert!(report.succeeded(), "{report:?}");
-        let again = w
-            .engine
-            .fix(case.id, None, Mode::Apply, "test")
-            .await
-            .unwrap();
-        assert!(
-            again
-                .steps
-                .iter()
-                .all(|s| s.outcome == StepOutcome::AlreadyApplied),
-            "{again:?}"
-        );
+        fix_once(&w.engine, case.id).await;
         fixed.push(case.id);
     }
     let audit = w.engine.store.audit_log(100, None).await.unwrap();

@@ -13,7 +13,8 @@ use domwatch_sandbox::whmcs::WhmcsSandbox;
 use domwatch_store::{CaseFilter, CaseState};
 use std::collections::{BTreeMap, BTreeSet};
 use support::{
-    apply_cycle, assert_every_account_read, assert_no_notice_errors, today, world, DOMAINS, SEED,
+    apply_cycle, assert_every_account_read, assert_no_notice_errors, fix_once, today, world,
+    DOMAINS, SEED,
 };
 
 /// The case kind each planted drift must produce through the API-only path (no WHMCS
@@ -171,25 +172,7 @@ async fn fix_now_then_rerun_resolves_and_is_audited() {
     );
 
     for case in [underpriced, expiry] {
-        let fixed = w
-            .engine
-            .fix(case.id, None, Mode::Apply, "test")
-            .await
-            .unwrap();
-        assert!(fixed.succeeded(), "{fixed:?}");
-        // Applying again repeats nothing.
-        let again = w
-            .engine
-            .fix(case.id, None, Mode::Apply, "test")
-            .await
-            .unwrap();
-        assert!(
-            again
-                .steps
-                .iter()
-                .all(|s| s.outcome == StepOutcome::AlreadyApplied),
-            "{again:?}"
-        );
+        fix_once(&w.engine, case.id).await;
     }
     let audit = w.engine.store.audit_log(50, None).await.unwrap();
     assert!(audit

@@ -13,8 +13,8 @@ mod world;
 
 pub use calls::{is_write, Calls};
 pub use parts::{
-    apply_cycle, assert_every_account_read, assert_no_notice_errors, fixed_clock, rrp_config,
-    sqlite_store,
+    apply_cycle, assert_every_account_read, assert_no_notice_errors, fix_once, fixed_clock,
+    rrp_config, sqlite_store,
 };
 pub use process::{free_port, wait_for_port, Running, SandboxPortfolio, SandboxProcesses};
 pub use proxy::{Answer, Fault, FaultProxy, HttpRequest, Traffic};

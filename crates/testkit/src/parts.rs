@@ -5,7 +5,7 @@
 use chrono::{TimeZone, Utc};
 use domwatch_core::model::Dialect;
 use domwatch_core::{Clock, FixedClock};
-use domwatch_engine::{CycleReport, Engine, Mode, NoProgress};
+use domwatch_engine::{CycleReport, Engine, FixReport, Mode, NoProgress, StepOutcome};
 use domwatch_rrp::{ClientConfig, Environment};
 use domwatch_store::Store;
 use std::path::Path;
@@ -57,4 +57,27 @@ pub fn assert_every_account_read(report: &CycleReport) {
         "{:?}",
         report.failed_accounts
     );
+}
+
+/// Applies the recommended fix of `case_id` as actor `test`, asserts it succeeded, and
+/// asserts that applying it again repeats nothing. Returns the first report.
+pub async fn fix_once(engine: &Engine, case_id: i64) -> FixReport {
+    let fixed = engine
+        .fix(case_id, None, Mode::Apply, "test")
+        .await
+        .unwrap();
+    assert!(fixed.succeeded(), "{fixed:?}");
+    // Applying again repeats nothing.
+    let again = engine
+        .fix(case_id, None, Mode::Apply, "test")
+        .await
+        .unwrap();
+    assert!(
+        again
+            .steps
+            .iter()
+            .all(|s| s.outcome == StepOutcome::AlreadyApplied),
+        "{again:?}"
+    );
+    fixed
 }
