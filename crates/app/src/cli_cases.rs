@@ -1,8 +1,7 @@
 //! `domwatch check`, `cases`, `case`, `fix`: the monitoring cycle and Fix now from the
 //! command line.
 
-use crate::config;
-use crate::runtime::Runtime;
+use crate::cli_common::{actor, runtime, Common};
 use crate::table::{Align, Table};
 use anyhow::Context;
 use clap::Args;
@@ -11,16 +10,7 @@ use domwatch_core::text::escape;
 use domwatch_engine::{Completeness, CycleReport, Mode, Progress, StepOutcome};
 use domwatch_store::{CaseFilter, CaseState};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::path::PathBuf;
 use std::process::ExitCode;
-
-#[derive(Debug, Args)]
-pub struct Common {
-    /// Configuration file (default: $DOMWATCH_CONFIG, else ./domwatch.toml, else the
-    /// embedded sandboxes).
-    #[arg(long, short = 'c', env = "DOMWATCH_CONFIG")]
-    pub config: Option<PathBuf>,
-}
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -98,18 +88,6 @@ impl Progress for Bar {
     fn advance(&self, by: u64) {
         self.0.inc(by);
     }
-}
-
-pub(crate) async fn runtime(common: &Common) -> anyhow::Result<Runtime> {
-    let config = config::load(common.config.as_deref(), &config::ProcessEnv)?;
-    Runtime::build(config).await
-}
-
-pub(crate) fn actor() -> String {
-    format!(
-        "cli:{}",
-        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
-    )
 }
 
 /// Exit code of `check` when some inputs failed and their domains were skipped (or a

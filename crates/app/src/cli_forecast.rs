@@ -1,7 +1,7 @@
 //! `domwatch forecast`: the renewal forecast the last monitoring cycle stored, for the
 //! next 30, 60, 90 or 365 days, as a table, JSON or CSV.
 
-use crate::cli_cases::{runtime, Common};
+use crate::cli_common::{runtime, Common};
 use crate::table::{Align, Table};
 use clap::Args;
 use domwatch_core::forecast::{ForecastReport, Totals};

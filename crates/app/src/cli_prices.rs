@@ -1,7 +1,7 @@
 //! `domwatch tld-prices`: the TLD price cases (issue #12) with their term tables, and Fix
 //! now for one of them (`--fix N`, plan first with `--dry-run`). `check` prints a summary.
 
-use crate::cli_cases::{actor, runtime, Common};
+use crate::cli_common::{actor, runtime, Common};
 use crate::table::{Align, Table};
 use clap::Args;
 use domwatch_core::pricing::{PriceFindingKind, TermRow};

@@ -1,7 +1,7 @@
 //! `domwatch serve`: the monitoring scheduler plus the dashboard, and
 //! `domwatch hash-password`: the argon2 hash for `serve.admin_password_hash`.
 
-use crate::cli_cases::Common;
+use crate::cli_common::Common;
 use crate::config;
 use crate::runtime::Runtime;
 use anyhow::Context;
