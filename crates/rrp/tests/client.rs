@@ -212,11 +212,11 @@ async fn http_error_status_is_retried_as_421() {
 
 #[tokio::test]
 async fn connection_refused_is_a_temporary_error_naming_the_cause() {
-    // Bind and drop to get a port nobody listens on.
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    // A socket bound but never listening holds the port for the whole test (no other
+    // test's server can take it) and the kernel refuses every connection to it.
+    let reserved = tokio::net::TcpSocket::new_v4().unwrap();
+    reserved.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = reserved.local_addr().unwrap().port();
     let mut config = ClientConfig::new(Dialect::Cnr, Environment::Ote, "reseller", PASSWORD);
     config.endpoint = Some(
         format!("http://127.0.0.1:{port}/api/call.cgi")
@@ -468,10 +468,11 @@ async fn secrets_never_reach_the_logs() {
 
 #[tokio::test]
 async fn a_refused_connection_says_so_and_names_the_endpoint() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    // A socket bound but never listening holds the port for the whole test (no other
+    // test's server can take it) and the kernel refuses every connection to it.
+    let reserved = tokio::net::TcpSocket::new_v4().unwrap();
+    reserved.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = reserved.local_addr().unwrap().port();
     for (dialect, name) in [(Dialect::Cnr, "CNR"), (Dialect::Ispapi, "ISPAPI")] {
         let endpoint = format!("http://127.0.0.1:{port}/api/call.cgi");
         let mut config = ClientConfig::new(dialect, Environment::Ote, "reseller", PASSWORD);

@@ -54,10 +54,11 @@ async fn a_refused_connection_says_so_and_names_the_endpoint() {
     let sb = SmartnicSandbox::start(SmartnicSandboxConfig::new(42, 10, today()))
         .await
         .unwrap();
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    // A socket bound but never listening holds the port for the whole test (no other
+    // test's server can take it) and the kernel refuses every connection to it.
+    let reserved = tokio::net::TcpSocket::new_v4().unwrap();
+    reserved.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = reserved.local_addr().unwrap().port();
     let endpoint = format!("http://127.0.0.1:{port}/soap.php");
     let client = SmartnicClient::new(config(endpoint.clone(), &sb)).unwrap();
     let error = client.list_domains().await.unwrap_err();
