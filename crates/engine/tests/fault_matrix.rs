@@ -476,15 +476,7 @@ async fn run_cell(cell: Cell, mysql: Option<String>) -> Outcome {
 /// the cell's system from the cell's fault on.
 async fn settle(w: &World, cell: Cell) -> (Option<(usize, usize)>, bool) {
     for n in 1..=MAX_SETTLE_CYCLES {
-        let profile = Profile {
-            proxy: proxy_of(w, cell.system),
-            marks: Mutex::new(Vec::new()),
-        };
-        let r = w
-            .engine
-            .run_cycle(Mode::Apply, &profile)
-            .await
-            .expect("clean cycle");
+        let (r, used) = profiled_cycle(w, cell).await;
         assert!(
             r.completeness() == Completeness::Complete && r.notice_errors.is_empty(),
             "clean cycle {n} failed: {:?} {:?} {:?}",
@@ -495,16 +487,17 @@ async fn settle(w: &World, cell: Cell) -> (Option<(usize, usize)>, bool) {
         let quiet = r.opened + r.reopened + r.resolved + r.notices_sent + r.digest_cases == 0
             && r.automatic_actions.is_empty();
         if quiet {
-            let mut needed = cell.system == System::Smtp
-                || used_from(
-                    &profile.marks.lock().unwrap(),
-                    profile.proxy.traffic(),
-                    cell.stage.map(|s| s.0),
-                );
+            let mut needed = cell.system == System::Smtp || used;
             if needed && cell.system == System::WhmcsDb && cell.stage.is_some() {
                 // A pooled database connection may send its release traffic just after the
                 // next stage began; only use seen in a second quiet cycle too is real.
-                needed = used_again(w, cell).await;
+                let (again, used_again) = profiled_cycle(w, cell).await;
+                assert_eq!(
+                    again.completeness(),
+                    Completeness::Complete,
+                    "second quiet cycle"
+                );
+                needed = used_again;
             }
             return (Some((n, r.updated)), needed);
         }
@@ -512,8 +505,9 @@ async fn settle(w: &World, cell: Cell) -> (Option<(usize, usize)>, bool) {
     (None, true)
 }
 
-/// Whether one more clean, quiet cycle also used the cell's system from its stage on.
-async fn used_again(w: &World, cell: Cell) -> bool {
+/// One clean cycle watched through the cell's proxy: its report, and whether it used the
+/// cell's system from the cell's stage on (or at all).
+async fn profiled_cycle(w: &World, cell: Cell) -> (CycleReport, bool) {
     let profile = Profile {
         proxy: proxy_of(w, cell.system),
         marks: Mutex::new(Vec::new()),
@@ -523,13 +517,9 @@ async fn used_again(w: &World, cell: Cell) -> bool {
         .run_cycle(Mode::Apply, &profile)
         .await
         .expect("clean cycle");
-    assert_eq!(
-        r.completeness(),
-        Completeness::Complete,
-        "second quiet cycle"
-    );
     let marks = profile.marks.lock().unwrap();
-    used_from(&marks, profile.proxy.traffic(), cell.stage.map(|s| s.0))
+    let used = used_from(&marks, profile.proxy.traffic(), cell.stage.map(|s| s.0));
+    (r, used)
 }
 
 /// The cell's rules; every broken one is a problem.
