@@ -5,6 +5,7 @@
 
 mod cli_billing;
 mod cli_cases;
+mod cli_check_domains;
 mod cli_common;
 mod cli_forecast;
 mod cli_prices;

@@ -18,6 +18,7 @@
 //! | `GET /api/cases.csv` | the case list (same filters as `/api/cases`) as CSV |
 //! | `GET /api/summary` | open cases, money at stake per currency and kind, last run (store only) |
 //! | `GET /api/tld-prices`, `POST /api/tld-prices/{id}/fix` | TLD price cases as JSON, their Fix now |
+//! | `POST /api/events` | signed WHMCS hook events: queued, then a targeted check of their domains ([`events`]) |
 //! | `GET /metrics` | Prometheus text format (bearer token, login, or this machine) |
 //! | `GET /healthz` | liveness and database reachability |
 //! | `GET /static/domwatch.css` | the stylesheet (no inline style or script anywhere) |
@@ -32,6 +33,7 @@
 pub mod api_token;
 pub mod auth;
 mod chart;
+pub mod events;
 mod html;
 mod metrics;
 mod pages;
@@ -137,6 +139,7 @@ pub struct WebState {
     hashing: Arc<Semaphore>,
     clock: Clock,
     check_now: Option<Arc<Notify>>,
+    events: Arc<events::EventsConfig>,
 }
 
 impl WebState {
@@ -156,7 +159,14 @@ impl WebState {
             auth,
             clock,
             check_now: None,
+            events: Arc::new(events::EventsConfig::default()),
         }
+    }
+
+    /// Accepts signed events on `POST /api/events` (see [`events`]).
+    pub fn with_events(mut self, config: events::EventsConfig) -> Self {
+        self.events = Arc::new(config);
+        self
     }
 
     /// Replaces the default [`SecurityConfig`].
@@ -230,6 +240,13 @@ pub fn router(state: WebState) -> Router {
         .route("/healthz", get(metrics::healthz))
         .route("/metrics", get(metrics::metrics))
         .route("/static/domwatch.css", get(html::stylesheet))
+        // Signed by the sender; no session, token or CSRF token (see `events`).
+        .route(
+            "/api/events",
+            post(events::receive).layer(axum::extract::DefaultBodyLimit::max(
+                events::MAX_EVENT_BYTES,
+            )),
+        )
         .merge(protected)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -203,6 +203,8 @@ pub struct RawConfig {
     pub notices: RawNotices,
     #[serde(default)]
     pub serve: RawServe,
+    #[serde(default)]
+    pub events: super::events::RawEvents,
 }
 
 impl RawConfig {

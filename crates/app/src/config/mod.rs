@@ -11,6 +11,7 @@
 //! section ([`whmcs`], [`registrar`] and [`policy`], [`notices`], [`dashboard`]).
 
 mod dashboard;
+mod events;
 mod file;
 mod notices;
 mod policy;
@@ -54,6 +55,8 @@ pub struct Config {
     pub dashboard: DashboardSettings,
     /// domwatch's own e-mail (digest, lifecycle actions), when `notices.smtp_url` is set.
     pub mail: Option<domwatch_mail::MailConfig>,
+    /// `[events] secret`: signs `POST /api/events`; `None` refuses events.
+    pub events_secret: Option<Secret>,
 }
 
 impl Config {
