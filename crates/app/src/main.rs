@@ -14,6 +14,7 @@ mod cli_sandbox_registrar;
 mod cli_sandbox_whmcs;
 mod cli_serve;
 mod config;
+mod doctor;
 mod runtime;
 mod table;
 
@@ -70,6 +71,11 @@ enum Command {
     TldPrices(cli_prices::TldPricesArgs),
     /// Serve the dashboard and run a monitoring check every `serve.interval_minutes`.
     Serve(cli_serve::ServeArgs),
+    /// Check every configured system (WHMCS API and database, registrars, SMTP, the store),
+    /// one line per check with the fix to apply; writes nothing anywhere.
+    ///
+    /// Exit codes: 0 every check passed (warnings allowed); 1 a check failed.
+    Doctor(doctor::DoctorArgs),
     /// Read a password from standard input and print its hash for `serve.admin_password_hash`.
     HashPassword,
     /// Run a sandbox server that speaks a registrar's or WHMCS's real protocol.
@@ -136,6 +142,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         Command::Fix(args) => cli_cases::fix(args).await,
         Command::TldPrices(args) => cli_prices::tld_prices(args).await,
         Command::Serve(args) => cli_serve::serve(args).await,
+        Command::Doctor(args) => return doctor::run(args).await,
         Command::HashPassword => cli_serve::hash_password(),
         Command::Sandbox(cmd) => cli_sandbox::run(cmd).await,
         Command::Registrar(cmd) => cli_registrar::run(cmd).await,
