@@ -203,3 +203,48 @@ async fn passes_on_the_embedded_default() {
     assert!(out.contains("the embedded sandboxes"), "{out}");
     assert!(out.contains("All checks passed."), "{out}");
 }
+
+#[tokio::test]
+async fn init_writes_a_file_doctor_loads_and_replaces_it_only_with_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let init = |extra: &[&str]| {
+        Command::new(BIN)
+            .args(["init", "--yes", "--path", "domwatch.toml"])
+            .args(extra)
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run domwatch init")
+    };
+    let first = init(&[]);
+    assert!(first.status.success(), "{first:?}");
+    let written = std::fs::read_to_string(dir.path().join("domwatch.toml")).unwrap();
+    assert!(written.contains("# [whmcs]"), "{written}");
+
+    let (code, out) = doctor(dir.path(), &["--config", "domwatch.toml"]).await;
+    assert_eq!(code, 0, "{out}");
+
+    let again = init(&["--whmcs-url", "https://billing.example.com"]);
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("pass --force"),
+        "{again:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("domwatch.toml")).unwrap(),
+        written
+    );
+    let forced = init(&[
+        "--force",
+        "--whmcs-url",
+        "https://billing.example.com",
+        "--whmcs-identifier",
+        "API-ID",
+    ]);
+    assert!(forced.status.success(), "{forced:?}");
+    let replaced = std::fs::read_to_string(dir.path().join("domwatch.toml")).unwrap();
+    assert!(
+        replaced.contains("url = \"https://billing.example.com\""),
+        "{replaced}"
+    );
+}
