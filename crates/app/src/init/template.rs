@@ -72,7 +72,7 @@ fn secret_sources(out: &mut String, key: &str, env: &str) {
         out,
         "# {key}: from {env}(_FILE), or as the systemd service from\n\
          #   /etc/domwatch/credentials/{file} (read as $CREDENTIALS_DIRECTORY/{credential}),\n\
-         #   or name a file here:\n# {key}_file = \"/etc/domwatch/credentials/{file}\""
+         #   or name a file here:\n# {key}_file = \"/path/to/{file}\""
     );
 }
 
@@ -103,7 +103,9 @@ fn whmcs_section(out: &mut String, whmcs: Option<&WhmcsAnswers>) {
     let Some(w) = whmcs else {
         out.push_str(
             "# The billing system:\n# [whmcs]\n# url = \"https://billing.example.com\"\n\
-             # identifier = \"API-IDENTIFIER\"\n# secret_file = \"/etc/domwatch/credentials/whmcs_secret\"\n\n",
+             # identifier = \"API-IDENTIFIER\"\n\
+             # The secret: /etc/domwatch/credentials/whmcs_secret for the systemd service,\n\
+             # else DOMWATCH_WHMCS_SECRET(_FILE) or secret_file = \"/path/to/whmcs_secret\"\n\n",
         );
         return;
     };
@@ -125,7 +127,8 @@ fn whmcs_section(out: &mut String, whmcs: Option<&WhmcsAnswers>) {
         }
         None => out.push_str(
             "# Optional, for to-dos and premium data: mysql://user:password@host/whmcs\n\
-             # database_url_file = \"/etc/domwatch/credentials/whmcs_database_url\"\n",
+             # database_url_file = \"/path/to/whmcs_database_url\"\n\
+             # (or /etc/domwatch/credentials/whmcs_database_url for the systemd service)\n",
         ),
     }
     match (w.bot_client_id, w.ticket_department_id) {
@@ -149,7 +152,8 @@ fn registrar_sections(out: &mut String, registrars: &[RegistrarAnswers]) {
             "# One section per registrar account:\n# [registrars.cnr-live]\n\
              # dialect = \"cnr\"            # cnr | ispapi | smartnic\n\
              # environment = \"live\"       # live | ote\n# login = \"reseller1\"\n\
-             # password_file = \"/etc/domwatch/credentials/registrar_cnr_live_password\"\n\n",
+             # password: /etc/domwatch/credentials/registrar_cnr_live_password (systemd service)\n\
+             # or password_file = \"/path/to/registrar_cnr_live_password\"\n\n",
         );
         return;
     }
@@ -184,7 +188,7 @@ fn notices_section(out: &mut String, mail: Option<&MailAnswers>) {
     let Some(m) = mail else {
         out.push_str(
             "# domwatch's own e-mail after each cycle:\n# [notices]\n\
-             # smtp_url_file = \"/etc/domwatch/credentials/smtp_url\"   # smtp://user:pw@host:587?tls=required\n\
+             # smtp_url_file = \"/path/to/smtp_url\"   # smtp://user:pw@host:587?tls=required\n\
              # mail_from = \"domwatch@example.com\"\n# mail_to = [\"admin@example.com\"]\n\n",
         );
         return;
@@ -217,5 +221,5 @@ const DEFAULTS: &str = "\
 # listen = \"127.0.0.1:8400\"
 # interval_minutes = 60
 # admin_user = \"admin\"
-# admin_password_hash_file = \"/etc/domwatch/credentials/admin_password_hash\"   # domwatch hash-password
+# admin_password_hash_file = \"/path/to/admin_password_hash\"   # domwatch hash-password
 ";

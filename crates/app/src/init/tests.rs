@@ -117,3 +117,14 @@ fn an_existing_file_is_replaced_only_with_force() {
     write_file(&path, "# new\n", true).unwrap();
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "# new\n");
 }
+
+#[test]
+fn the_packaged_configuration_loads_and_keeps_the_store_in_var_lib() {
+    let text = include_str!("../../../../packaging/domwatch.toml");
+    let config = load(text, &[]).unwrap();
+    assert!(config.is_embedded_default());
+    assert_eq!(
+        config.database_url,
+        "sqlite:///var/lib/domwatch/domwatch.db"
+    );
+}
