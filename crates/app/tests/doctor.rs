@@ -71,7 +71,13 @@ fn whmcs_without_getinvoices(dir: &Path) -> (String, Running) {
 }
 
 /// A configuration over the sandbox processes, with the WHMCS at `whmcs`.
-fn write_config(dir: &Path, whmcs: &str, sandboxes: &SandboxProcesses, smtp: &SmtpSink) -> String {
+fn write_config(
+    dir: &Path,
+    name: &str,
+    whmcs: &str,
+    sandboxes: &SandboxProcesses,
+    smtp: &SmtpSink,
+) -> String {
     use domwatch_sandbox::{registrar, smartnic, whmcs as w};
     std::fs::write(dir.join("whmcs_secret"), format!("{}\n", w::DEFAULT_SECRET)).unwrap();
     let config = format!(
@@ -116,7 +122,7 @@ mail_to = ["admin@example.com"]
         sp = smartnic::DEFAULT_PASSWORD,
         smtp = smtp.addr(),
     );
-    let path = dir.join(format!("doctor-{}.toml", whmcs.len() + config.len()));
+    let path = dir.join(name);
     std::fs::write(&path, config).unwrap();
     path.display().to_string()
 }
@@ -136,7 +142,7 @@ async fn names_the_action_the_role_lacks_and_passes_with_the_full_role() {
     let smtp = SmtpSink::start().await.unwrap();
     let (limited, _limited_process) = whmcs_without_getinvoices(dir);
 
-    let config = write_config(dir, &limited, &sandboxes, &smtp);
+    let config = write_config(dir, "limited.toml", &limited, &sandboxes, &smtp);
     let (code, out) = doctor(dir, &["--config", &config]).await;
     assert_eq!(code, 1, "{out}");
     assert!(
@@ -175,10 +181,32 @@ async fn names_the_action_the_role_lacks_and_passes_with_the_full_role() {
 
     // The same systems with the full role: every check passes.
     let full = format!("{}/", sandboxes.whmcs);
-    let config = write_config(dir, &full, &sandboxes, &smtp);
+    let config = write_config(dir, "full.toml", &full, &sandboxes, &smtp);
     let (code, out) = doctor(dir, &["--config", &config]).await;
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("All checks passed."), "{out}");
+
+    // Wrong registrar passwords: both accounts fail and the fix names their login keys.
+    let text = std::fs::read_to_string(&config).unwrap();
+    let wrong = dir.join("wrong-passwords.toml");
+    std::fs::write(&wrong, text.replace("\"sandbox-password\"", "\"wrong\"")).unwrap();
+    let (code, json) = doctor(dir, &["--config", wrong.to_str().unwrap(), "--json"]).await;
+    assert_eq!(code, 1, "{json}");
+    let report: serde_json::Value = serde_json::from_str(&json).expect("JSON report");
+    for account in ["cnr", "dbs"] {
+        let check = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["system"] == format!("registrar {account}"))
+            .unwrap();
+        assert_eq!(check["status"], "fail", "{json}");
+        let fix = check["fix"].as_str().unwrap();
+        assert!(
+            fix.contains(&format!("registrars.{account}.login")),
+            "{fix}"
+        );
+    }
 
     // An allow-list without this host: the refused IP is named.
     reqwest::Client::new()
