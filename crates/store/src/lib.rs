@@ -7,6 +7,7 @@
 //! write to WHMCS or a registrar, and the "missing at registrar" strike counters.
 
 mod caches;
+mod case_query;
 mod claims;
 mod forecasts;
 mod outbox;
@@ -15,6 +16,7 @@ mod records;
 mod sync;
 
 pub use caches::*;
+pub use case_query::*;
 pub use claims::*;
 pub use forecasts::*;
 pub use outbox::*;
@@ -144,7 +146,15 @@ impl Store {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
-        Ok(Store { pool, backend })
+        let store = Store { pool, backend };
+        let filled = store.backfill_case_columns().await?;
+        if filled > 0 {
+            tracing::info!(
+                cases = filled,
+                "filled the filter columns of cases recorded before this version"
+            );
+        }
+        Ok(store)
     }
 
     pub fn backend(&self) -> Backend {

@@ -66,6 +66,7 @@ fn finding(kind: CaseKind, domain: &str, billing_id: Option<u64>, summary: &str)
         domain: DomainName::parse(domain).unwrap(),
         billing_domain_id: billing_id,
         registrar_account: Some("fake".into()),
+        client_id: billing_id.map(|id| id + 100),
         summary: summary.into(),
         evidence: Vec::new(),
         at_stake: None,
