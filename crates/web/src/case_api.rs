@@ -30,15 +30,13 @@ pub(crate) async fn cases(
     State(state): State<WebState>,
     _admin: Admin,
     RawQuery(raw): RawQuery,
-) -> Result<Json<serde_json::Value>, JsonError> {
+) -> Result<Response, JsonError> {
     let params = CaseParams::parse(raw.as_deref(), API_DEFAULTS).map_err(JsonError)?;
     let store = &state.engine.store;
     let internal = |e| JsonError(WebError::internal(e));
     if !params.paged {
         let cases = whole_list(store, &params.query).await.map_err(internal)?;
-        return serde_json::to_value(cases)
-            .map(Json)
-            .map_err(|e| JsonError(WebError::internal(e)));
+        return Ok(Json(cases).into_response());
     }
     let page = store.case_page(&params.query).await.map_err(internal)?;
     let next = page.next_page().map(|n| params.page_link("/api/cases", n));
@@ -49,15 +47,29 @@ pub(crate) async fn cases(
         "per_page": page.per_page,
         "pages": page.pages(),
         "next": next,
-    })))
+    }))
+    .into_response())
 }
 
-/// Every case the query selects, in its sort order, read page by page.
+/// Every case the query selects, in its sort order: in keyset batches for the default
+/// order (kind, domain), else page by page.
 async fn whole_list(
     store: &Store,
     query: &CaseQuery,
 ) -> Result<Vec<domwatch_store::CaseRecord>, domwatch_store::StoreError> {
-    let mut all = Vec::new();
+    let mut all: Vec<domwatch_store::CaseRecord> = Vec::new();
+    if query.sort == CaseSort::Kind {
+        loop {
+            let after = all.last().map(|c| (c.kind, c.domain.ascii().to_string()));
+            let after = after.as_ref().map(|(k, d)| (*k, d.as_str()));
+            let batch = store.cases_after(query, after, CSV_BATCH).await?;
+            let done = batch.len() < CSV_BATCH as usize;
+            all.extend(batch);
+            if done {
+                return Ok(all);
+            }
+        }
+    }
     let mut query = CaseQuery {
         page: 1,
         per_page: domwatch_store::MAX_PER_PAGE,
