@@ -33,6 +33,11 @@ pub struct Finding {
     pub domain: DomainName,
     pub billing_domain_id: Option<u64>,
     pub registrar_account: Option<String>,
+    /// The WHMCS client billed for the domain (`tbldomains.userid`); none for a domain
+    /// nobody is billed for. Left out of the JSON when unknown, so findings stored before
+    /// it existed read back unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<u64>,
     /// One line a person understands without opening the case.
     pub summary: String,
     pub evidence: Vec<Evidence>,
@@ -87,6 +92,7 @@ pub fn detect(
         domain: obs.name.clone(),
         billing_domain_id: obs.billing.as_ref().map(|b| b.id),
         registrar_account: obs.registrar_account.as_deref().map(str::to_string),
+        client_id: obs.billing.as_ref().map(|b| b.client_id),
         summary,
         evidence: Vec::new(),
         at_stake: None,

@@ -23,5 +23,5 @@ pub mod text;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use money::{Currency, Money, MoneyError};
-pub use name::{DomainName, NameError};
+pub use name::{search_fragment, DomainName, NameError};
 pub use text::Untrusted;

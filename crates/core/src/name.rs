@@ -141,6 +141,39 @@ impl DomainName {
     }
 }
 
+/// The A-label form of part of a name, for substring search over stored names (which are
+/// A-labels): `Müller` gives `xn--mller-kva`, `müller.SHOP` gives `xn--mller-kva.shop`,
+/// `mül` gives `mül`'s own A-label (so a Unicode fragment finds names whose label is that
+/// fragment, not every name containing it). ASCII is only lower-cased. Labels may be empty
+/// (`.co.uk` is a fine fragment); anything outside letters, digits, hyphens and dots after
+/// conversion is refused, with the input escaped in the error.
+pub fn search_fragment(input: &str) -> Result<String, NameError> {
+    let trimmed = input.trim();
+    if trimmed.is_empty() {
+        return Err(NameError::Empty);
+    }
+    let mut labels = Vec::new();
+    for label in trimmed.split('.') {
+        let ascii = if label.is_ascii() {
+            label.to_ascii_lowercase()
+        } else {
+            idna::domain_to_ascii(label).map_err(|_| NameError::Idna(input.to_string()))?
+        };
+        if !ascii
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(NameError::BadLabel {
+                name: input.to_string(),
+                label: label.to_string(),
+                why: "only letters, digits, hyphens and dots can be part of a domain name",
+            });
+        }
+        labels.push(ascii);
+    }
+    Ok(labels.join("."))
+}
+
 impl FromStr for DomainName {
     type Err = NameError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -201,6 +234,22 @@ mod tests {
         assert!(shown.contains("evil\\u{1b}[2J\\r\\nINFO.com"), "{shown}");
         let err = DomainName::parse("\u{202e}moc").unwrap_err().to_string();
         assert!(!err.contains('\u{202e}'), "{err}");
+    }
+
+    #[test]
+    fn search_fragments_are_a_labels() {
+        assert_eq!(search_fragment(" Müller ").unwrap(), "xn--mller-kva");
+        assert_eq!(
+            search_fragment("müller.SHOP").unwrap(),
+            "xn--mller-kva.shop"
+        );
+        assert_eq!(search_fragment("Shop").unwrap(), "shop");
+        assert_eq!(search_fragment(".co.uk").unwrap(), ".co.uk");
+        assert_eq!(search_fragment("xn--mller").unwrap(), "xn--mller");
+        assert_eq!(search_fragment("  "), Err(NameError::Empty));
+        let err = search_fragment("a%b_c").unwrap_err();
+        assert!(matches!(err, NameError::BadLabel { .. }), "{err}");
+        assert!(search_fragment("x\u{1b}[2J").is_err());
     }
 
     #[test]

@@ -397,6 +397,7 @@ mod tests {
             domain: DomainName::parse("müller.shop").unwrap(),
             billing_domain_id: Some(7),
             registrar_account: Some("cnr".into()),
+            client_id: Some(3),
             summary: "s".into(),
             evidence: vec![],
             at_stake: Some(Money::new(dec!(5), Currency::EUR)),

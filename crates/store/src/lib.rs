@@ -9,6 +9,7 @@
 
 mod api_tokens;
 mod caches;
+mod case_query;
 mod claims;
 mod forecasts;
 mod inbound_events;
@@ -19,6 +20,7 @@ mod sync;
 
 pub use api_tokens::*;
 pub use caches::*;
+pub use case_query::*;
 pub use claims::*;
 pub use forecasts::*;
 pub use inbound_events::*;
@@ -149,7 +151,15 @@ impl Store {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
-        Ok(Store { pool, backend })
+        let store = Store { pool, backend };
+        let filled = store.backfill_case_columns().await?;
+        if filled > 0 {
+            tracing::info!(
+                cases = filled,
+                "filled the filter columns of cases recorded before this version"
+            );
+        }
+        Ok(store)
     }
 
     pub fn backend(&self) -> Backend {

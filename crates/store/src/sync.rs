@@ -2,7 +2,7 @@
 //! ones whose finding changed, resolve the ones of fully observed domains that were not
 //! found again; and the "missing at registrar" strike counters.
 
-use crate::{event, get, q, ts, CaseRef, Result, Store, StoreError, SyncOutcome};
+use crate::{event, get, q, stake_micros, ts, CaseRef, Result, Store, StoreError, SyncOutcome};
 use chrono::{DateTime, Utc};
 use domwatch_core::detect::{CaseKind, Finding};
 use domwatch_core::{DomainName, Money};
@@ -54,6 +54,10 @@ impl Store {
                 Some(case) if case.state == "resolved" => outcome
                     .reopened
                     .push(reopen(&mut tx, run_id, &now, case, &row).await?),
+                Some(case) if case.finding != row.json && only_new_fields(case, f) => {
+                    refresh_columns(&mut tx, case, &row).await?;
+                    outcome.unchanged += 1;
+                }
                 Some(case) if case.finding != row.json => outcome
                     .updated
                     .push(update(&mut tx, run_id, &now, case, &row).await?),
@@ -142,15 +146,22 @@ impl Store {
     }
 }
 
-/// A finding with its stored forms: the JSON and the money-at-stake columns.
+/// A finding with its stored forms: the JSON, the money-at-stake columns and the columns
+/// the dashboard filters and sorts on (zone, client, stake in millionths).
 struct CaseRow<'f> {
     finding: &'f Finding,
     json: String,
     stake_amount: Option<String>,
     stake_currency: Option<String>,
+    stake_micros: Option<i64>,
+    tld: String,
+    client_id: Option<i64>,
 }
 
-/// Cases (and their `opened` events) per multi-row statement: 10 bound values a case stays
+/// Bound values per new case in [`open_cases`].
+const VALUES_PER_CASE: usize = 13;
+
+/// Cases (and their `opened` events) per multi-row statement: 13 bound values a case stays
 /// far below the parameter limits of SQLite (32 766) and PostgreSQL (65 535).
 const CASES_PER_INSERT: usize = 100;
 
@@ -165,26 +176,18 @@ async fn open_cases(
     for chunk in new_cases.chunks(CASES_PER_INSERT) {
         let values = (0..chunk.len())
             .map(|i| {
-                let p = |k: usize| format!("${}", 10 * i + k);
+                let p = |k: usize| format!("${}", VALUES_PER_CASE * i + k);
+                let [kind, domain, billing, account] = [p(1), p(2), p(3), p(4)];
+                let rest = (6..=VALUES_PER_CASE).map(p).collect::<Vec<_>>().join(", ");
                 format!(
-                    "({}, {}, {}, {}, 'open', 1, {}, {}, {}, {}, {}, {}, {})",
-                    p(1),
-                    p(2),
-                    p(3),
-                    p(4),
-                    p(5),
-                    p(5),
-                    p(6),
-                    p(7),
-                    p(8),
-                    p(9),
-                    p(10)
+                    "({kind}, {domain}, {billing}, {account}, 'open', 1, {now}, {now}, {rest})",
+                    now = p(5)
                 )
             })
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!(
-            "INSERT INTO cases (kind, domain, billing_domain_id, registrar_account, state, openings, opened_at, updated_at, last_run_id, summary, at_stake_amount, at_stake_currency, finding)
+            "INSERT INTO cases (kind, domain, billing_domain_id, registrar_account, state, openings, opened_at, updated_at, last_run_id, summary, at_stake_amount, at_stake_currency, finding, tld, client_id, at_stake_micros)
              VALUES {values} RETURNING id, kind, domain"
         );
         let mut query = sqlx::query(&sql);
@@ -200,7 +203,10 @@ async fn open_cases(
                 .bind(f.summary.clone())
                 .bind(c.stake_amount.clone())
                 .bind(c.stake_currency.clone())
-                .bind(c.json.clone());
+                .bind(c.json.clone())
+                .bind(c.tld.clone())
+                .bind(c.client_id)
+                .bind(c.stake_micros);
         }
         let rows = query
             .fetch_all(&mut **tx)
@@ -255,6 +261,9 @@ impl<'f> CaseRow<'f> {
             json,
             stake_amount,
             stake_currency,
+            stake_micros: finding.at_stake.as_ref().and_then(stake_micros),
+            tld: finding.domain.zone().to_string(),
+            client_id: finding.client_id.map(|c| c as i64),
         })
     }
 
@@ -298,7 +307,7 @@ async fn reopen(
     let f = row.finding;
     let opening = case.openings + 1;
     sqlx::query(
-        "UPDATE cases SET state = 'open', openings = $1, opened_at = $2, updated_at = $2, resolved_at = NULL, last_run_id = $3, summary = $4, at_stake_amount = $5, at_stake_currency = $6, finding = $7, billing_domain_id = $8, registrar_account = $9 WHERE id = $10",
+        "UPDATE cases SET state = 'open', openings = $1, opened_at = $2, updated_at = $2, resolved_at = NULL, last_run_id = $3, summary = $4, at_stake_amount = $5, at_stake_currency = $6, finding = $7, billing_domain_id = $8, registrar_account = $9, tld = $10, client_id = $11, at_stake_micros = $12 WHERE id = $13",
     )
     .bind(opening)
     .bind(now)
@@ -309,6 +318,9 @@ async fn reopen(
     .bind(&row.json)
     .bind(f.billing_domain_id.map(|i| i as i64))
     .bind(f.registrar_account.clone())
+    .bind(row.tld.clone())
+    .bind(row.client_id)
+    .bind(row.stake_micros)
     .bind(case.id)
     .execute(&mut **tx)
     .await
@@ -327,7 +339,7 @@ async fn update(
 ) -> Result<CaseRef> {
     let f = row.finding;
     sqlx::query(
-        "UPDATE cases SET updated_at = $1, last_run_id = $2, summary = $3, at_stake_amount = $4, at_stake_currency = $5, finding = $6 WHERE id = $7",
+        "UPDATE cases SET updated_at = $1, last_run_id = $2, summary = $3, at_stake_amount = $4, at_stake_currency = $5, finding = $6, client_id = $7, at_stake_micros = $8 WHERE id = $9",
     )
     .bind(now)
     .bind(run_id)
@@ -335,6 +347,8 @@ async fn update(
     .bind(row.stake_amount.clone())
     .bind(row.stake_currency.clone())
     .bind(&row.json)
+    .bind(row.client_id)
+    .bind(row.stake_micros)
     .bind(case.id)
     .execute(&mut **tx)
     .await
@@ -342,6 +356,33 @@ async fn update(
     let detail = serde_json::json!({"run": run_id, "summary": f.summary});
     event(tx, case.id, now, "updated", &detail).await?;
     Ok(row.case_ref(case.id, case.openings))
+}
+
+/// True when the stored finding differs from `new` only in fields it could not have had
+/// yet (the client, recorded since migration 0011): no news for the case's history.
+fn only_new_fields(case: &Known, new: &Finding) -> bool {
+    match serde_json::from_str::<Finding>(&case.finding) {
+        Ok(mut stored) if stored.client_id.is_none() => {
+            stored.client_id = new.client_id;
+            stored == *new
+        }
+        _ => false,
+    }
+}
+
+/// Stores a finding that only gained new fields, and its columns, without an event.
+async fn refresh_columns(tx: &mut Tx<'_>, case: &Known, row: &CaseRow<'_>) -> Result<()> {
+    sqlx::query(
+        "UPDATE cases SET finding = $1, client_id = $2, at_stake_micros = $3 WHERE id = $4",
+    )
+    .bind(&row.json)
+    .bind(row.client_id)
+    .bind(row.stake_micros)
+    .bind(case.id)
+    .execute(&mut **tx)
+    .await
+    .map_err(q("refreshing a case's columns"))?;
+    Ok(())
 }
 
 /// Resolves open cases of in-scope domains that were not found again.

@@ -29,6 +29,7 @@ fn finding(kind: CaseKind, domain: &str, stake: rust_decimal::Decimal) -> Findin
         domain: name(domain),
         billing_domain_id: Some(42),
         registrar_account: Some("cnr".into()),
+        client_id: Some(3),
         summary: format!("{domain} has {kind}"),
         evidence: vec![],
         at_stake: Some(Money::new(stake, Currency::EUR)),

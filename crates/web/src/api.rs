@@ -4,13 +4,10 @@
 
 use crate::{Admin, JsonError, WebError, WebState};
 use axum::extract::{Path, Query, State};
-use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use domwatch_core::detect::CaseKind;
 use domwatch_engine::Mode;
-use domwatch_store::{CaseFilter, CaseState};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -28,82 +25,6 @@ fn to_json(value: impl serde::Serialize) -> ApiResult {
 
 pub(crate) async fn session(admin: Admin) -> Json<serde_json::Value> {
     Json(json!({"user": admin.user, "csrf_token": admin.session.csrf}))
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct CasesQuery {
-    /// `open` (default), `resolved` or `all`.
-    state: Option<String>,
-    kind: Option<String>,
-}
-
-/// The case filter of a list request; the list API and its CSV share it.
-fn case_filter(q: &CasesQuery) -> Result<CaseFilter, WebError> {
-    let state = match q.state.as_deref() {
-        None | Some("open") => Some(CaseState::Open),
-        Some("resolved") => Some(CaseState::Resolved),
-        Some("all") => None,
-        Some(other) => {
-            return Err(WebError::new(
-                StatusCode::BAD_REQUEST,
-                format!("state `{other}` is unknown: use open, resolved or all"),
-            ))
-        }
-    };
-    let kind = match q.kind.as_deref() {
-        None => None,
-        Some(k) => Some(CaseKind::parse(k).ok_or_else(|| {
-            WebError::new(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "kind `{k}` is unknown; kinds: {}",
-                    CaseKind::ALL.map(|k| k.as_str()).join(", ")
-                ),
-            )
-        })?),
-    };
-    Ok(CaseFilter { state, kind })
-}
-
-pub(crate) async fn cases(
-    State(state): State<WebState>,
-    _admin: Admin,
-    Query(q): Query<CasesQuery>,
-) -> ApiResult {
-    let filter = case_filter(&q).map_err(fail)?;
-    let cases = state
-        .engine
-        .store
-        .cases(filter)
-        .await
-        .map_err(|e| fail(WebError::internal(e)))?;
-    to_json(cases)
-}
-
-/// `GET /api/cases.csv`: the same list as `/api/cases` (same filters) as a CSV download.
-pub(crate) async fn cases_csv(
-    State(state): State<WebState>,
-    _admin: Admin,
-    Query(q): Query<CasesQuery>,
-) -> Response {
-    let filter = match case_filter(&q) {
-        Ok(f) => f,
-        Err(e) => return fail(e).into_response(),
-    };
-    match state.engine.store.cases(filter).await {
-        Ok(cases) => (
-            [
-                (CONTENT_TYPE, "text/csv; charset=utf-8"),
-                (
-                    CONTENT_DISPOSITION,
-                    "attachment; filename=\"domwatch-cases.csv\"",
-                ),
-            ],
-            crate::export::cases_csv(&cases),
-        )
-            .into_response(),
-        Err(e) => fail(WebError::internal(e)).into_response(),
-    }
 }
 
 #[derive(Debug, Deserialize)]

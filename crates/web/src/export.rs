@@ -29,37 +29,47 @@ pub const CASE_COLUMNS: [&str; 12] = [
 /// text defused against formula injection.
 pub fn cases_csv(cases: &[CaseRecord]) -> String {
     let mut out = String::with_capacity(128 * (cases.len() + 1));
-    push_row(&mut out, CASE_COLUMNS.iter().map(|c| Cow::Borrowed(*c)));
+    push_case_header(&mut out);
     for c in cases {
-        let time = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
-        let stake = c.at_stake.map(|m| m.round_cents());
-        push_row(
-            &mut out,
-            [
-                Cow::Owned(c.id.to_string()),
-                Cow::Borrowed(c.kind.as_str()),
-                Cow::Borrowed(c.state.as_str()),
-                Cow::Owned(cell(&c.domain.unicode()).into_owned()),
-                cell(c.domain.ascii()),
-                cell(c.registrar_account.as_deref().unwrap_or("")),
-                Cow::Owned(
-                    c.billing_domain_id
-                        .map(|i| i.to_string())
-                        .unwrap_or_default(),
-                ),
-                Cow::Owned(
-                    stake
-                        .map(|m| format!("{:.2}", m.amount))
-                        .unwrap_or_default(),
-                ),
-                Cow::Owned(stake.map(|m| m.currency.to_string()).unwrap_or_default()),
-                Cow::Owned(time(c.opened_at)),
-                Cow::Owned(time(c.updated_at)),
-                cell(&c.summary),
-            ],
-        );
+        push_case_row(&mut out, c);
     }
     out
+}
+
+/// The header row of [`cases_csv`], for a list written in parts.
+pub fn push_case_header(out: &mut String) {
+    push_row(out, CASE_COLUMNS.iter().map(|c| Cow::Borrowed(*c)));
+}
+
+/// One row of [`cases_csv`].
+pub fn push_case_row(out: &mut String, c: &CaseRecord) {
+    let time = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+    let stake = c.at_stake.map(|m| m.round_cents());
+    push_row(
+        out,
+        [
+            Cow::Owned(c.id.to_string()),
+            Cow::Borrowed(c.kind.as_str()),
+            Cow::Borrowed(c.state.as_str()),
+            Cow::Owned(cell(&c.domain.unicode()).into_owned()),
+            cell(c.domain.ascii()),
+            cell(c.registrar_account.as_deref().unwrap_or("")),
+            Cow::Owned(
+                c.billing_domain_id
+                    .map(|i| i.to_string())
+                    .unwrap_or_default(),
+            ),
+            Cow::Owned(
+                stake
+                    .map(|m| format!("{:.2}", m.amount))
+                    .unwrap_or_default(),
+            ),
+            Cow::Owned(stake.map(|m| m.currency.to_string()).unwrap_or_default()),
+            Cow::Owned(time(c.opened_at)),
+            Cow::Owned(time(c.updated_at)),
+            cell(&c.summary),
+        ],
+    );
 }
 
 /// Why a forecast window cannot be shown.

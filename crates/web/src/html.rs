@@ -47,6 +47,9 @@ svg.chart{max-width:100%;height:auto;background:#fff}
 nav.windows{margin:.5rem 0}
 a.button{display:inline-block;padding:.35rem .8rem;border-radius:4px;border:1px solid #98a2b3;background:#fff;color:#1d2330;text-decoration:none}
 code{background:#f0f2f5;padding:0 .2rem;border-radius:3px}
+form.filters{background:#fff;border:1px solid #dde1e7;border-radius:6px;padding:.6rem 1rem;display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:end}
+form.filters input,form.filters select{display:block}
+nav.pager{margin:1rem 0;display:flex;gap:1rem}
 "#;
 
 /// `GET /static/domwatch.css`: served by the app, cacheable for an hour.
@@ -77,7 +80,7 @@ pub fn page(title: &str, frame: &Frame<'_>, body: &str) -> String {
          <title>{} · domwatch</title><link rel=\"stylesheet\" href=\"/static/domwatch.css\"></head><body>",
         esc(title)
     );
-    out.push_str("<header><a href=\"/\">domwatch</a><a href=\"/\">Cases</a><a href=\"/forecast\">Forecast</a><a href=\"/tld-prices\">TLD prices</a><a href=\"/audit\">Audit log</a><span class=\"spacer\"></span>");
+    out.push_str("<header><a href=\"/\">domwatch</a><a href=\"/\">Cases</a><a href=\"/cases\">Case list</a><a href=\"/forecast\">Forecast</a><a href=\"/tld-prices\">TLD prices</a><a href=\"/audit\">Audit log</a><span class=\"spacer\"></span>");
     if let Some(s) = frame.session {
         if let Some(user) = &s.user {
             let _ = write!(out, "<span>{}</span>", esc(user));

@@ -4,7 +4,8 @@
 //!
 //! | route | what |
 //! | --- | --- |
-//! | `GET /` | "Everything is fine", or the open cases grouped by kind with money at stake |
+//! | `GET /` | "Everything is fine", or the summary of open cases by kind: counts, money at stake, the top cases of each kind |
+//! | `GET /cases?state=&kind=&account=&tld=&client=&currency=&min_at_stake=&q=&sort=&page=&per_page=` | every case, a page at a time, filtered and sorted in SQL |
 //! | `GET /cases/{id}` | guide, evidence, fix options with their exact actions, notices, history |
 //! | `POST /cases/{id}/preview` | the dry run of one option (writes nothing) |
 //! | `POST /cases/{id}/fix` | Fix now: applies one option, shows each step's outcome |
@@ -13,9 +14,9 @@
 //! | `GET/POST /login`, `POST /logout` | admin login |
 //! | `GET /api/session` | who is logged in and the CSRF token for API writes |
 //! | `GET /forecast?days=N` | renewal forecast of the last cycle, with a weekly SVG chart |
-//! | `GET /api/cases`, `GET /api/cases/{id}`, `POST /api/cases/{id}/fix`, `GET /api/runs` | JSON |
+//! | `GET /api/cases` (the parameters of `/cases`; with `page` or `per_page` one page with `total` and `next`), `GET /api/cases/{id}`, `POST /api/cases/{id}/fix`, `GET /api/runs` | JSON |
 //! | `GET /api/forecast?days=N` | the renewal forecast as JSON (30, 60, 90 or 365 days) |
-//! | `GET /api/cases.csv` | the case list (same filters as `/api/cases`) as CSV |
+//! | `GET /api/cases.csv` | the whole filtered case list (filters of `/api/cases`) as CSV, sent in batches |
 //! | `GET /api/summary` | open cases, money at stake per currency and kind, last run (store only) |
 //! | `GET /api/tld-prices`, `POST /api/tld-prices/{id}/fix` | TLD price cases as JSON, their Fix now |
 //! | `POST /api/events` | signed WHMCS hook events: queued, then a targeted check of their domains ([`events`]) |
@@ -44,8 +45,12 @@ mod throttle;
 mod tld_prices;
 
 mod api;
+mod case_api;
+mod case_list;
+mod case_params;
 pub mod export;
 mod forecast_page;
+mod summary_page;
 
 pub use auth::{hash_password, AuthConfig, AuthError};
 pub use html::esc;
@@ -210,7 +215,8 @@ impl WebState {
 /// `/metrics` can check that the peer is local.
 pub fn router(state: WebState) -> Router {
     let protected = Router::new()
-        .route("/", get(pages::dashboard))
+        .route("/", get(summary_page::dashboard))
+        .route("/cases", get(case_list::list))
         .route("/cases/{id}", get(pages::case_page))
         .route("/cases/{id}/fix", post(pages::fix_now))
         .route("/cases/{id}/preview", post(pages::preview))
@@ -224,8 +230,8 @@ pub fn router(state: WebState) -> Router {
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))
         .route("/api/session", get(api::session))
-        .route("/api/cases", get(api::cases))
-        .route("/api/cases.csv", get(api::cases_csv))
+        .route("/api/cases", get(case_api::cases))
+        .route("/api/cases.csv", get(case_api::cases_csv))
         .route("/api/forecast", get(api::forecast))
         .route("/forecast", get(forecast_page::forecast_page))
         .route("/api/cases/{id}", get(api::case))

@@ -1,14 +1,13 @@
 //! `/metrics` (Prometheus text exposition, written by hand) and `/healthz`.
 
 use crate::auth;
-use crate::pages::sums_per_currency;
 use crate::{security, WebError, WebState};
 use axum::extract::{Request, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use domwatch_core::detect::CaseKind;
-use domwatch_store::CaseFilter;
+use domwatch_store::CaseState;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -97,8 +96,9 @@ pub(crate) async fn metrics(State(state): State<WebState>, request: Request) -> 
 
 async fn render(state: &WebState) -> Result<String, WebError> {
     let store = &state.engine.store;
+    // Counted and summed in SQL: the scrape costs the same at any number of cases.
     let open = store
-        .cases(CaseFilter::open())
+        .case_summary(Some(CaseState::Open))
         .await
         .map_err(WebError::internal)?;
     let runs = store
@@ -106,10 +106,10 @@ async fn render(state: &WebState) -> Result<String, WebError> {
         .await
         .map_err(WebError::internal)?;
 
-    let mut per_kind: BTreeMap<&'static str, usize> =
+    let mut per_kind: BTreeMap<&'static str, i64> =
         CaseKind::ALL.iter().map(|k| (k.as_str(), 0)).collect();
-    for c in &open {
-        *per_kind.entry(c.kind.as_str()).or_default() += 1;
+    for k in &open.kinds {
+        *per_kind.entry(k.kind.as_str()).or_default() += k.count;
     }
     let mut out = String::new();
     out.push_str(
@@ -119,12 +119,12 @@ async fn render(state: &WebState) -> Result<String, WebError> {
         let _ = writeln!(out, "domwatch_open_cases{{kind=\"{}\"}} {n}", label(kind));
     }
     out.push_str("# HELP domwatch_money_at_stake Money at stake per renewal over all open cases, per currency.\n# TYPE domwatch_money_at_stake gauge\n");
-    for (currency, amount) in sums_per_currency(open.iter()) {
+    for sum in &open.at_stake {
         let _ = writeln!(
             out,
             "domwatch_money_at_stake{{currency=\"{}\"}} {}",
-            label(&currency),
-            amount.normalize()
+            label(sum.currency.as_str()),
+            sum.amount.normalize()
         );
     }
 

@@ -9,15 +9,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use chrono::{DateTime, Utc};
-use domwatch_core::detect::CaseKind;
 use domwatch_core::plan::{guide, Guide, PlanOption, Target};
 use domwatch_engine::{FixReport, Mode, StepOutcome};
-use domwatch_store::{
-    ActionRecord, CaseEvent, CaseFilter, CaseRecord, CaseState, NoticeRecord, RunRecord,
-};
-use rust_decimal::Decimal;
+use domwatch_store::{ActionRecord, CaseEvent, CaseRecord, CaseState, NoticeRecord};
 use serde::Deserialize;
-use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::time::Duration;
 
@@ -36,7 +31,7 @@ fn fail(error: WebError) -> HtmlError {
     HtmlError(error)
 }
 
-fn time(at: DateTime<Utc>) -> String {
+pub(crate) fn time(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
@@ -45,77 +40,7 @@ fn actor(user: &str) -> String {
     format!("web:{user}")
 }
 
-/// Sums per currency, e.g. `120.00 EUR, 35.50 USD`.
-pub(crate) fn sums_per_currency<'a>(
-    cases: impl IntoIterator<Item = &'a CaseRecord>,
-) -> BTreeMap<String, Decimal> {
-    let mut sums = BTreeMap::new();
-    for c in cases {
-        if let Some(m) = c.at_stake {
-            *sums.entry(m.currency.to_string()).or_insert(Decimal::ZERO) += m.amount;
-        }
-    }
-    sums
-}
-
-fn format_sums(sums: &BTreeMap<String, Decimal>) -> String {
-    if sums.is_empty() {
-        return "—".to_string();
-    }
-    sums.iter()
-        .map(|(currency, amount)| format!("{:.2} {}", amount, esc(currency)))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn last_run_line(run: Option<&RunRecord>) -> String {
-    let Some(run) = run else {
-        return "<p class=\"muted\" id=\"last-run\">No monitoring run yet: the first one starts with <code>domwatch serve</code> or <code>domwatch check</code>.</p>".into();
-    };
-    let took = run
-        .finished_at
-        .map(|f| {
-            format!(
-                ", took {:.1} s",
-                (f - run.started_at).num_milliseconds() as f64 / 1000.0
-            )
-        })
-        .unwrap_or_default();
-    let status = match (run.status.as_str(), &run.error) {
-        ("failed", Some(e)) => format!(
-            "<strong class=\"outcome-failed\">failed</strong>: {}",
-            esc(e)
-        ),
-        (s, _) => format!("<strong>{}</strong>", esc(s)),
-    };
-    format!(
-        "<p id=\"last-run\">Last run #{}: {}, {status}{took}.</p>",
-        run.id,
-        time(run.started_at)
-    )
-}
-
-// ---- dashboard ------------------------------------------------------------------------
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct DashboardQuery {
-    /// Set after "Check now" was pressed.
-    check: Option<String>,
-}
-
-fn check_now_button(state: &WebState, session: &SessionInfo, query: &DashboardQuery) -> String {
-    if state.check_now.is_none() {
-        return String::new();
-    }
-    let mut b = format!(
-        "<form method=\"post\" action=\"/check\">{}<button type=\"submit\" name=\"check\">Check now</button></form>",
-        csrf_field(session)
-    );
-    if query.check.as_deref() == Some("requested") {
-        b.push_str("<p class=\"muted\" id=\"check-requested\">A check was requested: it starts as soon as the running one (if any) is done. Reload in a moment.</p>");
-    }
-    b
-}
+// ---- Check now (the button is on the summary, `summary_page.rs`) ----------------------
 
 pub(crate) async fn check_now(State(state): State<WebState>, admin: Admin) -> Response {
     match &state.check_now {
@@ -130,93 +55,6 @@ pub(crate) async fn check_now(State(state): State<WebState>, admin: Admin) -> Re
         ))
         .into_response(),
     }
-}
-
-pub(crate) async fn dashboard(
-    State(state): State<WebState>,
-    admin: Admin,
-    Query(query): Query<DashboardQuery>,
-) -> PageResult {
-    let store = &state.engine.store;
-    let cases = store
-        .cases(CaseFilter::open())
-        .await
-        .map_err(|e| fail(WebError::internal(e)))?;
-    let runs = store
-        .runs(1)
-        .await
-        .map_err(|e| fail(WebError::internal(e)))?;
-    let last = runs.first();
-    let mut body = String::new();
-    if cases.is_empty() {
-        match last {
-            Some(run) if run.status == "failed" => body.push_str(
-                "<h1>No open cases</h1><p class=\"warn\">But the last monitoring run failed, so problems may be unseen.</p>",
-            ),
-            Some(_) => body.push_str(
-                "<div class=\"fine\" id=\"everything-fine\"><h1>Everything is fine</h1><p>Billing and every registrar agree: no open cases.</p></div>",
-            ),
-            None => body.push_str("<h1>No open cases</h1>"),
-        }
-        body.push_str(&last_run_line(last));
-        body.push_str(&check_now_button(&state, &admin.session, &query));
-        return Ok(Html(page(
-            "Everything is fine",
-            &frame(&state, &admin.session),
-            &body,
-        )));
-    }
-
-    let mut by_kind: BTreeMap<CaseKind, Vec<&CaseRecord>> = BTreeMap::new();
-    for c in &cases {
-        by_kind.entry(c.kind).or_default().push(c);
-    }
-    let _ = write!(
-        body,
-        "<h1>{} open case{}</h1>",
-        cases.len(),
-        if cases.len() == 1 { "" } else { "s" }
-    );
-    body.push_str(&last_run_line(last));
-    body.push_str(&check_now_button(&state, &admin.session, &query));
-    let _ = write!(
-        body,
-        "<p>Money at stake per renewal: <strong id=\"total-at-stake\">{}</strong></p>",
-        format_sums(&sums_per_currency(cases.iter()))
-    );
-    body.push_str(
-        "<p><a class=\"button\" id=\"download-csv\" href=\"/api/cases.csv\" download>Download CSV</a> \
-         <span class=\"muted\">(open cases; <a href=\"/api/cases.csv?state=all\" download>all cases</a>)</span></p>",
-    );
-    for (kind, group) in &by_kind {
-        let _ = write!(
-            body,
-            "<section class=\"kind\" id=\"kind-{kind}\"><h2>{title} <span class=\"badge count\">{n}</span></h2>\
-             <p class=\"muted\">At stake: <span class=\"at-stake\">{sum}</span></p>\
-             <table><tr><th>Case</th><th>Domain</th><th>Summary</th><th>At stake</th><th>Open since</th></tr>",
-            kind = kind.as_str(),
-            title = esc(kind.title()),
-            n = group.len(),
-            sum = format_sums(&sums_per_currency(group.iter().copied())),
-        );
-        for c in group {
-            let _ = write!(
-                body,
-                "<tr><td><a class=\"case-link\" href=\"/cases/{id}\">#{id}</a></td><td><a href=\"/cases/{id}\">{domain}</a></td><td>{summary}</td><td>{stake}</td><td>{since}</td></tr>",
-                id = c.id,
-                domain = esc(&c.domain.display()),
-                summary = esc(&c.summary),
-                stake = c.at_stake.map(|m| esc(&m.to_string())).unwrap_or_default(),
-                since = time(c.opened_at),
-            );
-        }
-        body.push_str("</table></section>");
-    }
-    Ok(Html(page(
-        "Open cases",
-        &frame(&state, &admin.session),
-        &body,
-    )))
 }
 
 // ---- case page ------------------------------------------------------------------------

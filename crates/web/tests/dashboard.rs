@@ -66,6 +66,7 @@ fn finding(kind: CaseKind, domain: &str, billing_id: Option<u64>, summary: &str)
         domain: DomainName::parse(domain).unwrap(),
         billing_domain_id: billing_id,
         registrar_account: Some("fake".into()),
+        client_id: billing_id.map(|id| id + 100),
         summary: summary.into(),
         evidence: Vec::new(),
         at_stake: None,
@@ -1138,4 +1139,201 @@ async fn tld_prices_page_shows_the_term_table_escaped_and_fix_now_plans_first() 
         "{}",
         api.body
     );
+}
+
+// ---- large stores: the summary, the case list, the paged API ----------------------------
+
+/// Opens `n` more cases of one kind, `bulkNNNN.example`, with stakes of NNNN cents.
+async fn seed_bulk(engine: &Engine, kind: CaseKind, n: u32) {
+    let findings: Vec<Finding> = (1..=n)
+        .map(|i| {
+            let name = format!("bulk{i:04}.example");
+            let mut f = finding(kind, &name, Some(u64::from(i)), &format!("{name} drifts"));
+            f.at_stake = Some(eur(rust_decimal::Decimal::new(i64::from(i), 2)));
+            f
+        })
+        .collect();
+    let at = engine.clock.now();
+    let run = engine.store.begin_run(at, false).await.unwrap();
+    engine
+        .store
+        .sync_findings(run, at, &findings, &HashSet::new())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_summary_shows_each_kinds_top_cases_and_links_to_the_rest() {
+    let h = harness(password_auth()).await;
+    seed(&h.engine).await;
+    seed_bulk(&h.engine, CaseKind::StatusDrift, 7).await;
+    let mut client = logged_in(&h).await;
+    let page = client.get("/").await;
+    assert!(
+        page.body.contains("<h1>13 open cases</h1>"),
+        "{}",
+        page.body
+    );
+    let status = section(&page.body, "kind-status_drift");
+    assert!(
+        status.contains("<span class=\"badge count\">8</span>"),
+        "{status}"
+    );
+    assert_eq!(status.matches("class=\"case-link\"").count(), 5, "{status}");
+    // The most at stake first: bulk0007 (0.07 EUR) … bulk0003; evil.org has none.
+    assert!(status.contains("bulk0007.example") && !status.contains("bulk0002.example"));
+    assert!(!status.contains("evil.org"), "{status}");
+    assert!(
+        status.contains(
+            "<a class=\"kind-all\" href=\"/cases?kind=status_drift\">All 8 cases of this kind</a>"
+        ),
+        "{status}"
+    );
+    // Kinds that fit show no "all" link.
+    assert!(!section(&page.body, "kind-renewal_underpriced").contains("kind-all"));
+    assert!(page.body.contains("id=\"case-list\" href=\"/cases\""));
+}
+
+#[tokio::test]
+async fn the_case_list_filters_sorts_and_pages_with_links_that_keep_the_filters() {
+    let h = harness(password_auth()).await;
+    seed(&h.engine).await;
+    seed_bulk(&h.engine, CaseKind::StatusDrift, 5).await;
+    let mut client = logged_in(&h).await;
+
+    let all = client.get("/cases").await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.body);
+    assert!(
+        all.body
+            .contains("<strong>11</strong> cases match · page 1 of 1"),
+        "{}",
+        all.body
+    );
+    assert_eq!(all.body.matches("class=\"case-row\"").count(), 11);
+    assert!(!all.body.contains("id=\"pager\""));
+    // Untrusted text stays text.
+    assert!(!all.body.contains(HOSTILE_SUMMARY));
+    assert!(all
+        .body
+        .contains("&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt;"));
+
+    let kind = client.get("/cases?kind=renewal_underpriced").await;
+    assert_eq!(kind.body.matches("class=\"case-row\"").count(), 2);
+    assert!(kind
+        .body
+        .contains("<option value=\"renewal_underpriced\" selected>"));
+    // A Unicode name finds its A-label; the form shows what was typed.
+    let idn = client.get("/cases?q=M%C3%BCller").await;
+    assert_eq!(
+        idn.body.matches("class=\"case-row\"").count(),
+        1,
+        "{}",
+        idn.body
+    );
+    assert!(idn.body.contains("müller.shop") && idn.body.contains("value=\"Müller\""));
+    // The client column links to that client's cases (a.com is billed to client 108).
+    assert!(all.body.contains("<a href=\"/cases?client=108\">#108</a>"));
+    let client_108 = client.get("/cases?client=108").await;
+    assert_eq!(client_108.body.matches("class=\"case-row\"").count(), 1);
+    let usd = client.get("/cases?currency=usd&min_at_stake=5").await;
+    assert_eq!(usd.body.matches("class=\"case-row\"").count(), 1);
+    assert!(usd.body.contains("c.net"));
+
+    // Pages of four by domain: the links keep the filters and the sort.
+    let first = client
+        .get("/cases?sort=domain&per_page=4&account=fake")
+        .await;
+    assert!(first.body.contains("page 1 of 3"), "{}", first.body);
+    let next = "href=\"/cases?sort=domain&amp;per_page=4&amp;account=fake&amp;page=2\"";
+    assert!(
+        first.body.contains(&format!("rel=\"next\" {next}")),
+        "{}",
+        first.body
+    );
+    assert!(first.body.contains(
+        "rel=\"last\" href=\"/cases?sort=domain&amp;per_page=4&amp;account=fake&amp;page=3\""
+    ));
+    let last = client
+        .get("/cases?sort=domain&per_page=4&account=fake&page=3")
+        .await;
+    assert_eq!(last.body.matches("class=\"case-row\"").count(), 3);
+    assert!(last.body.contains("rel=\"prev\"") && !last.body.contains("rel=\"next\""));
+    assert!(last.body.contains("xn--mller-kva.shop") || last.body.contains("müller.shop"));
+    assert!(first
+        .body
+        .contains("id=\"download-filtered-csv\" href=\"/api/cases.csv?account=fake\""));
+    // A value from the URL is escaped in the form.
+    let odd = client.get("/cases?account=%22%3E%3Cb%3Ex").await;
+    assert!(
+        odd.body.contains("value=\"&quot;&gt;&lt;b&gt;x\""),
+        "{}",
+        odd.body
+    );
+
+    for (uri, parameter) in [
+        ("/cases?page=0", "`page`"),
+        ("/cases?knd=status_drift", "`knd`"),
+        ("/cases?q=%3Cscript%3E", "`q`"),
+        ("/cases?sort=price", "`sort`"),
+    ] {
+        let bad = client.get(uri).await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{uri}");
+        assert!(bad.body.contains(parameter), "{uri}: {}", bad.body);
+        assert!(!bad.body.contains("<script>"), "{}", bad.body);
+    }
+}
+
+#[tokio::test]
+async fn the_api_pages_with_total_and_next_and_the_csv_streams_the_filtered_list() {
+    let h = harness(password_auth()).await;
+    seed(&h.engine).await;
+    seed_bulk(&h.engine, CaseKind::StatusDrift, 2_345).await;
+    let mut client = logged_in(&h).await;
+
+    let mut uri = "/api/cases?kind=status_drift&per_page=500&sort=oldest".to_string();
+    let mut seen = HashSet::new();
+    let mut pages = 0;
+    loop {
+        let answer = client.get(&uri).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        let v: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+        assert_eq!(v["total"], 2_346);
+        assert_eq!(v["pages"], 5);
+        for c in v["cases"].as_array().unwrap() {
+            assert_eq!(c["kind"], "status_drift");
+            assert!(seen.insert(c["id"].as_i64().unwrap()));
+        }
+        pages += 1;
+        match v["next"].as_str() {
+            Some(next) => uri = next.to_string(),
+            None => break,
+        }
+    }
+    assert_eq!((pages, seen.len()), (5, 2_346));
+    let search: serde_json::Value =
+        serde_json::from_str(&client.get("/api/cases?q=bulk0042&page=1").await.body).unwrap();
+    assert_eq!(search["total"], 1);
+    assert_eq!(search["cases"][0]["domain"], "bulk0042.example");
+    assert!(search["next"].is_null());
+    let bad = client.get("/api/cases?min_at_stake=lots").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let error: serde_json::Value = serde_json::from_str(&bad.body).unwrap();
+    assert!(error["error"].as_str().unwrap().contains("`min_at_stake`"));
+
+    // The CSV is the whole filtered list, written in batches of a thousand.
+    let csv = client.get("/api/cases.csv?kind=status_drift").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let lines: Vec<&str> = csv.body.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 1 + 2_346);
+    assert!(lines[0].starts_with("id,kind,state,domain"));
+    let ids: HashSet<&str> = lines[1..]
+        .iter()
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2_346);
+    let only = client.get("/api/cases.csv?tld=shop").await;
+    assert_eq!(only.body.split("\r\n").filter(|l| !l.is_empty()).count(), 2);
+    let paged = client.get("/api/cases.csv?page=2").await;
+    assert_eq!(paged.status, StatusCode::BAD_REQUEST);
+    assert!(paged.body.contains("whole filtered list"));
 }
