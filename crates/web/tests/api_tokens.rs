@@ -37,6 +37,7 @@ async fn api() -> Api {
         kind: CaseKind::ExpiryDrift,
         domain: DomainName::parse("drift.com").unwrap(),
         billing_domain_id: Some(7),
+        client_id: None,
         registrar_account: Some("fake".into()),
         summary: "drift.com expires later at the registrar".into(),
         evidence: Vec::new(),
