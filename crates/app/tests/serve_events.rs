@@ -297,6 +297,28 @@ async fn a_paid_invoice_withdraws_the_cancellation_within_5_seconds() {
     }
     let retaken = store.inbound_event(waiting).await.unwrap().unwrap();
     assert_eq!(retaken.attempts, 2, "taken over from the dead worker once");
+
+    // The same targeted check by hand.
+    let out = Command::new(BIN)
+        .args([
+            "check",
+            "--json",
+            "--domain",
+            unpaid.name.ascii(),
+            "--config",
+        ])
+        .arg(&config)
+        .env("DOMWATCH_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["targeted"], json!([unpaid.name.ascii()]), "{report}");
+    assert_eq!(report["billing_domains"], 1, "{report}");
     drop(sandboxes);
 }
 
