@@ -148,7 +148,7 @@ impl Engine {
     }
 
     /// Strikes for billed domains missing at the registrar (a dry run counts this one).
-    pub(crate) async fn count_strikes(
+    async fn count_strikes(
         &self,
         run_id: Option<i64>,
         joined: &mut Joined,

@@ -40,6 +40,39 @@ fn find(portfolio: &Portfolio, drift: Drift) -> SeedDomain {
         .unwrap_or_else(|| panic!("portfolio has a {drift:?} domain"))
 }
 
+/// A targeted check reads just its domains: each by name (also an IDN), with its client's
+/// currency; a name WHMCS does not hold is simply not in the list.
+#[tokio::test]
+async fn named_listing_reads_just_those_domains() {
+    let sandbox = sandbox(300).await;
+    let client = client_for(&sandbox, 40);
+    let portfolio = sandbox.portfolio();
+    let full = client.list_billing_domains().await.unwrap();
+    let mut wanted: Vec<domwatch_core::DomainName> = portfolio
+        .domains()
+        .filter(|d| d.billing.is_some())
+        .filter(|d| d.name.is_idn())
+        .take(1)
+        .chain(portfolio.domains().filter(|d| d.billing.is_some()).take(2))
+        .map(|d| d.name)
+        .collect();
+    assert!(wanted[0].is_idn(), "the portfolio bills an IDN");
+    wanted.push(domwatch_core::DomainName::parse("not-billed-anywhere.example").unwrap());
+    let named = client
+        .list_billing_domains_named(&wanted, &KnownClientCurrencies::new())
+        .await
+        .unwrap();
+    let held = wanted.len() - 1;
+    assert_eq!(named.domains.len(), held, "{:?}", named.domains);
+    for got in &named.domains {
+        let same = full.domains.iter().find(|d| d.id == got.id).unwrap();
+        assert_eq!(
+            got, same,
+            "the same row as the full listing, currency included"
+        );
+    }
+}
+
 #[tokio::test]
 async fn listing_matches_the_portfolio_across_pages() {
     let sandbox = sandbox(300).await;

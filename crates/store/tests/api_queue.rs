@@ -14,7 +14,31 @@ on_both_backends!(
     tokens_are_created_once_listed_used_and_revoked,
     events_are_queued_once_and_replays_refused,
     events_are_claimed_by_one_worker_and_retried_after_a_lease,
+    absence_strikes_are_read_without_changing_them,
 );
+
+/// What a targeted check reads of the "missing at registrar" strikes: the counts of full
+/// cycles, unchanged by reading.
+async fn absence_strikes_are_read_without_changing_them(store: &Store) {
+    let name = |s: &str| domwatch_core::DomainName::parse(s).unwrap();
+    let gone = name("gone.com");
+    let here = name("here.com");
+    let scope: std::collections::HashSet<_> = [gone.clone(), here.clone()].into();
+    for run in 1..=2 {
+        store
+            .record_absences(run, std::slice::from_ref(&gone), &scope)
+            .await
+            .unwrap();
+    }
+    for _ in 0..3 {
+        let strikes = store
+            .absence_strikes(&[gone.clone(), here.clone()])
+            .await
+            .unwrap();
+        assert_eq!(strikes.get(&gone), Some(&2));
+        assert_eq!(strikes.get(&here), None);
+    }
+}
 
 async fn tokens_are_created_once_listed_used_and_revoked(store: &Store) {
     let id = store

@@ -30,6 +30,11 @@ pub const MAX_EVENT_BYTES: usize = 64 * 1024;
 /// Domains one event may name.
 const MAX_DOMAINS: usize = 100;
 
+/// The accepted event names, for the API description.
+pub(crate) fn event_names() -> Vec<&'static str> {
+    EVENT_NAMES.to_vec()
+}
+
 /// The lowercase hex HMAC-SHA256 of `"<timestamp>.<body>"`: what a sender puts after
 /// `sha256=` (WHMCS hooks, outbound webhooks and tests sign the same way).
 pub fn signature(secret: &[u8], timestamp: &str, body: &[u8]) -> String {

@@ -19,6 +19,7 @@
 //! | `GET /api/cases.csv` | the whole filtered case list (filters of `/api/cases`) as CSV, sent in batches |
 //! | `GET /api/summary` | open cases, money at stake per currency and kind, last run (store only) |
 //! | `GET /api/tld-prices`, `POST /api/tld-prices/{id}/fix` | TLD price cases as JSON, their Fix now |
+//! | `GET /api/openapi.json` | this JSON API as OpenAPI 3.1 ([`openapi`]; public) |
 //! | `POST /api/events` | signed WHMCS hook events: queued, then a targeted check of their domains ([`events`]) |
 //! | `GET /metrics` | Prometheus text format (bearer token, login, or this machine) |
 //! | `GET /healthz` | liveness and database reachability |
@@ -37,6 +38,7 @@ mod chart;
 pub mod events;
 mod html;
 mod metrics;
+pub mod openapi;
 mod pages;
 pub mod security;
 mod server;
@@ -246,6 +248,7 @@ pub fn router(state: WebState) -> Router {
         .route("/healthz", get(metrics::healthz))
         .route("/metrics", get(metrics::metrics))
         .route("/static/domwatch.css", get(html::stylesheet))
+        .route("/api/openapi.json", get(openapi::serve_document))
         // Signed by the sender; no session, token or CSRF token (see `events`).
         .route(
             "/api/events",

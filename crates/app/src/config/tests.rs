@@ -406,3 +406,37 @@ fn missing_secret_file_is_reported_with_its_path() {
         "{e}"
     );
 }
+
+#[test]
+fn events_secret_from_file_key_or_environment_and_long_enough() {
+    let none = RawConfig::from_toml("")
+        .unwrap()
+        .resolve(&env(&[]))
+        .unwrap();
+    assert!(none.events_secret.is_none(), "events are off by default");
+    let inline = "0123456789abcdef0123456789abcdef";
+    let c = RawConfig::from_toml(&format!("[events]\nsecret = \"{inline}\""))
+        .unwrap()
+        .resolve(&env(&[]))
+        .unwrap();
+    assert_eq!(c.events_secret.as_ref().unwrap().expose(), inline);
+    assert!(
+        !format!("{c:?}").contains(inline),
+        "the secret is never printed"
+    );
+    let from_env = "fedcba9876543210fedcba9876543210";
+    let c = RawConfig::from_toml(&format!("[events]\nsecret = \"{inline}\""))
+        .unwrap()
+        .resolve(&env(&[("DOMWATCH_EVENTS_SECRET", from_env)]))
+        .unwrap();
+    assert_eq!(c.events_secret.unwrap().expose(), from_env, "env wins");
+    let short = err("[events]\nsecret = \"short\"");
+    assert!(
+        short.contains("events.secret") && short.contains("openssl rand -hex 32"),
+        "{short}"
+    );
+    assert!(
+        err("[events]\nsecrets = \"x\"").contains("secrets"),
+        "unknown keys are named"
+    );
+}
