@@ -68,6 +68,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let state = WebState::new(runtime.engine.clone(), auth)
         .with_security(security)
         .with_check_trigger(check_now.clone());
+    if !runtime.webhooks.is_empty() {
+        tokio::spawn(deliver_webhooks(runtime.webhooks.clone(), stop_rx.clone()));
+    }
     let mut server_stop = stop_rx.clone();
     let server = domwatch_web::serve(listener, state, async move {
         let _ = server_stop.wait_for(|stop| *stop).await;
@@ -179,6 +182,29 @@ where
         }
     }
     cycles
+}
+
+/// How often `serve` sends the webhook outbox: new events go out within this, retries
+/// when their backoff has passed.
+const WEBHOOK_EVERY: Duration = Duration::from_secs(10);
+
+/// Sends the webhook outbox every [`WEBHOOK_EVERY`] until shutdown. Deliveries are claimed
+/// in the store, so several instances (or a `check` beside `serve`) never send one twice.
+async fn deliver_webhooks(
+    dispatcher: domwatch_webhooks::Dispatcher,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut ticker = tokio::time::interval(WEBHOOK_EVERY);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.wait_for(|stop| *stop) => break,
+        }
+        if let Err(error) = dispatcher.deliver_due(chrono::Utc::now()).await {
+            tracing::error!(%error, "webhook outbox could not be read; tried again shortly");
+        }
+    }
 }
 
 /// The scheduler's cycle: a full monitoring run on the engine.

@@ -13,6 +13,7 @@ mod outbox;
 mod prices;
 mod records;
 mod sync;
+mod webhooks;
 
 pub use caches::*;
 pub use claims::*;
@@ -20,6 +21,7 @@ pub use forecasts::*;
 pub use outbox::*;
 pub use prices::*;
 pub use records::*;
+pub use webhooks::{ClaimedDelivery, DeliveryOutcome, WebhookDeliveryRecord, WebhookEndpoint};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use domwatch_core::detect::CaseKind;

@@ -203,6 +203,8 @@ pub struct RawConfig {
     pub notices: RawNotices,
     #[serde(default)]
     pub serve: RawServe,
+    #[serde(default)]
+    pub webhooks: Vec<super::webhooks::RawWebhook>,
 }
 
 impl RawConfig {

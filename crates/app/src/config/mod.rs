@@ -20,6 +20,7 @@ mod sources;
 #[cfg(test)]
 mod tests;
 mod tld_prices;
+mod webhooks;
 mod whmcs;
 
 pub use dashboard::DashboardSettings;
@@ -54,6 +55,8 @@ pub struct Config {
     pub dashboard: DashboardSettings,
     /// domwatch's own e-mail (digest, lifecycle actions), when `notices.smtp_url` is set.
     pub mail: Option<domwatch_mail::MailConfig>,
+    /// `[[webhooks]]`: where case changes are posted.
+    pub webhooks: Vec<domwatch_webhooks::Endpoint>,
 }
 
 impl Config {

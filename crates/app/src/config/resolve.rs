@@ -34,6 +34,7 @@ impl RawConfig {
         let mail = resolve_mail(&self.notices, env)?;
         let notice_channels = notice_channels(self.notices.channels)?;
         let dashboard = self.serve.dashboard(env)?;
+        let webhooks = super::webhooks::resolve_webhooks(&self.webhooks, env)?;
         Ok(Config {
             dashboard,
             database_url,
@@ -56,6 +57,7 @@ impl RawConfig {
             registrar_mail: self.notices.registrar_mail,
             mail,
             secure_cookies: secure_cookies(env, self.serve.secure_cookies)?,
+            webhooks,
         })
     }
 }

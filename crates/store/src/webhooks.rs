@@ -1,0 +1,451 @@
+//! The outbox of outbound webhooks.
+//!
+//! Events are written in the transaction of the case change they tell (`sync_findings`
+//! for opened / reopened / resolved, [`Store::audit_and_finish_claimed`] for a fix or an
+//! automatic write), at most once per change: `event_key` is unique. Nothing is queued
+//! while no endpoint is configured. The sender fans events out into one delivery per
+//! endpoint, claims due deliveries with a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL;
+//! SQLite runs the one claiming `UPDATE` alone), sends, and records the outcome only
+//! while it still holds the claim. A sender that dies after sending leaves a claim whose
+//! lease runs out: the delivery goes again with the same delivery id, which receivers use
+//! to de-duplicate.
+
+use crate::{get, parse_ts, q, ts, Backend, CaseRecord, Result, Store, StoreError, CASE_COLUMNS};
+use chrono::{DateTime, Utc};
+use domwatch_core::plan::Action;
+use domwatch_core::webhook::EventKind;
+use std::collections::HashMap;
+
+/// One configured endpoint: `key` names it in the store without its URL (which may hold
+/// a token), `host` is what the delivery log shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookEndpoint {
+    pub key: String,
+    pub host: String,
+}
+
+/// A case change to tell, inside the transaction that makes it.
+#[derive(Debug, Clone)]
+pub(crate) struct CaseChange {
+    pub kind: EventKind,
+    pub case_id: i64,
+    pub opening: i64,
+    /// Fix and automatic events: the action's key (the event's key) and what it did.
+    pub action: Option<(String, String)>,
+}
+
+/// A delivery claimed for sending, with the event it carries.
+#[derive(Debug, Clone)]
+pub struct ClaimedDelivery {
+    pub id: i64,
+    pub delivery_id: String,
+    pub endpoint: String,
+    /// Including this one.
+    pub attempts: u32,
+    pub event: String,
+    pub occurred_at: DateTime<Utc>,
+    /// `{"case": {...}, "text": "..."}` as of the change.
+    pub payload: serde_json::Value,
+}
+
+/// What one try of a delivery came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    Delivered {
+        status: u16,
+    },
+    /// `retry_at`: when to try again; `None`: give up.
+    Failed {
+        status: Option<u16>,
+        error: String,
+        retry_at: Option<DateTime<Utc>>,
+    },
+}
+
+/// A row of the delivery log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookDeliveryRecord {
+    pub id: i64,
+    pub event: String,
+    pub case_id: Option<i64>,
+    pub host: String,
+    pub delivery_id: String,
+    /// pending | delivered | failed
+    pub status: String,
+    pub attempts: i64,
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+impl Store {
+    /// Records the configured endpoints. A new (or re-added) endpoint gets the events from
+    /// now on, not the history; one no longer configured keeps its deliveries waiting.
+    pub async fn register_webhook_endpoints(&self, endpoints: &[WebhookEndpoint]) -> Result<()> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(q("starting a transaction"))?;
+        let rows = sqlx::query("SELECT endpoint, active FROM webhook_endpoints")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(q("reading webhook endpoints"))?;
+        let mut known = HashMap::new();
+        for r in &rows {
+            known.insert(get::<String>(r, "endpoint")?, get::<i64>(r, "active")? == 1);
+        }
+        for e in endpoints {
+            let sql = match known.get(&e.key) {
+                Some(true) => continue,
+                Some(false) => "UPDATE webhook_endpoints SET active = 1, host = $2, since_event_id = (SELECT COALESCE(MAX(id), 0) FROM webhook_events) WHERE endpoint = $1",
+                None => "INSERT INTO webhook_endpoints (endpoint, host, since_event_id, active) VALUES ($1, $2, (SELECT COALESCE(MAX(id), 0) FROM webhook_events), 1) ON CONFLICT (endpoint) DO NOTHING",
+            };
+            sqlx::query(sql)
+                .bind(&e.key)
+                .bind(&e.host)
+                .execute(&mut *tx)
+                .await
+                .map_err(q("registering a webhook endpoint"))?;
+        }
+        for (key, _) in known.iter().filter(|(_, active)| **active) {
+            if !endpoints.iter().any(|e| &e.key == key) {
+                sqlx::query("UPDATE webhook_endpoints SET active = 0 WHERE endpoint = $1")
+                    .bind(key)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(q("retiring a webhook endpoint"))?;
+            }
+        }
+        tx.commit().await.map_err(q("committing webhook endpoints"))
+    }
+
+    /// Creates the deliveries of `endpoint` for its events (`kinds`) that have none yet,
+    /// each with an id from `new_id`. Returns how many were created.
+    pub async fn fan_out_webhook_events(
+        &self,
+        endpoint: &str,
+        kinds: &[EventKind],
+        at: DateTime<Utc>,
+        new_id: &mut (dyn FnMut() -> String + Send),
+    ) -> Result<u64> {
+        if kinds.is_empty() {
+            return Ok(0);
+        }
+        let names = kinds
+            .iter()
+            .map(|k| format!("'{}'", k.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT e.id FROM webhook_events e JOIN webhook_endpoints p ON p.endpoint = $1 AND p.active = 1
+             WHERE e.id > p.since_event_id AND e.event IN ({names})
+               AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.endpoint = $1)
+             ORDER BY e.id LIMIT 500"
+        );
+        let mut created = 0;
+        loop {
+            let rows = sqlx::query(&sql)
+                .bind(endpoint)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(q("finding events to deliver"))?;
+            for r in &rows {
+                let done = sqlx::query(
+                    "INSERT INTO webhook_deliveries (event_id, endpoint, delivery_id, status, attempts, next_attempt_at, created_at)
+                     VALUES ($1, $2, $3, 'pending', 0, $4, $4) ON CONFLICT DO NOTHING",
+                )
+                .bind(get::<i64>(r, "id")?)
+                .bind(endpoint)
+                .bind(new_id())
+                .bind(ts(at))
+                .execute(&self.pool)
+                .await
+                .map_err(q("queueing a webhook delivery"))?;
+                created += done.rows_affected();
+            }
+            if rows.len() < 500 {
+                return Ok(created);
+            }
+        }
+    }
+
+    /// Claims up to `limit` due deliveries of active endpoints for `owner` until
+    /// `lease_until`, counting the attempt. Concurrent senders never get the same row.
+    pub async fn claim_webhook_deliveries(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<ClaimedDelivery>> {
+        let lock = match self.backend {
+            Backend::Postgres => "FOR UPDATE OF d SKIP LOCKED",
+            // SQLite has one writer: the UPDATE below claims in one step.
+            Backend::Sqlite => "",
+        };
+        let claim = format!(
+            "UPDATE webhook_deliveries SET owner = $1, lease_until = $2, attempts = attempts + 1
+             WHERE id IN (
+               SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints p ON p.endpoint = d.endpoint AND p.active = 1
+               WHERE d.status = 'pending' AND d.next_attempt_at <= $3 AND (d.lease_until IS NULL OR d.lease_until < $3)
+               ORDER BY d.id LIMIT $4 {lock})
+             RETURNING id"
+        );
+        let claimed = sqlx::query(&claim)
+            .bind(owner)
+            .bind(ts(lease_until))
+            .bind(ts(now))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(q("claiming webhook deliveries"))?;
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(
+            "SELECT d.id, d.delivery_id, d.endpoint, d.attempts, e.event, e.occurred_at, e.payload
+             FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id
+             WHERE d.owner = $1 AND d.lease_until = $2 AND d.status = 'pending' ORDER BY d.id",
+        )
+        .bind(owner)
+        .bind(ts(lease_until))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(q("reading claimed webhook deliveries"))?;
+        rows.iter()
+            .map(|r| {
+                Ok(ClaimedDelivery {
+                    id: get(r, "id")?,
+                    delivery_id: get(r, "delivery_id")?,
+                    endpoint: get(r, "endpoint")?,
+                    attempts: get::<i64>(r, "attempts")?.max(0) as u32,
+                    event: get(r, "event")?,
+                    occurred_at: parse_ts(&get::<String>(r, "occurred_at")?)?,
+                    payload: serde_json::from_str(&get::<String>(r, "payload")?)
+                        .map_err(|e| StoreError::Corrupt(format!("webhook payload: {e}")))?,
+                })
+            })
+            .collect()
+    }
+
+    /// Records a try while `owner` still holds the claim; false when it does not (its
+    /// lease ran out and another sender took the delivery over).
+    pub async fn finish_webhook_delivery(
+        &self,
+        id: i64,
+        owner: &str,
+        at: DateTime<Utc>,
+        outcome: &DeliveryOutcome,
+    ) -> Result<bool> {
+        let query = match outcome {
+            DeliveryOutcome::Delivered { status } => sqlx::query(
+                "UPDATE webhook_deliveries SET status = 'delivered', delivered_at = $1, last_status = $2, last_error = NULL, lease_until = NULL
+                 WHERE id = $3 AND owner = $4 AND status = 'pending'",
+            )
+            .bind(ts(at))
+            .bind(i64::from(*status)),
+            DeliveryOutcome::Failed {
+                status,
+                error,
+                retry_at,
+            } => sqlx::query(
+                "UPDATE webhook_deliveries SET status = $1, next_attempt_at = $2, last_status = $3, last_error = $4, lease_until = NULL
+                 WHERE id = $5 AND owner = $6 AND status = 'pending'",
+            )
+            .bind(if retry_at.is_some() { "pending" } else { "failed" })
+            .bind(ts(retry_at.unwrap_or(at)))
+            .bind(status.map(i64::from))
+            .bind(error.clone()),
+        };
+        let done = query
+            .bind(id)
+            .bind(owner)
+            .execute(&self.pool)
+            .await
+            .map_err(q("recording a webhook delivery"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The delivery log, newest first.
+    pub async fn webhook_deliveries(&self, limit: i64) -> Result<Vec<WebhookDeliveryRecord>> {
+        let rows = sqlx::query(
+            "SELECT d.id, e.event, e.case_id, p.host, d.delivery_id, d.status, d.attempts, d.last_status, d.last_error, d.next_attempt_at, d.created_at, d.delivered_at
+             FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id
+             LEFT JOIN webhook_endpoints p ON p.endpoint = d.endpoint
+             ORDER BY d.id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(q("reading the webhook delivery log"))?;
+        rows.iter().map(delivery_record).collect()
+    }
+}
+
+fn delivery_record(r: &sqlx::any::AnyRow) -> Result<WebhookDeliveryRecord> {
+    let status: String = get(r, "status")?;
+    let next = parse_ts(&get::<String>(r, "next_attempt_at")?)?;
+    Ok(WebhookDeliveryRecord {
+        id: get(r, "id")?,
+        event: get(r, "event")?,
+        case_id: get(r, "case_id")?,
+        host: get::<Option<String>>(r, "host")?.unwrap_or_default(),
+        delivery_id: get(r, "delivery_id")?,
+        next_attempt_at: (status == "pending").then_some(next),
+        status,
+        attempts: get(r, "attempts")?,
+        last_status: get(r, "last_status")?,
+        last_error: get(r, "last_error")?,
+        created_at: parse_ts(&get::<String>(r, "created_at")?)?,
+        delivered_at: get::<Option<String>>(r, "delivered_at")?
+            .as_deref()
+            .map(parse_ts)
+            .transpose()?,
+    })
+}
+
+/// Queues one event per change, inside the caller's transaction; nothing while no
+/// endpoint is configured. A change already queued (same key) is not queued again.
+pub(crate) async fn enqueue(
+    conn: &mut sqlx::AnyConnection,
+    changes: &[CaseChange],
+    at: DateTime<Utc>,
+) -> Result<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let active = sqlx::query("SELECT COUNT(*) AS n FROM webhook_endpoints WHERE active = 1")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(q("reading webhook endpoints"))?;
+    if get::<i64>(&active, "n")? == 0 {
+        return Ok(());
+    }
+    let cases = load_cases(conn, changes).await?;
+    for chunk in changes.chunks(100) {
+        let values = (0..chunk.len())
+            .map(|i| {
+                let p = |k: usize| format!("${}", 5 * i + k);
+                format!("({}, {}, {}, {}, {})", p(1), p(2), p(3), p(4), p(5))
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO webhook_events (event_key, event, case_id, occurred_at, payload) VALUES {values}
+             ON CONFLICT (event_key) DO NOTHING"
+        );
+        let mut query = sqlx::query(&sql);
+        for change in chunk {
+            let case = cases.get(&change.case_id).ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "case {} vanished in its transaction",
+                    change.case_id
+                ))
+            })?;
+            query = query
+                .bind(event_key(change))
+                .bind(change.kind.as_str())
+                .bind(change.case_id)
+                .bind(ts(at))
+                .bind(payload(case, change).to_string());
+        }
+        query
+            .execute(&mut *conn)
+            .await
+            .map_err(q("queueing webhook events"))?;
+    }
+    Ok(())
+}
+
+/// The action a fix or automatic event tells: its description, read in the transaction.
+pub(crate) async fn action_description(
+    conn: &mut sqlx::AnyConnection,
+    key: &str,
+) -> Result<String> {
+    let row = sqlx::query("SELECT action FROM actions WHERE idempotency_key = $1")
+        .bind(key)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(q("reading an action"))?;
+    let action: Action = serde_json::from_str(&get::<String>(&row, "action")?)
+        .map_err(|e| StoreError::Corrupt(format!("action JSON: {e}")))?;
+    Ok(action.describe())
+}
+
+async fn load_cases(
+    conn: &mut sqlx::AnyConnection,
+    changes: &[CaseChange],
+) -> Result<HashMap<i64, CaseRecord>> {
+    let mut ids: Vec<i64> = changes.iter().map(|c| c.case_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut cases = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let list = chunk
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows = sqlx::query(&format!(
+            "SELECT {CASE_COLUMNS} FROM cases WHERE id IN ({list})"
+        ))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(q("loading cases for webhooks"))?;
+        for r in &rows {
+            let case = CaseRecord::from_row(r)?;
+            cases.insert(case.id, case);
+        }
+    }
+    Ok(cases)
+}
+
+fn event_key(change: &CaseChange) -> String {
+    match &change.action {
+        Some((key, _)) => format!("{}:{key}", change.kind.as_str()),
+        None => format!(
+            "{}:{}:{}",
+            change.kind.as_str(),
+            change.case_id,
+            change.opening
+        ),
+    }
+}
+
+/// The case as the event tells it, and the one line chat tools show.
+fn payload(case: &CaseRecord, change: &CaseChange) -> serde_json::Value {
+    let domain = case.domain.display();
+    let mut json = serde_json::json!({
+        "id": case.id,
+        "kind": case.kind.as_str(),
+        "label": case.kind.title(),
+        "domain": domain,
+        "domain_ascii": case.domain.ascii(),
+        "state": case.state.as_str(),
+        "opening": change.opening,
+        "summary": case.summary,
+        "at_stake": case.at_stake.map(|m| serde_json::json!({
+            "currency": m.currency.to_string(),
+            "amount": format!("{:.2}", m.amount),
+        })),
+        "registrar_account": case.registrar_account,
+        "billing_domain_id": case.billing_domain_id,
+        "url": format!("/cases/{}", case.id),
+    });
+    let mut text = format!(
+        "domwatch: case #{} {} — {}: {domain}",
+        case.id,
+        change.kind.verb(),
+        case.kind.title()
+    );
+    if let Some((_, description)) = &change.action {
+        json["action"] = serde_json::json!({ "description": description });
+        text.push_str(&format!(" — {description}"));
+    } else if let (Some(m), false) = (case.at_stake, change.kind == EventKind::CaseResolved) {
+        text.push_str(&format!(" ({m} at stake)"));
+    }
+    serde_json::json!({ "case": json, "text": text })
+}
