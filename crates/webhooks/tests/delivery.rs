@@ -377,43 +377,121 @@ async fn crash_between_send_and_record(
     assert_eq!(last.delivered, 0);
 }
 
+/// Four senders at once on one outbox: every delivery is sent exactly once.
+async fn racing_senders_send_each_once(store: &Store) {
+    let (receiver, base) = Receiver::start(0).await;
+    let only_json =
+        vec![Endpoint::new(&format!("{base}/json"), Some(SECRET.into()), None, None).unwrap()];
+    let first = Dispatcher::new(store.clone(), only_json.clone());
+    first.register().await.unwrap();
+    let domains: Vec<String> = (0..40).map(|i| format!("race{i}.com")).collect();
+    let names: Vec<&str> = domains.iter().map(String::as_str).collect();
+    sync(store, t0(), &names, &names).await;
+    let mut senders = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let d = Dispatcher::new(store.clone(), only_json.clone());
+        senders.spawn(async move { d.deliver_due(t0()).await.unwrap().delivered });
+    }
+    let mut delivered = 0;
+    while let Some(n) = senders.join_next().await {
+        delivered += n.unwrap();
+    }
+    assert_eq!(delivered, 40);
+    let got = receiver.got("/json");
+    let ids: HashSet<String> = got
+        .iter()
+        .map(|r| r.header("x-domwatch-delivery").to_string())
+        .collect();
+    assert_eq!((got.len(), ids.len()), (40, 40));
+}
+
 // ---- both backends -------------------------------------------------------------------
 
-#[tokio::test]
-async fn sqlite_delivers_signed_retries_and_never_twice() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("domwatch.db").display());
-    let store = Store::connect(&url).await.unwrap();
-    delivers_signed_retries_and_never_twice(&store).await;
-    store.close().await;
+/// A fresh store: a SQLite file, or a new PostgreSQL database (`None`: skipped).
+struct TestDb {
+    store: Store,
+    _dir: Option<tempfile::TempDir>,
+    pg: Option<(sqlx::PgConnection, String)>,
 }
 
-#[tokio::test]
-async fn postgres_delivers_signed_retries_and_never_twice() {
-    let admin = std::env::var("DOMWATCH_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let mut conn = match sqlx::PgConnection::connect(&admin).await {
-        Ok(c) => c,
-        Err(e) => {
-            let required = std::env::var("DOMWATCH_REQUIRE_POSTGRES").as_deref() == Ok("1")
-                || std::env::var("CI").is_ok_and(|v| !v.is_empty());
-            assert!(!required, "PostgreSQL required but not reachable: {e}");
-            eprintln!("SKIPPED postgres_delivers_signed_retries_and_never_twice: PostgreSQL not reachable ({e})");
-            return;
+impl TestDb {
+    async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("domwatch.db").display());
+        let store = Store::connect(&url).await.unwrap();
+        TestDb {
+            store,
+            _dir: Some(dir),
+            pg: None,
+        }
+    }
+
+    async fn postgres(test: &str) -> Option<TestDb> {
+        let admin = std::env::var("DOMWATCH_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let mut conn = match sqlx::PgConnection::connect(&admin).await {
+            Ok(c) => c,
+            Err(e) => {
+                let required = std::env::var("DOMWATCH_REQUIRE_POSTGRES").as_deref() == Ok("1")
+                    || std::env::var("CI").is_ok_and(|v| !v.is_empty());
+                assert!(!required, "PostgreSQL required but not reachable: {e}");
+                eprintln!("SKIPPED {test} on PostgreSQL: not reachable ({e})");
+                return None;
+            }
+        };
+        let db = format!("domwatch_webhooks_{}_{test}", std::process::id());
+        sqlx::query(&format!("CREATE DATABASE {db}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+        let store = Store::connect(&format!("{base}/{db}")).await.unwrap();
+        assert_eq!(store.backend(), domwatch_store::Backend::Postgres);
+        Some(TestDb {
+            store,
+            _dir: None,
+            pg: Some((conn, db)),
+        })
+    }
+
+    async fn cleanup(self) {
+        self.store.close().await;
+        if let Some((mut conn, db)) = self.pg {
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let db = super::TestDb::sqlite().await;
+                    super::$name(&db.store).await;
+                    db.cleanup().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(db) = super::TestDb::postgres(stringify!($name)).await {
+                        super::$name(&db.store).await;
+                        db.cleanup().await;
+                    }
+                }
+            )*
         }
     };
-    let db = format!("domwatch_webhooks_{}", std::process::id());
-    sqlx::query(&format!("CREATE DATABASE {db}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-    let store = Store::connect(&format!("{base}/{db}")).await.unwrap();
-    assert_eq!(store.backend(), domwatch_store::Backend::Postgres);
-    delivers_signed_retries_and_never_twice(&store).await;
-    store.close().await;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
 }
+
+on_both_backends!(
+    delivers_signed_retries_and_never_twice,
+    racing_senders_send_each_once
+);
