@@ -21,7 +21,10 @@ pub use forecasts::*;
 pub use outbox::*;
 pub use prices::*;
 pub use records::*;
-pub use webhooks::{ClaimedDelivery, DeliveryOutcome, WebhookDeliveryRecord, WebhookEndpoint};
+pub use webhooks::{
+    ClaimedDelivery, DeliveryOutcome, WebhookDeliveryRecord, WebhookEndpoint, FAN_OUT_WINDOW,
+    PRUNE_AFTER,
+};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use domwatch_core::detect::CaseKind;

@@ -3,7 +3,7 @@
 //! Events are written in the transaction of the case change they tell (`sync_findings`
 //! for opened / reopened / resolved, [`Store::audit_and_finish_claimed`] for a fix or an
 //! automatic write), at most once per change: `event_key` is unique. Nothing is queued
-//! while no endpoint is configured. The sender fans events out into one delivery per
+//! before an endpoint was first configured. The sender fans events out into one delivery per
 //! endpoint, claims due deliveries with a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL;
 //! SQLite runs the one claiming `UPDATE` alone), sends, and records the outcome only
 //! while it still holds the claim. A sender that dies after sending leaves a claim whose
@@ -15,6 +15,13 @@ use chrono::{DateTime, Utc};
 use domwatch_core::plan::Action;
 use domwatch_core::webhook::EventKind;
 use std::collections::HashMap;
+
+/// Events older than this get no new deliveries (no sender ran for a week), which also
+/// keeps them clear of [`PRUNE_AFTER`].
+pub const FAN_OUT_WINDOW: chrono::Duration = chrono::Duration::days(7);
+/// Delivered and abandoned deliveries, and events without pending ones, are forgotten
+/// after this.
+pub const PRUNE_AFTER: chrono::Duration = chrono::Duration::days(30);
 
 /// One configured endpoint: `key` names it in the store without its URL (which may hold
 /// a token), `host` is what the delivery log shows.
@@ -81,49 +88,28 @@ pub struct WebhookDeliveryRecord {
 }
 
 impl Store {
-    /// Records the configured endpoints. A new (or re-added) endpoint gets the events from
-    /// now on, not the history; one no longer configured keeps its deliveries waiting.
+    /// Records the configured endpoints. One seen for the first time gets the events from
+    /// now on, not the history. Endpoints are never retired here: another process (a
+    /// `domwatch cases` run without the configuration file) must not stop `serve`'s.
     pub async fn register_webhook_endpoints(&self, endpoints: &[WebhookEndpoint]) -> Result<()> {
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(q("starting a transaction"))?;
-        let rows = sqlx::query("SELECT endpoint, active FROM webhook_endpoints")
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(q("reading webhook endpoints"))?;
-        let mut known = HashMap::new();
-        for r in &rows {
-            known.insert(get::<String>(r, "endpoint")?, get::<i64>(r, "active")? == 1);
-        }
         for e in endpoints {
-            let sql = match known.get(&e.key) {
-                Some(true) => continue,
-                Some(false) => "UPDATE webhook_endpoints SET active = 1, host = $2, since_event_id = (SELECT COALESCE(MAX(id), 0) FROM webhook_events) WHERE endpoint = $1",
-                None => "INSERT INTO webhook_endpoints (endpoint, host, since_event_id, active) VALUES ($1, $2, (SELECT COALESCE(MAX(id), 0) FROM webhook_events), 1) ON CONFLICT (endpoint) DO NOTHING",
-            };
-            sqlx::query(sql)
-                .bind(&e.key)
-                .bind(&e.host)
-                .execute(&mut *tx)
-                .await
-                .map_err(q("registering a webhook endpoint"))?;
+            sqlx::query(
+                "INSERT INTO webhook_endpoints (endpoint, host, since_event_id)
+                 VALUES ($1, $2, (SELECT COALESCE(MAX(id), 0) FROM webhook_events))
+                 ON CONFLICT (endpoint) DO NOTHING",
+            )
+            .bind(&e.key)
+            .bind(&e.host)
+            .execute(&self.pool)
+            .await
+            .map_err(q("registering a webhook endpoint"))?;
         }
-        for (key, _) in known.iter().filter(|(_, active)| **active) {
-            if !endpoints.iter().any(|e| &e.key == key) {
-                sqlx::query("UPDATE webhook_endpoints SET active = 0 WHERE endpoint = $1")
-                    .bind(key)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(q("retiring a webhook endpoint"))?;
-            }
-        }
-        tx.commit().await.map_err(q("committing webhook endpoints"))
+        Ok(())
     }
 
-    /// Creates the deliveries of `endpoint` for its events (`kinds`) that have none yet,
-    /// each with an id from `new_id`. Returns how many were created.
+    /// Creates the deliveries of `endpoint` for its events (`kinds`) of the last
+    /// [`FAN_OUT_WINDOW`] that have none yet, each with an id from `new_id`. Returns how
+    /// many were created.
     pub async fn fan_out_webhook_events(
         &self,
         endpoint: &str,
@@ -140,8 +126,8 @@ impl Store {
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!(
-            "SELECT e.id FROM webhook_events e JOIN webhook_endpoints p ON p.endpoint = $1 AND p.active = 1
-             WHERE e.id > p.since_event_id AND e.event IN ({names})
+            "SELECT e.id FROM webhook_events e JOIN webhook_endpoints p ON p.endpoint = $1
+             WHERE e.id > p.since_event_id AND e.event IN ({names}) AND e.occurred_at >= $2
                AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.endpoint = $1)
              ORDER BY e.id LIMIT 500"
         );
@@ -149,6 +135,7 @@ impl Store {
         loop {
             let rows = sqlx::query(&sql)
                 .bind(endpoint)
+                .bind(ts(at - FAN_OUT_WINDOW))
                 .fetch_all(&self.pool)
                 .await
                 .map_err(q("finding events to deliver"))?;
@@ -172,26 +159,37 @@ impl Store {
         }
     }
 
-    /// Claims up to `limit` due deliveries of active endpoints for `owner` until
+    /// Claims up to `limit` due deliveries to `endpoints` (the caller's) for `owner` until
     /// `lease_until`, counting the attempt. Concurrent senders never get the same row.
     pub async fn claim_webhook_deliveries(
         &self,
         owner: &str,
+        endpoints: &[String],
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<ClaimedDelivery>> {
+        if endpoints.is_empty() {
+            return Ok(Vec::new());
+        }
         let lock = match self.backend {
-            Backend::Postgres => "FOR UPDATE OF d SKIP LOCKED",
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
             // SQLite has one writer: the UPDATE below claims in one step.
             Backend::Sqlite => "",
         };
+        // Endpoint keys are host + hash, made by the sender, but quoted all the same.
+        let keys = endpoints
+            .iter()
+            .map(|k| format!("'{}'", k.replace('\'', "''")))
+            .collect::<Vec<_>>()
+            .join(", ");
         let claim = format!(
             "UPDATE webhook_deliveries SET owner = $1, lease_until = $2, attempts = attempts + 1
              WHERE id IN (
-               SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints p ON p.endpoint = d.endpoint AND p.active = 1
-               WHERE d.status = 'pending' AND d.next_attempt_at <= $3 AND (d.lease_until IS NULL OR d.lease_until < $3)
-               ORDER BY d.id LIMIT $4 {lock})
+               SELECT id FROM webhook_deliveries
+               WHERE status = 'pending' AND endpoint IN ({keys}) AND next_attempt_at <= $3
+                 AND (lease_until IS NULL OR lease_until < $3)
+               ORDER BY id LIMIT $4 {lock})
              RETURNING id"
         );
         let claimed = sqlx::query(&claim)
@@ -269,6 +267,25 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Forgets delivered and abandoned deliveries, and events without a pending delivery,
+    /// from before `before`. Returns how many events went.
+    pub async fn prune_webhook_outbox(&self, before: DateTime<Utc>) -> Result<u64> {
+        sqlx::query("DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_at < $1")
+            .bind(ts(before))
+            .execute(&self.pool)
+            .await
+            .map_err(q("pruning webhook deliveries"))?;
+        let events = sqlx::query(
+            "DELETE FROM webhook_events WHERE occurred_at < $1
+             AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = webhook_events.id)",
+        )
+        .bind(ts(before))
+        .execute(&self.pool)
+        .await
+        .map_err(q("pruning webhook events"))?;
+        Ok(events.rows_affected())
+    }
+
     /// The delivery log, newest first.
     pub async fn webhook_deliveries(&self, limit: i64) -> Result<Vec<WebhookDeliveryRecord>> {
         let rows = sqlx::query(
@@ -308,7 +325,7 @@ fn delivery_record(r: &sqlx::any::AnyRow) -> Result<WebhookDeliveryRecord> {
 }
 
 /// Queues one event per change, inside the caller's transaction; nothing while no
-/// endpoint is configured. A change already queued (same key) is not queued again.
+/// endpoint was ever configured. A change already queued (same key) is not queued again.
 pub(crate) async fn enqueue(
     conn: &mut sqlx::AnyConnection,
     changes: &[CaseChange],
@@ -317,11 +334,11 @@ pub(crate) async fn enqueue(
     if changes.is_empty() {
         return Ok(());
     }
-    let active = sqlx::query("SELECT COUNT(*) AS n FROM webhook_endpoints WHERE active = 1")
+    let endpoints = sqlx::query("SELECT COUNT(*) AS n FROM webhook_endpoints")
         .fetch_one(&mut *conn)
         .await
         .map_err(q("reading webhook endpoints"))?;
-    if get::<i64>(&active, "n")? == 0 {
+    if get::<i64>(&endpoints, "n")? == 0 {
         return Ok(());
     }
     let cases = load_cases(conn, changes).await?;

@@ -1175,7 +1175,13 @@ async fn the_webhooks_page_lists_deliveries_escaped() {
         .unwrap();
     assert_eq!(queued, 6);
     let claimed = store
-        .claim_webhook_deliveries("test", at, at + chrono::Duration::minutes(1), 1)
+        .claim_webhook_deliveries(
+            "test",
+            std::slice::from_ref(&endpoint.key),
+            at,
+            at + chrono::Duration::minutes(1),
+            1,
+        )
         .await
         .unwrap();
     let failure = domwatch_store::DeliveryOutcome::Failed {

@@ -3,7 +3,9 @@
 use crate::{body, sign, Endpoint, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use chrono::{DateTime, Duration, Utc};
 use domwatch_core::webhook::{retries_left, retry_delay};
-use domwatch_store::{ClaimedDelivery, DeliveryOutcome, Store, StoreError, WebhookEndpoint};
+use domwatch_store::{
+    ClaimedDelivery, DeliveryOutcome, Store, StoreError, WebhookEndpoint, PRUNE_AFTER,
+};
 use futures::stream::{self, StreamExt};
 use rand::Rng;
 use std::collections::HashMap;
@@ -59,7 +61,7 @@ impl Dispatcher {
     }
 
     /// Records the configured endpoints in the store. Call it before a cycle: events are
-    /// queued only while an endpoint is registered, and each gets those from then on.
+    /// queued once an endpoint is registered, and each gets those from then on.
     pub async fn register(&self) -> Result<(), StoreError> {
         let endpoints: Vec<WebhookEndpoint> = self
             .endpoints
@@ -94,10 +96,11 @@ impl Dispatcher {
             std::process::id(),
             rand::random::<u32>()
         );
+        let keys: Vec<String> = self.endpoints.keys().cloned().collect();
         for _ in 0..MAX_ROUNDS {
             let claimed = self
                 .store
-                .claim_webhook_deliveries(&owner, now, now + LEASE, BATCH)
+                .claim_webhook_deliveries(&owner, &keys, now, now + LEASE, BATCH)
                 .await?;
             if claimed.is_empty() {
                 break;
@@ -129,6 +132,7 @@ impl Dispatcher {
                 }
             }
         }
+        self.store.prune_webhook_outbox(now - PRUNE_AFTER).await?;
         Ok(report)
     }
 

@@ -253,7 +253,22 @@ async fn delivers_signed_retries_and_never_twice(store: &Store) {
     assert_eq!(log.len(), 5);
 
     fix_and_automatic_events(store, &dispatcher, &receiver).await;
-    crash_between_send_and_record(store, &dispatcher, &receiver).await;
+    let keys: Vec<String> = endpoints(&base).iter().map(Endpoint::key).collect();
+    crash_between_send_and_record(store, &dispatcher, &receiver, &keys).await;
+
+    // A month later the delivered rows are forgotten, and nothing goes out again.
+    let later = t0() + Duration::days(31);
+    assert!(
+        store
+            .prune_webhook_outbox(later - Duration::days(30))
+            .await
+            .unwrap()
+            > 0
+    );
+    assert!(store.webhook_deliveries(50).await.unwrap().is_empty());
+    let before = receiver.got.lock().unwrap().len();
+    assert_eq!(dispatcher.deliver_due(later).await.unwrap().delivered, 0);
+    assert_eq!(receiver.got.lock().unwrap().len(), before);
 }
 
 /// A Fix now write tells `fix.applied`; an automatic one (with a notice) `action.automatic`.
@@ -326,6 +341,7 @@ async fn crash_between_send_and_record(
     store: &Store,
     dispatcher: &Dispatcher,
     receiver: &Receiver,
+    keys: &[String],
 ) {
     let at = t0() + Duration::hours(4);
     sync(
@@ -337,7 +353,7 @@ async fn crash_between_send_and_record(
     .await;
     dispatcher.fan_out(at).await.unwrap();
     let dead = store
-        .claim_webhook_deliveries("dead sender", at, at + Duration::minutes(2), 10)
+        .claim_webhook_deliveries("dead sender", keys, at, at + Duration::minutes(2), 10)
         .await
         .unwrap();
     assert_eq!(dead.len(), 2, "c.com opened: json and chat");

@@ -4,14 +4,14 @@
 -- each event out to the endpoints configured when it happened and claims deliveries with
 -- a lease, so a crash between sending and recording sends again with the same delivery id.
 
--- Endpoints as configured: key = host + '#' + a hash of the URL (the URL itself may carry
--- a token, as Slack's do, and is never stored). An endpoint gets the events after
--- since_event_id, i.e. from the moment it was configured.
+-- Endpoints ever configured: key = host + '#' + a hash of the URL (the URL itself may
+-- carry a token, as Slack's do, and is never stored). An endpoint gets the events after
+-- since_event_id, i.e. from the moment it was first configured. Events are queued only
+-- once an endpoint exists; delivered and abandoned rows are pruned after 30 days.
 CREATE TABLE webhook_endpoints (
     endpoint TEXT PRIMARY KEY,
     host TEXT NOT NULL,
-    since_event_id BIGINT NOT NULL,
-    active BIGINT NOT NULL            -- 0: no longer configured; its deliveries wait
+    since_event_id BIGINT NOT NULL
 );
 
 CREATE TABLE webhook_events (
@@ -40,3 +40,4 @@ CREATE TABLE webhook_deliveries (
     UNIQUE (event_id, endpoint)
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+CREATE INDEX webhook_events_occurred ON webhook_events (occurred_at);
