@@ -66,7 +66,7 @@ class LiveTest extends TestCase
         $this->assertStringContainsString('<ol class="domwatch-steps">', $detail);
         $this->assertStringContainsString('Fix now', $detail);
 
-        $_POST = ['token' => 'test-csrf', 'domwatch_action' => 'plan', 'case' => (string) $id, 'option' => ''];
+        $_POST = ['token' => 'test-csrf', 'domwatch_action' => 'plan', 'case' => (string) $id, 'option' => '1'];
         $plan = $page->render([], $_POST);
         $this->assertStringContainsString('Nothing has been written yet', $plan);
         $this->assertStringContainsString('would apply', $plan);
@@ -87,7 +87,7 @@ class LiveTest extends TestCase
     {
         $id = $this->fixableCase();
         $page = new AdminPage(self::client('DOMWATCH_READ_TOKEN'), self::LINK);
-        $_POST = ['token' => 'test-csrf', 'domwatch_action' => 'apply', 'case' => (string) $id, 'option' => ''];
+        $_POST = ['token' => 'test-csrf', 'domwatch_action' => 'apply', 'case' => (string) $id, 'option' => '1'];
         $html = $page->render([], $_POST);
         $this->assertStringContainsString('Fix now needs a token with scope fix', $html);
     }
@@ -118,7 +118,7 @@ class LiveTest extends TestCase
             if (self::applied((int) $case['id']) !== []) {
                 continue;
             }
-            $plan = $client->fix((int) $case['id'], '', true);
+            $plan = $client->fix((int) $case['id'], null, true);
             $steps = $plan['report']['steps'] ?? [];
             if ($steps && $steps[0]['outcome']['outcome'] === 'would_apply' && count($steps) === 1) {
                 return (int) $case['id'];

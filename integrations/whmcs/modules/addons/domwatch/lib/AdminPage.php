@@ -32,7 +32,7 @@ class AdminPage
                     check_token('WHMCS.admin.default');
                 }
                 $case = (int) ($post['case'] ?? 0);
-                $option = (string) ($post['option'] ?? '');
+                $option = isset($post['option']) && ctype_digit((string) $post['option']) ? (int) $post['option'] : null;
                 return $action === 'apply' ? $this->apply($case, $option) : $this->plan($case, $option);
             }
             if (isset($get['case'])) {
@@ -98,30 +98,30 @@ class AdminPage
         }
         $out .= '<form method="post" action="' . Html::e($this->link) . '">' . self::token()
             . '<input type="hidden" name="case" value="' . $id . '"><input type="hidden" name="domwatch_action" value="plan">';
-        foreach ($options as $i => $option) {
-            $name = (string) ($option['name'] ?? '');
-            $out .= '<div class="radio"><label><input type="radio" name="option" value="' . Html::e($name) . '"'
-                . ($i === 0 ? ' checked' : '') . '> ' . Html::e($option['description'] ?? $name) . '</label></div>';
+        foreach (array_values($options) as $i => $option) {
+            // Options are numbered from 1 as listed, as domwatch's API takes them.
+            $out .= '<div class="radio"><label><input type="radio" name="option" value="' . ($i + 1) . '"'
+                . ($i === 0 ? ' checked' : '') . '> ' . Html::e($option['description'] ?? ($option['name'] ?? '')) . '</label></div>';
         }
         return $out . '<button type="submit" class="btn btn-primary domwatch-fix">Fix now</button> (shows the plan first)</form>' . $this->back();
     }
 
     /** Fix now, step one: the plan, nothing written. */
-    private function plan(int $id, string $option): string
+    private function plan(int $id, ?int $option): string
     {
         $answer = $this->client->fix($id, $option, true);
         $out = '<h2>Plan for case #' . $id . '</h2><p>Nothing has been written yet. Applying makes exactly these writes:</p>'
             . $this->steps($answer);
         $out .= '<form method="post" action="' . Html::e($this->link) . '">' . self::token()
             . '<input type="hidden" name="case" value="' . $id . '"><input type="hidden" name="domwatch_action" value="apply">'
-            . '<input type="hidden" name="option" value="' . Html::e($option) . '">'
+            . ($option === null ? '' : '<input type="hidden" name="option" value="' . $option . '">')
             . '<button type="submit" class="btn btn-danger domwatch-apply">Apply</button> '
             . '<a class="btn btn-default" href="' . Html::e($this->link . '&case=' . $id) . '">Cancel</a></form>';
         return $out;
     }
 
     /** Fix now, step two: the writes (at most once, audited by domwatch). */
-    private function apply(int $id, string $option): string
+    private function apply(int $id, ?int $option): string
     {
         $answer = $this->client->fix($id, $option, false);
         $ok = !empty($answer['succeeded']);

@@ -71,11 +71,14 @@ class Client
         return $this->api('GET', '/api/cases/' . $id);
     }
 
-    /** Fix now: with $dryRun the plan (nothing written), else the writes themselves. */
-    public function fix(int $id, string $option, bool $dryRun): array
+    /**
+     * Fix now: with $dryRun the plan (nothing written), else the writes themselves.
+     * $option numbers the case's options from 1 as listed; null: the recommended one.
+     */
+    public function fix(int $id, ?int $option, bool $dryRun): array
     {
         $body = ['dry_run' => $dryRun];
-        if ($option !== '') {
+        if ($option !== null) {
             $body['option'] = $option;
         }
         return $this->api('POST', '/api/cases/' . $id . '/fix', json_encode($body));
