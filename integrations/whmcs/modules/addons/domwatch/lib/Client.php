@@ -103,7 +103,7 @@ class Client
             'X-Domwatch-Timestamp: ' . $timestamp,
             'X-Domwatch-Signature: ' . self::signature($this->eventSecret, $timestamp, $body),
         ];
-        return $this->request('POST', '/api/events', $body, $headers, $timeout);
+        return $this->request('POST', '/api/events', $body, $headers, $timeout, 'the event secret');
     }
 
     /** sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>, as domwatch checks it. */
@@ -117,10 +117,11 @@ class Client
         if ($this->token === '') {
             throw new ApiError('the API token is not set in the domwatch addon settings (make one with `domwatch token create --name whmcs --scope fix`)');
         }
-        return $this->request($method, $path, $body, ['Authorization: Bearer ' . $this->token], $this->timeout);
+        return $this->request($method, $path, $body, ['Authorization: Bearer ' . $this->token], $this->timeout, 'the API token');
     }
 
-    private function request(string $method, string $path, ?string $body, array $headers, int $timeout): array
+    /** $credential: what authenticates this request, named in errors. */
+    private function request(string $method, string $path, ?string $body, array $headers, int $timeout, string $credential): array
     {
         if (!preg_match('#^https?://#i', $this->baseUrl)) {
             throw new ApiError('the domwatch URL is not set (or not http(s)://) in the domwatch addon settings');
@@ -149,7 +150,7 @@ class Client
         $json = json_decode((string) $answer, true);
         if ($status < 200 || $status >= 300) {
             $message = is_array($json) && isset($json['error']) ? (string) $json['error'] : 'HTTP ' . $status;
-            throw new ApiError(self::explain($status, $message), $status);
+            throw new ApiError(self::explain($status, $message, $credential), $status);
         }
         if (!is_array($json)) {
             throw new ApiError('domwatch answered something that is not JSON (HTTP ' . $status . ')', $status);
@@ -157,12 +158,12 @@ class Client
         return $json;
     }
 
-    private static function explain(int $status, string $message): string
+    private static function explain(int $status, string $message, string $credential): string
     {
         if ($status === 401) {
-            return 'domwatch refused the credentials: ' . $message . ' (check the API token or event secret in the addon settings)';
+            return 'domwatch refused the credentials: ' . $message . ' (check ' . $credential . ' in the addon settings)';
         }
-        if ($status === 403) {
+        if ($status === 403 && $credential === 'the API token') {
             return 'domwatch refused this with the configured token: ' . $message . ' (Fix now needs a token with scope fix)';
         }
         return 'domwatch answered HTTP ' . $status . ': ' . $message;
