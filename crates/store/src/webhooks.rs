@@ -286,6 +286,19 @@ impl Store {
         Ok(events.rows_affected())
     }
 
+    /// Deliveries per status (pending, delivered, failed), for monitoring.
+    pub async fn webhook_delivery_counts(&self) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT status, COUNT(*) AS n FROM webhook_deliveries GROUP BY status ORDER BY status",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(q("counting webhook deliveries"))?;
+        rows.iter()
+            .map(|r| Ok((get(r, "status")?, get(r, "n")?)))
+            .collect()
+    }
+
     /// The delivery log, newest first.
     pub async fn webhook_deliveries(&self, limit: i64) -> Result<Vec<WebhookDeliveryRecord>> {
         let rows = sqlx::query(

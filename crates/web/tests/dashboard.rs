@@ -1206,4 +1206,16 @@ async fn the_webhooks_page_lists_deliveries_escaped() {
         !page.body.contains("0123456789ab"),
         "the endpoint key is not shown"
     );
+
+    let metrics = client.get("/metrics").await;
+    assert!(
+        metrics
+            .body
+            .contains("domwatch_webhook_deliveries{status=\"pending\"} 6"),
+        "{}",
+        metrics.body
+    );
+    assert!(metrics
+        .body
+        .contains("domwatch_webhook_deliveries{status=\"failed\"} 0"));
 }
