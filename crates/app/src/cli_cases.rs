@@ -22,6 +22,10 @@ pub struct CheckArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Check only this domain (repeatable): read it from WHMCS and every registrar
+    /// account, then the same stages and rules as a full check, for it alone.
+    #[arg(long = "domain", value_name = "NAME")]
+    pub domains: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -108,6 +112,7 @@ fn exit_code(report: &CycleReport) -> ExitCode {
 }
 
 pub async fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let targets = crate::cli_check_domains::targets(&args.domains)?;
     let rt = runtime(&args.common).await?;
     if let (Some(embedded), false) = (&rt.embedded, args.json) {
         eprintln!("{}", embedded.describe());
@@ -120,7 +125,7 @@ pub async fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         Mode::Apply
     };
     let started = std::time::Instant::now();
-    let report = rt.engine.run_cycle(mode, &Bar(bar.clone())).await;
+    let report = crate::cli_check_domains::run(&rt.engine, &targets, mode, &Bar(bar.clone())).await;
     bar.finish_and_clear();
     let report = report?;
     let webhooks = deliver_webhooks(&rt, report.dry_run, !args.json).await;
@@ -139,6 +144,9 @@ pub async fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
             ""
         }
     );
+    if let Some(line) = crate::cli_check_domains::describe(&report) {
+        println!("{line}");
+    }
     for (account, error) in &report.failed_accounts {
         println!(
             "  ! registrar account {} could not be read, its domains were skipped: {}",

@@ -7,6 +7,7 @@ use crate::runtime::Runtime;
 use anyhow::Context;
 use clap::Args;
 use domwatch_engine::{Completeness, CycleReport, Engine, EngineError, Mode, NoProgress};
+use domwatch_web::events::EventsConfig;
 use domwatch_web::{AllowedHosts, AuthConfig, SecurityConfig, WebState};
 use std::future::Future;
 use std::io::IsTerminal;
@@ -18,6 +19,21 @@ use tokio::sync::{watch, Notify};
 /// How long shutdown waits for a monitoring run in progress before abandoning it (the
 /// store's transactions and notice claims make an abandoned run safe to repeat).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(60);
+/// How often the event worker looks for events that are due again (retries, claims of a
+/// worker that died) without being woken.
+const EVENT_POLL: Duration = Duration::from_secs(15);
+
+/// Runs every due inbound event (one targeted check each).
+type Drain = Box<dyn FnMut() -> std::pin::Pin<Box<dyn Future<Output = ()>>>>;
+
+/// The inbound event worker: `drain` runs on `wake` (an accepted event), every `poll`
+/// and after each cycle. It shares the scheduler's task, so a targeted check and a full
+/// cycle never run at the same time.
+struct EventWork {
+    drain: Drain,
+    wake: Arc<Notify>,
+    poll: Duration,
+}
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -52,6 +68,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
 
     let interval = Duration::from_secs(config.interval_minutes * 60);
+    let events_secret = config.events_secret.clone();
+    if events_secret.is_none() {
+        tracing::info!("[events] secret is not set: POST /api/events answers 503 (WHMCS hooks cannot trigger checks)");
+    }
     let runtime = Runtime::build(config).await?;
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
         format!("cannot listen on {addr}: is another domwatch serve running? Choose another address with serve.listen or DOMWATCH_LISTEN")
@@ -65,9 +85,15 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let _ = stop_tx.send(true);
     });
     let check_now = Arc::new(Notify::new());
+    let event_wake = Arc::new(Notify::new());
+    let events = EventsConfig {
+        secret: events_secret.map(|s| s.expose().as_bytes().to_vec()),
+        worker: Some(event_wake.clone()),
+    };
     let state = WebState::new(runtime.engine.clone(), auth)
         .with_security(security)
-        .with_check_trigger(check_now.clone());
+        .with_check_trigger(check_now.clone())
+        .with_events(events);
     if !runtime.webhooks.is_empty() {
         tokio::spawn(deliver_webhooks(runtime.webhooks.clone(), stop_rx.clone()));
     }
@@ -82,7 +108,18 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let local = tokio::task::LocalSet::new();
     local
         .run_until(async move {
-            let scheduler = tokio::task::spawn_local(schedule(monitoring_cycle(engine), interval, check_now, stop_rx));
+            let events = EventWork {
+                drain: event_worker(engine.clone()),
+                wake: event_wake,
+                poll: EVENT_POLL,
+            };
+            let scheduler = tokio::task::spawn_local(schedule(
+                monitoring_cycle(engine),
+                Some(events),
+                interval,
+                check_now,
+                stop_rx,
+            ));
             let served = server.await.context("the dashboard server failed");
             let abort = scheduler.abort_handle();
             if tokio::time::timeout(SHUTDOWN_GRACE, scheduler).await.is_err() {
@@ -120,10 +157,11 @@ fn security_config(d: &config::DashboardSettings, listen: SocketAddr) -> Securit
 
 /// One monitoring cycle every `every`, the first at once. Cycles run one after the other
 /// in this task, so two never overlap; a failed or panicking cycle is logged and the loop
-/// goes on. `check_now` starts one early (the dashboard's "Check now"). Returns how many
-/// cycles ran.
+/// goes on. `check_now` starts one early (the dashboard's "Check now"). Inbound events
+/// (`events`) run in between. Returns how many cycles ran.
 async fn schedule<F, Fut>(
     mut cycle: F,
+    mut events: Option<EventWork>,
     every: Duration,
     check_now: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
@@ -134,47 +172,33 @@ where
 {
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let poll = events
+        .as_ref()
+        .map_or(Duration::from_secs(3600), |e| e.poll);
+    let mut poller = tokio::time::interval(poll);
+    poller.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let wake = events.as_ref().map(|e| e.wake.clone());
     let mut cycles = 0;
     loop {
-        tokio::select! {
-            _ = ticker.tick() => {}
+        let run_cycle = tokio::select! {
+            _ = ticker.tick() => true,
             _ = check_now.notified() => {
                 // The next scheduled check counts from this one.
                 ticker.reset();
+                true
             }
+            _ = woken(wake.as_deref()) => false,
+            _ = poller.tick() => false,
             _ = stop.wait_for(|stop| *stop) => break,
+        };
+        if run_cycle {
+            run_one_cycle(&mut cycle, every).await;
+            cycles += 1;
         }
-        let started = Instant::now();
-        // Its own task, so a panic in a cycle is reported instead of ending the scheduler.
-        let outcome = tokio::task::spawn_local(cycle()).await;
-        cycles += 1;
-        match outcome {
-            Ok(Ok(report)) if report.completeness() == Completeness::Complete => tracing::info!(
-                run = report.run_id,
-                opened = report.opened,
-                reopened = report.reopened,
-                resolved = report.resolved,
-                notices = report.notices_sent,
-                seconds = started.elapsed().as_secs_f64(),
-                "monitoring check finished"
-            ),
-            // A bad day: what could not be read got no verdict; say what, loudly.
-            Ok(Ok(report)) => tracing::error!(
-                run = report.run_id,
-                completeness = ?report.completeness(),
-                failed_accounts = ?report.failed_accounts,
-                incomplete_inputs = ?report.incomplete_inputs,
-                skipped_domains = report.skipped_domains,
-                opened = report.opened,
-                resolved = report.resolved,
-                seconds = started.elapsed().as_secs_f64(),
-                "monitoring check incomplete: the skipped domains got no verdict and nothing about them was changed"
-            ),
-            Ok(Err(error)) => {
-                tracing::error!(%error, next_in_minutes = every.as_secs() / 60, "monitoring check failed; the next one runs on schedule")
-            }
-            Err(error) => {
-                tracing::error!(%error, "monitoring check crashed; the next one runs on schedule")
+        if let Some(events) = &mut events {
+            // Its own task, so a panic in a targeted check does not end the scheduler.
+            if let Err(error) = tokio::task::spawn_local((events.drain)()).await {
+                tracing::error!(%error, "inbound event worker crashed; its claims are retried after their lease");
             }
         }
         if *stop.borrow() {
@@ -182,6 +206,74 @@ where
         }
     }
     cycles
+}
+
+async fn woken(wake: Option<&Notify>) {
+    match wake {
+        Some(wake) => wake.notified().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Runs one cycle in its own task (a panic is reported instead of ending the scheduler)
+/// and logs how it went.
+async fn run_one_cycle<F, Fut>(cycle: &mut F, every: Duration)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<CycleReport, EngineError>> + 'static,
+{
+    let started = Instant::now();
+    let outcome = tokio::task::spawn_local(cycle()).await;
+    match outcome {
+        Ok(Ok(report)) if report.completeness() == Completeness::Complete => tracing::info!(
+            run = report.run_id,
+            opened = report.opened,
+            reopened = report.reopened,
+            resolved = report.resolved,
+            notices = report.notices_sent,
+            seconds = started.elapsed().as_secs_f64(),
+            "monitoring check finished"
+        ),
+        // A bad day: what could not be read got no verdict; say what, loudly.
+        Ok(Ok(report)) => tracing::error!(
+            run = report.run_id,
+            completeness = ?report.completeness(),
+            failed_accounts = ?report.failed_accounts,
+            incomplete_inputs = ?report.incomplete_inputs,
+            skipped_domains = report.skipped_domains,
+            opened = report.opened,
+            resolved = report.resolved,
+            seconds = started.elapsed().as_secs_f64(),
+            "monitoring check incomplete: the skipped domains got no verdict and nothing about them was changed"
+        ),
+        Ok(Err(error)) => {
+            tracing::error!(%error, next_in_minutes = every.as_secs() / 60, "monitoring check failed; the next one runs on schedule")
+        }
+        Err(error) => {
+            tracing::error!(%error, "monitoring check crashed; the next one runs on schedule")
+        }
+    }
+}
+
+/// The event worker: claims and runs due events under a name unique to this process.
+fn event_worker(engine: Engine) -> Drain {
+    let worker = format!(
+        "serve-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_millis()
+    );
+    Box::new(move || {
+        let (engine, worker) = (engine.clone(), worker.clone());
+        Box::pin(async move {
+            match engine.run_queued_events(&worker).await {
+                Ok(0) => {}
+                Ok(ran) => tracing::info!(events = ran, "inbound events checked"),
+                Err(error) => {
+                    tracing::error!(%error, "inbound events could not be claimed; retried in a moment")
+                }
+            }
+        })
+    })
 }
 
 /// How often `serve` sends the webhook outbox: new events go out within this, retries
@@ -302,6 +394,7 @@ mod tests {
             .run_until(async move {
                 let scheduler = tokio::task::spawn_local(schedule(
                     cycle,
+                    None,
                     Duration::from_millis(10),
                     Arc::new(Notify::new()),
                     stop_rx,
@@ -344,8 +437,13 @@ mod tests {
                 let trigger = trigger.clone();
                 async move {
                     let hour = Duration::from_secs(3600);
-                    let scheduler =
-                        tokio::task::spawn_local(schedule(cycle, hour, trigger.clone(), stop_rx));
+                    let scheduler = tokio::task::spawn_local(schedule(
+                        cycle,
+                        None,
+                        hour,
+                        trigger.clone(),
+                        stop_rx,
+                    ));
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     trigger.notify_one();
                     tokio::time::sleep(Duration::from_millis(50)).await;

@@ -5,6 +5,7 @@
 
 mod cli_billing;
 mod cli_cases;
+mod cli_check_domains;
 mod cli_common;
 mod cli_forecast;
 mod cli_prices;
@@ -13,6 +14,7 @@ mod cli_sandbox;
 mod cli_sandbox_registrar;
 mod cli_sandbox_whmcs;
 mod cli_serve;
+mod cli_token;
 mod config;
 mod runtime;
 mod table;
@@ -81,6 +83,9 @@ enum Command {
     /// Query the billing system (WHMCS).
     #[command(subcommand)]
     Billing(cli_billing::BillingCommand),
+    /// API tokens for scripts and the WHMCS addon: create (shown once), list, revoke.
+    #[command(subcommand)]
+    Token(cli_token::TokenCommand),
 }
 
 /// Rust ignores SIGPIPE, so `domwatch cases | head` would panic on the closed pipe. A
@@ -140,6 +145,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         Command::Sandbox(cmd) => cli_sandbox::run(cmd).await,
         Command::Registrar(cmd) => cli_registrar::run(cmd).await,
         Command::Billing(cmd) => cli_billing::run(cmd).await,
+        Command::Token(cmd) => cli_token::run(cmd).await,
     };
     done.map(|()| ExitCode::SUCCESS)
 }

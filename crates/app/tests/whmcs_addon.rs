@@ -156,6 +156,7 @@ async fn the_whmcs_addon_works_against_domwatch_serve() {
         std::fs::read_to_string(&log).unwrap_or_default()
     );
     assert!(report.contains("OK ("), "{report}");
+    eprintln!("{report}");
     let server_log = std::fs::read_to_string(&log).unwrap_or_default();
     for secret in [fix_token.as_str(), read_token.as_str(), EVENT_SECRET] {
         assert!(!server_log.contains(secret), "a secret reached serve's log");

@@ -45,21 +45,35 @@ impl Engine {
         };
         report.run_id = run_id;
         let result = self.cycle(run_id, &mut report, progress).await;
-        if let Some(run_id) = run_id {
-            let outcome = match &result {
-                Ok(()) => Ok(serde_json::to_value(&report).unwrap_or_default()),
-                Err(e) => Err(e.to_string()),
-            };
-            match &outcome {
-                Ok(stats) => self.store.finish_run(run_id, self.now(), Ok(stats)).await?,
-                Err(e) => {
-                    self.store
-                        .finish_run(run_id, self.now(), Err(e.as_str()))
-                        .await?
-                }
+        self.finish_run(run_id, &report, &result).await?;
+        result.map(|()| report)
+    }
+
+    /// Records how a run ended (nothing for a dry run, which has no run).
+    pub(crate) async fn finish_run(
+        &self,
+        run_id: Option<i64>,
+        report: &CycleReport,
+        result: &Result<(), EngineError>,
+    ) -> Result<(), EngineError> {
+        let Some(run_id) = run_id else {
+            return Ok(());
+        };
+        match result {
+            Ok(()) => {
+                let stats = serde_json::to_value(report).unwrap_or_default();
+                self.store
+                    .finish_run(run_id, self.now(), Ok(&stats))
+                    .await?
+            }
+            Err(e) => {
+                let error = e.to_string();
+                self.store
+                    .finish_run(run_id, self.now(), Err(error.as_str()))
+                    .await?
             }
         }
-        result.map(|()| report)
+        Ok(())
     }
 
     /// The stages in order. Only domains whose inputs were all read completely in this
@@ -76,7 +90,7 @@ impl Engine {
         // allocator's arenas; give it back before the next fetch peaks again.
         fetch_cache::release_freed_memory();
         let mut laps = Laps::start();
-        let fetched = self.fetch(run_id, report, progress).await?;
+        let fetched = self.fetch(run_id, report, progress, None).await?;
         laps.lap(report, "1_fetch");
 
         progress.stage("joining", None);
@@ -120,12 +134,13 @@ impl Engine {
         laps.lap(report, "5_record");
         // Auto delete: cancellations in `enabled` mode, withdrawals of paid renewals.
         progress.stage("automatic fixes", None);
+        self.recover_unfinished_actions().await?;
         self.run_automatic_fixes(report, &joined.scope).await?;
         laps.lap(report, "5b_automatic_fixes");
         // Every open case whose current opening has not been notified yet: new and
         // reopened cases, failed notices, and what a crashed run left behind.
         progress.stage("sending notices", None);
-        self.send_pending_notices(run_id, report, &joined.scope)
+        self.send_pending_notices(run_id, report, &joined.scope, false)
             .await?;
         self.send_digest(run_id, report).await?;
         laps.lap(report, "6_notify");
@@ -133,7 +148,7 @@ impl Engine {
     }
 
     /// Strikes for billed domains missing at the registrar (a dry run counts this one).
-    async fn count_strikes(
+    pub(crate) async fn count_strikes(
         &self,
         run_id: Option<i64>,
         joined: &mut Joined,
@@ -155,7 +170,7 @@ impl Engine {
     }
 
     /// Pure detection over every observation; the observations are freed afterwards.
-    fn detect_findings(
+    pub(crate) fn detect_findings(
         &self,
         joined: &mut Joined,
         rates: &RateTable,
@@ -186,7 +201,7 @@ impl Engine {
     }
 
     /// Dry run: how many findings would open a new case.
-    async fn would_open(&self, findings: &[Finding]) -> Result<usize, EngineError> {
+    pub(crate) async fn would_open(&self, findings: &[Finding]) -> Result<usize, EngineError> {
         let open = self.store.cases(CaseFilter::open()).await?;
         let open_keys: HashSet<(CaseKind, &str)> =
             open.iter().map(|c| (c.kind, c.domain.ascii())).collect();
@@ -196,7 +211,7 @@ impl Engine {
             .count())
     }
 
-    async fn record(
+    pub(crate) async fn record(
         &self,
         run_id: i64,
         findings: &[Finding],

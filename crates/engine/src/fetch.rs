@@ -1,12 +1,13 @@
 //! Stage 1, fetch: the billing list and every registrar account's list, concurrently,
-//! plus the premium data only the WHMCS database holds.
+//! plus the premium data only the WHMCS database holds. A targeted check reads just its
+//! domains instead: GetClientsDomains by name and StatusDomain at every account.
 
 use crate::join::AccountSnapshot;
 use crate::{fetch_cache, Account, CycleReport, Engine, EngineError, Progress};
 use domwatch_core::model::{BillingDomain, BillingPremiumCost, RegistrarDomain};
 use domwatch_core::money::RateTable;
 use domwatch_core::ports::RegistrarError;
-use domwatch_core::{Currency, Money};
+use domwatch_core::{Currency, DomainName, Money};
 use domwatch_whmcs::actions::{BillingDomainList, WhmcsCurrency};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
@@ -18,7 +19,12 @@ pub(crate) struct Fetched {
     pub rates: RateTable,
     /// False when the WHMCS database could not be read: premium flags are unknown.
     pub premium_data_read: bool,
+    /// Targeted check: names a registrar could not be asked about, with the reason.
+    pub unreadable_names: Vec<(DomainName, String)>,
 }
+
+/// What a targeted check reads: these names only.
+pub(crate) type Targets<'a> = Option<&'a [DomainName]>;
 
 type AccountRead<'a> = (
     &'a Account,
@@ -26,15 +32,24 @@ type AccountRead<'a> = (
     Option<RateTable>,
 );
 
+/// One account's answers about named domains: those it holds, and the names it could not
+/// answer for (a domain it does not hold is an answer, not a failure).
+type NamedRead = (Vec<RegistrarDomain>, Vec<(DomainName, String)>);
+
 impl Engine {
     pub(crate) async fn fetch(
         &self,
         run_id: Option<i64>,
         report: &mut CycleReport,
         progress: &dyn Progress,
+        targets: Targets<'_>,
     ) -> Result<Fetched, EngineError> {
         progress.stage("fetching billing and registrar snapshots", None);
-        let (billing, registrar) = tokio::join!(self.fetch_billing(run_id), self.fetch_accounts());
+        let mut unreadable_names = Vec::new();
+        let (billing, registrar) = tokio::join!(
+            self.fetch_billing(run_id, targets),
+            self.fetch_accounts(targets, &mut unreadable_names)
+        );
         let (list, currencies, failures) = billing?;
         report.incomplete_inputs.extend(failures);
         report.billing_domains = list.domains.len();
@@ -55,12 +70,14 @@ impl Engine {
             snapshots,
             rates,
             premium_data_read,
+            unreadable_names,
         })
     }
 
     async fn fetch_billing(
         &self,
         run_id: Option<i64>,
+        targets: Targets<'_>,
     ) -> Result<(BillingDomainList, Vec<WhmcsCurrency>, Vec<String>), EngineError> {
         // Client currencies known from the WHMCS database or earlier cycles are not
         // asked for again (GetClientsDomains does not name them); see `fetch_cache`.
@@ -72,11 +89,11 @@ impl Engine {
             &mut failures,
         )
         .await;
-        let list = self
-            .billing
-            .list_domains(&known)
-            .await
-            .map_err(|e| EngineError::Billing(e.to_string()))?;
+        let list = match targets {
+            None => self.billing.list_domains(&known).await,
+            Some(names) => self.billing.list_domains_named(names, &known).await,
+        }
+        .map_err(|e| EngineError::Billing(e.to_string()))?;
         drop(known);
         if run_id.is_some() {
             fetch_cache::remember_client_currencies(
@@ -94,16 +111,54 @@ impl Engine {
         Ok((list, currencies, failures))
     }
 
-    async fn fetch_accounts(&self) -> Vec<AccountRead<'_>> {
-        futures::future::join_all(self.accounts.iter().map(|a| async move {
-            let domains = a.port.list_domains().await;
+    async fn fetch_accounts(
+        &self,
+        targets: Targets<'_>,
+        unreadable_names: &mut Vec<(DomainName, String)>,
+    ) -> Vec<AccountRead<'_>> {
+        let reads = futures::future::join_all(self.accounts.iter().map(|a| async move {
+            let (domains, unreadable) = match targets {
+                None => (a.port.list_domains().await, Vec::new()),
+                Some(names) => {
+                    let (held, unreadable) = Self::status_of_named(a, names).await;
+                    (Ok(held), unreadable)
+                }
+            };
             let rates = match &domains {
                 Ok(_) => a.port.exchange_rates().await.ok(),
                 Err(_) => None,
             };
-            (a, domains, rates)
+            ((a, domains, rates), unreadable)
         }))
-        .await
+        .await;
+        reads
+            .into_iter()
+            .map(|(read, unreadable)| {
+                unreadable_names.extend(unreadable);
+                read
+            })
+            .collect()
+    }
+
+    /// StatusDomain for each name at one account. "Not found" means the account does not
+    /// hold it; any other failure leaves the name without a verdict.
+    async fn status_of_named(account: &Account, names: &[DomainName]) -> NamedRead {
+        let mut held = Vec::new();
+        let mut unreadable = Vec::new();
+        for name in names {
+            match account.port.status_domain(name).await {
+                Ok(d) => held.push(d),
+                Err(e) if e.is_not_found() => {}
+                Err(e) => {
+                    tracing::warn!(account = %account.name, domain = %name, error = %e, "StatusDomain failed; the domain gets no verdict in this targeted check");
+                    unreadable.push((
+                        name.clone(),
+                        format!("StatusDomain at {} failed: {e}", account.name),
+                    ));
+                }
+            }
+        }
+        (held, unreadable)
     }
 
     /// One snapshot per account (`None` for an account that could not be read, which

@@ -8,6 +8,7 @@ mod claim;
 mod cycle;
 pub mod digest;
 mod enrich;
+pub mod events;
 mod fetch;
 pub mod fetch_cache;
 mod fix;
@@ -20,6 +21,7 @@ mod prices_fix;
 mod recover;
 mod report;
 mod scope;
+mod targeted;
 mod write;
 
 pub use claim::CLAIM_LEASE;

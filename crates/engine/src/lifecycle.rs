@@ -76,13 +76,14 @@ impl Engine {
     /// Fixes the lifecycle cases the scheduler owns: places cancellations in `enabled`
     /// mode and withdraws cancellations of paid renewals in every mode. Each write is
     /// keyed, so a rerun after a crash never repeats one.
-    /// Only cases of domains in this cycle's scope are acted on.
+    /// Only cases of domains in this cycle's scope are acted on. A full cycle first
+    /// recovers every interrupted write (`recover_unfinished_actions`); a targeted check
+    /// leaves other domains' writes to it.
     pub(crate) async fn run_automatic_fixes(
         &self,
         report: &mut CycleReport,
         scope: &HashSet<DomainName>,
     ) -> Result<(), EngineError> {
-        self.recover_unfinished_actions().await?;
         for kind in [
             CaseKind::CancellationDue,
             CaseKind::CancellationWithdrawalDue,

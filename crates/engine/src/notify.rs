@@ -37,12 +37,15 @@ fn action_notice_marker(case_id: i64, opening: i64, notice_id: i64) -> String {
 impl Engine {
     /// Notices of case openings wait for a cycle in which their domain is in scope, so a
     /// bad day sends none about what it could not see. Notices of automatic writes are
-    /// sent whatever the scope: the write happened and the admin is told.
+    /// sent whatever the scope: the write happened and the admin is told. A targeted
+    /// check (`only_scope`) tells only writes on its own domains; the rest wait for the
+    /// next full cycle.
     pub(crate) async fn send_pending_notices(
         &self,
         run_id: i64,
         report: &mut CycleReport,
         scope: &HashSet<DomainName>,
+        only_scope: bool,
     ) -> Result<(), EngineError> {
         if self.notifier.is_none() && self.notices.lifecycle_tickets.is_none() {
             return Ok(());
@@ -53,7 +56,9 @@ impl Engine {
             .collect();
         let mut cases = self.store.cases_awaiting_notice(&kinds).await?;
         cases.retain(|c| scope.contains(&c.domain));
-        let own = self.route_action_notices(&mut cases).await?;
+        let own = self
+            .route_action_notices(&mut cases, only_scope.then_some(scope))
+            .await?;
         // Cases are independent and each notice is claimed on its own, so they can go out
         // concurrently without risking a duplicate.
         let mut outcomes: Vec<Result<NoticeOutcome, EngineError>> = stream::iter(cases.iter())
@@ -80,9 +85,16 @@ impl Engine {
     async fn route_action_notices(
         &self,
         cases: &mut Vec<CaseRecord>,
+        only: Option<&HashSet<DomainName>>,
     ) -> Result<Vec<PendingActionNotice>, EngineError> {
         let mut own = Vec::new();
         for pending in self.store.pending_action_notices().await? {
+            if let Some(scope) = only {
+                let case = self.store.case(pending.case_id).await?;
+                if !case.is_some_and(|c| scope.contains(&c.domain)) {
+                    continue;
+                }
+            }
             if self
                 .store
                 .case_notice_sent(pending.case_id, pending.opening)

@@ -10,6 +10,9 @@ use std::collections::BTreeMap;
 pub struct CycleReport {
     pub run_id: Option<i64>,
     pub dry_run: bool,
+    /// A targeted check: the domains it was limited to (empty: a full cycle).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub targeted: Vec<String>,
     pub billing_domains: usize,
     pub unreadable_billing_rows: usize,
     /// Inputs that did not arrive complete (besides whole accounts, see `failed_accounts`),

@@ -4,20 +4,25 @@
 //! PostgreSQL (larger installs, several workers), accessed through sqlx's `Any` driver with
 //! portable SQL. It keeps runs, cases with their history, notice claims (exactly-once
 //! notices across crashes), fix actions keyed by idempotency key, the audit log of every
-//! write to WHMCS or a registrar, and the "missing at registrar" strike counters.
+//! write to WHMCS or a registrar, the "missing at registrar" strike counters, the API tokens
+//! (hashes only) and the queue of inbound events.
 
+mod api_tokens;
 mod caches;
 mod claims;
 mod forecasts;
+mod inbound_events;
 mod outbox;
 mod prices;
 mod records;
 mod sync;
 mod webhooks;
 
+pub use api_tokens::*;
 pub use caches::*;
 pub use claims::*;
 pub use forecasts::*;
+pub use inbound_events::*;
 pub use outbox::*;
 pub use prices::*;
 pub use records::*;

@@ -125,6 +125,24 @@ impl Store {
         tx.commit().await.map_err(q("committing absences"))?;
         Ok(strikes)
     }
+
+    /// The strikes counted so far for `names`, read only: a targeted check sees a few
+    /// domains, never a whole listing, so it neither counts nor clears an absence.
+    pub async fn absence_strikes(&self, names: &[DomainName]) -> Result<HashMap<DomainName, u32>> {
+        let mut strikes = HashMap::new();
+        for name in names {
+            let row = sqlx::query("SELECT missing_strikes FROM presence WHERE domain = $1")
+                .bind(name.ascii())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(q("reading an absence count"))?;
+            if let Some(row) = row {
+                let n: i64 = get(&row, "missing_strikes")?;
+                strikes.insert(name.clone(), n.max(0) as u32);
+            }
+        }
+        Ok(strikes)
+    }
 }
 
 /// One webhook event per opened, reopened and resolved case (an update is no event).

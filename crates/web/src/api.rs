@@ -1,5 +1,6 @@
 //! The JSON API. Same session as the pages: log in through `POST /login`, keep the cookie,
-//! and send `X-CSRF-Token` (from `GET /api/session`) on every write.
+//! and send `X-CSRF-Token` (from `GET /api/session`) on every write; or send an API token
+//! (`Authorization: Bearer dwt_…`, see [`crate::api_token`]) and no CSRF token.
 
 use crate::{Admin, JsonError, WebError, WebState};
 use axum::extract::{Path, Query, State};
@@ -159,13 +160,53 @@ pub(crate) async fn case(
     }))
 }
 
+/// Which fix option: its number as listed (1 = the recommended one) or its name.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum OptionRef {
+    Number(usize),
+    Name(String),
+}
+
 #[derive(Debug, Deserialize, Default)]
 pub(crate) struct FixRequest {
     /// Default: the recommended option.
-    option: Option<String>,
-    /// Report what would be written, write nothing.
+    option: Option<OptionRef>,
+    /// Report the plan (each action's exact writes) and write nothing.
     #[serde(default)]
     dry_run: bool,
+}
+
+/// The option name a request means; a number counts from 1 in the listed order.
+async fn option_name(
+    state: &WebState,
+    id: i64,
+    option: Option<OptionRef>,
+) -> Result<Option<String>, WebError> {
+    match option {
+        None => Ok(None),
+        Some(OptionRef::Name(name)) => Ok(Some(name)),
+        Some(OptionRef::Number(n)) => {
+            let (_, options) = state
+                .engine
+                .fix_options(id)
+                .await
+                .map_err(WebError::from_engine)?;
+            let name = n
+                .checked_sub(1)
+                .and_then(|i| options.get(i))
+                .map(|o| o.name.clone());
+            name.map(Some).ok_or_else(|| {
+                WebError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "case {id} has no option {n}: it has {} (numbered from 1, see GET /api/cases/{id})",
+                        options.len()
+                    ),
+                )
+            })
+        }
+    }
 }
 
 pub(crate) async fn fix(
@@ -180,14 +221,13 @@ pub(crate) async fn fix(
     } else {
         Mode::Apply
     };
+    let option = match option_name(&state, id, request.option).await {
+        Ok(option) => option,
+        Err(e) => return fail(e).into_response(),
+    };
     match state
         .engine
-        .fix(
-            id,
-            request.option.as_deref(),
-            mode,
-            &format!("api:{}", admin.user),
-        )
+        .fix(id, option.as_deref(), mode, &admin.api_actor())
         .await
     {
         Ok(report) => {
@@ -195,11 +235,16 @@ pub(crate) async fn fix(
                 tracing::info!(case = id, option = %report.option, user = %admin.user, ok = report.succeeded(), "Fix now applied through the API");
             }
             let ok = report.succeeded();
-            let value = json!({"succeeded": ok, "report": report});
+            let value = json!({"succeeded": ok, "dry_run": request.dry_run, "report": report});
             Json(value).into_response()
         }
         Err(e) => fail(WebError::from_engine(e)).into_response(),
     }
+}
+
+/// `GET /api/summary`: counts and money at stake for widgets, from the store only.
+pub(crate) async fn summary(State(state): State<WebState>, _admin: Admin) -> ApiResult {
+    to_json(crate::summary::summary(&state).await?)
 }
 
 #[derive(Debug, Deserialize)]

@@ -17,23 +17,30 @@
 //! | `GET /api/cases`, `GET /api/cases/{id}`, `POST /api/cases/{id}/fix`, `GET /api/runs` | JSON |
 //! | `GET /api/forecast?days=N` | the renewal forecast as JSON (30, 60, 90 or 365 days) |
 //! | `GET /api/cases.csv` | the case list (same filters as `/api/cases`) as CSV |
+//! | `GET /api/summary` | open cases, money at stake per currency and kind, last run (store only) |
+//! | `GET /api/tld-prices`, `POST /api/tld-prices/{id}/fix` | TLD price cases as JSON, their Fix now |
+//! | `POST /api/events` | signed WHMCS hook events: queued, then a targeted check of their domains ([`events`]) |
 //! | `GET /metrics` | Prometheus text format (bearer token, login, or this machine) |
 //! | `GET /healthz` | liveness and database reachability |
 //! | `GET /static/domwatch.css` | the stylesheet (no inline style or script anywhere) |
 //!
 //! Authentication and CSRF are described in [`auth`]. Every write needs the session's CSRF
 //! token; this is enforced in one middleware for every non-GET route, so a new route can
-//! not forget it. Every answer carries the security headers and every request passes the
+//! not forget it. On `/api/*` an API token (`Authorization: Bearer dwt_…`, [`api_token`])
+//! stands in for the session and its CSRF token, checked in the same middleware. Every answer carries the security headers and every request passes the
 //! Host allow-list ([`security`]); logins are throttled ([`throttle`]) and their password
 //! hashing is bounded; [`serve`] cuts off clients that send their headers too slowly.
 
+pub mod api_token;
 pub mod auth;
 mod chart;
+pub mod events;
 mod html;
 mod metrics;
 mod pages;
 pub mod security;
 mod server;
+mod summary;
 mod throttle;
 mod tld_prices;
 mod webhooks_page;
@@ -134,6 +141,7 @@ pub struct WebState {
     hashing: Arc<Semaphore>,
     clock: Clock,
     check_now: Option<Arc<Notify>>,
+    events: Arc<events::EventsConfig>,
 }
 
 impl WebState {
@@ -153,7 +161,14 @@ impl WebState {
             auth,
             clock,
             check_now: None,
+            events: Arc::new(events::EventsConfig::default()),
         }
+    }
+
+    /// Accepts signed events on `POST /api/events` (see [`events`]).
+    pub fn with_events(mut self, config: events::EventsConfig) -> Self {
+        self.events = Arc::new(config);
+        self
     }
 
     /// Replaces the default [`SecurityConfig`].
@@ -219,6 +234,7 @@ pub fn router(state: WebState) -> Router {
         .route("/api/cases/{id}", get(api::case))
         .route("/api/cases/{id}/fix", post(api::fix))
         .route("/api/runs", get(api::runs))
+        .route("/api/summary", get(api::summary))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             session_and_csrf,
@@ -227,6 +243,13 @@ pub fn router(state: WebState) -> Router {
         .route("/healthz", get(metrics::healthz))
         .route("/metrics", get(metrics::metrics))
         .route("/static/domwatch.css", get(html::stylesheet))
+        // Signed by the sender; no session, token or CSRF token (see `events`).
+        .route(
+            "/api/events",
+            post(events::receive).layer(axum::extract::DefaultBodyLimit::max(
+                events::MAX_EVENT_BYTES,
+            )),
+        )
         .merge(protected)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -258,11 +281,22 @@ fn forwarded_https(headers: &axum::http::HeaderMap) -> bool {
         .is_some_and(|v| v.eq_ignore_ascii_case("https"))
 }
 
-/// Finds (or, with open access, creates) the session, enforces the CSRF token on every
-/// write, and hands the session to the handlers.
+/// Lets a valid API token through on `/api/*` (see [`api_token`]); otherwise finds (or,
+/// with open access, creates) the session, enforces the CSRF token on every write, and
+/// hands the session to the handlers.
 async fn session_and_csrf(State(state): State<WebState>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
     let json = wants_json(parts.uri.path());
+    if json {
+        match api_token::authenticate(&state, &parts.method, &parts.headers).await {
+            Some(Ok(caller)) => {
+                parts.extensions.insert(caller);
+                return next.run(Request::from_parts(parts, body)).await;
+            }
+            Some(Err(refused)) => return refused.respond(true),
+            None => {}
+        }
+    }
     if state.auth.is_open_access() && !client_is_local(&state, &parts.extensions, &parts.headers) {
         return WebError::forbidden("no admin password is configured, so only this machine may use the dashboard: set serve.admin_password_hash").respond(json);
     }
@@ -387,21 +421,50 @@ fn csrf_token_of(parts: &Parts, body: &[u8]) -> Option<String> {
 pub(crate) struct Admin {
     pub session: SessionInfo,
     pub user: String,
+    /// Set when an API token authenticated the request (no session behind it).
+    pub token: Option<String>,
+}
+
+impl Admin {
+    /// The audit actor of a write through the JSON API: `token:NAME` or `api:USER`.
+    pub fn api_actor(&self) -> String {
+        match &self.token {
+            Some(name) => format!("token:{name}"),
+            None => format!("api:{}", self.user),
+        }
+    }
 }
 
 impl FromRequestParts<WebState> for Admin {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _: &WebState) -> Result<Self, Self::Rejection> {
+        if let Some(caller) = parts.extensions.get::<api_token::TokenCaller>() {
+            let user = format!("token:{}", caller.name);
+            let session = SessionInfo {
+                id: String::new(),
+                user: Some(user.clone()),
+                csrf: String::new(),
+            };
+            return Ok(Admin {
+                session,
+                user,
+                token: Some(caller.name.clone()),
+            });
+        }
         let session = parts.extensions.get::<SessionInfo>().cloned();
         match session {
             Some(session) if session.user.is_some() => {
                 let user = session.user.clone().unwrap_or_default();
-                Ok(Admin { session, user })
+                Ok(Admin {
+                    session,
+                    user,
+                    token: None,
+                })
             }
             _ if wants_json(parts.uri.path()) => Err(WebError::new(
                 StatusCode::UNAUTHORIZED,
-                "log in first: POST /login, then send the session cookie (and X-CSRF-Token from GET /api/session on writes)",
+                "log in first: POST /login, then send the session cookie (and X-CSRF-Token from GET /api/session on writes), or send `Authorization: Bearer <API token>`",
             )
             .respond(true)),
             _ => Err(Redirect::to("/login").into_response()),

@@ -182,7 +182,7 @@ pub(crate) async fn api_fix(
     let mode = if dry { Mode::DryRun } else { Mode::Apply };
     match state
         .engine
-        .tld_price_fix(id, mode, &format!("api:{}", admin.user))
+        .tld_price_fix(id, mode, &admin.api_actor())
         .await
     {
         Ok(report) => Json(serde_json::json!({"succeeded": report.succeeded(), "report": report}))

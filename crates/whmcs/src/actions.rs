@@ -6,7 +6,7 @@ use crate::error::WhmcsError;
 use crate::json::{self, Object};
 use chrono::NaiveDate;
 use domwatch_core::model::{BillingDomain, BillingStatus};
-use domwatch_core::Currency;
+use domwatch_core::{Currency, DomainName};
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -928,7 +928,55 @@ impl WhmcsClient {
         let rows = self
             .domain_pages(|row| row.into_billing_domain(PLACEHOLDER_CURRENCY))
             .await?;
+        self.with_client_currencies(rows, known, &currencies).await
+    }
 
+    /// The domains named `names` (each asked with GetClientsDomains `domain=`, every page
+    /// read, by A-label and, for IDNs, by Unicode name too), with currencies as in
+    /// [`Self::list_billing_domains_knowing`]. For targeted checks of a few domains.
+    pub async fn list_billing_domains_named(
+        &self,
+        names: &[DomainName],
+        known: &KnownClientCurrencies,
+    ) -> Result<BillingDomainList, WhmcsError> {
+        let currencies: HashMap<u64, Currency> = self
+            .get_currencies()
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c.code))
+            .collect();
+        let mut rows = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for name in names {
+            let mut spellings = vec![name.ascii().to_string()];
+            if name.is_idn() {
+                spellings.push(name.unicode());
+            }
+            for spelling in spellings {
+                let found = self
+                    .read_all_pages(
+                        "GetClientsDomains",
+                        &[p("domain", spelling)],
+                        ("domains", "domain"),
+                        ClientDomain::parse,
+                    )
+                    .await?;
+                for row in found.into_iter().filter(|r| seen.insert(r.id)) {
+                    rows.push(row.into_billing_domain(PLACEHOLDER_CURRENCY));
+                }
+            }
+        }
+        self.with_client_currencies(rows, known, &currencies).await
+    }
+
+    /// Billing rows with their client's currency filled in (see
+    /// [`Self::list_billing_domains_knowing`]).
+    async fn with_client_currencies(
+        &self,
+        rows: Vec<Result<BillingDomain, UnreadableDomain>>,
+        known: &KnownClientCurrencies,
+        currencies: &HashMap<u64, Currency>,
+    ) -> Result<BillingDomainList, WhmcsError> {
         let mut unknown: Vec<u64> = rows
             .iter()
             .filter_map(|r| r.as_ref().ok())
@@ -937,9 +985,8 @@ impl WhmcsClient {
             .collect();
         unknown.sort_unstable();
         unknown.dedup();
-        let (asked, learned_currencies) = self
-            .resolve_client_currencies(&unknown, &currencies)
-            .await?;
+        let (asked, learned_currencies) =
+            self.resolve_client_currencies(&unknown, currencies).await?;
 
         let mut list = BillingDomainList {
             domains: Vec::with_capacity(rows.len()),

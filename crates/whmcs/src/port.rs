@@ -15,6 +15,7 @@ use crate::db::{DbError, NewToDo, WhmcsDb};
 use crate::error::WhmcsError;
 use crate::{Secret, WhmcsClient};
 use async_trait::async_trait;
+use domwatch_core::DomainName;
 use std::fmt;
 use std::sync::Arc;
 
@@ -81,6 +82,20 @@ pub trait BillingPort: Send + Sync {
     /// One invoice by id; the default cannot look (see [`Self::domain_by_id`]).
     async fn invoice_by_id(&self, invoice_id: u64) -> Result<Invoice, WhmcsError> {
         Err(cannot_look("GetInvoice", invoice_id))
+    }
+    /// Just the domains named `names` (a targeted check), completely or an error, like
+    /// [`Self::list_domains`]. The default cannot, so a targeted check says so and
+    /// judges nothing.
+    async fn list_domains_named(
+        &self,
+        _names: &[DomainName],
+        _known: &KnownClientCurrencies,
+    ) -> Result<BillingDomainList, WhmcsError> {
+        Err(WhmcsError::Api {
+            action: "GetClientsDomains".into(),
+            message: "this billing connection cannot read single domains: run a full check".into(),
+            registrar_error: None,
+        })
     }
 }
 
@@ -178,6 +193,13 @@ impl BillingPort for WhmcsClient {
     }
     async fn invoice_by_id(&self, invoice_id: u64) -> Result<Invoice, WhmcsError> {
         self.get_invoice(invoice_id).await
+    }
+    async fn list_domains_named(
+        &self,
+        names: &[DomainName],
+        known: &KnownClientCurrencies,
+    ) -> Result<BillingDomainList, WhmcsError> {
+        self.list_billing_domains_named(names, known).await
     }
 }
 

@@ -204,6 +204,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub serve: RawServe,
     #[serde(default)]
+    pub events: super::events::RawEvents,
+    #[serde(default)]
     pub webhooks: Vec<super::webhooks::RawWebhook>,
 }
 

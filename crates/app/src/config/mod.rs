@@ -11,6 +11,7 @@
 //! section ([`whmcs`], [`registrar`] and [`policy`], [`notices`], [`dashboard`]).
 
 mod dashboard;
+mod events;
 mod file;
 mod notices;
 mod policy;
@@ -55,6 +56,8 @@ pub struct Config {
     pub dashboard: DashboardSettings,
     /// domwatch's own e-mail (digest, lifecycle actions), when `notices.smtp_url` is set.
     pub mail: Option<domwatch_mail::MailConfig>,
+    /// `[events] secret`: signs `POST /api/events`; `None` refuses events.
+    pub events_secret: Option<Secret>,
     /// `[[webhooks]]`: where case changes are posted.
     pub webhooks: Vec<domwatch_webhooks::Endpoint>,
 }

@@ -34,8 +34,10 @@ impl RawConfig {
         let mail = resolve_mail(&self.notices, env)?;
         let notice_channels = notice_channels(self.notices.channels)?;
         let dashboard = self.serve.dashboard(env)?;
+        let events_secret = self.events.resolve(env)?;
         let webhooks = super::webhooks::resolve_webhooks(&self.webhooks, env)?;
         Ok(Config {
+            events_secret,
             dashboard,
             database_url,
             whmcs,
