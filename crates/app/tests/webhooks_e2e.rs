@@ -22,10 +22,11 @@ async fn start_receiver() -> (Received, String) {
         "ok"
     }
     let app = axum::Router::new()
-        .route("/hook", post(hook))
+        .route("/hook/{token}", post(hook))
         .with_state(got.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    // A path with a token in it, as Slack's have: it must never reach a log.
+    let url = format!("http://{}/hook/PATHTOKEN42", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (got, url)
 }
@@ -40,7 +41,7 @@ async fn run(dir: &Path, config: &Path, args: &[&str]) -> Output {
             format!("sqlite://{}", dir.join("domwatch.db").display()),
         )
         .env("DOMWATCH_CONFIG", config)
-        .env("DOMWATCH_LOG", "warn")
+        .env("DOMWATCH_LOG", "debug")
         .args(args);
     let out = tokio::task::spawn_blocking(move || cmd.output().expect("run domwatch"))
         .await
@@ -50,6 +51,11 @@ async fn run(dir: &Path, config: &Path, args: &[&str]) -> Output {
         "domwatch {args:?} failed:\nstdout:\n{}\nstderr:\n{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
+    );
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !log.contains("PATHTOKEN42") && !log.contains(SECRET),
+        "a webhook URL or secret reached the log"
     );
     out
 }
@@ -91,6 +97,11 @@ async fn check_posts_each_case_change_once() {
     .unwrap();
 
     let first = run(dir, &config, &["check", "--json"]).await;
+    let log = String::from_utf8_lossy(&first.stderr);
+    assert!(
+        log.contains("webhook delivered") && log.contains("127.0.0.1"),
+        "deliveries are logged by host"
+    );
     let report: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
     let opened = report["opened"].as_u64().unwrap() as usize;
     assert!(opened > 0);
