@@ -170,3 +170,56 @@ async fn check_posts_each_case_change_once() {
         "not in this endpoint's events"
     );
 }
+
+/// `domwatch serve` sends the outbox on its own: the first cycle's openings arrive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_posts_the_first_cycles_openings() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let (got, url) = start_receiver().await;
+    let config = dir.join("domwatch.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[webhooks]]\nurl = \"{url}\"\nsecret = \"{SECRET}\"\nevents = [\"case.opened\"]\n"
+        ),
+    )
+    .unwrap();
+    let port = domwatch_testkit::free_port();
+    let _serve = domwatch_testkit::Running(
+        Command::new(env!("CARGO_BIN_EXE_domwatch"))
+            .arg("serve")
+            .current_dir(dir)
+            .env("DOMWATCH_STATE_DIR", dir.join("state"))
+            .env(
+                "DOMWATCH_DATABASE_URL",
+                format!("sqlite://{}", dir.join("domwatch.db").display()),
+            )
+            .env("DOMWATCH_CONFIG", &config)
+            .env("DOMWATCH_LISTEN", format!("127.0.0.1:{port}"))
+            .env("DOMWATCH_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("domwatch serve starts"),
+    );
+    let started = std::time::Instant::now();
+    while events(&got).is_empty() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(90),
+            "serve sent no webhook within 90 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    // Give the pass time to finish, then every opening arrived once.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let all = events(&got);
+    let mut cases: Vec<i64> = all
+        .iter()
+        .map(|e| e["case"]["id"].as_i64().unwrap())
+        .collect();
+    cases.sort();
+    cases.dedup();
+    assert_eq!(cases.len(), all.len(), "each opening once");
+    assert!(all.iter().all(|e| e["event"] == "case.opened"));
+}
