@@ -49,6 +49,13 @@ pub struct Args {
     /// Seed a few to-do items, as a live WHMCS has them.
     #[arg(long)]
     seed_todos: bool,
+    /// The API role of the credential: only these actions (comma-separated, any case)
+    /// are allowed; others answer HTTP 403 `Invalid Permissions`. Default: every action.
+    #[arg(long, value_delimiter = ',')]
+    api_role: Option<Vec<String>>,
+    /// The WHMCS version WhmcsDetails reports (before 8.0 WhmcsDetails does not exist).
+    #[arg(long, default_value = domwatch_sandbox::whmcs::DEFAULT_VERSION)]
+    whmcs_version: String,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
@@ -61,10 +68,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     config.drift_per_mille = args.drift_per_mille;
     config.allowed_ips.extend(args.allow_ip);
     config.seed_todos = args.seed_todos;
+    config.version = args.whmcs_version;
     config.credentials = vec![SandboxCredential {
         identifier: args.identifier,
         secret: args.secret,
-        allowed_actions: None,
+        allowed_actions: args.api_role,
     }];
     config.database = match (args.mysql_url, args.sqlite) {
         (Some(url), _) => SandboxDatabase::MySql(url),

@@ -16,6 +16,8 @@ mod cli_sandbox_whmcs;
 mod cli_serve;
 mod cli_token;
 mod config;
+mod doctor;
+mod init;
 mod runtime;
 mod table;
 
@@ -72,6 +74,14 @@ enum Command {
     TldPrices(cli_prices::TldPricesArgs),
     /// Serve the dashboard and run a monitoring check every `serve.interval_minutes`.
     Serve(cli_serve::ServeArgs),
+    /// Write a commented domwatch.toml from flags (asking on a terminal for what is
+    /// missing; nothing with --yes). An existing file is replaced only with --force.
+    Init(init::InitArgs),
+    /// Check every configured system (WHMCS API and database, registrars, SMTP, the store),
+    /// one line per check with the fix to apply; writes nothing anywhere.
+    ///
+    /// Exit codes: 0 every check passed (warnings allowed); 1 a check failed.
+    Doctor(doctor::DoctorArgs),
     /// Read a password from standard input and print its hash for `serve.admin_password_hash`.
     HashPassword,
     /// Run a sandbox server that speaks a registrar's or WHMCS's real protocol.
@@ -141,6 +151,8 @@ async fn main() -> anyhow::Result<ExitCode> {
         Command::Fix(args) => cli_cases::fix(args).await,
         Command::TldPrices(args) => cli_prices::tld_prices(args).await,
         Command::Serve(args) => cli_serve::serve(args).await,
+        Command::Init(args) => init::run(args),
+        Command::Doctor(args) => return doctor::run(args).await,
         Command::HashPassword => cli_serve::hash_password(),
         Command::Sandbox(cmd) => cli_sandbox::run(cmd).await,
         Command::Registrar(cmd) => cli_registrar::run(cmd).await,

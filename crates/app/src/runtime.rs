@@ -43,12 +43,17 @@ pub struct Runtime {
 
 pub struct Embedded {
     /// Held so the servers keep running as long as the runtime lives.
-    _servers: (WhmcsSandbox, Vec<RegistrarSandbox>, SmartnicSandbox),
+    servers: (WhmcsSandbox, Vec<RegistrarSandbox>, SmartnicSandbox),
     pub anchor: Anchor,
     pub state_dir: PathBuf,
 }
 
 impl Embedded {
+    /// The embedded sandbox WHMCS (`domwatch doctor` probes it like a real one).
+    pub fn whmcs(&self) -> &WhmcsSandbox {
+        &self.servers.0
+    }
+
     /// One line for the user: what they are looking at and how to start over.
     pub fn describe(&self) -> String {
         format!(
@@ -114,10 +119,7 @@ impl Runtime {
             .whmcs
             .as_ref()
             .context("no [whmcs] section: domwatch needs the billing system (or no configuration at all for the embedded sandbox)")?;
-        let mut wc = WhmcsConfig::new(&whmcs.url, &whmcs.identifier, whmcs.secret.expose())?;
-        wc.access_key = whmcs.access_key.as_ref().map(|k| k.expose().into());
-        wc.request_timeout = Duration::from_secs(whmcs.timeout_seconds);
-        let billing: Arc<dyn BillingPort> = Arc::new(WhmcsClient::new(wc)?);
+        let billing: Arc<dyn BillingPort> = Arc::new(whmcs_client(whmcs)?);
         let db = match &whmcs.database_url {
             Some(url) => Some(
                 WhmcsDb::connect(url.expose())
@@ -244,12 +246,20 @@ impl Runtime {
             engine,
             webhooks,
             embedded: Some(Embedded {
-                _servers: (whmcs, registrars, smartnic),
+                servers: (whmcs, registrars, smartnic),
                 anchor,
                 state_dir: dir,
             }),
         })
     }
+}
+
+/// The WHMCS API client for `[whmcs]`.
+pub fn whmcs_client(whmcs: &crate::config::WhmcsConfig) -> anyhow::Result<WhmcsClient> {
+    let mut wc = WhmcsConfig::new(&whmcs.url, &whmcs.identifier, whmcs.secret.expose())?;
+    wc.access_key = whmcs.access_key.as_ref().map(|k| k.expose().into());
+    wc.request_timeout = Duration::from_secs(whmcs.timeout_seconds);
+    Ok(WhmcsClient::new(wc)?)
 }
 
 /// The engine over the given billing side: notices go through the same billing port and

@@ -308,6 +308,12 @@ pub trait RegistrarPort: Send + Sync {
 
     async fn account_status(&self) -> Result<AccountStatus, RegistrarError>;
 
+    /// One cheap read that needs a valid login (`domwatch doctor`); by default the
+    /// account status.
+    async fn check_login(&self) -> Result<(), RegistrarError> {
+        self.account_status().await.map(|_| ())
+    }
+
     /// Sets the given contact roles; `None` roles are left unchanged.
     async fn modify_contacts(
         &self,

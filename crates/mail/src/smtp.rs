@@ -59,6 +59,25 @@ impl SmtpMailer {
         &self.config
     }
 
+    /// Connects, says EHLO, starts TLS and logs in as `notices.smtp_url` says, then NOOP;
+    /// sends no mail (`domwatch doctor`).
+    pub async fn check_login(&self) -> Result<(), MailError> {
+        let transport: Transport = self.builder.clone().build();
+        let server = self.config.smtp_url.server();
+        match tokio::time::timeout(self.config.timeout, transport.test_connection()).await {
+            Ok(Ok(true)) => Ok(()),
+            Ok(Ok(false)) => Err(MailError::Protocol {
+                server,
+                detail: "the server did not answer NOOP".into(),
+            }),
+            Ok(Err(error)) => Err(self.classify(error)),
+            Err(_) => Err(MailError::Timeout {
+                server,
+                after: self.config.timeout,
+            }),
+        }
+    }
+
     fn transport(&self) -> Transport {
         let mut slot = self.transport.lock().unwrap_or_else(|e| e.into_inner());
         slot.get_or_insert_with(|| self.builder.clone().build())

@@ -323,3 +323,64 @@ async fn the_api_on_mariadb_matches_the_portfolio_and_pays_invoices() {
     })
     .await;
 }
+
+/// `domwatch doctor`'s database probe: a WHMCS database with a read-write user, the same
+/// tables for a SELECT-only user (read-only, named by the refused statement), and an empty
+/// database (every table missing). Nothing is written by the probe.
+#[tokio::test]
+async fn the_database_probe_tells_tables_and_read_only_apart() {
+    with_database("probe", |url| async move {
+        let sandbox = sandbox_on(&url, 20).await;
+        let db = WhmcsDb::connect(&url).await.unwrap();
+        let todos = "SELECT COUNT(*) FROM tbltodolist";
+        let before: i64 = sqlx::query_scalar(todos)
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        let found = db.probe().await.unwrap();
+        assert!(found.missing_tables.is_empty(), "{found:?}");
+        assert_eq!(found.read_only, None);
+        let after: i64 = sqlx::query_scalar(todos)
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(before, after);
+
+        let database = url.rsplit('/').next().unwrap().to_string();
+        let user = format!("dw_ro_{}", std::process::id());
+        for host in ["%", "localhost", "127.0.0.1"] {
+            for sql in [
+                format!("CREATE USER IF NOT EXISTS '{user}'@'{host}' IDENTIFIED BY 'ro-pass'"),
+                format!("GRANT SELECT ON `{database}`.* TO '{user}'@'{host}'"),
+            ] {
+                db.pool().execute(sql.as_str()).await.unwrap();
+            }
+        }
+        let mut reader = url::Url::parse(&url).unwrap();
+        reader.set_username(&user).unwrap();
+        reader.set_password(Some("ro-pass")).unwrap();
+        let read_only = WhmcsDb::connect(reader.as_str()).await.unwrap();
+        let found = read_only.probe().await.unwrap();
+        read_only.pool().close().await;
+        for host in ["%", "localhost", "127.0.0.1"] {
+            let drop = format!("DROP USER IF EXISTS '{user}'@'{host}'");
+            db.pool().execute(drop.as_str()).await.unwrap();
+        }
+        let refused = found.read_only.expect("a SELECT-only user is read-only");
+        assert!(refused.contains("tbltodolist (INSERT)"), "{refused}");
+
+        let empty_name = format!("{database}_empty");
+        let create = format!("CREATE DATABASE IF NOT EXISTS `{empty_name}`");
+        db.pool().execute(create.as_str()).await.unwrap();
+        let empty = url.replace(&database, &empty_name);
+        let empty_db = WhmcsDb::connect(&empty).await.unwrap();
+        let found = empty_db.probe().await.unwrap();
+        empty_db.pool().close().await;
+        let drop = format!("DROP DATABASE `{empty_name}`");
+        db.pool().execute(drop.as_str()).await.unwrap();
+        assert_eq!(found.missing_tables.len(), 7, "{found:?}");
+        db.pool().close().await;
+        sandbox.shutdown().await;
+    })
+    .await;
+}

@@ -605,6 +605,11 @@ impl RegistrarPort for SmartnicClient {
         Ok(AccountStatus::default())
     }
 
+    /// Smart-NIC has no balance query: one domain of the list proves the login.
+    async fn check_login(&self) -> Result<(), RegistrarError> {
+        self.domain_list_page(0, 1).await.map(|_| ())
+    }
+
     async fn modify_contacts(
         &self,
         name: &DomainName,

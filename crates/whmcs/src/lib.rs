@@ -8,16 +8,20 @@
 //!   [`port::ToDoNotifier`] that picks the to-do channel (database, ticket or admin e-mail).
 //! * [`db`]: optional direct database access (MySQL/MariaDB) for what the API cannot do:
 //!   creating to-do items and reading/writing premium data.
+//! * [`probe`]: what `domwatch doctor` asks WHMCS (login, IP allow-list, API role,
+//!   version) without changing anything.
 
 pub mod actions;
 pub mod api;
 mod client_domain;
 pub mod db;
 pub mod db_prices;
+pub mod db_probe;
 mod domain_page;
 mod error;
 mod json;
 pub mod port;
+pub mod probe;
 mod secret;
 
 pub use api::{WhmcsClient, WhmcsConfig};

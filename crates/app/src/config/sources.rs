@@ -1,6 +1,12 @@
 //! Value sources besides the file: environment variables (`DOMWATCH_…`) and secret files
-//! (`*_FILE`). Precedence for a secret: env `<KEY>_FILE`, env `<KEY>`, file `<key>_file`,
-//! file `<key>`; for a plain value: env `<KEY>`, then the file.
+//! (`*_FILE`). Precedence for a secret: env `<KEY>_FILE`, env `<KEY>`, the systemd
+//! credential `$CREDENTIALS_DIRECTORY/<key>` (the env name in lower case, e.g.
+//! `domwatch_whmcs_secret`), file `<key>_file`, file `<key>`; for a plain value: env
+//! `<KEY>`, then the file.
+//!
+//! The credential is what `LoadCredential=domwatch:/etc/domwatch/credentials` in the
+//! systemd unit makes of the file `/etc/domwatch/credentials/whmcs_secret`: systemd names
+//! each file of a loaded directory `<id>_<file name>`.
 
 use anyhow::{bail, Context};
 use std::collections::BTreeMap;
@@ -94,10 +100,21 @@ pub(super) fn secret(
     if let Some(v) = env.var(&var) {
         return Ok(Some(Secret(v)));
     }
+    if let Some(path) = credential(env, &var) {
+        return read_secret_file(&path, &format!("the systemd credential {var}"))
+            .map(|s| Some(Secret(s)));
+    }
     if let Some(path) = file {
         return read_secret_file(path, &format!("{key}_file")).map(|s| Some(Secret(s)));
     }
     Ok(inline.filter(|s| !s.is_empty()).map(|s| Secret(s.clone())))
+}
+
+/// `$CREDENTIALS_DIRECTORY/<var in lower case>`, when systemd passed that credential.
+fn credential(env: &dyn Env, var: &str) -> Option<PathBuf> {
+    let dir = env.var("CREDENTIALS_DIRECTORY")?;
+    let path = Path::new(&dir).join(var.to_ascii_lowercase());
+    path.is_file().then_some(path)
 }
 
 pub(super) fn plain(env: &dyn Env, env_parts: &[&str], inline: Option<&String>) -> Option<String> {

@@ -101,6 +101,37 @@ fn env_overrides_and_secret_files_win() {
 }
 
 #[test]
+fn systemd_credentials_stand_in_for_secret_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let credentials = dir.path().to_str().unwrap();
+    std::fs::write(
+        dir.path().join("domwatch_whmcs_secret"),
+        "from-credential\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("domwatch_registrar_cnr_live_password"),
+        "pw-cred",
+    )
+    .unwrap();
+    let text = "[whmcs]\nurl = \"https://b.example\"\nidentifier = \"a\"\n\
+                [registrars.cnr-live]\ndialect = \"cnr\"\nlogin = \"r\"\n";
+    let c = RawConfig::from_toml(text)
+        .unwrap()
+        .resolve(&env(&[("CREDENTIALS_DIRECTORY", credentials)]))
+        .unwrap();
+    assert_eq!(c.whmcs.as_ref().unwrap().secret.expose(), "from-credential");
+    assert_eq!(c.registrars[0].password.expose(), "pw-cred");
+    // The environment still wins over a credential.
+    let e = env(&[
+        ("CREDENTIALS_DIRECTORY", credentials),
+        ("DOMWATCH_WHMCS_SECRET", "from-env"),
+    ]);
+    let c = RawConfig::from_toml(text).unwrap().resolve(&e).unwrap();
+    assert_eq!(c.whmcs.as_ref().unwrap().secret.expose(), "from-env");
+}
+
+#[test]
 fn secrets_never_show_in_debug_output() {
     let c = RawConfig::from_toml(FULL)
         .unwrap()

@@ -36,7 +36,7 @@ pub(super) fn resolve_whmcs(w: RawWhmcs, env: &dyn Env) -> anyhow::Result<WhmcsC
         w.secret.as_ref(),
         w.secret_file.as_ref(),
     )?
-    .context("`whmcs.secret` is missing: set whmcs.secret_file or DOMWATCH_WHMCS_SECRET(_FILE)")?;
+    .context("`whmcs.secret` is missing: set whmcs.secret_file or DOMWATCH_WHMCS_SECRET(_FILE), or (systemd service) put it in /etc/domwatch/credentials/whmcs_secret")?;
     Ok(WhmcsConfig {
         url,
         identifier,

@@ -88,6 +88,10 @@ pub enum WhmcsEvent {
         #[serde(default = "one")]
         count: usize,
     },
+    /// Every credential's API role: these actions only (`None`: all). See `access.rs`.
+    SetApiRole { actions: Option<Vec<String>> },
+    /// The API IP Access Restriction list.
+    SetAllowedIps { ips: Vec<std::net::IpAddr> },
 }
 
 fn one() -> usize {
@@ -123,6 +127,9 @@ impl FaultSwitch {
             WhmcsEvent::InjectFault { fault, count } => {
                 self.plan.queue(fault, count)?;
                 Ok(format!("{count} {fault:?} fault(s) queued"))
+            }
+            WhmcsEvent::SetApiRole { .. } | WhmcsEvent::SetAllowedIps { .. } => {
+                Err("an access event, not a fault (the sandbox applies it itself)".into())
             }
         }
     }

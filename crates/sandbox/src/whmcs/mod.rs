@@ -10,7 +10,10 @@
 //! As strict as a live WHMCS: a caller whose IP is not in `allowed_ips` (loopback by
 //! default; the access key bypasses the check) gets HTTP 403 `{"result":"error","message":
 //! "Invalid IP <ip>"}`, and an action outside the credential's API role HTTP 403
-//! `Invalid Permissions: …`; other errors come with HTTP 200. Payment methods are checked
+//! `Invalid Permissions: …`; other errors come with HTTP 200. The role and the allow-list
+//! change while it runs through `POST /_sandbox/event` (`set_api_role`,
+//! `set_allowed_ips`, see `access.rs`); WhmcsDetails and GetConfigurationValue `Version`
+//! report [`WhmcsSandboxConfig::version`]. Payment methods are checked
 //! against the configured gateways (`tblpaymentgateways`: `banktransfer` "Bank Transfer",
 //! `paypal` "PayPal", `mailin` "Mail In Payment"), whose display names the listings show.
 //!
@@ -23,6 +26,7 @@
 //! # Ok(()) }
 //! ```
 
+mod access;
 mod api;
 mod call;
 mod clients;
@@ -100,7 +104,13 @@ pub struct WhmcsSandboxConfig {
     pub allowed_ips: Vec<IpAddr>,
     /// Seed a few to-do items ([`schema::SEED_TODOS`]) as a live WHMCS has them.
     pub seed_todos: bool,
+    /// What WhmcsDetails and GetConfigurationValue `Version` answer. A version before 8
+    /// has no WhmcsDetails (`Command Not Found`), as in WHMCS.
+    pub version: String,
 }
+
+/// The WHMCS version the sandbox reports by default.
+pub const DEFAULT_VERSION: &str = "8.10.1";
 
 impl WhmcsSandboxConfig {
     /// In-memory SQLite on a free 127.0.0.1 port, default credentials.
@@ -124,6 +134,7 @@ impl WhmcsSandboxConfig {
                 IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
             ],
             seed_todos: false,
+            version: DEFAULT_VERSION.into(),
         }
     }
 }
@@ -140,9 +151,9 @@ pub struct AdminEmail {
 pub(crate) struct State {
     store: Store,
     today: NaiveDate,
-    credentials: Vec<SandboxCredential>,
-    access_key: Option<String>,
-    allowed_ips: Vec<IpAddr>,
+    /// IP allow-list, credentials and API roles; changed by `/_sandbox/event`.
+    access: std::sync::RwLock<access::AccessControl>,
+    version: String,
     numreturned_bug: AtomicBool,
     /// GetClientsDomains (JSON, SQLite) rendered by the database; off = the generic path.
     pub(crate) database_rendered_listing: AtomicBool,
@@ -191,12 +202,20 @@ pub async fn start(config: WhmcsSandboxConfig) -> Result<WhmcsSandbox> {
         .first()
         .map(|c| (c.identifier.clone(), c.secret.clone()))
         .context("the sandbox needs at least one API credential")?;
+    for credential in &config.credentials {
+        if let Some(actions) = &credential.allowed_actions {
+            access::check_actions(actions).map_err(anyhow::Error::msg)?;
+        }
+    }
     let state = Arc::new(State {
         store,
         today: config.today,
-        credentials: config.credentials,
-        access_key: config.access_key,
-        allowed_ips: config.allowed_ips,
+        access: std::sync::RwLock::new(access::AccessControl {
+            credentials: config.credentials,
+            access_key: config.access_key,
+            allowed_ips: config.allowed_ips,
+        }),
+        version: config.version,
         numreturned_bug: AtomicBool::new(config.numreturned_bug),
         database_rendered_listing: AtomicBool::new(true),
         write_lock: tokio::sync::Mutex::new(()),
@@ -224,6 +243,16 @@ pub async fn start(config: WhmcsSandboxConfig) -> Result<WhmcsSandbox> {
 }
 
 impl State {
+    /// An event from `/_sandbox/event`: access settings here, faults to the fault switch.
+    fn apply(&self, event: WhmcsEvent) -> Result<String, String> {
+        let access = || self.access.write().unwrap_or_else(|p| p.into_inner());
+        match event {
+            WhmcsEvent::SetApiRole { actions } => access().set_role(actions),
+            WhmcsEvent::SetAllowedIps { ips } => Ok(access().set_allowed_ips(ips)),
+            fault => self.faults.lock().expect("fault switch").apply(fault),
+        }
+    }
+
     /// Counts one API call of `action` (normalised).
     pub(crate) fn count_call(&self, action: &str) {
         let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
@@ -289,9 +318,9 @@ impl WhmcsSandbox {
             .clear();
     }
 
-    /// Applies a fault event (same as `POST /_sandbox/event`).
+    /// Applies a fault or access event (same as `POST /_sandbox/event`).
     pub fn apply(&self, event: WhmcsEvent) -> Result<String, String> {
-        self.state.faults.lock().expect("fault switch").apply(event)
+        self.state.apply(event)
     }
 
     /// Admin e-mails sent through SendAdminEmail so far.
@@ -406,10 +435,7 @@ async fn api_endpoint(
 
 /// `POST /_sandbox/event`: the kit's event plumbing over the fault switch.
 async fn event_endpoint(AxumState(state): AxumState<Arc<State>>, body: Bytes) -> Response {
-    kit::admin::event(body, move |event: WhmcsEvent| {
-        state.faults.lock().expect("fault switch").apply(event)
-    })
-    .await
+    kit::admin::event(body, move |event: WhmcsEvent| state.apply(event)).await
 }
 
 /// Counters for benchmarks and tests that run the sandbox in another process.

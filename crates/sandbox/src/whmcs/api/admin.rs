@@ -155,3 +155,36 @@ pub(super) async fn update_todo_item(state: &State, p: &Params) -> Answer {
         .await?;
     Ok(obj(json!({ "itemid": item })))
 }
+
+/// WhmcsDetails (8.0+): the version, as `whmcs.version` and `whmcs.canonicalversion`.
+pub(super) fn whmcs_details(state: &State) -> Answer {
+    let major: u32 = state
+        .version
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    if major < 8 {
+        return Err(Fail::new("Command Not Found"));
+    }
+    Ok(obj(json!({
+        "whmcs": {
+            "version": state.version,
+            "canonicalversion": format!("{}-release.1", state.version),
+        }
+    })))
+}
+
+/// GetConfigurationValue: `Version` and the few settings domwatch might read; any other
+/// setting answers an empty value.
+pub(super) fn get_configuration_value(state: &State, p: &Params) -> Answer {
+    let setting = p
+        .nonempty("setting")
+        .ok_or_else(|| Fail::new("Parameter setting is required"))?;
+    let value = match setting {
+        "Version" => state.version.clone(),
+        "PremiumDomains" => "1".into(),
+        _ => String::new(),
+    };
+    Ok(obj(json!({ "setting": setting, "value": value })))
+}

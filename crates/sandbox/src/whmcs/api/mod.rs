@@ -37,6 +37,8 @@ pub const ACTIONS: &[&str] = &[
     "updatetodoitem",
     "getclients",
     "getpaymentmethods",
+    "whmcsdetails",
+    "getconfigurationvalue",
 ];
 
 /// Actions whose default response type is XML (the others default to NVP).
@@ -57,8 +59,12 @@ const STRUCTURED: &[&str] = &[
 pub async fn handle(state: &State, params: Params, caller: IpAddr) -> (u16, &'static str, String) {
     let action = normalise_action(params.get("action").unwrap_or(""));
     state.count_call(&action);
-    let authorised =
-        allow_ip(state, &params, caller).and_then(|()| authorise(state, &params, &action));
+    let authorised = {
+        let access = state.access.read().unwrap_or_else(|p| p.into_inner());
+        access
+            .allow_ip(&params, caller)
+            .and_then(|()| access.authorise(&params, &action))
+    };
     // The domain listing is the one answer of a million rows: on SQLite it is rendered by
     // the database in one statement (see `clients_domains_json`); errors are rendered below
     // like every other action's.
@@ -128,60 +134,6 @@ fn render(action: &str, params: &Params, outcome: Answer) -> (u16, &'static str,
     }
 }
 
-/// API IP Access Restriction: a caller not on the list gets 403 `Invalid IP <ip>`, unless
-/// it sends the configured access key (which bypasses the IP check only).
-fn allow_ip(state: &State, params: &Params, caller: IpAddr) -> Result<(), Fail> {
-    let key_ok = state
-        .access_key
-        .as_ref()
-        .is_some_and(|key| params.get("accesskey") == Some(key.as_str()));
-    if key_ok || state.allowed_ips.contains(&caller) {
-        Ok(())
-    } else {
-        Err(Fail::forbidden(format!("Invalid IP {caller}")))
-    }
-}
-
-fn authorise(state: &State, params: &Params, action: &str) -> Result<(), Fail> {
-    let identifier = params
-        .get("identifier")
-        .or_else(|| params.get("username"))
-        .unwrap_or("");
-    let secret = params
-        .get("secret")
-        .or_else(|| params.get("password"))
-        .unwrap_or("");
-    if identifier.is_empty() || secret.is_empty() {
-        return Err(Fail::new("Invalid or missing credentials"));
-    }
-    let Some(credential) = state
-        .credentials
-        .iter()
-        .find(|c| c.identifier == identifier)
-    else {
-        return Err(Fail::new("Invalid or missing credentials"));
-    };
-    if credential.secret != secret {
-        return Err(Fail::new("Authentication Failed"));
-    }
-    if let Some(expected) = &state.access_key {
-        if params.get("accesskey").is_some_and(|k| k != expected) {
-            return Err(Fail::new("Invalid Access Key"));
-        }
-    }
-    if !ACTIONS.contains(&action) {
-        return Err(Fail::new("Command Not Found"));
-    }
-    if let Some(allowed) = &credential.allowed_actions {
-        if !allowed.iter().any(|a| normalise_action(a) == action) {
-            return Err(Fail::forbidden(format!(
-                "Invalid Permissions: API action \"{action}\" is not allowed"
-            )));
-        }
-    }
-    Ok(())
-}
-
 async fn dispatch(state: &State, action: &str, p: &Params) -> Answer {
     match action {
         "getclientsdomains" => domains::get_clients_domains(state, p).await,
@@ -203,6 +155,8 @@ async fn dispatch(state: &State, action: &str, p: &Params) -> Answer {
         "updatetodoitem" => admin::update_todo_item(state, p).await,
         "getclients" => super::clients::get_clients(state, p).await,
         "getpaymentmethods" => super::clients::get_payment_methods(state).await,
+        "whmcsdetails" => admin::whmcs_details(state),
+        "getconfigurationvalue" => admin::get_configuration_value(state, p),
         _ => Err(Fail::new("Command Not Found")),
     }
 }
