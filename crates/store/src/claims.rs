@@ -319,8 +319,8 @@ async fn queue_action_webhook(
     let Some(opening) = opening else {
         return Ok(()); // not a domain case (TLD price cases have their own ids)
     };
-    let description = crate::webhooks::action_description(conn, key).await?;
-    let change = crate::webhooks::CaseChange {
+    let description = crate::webhook_events::action_description(conn, key).await?;
+    let change = crate::webhook_events::CaseChange {
         kind: if automatic {
             EventKind::ActionAutomatic
         } else {
@@ -330,5 +330,5 @@ async fn queue_action_webhook(
         opening: get(&opening, "openings")?,
         action: Some((key.to_string(), description)),
     };
-    crate::webhooks::enqueue(conn, &[change], at).await
+    crate::webhook_events::enqueue(conn, &[change], at).await
 }

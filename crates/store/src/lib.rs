@@ -16,6 +16,7 @@ mod outbox;
 mod prices;
 mod records;
 mod sync;
+mod webhook_events;
 mod webhooks;
 
 pub use api_tokens::*;

@@ -64,7 +64,7 @@ impl Store {
         outcome.opened = open_cases(&mut tx, run_id, &now, &new_cases).await?;
         outcome.resolved = resolve_unseen(&mut tx, run_id, &now, &known, &seen, scope).await?;
         // The webhook events of these changes commit with them, or not at all.
-        crate::webhooks::enqueue(&mut tx, &webhook_changes(&outcome), at).await?;
+        crate::webhook_events::enqueue(&mut tx, &webhook_changes(&outcome), at).await?;
         tx.commit().await.map_err(q("committing findings"))?;
         Ok(outcome)
     }
@@ -146,8 +146,8 @@ impl Store {
 }
 
 /// One webhook event per opened, reopened and resolved case (an update is no event).
-fn webhook_changes(outcome: &SyncOutcome) -> Vec<crate::webhooks::CaseChange> {
-    let change = |kind, c: &CaseRef| crate::webhooks::CaseChange {
+fn webhook_changes(outcome: &SyncOutcome) -> Vec<crate::webhook_events::CaseChange> {
+    let change = |kind, c: &CaseRef| crate::webhook_events::CaseChange {
         kind,
         case_id: c.id,
         opening: c.opening,
