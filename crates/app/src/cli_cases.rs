@@ -128,9 +128,10 @@ pub async fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let report = crate::cli_check_domains::run(&rt.engine, &targets, mode, &Bar(bar.clone())).await;
     bar.finish_and_clear();
     let report = report?;
+    let webhooks = deliver_webhooks(&rt, report.dry_run, !args.json).await;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
-        return Ok(exit_code(&report));
+        return Ok(with_webhooks(exit_code(&report), webhooks));
     }
     println!(
         "Checked {} billed domains against {} registrar domains in {:.1}s{}",
@@ -222,7 +223,40 @@ pub async fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
             "\nNo registrar account could be read: nothing was judged or changed; exit code 1."
         ),
     }
-    Ok(exit_code(&report))
+    Ok(with_webhooks(exit_code(&report), webhooks))
+}
+
+/// Sends the webhook outbox after an applied check: what this cycle queued and retries
+/// that are due. False when the store could not be used (a failed receiver is not an
+/// error of the check: its deliveries are retried by the next check or `serve`).
+async fn deliver_webhooks(rt: &crate::runtime::Runtime, dry_run: bool, print: bool) -> bool {
+    if dry_run || rt.webhooks.is_empty() {
+        return true;
+    }
+    match rt.webhooks.deliver_due(chrono::Utc::now()).await {
+        Ok(r) => {
+            if print && r != Default::default() {
+                println!(
+                    "Webhooks: {} delivered, {} to retry later, {} given up (see /webhooks).",
+                    r.delivered, r.retrying, r.gave_up
+                );
+            }
+            true
+        }
+        Err(e) => {
+            eprintln!("  ! webhooks could not be sent (retried next time): {e}");
+            false
+        }
+    }
+}
+
+/// A check whose webhook outbox could not be read is partial, not complete.
+fn with_webhooks(code: ExitCode, webhooks_ok: bool) -> ExitCode {
+    if !webhooks_ok && code == ExitCode::SUCCESS {
+        ExitCode::from(EXIT_PARTIAL)
+    } else {
+        code
+    }
 }
 
 pub async fn cases(args: CasesArgs) -> anyhow::Result<()> {

@@ -94,6 +94,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_security(security)
         .with_check_trigger(check_now.clone())
         .with_events(events);
+    if !runtime.webhooks.is_empty() {
+        tokio::spawn(deliver_webhooks(runtime.webhooks.clone(), stop_rx.clone()));
+    }
     let mut server_stop = stop_rx.clone();
     let server = domwatch_web::serve(listener, state, async move {
         let _ = server_stop.wait_for(|stop| *stop).await;
@@ -271,6 +274,29 @@ fn event_worker(engine: Engine) -> Drain {
             }
         })
     })
+}
+
+/// How often `serve` sends the webhook outbox: new events go out within this, retries
+/// when their backoff has passed.
+const WEBHOOK_EVERY: Duration = Duration::from_secs(10);
+
+/// Sends the webhook outbox every [`WEBHOOK_EVERY`] until shutdown. Deliveries are claimed
+/// in the store, so several instances (or a `check` beside `serve`) never send one twice.
+async fn deliver_webhooks(
+    dispatcher: domwatch_webhooks::Dispatcher,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut ticker = tokio::time::interval(WEBHOOK_EVERY);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.wait_for(|stop| *stop) => break,
+        }
+        if let Err(error) = dispatcher.deliver_due(chrono::Utc::now()).await {
+            tracing::error!(%error, "webhook outbox could not be read; tried again shortly");
+        }
+    }
 }
 
 /// The scheduler's cycle: a full monitoring run on the engine.

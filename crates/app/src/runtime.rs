@@ -37,6 +37,8 @@ pub const EMBEDDED_SEED: u64 = 42;
 pub struct Runtime {
     pub engine: Engine,
     pub embedded: Option<Embedded>,
+    /// Sends the webhook outbox (`[[webhooks]]`); empty when none are configured.
+    pub webhooks: domwatch_webhooks::Dispatcher,
 }
 
 pub struct Embedded {
@@ -106,8 +108,12 @@ impl Runtime {
     pub async fn build(config: Config) -> anyhow::Result<Runtime> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let store = Store::connect(&config.database_url).await?;
+        // Registered before anything can change a case: events are queued only for the
+        // endpoints on record, from then on.
+        let webhooks = domwatch_webhooks::Dispatcher::new(store.clone(), config.webhooks.clone());
+        webhooks.register().await?;
         if config.is_embedded_default() {
-            return Self::embedded(config, store, clock).await;
+            return Self::embedded(config, store, clock, webhooks).await;
         }
         let whmcs = config
             .whmcs
@@ -138,6 +144,7 @@ impl Runtime {
         Ok(Runtime {
             engine,
             embedded: None,
+            webhooks,
         })
     }
 
@@ -145,6 +152,7 @@ impl Runtime {
         config: Config,
         store: Store,
         clock: Arc<dyn Clock>,
+        webhooks: domwatch_webhooks::Dispatcher,
     ) -> anyhow::Result<Runtime> {
         let dir = state_dir();
         let anchor = load_anchor(&dir, clock.today())?;
@@ -236,6 +244,7 @@ impl Runtime {
         let engine = engine(&config, store, clock, billing, None, tickets, accounts)?;
         Ok(Runtime {
             engine,
+            webhooks,
             embedded: Some(Embedded {
                 servers: (whmcs, registrars, smartnic),
                 anchor,

@@ -20,6 +20,7 @@ pub mod ports;
 pub mod pricing;
 pub mod retry;
 pub mod text;
+pub mod webhook;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use money::{Currency, Money, MoneyError};

@@ -8,6 +8,7 @@ use crate::{get, insert_audit, parse_ts, q, ts, AuditEntry, Result, Store, Store
 use crate::{ActionRecord, ActionStatus, ACTION_COLUMNS};
 use chrono::{DateTime, Utc};
 use domwatch_core::plan::Action;
+use domwatch_core::webhook::EventKind;
 
 /// Who claims, and until when the claim holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -221,6 +222,9 @@ impl Store {
         if let (true, Some(case_id), Some(opening)) = (entry.ok, entry.case_id, notice) {
             crate::outbox::queue_action_notice(&mut tx, key, case_id, opening, entry.at).await?;
         }
+        if let (true, Some(case_id)) = (entry.ok, entry.case_id) {
+            queue_action_webhook(&mut tx, key, case_id, notice.is_some(), entry.at).await?;
+        }
         tx.commit()
             .await
             .map_err(q("committing an audited action"))?;
@@ -296,4 +300,35 @@ impl Store {
             .map_err(q("releasing a case claim"))?;
         Ok(())
     }
+}
+
+/// The webhook event of an applied write of a case, in the transaction that records it:
+/// `action.automatic` for domwatch's own writes (they carry a notice), else `fix.applied`.
+async fn queue_action_webhook(
+    conn: &mut sqlx::AnyConnection,
+    key: &str,
+    case_id: i64,
+    automatic: bool,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let opening = sqlx::query("SELECT openings FROM cases WHERE id = $1")
+        .bind(case_id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(q("reading a case"))?;
+    let Some(opening) = opening else {
+        return Ok(()); // not a domain case (TLD price cases have their own ids)
+    };
+    let description = crate::webhook_events::action_description(conn, key).await?;
+    let change = crate::webhook_events::CaseChange {
+        kind: if automatic {
+            EventKind::ActionAutomatic
+        } else {
+            EventKind::FixApplied
+        },
+        case_id,
+        opening: get(&opening, "openings")?,
+        action: Some((key.to_string(), description)),
+    };
+    crate::webhook_events::enqueue(conn, &[change], at).await
 }

@@ -17,6 +17,8 @@ mod outbox;
 mod prices;
 mod records;
 mod sync;
+mod webhook_events;
+mod webhooks;
 
 pub use api_tokens::*;
 pub use caches::*;
@@ -27,6 +29,10 @@ pub use inbound_events::*;
 pub use outbox::*;
 pub use prices::*;
 pub use records::*;
+pub use webhooks::{
+    ClaimedDelivery, DeliveryOutcome, WebhookDeliveryRecord, WebhookEndpoint, FAN_OUT_WINDOW,
+    PRUNE_AFTER,
+};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use domwatch_core::detect::CaseKind;

@@ -5,6 +5,7 @@
 use crate::{event, get, q, stake_micros, ts, CaseRef, Result, Store, StoreError, SyncOutcome};
 use chrono::{DateTime, Utc};
 use domwatch_core::detect::{CaseKind, Finding};
+use domwatch_core::webhook::EventKind;
 use domwatch_core::{DomainName, Money};
 use std::collections::{HashMap, HashSet};
 
@@ -66,6 +67,8 @@ impl Store {
         }
         outcome.opened = open_cases(&mut tx, run_id, &now, &new_cases).await?;
         outcome.resolved = resolve_unseen(&mut tx, run_id, &now, &known, &seen, scope).await?;
+        // The webhook events of these changes commit with them, or not at all.
+        crate::webhook_events::enqueue(&mut tx, &webhook_changes(&outcome), at).await?;
         tx.commit().await.map_err(q("committing findings"))?;
         Ok(outcome)
     }
@@ -144,6 +147,29 @@ impl Store {
         }
         Ok(strikes)
     }
+}
+
+/// One webhook event per opened, reopened and resolved case (an update is no event).
+fn webhook_changes(outcome: &SyncOutcome) -> Vec<crate::webhook_events::CaseChange> {
+    let change = |kind, c: &CaseRef| crate::webhook_events::CaseChange {
+        kind,
+        case_id: c.id,
+        opening: c.opening,
+        action: None,
+    };
+    let opened = outcome
+        .opened
+        .iter()
+        .map(|c| change(EventKind::CaseOpened, c));
+    let reopened = outcome
+        .reopened
+        .iter()
+        .map(|c| change(EventKind::CaseReopened, c));
+    let resolved = outcome
+        .resolved
+        .iter()
+        .map(|c| change(EventKind::CaseResolved, c));
+    opened.chain(reopened).chain(resolved).collect()
 }
 
 /// A finding with its stored forms: the JSON, the money-at-stake columns and the columns

@@ -80,7 +80,7 @@ pub fn page(title: &str, frame: &Frame<'_>, body: &str) -> String {
          <title>{} · domwatch</title><link rel=\"stylesheet\" href=\"/static/domwatch.css\"></head><body>",
         esc(title)
     );
-    out.push_str("<header><a href=\"/\">domwatch</a><a href=\"/\">Cases</a><a href=\"/cases\">Case list</a><a href=\"/forecast\">Forecast</a><a href=\"/tld-prices\">TLD prices</a><a href=\"/audit\">Audit log</a><span class=\"spacer\"></span>");
+    out.push_str("<header><a href=\"/\">domwatch</a><a href=\"/\">Cases</a><a href=\"/cases\">Case list</a><a href=\"/forecast\">Forecast</a><a href=\"/tld-prices\">TLD prices</a><a href=\"/audit\">Audit log</a><a href=\"/webhooks\">Webhooks</a><span class=\"spacer\"></span>");
     if let Some(s) = frame.session {
         if let Some(user) = &s.user {
             let _ = write!(out, "<span>{}</span>", esc(user));

@@ -11,6 +11,7 @@
 //! | `POST /cases/{id}/fix` | Fix now: applies one option, shows each step's outcome |
 //! | `POST /check` | "Check now": wakes the scheduler (only under `domwatch serve`) |
 //! | `GET /audit?before=ID` | every write to WHMCS or a registrar, newest first |
+//! | `GET /webhooks` | the delivery log of outbound webhooks: event, receiver host, attempts, last answer, next try |
 //! | `GET/POST /login`, `POST /logout` | admin login |
 //! | `GET /api/session` | who is logged in and the CSRF token for API writes |
 //! | `GET /forecast?days=N` | renewal forecast of the last cycle, with a weekly SVG chart |
@@ -45,6 +46,7 @@ mod server;
 mod summary;
 mod throttle;
 mod tld_prices;
+mod webhooks_page;
 
 mod api;
 mod case_api;
@@ -223,6 +225,7 @@ pub fn router(state: WebState) -> Router {
         .route("/cases/{id}/fix", post(pages::fix_now))
         .route("/cases/{id}/preview", post(pages::preview))
         .route("/audit", get(pages::audit))
+        .route("/webhooks", get(webhooks_page::webhooks_page))
         .route("/tld-prices", get(tld_prices::list))
         .route("/tld-prices/{id}/preview", post(tld_prices::preview))
         .route("/tld-prices/{id}/fix", post(tld_prices::fix_now))

@@ -155,5 +155,20 @@ async fn render(state: &WebState) -> Result<String, WebError> {
         .sum();
     out.push_str("# HELP domwatch_notices_sent_total Admin notices sent by the recorded monitoring runs.\n# TYPE domwatch_notices_sent_total counter\n");
     let _ = writeln!(out, "domwatch_notices_sent_total {notices}");
+    let deliveries = store
+        .webhook_delivery_counts()
+        .await
+        .map_err(WebError::internal)?;
+    out.push_str("# HELP domwatch_webhook_deliveries Webhook deliveries kept (30 days) per status: pending (incl. retrying), delivered, failed (gave up).\n# TYPE domwatch_webhook_deliveries gauge\n");
+    for status in ["pending", "delivered", "failed"] {
+        let n = deliveries
+            .iter()
+            .find(|(s, _)| s == status)
+            .map_or(0, |(_, n)| *n);
+        let _ = writeln!(
+            out,
+            "domwatch_webhook_deliveries{{status=\"{status}\"}} {n}"
+        );
+    }
     Ok(out)
 }

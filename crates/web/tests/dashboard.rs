@@ -1337,3 +1337,83 @@ async fn the_api_pages_with_total_and_next_and_the_csv_streams_the_filtered_list
     assert_eq!(paged.status, StatusCode::BAD_REQUEST);
     assert!(paged.body.contains("whole filtered list"));
 }
+
+#[tokio::test]
+async fn the_webhooks_page_lists_deliveries_escaped() {
+    let h = harness(password_auth()).await;
+    let store = &h.engine.store;
+    let mut client = logged_in(&h).await;
+    let empty = client.get("/webhooks").await;
+    assert_eq!(empty.status, StatusCode::OK);
+    assert!(
+        empty.body.contains("id=\"webhooks-empty\""),
+        "{}",
+        empty.body
+    );
+
+    let endpoint = domwatch_store::WebhookEndpoint {
+        key: "hooks.example#0123456789ab".into(),
+        host: "hooks.example".into(),
+    };
+    store
+        .register_webhook_endpoints(std::slice::from_ref(&endpoint))
+        .await
+        .unwrap();
+    seed(&h.engine).await; // six cases open: six case.opened events
+    let at = h.engine.clock.now();
+    let mut n = 0;
+    let mut ids = || {
+        n += 1;
+        format!("<i>delivery</i>-{n}")
+    };
+    let kinds = domwatch_core::webhook::EventKind::ALL;
+    let queued = store
+        .fan_out_webhook_events(&endpoint.key, &kinds, at, &mut ids)
+        .await
+        .unwrap();
+    assert_eq!(queued, 6);
+    let claimed = store
+        .claim_webhook_deliveries(
+            "test",
+            std::slice::from_ref(&endpoint.key),
+            at,
+            at + chrono::Duration::minutes(1),
+            1,
+        )
+        .await
+        .unwrap();
+    let failure = domwatch_store::DeliveryOutcome::Failed {
+        status: None,
+        error: "<script>alert(1)</script>".into(),
+        retry_at: Some(at + chrono::Duration::seconds(30)),
+    };
+    assert!(store
+        .finish_webhook_delivery(claimed[0].id, "test", at, &failure)
+        .await
+        .unwrap());
+
+    let page = client.get("/webhooks").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.body.matches("class=\"webhook-delivery\"").count(), 6);
+    assert!(page.body.contains("hooks.example"));
+    assert!(page.body.contains("case.opened"));
+    assert!(page.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(!page.body.contains("<script>alert"), "{}", page.body);
+    assert!(page.body.contains("&lt;i&gt;delivery&lt;/i&gt;-1"));
+    assert!(
+        !page.body.contains("0123456789ab"),
+        "the endpoint key is not shown"
+    );
+
+    let metrics = client.get("/metrics").await;
+    assert!(
+        metrics
+            .body
+            .contains("domwatch_webhook_deliveries{status=\"pending\"} 6"),
+        "{}",
+        metrics.body
+    );
+    assert!(metrics
+        .body
+        .contains("domwatch_webhook_deliveries{status=\"failed\"} 0"));
+}

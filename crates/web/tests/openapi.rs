@@ -88,6 +88,7 @@ async fn app() -> App {
         kind: CaseKind::ExpiryDrift,
         domain: DomainName::parse("drift.com").unwrap(),
         billing_domain_id: Some(7),
+        client_id: None,
         registrar_account: Some("fake".into()),
         summary: "drift.com expires later at the registrar".into(),
         evidence: Vec::new(),

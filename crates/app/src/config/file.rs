@@ -205,6 +205,8 @@ pub struct RawConfig {
     pub serve: RawServe,
     #[serde(default)]
     pub events: super::events::RawEvents,
+    #[serde(default)]
+    pub webhooks: Vec<super::webhooks::RawWebhook>,
 }
 
 impl RawConfig {

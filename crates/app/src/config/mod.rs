@@ -21,6 +21,7 @@ mod sources;
 #[cfg(test)]
 mod tests;
 mod tld_prices;
+mod webhooks;
 mod whmcs;
 
 pub use dashboard::DashboardSettings;
@@ -57,6 +58,8 @@ pub struct Config {
     pub mail: Option<domwatch_mail::MailConfig>,
     /// `[events] secret`: signs `POST /api/events`; `None` refuses events.
     pub events_secret: Option<Secret>,
+    /// `[[webhooks]]`: where case changes are posted.
+    pub webhooks: Vec<domwatch_webhooks::Endpoint>,
 }
 
 impl Config {

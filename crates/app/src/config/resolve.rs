@@ -35,6 +35,7 @@ impl RawConfig {
         let notice_channels = notice_channels(self.notices.channels)?;
         let dashboard = self.serve.dashboard(env)?;
         let events_secret = self.events.resolve(env)?;
+        let webhooks = super::webhooks::resolve_webhooks(&self.webhooks, env)?;
         Ok(Config {
             events_secret,
             dashboard,
@@ -58,6 +59,7 @@ impl RawConfig {
             registrar_mail: self.notices.registrar_mail,
             mail,
             secure_cookies: secure_cookies(env, self.serve.secure_cookies)?,
+            webhooks,
         })
     }
 }

@@ -440,3 +440,42 @@ fn events_secret_from_file_key_or_environment_and_long_enough() {
         "unknown keys are named"
     );
 }
+
+#[test]
+fn webhooks_are_validated_with_their_index_and_secrets_come_from_env() {
+    let toml = r#"
+[[webhooks]]
+url = "https://hooks.example.com/domwatch"
+events = ["case.opened", "fix.applied"]
+
+[[webhooks]]
+url = "https://hooks.slack.com/services/T0/B0/SLACKTOKEN"
+format = "text"
+"#;
+    let config = RawConfig::from_toml(toml)
+        .unwrap()
+        .resolve(&env(&[(
+            "DOMWATCH_WEBHOOKS_0_SECRET",
+            "0123456789abcdef-secret",
+        )]))
+        .unwrap();
+    assert_eq!(config.webhooks.len(), 2);
+    assert_eq!(config.webhooks[0].events().len(), 2);
+    assert_eq!(config.webhooks[1].host(), "hooks.slack.com");
+    assert!(!format!("{config:?}").contains("SLACKTOKEN"));
+    assert!(!format!("{config:?}").contains("0123456789abcdef-secret"));
+
+    let e = err("[[webhooks]]\nurl = \"https://x.example/\"");
+    assert!(
+        e.contains("`webhooks[0]`") && e.contains("needs a secret"),
+        "{e}"
+    );
+    let e = err("[[webhooks]]\nurl = \"http://x.example/\"\nsecret = \"0123456789abcdef\"");
+    assert!(e.contains("https://"), "{e}");
+    let e = err("[[webhooks]]\nurl = \"https://x.example/\"\nsecret = \"0123456789abcdef\"\nevents = [\"case.closed\"]");
+    assert!(e.contains("`case.closed` is not an event"), "{e}");
+    let e = err("[[webhooks]]\nsecret = \"0123456789abcdef\"");
+    assert!(e.contains("`webhooks[0].url` is missing"), "{e}");
+    let e = err("[[webhooks]]\nurl = \"https://x.example/\"\nformat = \"text\"\n[[webhooks]]\nurl = \"https://x.example/\"\nformat = \"text\"");
+    assert!(e.contains("`webhooks[1].url` repeats"), "{e}");
+}

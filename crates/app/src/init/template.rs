@@ -222,4 +222,10 @@ const DEFAULTS: &str = "\
 # interval_minutes = 60
 # admin_user = \"admin\"
 # admin_password_hash_file = \"/path/to/admin_password_hash\"   # domwatch hash-password
+
+# Case changes posted to a receiver, signed (README \"Webhooks\"); format = \"text\" for
+# Slack, Mattermost or Teams:
+# [[webhooks]]
+# url = \"https://hooks.example.com/domwatch\"
+# secret_file = \"/path/to/webhook_secret\"
 ";
