@@ -8,6 +8,7 @@ mod support;
 use domwatch_core::detect::DetectionPolicy;
 use domwatch_engine::{Mode, StepOutcome};
 use domwatch_sandbox::registrar::RegistrarEvent;
+use domwatch_sandbox::smartnic::SmartnicEvent;
 use domwatch_store::PriceCaseRecord;
 use domwatch_testkit::proxy::Fault;
 use rust_decimal_macros::dec;
@@ -150,4 +151,66 @@ async fn a_zone_price_rise_opens_one_case_per_currency_and_operation_and_a_faile
     );
     assert_eq!(keys(&store.price_cases(true).await.unwrap()), before);
     assert_eq!(next.tld_prices.unwrap().resolved, 9);
+}
+
+/// Smart-NIC's `priceDomainList` (1,500+ zones) as the mapped price list: the same rise
+/// opens one case per currency and operation; the zones Smart-NIC prices no restore for
+/// are not offered, never free; the next check after the price goes back resolves.
+#[tokio::test]
+async fn a_smartnic_price_rise_opens_one_case_per_currency_and_operation() {
+    let mut policy = tld_policy();
+    policy.tld_prices.default_account = Some("dbs".into());
+    let w = world_with_options(WorldOptions::new(policy)).await;
+    let store = &w.engine.store;
+
+    let first = apply_cycle(&w.engine).await;
+    assert!(
+        first.incomplete_inputs.is_empty(),
+        "{:?}",
+        first.incomplete_inputs
+    );
+    let stats = first.tld_prices.clone().expect("the TLD prices stage ran");
+    assert!(stats.zones_read["dbs"] >= 1_500, "{:?}", stats.zones_read);
+    let before = keys(&store.price_cases(true).await.unwrap());
+    for expected in ["tld-price:site:renew:EUR", "tld-price:museum:renew:USD"] {
+        assert!(
+            before.contains(expected),
+            "{expected} missing in {before:?}"
+        );
+    }
+    assert!(
+        !before.iter().any(|k| k.starts_with("tld-price:net:")),
+        "{before:?}"
+    );
+    let rise = |renew| SmartnicEvent::ZonePrice {
+        zone: "net".into(),
+        renew,
+        register: None,
+        transfer: None,
+    };
+
+    w.smartnic.apply(rise(dec!(20.00))).unwrap();
+    let risen = apply_cycle(&w.engine).await;
+    assert!(
+        risen.incomplete_inputs.is_empty(),
+        "{:?}",
+        risen.incomplete_inputs
+    );
+    let after = keys(&store.price_cases(true).await.unwrap());
+    let opened: BTreeSet<String> = after.difference(&before).cloned().collect();
+    assert_eq!(opened, net_rise());
+    let stats = risen.tld_prices.unwrap();
+    assert_eq!((stats.opened, stats.resolved), (9, 0));
+    let cases = store.price_cases(true).await.unwrap();
+    let renew_gbp = cases
+        .iter()
+        .find(|c| c.key == "tld-price:net:renew:GBP")
+        .unwrap();
+    assert_eq!(renew_gbp.finding.kind.as_str(), "tld_sold_below_cost");
+    assert_eq!(renew_gbp.finding.registrar, "dbs");
+
+    w.smartnic.apply(rise(dec!(11.20))).unwrap();
+    let back = apply_cycle(&w.engine).await;
+    assert_eq!(keys(&store.price_cases(true).await.unwrap()), before);
+    assert_eq!(back.tld_prices.unwrap().resolved, 9);
 }
