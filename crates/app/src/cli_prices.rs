@@ -146,6 +146,9 @@ pub fn print_check_summary(report: &CycleReport) {
         .map_or(kind.as_str(), |k| k.title());
         println!("  {n:>5}  {}", escape(title));
     }
+    for line in &stats.mapping {
+        println!("  note: {}", escape(line));
+    }
     for s in stats.skipped.iter().take(10) {
         println!("  ! no verdict: {}", escape(s));
     }

@@ -17,6 +17,7 @@ pub mod lifecycle;
 mod notify;
 mod prices;
 mod prices_fix;
+mod prices_map;
 mod recover;
 mod report;
 mod scope;

@@ -21,6 +21,8 @@ pub struct TldPriceStats {
     pub findings_by_kind: BTreeMap<String, usize>,
     /// TLDs without a verdict, with the reason.
     pub skipped: Vec<String>,
+    /// How TLDs were mapped to registrar accounts, when not by WHMCS's autoreg module.
+    pub mapping: Vec<String>,
     pub opened: usize,
     pub reopened: usize,
     pub updated: usize,
@@ -52,20 +54,20 @@ impl Engine {
             report.tld_prices = Some(stats);
             return Ok(());
         };
-        let (registrars, unreadable) = self.read_price_lists(report, &mut stats).await;
         let default = policy
             .default_account
             .clone()
             .or_else(|| self.accounts.first().map(|a| a.name.clone()));
-        let mut regs = registrars;
+        let Some(unmapped) = self
+            .map_tlds(&mut sell.prices, default.as_deref(), &mut stats, report)
+            .await
+        else {
+            report.tld_prices = Some(stats);
+            return Ok(());
+        };
+        let (mut regs, unreadable) = self.read_price_lists(report, &mut stats).await;
         if let Some(d) = &default {
             regs.set_default(d);
-            let tlds: Vec<Tld> = sell.prices.groups().map(|g| g.0.clone()).collect();
-            for tld in tlds {
-                if sell.prices.registrar(&tld).is_none() {
-                    sell.prices.set_registrar(&tld, d);
-                }
-            }
         }
         let mut configured = RateTable::new();
         for (from, to, rate) in &self.fixed_rates {
@@ -74,9 +76,11 @@ impl Engine {
         let rates = ExchangeRates::new(configured, registrar_rates.clone());
         let mut result = compare(&sell.prices, &regs, &rates, &policy.rule);
         let no_verdict = |tld: &Tld, account: Option<&str>| {
-            account
-                .and_then(|a| unreadable.get(a))
-                .and_then(|u| u.get(tld))
+            unmapped.get(tld).or_else(|| {
+                account
+                    .and_then(|a| unreadable.get(a))
+                    .and_then(|u| u.get(tld))
+            })
         };
         result
             .findings

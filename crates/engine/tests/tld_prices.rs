@@ -171,6 +171,12 @@ async fn a_smartnic_price_rise_opens_one_case_per_currency_and_operation() {
     );
     let stats = first.tld_prices.clone().expect("the TLD prices stage ran");
     assert!(stats.zones_read["dbs"] >= 1_500, "{:?}", stats.zones_read);
+    assert!(
+        stats.mapping[0].contains("no WHMCS database access")
+            && stats.mapping[0].contains("default account `dbs`"),
+        "{:?}",
+        stats.mapping
+    );
     let before = keys(&store.price_cases(true).await.unwrap());
     for expected in ["tld-price:site:renew:EUR", "tld-price:museum:renew:USD"] {
         assert!(

@@ -125,4 +125,51 @@ async fn fix_now_writes_the_rounded_prices_once_and_the_next_check_resolves() {
     let open = store.price_cases(true).await.unwrap();
     assert!(!open.iter().any(|c| c.key == "tld-price:net:renew:EUR"));
     assert!(open.iter().any(|c| c.key == "tld-price:net:renew:USD"));
+
+    // TLD -> account from tbldomainpricing.autoreg: .de is registered at Smart-NIC.
+    let registrar_of = |key: &str| {
+        open.iter()
+            .find(|c| c.key == key)
+            .map(|c| c.finding.registrar.clone())
+    };
+    assert_eq!(
+        registrar_of("tld-price:de:restore:EUR").as_deref(),
+        Some("dbs")
+    );
+    assert_eq!(
+        registrar_of("tld-price:net:renew:USD").as_deref(),
+        Some("cnr")
+    );
+    // A module no account lists: a report line, and its cases are left as they are.
+    let mut conn = sqlx::MySqlConnection::connect(&url).await.unwrap();
+    sqlx::query("UPDATE tbldomainpricing SET autoreg = 'enom' WHERE extension = '.site'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let site_before: Vec<String> = open
+        .iter()
+        .filter(|c| c.key.starts_with("tld-price:site:"))
+        .map(|c| c.key.clone())
+        .collect();
+    assert!(!site_before.is_empty());
+    let unmapped = apply_cycle(&w.engine).await;
+    let stats = unmapped.tld_prices.unwrap();
+    assert!(
+        stats
+            .skipped
+            .iter()
+            .any(|s| s.starts_with(".site:") && s.contains("`enom`")),
+        "{:?}",
+        stats.skipped
+    );
+    assert_eq!(stats.resolved, 0);
+    let still: Vec<String> = store
+        .price_cases(true)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.key.starts_with("tld-price:site:"))
+        .map(|c| c.key)
+        .collect();
+    assert_eq!(still, site_before);
 }

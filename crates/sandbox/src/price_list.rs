@@ -195,6 +195,17 @@ pub fn catalogue() -> Vec<CatalogueTld> {
     tlds
 }
 
+/// The registrar module WHMCS auto-registers a catalogue TLD with
+/// (`tbldomainpricing.autoreg`): `.de` at Smart-NIC, [`NOT_AT_REGISTRAR`] by hand (no
+/// module), every other TLD at CNR.
+pub fn autoreg_module(tld: &str) -> &'static str {
+    match tld {
+        "de" => "smartnic",
+        NOT_AT_REGISTRAR => "",
+        _ => "cnic",
+    }
+}
+
 /// Every zone of the price list sold soundly (benchmarks: 1,510 TLDs x 3 currencies x
 /// 4 operations), restores included.
 pub fn full_catalogue() -> Vec<CatalogueTld> {

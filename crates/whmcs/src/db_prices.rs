@@ -169,3 +169,29 @@ impl WhmcsDb {
         Ok(true)
     }
 }
+
+impl WhmcsDb {
+    /// `tbldomainpricing.autoreg` of every TLD: the registrar module WHMCS registers it
+    /// with (`""`: none, registered by hand). Keys are the extensions as stored (`.de`).
+    pub async fn tld_registrar_modules(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, String>, DbError> {
+        let rows = sqlx::query(
+            "SELECT CAST(extension AS CHAR) AS extension, CAST(autoreg AS CHAR) AS autoreg FROM tbldomainpricing",
+        )
+        .fetch_all(self.pool())
+        .await
+        .map_err(query_error("reading tbldomainpricing.autoreg"))?;
+        let mut modules = std::collections::BTreeMap::new();
+        for row in rows {
+            let extension: String = row
+                .try_get("extension")
+                .map_err(query_error("reading tbldomainpricing.extension"))?;
+            let autoreg: Option<String> = row
+                .try_get("autoreg")
+                .map_err(query_error("reading tbldomainpricing.autoreg"))?;
+            modules.insert(extension, autoreg.unwrap_or_default().trim().to_string());
+        }
+        Ok(modules)
+    }
+}

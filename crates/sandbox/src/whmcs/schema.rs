@@ -3,7 +3,7 @@
 
 use super::store::{sql_literal, Dialect, Store, Val};
 use crate::portfolio::{exchange_rates, Portfolio, SeedInvoice, BILLING_MARGIN, CURRENCIES};
-use crate::price_list::{catalogue, CatalogueTld};
+use crate::price_list::{autoreg_module, catalogue, CatalogueTld};
 use anyhow::Result;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -330,8 +330,9 @@ fn catalogue_inserts(dialect: Dialect, tlds: &[CatalogueTld]) -> (BulkInsert, Bu
         // WHMCS keeps one redemption fee per TLD, in the default currency (-1: none).
         let fee = tld.restore.map_or("'-1.00'".to_string(), money_lit);
         domain_pricing.push(format!(
-            "({relid}, {}, 1, 1, 1, 1, '', {index}, '', 30, {fee})",
-            lit(&format!(".{}", tld.tld))
+            "({relid}, {}, 1, 1, 1, 1, {}, {index}, '', 30, {fee})",
+            lit(&format!(".{}", tld.tld)),
+            lit(autoreg_module(&tld.tld))
         ));
         for (currency_id, ..) in CURRENCIES {
             for (kind, sell) in [
