@@ -128,6 +128,7 @@ impl Engine {
         self.send_pending_notices(run_id, report, &joined.scope)
             .await?;
         self.send_digest(run_id, report).await?;
+        self.send_price_todo(run_id, report).await?;
         laps.lap(report, "6_notify");
         Ok(())
     }

@@ -15,6 +15,7 @@ pub mod forecast;
 pub mod join;
 pub mod lifecycle;
 mod notify;
+mod notify_prices;
 mod prices;
 mod prices_fix;
 mod prices_map;

@@ -14,7 +14,7 @@ use domwatch_testkit::proxy::Fault;
 use rust_decimal_macros::dec;
 use std::collections::BTreeSet;
 use std::time::Duration;
-use support::{apply_cycle, world_with_options, WorldOptions};
+use support::{apply_cycle, ticket_subjects, world_with_options, WorldOptions};
 
 fn tld_policy() -> DetectionPolicy {
     let mut policy = DetectionPolicy::default();
@@ -96,6 +96,15 @@ async fn a_zone_price_rise_opens_one_case_per_currency_and_operation_and_a_faile
     let opened: BTreeSet<String> = after.difference(&before).cloned().collect();
     assert_eq!(opened, net_rise());
     assert_eq!(rise.tld_prices.as_ref().unwrap().opened, 9);
+    // The admin hears of the first cycle's cases once, then of exactly these nine.
+    assert_eq!(first.digest_price_events, before.len());
+    assert_eq!(rise.digest_price_events, 9);
+    let mails = w.smtp.as_ref().unwrap().received();
+    let last = mails.last().expect("a digest e-mail");
+    assert!(
+        last.contains("TLD price cases") && last.contains(".net renew in EUR"),
+        "{last}"
+    );
     let renew_eur = store.price_cases(true).await.unwrap();
     let renew_eur = renew_eur
         .iter()
@@ -140,6 +149,7 @@ async fn a_zone_price_rise_opens_one_case_per_currency_and_operation_and_a_faile
     );
     let stats = failed.tld_prices.unwrap();
     assert_eq!((stats.opened, stats.updated, stats.resolved), (0, 0, 0));
+    assert_eq!(failed.digest_price_events, 0, "nothing told twice");
     assert_eq!(keys(&store.price_cases(true).await.unwrap()), after);
 
     // The next complete check resolves exactly the .net cases.
@@ -151,6 +161,9 @@ async fn a_zone_price_rise_opens_one_case_per_currency_and_operation_and_a_faile
     );
     assert_eq!(keys(&store.price_cases(true).await.unwrap()), before);
     assert_eq!(next.tld_prices.unwrap().resolved, 9);
+    assert_eq!(next.digest_price_events, 9, "the resolutions, once");
+    let quiet = apply_cycle(&w.engine).await;
+    assert_eq!(quiet.digest_price_events, 0);
 }
 
 /// Smart-NIC's `priceDomainList` (1,500+ zones) as the mapped price list: the same rise
@@ -215,8 +228,26 @@ async fn a_smartnic_price_rise_opens_one_case_per_currency_and_operation() {
     assert_eq!(renew_gbp.finding.kind.as_str(), "tld_sold_below_cost");
     assert_eq!(renew_gbp.finding.registrar, "dbs");
 
+    // Without domwatch's own e-mail, each cycle's TLD case changes go out in one ticket.
+    let tld_tickets = || async {
+        ticket_subjects(&w.whmcs)
+            .await
+            .into_iter()
+            .filter(|t| t.starts_with("[domwatch TLD prices"))
+            .collect::<Vec<_>>()
+    };
+    let told = tld_tickets().await;
+    assert_eq!(told.len(), 2, "{told:?}");
+    assert!(told[1].contains("9 TLD price case change(s)"), "{told:?}");
+
     w.smartnic.apply(rise(dec!(11.20))).unwrap();
     let back = apply_cycle(&w.engine).await;
     assert_eq!(keys(&store.price_cases(true).await.unwrap()), before);
     assert_eq!(back.tld_prices.unwrap().resolved, 9);
+    apply_cycle(&w.engine).await;
+    assert_eq!(
+        tld_tickets().await.len(),
+        3,
+        "the resolutions once, then nothing"
+    );
 }

@@ -10,6 +10,7 @@ mod caches;
 mod claims;
 mod forecasts;
 mod outbox;
+mod price_notices;
 mod prices;
 mod records;
 mod sync;
@@ -18,6 +19,7 @@ pub use caches::*;
 pub use claims::*;
 pub use forecasts::*;
 pub use outbox::*;
+pub use price_notices::*;
 pub use prices::*;
 pub use records::*;
 
