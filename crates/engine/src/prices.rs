@@ -5,7 +5,9 @@
 
 use crate::{CycleReport, Engine, EngineError};
 use domwatch_core::money::RateTable;
-use domwatch_core::pricing::{case_key, compare, ExchangeRates, Registrars, SellPrices, Tld};
+use domwatch_core::pricing::{
+    case_key, compare, ExchangeRates, PriceFinding, Registrars, SellPrices, Tld,
+};
 use domwatch_core::text::Untrusted;
 use domwatch_core::Currency;
 use serde::Serialize;
@@ -27,6 +29,9 @@ pub struct TldPriceStats {
     pub reopened: usize,
     pub updated: usize,
     pub resolved: usize,
+    /// Dry run: price cases the check would open (or reopen) and resolve.
+    pub would_open: usize,
+    pub would_resolve: usize,
 }
 
 /// WHMCS's side: the sell prices, the currencies read completely, TLDs that could not be read.
@@ -109,31 +114,58 @@ impl Engine {
                 .entry(f.kind.as_str().into())
                 .or_default() += 1;
         }
-        if let Some(run_id) = run_id {
-            // A case whose TLD WHMCS no longer sells in a currency read completely resolves too.
-            for case in self.store.price_cases(true).await? {
-                let f = &case.finding;
-                let still_sold = sell
-                    .prices
-                    .groups()
-                    .any(|g| g.0 == &f.tld && g.1 == f.currency && g.2 == f.operation);
-                if !still_sold
-                    && sell.currencies.contains(&f.currency)
-                    && !sell.bad_tlds.contains(f.tld.as_str())
-                {
-                    scope.insert(case.key.clone());
-                }
-            }
-            let out = self
-                .store
-                .sync_price_findings(run_id, self.now(), &result.findings, &scope)
-                .await?;
-            stats.opened = out.opened.len();
-            stats.reopened = out.reopened.len();
-            stats.updated = out.updated.len();
-            stats.resolved = out.resolved.len();
-        }
+        self.record_price_cases(run_id, &sell, &result.findings, scope, &mut stats)
+            .await?;
         report.tld_prices = Some(stats);
+        Ok(())
+    }
+
+    /// Records the findings (with a run id) or counts what a dry run would change. A case
+    /// whose TLD WHMCS no longer sells in a currency read completely resolves too.
+    async fn record_price_cases(
+        &self,
+        run_id: Option<i64>,
+        sell: &SellSide,
+        findings: &[PriceFinding],
+        mut scope: HashSet<String>,
+        stats: &mut TldPriceStats,
+    ) -> Result<(), EngineError> {
+        let open_cases = self.store.price_cases(true).await?;
+        for case in &open_cases {
+            let f = &case.finding;
+            let still_sold = sell
+                .prices
+                .groups()
+                .any(|g| g.0 == &f.tld && g.1 == f.currency && g.2 == f.operation);
+            if !still_sold
+                && sell.currencies.contains(&f.currency)
+                && !sell.bad_tlds.contains(f.tld.as_str())
+            {
+                scope.insert(case.key.clone());
+            }
+        }
+        match run_id {
+            Some(run_id) => {
+                let out = self
+                    .store
+                    .sync_price_findings(run_id, self.now(), findings, &scope)
+                    .await?;
+                stats.opened = out.opened.len();
+                stats.reopened = out.reopened.len();
+                stats.updated = out.updated.len();
+                stats.resolved = out.resolved.len();
+            }
+            None => {
+                // Dry run: what the sync would do, counted against the open cases.
+                let open: HashSet<&str> = open_cases.iter().map(|c| c.key.as_str()).collect();
+                let found: HashSet<&str> = findings.iter().map(|f| f.key.as_str()).collect();
+                stats.would_open = found.difference(&open).count();
+                stats.would_resolve = open
+                    .iter()
+                    .filter(|k| scope.contains(**k) && !found.contains(**k))
+                    .count();
+            }
+        }
         Ok(())
     }
 

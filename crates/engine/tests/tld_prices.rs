@@ -6,7 +6,7 @@
 mod support;
 
 use domwatch_core::detect::DetectionPolicy;
-use domwatch_engine::{Mode, StepOutcome};
+use domwatch_engine::{Mode, NoProgress, StepOutcome, TldPriceStats};
 use domwatch_sandbox::registrar::RegistrarEvent;
 use domwatch_sandbox::smartnic::SmartnicEvent;
 use domwatch_store::PriceCaseRecord;
@@ -14,7 +14,7 @@ use domwatch_testkit::proxy::Fault;
 use rust_decimal_macros::dec;
 use std::collections::BTreeSet;
 use std::time::Duration;
-use support::{apply_cycle, ticket_subjects, world_with_options, WorldOptions};
+use support::{apply_cycle, ticket_subjects, world_with_options, World, WorldOptions};
 
 fn tld_policy() -> DetectionPolicy {
     let mut policy = DetectionPolicy::default();
@@ -24,6 +24,15 @@ fn tld_policy() -> DetectionPolicy {
 
 fn keys(cases: &[PriceCaseRecord]) -> BTreeSet<String> {
     cases.iter().map(|c| c.key.clone()).collect()
+}
+
+async fn dry_run_stats(w: &World) -> TldPriceStats {
+    let report = w
+        .engine
+        .run_cycle(Mode::DryRun, &NoProgress)
+        .await
+        .expect("a dry run");
+    report.tld_prices.expect("the TLD prices stage ran")
 }
 
 fn net_rise() -> BTreeSet<String> {
@@ -209,6 +218,10 @@ async fn a_smartnic_price_rise_opens_one_case_per_currency_and_operation() {
     };
 
     w.smartnic.apply(rise(dec!(20.00))).unwrap();
+    // A dry run counts what the check would do and changes nothing.
+    let dry = dry_run_stats(&w).await;
+    assert_eq!((dry.would_open, dry.would_resolve), (9, 0));
+    assert_eq!(keys(&store.price_cases(true).await.unwrap()), before);
     let risen = apply_cycle(&w.engine).await;
     assert!(
         risen.incomplete_inputs.is_empty(),
@@ -241,6 +254,8 @@ async fn a_smartnic_price_rise_opens_one_case_per_currency_and_operation() {
     assert!(told[1].contains("9 TLD price case change(s)"), "{told:?}");
 
     w.smartnic.apply(rise(dec!(11.20))).unwrap();
+    let dry = dry_run_stats(&w).await;
+    assert_eq!((dry.would_open, dry.would_resolve), (0, 9));
     let back = apply_cycle(&w.engine).await;
     assert_eq!(keys(&store.price_cases(true).await.unwrap()), before);
     assert_eq!(back.tld_prices.unwrap().resolved, 9);
