@@ -304,6 +304,9 @@ pub async fn seed_todos(store: &Store, today: NaiveDate) -> Result<()> {
     store.transaction(&statements).await
 }
 
+/// WHMCS's ID protection add-on price per year in EUR (`tblpricing` domainaddons).
+pub const ID_PROTECTION_PRICE: Decimal = rust_decimal_macros::dec!(3.50);
+
 /// True when the tables already hold a seeded sandbox (reuse it instead of seeding twice).
 pub async fn is_seeded(store: &Store) -> Result<bool> {
     Ok(store
@@ -452,9 +455,12 @@ fn fixed_statements(dialect: Dialect, portfolio: &Portfolio) -> Vec<String> {
 
     let (domain_pricing, mut pricing) = catalogue_inserts(dialect, &catalogue());
     for (currency_id, ..) in CURRENCIES {
-        // Domain addons (DNS, e-mail forwarding, ID protection) are free in the sandbox.
+        // Domain addons per year: DNS management and e-mail forwarding free, ID protection
+        // (ssetupfee) at ID_PROTECTION_PRICE EUR in each currency.
+        let idp = (ID_PROTECTION_PRICE * rate_of_currency_id(currency_id)).round_dp(2);
         pricing.push(format!(
-            "('domainaddons', {currency_id}, 0, '0.00', '0.00', '0.00', '0.00', '0.00', '0.00', '0.00', '0.00', '0.00', '0.00', '0.00', '0.00')"
+            "('domainaddons', {currency_id}, 0, '0.00', '0.00', {}, '0.00', '0.00', '0.00', '0.00', '0.00', '0.00', '0.00', '0.00', '0.00')",
+            money_lit(idp)
         ));
     }
     statements.extend(domain_pricing.finish());
