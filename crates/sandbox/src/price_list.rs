@@ -1,4 +1,6 @@
-//! The registrars' full price list and the TLD catalogue the sandbox WHMCS sells.
+//! The registrars' full price list (served by the CNR/ISPAPI sandbox as `QueryZoneList`
+//! and `StatusUser` price classes, by the Smart-NIC sandbox as `priceDomainList`) and the
+//! TLD catalogue the sandbox WHMCS sells.
 //!
 //! The list holds the portfolio's zones ([`ZONES`]) and [`GENERATED_ZONES`] more, made
 //! deterministically: real second levels (`com.au`, `org.uk`), IDN zones in A-label form
