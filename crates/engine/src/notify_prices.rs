@@ -8,6 +8,9 @@ use crate::{CycleReport, Engine, EngineError};
 use domwatch_store::{AuditEntry, PriceNotice};
 use domwatch_whmcs::db::NewToDo;
 
+/// Events listed one by one in a to-do; a first run over a large catalogue can open many.
+const LISTED_EVENTS: usize = 200;
+
 /// One line per event, e.g. `#12 opened: TLD sold below cost — .net renew in EUR ...`.
 pub fn price_notice_line(n: &PriceNotice) -> String {
     let f = &n.case.finding;
@@ -41,7 +44,14 @@ impl Engine {
         };
         let ids: Vec<i64> = notices.iter().map(|n| n.id).collect();
         let today = self.clock.today();
-        let lines: Vec<String> = notices.iter().map(price_notice_line).collect();
+        let mut lines: Vec<String> = notices
+            .iter()
+            .take(LISTED_EVENTS)
+            .map(price_notice_line)
+            .collect();
+        if notices.len() > LISTED_EVENTS {
+            lines.push(format!("… and {} more", notices.len() - LISTED_EVENTS));
+        }
         let todo = NewToDo {
             title: format!(
                 "[domwatch TLD prices {}-{}] {} TLD price case change(s)",
