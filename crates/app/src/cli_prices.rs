@@ -146,10 +146,18 @@ pub fn print_check_summary(report: &CycleReport) {
         .map_or(kind.as_str(), |k| k.title());
         println!("  {n:>5}  {}", escape(title));
     }
+    for line in &stats.mapping {
+        println!("  note: {}", escape(line));
+    }
     for s in stats.skipped.iter().take(10) {
         println!("  ! no verdict: {}", escape(s));
     }
-    if !report.dry_run {
+    if report.dry_run {
+        println!(
+            "  TLD cases: {} would open (or reopen), {} would resolve (dry run: nothing written).",
+            stats.would_open, stats.would_resolve
+        );
+    } else {
         println!(
             "  TLD cases: {} opened, {} reopened, {} updated, {} resolved; see `domwatch tld-prices`.",
             stats.opened, stats.reopened, stats.updated, stats.resolved

@@ -16,11 +16,16 @@ pub use crate::observation::{Evidence, Observation, RenewalInvoice, TransferObse
 use chrono::{Datelike, Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 
+mod addon_price;
 mod addons;
 mod both;
 mod kind;
 mod policy;
 
+pub use addon_price::{
+    id_protection_price_unknown, price_id_protection, AddonPrice, IdProtectionPrices,
+    ID_PROTECTION_PRICE_LABEL,
+};
 pub use addons::{default_zones_without_transfer_lock, ZONES_WITHOUT_TRANSFER_LOCK};
 use both::detect_both;
 pub use kind::CaseKind;

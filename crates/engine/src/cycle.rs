@@ -4,7 +4,7 @@
 use crate::join::{join, Joined};
 use crate::scope::Skipped;
 use crate::{fetch_cache, CycleReport, Engine, EngineError, Mode, Progress};
-use domwatch_core::detect::{detect, CaseKind, Finding};
+use domwatch_core::detect::{detect, price_id_protection, CaseKind, Finding, IdProtectionPrices};
 use domwatch_core::money::RateTable;
 use domwatch_core::DomainName;
 use domwatch_store::CaseFilter;
@@ -106,6 +106,9 @@ impl Engine {
         if !fetched.premium_data_read {
             skipped.premium_domains(&joined.observations);
         }
+        if !fetched.id_protection_read {
+            skipped.unbilled_id_protection(&joined.observations);
+        }
         self.enrich_suspicious(run_id, &mut joined, &mut skipped, report, progress)
             .await;
         skipped.take_out_of_scope(&mut joined, report);
@@ -119,7 +122,12 @@ impl Engine {
         }
 
         self.count_strikes(run_id, &mut joined).await?;
-        let findings = self.detect_findings(&mut joined, &fetched.rates, report, progress);
+        let findings = self.detect_findings(
+            &mut joined,
+            (&fetched.rates, &fetched.id_protection),
+            report,
+            progress,
+        );
         laps.lap(report, "4_detect");
         progress.stage("TLD prices", None);
         self.tld_prices(run_id, &fetched.rates, report).await?;
@@ -143,6 +151,7 @@ impl Engine {
         self.send_pending_notices(run_id, report, &joined.scope, false)
             .await?;
         self.send_digest(run_id, report).await?;
+        self.send_price_todo(run_id, report).await?;
         laps.lap(report, "6_notify");
         Ok(())
     }
@@ -169,11 +178,12 @@ impl Engine {
         Ok(())
     }
 
-    /// Pure detection over every observation; the observations are freed afterwards.
+    /// Pure detection over every observation, with the ID protection price put on the
+    /// cases it concerns; the observations are freed afterwards.
     pub(crate) fn detect_findings(
         &self,
         joined: &mut Joined,
-        rates: &RateTable,
+        (rates, id_protection): (&RateTable, &IdProtectionPrices),
         report: &mut CycleReport,
         progress: &dyn Progress,
     ) -> Vec<Finding> {
@@ -181,7 +191,19 @@ impl Engine {
         let today = self.clock.today();
         let mut findings: Vec<Finding> = Vec::new();
         for o in &joined.observations {
+            let start = findings.len();
             findings.extend(detect(o, &self.policy, rates, today));
+            let new = &mut findings[start..];
+            if let (Some(b), true) = (
+                &o.billing,
+                new.iter()
+                    .any(|f| f.kind == CaseKind::IdProtectionNotBilled),
+            ) {
+                let price = id_protection.price(b.recurring_amount.currency);
+                for f in new {
+                    price_id_protection(f, &price);
+                }
+            }
         }
         progress.advance(joined.observations.len() as u64);
         // The snapshots are the largest thing a cycle holds; only the findings are needed

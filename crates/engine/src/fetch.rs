@@ -4,6 +4,7 @@
 
 use crate::join::AccountSnapshot;
 use crate::{fetch_cache, Account, CycleReport, Engine, EngineError, Progress};
+use domwatch_core::detect::IdProtectionPrices;
 use domwatch_core::model::{BillingDomain, BillingPremiumCost, RegistrarDomain};
 use domwatch_core::money::RateTable;
 use domwatch_core::ports::RegistrarError;
@@ -21,6 +22,10 @@ pub(crate) struct Fetched {
     pub premium_data_read: bool,
     /// Targeted check: names a registrar could not be asked about, with the reason.
     pub unreadable_names: Vec<(DomainName, String)>,
+    /// WHMCS's ID protection price per currency, or why it is unknown.
+    pub id_protection: IdProtectionPrices,
+    /// False when the WHMCS database failed to give the ID protection price.
+    pub id_protection_read: bool,
 }
 
 /// What a targeted check reads: these names only.
@@ -62,6 +67,13 @@ impl Engine {
         let premium_data_read = self
             .add_premium_data(&mut domains, &currencies, report)
             .await;
+        // A database that just failed is not asked again (a hang would cost its timeout twice).
+        let (id_protection, id_protection_read) = if premium_data_read {
+            self.id_protection_prices(report).await
+        } else {
+            let why = "the WHMCS database could not be read this cycle";
+            (IdProtectionPrices::Unknown(why.into()), false)
+        };
         // The page buffers of the fetch are freed by now but scattered over the allocator's
         // arenas; hand them back before the join builds its largest structure.
         fetch_cache::release_freed_memory();
@@ -71,7 +83,28 @@ impl Engine {
             rates,
             premium_data_read,
             unreadable_names,
+            id_protection,
+            id_protection_read,
         })
+    }
+
+    /// The ID protection add-on price (WHMCS database only). A failed read is an
+    /// incomplete input (the second value is false): the cycle then gives no verdict on
+    /// the domains whose case would carry it.
+    async fn id_protection_prices(&self, report: &mut CycleReport) -> (IdProtectionPrices, bool) {
+        let Some(db) = &self.whmcs_db else {
+            let why = "no WHMCS database access (whmcs.database_url) to read the add-on price";
+            return (IdProtectionPrices::Unknown(why.into()), true);
+        };
+        match db.id_protection_prices().await {
+            Ok(prices) => (IdProtectionPrices::Read(prices), true),
+            Err(e) => {
+                report
+                    .incomplete_inputs
+                    .push(format!("WHMCS database (ID protection price): {e}"));
+                (IdProtectionPrices::Unknown(e.to_string()), false)
+            }
+        }
     }
 
     async fn fetch_billing(

@@ -5,7 +5,9 @@
 
 use crate::{CycleReport, Engine, EngineError};
 use domwatch_core::money::RateTable;
-use domwatch_core::pricing::{case_key, compare, ExchangeRates, Registrars, SellPrices, Tld};
+use domwatch_core::pricing::{
+    case_key, compare, ExchangeRates, PriceFinding, Registrars, SellPrices, Tld,
+};
 use domwatch_core::text::Untrusted;
 use domwatch_core::Currency;
 use serde::Serialize;
@@ -21,10 +23,15 @@ pub struct TldPriceStats {
     pub findings_by_kind: BTreeMap<String, usize>,
     /// TLDs without a verdict, with the reason.
     pub skipped: Vec<String>,
+    /// How TLDs were mapped to registrar accounts, when not by WHMCS's autoreg module.
+    pub mapping: Vec<String>,
     pub opened: usize,
     pub reopened: usize,
     pub updated: usize,
     pub resolved: usize,
+    /// Dry run: price cases the check would open (or reopen) and resolve.
+    pub would_open: usize,
+    pub would_resolve: usize,
 }
 
 /// WHMCS's side: the sell prices, the currencies read completely, TLDs that could not be read.
@@ -52,20 +59,20 @@ impl Engine {
             report.tld_prices = Some(stats);
             return Ok(());
         };
-        let (registrars, unreadable) = self.read_price_lists(report, &mut stats).await;
         let default = policy
             .default_account
             .clone()
             .or_else(|| self.accounts.first().map(|a| a.name.clone()));
-        let mut regs = registrars;
+        let Some(unmapped) = self
+            .map_tlds(&mut sell.prices, default.as_deref(), &mut stats, report)
+            .await
+        else {
+            report.tld_prices = Some(stats);
+            return Ok(());
+        };
+        let (mut regs, unreadable) = self.read_price_lists(report, &mut stats).await;
         if let Some(d) = &default {
             regs.set_default(d);
-            let tlds: Vec<Tld> = sell.prices.groups().map(|g| g.0.clone()).collect();
-            for tld in tlds {
-                if sell.prices.registrar(&tld).is_none() {
-                    sell.prices.set_registrar(&tld, d);
-                }
-            }
         }
         let mut configured = RateTable::new();
         for (from, to, rate) in &self.fixed_rates {
@@ -74,9 +81,11 @@ impl Engine {
         let rates = ExchangeRates::new(configured, registrar_rates.clone());
         let mut result = compare(&sell.prices, &regs, &rates, &policy.rule);
         let no_verdict = |tld: &Tld, account: Option<&str>| {
-            account
-                .and_then(|a| unreadable.get(a))
-                .and_then(|u| u.get(tld))
+            unmapped.get(tld).or_else(|| {
+                account
+                    .and_then(|a| unreadable.get(a))
+                    .and_then(|u| u.get(tld))
+            })
         };
         result
             .findings
@@ -105,31 +114,58 @@ impl Engine {
                 .entry(f.kind.as_str().into())
                 .or_default() += 1;
         }
-        if let Some(run_id) = run_id {
-            // A case whose TLD WHMCS no longer sells in a currency read completely resolves too.
-            for case in self.store.price_cases(true).await? {
-                let f = &case.finding;
-                let still_sold = sell
-                    .prices
-                    .groups()
-                    .any(|g| g.0 == &f.tld && g.1 == f.currency && g.2 == f.operation);
-                if !still_sold
-                    && sell.currencies.contains(&f.currency)
-                    && !sell.bad_tlds.contains(f.tld.as_str())
-                {
-                    scope.insert(case.key.clone());
-                }
-            }
-            let out = self
-                .store
-                .sync_price_findings(run_id, self.now(), &result.findings, &scope)
-                .await?;
-            stats.opened = out.opened.len();
-            stats.reopened = out.reopened.len();
-            stats.updated = out.updated.len();
-            stats.resolved = out.resolved.len();
-        }
+        self.record_price_cases(run_id, &sell, &result.findings, scope, &mut stats)
+            .await?;
         report.tld_prices = Some(stats);
+        Ok(())
+    }
+
+    /// Records the findings (with a run id) or counts what a dry run would change. A case
+    /// whose TLD WHMCS no longer sells in a currency read completely resolves too.
+    async fn record_price_cases(
+        &self,
+        run_id: Option<i64>,
+        sell: &SellSide,
+        findings: &[PriceFinding],
+        mut scope: HashSet<String>,
+        stats: &mut TldPriceStats,
+    ) -> Result<(), EngineError> {
+        let open_cases = self.store.price_cases(true).await?;
+        for case in &open_cases {
+            let f = &case.finding;
+            let still_sold = sell
+                .prices
+                .groups()
+                .any(|g| g.0 == &f.tld && g.1 == f.currency && g.2 == f.operation);
+            if !still_sold
+                && sell.currencies.contains(&f.currency)
+                && !sell.bad_tlds.contains(f.tld.as_str())
+            {
+                scope.insert(case.key.clone());
+            }
+        }
+        match run_id {
+            Some(run_id) => {
+                let out = self
+                    .store
+                    .sync_price_findings(run_id, self.now(), findings, &scope)
+                    .await?;
+                stats.opened = out.opened.len();
+                stats.reopened = out.reopened.len();
+                stats.updated = out.updated.len();
+                stats.resolved = out.resolved.len();
+            }
+            None => {
+                // Dry run: what the sync would do, counted against the open cases.
+                let open: HashSet<&str> = open_cases.iter().map(|c| c.key.as_str()).collect();
+                let found: HashSet<&str> = findings.iter().map(|f| f.key.as_str()).collect();
+                stats.would_open = found.difference(&open).count();
+                stats.would_resolve = open
+                    .iter()
+                    .filter(|k| scope.contains(**k) && !found.contains(**k))
+                    .count();
+            }
+        }
         Ok(())
     }
 

@@ -1,16 +1,17 @@
 //! Fix now for a TLD price case: the case's proposal (rounded prices, term by term) as one
-//! `SetTldPrices` action, claimed before anything is written (at most once, also across
+//! `SetTldPrices` action; the case is claimed first (one fix of it at a time), then the
+//! action, before anything is written (at most once, also across
 //! requests and instances), written into WHMCS's pricing tables through the database
 //! connection and audited. Without database access it is a by-hand step with the exact
 //! values to type.
 
-use crate::claim::Owner;
+use crate::claim::{gone_from_this_process, Owner};
 use crate::recover::Found;
 use crate::write::Written;
 use crate::{Engine, EngineError, FixReport, Mode, StepOutcome, StepReport};
 use domwatch_core::plan::Action;
 use domwatch_core::pricing::{PriceOperation, PriceProposal, ProposedSell};
-use domwatch_store::{ActionClaim, ActionStatus, AuditEntry};
+use domwatch_store::{ActionClaim, ActionStatus, AuditEntry, CaseClaim};
 
 /// The plan option name of a TLD price fix.
 pub const TLD_PRICE_OPTION: &str = "set_prices";
@@ -50,10 +51,14 @@ impl Engine {
             };
             (action.describe(), outcome)
         } else {
-            (
-                action.describe(),
-                self.apply_tld_prices(case_id, &action, actor).await?,
-            )
+            // One fix of a price case at a time: a second request never starts the write.
+            let owner = Owner::new(actor);
+            self.claim_price_case(case_id, &owner).await?;
+            let applied = self.apply_tld_prices(case_id, &action, actor, &owner).await;
+            let released = self.store.release_price_case_fix(case_id, owner.id()).await;
+            let outcome = applied?;
+            released?;
+            (action.describe(), outcome)
         };
         Ok(FixReport {
             case_id,
@@ -66,13 +71,33 @@ impl Engine {
         })
     }
 
+    /// Claims the right to fix price case `case_id` (taken over from a request of this
+    /// process that is gone); held by someone else: [`EngineError::InProgress`].
+    async fn claim_price_case(&self, case_id: i64, owner: &Owner) -> Result<(), EngineError> {
+        let lease = owner.lease(self.now());
+        match self.store.claim_price_case_fix(case_id, &lease).await? {
+            CaseClaim::Claimed => Ok(()),
+            CaseClaim::Held { owner: holder, .. } => {
+                if gone_from_this_process(&holder)
+                    && self
+                        .store
+                        .take_over_price_case_fix(case_id, &holder, &lease)
+                        .await?
+                {
+                    return Ok(());
+                }
+                Err(EngineError::InProgress(case_id, holder))
+            }
+        }
+    }
+
     async fn apply_tld_prices(
         &self,
         case_id: i64,
         action: &Action,
         actor: &str,
+        owner: &Owner,
     ) -> Result<StepOutcome, EngineError> {
-        let owner = Owner::new(actor);
         match self
             .store
             .claim_action(None, action, &owner.lease(self.now()))
@@ -86,7 +111,7 @@ impl Engine {
                             case_id,
                             action,
                             actor,
-                            &owner,
+                            owner,
                             Ok("already in WHMCS (an earlier attempt wrote it)".into()),
                         )
                         .await;
@@ -98,7 +123,7 @@ impl Engine {
             }
         }
         let Written { result, .. } = self.execute_tld_prices(action).await;
-        self.audit_tld(case_id, action, actor, &owner, result).await
+        self.audit_tld(case_id, action, actor, owner, result).await
     }
 
     async fn audit_tld(

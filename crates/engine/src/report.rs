@@ -42,6 +42,8 @@ pub struct CycleReport {
     pub automatic_action_errors: Vec<String>,
     /// Case openings the e-mail digest of this run covered.
     pub digest_cases: usize,
+    /// TLD price case events (opened, reopened, resolved) the digest of this run told.
+    pub digest_price_events: usize,
     /// The TLD prices stage, when it ran.
     pub tld_prices: Option<crate::TldPriceStats>,
 }

@@ -40,6 +40,21 @@ impl Skipped {
         }
     }
 
+    /// The ID protection price could not be read: no verdict on a domain whose
+    /// "ID protection not billed" case would carry it.
+    pub fn unbilled_id_protection(&mut self, observations: &[Observation]) {
+        for o in observations {
+            let billed = o.billing.as_ref().and_then(|b| b.id_protection);
+            let active = o.registrar.as_ref().and_then(|r| r.whois_privacy);
+            if billed == Some(false) && active == Some(true) {
+                self.add(
+                    &o.name,
+                    "ID protection price unreadable (WHMCS database)".to_string(),
+                );
+            }
+        }
+    }
+
     /// Removes the skipped domains from scope, their observations and strike candidates,
     /// and tells the report what was skipped and why.
     pub fn take_out_of_scope(self, joined: &mut Joined, report: &mut CycleReport) {

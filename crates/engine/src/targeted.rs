@@ -73,12 +73,20 @@ impl Engine {
         if !fetched.premium_data_read {
             skipped.premium_domains(&joined.observations);
         }
+        if !fetched.id_protection_read {
+            skipped.unbilled_id_protection(&joined.observations);
+        }
         self.enrich_suspicious(run_id, &mut joined, &mut skipped, report, progress)
             .await;
         skipped.take_out_of_scope(&mut joined, report);
 
         self.known_strikes(names, &mut joined).await?;
-        let findings = self.detect_findings(&mut joined, &fetched.rates, report, progress);
+        let findings = self.detect_findings(
+            &mut joined,
+            (&fetched.rates, &fetched.id_protection),
+            report,
+            progress,
+        );
         let Some(run_id) = run_id else {
             report.would_open = self.would_open(&findings).await?;
             return Ok(());

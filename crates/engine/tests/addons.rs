@@ -65,6 +65,17 @@ async fn addon_drifts_open_exactly_their_cases() {
     for kind in KINDS {
         assert!(found.iter().any(|(_, k)| *k == kind), "no {kind} case");
     }
+    // Without the WHMCS database the ID protection price is unknown, never zero.
+    for c in addon_cases(&w).await {
+        if c.kind == CaseKind::IdProtectionNotBilled {
+            assert_eq!(c.finding.at_stake, None);
+            assert!(
+                c.finding.summary.ends_with("(price unknown)"),
+                "{}",
+                c.finding.summary
+            );
+        }
+    }
 }
 
 #[tokio::test]

@@ -5,9 +5,11 @@
 
 mod support;
 
-use domwatch_core::detect::DetectionPolicy;
+use domwatch_core::detect::{CaseKind, DetectionPolicy};
 use domwatch_engine::{Mode, StepOutcome};
 use domwatch_sandbox::registrar::RegistrarEvent;
+use domwatch_sandbox::whmcs::schema::{rate_of_currency_id, ID_PROTECTION_PRICE};
+use domwatch_store::{CaseFilter, CaseState};
 use rust_decimal_macros::dec;
 use sqlx::{Connection, Row};
 use support::{apply_cycle, world_with_options, WorldOptions};
@@ -49,6 +51,35 @@ async fn fix_now_writes_the_rounded_prices_once_and_the_next_check_resolves() {
     let w = world_with_options(options).await;
     let store = &w.engine.store;
     apply_cycle(&w.engine).await;
+
+    // The ID protection add-on price (tblpricing domainaddons) is the money at stake per
+    // year of an "ID protection not billed" case, in the client's currency.
+    let unbilled = store
+        .cases(CaseFilter {
+            state: Some(CaseState::Open),
+            kind: Some(CaseKind::IdProtectionNotBilled),
+        })
+        .await
+        .unwrap();
+    assert!(!unbilled.is_empty());
+    for c in &unbilled {
+        let stake = c.finding.at_stake.expect("a price at stake");
+        let rate = rate_of_currency_id(match stake.currency.as_str() {
+            "EUR" => 1,
+            "USD" => 2,
+            _ => 3,
+        });
+        assert_eq!(
+            stake.amount,
+            (ID_PROTECTION_PRICE * rate).round_dp(2),
+            "{c:?}"
+        );
+        assert!(
+            c.finding.summary.ends_with("per year)"),
+            "{}",
+            c.finding.summary
+        );
+    }
     w.registrars[0]
         .apply(RegistrarEvent::ZonePrice {
             zone: "net".into(),
@@ -125,4 +156,51 @@ async fn fix_now_writes_the_rounded_prices_once_and_the_next_check_resolves() {
     let open = store.price_cases(true).await.unwrap();
     assert!(!open.iter().any(|c| c.key == "tld-price:net:renew:EUR"));
     assert!(open.iter().any(|c| c.key == "tld-price:net:renew:USD"));
+
+    // TLD -> account from tbldomainpricing.autoreg: .de is registered at Smart-NIC.
+    let registrar_of = |key: &str| {
+        open.iter()
+            .find(|c| c.key == key)
+            .map(|c| c.finding.registrar.clone())
+    };
+    assert_eq!(
+        registrar_of("tld-price:de:restore:EUR").as_deref(),
+        Some("dbs")
+    );
+    assert_eq!(
+        registrar_of("tld-price:net:renew:USD").as_deref(),
+        Some("cnr")
+    );
+    // A module no account lists: a report line, and its cases are left as they are.
+    let mut conn = sqlx::MySqlConnection::connect(&url).await.unwrap();
+    sqlx::query("UPDATE tbldomainpricing SET autoreg = 'enom' WHERE extension = '.site'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let site_before: Vec<String> = open
+        .iter()
+        .filter(|c| c.key.starts_with("tld-price:site:"))
+        .map(|c| c.key.clone())
+        .collect();
+    assert!(!site_before.is_empty());
+    let unmapped = apply_cycle(&w.engine).await;
+    let stats = unmapped.tld_prices.unwrap();
+    assert!(
+        stats
+            .skipped
+            .iter()
+            .any(|s| s.starts_with(".site:") && s.contains("`enom`")),
+        "{:?}",
+        stats.skipped
+    );
+    assert_eq!(stats.resolved, 0);
+    let still: Vec<String> = store
+        .price_cases(true)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.key.starts_with("tld-price:site:"))
+        .map(|c| c.key)
+        .collect();
+    assert_eq!(still, site_before);
 }

@@ -1,4 +1,6 @@
-//! The registrars' full price list and the TLD catalogue the sandbox WHMCS sells.
+//! The registrars' full price list (served by the CNR/ISPAPI sandbox as `QueryZoneList`
+//! and `StatusUser` price classes, by the Smart-NIC sandbox as `priceDomainList`) and the
+//! TLD catalogue the sandbox WHMCS sells.
 //!
 //! The list holds the portfolio's zones ([`ZONES`]) and [`GENERATED_ZONES`] more, made
 //! deterministically: real second levels (`com.au`, `org.uk`), IDN zones in A-label form
@@ -193,6 +195,17 @@ pub fn catalogue() -> Vec<CatalogueTld> {
         restore: None,
     });
     tlds
+}
+
+/// The registrar module WHMCS auto-registers a catalogue TLD with
+/// (`tbldomainpricing.autoreg`): `.de` at Smart-NIC, [`NOT_AT_REGISTRAR`] by hand (no
+/// module), every other TLD at CNR.
+pub fn autoreg_module(tld: &str) -> &'static str {
+    match tld {
+        "de" => "smartnic",
+        NOT_AT_REGISTRAR => "",
+        _ => "cnic",
+    }
 }
 
 /// Every zone of the price list sold soundly (benchmarks: 1,510 TLDs x 3 currencies x

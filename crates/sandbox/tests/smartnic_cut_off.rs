@@ -1,6 +1,7 @@
 //! Smart-NIC answers cut off in transit never pass for short lists: with the sandbox's
 //! `truncated` fault switched on over HTTP, every list domwatch reads fails with an error
-//! that says the answer was cut off; a refused connection says so.
+//! that says the answer was cut off (the full price list included); a refused connection
+//! says so.
 
 mod support;
 
@@ -28,8 +29,13 @@ async fn cut_off_answers_fail_every_list_never_short() {
     let client = SmartnicClient::new(config(sb.endpoint(), &sb)).unwrap();
     let domains = client.list_domains().await.unwrap().len();
     let contacts = client.list_contacts().await.unwrap().len();
+    let zones = client.price_list().await.unwrap().unwrap().costs.len();
     assert!(domains > 25, "the domain list spans pages: {domains}");
     assert!(contacts > 0);
+    assert!(
+        zones >= 1_500 * 2,
+        "the full price list, zone x operation: {zones}"
+    );
     event(&sb, r#"{"event":"set_faults","rates":{"truncated":1.0}}"#).await;
     let lists = [
         (
@@ -37,6 +43,13 @@ async fn cut_off_answers_fail_every_list_never_short() {
             client.list_domains().await.map(|l| l.len()),
         ),
         ("handleList", client.list_contacts().await.map(|l| l.len())),
+        (
+            "priceDomainList",
+            client
+                .price_list()
+                .await
+                .map(|l| l.map_or(0, |l| l.costs.len())),
+        ),
     ];
     for (operation, result) in lists {
         let error = result.expect_err(&format!("{operation} must fail, not come back short"));

@@ -3,6 +3,7 @@
 //! [`SmartnicClient`] implements [`domwatch_core::ports::RegistrarPort`]: the bulk list is
 //! `domainListExtended` (paged), a cancellation is `domainDelete` (or `domainTransit` for
 //! .de) and its withdrawal `domainRevoke`; contacts are `domainUpdate` and `handle*`.
+//! The full price list (`priceDomainList`) feeds the TLD price monitor (`prices`).
 //! Every call carries a fresh `clientTRID`; `returnCode` 1000 is success. The operations
 //! and fields are checked against `wsdl/smartnic-soap.wsdl` by the tests;
 //! `docs/smartnic-operations.md` is the wire contract.
@@ -11,6 +12,7 @@ pub mod client;
 pub mod dates;
 pub mod operations;
 pub mod ops;
+pub mod prices;
 pub mod xml;
 
 pub use client::{SmartnicClient, SmartnicConfig, LIVE_ENDPOINT};

@@ -11,8 +11,8 @@ use domwatch_core::model::{ContactHandles, RegistrarDomain, RenewalMode};
 use domwatch_core::money::RateTable;
 use domwatch_core::ports::{
     AccountStatus, CancellationMethod, CancellationRequest, ContactDetails, PremiumCheck,
-    RegistrarError, RegistrarPort, RenewOutcome, RenewRequest, TransferOutcome, TransferRequest,
-    TransferStatus,
+    RegistrarError, RegistrarPort, RegistrarPriceList, RenewOutcome, RenewRequest, TransferOutcome,
+    TransferRequest, TransferStatus,
 };
 use domwatch_core::{Currency, DomainName, Money};
 use std::collections::HashMap;
@@ -593,6 +593,14 @@ impl RegistrarPort for SmartnicClient {
                 name.unicode()
             ),
         })
+    }
+
+    /// `priceDomainList`, read fresh (a price rise shows in the next cycle); the renewal
+    /// prices of the domain list are refreshed from the same answer.
+    async fn price_list(&self) -> Result<Option<RegistrarPriceList>, RegistrarError> {
+        let ret = self.call(&request::price_domain_list()).await?;
+        *self.prices.lock().await = Some((Instant::now(), prices_from(&ret)));
+        Ok(Some(crate::prices::price_list_from(&ret)))
     }
 
     /// Smart-NIC bills in EUR: no rates.

@@ -236,12 +236,56 @@ impl Store {
     /// Claims the right to run a fix of `case_id`, in one statement: free, or held by a
     /// lease that ran out.
     pub async fn claim_case_fix(&self, case_id: i64, lease: &Lease) -> Result<CaseClaim> {
-        let claimed = sqlx::query(
-            "INSERT INTO fix_claims (case_id, owner, lease_until) VALUES ($1, $2, $3)
+        self.claim_fix_in(FixClaims::Cases, case_id, lease).await
+    }
+
+    /// Takes over a case claim whose holder is known to be gone.
+    pub async fn take_over_case_fix(
+        &self,
+        case_id: i64,
+        dead_owner: &str,
+        lease: &Lease,
+    ) -> Result<bool> {
+        self.take_over_fix_in(FixClaims::Cases, case_id, dead_owner, lease)
+            .await
+    }
+
+    /// Ends a fix: the case is free for the next one.
+    pub async fn release_case_fix(&self, case_id: i64, owner: &str) -> Result<()> {
+        self.release_fix_in(FixClaims::Cases, case_id, owner).await
+    }
+
+    /// [`Store::claim_case_fix`] for a TLD price case.
+    pub async fn claim_price_case_fix(&self, case_id: i64, lease: &Lease) -> Result<CaseClaim> {
+        self.claim_fix_in(FixClaims::PriceCases, case_id, lease)
+            .await
+    }
+
+    /// [`Store::take_over_case_fix`] for a TLD price case.
+    pub async fn take_over_price_case_fix(
+        &self,
+        case_id: i64,
+        dead_owner: &str,
+        lease: &Lease,
+    ) -> Result<bool> {
+        self.take_over_fix_in(FixClaims::PriceCases, case_id, dead_owner, lease)
+            .await
+    }
+
+    /// [`Store::release_case_fix`] for a TLD price case.
+    pub async fn release_price_case_fix(&self, case_id: i64, owner: &str) -> Result<()> {
+        self.release_fix_in(FixClaims::PriceCases, case_id, owner)
+            .await
+    }
+
+    async fn claim_fix_in(&self, t: FixClaims, case_id: i64, lease: &Lease) -> Result<CaseClaim> {
+        let table = t.table();
+        let claimed = sqlx::query(&format!(
+            "INSERT INTO {table} (case_id, owner, lease_until) VALUES ($1, $2, $3)
              ON CONFLICT (case_id) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until
-             WHERE fix_claims.lease_until < $4
+             WHERE {table}.lease_until < $4
              RETURNING owner",
-        )
+        ))
         .bind(case_id)
         .bind(&lease.owner)
         .bind(ts(lease.until))
@@ -252,11 +296,13 @@ impl Store {
         if claimed.is_some() {
             return Ok(CaseClaim::Claimed);
         }
-        let row = sqlx::query("SELECT owner, lease_until FROM fix_claims WHERE case_id = $1")
-            .bind(case_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(q("reading a case claim"))?;
+        let row = sqlx::query(&format!(
+            "SELECT owner, lease_until FROM {table} WHERE case_id = $1"
+        ))
+        .bind(case_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(q("reading a case claim"))?;
         match row {
             Some(r) => Ok(CaseClaim::Held {
                 owner: get(&r, "owner")?,
@@ -270,16 +316,17 @@ impl Store {
         }
     }
 
-    /// Takes over a case claim whose holder is known to be gone.
-    pub async fn take_over_case_fix(
+    async fn take_over_fix_in(
         &self,
+        t: FixClaims,
         case_id: i64,
         dead_owner: &str,
         lease: &Lease,
     ) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE fix_claims SET owner = $1, lease_until = $2 WHERE case_id = $3 AND owner = $4",
-        )
+        let done = sqlx::query(&format!(
+            "UPDATE {} SET owner = $1, lease_until = $2 WHERE case_id = $3 AND owner = $4",
+            t.table()
+        ))
         .bind(&lease.owner)
         .bind(ts(lease.until))
         .bind(case_id)
@@ -290,14 +337,16 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Ends a fix: the case is free for the next one.
-    pub async fn release_case_fix(&self, case_id: i64, owner: &str) -> Result<()> {
-        sqlx::query("DELETE FROM fix_claims WHERE case_id = $1 AND owner = $2")
-            .bind(case_id)
-            .bind(owner)
-            .execute(&self.pool)
-            .await
-            .map_err(q("releasing a case claim"))?;
+    async fn release_fix_in(&self, t: FixClaims, case_id: i64, owner: &str) -> Result<()> {
+        sqlx::query(&format!(
+            "DELETE FROM {} WHERE case_id = $1 AND owner = $2",
+            t.table()
+        ))
+        .bind(case_id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await
+        .map_err(q("releasing a case claim"))?;
         Ok(())
     }
 }
@@ -317,7 +366,7 @@ async fn queue_action_webhook(
         .await
         .map_err(q("reading a case"))?;
     let Some(opening) = opening else {
-        return Ok(()); // not a domain case (TLD price cases have their own ids)
+        return Ok(()); // no such case (TLD price writes carry no case id at all)
     };
     let description = crate::webhook_events::action_description(conn, key).await?;
     let change = crate::webhook_events::CaseChange {
@@ -331,4 +380,20 @@ async fn queue_action_webhook(
         action: Some((key.to_string(), description)),
     };
     crate::webhook_events::enqueue(conn, &[change], at).await
+}
+
+/// Which cases a fix claim is about: domain cases or TLD price cases (ids of two tables).
+#[derive(Debug, Clone, Copy)]
+enum FixClaims {
+    Cases,
+    PriceCases,
+}
+
+impl FixClaims {
+    fn table(self) -> &'static str {
+        match self {
+            FixClaims::Cases => "fix_claims",
+            FixClaims::PriceCases => "price_fix_claims",
+        }
+    }
 }

@@ -14,6 +14,7 @@ mod claims;
 mod forecasts;
 mod inbound_events;
 mod outbox;
+mod price_notices;
 mod prices;
 mod records;
 mod sync;
@@ -27,6 +28,7 @@ pub use claims::*;
 pub use forecasts::*;
 pub use inbound_events::*;
 pub use outbox::*;
+pub use price_notices::*;
 pub use prices::*;
 pub use records::*;
 pub use webhooks::{

@@ -1,7 +1,8 @@
 //! TLD price cases (issue #12): opened, updated, reopened and resolved from a run's
 //! price findings. A case resolves only when its key is in the run's `scope` (its TLD's
 //! sell prices and its registrar's price list were both read completely), so a failed
-//! read never resolves a real problem.
+//! read never resolves a real problem. Each opening, reopening and resolution is queued
+//! for the admin's notice in the same transaction (`price_notices`).
 
 use crate::{get, parse_ts, q, ts, Result, Store, StoreError};
 use chrono::{DateTime, Utc};
@@ -74,22 +75,25 @@ impl Store {
                 continue;
             }
             let json = serde_json::to_string(f).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let (sql, list) = match known.get(&f.key) {
+            let (sql, list, event) = match known.get(&f.key) {
                 None => (
                     "INSERT INTO price_cases (case_key, tld, operation, currency, kind, registrar, summary, finding, state, openings, opened_at, updated_at, last_run)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', 1, $9, $9, $10)",
                     &mut out.opened,
+                    Some("opened"),
                 ),
                 Some((state, _)) if state == "resolved" => (
                     "UPDATE price_cases SET tld = $2, operation = $3, currency = $4, kind = $5, registrar = $6, summary = $7, finding = $8,
                      state = 'open', openings = openings + 1, opened_at = $9, updated_at = $9, resolved_at = NULL, last_run = $10
                      WHERE case_key = $1",
                     &mut out.reopened,
+                    Some("reopened"),
                 ),
                 Some((_, old)) if *old != json => (
                     "UPDATE price_cases SET tld = $2, operation = $3, currency = $4, kind = $5, registrar = $6, summary = $7, finding = $8,
                      updated_at = $9, last_run = $10 WHERE case_key = $1",
                     &mut out.updated,
+                    None,
                 ),
                 Some(_) => continue,
             };
@@ -107,6 +111,9 @@ impl Store {
                 .execute(&mut *tx)
                 .await
                 .map_err(q("recording a price case"))?;
+            if let Some(event) = event {
+                crate::price_notices::queue(&mut tx, &f.key, event, &now).await?;
+            }
             list.push(f.key.clone());
         }
         for (key, (state, _)) in &known {
@@ -120,6 +127,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await
                 .map_err(q("resolving a price case"))?;
+                crate::price_notices::queue(&mut tx, key, "resolved", &now).await?;
                 out.resolved.push(key.clone());
             }
         }

@@ -129,6 +129,58 @@ async fn price_cases_open_update_resolve_only_in_scope_and_reopen(store: &Store)
     let case = &store.price_cases(true).await.unwrap()[0];
     assert_eq!((case.openings, case.finding.tld.as_str()), (2, "co.uk"));
     assert_eq!(store.price_case(case.id).await.unwrap().unwrap().key, key);
+
+    // Opened, resolved and reopened are each told once; a failed notice puts them back.
+    let told = store
+        .claim_price_notices("notice-1", Utc::now())
+        .await
+        .unwrap();
+    let events: Vec<&str> = told.iter().map(|n| n.event.as_str()).collect();
+    assert_eq!(events, ["opened", "resolved", "reopened"]);
+    let ids: Vec<i64> = told.iter().map(|n| n.id).collect();
+    assert!(store
+        .claim_price_notices("notice-2", Utc::now())
+        .await
+        .unwrap()
+        .is_empty());
+    store.release_price_notices(&ids, "notice-1").await.unwrap();
+    let again = store
+        .claim_price_notices("notice-3", Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 3);
+    store
+        .mark_price_notices_sent(&ids, "notice-3", "<digest@x>", Utc::now())
+        .await
+        .unwrap();
+    let later = Utc::now() + Duration::hours(1);
+    assert!(store
+        .claim_price_notices("notice-4", later)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // One Fix now of a price case at a time.
+    let held = store
+        .claim_price_case_fix(case.id, &lease("a", t0()))
+        .await
+        .unwrap();
+    assert_eq!(held, CaseClaim::Claimed);
+    assert!(matches!(
+        store
+            .claim_price_case_fix(case.id, &lease("b", t0()))
+            .await
+            .unwrap(),
+        CaseClaim::Held { .. }
+    ));
+    store.release_price_case_fix(case.id, "a").await.unwrap();
+    assert_eq!(
+        store
+            .claim_price_case_fix(case.id, &lease("b", t0()))
+            .await
+            .unwrap(),
+        CaseClaim::Claimed
+    );
 }
 
 async fn case_lifecycle_open_update_resolve_reopen(store: &Store) {

@@ -169,3 +169,86 @@ impl WhmcsDb {
         Ok(true)
     }
 }
+
+impl WhmcsDb {
+    /// `tbldomainpricing.autoreg` of every TLD: the registrar module WHMCS registers it
+    /// with (`""`: none, registered by hand). Keys are the extensions as stored (`.de`).
+    pub async fn tld_registrar_modules(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, String>, DbError> {
+        // Back in the pool (sqlx pings it on the way) before this returns.
+        let mut conn = self
+            .pool()
+            .acquire()
+            .await
+            .map_err(query_error("connect"))?;
+        let rows = sqlx::query(
+            "SELECT CAST(extension AS CHAR) AS extension, CAST(autoreg AS CHAR) AS autoreg FROM tbldomainpricing",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(query_error("reading tbldomainpricing.autoreg"))?;
+        conn.return_to_pool().await;
+        let mut modules = std::collections::BTreeMap::new();
+        for row in rows {
+            let extension: String = row
+                .try_get("extension")
+                .map_err(query_error("reading tbldomainpricing.extension"))?;
+            let autoreg: Option<String> = row
+                .try_get("autoreg")
+                .map_err(query_error("reading tbldomainpricing.autoreg"))?;
+            modules.insert(extension, autoreg.unwrap_or_default().trim().to_string());
+        }
+        Ok(modules)
+    }
+}
+
+impl WhmcsDb {
+    /// WHMCS's ID protection price per year in every currency (`tblpricing` type
+    /// `domainaddons`, `relid` 0, column `ssetupfee`; `msetupfee` is DNS management,
+    /// `qsetupfee` e-mail forwarding). A row whose currency or amount cannot be read is
+    /// left out (logged), so that currency's price is unknown, never zero.
+    pub async fn id_protection_prices(
+        &self,
+    ) -> Result<std::collections::HashMap<domwatch_core::Currency, Decimal>, DbError> {
+        // The connection goes back to the pool (sqlx pings it on the way) before this
+        // returns, not in the background while the next cycle stage runs.
+        let mut conn = self
+            .pool()
+            .acquire()
+            .await
+            .map_err(query_error("connect"))?;
+        let rows = sqlx::query(
+            "SELECT CAST(c.code AS CHAR) AS code, CAST(p.ssetupfee AS CHAR) AS fee FROM tblpricing p \
+             JOIN tblcurrencies c ON c.id = p.currency WHERE p.type = 'domainaddons' AND p.relid = 0 ORDER BY p.id",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(query_error("reading the domain add-on prices (tblpricing)"))?;
+        conn.return_to_pool().await;
+        let mut prices = std::collections::HashMap::new();
+        for row in rows {
+            let code: Option<String> = row
+                .try_get("code")
+                .map_err(query_error("reading tblcurrencies.code"))?;
+            let fee: Option<String> = row
+                .try_get("fee")
+                .map_err(query_error("reading tblpricing.ssetupfee"))?;
+            let currency = code.as_deref().and_then(|c| c.trim().parse().ok());
+            let amount = fee
+                .as_deref()
+                .and_then(|f| f.trim().parse::<Decimal>().ok());
+            match (currency, amount) {
+                (Some(currency), Some(amount)) => {
+                    prices.entry(currency).or_insert(amount);
+                }
+                _ => tracing::warn!(
+                    currency = ?code,
+                    fee = ?fee,
+                    "a domain add-on price row of WHMCS is unreadable; its ID protection price is unknown"
+                ),
+            }
+        }
+        Ok(prices)
+    }
+}

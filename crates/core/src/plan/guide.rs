@@ -17,6 +17,9 @@ pub fn guide(finding: &Finding) -> Guide {
             CaseKind::MissingAtRegistrar => {
                 format!("The client is billed {m} per renewal for a domain you do not hold.")
             }
+            CaseKind::IdProtectionNotBilled => format!(
+                "Your WHMCS price for ID protection is {m} per year; the client does not pay it."
+            ),
             CaseKind::CancellationDue => format!(
                 "If it is not cancelled in time the registrar renews {name} and charges you {m} that nobody pays."
             ),
@@ -25,6 +28,9 @@ pub fn guide(finding: &Finding) -> Guide {
         _ => match finding.kind {
             CaseKind::CancellationWithdrawalDue => {
                 format!("The client paid; if the cancellation stands they lose {name} and you owe them the renewal.")
+            }
+            CaseKind::IdProtectionNotBilled if crate::detect::id_protection_price_unknown(finding) => {
+                "You provide ID protection the client does not pay for (price unknown: see the evidence).".to_string()
             }
             CaseKind::IdProtectionNotBilled => {
                 "You provide ID protection the client does not pay for.".to_string()

@@ -49,6 +49,17 @@ pub enum SmartnicEvent {
         #[serde(default = "one_year")]
         years: i32,
     },
+    /// A zone's price changes (the shared price list's `zone_price` event): `renew` and,
+    /// when given, `register` and `transfer`, in EUR per year.
+    ZonePrice {
+        zone: String,
+        #[serde(with = "rust_decimal::serde::str")]
+        renew: rust_decimal::Decimal,
+        #[serde(default, with = "rust_decimal::serde::str_option")]
+        register: Option<rust_decimal::Decimal>,
+        #[serde(default, with = "rust_decimal::serde::str_option")]
+        transfer: Option<rust_decimal::Decimal>,
+    },
     /// The domain left the account at once (moved to another reseller, deleted by support).
     RemoveDomain { domain: String },
     /// Settings changed in the web front end: what is given replaces what the domain has.
@@ -135,6 +146,12 @@ pub fn apply(
             Ok("fault settings replaced".into())
         }
         SmartnicEvent::AdvanceClock { days } => state.advance_clock(days),
+        SmartnicEvent::ZonePrice {
+            zone,
+            renew,
+            register,
+            transfer,
+        } => state.set_zone_price(&zone, renew, register, transfer),
         SmartnicEvent::PlaceCancellation {
             domain,
             date,

@@ -22,6 +22,7 @@
 //! {"event":"place_cancellation","domain":"x.de"[,"date":"2027-01-01","transit":false]}
 //! {"event":"renew","domain":"x.de"[,"years":1]}
 //! {"event":"remove_domain","domain":"x.de"}
+//! {"event":"zone_price","zone":"net","renew":"20.00"[,"register":"…","transfer":"…"]}
 //! {"event":"set_domain_details","domain":"x.de","nameservers":[{"ns":"ns1.x.de","ipv4":"192.0.2.1"}],"remarks":"…","wpp":["1",null,null,null],"notify":"…"}
 //! ```
 //!   (`POST /_sandbox/fault` with `{"fault":…,"count":…}` is kept as a short form of
@@ -49,6 +50,7 @@
 
 pub mod events;
 pub mod faults;
+pub mod prices;
 pub mod soap;
 pub mod state;
 

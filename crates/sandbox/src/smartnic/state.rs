@@ -6,7 +6,8 @@
 //! client's details; handles created over the API come on top.
 
 use super::soap::{nillable, string, strings};
-use crate::portfolio::{add_years, zone_prices, Portfolio, SeedClient, RESELLER_HANDLE};
+use crate::portfolio::{add_years, Portfolio, SeedClient, RESELLER_HANDLE};
+use crate::registrar::state::ZonePrices;
 use chrono::{Duration, NaiveDate};
 use domwatch_core::model::{ContactHandles, Dialect};
 use domwatch_core::DomainName;
@@ -201,6 +202,8 @@ pub struct Persisted {
     pub added_handles: Vec<Handle>,
     #[serde(default)]
     pub changed_handles: BTreeMap<String, Handle>,
+    #[serde(default)]
+    pub zone_overrides: BTreeMap<String, ZonePrices>,
 }
 
 /// The account's state.
@@ -217,6 +220,8 @@ pub struct State {
     /// Portfolio indices of the listed domains, in order; rebuilt when one comes or goes.
     listed: Option<Vec<usize>>,
     changes: u64,
+    /// Zone prices changed by a `zone_price` event, by zone.
+    zone_overrides: BTreeMap<String, ZonePrices>,
 }
 
 impl State {
@@ -230,6 +235,7 @@ impl State {
             changed_handles: BTreeMap::new(),
             listed: None,
             changes: 0,
+            zone_overrides: BTreeMap::new(),
         }
     }
 
@@ -247,6 +253,7 @@ impl State {
             overlay: self.overlay.clone(),
             added_handles: self.added_handles.clone(),
             changed_handles: self.changed_handles.clone(),
+            zone_overrides: self.zone_overrides.clone(),
         }
     }
 
@@ -263,8 +270,28 @@ impl State {
         self.overlay = saved.overlay;
         self.added_handles = saved.added_handles;
         self.changed_handles = saved.changed_handles;
+        self.zone_overrides = saved.zone_overrides;
         self.listed = None;
         Ok(())
+    }
+
+    /// A scripted price change of one zone (see [`super::prices::set_zone_price`]).
+    pub fn set_zone_price(
+        &mut self,
+        zone: &str,
+        renew: rust_decimal::Decimal,
+        register: Option<rust_decimal::Decimal>,
+        transfer: Option<rust_decimal::Decimal>,
+    ) -> Result<String, String> {
+        let done = super::prices::set_zone_price(
+            &mut self.zone_overrides,
+            zone,
+            renew,
+            register,
+            transfer,
+        )?;
+        self.changes += 1;
+        Ok(done)
     }
 
     /// Listed domains right now.
@@ -469,7 +496,7 @@ impl State {
             "handleInfo" => self.handle_info(request),
             "handleList" => self.handle_list(request),
             "handleUpdate" => self.handle_update(request),
-            "priceDomainList" => Ok(price_list()),
+            "priceDomainList" => Ok(super::prices::price_domain_list(&self.zone_overrides)),
             other => Err((
                 UNKNOWN_COMMAND,
                 format!("Unknown command: {other} is a WSDL operation the sandbox does not model"),
@@ -1098,37 +1125,6 @@ pub fn parse_start_date(text: &str) -> Result<NaiveDate, OpError> {
     })
 }
 
-/// `priceDomainList`: the portfolio's zone prices (EUR, one year).
-fn price_list() -> String {
-    let mut out = String::from("<priceDomainList xsi:type=\"ns1:ArrayOfPricedomainlist\">");
-    for zone in zone_prices() {
-        let (sld, tld) = match zone.zone.rsplit_once('.') {
-            Some((sld, tld)) => (sld, tld),
-            None => ("", zone.zone),
-        };
-        let float = |name: &str, value: rust_decimal::Decimal| {
-            format!("<{name} xsi:type=\"xsd:float\">{value}</{name}>")
-        };
-        let _ = write!(
-            out,
-            "<item xsi:type=\"ns1:PriceDomainList\">{}{}<activated xsi:type=\"xsd:boolean\">true</activated>\
-             <lifetime xsi:type=\"xsd:float\">1</lifetime>{}{}{}{}{}{}{}{}</item>",
-            string("tld", tld),
-            string("sld", sld),
-            string("lifetime_entity", "year"),
-            float("regSetup", zone.register),
-            string("reg_setup_currency", "EUR"),
-            float("kk_setup", zone.transfer),
-            string("kk_setup_currency", "EUR"),
-            float("annually", zone.renew),
-            string("annually_currency", "EUR"),
-            float("restore", zone.renew),
-        );
-    }
-    out.push_str("</priceDomainList>");
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1193,16 +1189,5 @@ mod tests {
         assert_eq!(s.handle_count(), 1 + s.portfolio.client_count() as usize);
         assert_eq!(s.new_handle_id("jörg", "Öz"), "JZ1000001@HANDLES.DE");
         assert!(s.handle("NOPE").is_none());
-    }
-
-    #[test]
-    fn the_price_list_covers_the_smartnic_zones() {
-        let xml = price_list();
-        for zone in ["de", "com", "eu"] {
-            assert!(
-                xml.contains(&format!("<tld xsi:type=\"xsd:string\">{zone}</tld>")),
-                "{zone}"
-            );
-        }
     }
 }

@@ -3,7 +3,7 @@
 
 use super::store::{sql_literal, Dialect, Store, Val};
 use crate::portfolio::{exchange_rates, Portfolio, SeedInvoice, BILLING_MARGIN, CURRENCIES};
-use crate::price_list::{catalogue, CatalogueTld};
+use crate::price_list::{autoreg_module, catalogue, CatalogueTld};
 use anyhow::Result;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -304,6 +304,9 @@ pub async fn seed_todos(store: &Store, today: NaiveDate) -> Result<()> {
     store.transaction(&statements).await
 }
 
+/// WHMCS's ID protection add-on price per year in EUR (`tblpricing` domainaddons).
+pub const ID_PROTECTION_PRICE: Decimal = rust_decimal_macros::dec!(3.50);
+
 /// True when the tables already hold a seeded sandbox (reuse it instead of seeding twice).
 pub async fn is_seeded(store: &Store) -> Result<bool> {
     Ok(store
@@ -330,8 +333,9 @@ fn catalogue_inserts(dialect: Dialect, tlds: &[CatalogueTld]) -> (BulkInsert, Bu
         // WHMCS keeps one redemption fee per TLD, in the default currency (-1: none).
         let fee = tld.restore.map_or("'-1.00'".to_string(), money_lit);
         domain_pricing.push(format!(
-            "({relid}, {}, 1, 1, 1, 1, '', {index}, '', 30, {fee})",
-            lit(&format!(".{}", tld.tld))
+            "({relid}, {}, 1, 1, 1, 1, {}, {index}, '', 30, {fee})",
+            lit(&format!(".{}", tld.tld)),
+            lit(autoreg_module(&tld.tld))
         ));
         for (currency_id, ..) in CURRENCIES {
             for (kind, sell) in [
@@ -451,9 +455,12 @@ fn fixed_statements(dialect: Dialect, portfolio: &Portfolio) -> Vec<String> {
 
     let (domain_pricing, mut pricing) = catalogue_inserts(dialect, &catalogue());
     for (currency_id, ..) in CURRENCIES {
-        // Domain addons (DNS, e-mail forwarding, ID protection) are free in the sandbox.
+        // Domain addons per year: DNS management and e-mail forwarding free, ID protection
+        // (ssetupfee) at ID_PROTECTION_PRICE EUR in each currency.
+        let idp = (ID_PROTECTION_PRICE * rate_of_currency_id(currency_id)).round_dp(2);
         pricing.push(format!(
-            "('domainaddons', {currency_id}, 0, '0.00', '0.00', '0.00', '0.00', '0.00', '0.00', '0.00', '0.00', '0.00', '0.00', '0.00', '0.00')"
+            "('domainaddons', {currency_id}, 0, '0.00', '0.00', {}, '0.00', '0.00', '0.00', '0.00', '0.00', '0.00', '0.00', '0.00', '0.00')",
+            money_lit(idp)
         ));
     }
     statements.extend(domain_pricing.finish());
