@@ -335,6 +335,34 @@ impl Store {
         rows.iter().map(CaseRecord::from_row).collect()
     }
 
+    /// The `per_kind` cases with the most money at stake of every kind, in one statement
+    /// (a window over the kinds), ordered by kind and then as [`CaseSort::AtStake`].
+    pub async fn top_cases_per_kind(
+        &self,
+        state: Option<CaseState>,
+        per_kind: u32,
+    ) -> Result<Vec<CaseRecord>> {
+        let query = CaseQuery {
+            state,
+            ..CaseQuery::default()
+        };
+        let mut w = Where::of(&query);
+        let filter = w.sql();
+        let limit = w.bind(Value::Int(i64::from(per_kind)));
+        let sql = format!(
+            "SELECT {CASE_COLUMNS} FROM cases WHERE id IN \
+             (SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY kind ORDER BY at_stake_micros DESC NULLS LAST, id) AS pos \
+              FROM cases WHERE {filter}) ranked WHERE pos <= {limit}) \
+             ORDER BY kind, at_stake_micros DESC NULLS LAST, id"
+        );
+        let rows = w
+            .apply(sqlx::query(&sql))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(q("listing the top cases of each kind"))?;
+        rows.iter().map(CaseRecord::from_row).collect()
+    }
+
     /// Cases by kind in `state` (`None`: all), counted and summed per currency in SQL.
     pub async fn case_summary(&self, state: Option<CaseState>) -> Result<CaseSummary> {
         let query = CaseQuery {

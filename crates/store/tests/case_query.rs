@@ -270,6 +270,21 @@ async fn summary_counts_and_sums_per_kind_and_currency(store: &Store) {
             (CaseKind::StatusDrift, 1, vec![usd(dec!(7))]),
         ]
     );
+    let top = store
+        .top_cases_per_kind(Some(CaseState::Open), 2)
+        .await
+        .unwrap();
+    let top: Vec<(CaseKind, &str)> = top.iter().map(|c| (c.kind, c.domain.ascii())).collect();
+    assert_eq!(
+        top,
+        [
+            (CaseKind::ExpiryDrift, "other.de"),
+            (CaseKind::ExpiryDrift, "muller.de"),
+            (CaseKind::RenewalUnderpriced, "plain.uk"),
+            (CaseKind::RenewalUnderpriced, "xn--mller-kva.shop"),
+            (CaseKind::StatusDrift, "shop.example.com"),
+        ]
+    );
     let all = store.case_summary(None).await.unwrap();
     assert_eq!(all.total, 7);
     assert_eq!(all.at_stake, [eur(dec!(41.49)), usd(dec!(47))]);

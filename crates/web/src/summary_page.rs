@@ -10,7 +10,7 @@ use crate::{Admin, HtmlError, WebError, WebState};
 use axum::extract::{Query, State};
 use axum::response::Html;
 use domwatch_core::Money;
-use domwatch_store::{CaseQuery, CaseSort, CaseState, RunRecord};
+use domwatch_store::{CaseState, RunRecord};
 use serde::Deserialize;
 use std::fmt::Write;
 
@@ -142,14 +142,11 @@ pub(crate) async fn dashboard(
          <a class=\"button\" id=\"download-csv\" href=\"/api/cases.csv\" download>Download CSV</a> \
          <span class=\"muted\">(open cases; <a href=\"/api/cases.csv?state=all\" download>all cases</a>)</span></p>",
     );
+    let top = store
+        .top_cases_per_kind(Some(CaseState::Open), TOP_PER_KIND)
+        .await
+        .map_err(fail)?;
     for kind in &summary.kinds {
-        let top = CaseQuery {
-            kinds: vec![kind.kind],
-            sort: CaseSort::AtStake,
-            per_page: TOP_PER_KIND,
-            ..CaseQuery::default()
-        };
-        let top = store.case_page(&top).await.map_err(fail)?;
         let _ = write!(
             body,
             "<section class=\"kind\" id=\"kind-{k}\"><h2>{title} <span class=\"badge count\">{n}</span></h2>\
@@ -160,7 +157,7 @@ pub(crate) async fn dashboard(
             n = kind.count,
             sum = format_moneys(&kind.at_stake),
         );
-        for c in &top.cases {
+        for c in top.iter().filter(|c| c.kind == kind.kind) {
             let _ = write!(
                 body,
                 "<tr><td><a class=\"case-link\" href=\"/cases/{id}\">#{id}</a></td><td><a href=\"/cases/{id}\">{domain}</a></td><td>{summary}</td><td>{stake}</td><td>{since}</td></tr>",
