@@ -99,19 +99,14 @@ impl Engine {
         report.duplicates = joined.duplicates;
         laps.lap(report, "2_join");
 
-        // Open cancellation cases tell detection which renewal modes domwatch set itself.
-        let watched = self.watched_domains().await?;
-        self.mark_watched(&mut joined.observations, &watched);
-        let mut skipped = Skipped::default();
-        if !fetched.premium_data_read {
-            skipped.premium_domains(&joined.observations);
-        }
-        if !fetched.id_protection_read {
-            skipped.unbilled_id_protection(&joined.observations);
-        }
-        self.enrich_suspicious(run_id, &mut joined, &mut skipped, report, progress)
-            .await;
-        skipped.take_out_of_scope(&mut joined, report);
+        let skipped = Skipped::after_fetch(
+            &fetched.unreadable_names,
+            fetched.premium_data_read,
+            fetched.id_protection_read,
+            &joined.observations,
+        );
+        self.look_up_and_scope(run_id, &mut joined, skipped, report, progress)
+            .await?;
         laps.lap(report, "3_lookups");
 
         // The forecast folds the in-scope observations before detection frees them.
@@ -175,6 +170,26 @@ impl Engine {
                 o.missing_strikes = *n;
             }
         }
+        Ok(())
+    }
+
+    /// Marks the domains domwatch watches, looks up the suspicious ones and takes every
+    /// domain with an unread input out of scope: one path for full and targeted checks,
+    /// so a new input's failure is honoured by both.
+    pub(crate) async fn look_up_and_scope(
+        &self,
+        run_id: Option<i64>,
+        joined: &mut Joined,
+        mut skipped: Skipped,
+        report: &mut CycleReport,
+        progress: &dyn Progress,
+    ) -> Result<(), EngineError> {
+        // Open cancellation cases tell detection which renewal modes domwatch set itself.
+        let watched = self.watched_domains().await?;
+        self.mark_watched(&mut joined.observations, &watched);
+        self.enrich_suspicious(run_id, joined, &mut skipped, report, progress)
+            .await;
+        skipped.take_out_of_scope(joined, report);
         Ok(())
     }
 

@@ -23,6 +23,28 @@ pub(crate) struct Skipped {
 }
 
 impl Skipped {
+    /// What the fetch already knows it could not read for single domains: names a
+    /// registrar could not be asked about (targeted checks), premium data and the ID
+    /// protection price when the WHMCS database failed. The look-ups add theirs later.
+    pub fn after_fetch(
+        unreadable_names: &[(DomainName, String)],
+        premium_data_read: bool,
+        id_protection_read: bool,
+        observations: &[Observation],
+    ) -> Skipped {
+        let mut skipped = Skipped::default();
+        for (name, reason) in unreadable_names {
+            skipped.add(name, reason.clone());
+        }
+        if !premium_data_read {
+            skipped.premium_domains(observations);
+        }
+        if !id_protection_read {
+            skipped.unbilled_id_protection(observations);
+        }
+        skipped
+    }
+
     pub fn add(&mut self, name: &DomainName, reason: String) {
         self.domains.entry(name.clone()).or_insert(reason);
     }

@@ -64,21 +64,14 @@ impl Engine {
         report.duplicates = joined.duplicates;
         only_named(&mut joined, names);
 
-        let watched = self.watched_domains().await?;
-        self.mark_watched(&mut joined.observations, &watched);
-        let mut skipped = Skipped::default();
-        for (name, reason) in &fetched.unreadable_names {
-            skipped.add(name, reason.clone());
-        }
-        if !fetched.premium_data_read {
-            skipped.premium_domains(&joined.observations);
-        }
-        if !fetched.id_protection_read {
-            skipped.unbilled_id_protection(&joined.observations);
-        }
-        self.enrich_suspicious(run_id, &mut joined, &mut skipped, report, progress)
-            .await;
-        skipped.take_out_of_scope(&mut joined, report);
+        let skipped = Skipped::after_fetch(
+            &fetched.unreadable_names,
+            fetched.premium_data_read,
+            fetched.id_protection_read,
+            &joined.observations,
+        );
+        self.look_up_and_scope(run_id, &mut joined, skipped, report, progress)
+            .await?;
 
         self.known_strikes(names, &mut joined).await?;
         let findings = self.detect_findings(
