@@ -1,5 +1,5 @@
-//! Several instances on one PostgreSQL: three `domwatch serve` processes share a database
-//! and the sandbox processes, with a 2-second interval and a 3-second lease. Exactly one
+//! Several instances on one PostgreSQL: two, and three, `domwatch serve` processes share a
+//! database and the sandbox processes, with a 2-second interval and a 3-second lease. Exactly one
 //! runs cycles; the leader is killed with SIGKILL, another takes over within two leases
 //! (the figure is printed), no two cycles overlap in time and no notice is raised twice.
 //!
@@ -108,7 +108,7 @@ lease_seconds = {LEASE_SECONDS}
 }
 
 /// A fresh database on the test server, or `None` (with SKIPPED printed) without one.
-async fn postgres_database() -> Option<(String, String)> {
+async fn postgres_database(count: usize) -> Option<(String, String)> {
     let admin = std::env::var("DOMWATCH_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let mut conn = match sqlx::PgConnection::connect(&admin).await {
@@ -117,11 +117,11 @@ async fn postgres_database() -> Option<(String, String)> {
             let required = std::env::var("DOMWATCH_REQUIRE_POSTGRES").as_deref() == Ok("1")
                 || std::env::var("CI").as_deref() == Ok("true");
             assert!(!required, "PostgreSQL required but not reachable: {e}");
-            eprintln!("SKIPPED three_instances_one_leader_and_takeover_after_kill: PostgreSQL not reachable ({e})");
+            eprintln!("SKIPPED {count}_instances_one_leader_and_takeover_after_kill: PostgreSQL not reachable ({e})");
             return None;
         }
     };
-    let db = format!("domwatch_serve_leader_{}", std::process::id());
+    let db = format!("domwatch_serve_leader_{}_{count}", std::process::id());
     sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
         .execute(&mut conn)
         .await
@@ -214,8 +214,17 @@ fn ticket_titles(whmcs_db: &Path) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_one_leader_and_takeover_after_kill() {
+    one_leader_and_takeover_after_kill(2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_instances_one_leader_and_takeover_after_kill() {
-    let Some((admin, database_url)) = postgres_database().await else {
+    one_leader_and_takeover_after_kill(3).await;
+}
+
+async fn one_leader_and_takeover_after_kill(count: usize) {
+    let Some((admin, database_url)) = postgres_database(count).await else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -232,7 +241,7 @@ async fn three_instances_one_leader_and_takeover_after_kill() {
         Duration::from_secs(300),
     );
     let bot = Portfolio::new(SEED, DOMAINS, Utc::now().date_naive()).bot_client_id();
-    let mut instances: Vec<Instance> = (0..3)
+    let mut instances: Vec<Instance> = (0..count)
         .map(|n| Instance::start(dir.path(), n, &database_url, &sandboxes, bot))
         .collect();
     let http = reqwest::Client::new();
@@ -291,7 +300,7 @@ async fn three_instances_one_leader_and_takeover_after_kill() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     println!(
-        "takeover after kill -9 of the leader: {:.2} s to a new leader, {:.2} s to its first cycle (lease {LEASE_SECONDS} s)",
+        "{count} instances, takeover after kill -9 of the leader: {:.2} s to a new leader, {:.2} s to its first cycle (lease {LEASE_SECONDS} s)",
         takeover.as_secs_f64(),
         first_cycle_after.num_milliseconds() as f64 / 1000.0
     );
@@ -313,13 +322,10 @@ async fn three_instances_one_leader_and_takeover_after_kill() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let follower = (0..3).find(|i| *i != leader && *i != next).unwrap();
-    assert_eq!(
-        instances[follower].cycles_logged(),
-        0,
-        "{}",
-        instances[follower].log()
-    );
+    for follower in (0..count).filter(|i| *i != leader && *i != next) {
+        let log = instances[follower].log();
+        assert_eq!(instances[follower].cycles_logged(), 0, "{log}");
+    }
     for instance in &mut instances {
         drop(instance.process.take());
     }
