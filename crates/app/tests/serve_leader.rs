@@ -93,6 +93,40 @@ lease_seconds = {LEASE_SECONDS}
             .contains("leader: yes")
     }
 
+    /// Presses "Check now" on this instance's dashboard (open access on loopback: a
+    /// session cookie and its CSRF token, like a browser).
+    async fn press_check_now(&self, http: &reqwest::Client) {
+        let base = format!("http://127.0.0.1:{}", self.port);
+        let page = http.get(format!("{base}/")).send().await.unwrap();
+        let cookie = page
+            .headers()
+            .get(reqwest::header::SET_COOKIE)
+            .and_then(|c| c.to_str().ok())
+            .and_then(|c| c.split(';').next())
+            .expect("a session cookie for the CSRF token")
+            .to_string();
+        let body = page.text().await.unwrap();
+        let marker = "name=\"csrf\" value=\"";
+        let start = body.find(marker).expect("a CSRF field") + marker.len();
+        let csrf = &body[start..start + body[start..].find('"').unwrap()];
+        let pressed = http
+            .post(format!("{base}/check"))
+            .header(reqwest::header::COOKIE, cookie)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(format!("csrf={csrf}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            pressed.status().is_redirection() || pressed.status().is_success(),
+            "Check now: {}",
+            pressed.status()
+        );
+    }
+
     fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -268,6 +302,21 @@ async fn one_leader_and_takeover_after_kill(count: usize) {
             "follower {i} ran a cycle:\n{}",
             instance.log()
         );
+    }
+    // "Check now" on a follower reaches the leader.
+    let follower = (leader + 1) % count;
+    instances[follower].press_check_now(&http).await;
+    let began = Instant::now();
+    while !instances[leader]
+        .log()
+        .contains("another instance asked for a check")
+    {
+        assert!(
+            began.elapsed() < Duration::from_secs(2 * LEASE_SECONDS),
+            "the leader did not take the follower's check request:\n{}",
+            instances[follower].log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let tickets_before = ticket_titles(&whmcs_db);
     assert!(
