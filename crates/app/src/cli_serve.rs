@@ -3,7 +3,7 @@
 
 use crate::cli_common::Common;
 use crate::config;
-use crate::leader::{self, Gate, LeaseKeeper};
+use crate::leader::{self, Gate, LeaseHandle};
 use crate::runtime::Runtime;
 use anyhow::Context;
 use clap::Args;
@@ -69,7 +69,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
 
-    let (interval, lease) = (config.interval, config.lease);
+    let (interval, lease_length) = (config.interval, config.lease);
     let events_secret = config.events_secret.clone();
     if events_secret.is_none() {
         tracing::info!("[events] secret is not set: POST /api/events answers 503 (WHMCS hooks cannot trigger checks)");
@@ -98,22 +98,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_check_trigger(check_now.clone())
         .with_events(events)
         .with_instance(holder.clone());
-    let (leading_tx, leading_rx) = watch::channel(false);
-    let gate = Gate {
-        leading: leading_rx,
-        forward_check: Arc::new(Notify::new()),
-    };
-    let keeper = LeaseKeeper {
-        store: runtime.engine.store.clone(),
-        holder,
-        lease,
-        leading: leading_tx,
-        forward_check: gate.forward_check.clone(),
-        check_now: check_now.clone(),
-    };
-    // Stopped after the scheduler: the lease stays renewed while a check finishes.
-    let (lease_stop, lease_stop_rx) = watch::channel(false);
-    let lease_task = tokio::spawn(leader::keep_lease(keeper, lease_stop_rx));
+    // Released after the scheduler: the lease stays renewed while a check finishes.
+    let store = runtime.engine.store.clone();
+    let (lease, gate) = LeaseHandle::spawn(store, holder, lease_length, check_now.clone());
     if !runtime.webhooks.is_empty() {
         tokio::spawn(deliver_webhooks(runtime.webhooks.clone(), stop_rx.clone()));
     }
@@ -132,7 +119,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 drain: event_worker(engine.clone()),
                 wake: event_wake,
                 // Events accepted by a follower wake nobody here: polled within a beat.
-                poll: EVENT_POLL.min(lease / 3).max(Duration::from_secs(1)),
+                poll: EVENT_POLL.min(lease_length / 3).max(Duration::from_secs(1)),
             };
             let scheduler = tokio::task::spawn_local(schedule(
                 monitoring_cycle(engine),
@@ -152,13 +139,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         })
         .await;
     // Released before the store closes, so another instance takes over at once.
-    let _ = lease_stop.send(true);
-    if tokio::time::timeout(Duration::from_secs(5), lease_task)
-        .await
-        .is_err()
-    {
-        tracing::warn!("the leader lease was not released in time; another instance takes over when it runs out");
-    }
+    lease.release().await;
     runtime.engine.store.close().await;
     served?;
     drop(runtime);

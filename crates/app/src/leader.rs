@@ -77,6 +77,52 @@ pub struct LeaseKeeper {
     pub check_now: Arc<Notify>,
 }
 
+/// The running lease task of `domwatch serve`.
+pub struct LeaseHandle {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl LeaseHandle {
+    /// Starts [`keep_lease`] for `holder`; the gate tells the scheduler whether it leads.
+    /// A follower's "Check now" goes through the gate to the leader, whose `check_now` is
+    /// woken when it picks the request up.
+    pub fn spawn(
+        store: Store,
+        holder: String,
+        lease: Duration,
+        check_now: Arc<Notify>,
+    ) -> (LeaseHandle, Gate) {
+        let (leading, leading_rx) = watch::channel(false);
+        let gate = Gate {
+            leading: leading_rx,
+            forward_check: Arc::new(Notify::new()),
+        };
+        let keeper = LeaseKeeper {
+            store,
+            holder,
+            lease,
+            leading,
+            forward_check: gate.forward_check.clone(),
+            check_now,
+        };
+        let (stop, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(keep_lease(keeper, stop_rx));
+        (LeaseHandle { stop, task }, gate)
+    }
+
+    /// Stops renewing and releases the lease if this instance holds it (at most 5 s).
+    pub async fn release(self) {
+        let _ = self.stop.send(true);
+        if tokio::time::timeout(Duration::from_secs(5), self.task)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the leader lease was not released in time; another instance takes over when it runs out");
+        }
+    }
+}
+
 /// Takes, renews and (on `stop`) releases the lease until `stop`.
 pub async fn keep_lease(keeper: LeaseKeeper, mut stop: watch::Receiver<bool>) {
     let beat = (keeper.lease / 3).max(Duration::from_millis(100));
@@ -141,7 +187,7 @@ async fn renew(keeper: &LeaseKeeper, until: Instant, beat: Duration) -> Option<I
     match tokio::time::timeout(beat, attempt).await {
         Ok(Ok(true)) => Some(started + keeper.lease),
         Ok(Ok(false)) => {
-            tracing::error!("the leader lease was lost (it ran out and another instance took it): this instance stops running checks");
+            tracing::error!("the leader lease was lost (it ran out before this renewal; another instance may hold it now): this instance stops running checks");
             keeper.leading.send_replace(false);
             None
         }
@@ -198,7 +244,13 @@ async fn acquire(
             tracing::warn!(%error, "could not take the leader lease; tried again shortly");
             None
         }
-        Err(_) => None,
+        Err(_) => {
+            tracing::warn!(
+                seconds = beat.as_secs_f64(),
+                "taking the leader lease timed out; tried again shortly"
+            );
+            None
+        }
     }
 }
 
