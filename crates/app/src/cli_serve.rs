@@ -3,6 +3,7 @@
 
 use crate::cli_common::Common;
 use crate::config;
+use crate::leader::{self, Gate, LeaseHandle};
 use crate::runtime::Runtime;
 use anyhow::Context;
 use clap::Args;
@@ -20,7 +21,8 @@ use tokio::sync::{watch, Notify};
 /// store's transactions and notice claims make an abandoned run safe to repeat).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(60);
 /// How often the event worker looks for events that are due again (retries, claims of a
-/// worker that died) without being woken.
+/// worker that died, events accepted by another instance) without being woken; at most a
+/// third of the leader lease.
 const EVENT_POLL: Duration = Duration::from_secs(15);
 
 /// Runs every due inbound event (one targeted check each).
@@ -67,7 +69,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
 
-    let interval = Duration::from_secs(config.interval_minutes * 60);
+    let (interval, lease_length) = (config.interval, config.lease);
     let events_secret = config.events_secret.clone();
     if events_secret.is_none() {
         tracing::info!("[events] secret is not set: POST /api/events answers 503 (WHMCS hooks cannot trigger checks)");
@@ -76,7 +78,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
         format!("cannot listen on {addr}: is another domwatch serve running? Choose another address with serve.listen or DOMWATCH_LISTEN")
     })?;
-    tracing::info!(url = %format!("http://{addr}/"), every_minutes = interval.as_secs() / 60, "dashboard listening; monitoring starts now");
+    let holder = leader::holder_id();
+    tracing::info!(url = %format!("http://{addr}/"), every_seconds = interval.as_secs(), instance = %holder, "dashboard listening; monitoring starts when this instance holds the leader lease (at once when it runs alone)");
 
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
@@ -93,7 +96,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let state = WebState::new(runtime.engine.clone(), auth)
         .with_security(security)
         .with_check_trigger(check_now.clone())
-        .with_events(events);
+        .with_events(events)
+        .with_instance(holder.clone());
+    // Released after the scheduler: the lease stays renewed while a check finishes.
+    let store = runtime.engine.store.clone();
+    let (lease, gate) = LeaseHandle::spawn(store, holder, lease_length, check_now.clone());
     if !runtime.webhooks.is_empty() {
         tokio::spawn(deliver_webhooks(runtime.webhooks.clone(), stop_rx.clone()));
     }
@@ -106,18 +113,20 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // local task set) while the server's connections run on the runtime's workers.
     let engine = runtime.engine.clone();
     let local = tokio::task::LocalSet::new();
-    local
+    let served = local
         .run_until(async move {
             let events = EventWork {
                 drain: event_worker(engine.clone()),
                 wake: event_wake,
-                poll: EVENT_POLL,
+                // Events accepted by a follower wake nobody here: polled within a beat.
+                poll: EVENT_POLL.min(lease_length / 3).max(Duration::from_secs(1)),
             };
             let scheduler = tokio::task::spawn_local(schedule(
                 monitoring_cycle(engine),
                 Some(events),
                 interval,
                 check_now,
+                gate,
                 stop_rx,
             ));
             let served = server.await.context("the dashboard server failed");
@@ -128,8 +137,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }
             served
         })
-        .await?;
+        .await;
+    // Released before the store closes, so another instance takes over at once.
+    lease.release().await;
     runtime.engine.store.close().await;
+    served?;
     drop(runtime);
     tracing::info!("stopped");
     Ok(())
@@ -158,12 +170,16 @@ fn security_config(d: &config::DashboardSettings, listen: SocketAddr) -> Securit
 /// One monitoring cycle every `every`, the first at once. Cycles run one after the other
 /// in this task, so two never overlap; a failed or panicking cycle is logged and the loop
 /// goes on. `check_now` starts one early (the dashboard's "Check now"). Inbound events
-/// (`events`) run in between. Returns how many cycles ran.
+/// (`events`) run in between. Cycles and events run only while `gate` says this instance
+/// leads: a follower passes "Check now" on to the leader, an instance that takes the lease
+/// over runs a cycle at once, and one that loses it stops the cycle in progress. Returns
+/// how many cycles ran.
 async fn schedule<F, Fut>(
     mut cycle: F,
     mut events: Option<EventWork>,
     every: Duration,
     check_now: Arc<Notify>,
+    mut gate: Gate,
     mut stop: watch::Receiver<bool>,
 ) -> u64
 where
@@ -181,21 +197,35 @@ where
     let mut cycles = 0;
     loop {
         let run_cycle = tokio::select! {
-            _ = ticker.tick() => true,
+            // Marks the lease state seen, so a lease taken before this tick adds no cycle.
+            _ = ticker.tick() => *gate.leading.borrow_and_update(),
             _ = check_now.notified() => {
-                // The next scheduled check counts from this one.
-                ticker.reset();
-                true
+                if gate.is_leading() {
+                    // The next scheduled check counts from this one.
+                    ticker.reset();
+                    true
+                } else {
+                    gate.forward_check.notify_one();
+                    false
+                }
+            }
+            Ok(()) = gate.leading.changed() => {
+                // Taken over: the old leader may have died mid-cycle, so check at once.
+                let took_over = *gate.leading.borrow_and_update();
+                if took_over {
+                    ticker.reset();
+                }
+                took_over
             }
             _ = woken(wake.as_deref()) => false,
             _ = poller.tick() => false,
             _ = stop.wait_for(|stop| *stop) => break,
         };
         if run_cycle {
-            run_one_cycle(&mut cycle, every).await;
+            run_one_cycle(&mut cycle, every, &mut gate.leading).await;
             cycles += 1;
         }
-        if let Some(events) = &mut events {
+        if let Some(events) = events.as_mut().filter(|_| gate.is_leading()) {
             // Its own task, so a panic in a targeted check does not end the scheduler.
             if let Err(error) = tokio::task::spawn_local((events.drain)()).await {
                 tracing::error!(%error, "inbound event worker crashed; its claims are retried after their lease");
@@ -217,13 +247,23 @@ async fn woken(wake: Option<&Notify>) {
 
 /// Runs one cycle in its own task (a panic is reported instead of ending the scheduler)
 /// and logs how it went.
-async fn run_one_cycle<F, Fut>(cycle: &mut F, every: Duration)
+async fn run_one_cycle<F, Fut>(cycle: &mut F, every: Duration, leading: &mut watch::Receiver<bool>)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<CycleReport, EngineError>> + 'static,
 {
     let started = Instant::now();
-    let outcome = tokio::task::spawn_local(cycle()).await;
+    let mut task = tokio::task::spawn_local(cycle());
+    let outcome = tokio::select! {
+        outcome = &mut task => outcome,
+        Ok(_) = leading.wait_for(|leading| !*leading) => {
+            // Another instance may run cycles now: two must never overlap. What this one
+            // began is safe to leave (the store's claims keep each write and notice once).
+            task.abort();
+            tracing::error!(seconds = started.elapsed().as_secs_f64(), "this instance lost the leader lease during a monitoring check: the check was stopped; the leader runs the next one");
+            return;
+        }
+    };
     match outcome {
         Ok(Ok(report)) if report.completeness() == Completeness::Complete => tracing::info!(
             run = report.run_id,
@@ -397,6 +437,7 @@ mod tests {
                     None,
                     Duration::from_millis(10),
                     Arc::new(Notify::new()),
+                    Gate::always_leading(),
                     stop_rx,
                 ));
                 tokio::time::sleep(Duration::from_millis(200)).await;
@@ -442,6 +483,7 @@ mod tests {
                         None,
                         hour,
                         trigger.clone(),
+                        Gate::always_leading(),
                         stop_rx,
                     ));
                     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -454,5 +496,70 @@ mod tests {
             .await;
         assert_eq!(cycles, 2, "the first check at start, the second on request");
         assert_eq!(calls.get(), 2);
+    }
+
+    /// A follower runs no cycle and passes "Check now" on; taking the lease over runs a
+    /// cycle at once; losing it stops the cycle in progress and starts no other.
+    #[tokio::test(flavor = "current_thread")]
+    async fn only_the_leader_runs_cycles_and_a_lost_lease_stops_the_running_one() {
+        let (started, finished) = (Rc::new(Cell::new(0u32)), Rc::new(Cell::new(0u32)));
+        let cycle = {
+            let (started, finished) = (started.clone(), finished.clone());
+            move || {
+                let (started, finished) = (started.clone(), finished.clone());
+                async move {
+                    started.set(started.get() + 1);
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    finished.set(finished.get() + 1);
+                    Ok(CycleReport::default())
+                }
+            }
+        };
+        let (lead, leading) = watch::channel(false);
+        let gate = Gate {
+            leading,
+            forward_check: Arc::new(Notify::new()),
+        };
+        let forwarded = gate.forward_check.clone();
+        let trigger = Arc::new(Notify::new());
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let local = tokio::task::LocalSet::new();
+        let every = Duration::from_millis(20);
+        local
+            .run_until(async move {
+                let scheduler = tokio::task::spawn_local(schedule(
+                    cycle,
+                    None,
+                    every,
+                    trigger.clone(),
+                    gate,
+                    stop_rx,
+                ));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                assert_eq!(started.get(), 0, "a follower ran a cycle");
+                trigger.notify_one();
+                tokio::time::timeout(Duration::from_secs(1), forwarded.notified())
+                    .await
+                    .expect("a follower passes Check now on to the leader");
+                assert_eq!(started.get(), 0);
+
+                lead.send_replace(true);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                assert_eq!(
+                    started.get(),
+                    1,
+                    "taking the lease over runs a cycle at once"
+                );
+                lead.send_replace(false);
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                assert_eq!(
+                    (started.get(), finished.get()),
+                    (1, 0),
+                    "the cycle in progress was stopped and no other began"
+                );
+                stop_tx.send(true).unwrap();
+                scheduler.await.unwrap()
+            })
+            .await;
     }
 }

@@ -18,6 +18,7 @@ mod cli_token;
 mod config;
 mod doctor;
 mod init;
+mod leader;
 mod runtime;
 mod table;
 

@@ -42,6 +42,8 @@ auto_delete = "enabled"
 [serve]
 listen = "{listen}"
 interval_minutes = 600
+# The restart below follows a kill -9: the new process waits for the old lease to run out.
+lease_seconds = 3
 
 [events]
 secret = "{SECRET}"

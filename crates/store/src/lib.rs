@@ -5,7 +5,7 @@
 //! portable SQL. It keeps runs, cases with their history, notice claims (exactly-once
 //! notices across crashes), fix actions keyed by idempotency key, the audit log of every
 //! write to WHMCS or a registrar, the "missing at registrar" strike counters, the API tokens
-//! (hashes only) and the queue of inbound events.
+//! (hashes only), the queue of inbound events and the leader lease of `domwatch serve`.
 
 mod api_tokens;
 mod caches;
@@ -13,6 +13,7 @@ mod case_query;
 mod claims;
 mod forecasts;
 mod inbound_events;
+mod leader;
 mod outbox;
 mod price_notices;
 mod prices;
@@ -27,6 +28,7 @@ pub use case_query::*;
 pub use claims::*;
 pub use forecasts::*;
 pub use inbound_events::*;
+pub use leader::*;
 pub use outbox::*;
 pub use price_notices::*;
 pub use prices::*;

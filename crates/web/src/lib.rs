@@ -22,8 +22,8 @@
 //! | `GET /api/tld-prices`, `POST /api/tld-prices/{id}/fix` | TLD price cases as JSON, their Fix now |
 //! | `GET /api/openapi.json` | this JSON API as OpenAPI 3.1 ([`openapi`]; public) |
 //! | `POST /api/events` | signed WHMCS hook events: queued, then a targeted check of their domains ([`events`]) |
-//! | `GET /metrics` | Prometheus text format (bearer token, login, or this machine) |
-//! | `GET /healthz` | liveness and database reachability |
+//! | `GET /metrics` | Prometheus text format (bearer token, login, or this machine); under `domwatch serve` also who holds the leader lease |
+//! | `GET /healthz` | liveness and database reachability; under `domwatch serve` a second line `leader: yes` or `leader: no` |
 //! | `GET /static/domwatch.css` | the stylesheet (no inline style or script anywhere) |
 //!
 //! Authentication and CSRF are described in [`auth`]. Every write needs the session's CSRF
@@ -149,6 +149,8 @@ pub struct WebState {
     clock: Clock,
     check_now: Option<Arc<Notify>>,
     events: Arc<events::EventsConfig>,
+    /// This `domwatch serve` instance's name in the leader lease.
+    instance: Option<Arc<str>>,
 }
 
 impl WebState {
@@ -169,12 +171,20 @@ impl WebState {
             clock,
             check_now: None,
             events: Arc::new(events::EventsConfig::default()),
+            instance: None,
         }
     }
 
     /// Accepts signed events on `POST /api/events` (see [`events`]).
     pub fn with_events(mut self, config: events::EventsConfig) -> Self {
         self.events = Arc::new(config);
+        self
+    }
+
+    /// Names this instance in the leader lease: `/healthz` says whether it leads and
+    /// `/metrics` who does (several `domwatch serve` on one database).
+    pub fn with_instance(mut self, holder: String) -> Self {
+        self.instance = Some(holder.into());
         self
     }
 

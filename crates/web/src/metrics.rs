@@ -6,8 +6,9 @@ use axum::extract::{Request, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use chrono::Utc;
 use domwatch_core::detect::CaseKind;
-use domwatch_store::CaseState;
+use domwatch_store::{CaseState, SCHEDULER_LEASE};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -15,8 +16,12 @@ use std::fmt::Write;
 const RUNS_FOR_NOTICE_COUNT: i64 = 10_000;
 
 pub(crate) async fn healthz(State(state): State<WebState>) -> Response {
-    match state.engine.store.runs(1).await {
-        Ok(_) => (StatusCode::OK, "ok\n").into_response(),
+    let read = match state.engine.store.runs(1).await {
+        Ok(_) => leader_line(&state).await,
+        Err(e) => Err(e),
+    };
+    match read {
+        Ok(line) => (StatusCode::OK, format!("ok\n{line}")).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check: database not readable");
             (
@@ -26,6 +31,49 @@ pub(crate) async fn healthz(State(state): State<WebState>) -> Response {
                 .into_response()
         }
     }
+}
+
+/// Under `domwatch serve`: whether this instance holds the leader lease now (it runs the
+/// checks). Public, so it names no host.
+async fn leader_line(state: &WebState) -> Result<String, domwatch_store::StoreError> {
+    let Some(me) = &state.instance else {
+        return Ok(String::new());
+    };
+    let lease = state.engine.store.lease(SCHEDULER_LEASE).await?;
+    let leads = lease.is_some_and(|l| l.holder == **me && l.is_held_at(Utc::now()));
+    Ok(format!("leader: {}\n", if leads { "yes" } else { "no" }))
+}
+
+/// Who holds the leader lease, for `/metrics`.
+async fn render_leader(state: &WebState, out: &mut String) -> Result<(), WebError> {
+    let Some(me) = &state.instance else {
+        return Ok(());
+    };
+    let lease = state
+        .engine
+        .store
+        .lease(SCHEDULER_LEASE)
+        .await
+        .map_err(WebError::internal)?
+        .filter(|l| l.is_held_at(Utc::now()));
+    out.push_str("# HELP domwatch_leader 1 when this instance holds the leader lease (it runs the scheduled checks).\n# TYPE domwatch_leader gauge\n");
+    let leads = lease.as_ref().is_some_and(|l| l.holder == **me);
+    let _ = writeln!(
+        out,
+        "domwatch_leader{{instance=\"{}\"}} {}",
+        label(me),
+        u8::from(leads)
+    );
+    if let Some(lease) = lease {
+        out.push_str("# HELP domwatch_leader_info The instance holding the leader lease, and since when (Unix time).\n# TYPE domwatch_leader_info gauge\n");
+        let _ = writeln!(
+            out,
+            "domwatch_leader_info{{holder=\"{}\"}} {}",
+            label(&lease.holder),
+            lease.acquired_at.timestamp()
+        );
+    }
+    Ok(())
 }
 
 /// Metrics carry business figures. They are served with `serve.metrics_token` as bearer
@@ -155,6 +203,7 @@ async fn render(state: &WebState) -> Result<String, WebError> {
         .sum();
     out.push_str("# HELP domwatch_notices_sent_total Admin notices sent by the recorded monitoring runs.\n# TYPE domwatch_notices_sent_total counter\n");
     let _ = writeln!(out, "domwatch_notices_sent_total {notices}");
+    render_leader(state, &mut out).await?;
     let deliveries = store
         .webhook_delivery_counts()
         .await

@@ -86,7 +86,7 @@ fn check_now_button(state: &WebState, session: &SessionInfo, query: &DashboardQu
         csrf_field(session)
     );
     if query.check.as_deref() == Some("requested") {
-        b.push_str("<p class=\"muted\" id=\"check-requested\">A check was requested: it starts as soon as the running one (if any) is done. Reload in a moment.</p>");
+        b.push_str("<p class=\"muted\" id=\"check-requested\">A check was requested: it starts as soon as the running one (if any) is done; with several instances the leader runs it within a few seconds. Reload in a moment.</p>");
     }
     b
 }

@@ -89,6 +89,33 @@ impl RawServe {
         })
     }
 
+    /// `interval_minutes` (default 60) or `interval_seconds`, not both.
+    pub(super) fn interval(&self) -> anyhow::Result<std::time::Duration> {
+        let seconds = match (self.interval_minutes, self.interval_seconds) {
+            (Some(_), Some(_)) => bail!(
+                "`serve.interval_minutes` and `serve.interval_seconds` are both set: keep one"
+            ),
+            (minutes, None) => {
+                in_range("interval_minutes", minutes, 60, 1, 7 * 24 * 60, "minutes")? * 60
+            }
+            (None, seconds) => in_range(
+                "interval_seconds",
+                seconds,
+                3600,
+                1,
+                7 * 24 * 3600,
+                "seconds",
+            )?,
+        };
+        Ok(std::time::Duration::from_secs(seconds))
+    }
+
+    /// `lease_seconds`: an instance that dies is replaced within about 4/3 of it.
+    pub(super) fn lease(&self) -> anyhow::Result<std::time::Duration> {
+        let seconds = in_range("lease_seconds", self.lease_seconds, 30, 2, 3600, "seconds")?;
+        Ok(std::time::Duration::from_secs(seconds))
+    }
+
     fn trusted_proxy_addresses(&self) -> anyhow::Result<Vec<IpAddr>> {
         self.trusted_proxies
             .iter()

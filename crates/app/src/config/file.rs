@@ -154,6 +154,10 @@ pub struct RawServe {
     pub listen: Option<String>,
     /// Minutes between monitoring cycles.
     pub interval_minutes: Option<u64>,
+    /// Seconds between monitoring cycles instead of `interval_minutes` (demos and tests).
+    pub interval_seconds: Option<u64>,
+    /// Several instances on one database: the leader lease's length (default 30 s).
+    pub lease_seconds: Option<u64>,
     pub admin_user: Option<String>,
     /// argon2 PHC string (`domwatch hash-password` prints one).
     pub admin_password_hash: Option<String>,

@@ -46,7 +46,10 @@ pub struct Config {
     pub rates: Vec<(Currency, Currency, Decimal)>,
     pub notice_channels: Vec<String>,
     pub listen: String,
-    pub interval_minutes: u64,
+    /// Between two scheduled monitoring cycles.
+    pub interval: std::time::Duration,
+    /// `serve.lease_seconds`: how long the leader lease of `domwatch serve` lasts unrenewed.
+    pub lease: std::time::Duration,
     pub admin_user: String,
     pub admin_password_hash: Option<Secret>,
     /// Registrar notification address (Smart-NIC `notify`).

@@ -47,7 +47,8 @@ impl RawConfig {
             notice_channels,
             listen: plain(env, &["LISTEN"], self.serve.listen.as_ref())
                 .unwrap_or_else(|| "127.0.0.1:8400".into()),
-            interval_minutes: self.serve.interval_minutes.unwrap_or(60).max(1),
+            interval: self.serve.interval()?,
+            lease: self.serve.lease()?,
             admin_user: self.serve.admin_user.unwrap_or_else(|| "admin".into()),
             admin_password_hash: secret(
                 env,

@@ -363,6 +363,32 @@ fn dashboard_settings_have_safe_defaults_and_checked_values() {
 }
 
 #[test]
+fn interval_and_lease_have_defaults_and_checked_values() {
+    use std::time::Duration;
+    let c = RawConfig::default().resolve(&env(&[])).unwrap();
+    assert_eq!(
+        (c.interval, c.lease),
+        (Duration::from_secs(3600), Duration::from_secs(30))
+    );
+    let c = RawConfig::from_toml("[serve]\ninterval_minutes = 15\nlease_seconds = 10")
+        .unwrap()
+        .resolve(&env(&[]))
+        .unwrap();
+    assert_eq!(
+        (c.interval, c.lease),
+        (Duration::from_secs(900), Duration::from_secs(10))
+    );
+    let c = RawConfig::from_toml("[serve]\ninterval_seconds = 5")
+        .unwrap()
+        .resolve(&env(&[]))
+        .unwrap();
+    assert_eq!(c.interval, Duration::from_secs(5));
+    assert!(err("[serve]\ninterval_minutes = 5\ninterval_seconds = 5").contains("keep one"));
+    assert!(err("[serve]\ninterval_minutes = 0").contains("serve.interval_minutes"));
+    assert!(err("[serve]\nlease_seconds = 1").contains("serve.lease_seconds"));
+}
+
+#[test]
 fn bad_lifecycle_settings_name_the_key() {
     let account = "[registrars.a]\ndialect=\"cnr\"\nlogin=\"l\"\npassword=\"p\"\n";
     assert!(err(&format!("{account}for_reseller = \"sub\"")).contains("Smart-NIC settings"));

@@ -220,6 +220,7 @@ const DEFAULTS: &str = "\
 # [serve]
 # listen = \"127.0.0.1:8400\"
 # interval_minutes = 60
+# lease_seconds = 30          # several instances on one PostgreSQL: one leads (README)
 # admin_user = \"admin\"
 # admin_password_hash_file = \"/path/to/admin_password_hash\"   # domwatch hash-password
 

@@ -1,0 +1,403 @@
+//! Several instances on one PostgreSQL: two, and three, `domwatch serve` processes share a
+//! database and the sandbox processes, with a 2-second interval and a 3-second lease. Exactly one
+//! runs cycles; the leader is killed with SIGKILL, another takes over within two leases
+//! (the figure is printed), no two cycles overlap in time and no notice is raised twice.
+//!
+//! PostgreSQL: `DOMWATCH_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`);
+//! without it the test prints SKIPPED, and fails on CI (`CI=true`) or with
+//! `DOMWATCH_REQUIRE_POSTGRES=1`.
+
+use chrono::{DateTime, Utc};
+use domwatch_sandbox::portfolio::{Portfolio, DEFAULT_DRIFT_PER_MILLE};
+use domwatch_store::{RunRecord, Store};
+use domwatch_testkit::{free_port, wait_for_port, Running, SandboxPortfolio, SandboxProcesses};
+use sqlx::Connection;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_domwatch");
+const SEED: u64 = 7;
+const DOMAINS: usize = 60;
+const LEASE_SECONDS: u64 = 3;
+const INTERVAL_SECONDS: u64 = 2;
+
+struct Instance {
+    port: u16,
+    log: PathBuf,
+    process: Option<Running>,
+}
+
+impl Instance {
+    fn start(dir: &Path, n: usize, database_url: &str, s: &SandboxProcesses, bot: u64) -> Instance {
+        let port = free_port();
+        let config = dir.join(format!("domwatch-{n}.toml"));
+        let text = format!(
+            r#"database_url = "{database_url}"
+
+[whmcs]
+url = "{whmcs}"
+identifier = "domwatch-sandbox-identifier"
+secret = "domwatch-sandbox-secret"
+bot_client_id = {bot}
+ticket_department_id = 1
+
+[registrars.cnr]
+dialect = "cnr"
+environment = "ote"
+endpoint = "{cnr}/api/call.cgi"
+login = "domwatch-sandbox"
+password = "sandbox-password"
+modules = ["cnic"]
+
+[serve]
+listen = "127.0.0.1:{port}"
+interval_seconds = {INTERVAL_SECONDS}
+lease_seconds = {LEASE_SECONDS}
+"#,
+            whmcs = s.whmcs,
+            cnr = s.cnr,
+        );
+        std::fs::write(&config, text).unwrap();
+        let log = dir.join(format!("serve-{n}.log"));
+        let child = Command::new(BIN)
+            .args(["serve", "--config"])
+            .arg(&config)
+            .env("DOMWATCH_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let process = Running(child);
+        wait_for_port(port, "domwatch serve", Duration::from_secs(60), Some(&log));
+        Instance {
+            port,
+            log,
+            process: Some(process),
+        }
+    }
+
+    /// `/healthz` says `leader: yes`.
+    async fn leads(&self, http: &reqwest::Client) -> bool {
+        let Ok(answer) = http
+            .get(format!("http://127.0.0.1:{}/healthz", self.port))
+            .send()
+            .await
+        else {
+            return false;
+        };
+        answer
+            .text()
+            .await
+            .unwrap_or_default()
+            .contains("leader: yes")
+    }
+
+    /// Presses "Check now" on this instance's dashboard (open access on loopback: a
+    /// session cookie and its CSRF token, like a browser).
+    async fn press_check_now(&self, http: &reqwest::Client) {
+        let base = format!("http://127.0.0.1:{}", self.port);
+        let page = http.get(format!("{base}/")).send().await.unwrap();
+        let cookie = page
+            .headers()
+            .get(reqwest::header::SET_COOKIE)
+            .and_then(|c| c.to_str().ok())
+            .and_then(|c| c.split(';').next())
+            .expect("a session cookie for the CSRF token")
+            .to_string();
+        let body = page.text().await.unwrap();
+        let marker = "name=\"csrf\" value=\"";
+        let start = body.find(marker).expect("a CSRF field") + marker.len();
+        let csrf = &body[start..start + body[start..].find('"').unwrap()];
+        let pressed = http
+            .post(format!("{base}/check"))
+            .header(reqwest::header::COOKIE, cookie)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(format!("csrf={csrf}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            pressed.status().is_redirection() || pressed.status().is_success(),
+            "Check now: {}",
+            pressed.status()
+        );
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Cycles this instance ran, by their closing log line.
+    fn cycles_logged(&self) -> usize {
+        let log = self.log();
+        ["finished", "incomplete", "failed", "crashed"]
+            .iter()
+            .map(|end| log.matches(&format!("monitoring check {end}")).count())
+            .sum()
+    }
+}
+
+/// A fresh database on the test server, or `None` (with SKIPPED printed) without one.
+async fn postgres_database(count: usize) -> Option<(String, String)> {
+    let admin = std::env::var("DOMWATCH_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let mut conn = match sqlx::PgConnection::connect(&admin).await {
+        Ok(c) => c,
+        Err(e) => {
+            let required = std::env::var("DOMWATCH_REQUIRE_POSTGRES").as_deref() == Ok("1")
+                || std::env::var("CI").as_deref() == Ok("true");
+            assert!(!required, "PostgreSQL required but not reachable: {e}");
+            eprintln!("SKIPPED {count}_instances_one_leader_and_takeover_after_kill: PostgreSQL not reachable ({e})");
+            return None;
+        }
+    };
+    let db = format!("domwatch_serve_leader_{}_{count}", std::process::id());
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query(&format!("CREATE DATABASE {db}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+    Some((admin.clone(), format!("{base}/{db}")))
+}
+
+/// Waits until exactly one instance says it leads (sampled until `limit`); its index.
+async fn the_leader(instances: &[Instance], http: &reqwest::Client, limit: Duration) -> usize {
+    let began = Instant::now();
+    loop {
+        let mut leading = Vec::new();
+        for (i, instance) in instances.iter().enumerate() {
+            if instance.process.is_some() && instance.leads(http).await {
+                leading.push(i);
+            }
+        }
+        assert!(leading.len() <= 1, "two leaders at once: {leading:?}");
+        if let [one] = leading[..] {
+            return one;
+        }
+        assert!(
+            began.elapsed() < limit,
+            "no leader within {limit:?}; logs:\n{}",
+            instances
+                .iter()
+                .map(Instance::log)
+                .collect::<Vec<_>>()
+                .join("\n---\n")
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Finished full cycles (not targeted checks) in the store.
+async fn finished_cycles(store: &Store) -> usize {
+    let runs = store.runs(1000).await.unwrap();
+    runs.iter().filter(|r| r.finished_at.is_some()).count()
+}
+
+/// No two runs overlap: a run that never finished (its instance was killed) lasted at
+/// most until `ended` (the kill of the first leader, or the end of the test).
+fn assert_no_overlap(runs: &[RunRecord], killed_at: DateTime<Utc>, end: DateTime<Utc>) {
+    let mut spans: Vec<(DateTime<Utc>, DateTime<Utc>, i64)> = runs
+        .iter()
+        .map(|r| {
+            let stop = r.finished_at.unwrap_or(if r.started_at < killed_at {
+                killed_at
+            } else {
+                end
+            });
+            (r.started_at, stop, r.id)
+        })
+        .collect();
+    spans.sort();
+    for pair in spans.windows(2) {
+        assert!(
+            pair[1].0 >= pair[0].1,
+            "run {} started at {} before run {} ended at {}",
+            pair[1].2,
+            pair[1].0,
+            pair[0].2,
+            pair[0].1
+        );
+    }
+}
+
+/// Ticket titles in the sandbox WHMCS: each notice is one bot ticket.
+fn ticket_titles(whmcs_db: &Path) -> Vec<String> {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3,sys,json; c=sqlite3.connect(sys.argv[1]); \
+             print(json.dumps([r[0] for r in c.execute('select title from tbltickets order by id')]))",
+        ])
+        .arg(whmcs_db)
+        .output()
+        .expect("python3 reads the sandbox database");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_one_leader_and_takeover_after_kill() {
+    one_leader_and_takeover_after_kill(2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_one_leader_and_takeover_after_kill() {
+    one_leader_and_takeover_after_kill(3).await;
+}
+
+async fn one_leader_and_takeover_after_kill(count: usize) {
+    let Some((admin, database_url)) = postgres_database(count).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let whmcs_db = dir.path().join("whmcs.db");
+    let sandboxes = SandboxProcesses::start(
+        BIN,
+        &SandboxPortfolio {
+            domains: DOMAINS,
+            seed: SEED,
+            today: Utc::now().date_naive(),
+            drift_per_mille: DEFAULT_DRIFT_PER_MILLE,
+            whmcs_sqlite: whmcs_db.clone(),
+        },
+        Duration::from_secs(300),
+    );
+    let bot = Portfolio::new(SEED, DOMAINS, Utc::now().date_naive()).bot_client_id();
+    let mut instances: Vec<Instance> = (0..count)
+        .map(|n| Instance::start(dir.path(), n, &database_url, &sandboxes, bot))
+        .collect();
+    let http = reqwest::Client::new();
+    let store = Store::connect(&database_url).await.unwrap();
+
+    // One leader; it alone runs cycles, one after the other.
+    let leader = the_leader(&instances, &http, Duration::from_secs(30)).await;
+    let began = Instant::now();
+    while finished_cycles(&store).await < 3 {
+        assert!(
+            began.elapsed() < Duration::from_secs(120),
+            "fewer than 3 cycles in 120 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        the_leader(&instances, &http, Duration::from_secs(1)).await,
+        leader
+    );
+    for (i, instance) in instances.iter().enumerate().filter(|(i, _)| *i != leader) {
+        assert_eq!(
+            instance.cycles_logged(),
+            0,
+            "follower {i} ran a cycle:\n{}",
+            instance.log()
+        );
+    }
+    // "Check now" on a follower reaches the leader.
+    let follower = (leader + 1) % count;
+    instances[follower].press_check_now(&http).await;
+    let began = Instant::now();
+    while !instances[leader]
+        .log()
+        .contains("another instance asked for a check")
+    {
+        assert!(
+            began.elapsed() < Duration::from_secs(2 * LEASE_SECONDS),
+            "the leader did not take the follower's check request:\n{}",
+            instances[follower].log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let tickets_before = ticket_titles(&whmcs_db);
+    assert!(
+        !tickets_before.is_empty(),
+        "the cycles raised notices as tickets"
+    );
+
+    // kill -9 the leader, mid-cycle or between cycles.
+    let killed_at = Utc::now();
+    let killed = Instant::now();
+    drop(instances[leader].process.take());
+    let next = the_leader(&instances, &http, Duration::from_secs(4 * LEASE_SECONDS)).await;
+    let takeover = killed.elapsed();
+    let first_cycle_after = loop {
+        let after = store
+            .runs(1000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.started_at > killed_at)
+            .map(|r| r.started_at)
+            .min();
+        if let Some(at) = after {
+            break at - killed_at;
+        }
+        assert!(
+            killed.elapsed() < Duration::from_secs(30),
+            "no cycle after the takeover"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    println!(
+        "{count} instances, takeover after kill -9 of the leader: {:.2} s to a new leader, {:.2} s to its first cycle (lease {LEASE_SECONDS} s)",
+        takeover.as_secs_f64(),
+        first_cycle_after.num_milliseconds() as f64 / 1000.0
+    );
+    assert_ne!(next, leader);
+    assert!(
+        takeover < Duration::from_secs(2 * LEASE_SECONDS),
+        "takeover took {takeover:?}, more than two leases"
+    );
+    let log = instances[next].log();
+    assert!(log.contains("took over the leader lease"), "{log}");
+
+    // The new leader runs cycles; the remaining follower none.
+    let cycles_at_takeover = finished_cycles(&store).await;
+    let began = Instant::now();
+    while finished_cycles(&store).await < cycles_at_takeover + 2 {
+        assert!(
+            began.elapsed() < Duration::from_secs(60),
+            "the new leader runs no cycles"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for follower in (0..count).filter(|i| *i != leader && *i != next) {
+        let log = instances[follower].log();
+        assert_eq!(instances[follower].cycles_logged(), 0, "{log}");
+    }
+    for instance in &mut instances {
+        drop(instance.process.take());
+    }
+    let end = Utc::now();
+
+    let runs = store.runs(1000).await.unwrap();
+    assert_no_overlap(&runs, killed_at, end);
+    let tickets = ticket_titles(&whmcs_db);
+    let mut unique = tickets.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        tickets.len(),
+        "a notice was raised twice: {tickets:#?}"
+    );
+
+    store.close().await;
+    drop(sandboxes);
+    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+    let db = database_url.rsplit_once('/').unwrap().1;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
