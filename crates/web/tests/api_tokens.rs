@@ -6,16 +6,11 @@ mod common;
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
-use chrono::NaiveDate;
-use domwatch_core::detect::{CaseKind, Facts, Finding};
-use domwatch_core::{Currency, DomainName, Money};
 use domwatch_engine::Engine;
 use domwatch_web::api_token::{generate_token, token_hash};
 use domwatch_web::{hash_password, router, AuthConfig, WebState};
 use http_body_util::BodyExt;
-use rust_decimal_macros::dec;
 use serde_json::{json, Value};
-use std::collections::HashSet;
 use tower::ServiceExt;
 
 struct Api {
@@ -33,35 +28,10 @@ async fn api() -> Api {
     let (engine, billing, _) = common::engine(dir.path()).await;
     let auth =
         AuthConfig::with_password_hash("admin", &hash_password("pw-Secret-9").unwrap()).unwrap();
-    let finding = Finding {
-        kind: CaseKind::ExpiryDrift,
-        domain: DomainName::parse("drift.com").unwrap(),
-        billing_domain_id: Some(7),
-        client_id: None,
-        registrar_account: Some("fake".into()),
-        summary: "drift.com expires later at the registrar".into(),
-        evidence: Vec::new(),
-        at_stake: Some(Money::new(dec!(12), Currency::EUR)),
-        facts: Facts {
-            proposed_expiry: NaiveDate::from_ymd_opt(2027, 1, 1),
-            ..Facts::default()
-        },
-    };
-    let at = engine.clock.now();
-    let run = engine.store.begin_run(at, false).await.unwrap();
-    let outcome = engine
-        .store
-        .sync_findings(run, at, &[finding], &HashSet::new())
-        .await
-        .unwrap();
-    engine
-        .store
-        .finish_run(run, at, Ok(&json!({"registrar_domains": {"fake": 1}})))
-        .await
-        .unwrap();
+    let case_id = common::open_fixable_case(&engine).await;
     Api {
         app: router(WebState::new(engine.clone(), auth)),
-        case_id: outcome.opened[0].id,
+        case_id,
         engine,
         billing,
         _dir: dir,

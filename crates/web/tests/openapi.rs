@@ -12,15 +12,11 @@ mod common;
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
-use chrono::NaiveDate;
-use domwatch_core::detect::{CaseKind, Facts, Finding};
-use domwatch_core::{Currency, DomainName, Money};
 use domwatch_web::api_token::{generate_token, token_hash};
 use domwatch_web::{router, AuthConfig, WebState};
 use http_body_util::BodyExt;
-use rust_decimal_macros::dec;
 use serde_json::{json, Value};
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use tower::ServiceExt;
 
 const METHODS: [&str; 5] = ["get", "post", "put", "delete", "patch"];
@@ -84,33 +80,8 @@ struct App {
 async fn app() -> App {
     let dir = tempfile::tempdir().unwrap();
     let (engine, _, _) = common::engine(dir.path()).await;
-    let finding = Finding {
-        kind: CaseKind::ExpiryDrift,
-        domain: DomainName::parse("drift.com").unwrap(),
-        billing_domain_id: Some(7),
-        client_id: None,
-        registrar_account: Some("fake".into()),
-        summary: "drift.com expires later at the registrar".into(),
-        evidence: Vec::new(),
-        at_stake: Some(Money::new(dec!(12), Currency::EUR)),
-        facts: Facts {
-            proposed_expiry: NaiveDate::from_ymd_opt(2027, 1, 1),
-            ..Facts::default()
-        },
-    };
+    let case_id = common::open_fixable_case(&engine).await;
     let at = engine.clock.now();
-    let run = engine.store.begin_run(at, false).await.unwrap();
-    let opened = engine
-        .store
-        .sync_findings(run, at, &[finding], &HashSet::new())
-        .await
-        .unwrap()
-        .opened;
-    engine
-        .store
-        .finish_run(run, at, Ok(&json!({"registrar_domains": {"fake": 1}})))
-        .await
-        .unwrap();
     let token = generate_token();
     engine
         .store
@@ -125,7 +96,7 @@ async fn app() -> App {
     App {
         app: router(WebState::new(engine, auth)),
         token,
-        case_id: opened[0].id,
+        case_id,
         _dir: dir,
     }
 }

@@ -216,3 +216,34 @@ pub async fn engine(dir: &std::path::Path) -> (Engine, Arc<FakeBilling>, Arc<Fak
     };
     (engine, billing, registrar)
 }
+
+/// Opens one fixable case in a finished, complete run: an expiry drift of `drift.com`
+/// whose fix updates the WHMCS domain. Returns the case id.
+pub async fn open_fixable_case(engine: &Engine) -> i64 {
+    use domwatch_core::detect::{CaseKind, Facts, Finding};
+    use domwatch_core::money::{Currency, Money};
+    let finding = Finding {
+        kind: CaseKind::ExpiryDrift,
+        domain: DomainName::parse("drift.com").unwrap(),
+        billing_domain_id: Some(7),
+        client_id: None,
+        registrar_account: Some("fake".into()),
+        summary: "drift.com expires later at the registrar".into(),
+        evidence: Vec::new(),
+        at_stake: Some(Money::new(rust_decimal::Decimal::from(12), Currency::EUR)),
+        facts: Facts {
+            proposed_expiry: chrono::NaiveDate::from_ymd_opt(2027, 1, 1),
+            ..Facts::default()
+        },
+    };
+    let at = engine.clock.now();
+    let run = engine.store.begin_run(at, false).await.unwrap();
+    let outcome = engine
+        .store
+        .sync_findings(run, at, &[finding], &std::collections::HashSet::new())
+        .await
+        .unwrap();
+    let stats = serde_json::json!({"registrar_domains": {"fake": 1}});
+    engine.store.finish_run(run, at, Ok(&stats)).await.unwrap();
+    outcome.opened[0].id
+}
