@@ -46,7 +46,7 @@ impl Default for BulkOptions {
 
 impl BulkOptions {
     /// The pause between two writes to one system.
-    pub(crate) fn interval(&self) -> Option<Duration> {
+    pub fn interval(&self) -> Option<Duration> {
         self.rate_per_second
             .filter(|r| r.is_finite() && *r > 0.0)
             .map(|r| Duration::from_secs_f64(1.0 / r))

@@ -57,6 +57,7 @@ mod forecast_page;
 mod summary_page;
 
 pub use auth::{hash_password, AuthConfig, AuthError};
+pub use case_params::query_from_pairs;
 pub use html::esc;
 pub use security::{log_text, AllowedHosts};
 pub use server::serve;
