@@ -54,6 +54,9 @@ impl BulkProgress for BulkJob {
     }
 }
 
+/// Finished jobs kept for their progress pages.
+const KEPT_JOBS: usize = 20;
+
 /// The bulk fixes of this process, newest last; one runs at a time.
 #[derive(Default)]
 pub(crate) struct BulkJobs(Mutex<Vec<Arc<BulkJob>>>);
@@ -85,6 +88,9 @@ impl BulkJobs {
             finished: Mutex::new(None),
         });
         jobs.push(job.clone());
+        // Nothing runs but the new job, so the oldest ones are finished.
+        let excess = jobs.len().saturating_sub(KEPT_JOBS);
+        jobs.drain(..excess);
         Ok(job)
     }
 }
