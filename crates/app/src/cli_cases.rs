@@ -59,8 +59,9 @@ pub struct CaseArgs {
 pub struct FixArgs {
     #[command(flatten)]
     pub common: Common,
-    /// Case number, as `domwatch cases` shows it.
-    pub case: i64,
+    /// Case number, as `domwatch cases` shows it (or `--kind K` for every case of a kind).
+    #[arg(required_unless_present = "kind", conflicts_with = "kind")]
+    pub case: Option<i64>,
     /// Which fix option (default: the recommended one; `domwatch case N` lists them).
     #[arg(long)]
     pub option: Option<String>,
@@ -69,6 +70,8 @@ pub struct FixArgs {
     pub dry_run: bool,
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub bulk: crate::cli_bulk_fix::BulkArgs,
 }
 
 struct Bar(ProgressBar);
@@ -392,7 +395,10 @@ fn domain_with_a_label(name: &domwatch_core::DomainName) -> String {
     }
 }
 
-pub async fn fix(args: FixArgs) -> anyhow::Result<()> {
+pub async fn fix(args: FixArgs) -> anyhow::Result<ExitCode> {
+    let Some(case) = args.case else {
+        return crate::cli_bulk_fix::run(args).await;
+    };
     let rt = runtime(&args.common).await?;
     let mode = if args.dry_run {
         Mode::DryRun
@@ -401,7 +407,7 @@ pub async fn fix(args: FixArgs) -> anyhow::Result<()> {
     };
     let report = rt
         .engine
-        .fix(args.case, args.option.as_deref(), mode, &actor())
+        .fix(case, args.option.as_deref(), mode, &actor())
         .await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -427,7 +433,7 @@ pub async fn fix(args: FixArgs) -> anyhow::Result<()> {
         }
     }
     if report.succeeded() {
-        Ok(())
+        Ok(ExitCode::SUCCESS)
     } else {
         anyhow::bail!("the fix did not complete; see the failed step above and the audit log")
     }

@@ -4,6 +4,7 @@
 //! `registrar` (talk to a registrar account), `billing` (talk to WHMCS).
 
 mod cli_billing;
+mod cli_bulk_fix;
 mod cli_cases;
 mod cli_check_domains;
 mod cli_common;
@@ -69,7 +70,7 @@ enum Command {
     Forecast(cli_forecast::ForecastArgs),
     /// Show one case: guide, evidence, fix options, history.
     Case(cli_cases::CaseArgs),
-    /// Fix now: apply a case's fix (shows the plan first with --dry-run).
+    /// Fix now: apply a case's fix, or every case of a kind with --kind (--dry-run: the plan only).
     Fix(cli_cases::FixArgs),
     /// TLD price cases: WHMCS's TLD prices against the registrars' price lists; --fix N.
     TldPrices(cli_prices::TldPricesArgs),
@@ -149,7 +150,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         Command::Cases(args) => cli_cases::cases(args).await,
         Command::Forecast(args) => return cli_forecast::forecast(args).await,
         Command::Case(args) => cli_cases::case(args).await,
-        Command::Fix(args) => cli_cases::fix(args).await,
+        Command::Fix(args) => return cli_cases::fix(args).await,
         Command::TldPrices(args) => cli_prices::tld_prices(args).await,
         Command::Serve(args) => cli_serve::serve(args).await,
         Command::Init(args) => init::run(args),

@@ -34,32 +34,24 @@ impl Engine {
         if case.state == domwatch_store::CaseState::Resolved {
             return Err(EngineError::Resolved(case_id));
         }
-        let chosen = match option {
-            None => options
-                .first()
-                .cloned()
-                .ok_or(EngineError::ManualOnly(case_id))?,
-            Some(name) => options
-                .iter()
-                .find(|o| o.name == name)
-                .cloned()
-                .ok_or_else(|| EngineError::NoSuchOption {
-                    case: case_id,
-                    option: name.to_string(),
-                    available: options
-                        .iter()
-                        .map(|o| o.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                })?,
-        };
+        let chosen = choose(case_id, &options, option)?;
         if mode == Mode::DryRun {
             return self.preview(&case, chosen).await;
         }
-        // One fix of a case at a time: a second request never starts a step.
+        self.claim_and_apply(&case, chosen, actor).await
+    }
+
+    /// Claims the case (one fix at a time: a second request never starts a step), applies
+    /// `chosen` and releases the case.
+    pub(crate) async fn claim_and_apply(
+        &self,
+        case: &CaseRecord,
+        chosen: PlanOption,
+        actor: &str,
+    ) -> Result<FixReport, EngineError> {
         let owner = Owner::new(actor);
         self.claim_case(case.id, &owner).await?;
-        let applied = self.apply_option(&case, chosen, actor, &owner).await;
+        let applied = self.apply_option(case, chosen, actor, &owner).await;
         let released = self.store.release_case_fix(case.id, owner.id()).await;
         let report = applied?;
         released?;
@@ -87,7 +79,7 @@ impl Engine {
     }
 
     /// What Fix now would do, writing nothing.
-    async fn preview(
+    pub(crate) async fn preview(
         &self,
         case: &CaseRecord,
         chosen: PlanOption,
@@ -117,7 +109,7 @@ impl Engine {
     }
 
     /// The step's description, and whether it is the admin's to do by hand.
-    fn describe_step(&self, action: &Action) -> (String, bool) {
+    pub(crate) fn describe_step(&self, action: &Action) -> (String, bool) {
         let description = action.describe();
         if action.target() == Target::Manual {
             (description, true)
@@ -283,6 +275,33 @@ impl Engine {
         } else {
             StepOutcome::Failed(text)
         })
+    }
+}
+
+/// The option named `option` of a case, or its recommended one (the first).
+pub(crate) fn choose(
+    case_id: i64,
+    options: &[PlanOption],
+    option: Option<&str>,
+) -> Result<PlanOption, EngineError> {
+    match option {
+        None => options
+            .first()
+            .cloned()
+            .ok_or(EngineError::ManualOnly(case_id)),
+        Some(name) => options
+            .iter()
+            .find(|o| o.name == name)
+            .cloned()
+            .ok_or_else(|| EngineError::NoSuchOption {
+                case: case_id,
+                option: name.to_string(),
+                available: options
+                    .iter()
+                    .map(|o| o.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
     }
 }
 

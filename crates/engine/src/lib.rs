@@ -4,6 +4,8 @@
 //! record cases (store) -> notify once per case opening. Fix now: plan (core) -> apply each
 //! action at most once (store idempotency keys) -> audit every write.
 
+mod bulk;
+mod bulk_apply;
 mod claim;
 mod cycle;
 pub mod digest;
@@ -26,6 +28,8 @@ mod scope;
 mod targeted;
 mod write;
 
+pub use bulk::{ActionCounts, BulkOptions, BulkPlan, PlannedWrite, WriteStatus, PLAN_COLUMNS};
+pub use bulk_apply::{BulkProgress, BulkReport, CaseOutcome};
 pub use claim::CLAIM_LEASE;
 pub use notify::notice_marker;
 pub use prices::TldPriceStats;

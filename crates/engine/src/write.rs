@@ -99,6 +99,18 @@ fn registrar_target(action: &Action) -> Option<(&str, String)> {
     })
 }
 
+/// The outside system an action writes to, as bulk fixes rate-limit it: `whmcs`, or
+/// `registrar:<account>`; `manual` for a step nobody but a person does.
+pub(crate) fn target_system(action: &Action) -> String {
+    if let Some((account, _)) = registrar_target(action) {
+        return format!("registrar:{account}");
+    }
+    match action.target() {
+        domwatch_core::plan::Target::Manual => "manual".into(),
+        _ => "whmcs".into(),
+    }
+}
+
 impl Engine {
     /// Performs the write an action stands for.
     pub(crate) async fn execute(&self, case: &CaseRecord, action: &Action) -> Written {

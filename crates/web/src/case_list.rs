@@ -45,6 +45,7 @@ pub(crate) async fn list(
         pages = found.pages(),
         csv = esc(&params.link("/api/cases.csv", &["page", "per_page", "sort"], &[])),
     );
+    fix_all_link(&mut b, &params, found.total);
     if found.cases.is_empty() {
         b.push_str("<p id=\"no-cases\">No case on this page matches these filters.</p>");
     } else {
@@ -56,6 +57,21 @@ pub(crate) async fn list(
         open_access: state.auth.is_open_access(),
     };
     Ok(Html(page("Cases", &frame, &b)))
+}
+
+/// "Fix all N shown": the plan of a bulk fix of every open case the filters select (every
+/// page), offered once the list is narrowed to kinds.
+fn fix_all_link(b: &mut String, params: &CaseParams, total: i64) {
+    let open = params.query.state == Some(domwatch_store::CaseState::Open);
+    if params.query.kinds.is_empty() || !open || total == 0 {
+        return;
+    }
+    let _ = write!(
+        b,
+        "<p><a class=\"button fix\" id=\"fix-all\" href=\"{}\">Fix all {} shown…</a> (shows the plan first)</p>",
+        esc(&params.link("/cases/bulk-fix", &["page", "per_page", "sort"], &[])),
+        thousands(total)
+    );
 }
 
 /// `<option>`s with the one whose value is `current` selected.

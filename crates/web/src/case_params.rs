@@ -180,6 +180,20 @@ impl CaseParams {
     }
 }
 
+/// The case query of filters given elsewhere as `(parameter, value)` pairs (the CLI's
+/// `domwatch fix --kind …` flags), checked by the same rules as the lists' query strings;
+/// the error names the parameter.
+pub fn query_from_pairs(pairs: &[(&str, String)]) -> Result<CaseQuery, String> {
+    let raw = serde_urlencoded::to_string(pairs).map_err(|e| e.to_string())?;
+    let defaults = Defaults {
+        sort: CaseSort::Kind,
+        per_page: MAX_PER_PAGE,
+    };
+    CaseParams::parse(Some(&raw), defaults)
+        .map(|p| p.query)
+        .map_err(|e| e.message)
+}
+
 fn parse_state(value: &str) -> Result<Option<CaseState>, WebError> {
     match value {
         "open" => Ok(Some(CaseState::Open)),
@@ -299,6 +313,16 @@ mod tests {
             assert!(e.contains(parameter), "{raw}: {e}");
         }
         assert!(parse("kind=x%1B%5B2J").unwrap_err().contains("`x[2J`"));
+    }
+
+    #[test]
+    fn filters_from_pairs_follow_the_same_rules() {
+        let q = query_from_pairs(&[("kind", "expiry_drift".into()), ("tld", "рф".into())]).unwrap();
+        assert_eq!(q.kinds, vec![CaseKind::ExpiryDrift]);
+        assert_eq!(q.tld.as_deref(), Some("xn--p1ai"));
+        assert_eq!(q.state, Some(CaseState::Open));
+        let e = query_from_pairs(&[("min_at_stake", "lots".into())]).unwrap_err();
+        assert!(e.contains("`min_at_stake`"), "{e}");
     }
 
     #[test]

@@ -9,6 +9,9 @@
 //! | `GET /cases/{id}` | guide, evidence, fix options with their exact actions, notices, history |
 //! | `POST /cases/{id}/preview` | the dry run of one option (writes nothing) |
 //! | `POST /cases/{id}/fix` | Fix now: applies one option, shows each step's outcome |
+//! | `GET /cases/bulk-fix?<the filters of /cases, a kind required>` | bulk Fix now: the combined plan of the list's cases (writes nothing); `GET /cases/bulk-fix.csv?…` every write as CSV |
+//! | `POST /cases/bulk-fix` (`filters`) | starts the bulk fix in a background task (one at a time) |
+//! | `GET /bulk-fix/{job}`, `POST /bulk-fix/{job}/stop` | its progress (refreshed while running); stop after the current case |
 //! | `POST /check` | "Check now": wakes the scheduler (only under `domwatch serve`) |
 //! | `GET /audit?before=ID` | every write to WHMCS or a registrar, newest first |
 //! | `GET /webhooks` | the delivery log of outbound webhooks: event, receiver host, attempts, last answer, next try |
@@ -49,6 +52,7 @@ mod tld_prices;
 mod webhooks_page;
 
 mod api;
+mod bulk_fix_page;
 mod case_api;
 mod case_list;
 mod case_params;
@@ -57,6 +61,7 @@ mod forecast_page;
 mod summary_page;
 
 pub use auth::{hash_password, AuthConfig, AuthError};
+pub use case_params::query_from_pairs;
 pub use html::esc;
 pub use security::{log_text, AllowedHosts};
 pub use server::serve;
@@ -151,6 +156,7 @@ pub struct WebState {
     events: Arc<events::EventsConfig>,
     /// This `domwatch serve` instance's name in the leader lease.
     instance: Option<Arc<str>>,
+    bulk_jobs: Arc<bulk_fix_page::BulkJobs>,
 }
 
 impl WebState {
@@ -172,6 +178,7 @@ impl WebState {
             check_now: None,
             events: Arc::new(events::EventsConfig::default()),
             instance: None,
+            bulk_jobs: Arc::default(),
         }
     }
 
@@ -231,6 +238,13 @@ pub fn router(state: WebState) -> Router {
     let protected = Router::new()
         .route("/", get(summary_page::dashboard))
         .route("/cases", get(case_list::list))
+        .route(
+            "/cases/bulk-fix",
+            get(bulk_fix_page::plan_page).post(bulk_fix_page::apply),
+        )
+        .route("/cases/bulk-fix.csv", get(bulk_fix_page::plan_csv))
+        .route("/bulk-fix/{job}", get(bulk_fix_page::progress_page))
+        .route("/bulk-fix/{job}/stop", post(bulk_fix_page::stop))
         .route("/cases/{id}", get(pages::case_page))
         .route("/cases/{id}/fix", post(pages::fix_now))
         .route("/cases/{id}/preview", post(pages::preview))

@@ -1417,3 +1417,87 @@ async fn the_webhooks_page_lists_deliveries_escaped() {
         .body
         .contains("domwatch_webhook_deliveries{status=\"failed\"} 0"));
 }
+
+#[tokio::test]
+async fn fix_all_shown_plans_first_then_applies_in_the_background_once() {
+    let h = harness(password_auth()).await;
+    seed(&h.engine).await;
+    let mut client = logged_in(&h).await;
+    let list = client.get("/cases?kind=renewal_underpriced").await;
+    assert!(list.body.contains("id=\"fix-all\""), "{}", list.body);
+    assert!(list
+        .body
+        .contains("href=\"/cases/bulk-fix?kind=renewal_underpriced\""));
+    let unfiltered = client.get("/cases").await;
+    assert!(!unfiltered.body.contains("id=\"fix-all\""));
+
+    // The plan writes nothing and lists every write in its CSV.
+    let plan = client.get("/cases/bulk-fix?kind=renewal_underpriced").await;
+    assert_eq!(plan.status, StatusCode::OK, "{}", plan.body);
+    let n = h
+        .engine
+        .store
+        .cases(domwatch_store::CaseFilter {
+            state: Some(domwatch_store::CaseState::Open),
+            kind: Some(CaseKind::RenewalUnderpriced),
+        })
+        .await
+        .unwrap()
+        .len();
+    assert!(
+        plan.body
+            .contains(&format!("{n} cases: <strong>{n} to fix</strong>")),
+        "{}",
+        plan.body
+    );
+    assert!(plan.body.contains("set_recurring_amount"));
+    let csv = client
+        .get("/cases/bulk-fix.csv?kind=renewal_underpriced")
+        .await;
+    assert_eq!(csv.body.lines().count(), n + 1, "{}", csv.body);
+    assert!(h.billing.domain_updates.lock().unwrap().is_empty());
+    let no_kind = client.get("/cases/bulk-fix").await;
+    assert_eq!(no_kind.status, StatusCode::BAD_REQUEST);
+
+    // Apply: a background task, then its progress page.
+    let csrf = plan.csrf();
+    let started = client
+        .post_form(
+            "/cases/bulk-fix",
+            &[("csrf", &csrf), ("filters", "kind=renewal_underpriced")],
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
+    assert_eq!(started.location(), Some("/bulk-fix/1"));
+    let mut page = client.get("/bulk-fix/1").await;
+    for _ in 0..200 {
+        if page.body.contains("Finished:") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        page = client.get("/bulk-fix/1").await;
+    }
+    assert!(
+        page.body
+            .contains(&format!("Finished: {n} fixed ({n} writes)")),
+        "{}",
+        page.body
+    );
+    assert_eq!(h.billing.domain_updates.lock().unwrap().len(), n);
+
+    // Again: everything was applied, nothing is written twice.
+    let again = client.get("/cases/bulk-fix?kind=renewal_underpriced").await;
+    assert!(
+        again.body.contains("id=\"nothing-to-write\""),
+        "{}",
+        again.body
+    );
+    let without_csrf = client
+        .post_form(
+            "/cases/bulk-fix",
+            &[("filters", "kind=renewal_underpriced")],
+        )
+        .await;
+    assert_eq!(without_csrf.status, StatusCode::FORBIDDEN);
+    assert_eq!(h.billing.domain_updates.lock().unwrap().len(), n);
+}
