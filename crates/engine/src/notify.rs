@@ -301,7 +301,30 @@ impl Engine {
         } else {
             notifier.raise(todo).await
         };
-        let (ok, text) = match &result {
+        self.audit_notice(
+            run_id,
+            notifier,
+            case.domain.ascii().to_string(),
+            todo,
+            &result,
+            Some(case.id),
+        )
+        .await?;
+        Ok(result.map_err(|e| e.to_string()))
+    }
+
+    /// The audit line of a to-do or ticket raised (or refused) in WHMCS: every notice
+    /// write is audited like a fix, whether it is about one case or a list of them.
+    pub(crate) async fn audit_notice<E: std::fmt::Display>(
+        &self,
+        run_id: i64,
+        notifier: &ToDoNotifier,
+        object: String,
+        todo: &NewToDo,
+        result: &Result<RaisedToDo, E>,
+        case_id: Option<i64>,
+    ) -> Result<(), EngineError> {
+        let (ok, text) = match result {
             Ok(raised) => (
                 true,
                 format!(
@@ -318,14 +341,14 @@ impl Engine {
                 actor: "scheduler".into(),
                 system: "billing".into(),
                 operation: format!("notice:{}", notifier.channel()),
-                object: case.domain.ascii().to_string(),
+                object,
                 request: serde_json::json!({"title": todo.title, "due": todo.due_date}),
                 ok,
                 result: text,
-                case_id: Some(case.id),
+                case_id,
                 run_id: Some(run_id),
             })
             .await?;
-        Ok(result.map_err(|e| e.to_string()))
+        Ok(())
     }
 }

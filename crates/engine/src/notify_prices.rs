@@ -5,7 +5,7 @@
 //! a second one. A failed notice puts the events back for the next cycle.
 
 use crate::{CycleReport, Engine, EngineError};
-use domwatch_store::{AuditEntry, PriceNotice};
+use domwatch_store::PriceNotice;
 use domwatch_whmcs::db::NewToDo;
 
 /// Events listed one by one in a to-do; a first run over a large catalogue can open many.
@@ -67,23 +67,15 @@ impl Engine {
             due_date: today + chrono::Duration::days(3),
         };
         let result = notifier.raise(&todo).await;
-        self.store
-            .audit(&AuditEntry {
-                at: self.now(),
-                actor: "scheduler".into(),
-                system: "billing".into(),
-                operation: format!("notice:{}", notifier.channel()),
-                object: "TLD price cases".into(),
-                request: serde_json::json!({"title": todo.title, "due": todo.due_date}),
-                ok: result.is_ok(),
-                result: match &result {
-                    Ok(raised) => raised.reference.clone(),
-                    Err(e) => e.to_string(),
-                },
-                case_id: None,
-                run_id: Some(run_id),
-            })
-            .await?;
+        self.audit_notice(
+            run_id,
+            notifier,
+            "TLD price cases".into(),
+            &todo,
+            &result,
+            None,
+        )
+        .await?;
         match result {
             Ok(raised) => {
                 self.store

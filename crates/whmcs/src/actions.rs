@@ -917,18 +917,23 @@ impl WhmcsClient {
         &self,
         known: &KnownClientCurrencies,
     ) -> Result<BillingDomainList, WhmcsError> {
-        let currencies: HashMap<u64, Currency> = self
-            .get_currencies()
-            .await?
-            .into_iter()
-            .map(|c| (c.id, c.code))
-            .collect();
+        let currencies = self.currency_codes().await?;
         // Rows go straight into the core model (currency patched below), so a million-row
         // listing never holds a second, raw copy of itself.
         let rows = self
             .domain_pages(|row| row.into_billing_domain(PLACEHOLDER_CURRENCY))
             .await?;
         self.with_client_currencies(rows, known, &currencies).await
+    }
+
+    /// WHMCS's currencies by id (GetCurrencies).
+    async fn currency_codes(&self) -> Result<HashMap<u64, Currency>, WhmcsError> {
+        Ok(self
+            .get_currencies()
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c.code))
+            .collect())
     }
 
     /// The domains named `names` (each asked with GetClientsDomains `domain=`, every page
@@ -939,12 +944,7 @@ impl WhmcsClient {
         names: &[DomainName],
         known: &KnownClientCurrencies,
     ) -> Result<BillingDomainList, WhmcsError> {
-        let currencies: HashMap<u64, Currency> = self
-            .get_currencies()
-            .await?
-            .into_iter()
-            .map(|c| (c.id, c.code))
-            .collect();
+        let currencies = self.currency_codes().await?;
         let mut rows = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for name in names {
