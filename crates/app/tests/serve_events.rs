@@ -23,21 +23,7 @@ fn config(dir: &Path, s: &SandboxProcesses, listen: &str, bot: u64) -> std::path
     let text = format!(
         r#"database_url = "sqlite://{db}"
 
-[whmcs]
-url = "{whmcs}"
-identifier = "domwatch-sandbox-identifier"
-secret = "domwatch-sandbox-secret"
-bot_client_id = {bot}
-ticket_department_id = 1
-
-[registrars.cnr]
-dialect = "cnr"
-environment = "ote"
-endpoint = "{cnr}/api/call.cgi"
-login = "domwatch-sandbox"
-password = "sandbox-password"
-modules = ["cnic"]
-auto_delete = "enabled"
+{sandboxes}auto_delete = "enabled"
 
 [serve]
 listen = "{listen}"
@@ -49,8 +35,7 @@ lease_seconds = 3
 secret = "{SECRET}"
 "#,
         db = dir.join("dw.db").display(),
-        whmcs = s.whmcs,
-        cnr = s.cnr,
+        sandboxes = s.config_sections(bot),
     );
     std::fs::write(&path, text).unwrap();
     path

@@ -35,28 +35,13 @@ impl Instance {
         let text = format!(
             r#"database_url = "{database_url}"
 
-[whmcs]
-url = "{whmcs}"
-identifier = "domwatch-sandbox-identifier"
-secret = "domwatch-sandbox-secret"
-bot_client_id = {bot}
-ticket_department_id = 1
-
-[registrars.cnr]
-dialect = "cnr"
-environment = "ote"
-endpoint = "{cnr}/api/call.cgi"
-login = "domwatch-sandbox"
-password = "sandbox-password"
-modules = ["cnic"]
-
+{sandboxes}
 [serve]
 listen = "127.0.0.1:{port}"
 interval_seconds = {INTERVAL_SECONDS}
 lease_seconds = {LEASE_SECONDS}
 "#,
-            whmcs = s.whmcs,
-            cnr = s.cnr,
+            sandboxes = s.config_sections(bot),
         );
         std::fs::write(&config, text).unwrap();
         let log = dir.join(format!("serve-{n}.log"));

@@ -127,4 +127,29 @@ impl SandboxProcesses {
     pub fn pids(&self) -> Vec<u32> {
         self.children.iter().map(Running::id).collect()
     }
+
+    /// The `[whmcs]` and `[registrars.cnr]` sections of a `domwatch.toml` that point at
+    /// these sandboxes; `bot` is the WHMCS client that owns domwatch's tickets. The CNR
+    /// table comes last, so lines appended right after it belong to that account.
+    pub fn config_sections(&self, bot: u64) -> String {
+        format!(
+            r#"[whmcs]
+url = "{whmcs}"
+identifier = "domwatch-sandbox-identifier"
+secret = "domwatch-sandbox-secret"
+bot_client_id = {bot}
+ticket_department_id = 1
+
+[registrars.cnr]
+dialect = "cnr"
+environment = "ote"
+endpoint = "{cnr}/api/call.cgi"
+login = "domwatch-sandbox"
+password = "sandbox-password"
+modules = ["cnic"]
+"#,
+            whmcs = self.whmcs,
+            cnr = self.cnr,
+        )
+    }
 }
