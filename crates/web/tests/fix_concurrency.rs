@@ -7,7 +7,9 @@
 //! the test creates and drops its own database, and prints `SKIPPED` when the server is not
 //! reachable (fails instead with `DOMWATCH_REQUIRE_POSTGRES=1` or `CI=true`).
 
+mod common;
 use chrono::{NaiveDate, TimeZone, Utc};
+use common::http::{serve, session};
 use domwatch_core::detect::CaseKind;
 use domwatch_core::model::Dialect;
 use domwatch_core::plan::Action;
@@ -20,10 +22,8 @@ use domwatch_sandbox::smartnic::{SmartnicSandbox, SmartnicSandboxConfig};
 use domwatch_sandbox::whmcs::{WhmcsSandbox, WhmcsSandboxConfig};
 use domwatch_smartnic::{SmartnicClient, SmartnicConfig};
 use domwatch_store::{CaseFilter, CaseState, Store};
-use domwatch_web::{router, AuthConfig, WebState};
 use domwatch_whmcs::{BillingPort, WhmcsClient, WhmcsConfig};
 use sqlx::Connection;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -113,22 +113,6 @@ async fn engine_on(store: Store) -> (Engine, Sandboxes) {
     (engine, sandboxes)
 }
 
-/// The dashboard served over real HTTP on a loopback port (open access: loopback only).
-async fn serve(engine: Engine) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = router(WebState::new(engine, AuthConfig::open_access()));
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
-    addr
-}
-
 /// WHMCS API calls of one action (normalised name, e.g. `domaintransfer`) so far.
 async fn whmcs_calls(whmcs: &WhmcsSandbox, action: &str) -> u64 {
     let state: serde_json::Value = reqwest::get(format!("{}_sandbox/state", whmcs.base_url()))
@@ -138,29 +122,6 @@ async fn whmcs_calls(whmcs: &WhmcsSandbox, action: &str) -> u64 {
         .await
         .unwrap();
     state["api_calls_by_action"][action].as_u64().unwrap_or(0)
-}
-
-/// The session cookie and CSRF token of an open-access session.
-async fn session(http: &reqwest::Client, base: &str) -> (String, String) {
-    let answer = http
-        .get(format!("{base}/api/session"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), 200);
-    let cookie = answer
-        .headers()
-        .get(reqwest::header::SET_COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .expect("a session cookie")
-        .to_string();
-    let body: serde_json::Value = answer.json().await.unwrap();
-    let csrf = body["csrf_token"]
-        .as_str()
-        .expect("a CSRF token")
-        .to_string();
-    (cookie, csrf)
 }
 
 async fn twenty_parallel_fixes_write_one_transfer(store: Store) {

@@ -7,14 +7,13 @@
 //! creates its own database and prints `SKIPPED` when the server is not reachable (fails
 //! instead with `DOMWATCH_REQUIRE_MARIADB=1` or `CI=true`).
 
+mod common;
+use common::http::{serve, session};
 use domwatch_core::detect::DetectionPolicy;
-use domwatch_engine::Engine;
 use domwatch_sandbox::registrar::RegistrarEvent;
 use domwatch_testkit::{apply_cycle, world_with_options, WorldOptions};
-use domwatch_web::{router, AuthConfig, WebState};
 use rust_decimal_macros::dec;
 use sqlx::{Connection, Row};
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 const REQUESTS: usize = 20;
@@ -43,39 +42,6 @@ async fn mariadb() -> Option<String> {
         sqlx::query(&sql).execute(&mut conn).await.unwrap();
     }
     Some(format!("{base}/{db}"))
-}
-
-async fn serve(engine: Engine) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = router(WebState::new(engine, AuthConfig::open_access()));
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
-    addr
-}
-
-/// The session cookie and CSRF token of an open-access session.
-async fn session(http: &reqwest::Client, base: &str) -> (String, String) {
-    let answer = http
-        .get(format!("{base}/api/session"))
-        .send()
-        .await
-        .unwrap();
-    let cookie = answer
-        .headers()
-        .get(reqwest::header::SET_COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .expect("a session cookie")
-        .to_string();
-    let body: serde_json::Value = answer.json().await.unwrap();
-    (cookie, body["csrf_token"].as_str().unwrap().to_string())
 }
 
 /// The outcome name of the fix's one step (`applied`, `already_applied`, ...).

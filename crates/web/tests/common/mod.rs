@@ -2,6 +2,8 @@
 //! write, and an engine over a fresh SQLite store.
 #![allow(dead_code)]
 
+pub mod http;
+
 use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
 use domwatch_core::model::{ContactHandles, RegistrarDomain, RenewalMode};
