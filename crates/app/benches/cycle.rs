@@ -9,6 +9,13 @@
 //!
 //! `cargo bench -p domwatch --bench cycle` (sizes: `DOMWATCH_BENCH_SIZES=10000,100000,1000000`;
 //! share of drifting domains: `DOMWATCH_BENCH_DRIFT_PER_MILLE`, default 40).
+//!
+//! Realistic latency: `DOMWATCH_BENCH_LATENCY_MS=whmcs:50,registrar:100` delays every
+//! protocol answer of the WHMCS sandbox by 50 ms and of the CNR, ISPAPI and Smart-NIC
+//! sandboxes by 100 ms (each a tokio sleep per request, so requests in flight overlap; the
+//! `/_sandbox/*` counters are not delayed). Either part may be left out (0 ms). Without
+//! the variable the sandboxes answer at loopback speed. The per-stage seconds and the
+//! per-command call counts of both cycles are printed either way.
 
 use chrono::NaiveDate;
 use domwatch_core::detect::DetectionPolicy;
@@ -16,7 +23,9 @@ use domwatch_core::model::Dialect;
 use domwatch_core::ports::RegistrarPort;
 use domwatch_engine::{Account, Engine, Mode};
 use domwatch_rrp::RrpClient;
-use domwatch_testkit::{fixed_clock, rrp_config, sqlite_store, SandboxPortfolio, SandboxProcesses};
+use domwatch_testkit::{
+    fixed_clock, rrp_config, sqlite_store, SandboxLatency, SandboxPortfolio, SandboxProcesses,
+};
 use domwatch_whmcs::port::TicketDestination;
 use domwatch_whmcs::{BillingPort, ToDoNotifier, WhmcsClient, WhmcsConfig};
 use std::collections::BTreeMap;
@@ -42,6 +51,34 @@ fn drift_per_mille() -> u16 {
     }
 }
 
+/// `DOMWATCH_BENCH_LATENCY_MS` (`whmcs:50,registrar:100`), else no added latency.
+fn latency() -> SandboxLatency {
+    let Ok(spec) = std::env::var("DOMWATCH_BENCH_LATENCY_MS") else {
+        return SandboxLatency::default();
+    };
+    let mut latency = SandboxLatency::default();
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let bad = || -> ! {
+            panic!(
+                "DOMWATCH_BENCH_LATENCY_MS = `{spec}`: `{part}` is not `whmcs:<ms>` or \
+                 `registrar:<ms>`; use e.g. whmcs:50,registrar:100"
+            )
+        };
+        let Some((side, ms)) = part.split_once(':') else {
+            bad()
+        };
+        let Ok(ms) = ms.trim().parse::<u64>() else {
+            bad()
+        };
+        match side.trim() {
+            "whmcs" => latency.whmcs_ms = ms,
+            "registrar" => latency.registrar_ms = ms,
+            _ => bad(),
+        }
+    }
+    latency
+}
+
 fn start_sandboxes(size: usize, dir: &Path) -> SandboxProcesses {
     let portfolio = SandboxPortfolio {
         domains: size,
@@ -52,7 +89,8 @@ fn start_sandboxes(size: usize, dir: &Path) -> SandboxProcesses {
     };
     let started = Instant::now();
     let bin = env!("CARGO_BIN_EXE_domwatch");
-    let s = SandboxProcesses::start(bin, &portfolio, Duration::from_secs(900));
+    let s =
+        SandboxProcesses::start_with_latency(bin, &portfolio, latency(), Duration::from_secs(900));
     eprintln!(
         "  sandboxes up after {:.1}s (seeding included)",
         started.elapsed().as_secs_f64()
@@ -354,6 +392,13 @@ fn main() {
         );
         return;
     }
+    let latency = latency();
+    if latency != SandboxLatency::default() {
+        println!(
+            "realistic latency: {} ms per WHMCS answer, {} ms per registrar answer",
+            latency.whmcs_ms, latency.registrar_ms
+        );
+    }
     println!(
         "{:>9} {:>9} {:>11} {:>9} {:>11} {:>13} {:>13} {:>9}",
         "domains",
@@ -454,4 +499,18 @@ fn print_figures(size: usize, m: &serde_json::Value) {
         "  second cycle calls: registrar {}, WHMCS {}",
         m["steady_registrar_calls_by_command"], m["steady_whmcs_calls_by_action"]
     );
+    for (cycle, key) in [("first", "stages"), ("second", "steady_stages")] {
+        if let Some((stage, seconds)) = slowest_stage(&m[key]) {
+            eprintln!("  {cycle} cycle: the slowest stage is {stage} ({seconds:.2}s)");
+        }
+    }
+}
+
+/// The stage with the most seconds in a `stage -> seconds` object.
+fn slowest_stage(stages: &serde_json::Value) -> Option<(String, f64)> {
+    stages
+        .as_object()?
+        .iter()
+        .filter_map(|(stage, s)| Some((stage.clone(), s.as_f64()?)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
 }

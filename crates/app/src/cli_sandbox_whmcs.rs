@@ -56,6 +56,10 @@ pub struct Args {
     /// The WHMCS version WhmcsDetails reports (before 8.0 WhmcsDetails does not exist).
     #[arg(long, default_value = domwatch_sandbox::whmcs::DEFAULT_VERSION)]
     whmcs_version: String,
+    /// Delay added to every API answer, in milliseconds, as over the internet (e.g. 50);
+    /// the `/_sandbox/*` endpoints are not delayed.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
@@ -69,6 +73,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     config.allowed_ips.extend(args.allow_ip);
     config.seed_todos = args.seed_todos;
     config.version = args.whmcs_version;
+    config.latency = std::time::Duration::from_millis(args.latency_ms);
     config.credentials = vec![SandboxCredential {
         identifier: args.identifier,
         secret: args.secret,
@@ -95,6 +100,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     println!("  api:        {}", sandbox.api_url());
     println!("  identifier: {}", sandbox.identifier());
     println!("  secret:     {}", sandbox.secret());
+    if args.latency_ms > 0 {
+        println!(
+            "  latency:    {} ms before every API answer",
+            args.latency_ms
+        );
+    }
     println!(
         "  pay:        POST {}_sandbox/pay-invoice invoiceid=N",
         sandbox.base_url()

@@ -941,3 +941,28 @@ async fn database_rendered_domain_pages_equal_the_generic_answer() {
     assert_eq!(first["domains"]["domain"][0]["recurringamount"], "12.00");
     assert_eq!(first["domains"]["domain"][0]["donotrenew"], "1");
 }
+
+#[tokio::test]
+async fn latency_delays_every_api_answer() {
+    let delay = std::time::Duration::from_millis(300);
+    let mut config = WhmcsSandboxConfig::new(42, 10, today());
+    config.latency = delay;
+    let sandbox = start(config).await.expect("sandbox starts");
+    let started = std::time::Instant::now();
+    let (status, body) = raw(&sandbox, &[("action", "GetClients")], true).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"result\":\"success\""), "{body}");
+    assert!(
+        started.elapsed() >= delay,
+        "the API answered after {:?}, before the 300 ms latency",
+        started.elapsed()
+    );
+    // The call was carried out and counted as usual.
+    let state: serde_json::Value = reqwest::get(format!("{}_sandbox/state", sandbox.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(state["api_calls"], 1, "{state}");
+}

@@ -16,7 +16,9 @@ pub use parts::{
     apply_cycle, assert_every_account_read, assert_no_notice_errors, fix_once, fixed_clock,
     rrp_config, sqlite_store,
 };
-pub use process::{free_port, wait_for_port, Running, SandboxPortfolio, SandboxProcesses};
+pub use process::{
+    free_port, wait_for_port, Running, SandboxLatency, SandboxPortfolio, SandboxProcesses,
+};
 pub use proxy::{Answer, Fault, FaultProxy, HttpRequest, Traffic};
 pub use smtp::SmtpSink;
 pub use world::*;

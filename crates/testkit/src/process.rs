@@ -59,6 +59,15 @@ pub struct SandboxPortfolio {
     pub whmcs_sqlite: PathBuf,
 }
 
+/// A delay before every protocol answer of the sandboxes, as over the internet
+/// (`--latency-ms`); zero by default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SandboxLatency {
+    pub whmcs_ms: u64,
+    /// The same for CNR, ISPAPI and Smart-NIC.
+    pub registrar_ms: u64,
+}
+
 /// The sandbox WHMCS, CNR, ISPAPI and Smart-NIC, each a `domwatch sandbox …` process on
 /// 127.0.0.1; their base URLs (`http://127.0.0.1:<port>`). Dropping it stops them.
 pub struct SandboxProcesses {
@@ -73,6 +82,18 @@ impl SandboxProcesses {
     /// Starts the four sandboxes with `bin` (the `domwatch` binary) and waits, at most
     /// `timeout`, until all of them listen (the WHMCS sandbox seeds before it listens).
     pub fn start(bin: &str, portfolio: &SandboxPortfolio, timeout: Duration) -> SandboxProcesses {
+        Self::start_with_latency(bin, portfolio, SandboxLatency::default(), timeout)
+    }
+
+    /// [`start`](Self::start) with every protocol answer delayed by `latency`.
+    pub fn start_with_latency(
+        bin: &str,
+        portfolio: &SandboxPortfolio,
+        latency: SandboxLatency,
+        timeout: Duration,
+    ) -> SandboxProcesses {
+        let whmcs_latency = latency.whmcs_ms.to_string();
+        let registrar_latency = latency.registrar_ms.to_string();
         let common = [
             "--domains".to_string(),
             portfolio.domains.to_string(),
@@ -97,15 +118,49 @@ impl SandboxProcesses {
         };
         let whmcs_db = portfolio.whmcs_sqlite.to_str().expect("UTF-8 path");
         let started = [
-            spawn(free_port(), &["sandbox", "whmcs", "--sqlite", whmcs_db]),
-            spawn(free_port(), &["sandbox", "registrar", "--dialect", "cnr"]),
             spawn(
                 free_port(),
-                &["sandbox", "registrar", "--dialect", "ispapi"],
+                &[
+                    "sandbox",
+                    "whmcs",
+                    "--sqlite",
+                    whmcs_db,
+                    "--latency-ms",
+                    &whmcs_latency,
+                ],
             ),
             spawn(
                 free_port(),
-                &["sandbox", "registrar", "--dialect", "smartnic"],
+                &[
+                    "sandbox",
+                    "registrar",
+                    "--dialect",
+                    "cnr",
+                    "--latency-ms",
+                    &registrar_latency,
+                ],
+            ),
+            spawn(
+                free_port(),
+                &[
+                    "sandbox",
+                    "registrar",
+                    "--dialect",
+                    "ispapi",
+                    "--latency-ms",
+                    &registrar_latency,
+                ],
+            ),
+            spawn(
+                free_port(),
+                &[
+                    "sandbox",
+                    "registrar",
+                    "--dialect",
+                    "smartnic",
+                    "--latency-ms",
+                    &registrar_latency,
+                ],
             ),
         ];
         let began = Instant::now();

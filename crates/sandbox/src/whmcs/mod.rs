@@ -107,6 +107,9 @@ pub struct WhmcsSandboxConfig {
     /// What WhmcsDetails and GetConfigurationValue `Version` answer. A version before 8
     /// has no WhmcsDetails (`Command Not Found`), as in WHMCS.
     pub version: String,
+    /// Delay before every API answer, as over the internet (`/_sandbox/*` is never
+    /// delayed); zero by default.
+    pub latency: std::time::Duration,
 }
 
 /// The WHMCS version the sandbox reports by default.
@@ -135,6 +138,7 @@ impl WhmcsSandboxConfig {
             ],
             seed_todos: false,
             version: DEFAULT_VERSION.into(),
+            latency: std::time::Duration::ZERO,
         }
     }
 }
@@ -230,6 +234,7 @@ pub async fn start(config: WhmcsSandboxConfig) -> Result<WhmcsSandbox> {
         .route("/_sandbox/state", axum::routing::get(state_endpoint))
         .route("/_sandbox/event", post(event_endpoint))
         .with_state(state.clone());
+    let router = kit::delay_answers(router, kit::AnswerDelay::new(config.latency));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding the sandbox WHMCS to {}", config.listen))?;
