@@ -115,11 +115,7 @@ impl Store {
             .await
             .map_err(q("starting a transaction"))?;
         for chunk in ids.chunks(500) {
-            let list = chunk
-                .iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(", ");
+            let list = crate::id_list(chunk);
             let sql = match sent {
                 Some(_) => format!("UPDATE price_case_notices SET status = 'sent', external_ref = $1, sent_at = $2 WHERE claimed_by = $3 AND status = 'claimed' AND id IN ({list})"),
                 None => format!("UPDATE price_case_notices SET status = 'pending', claimed_by = NULL WHERE claimed_by = $1 AND status = 'claimed' AND id IN ({list})"),

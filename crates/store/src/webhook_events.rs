@@ -94,11 +94,7 @@ async fn load_cases(
     ids.dedup();
     let mut cases = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
-        let list = chunk
-            .iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
+        let list = crate::id_list(chunk);
         let rows = sqlx::query(&format!(
             "SELECT {CASE_COLUMNS} FROM cases WHERE id IN ({list})"
         ))
