@@ -9,6 +9,7 @@ use domwatch_core::detect::{Observation, RenewalInvoice, TransferObservation};
 use domwatch_core::model::BillingStatus;
 use domwatch_core::Money;
 use domwatch_whmcs::actions::DomainInvoiceKind;
+use domwatch_whmcs::renewal::{InvoiceFor, RenewalInvoices, RenewalWindow};
 use futures::stream::{self, StreamExt};
 
 /// What the look-ups found for one domain, or why they failed.
@@ -36,12 +37,14 @@ impl Engine {
             "looking up suspicious domains",
             Some(needs_lookup.len() as u64),
         );
-        // One bulk transfer list per account instead of one status call per transfer.
+        // Every renewal invoice in one request (one invoice walk or one SQL read), one
+        // bulk transfer list per account instead of one status call per transfer.
+        let invoices = self.renewal_invoices(joined, &needs_lookup).await;
         let cache = fetch_cache::LookupCache::new(&self.accounts);
         let lookups = stream::iter(needs_lookup.iter().map(|&i| {
             let o = &joined.observations[i];
-            let cache = &cache;
-            async move { (i, self.enrich(o, cache).await) }
+            let (cache, invoices) = (&cache, &invoices);
+            async move { (i, self.enrich(o, invoices, cache).await) }
         }))
         .buffer_unordered(self.concurrency.max(1))
         .collect::<Vec<_>>()
@@ -61,6 +64,37 @@ impl Engine {
             }
             progress.advance(1);
         }
+    }
+
+    /// The renewal invoices of the looked-up domains that both sides hold, or why they
+    /// could not be read (then none of those domains gets a verdict).
+    async fn renewal_invoices(
+        &self,
+        joined: &Joined,
+        needs_lookup: &[usize],
+    ) -> Result<RenewalInvoices, String> {
+        let wanted: Vec<InvoiceFor> = needs_lookup
+            .iter()
+            .map(|&i| &joined.observations[i])
+            .filter(|o| o.registrar.is_some())
+            .filter_map(|o| o.billing.as_ref())
+            .map(|b| InvoiceFor {
+                domain_id: b.id,
+                client_id: b.client_id,
+            })
+            .collect();
+        if wanted.is_empty() {
+            return Ok(RenewalInvoices::new());
+        }
+        let window =
+            RenewalWindow::days_before(self.clock.today(), self.policy.renewal_invoice_window_days);
+        self.billing
+            .renewal_invoices(&wanted, window)
+            .await
+            .map_err(|e| {
+                tracing::warn!(domains = wanted.len(), error = %e, "renewal invoice look-up failed; those domains are skipped this cycle");
+                format!("renewal invoice look-up failed: {e}")
+            })
     }
 
     /// Billing dates past the registrar's term (WHMCS moves the next due date on payment,
@@ -92,26 +126,24 @@ impl Engine {
                 })
     }
 
-    async fn enrich(&self, o: &Observation, cache: &fetch_cache::LookupCache) -> Enrichment {
+    async fn enrich(
+        &self,
+        o: &Observation,
+        invoices: &Result<RenewalInvoices, String>,
+        cache: &fetch_cache::LookupCache,
+    ) -> Enrichment {
         let Some(b) = &o.billing else {
             return Ok((None, None));
         };
         if o.registrar.is_some() {
-            let found = self
-                .billing
-                .find_domain_invoice(b.client_id, b.id, DomainInvoiceKind::Renewal, None)
-                .await
-                .map_err(|e| {
-                    tracing::warn!(domain = %o.name, error = %e, "renewal invoice look-up failed; the domain is skipped this cycle");
-                    format!("renewal invoice look-up failed: {e}")
-                })?;
+            let found = invoices.as_ref().map_err(Clone::clone)?.get(&b.id);
             let Some(inv) = found else {
                 return Ok((None, None));
             };
             let amount = inv
                 .items
                 .iter()
-                .find(|i| i.rel_id == b.id)
+                .find(|i| i.rel_id == b.id && i.item_type == DomainInvoiceKind::Renewal.item_type())
                 .map(|i| i.amount)
                 .unwrap_or(inv.total);
             // The invoice list names the client's currency: it checks the cached one.

@@ -22,6 +22,7 @@ mod error;
 mod json;
 pub mod port;
 pub mod probe;
+pub mod renewal;
 mod secret;
 
 pub use api::{WhmcsClient, WhmcsConfig};

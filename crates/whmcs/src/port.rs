@@ -13,6 +13,7 @@ use crate::actions::{
 };
 use crate::db::{DbError, NewToDo, WhmcsDb};
 use crate::error::WhmcsError;
+use crate::renewal::{InvoiceFor, RenewalInvoices, RenewalWindow};
 use crate::{Secret, WhmcsClient};
 use async_trait::async_trait;
 use domwatch_core::DomainName;
@@ -40,6 +41,25 @@ pub trait BillingPort: Send + Sync {
         kind: DomainInvoiceKind,
         status: Option<&str>,
     ) -> Result<Option<Invoice>, WhmcsError>;
+    /// The renewal invoice of each of `domains` by the rule of [`crate::renewal`], completely
+    /// or an error (a domain missing from the answer has none). The default asks per
+    /// domain; the API client walks the invoice list once, the database reads it in SQL.
+    async fn renewal_invoices(
+        &self,
+        domains: &[InvoiceFor],
+        window: RenewalWindow,
+    ) -> Result<RenewalInvoices, WhmcsError> {
+        let mut found = RenewalInvoices::new();
+        for d in domains {
+            let invoice = self
+                .find_domain_invoice(d.client_id, d.domain_id, DomainInvoiceKind::Renewal, None)
+                .await?;
+            if let Some(inv) = invoice.filter(|i| window.admits(&i.status, i.date)) {
+                found.insert(d.domain_id, inv);
+            }
+        }
+        Ok(found)
+    }
     async fn update_domain(&self, domain_id: u64, update: &DomainUpdate) -> Result<(), WhmcsError>;
     async fn update_invoice(
         &self,

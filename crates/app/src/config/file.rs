@@ -126,6 +126,7 @@ pub struct RawDetection {
     pub expiry_tolerance_days: Option<i64>,
     pub missing_strikes: Option<u32>,
     pub paid_renewal_lookback_days: Option<i64>,
+    pub renewal_invoice_window_days: Option<i64>,
     /// e.g. "AUTOEXPIRE" when WHMCS drives renewals.
     pub expected_renewal_mode: Option<String>,
 }

@@ -115,6 +115,17 @@ fn detection_policy(
     if let Some(d) = raw.paid_renewal_lookback_days {
         detection.paid_renewal_lookback_days = d.max(1);
     }
+    if let Some(d) = raw.renewal_invoice_window_days {
+        if d < detection.paid_renewal_lookback_days {
+            bail!(
+                "`detection.renewal_invoice_window_days` = {d} is shorter than \
+                 `paid_renewal_lookback_days` = {}: a paid renewal inside the look-back would \
+                 not be seen; use at least that many days (120 is the default)",
+                detection.paid_renewal_lookback_days
+            );
+        }
+        detection.renewal_invoice_window_days = d;
+    }
     if let Some(mode) = &raw.expected_renewal_mode {
         match RenewalMode::parse(mode) {
             RenewalMode::Other(m) => bail!("`detection.expected_renewal_mode` = `{m}` is not a renewal mode: use e.g. AUTOEXPIRE or AUTORENEW"),

@@ -42,6 +42,10 @@ pub struct DetectionPolicy {
     pub missing_strikes_threshold: u32,
     /// Look back this many days for a paid renewal that did not happen.
     pub paid_renewal_lookback_days: i64,
+    /// A paid or cancelled invoice older than this many days is not the domain's current
+    /// renewal invoice (unpaid ones count at any age); see `domwatch_whmcs::renewal`.
+    #[serde(default = "default_renewal_invoice_window_days")]
+    pub renewal_invoice_window_days: i64,
     /// When set, registrar renewal modes of billed, renewing domains must be this one.
     pub expected_renewal_mode: Option<crate::model::RenewalMode>,
     /// Auto delete and contact policy per registrar account name.
@@ -68,6 +72,10 @@ pub struct TldPricePolicy {
     pub default_account: Option<String>,
 }
 
+fn default_renewal_invoice_window_days() -> i64 {
+    120
+}
+
 impl Default for DetectionPolicy {
     fn default() -> Self {
         Self {
@@ -75,6 +83,7 @@ impl Default for DetectionPolicy {
             expiry_tolerance_days: 1,
             missing_strikes_threshold: 3,
             paid_renewal_lookback_days: 60,
+            renewal_invoice_window_days: default_renewal_invoice_window_days(),
             expected_renewal_mode: None,
             accounts: BTreeMap::new(),
             transfer_lock_unchecked_accounts: BTreeSet::new(),
