@@ -137,9 +137,8 @@ pub async fn keep_lease(keeper: LeaseKeeper, mut stop: watch::Receiver<bool>) {
             _ = ticker.tick() => true,
             _ = keeper.forward_check.notified() => false,
             _ = tokio::time::sleep_until(deadline), if held_until.is_some() => {
-                tracing::error!(lease_seconds = keeper.lease.as_secs(), "the leader lease ran out without a successful renewal (is the database reachable?): this instance stops running checks");
                 held_until = None;
-                keeper.leading.send_replace(false);
+                lease_ran_out(&keeper);
                 continue;
             }
             changed = stop.changed() => {
@@ -147,16 +146,24 @@ pub async fn keep_lease(keeper: LeaseKeeper, mut stop: watch::Receiver<bool>) {
                 if changed.is_err() || *stop.borrow() { break } else { continue }
             }
         };
+        // Every database call here is bounded by one beat: a hung database must not stop
+        // this loop from watching the lease's deadline.
         if !beat_now {
-            forward(&keeper).await;
+            if tokio::time::timeout(beat, forward(&keeper)).await.is_err() {
+                tracing::error!("could not pass the check request to the leader: the database did not answer in time");
+            }
             continue;
         }
         held_until = match held_until {
             Some(until) => renew(&keeper, until, beat).await,
             None => acquire(&keeper, beat, &mut seen_leader).await,
         };
-        if held_until.is_some() {
-            take_check_request(&keeper).await;
+        if held_until.is_some()
+            && tokio::time::timeout(beat, take_check_request(&keeper))
+                .await
+                .is_err()
+        {
+            tracing::warn!("could not read check requests in time; tried again shortly");
         }
     }
     if held_until.is_some() {
@@ -184,7 +191,10 @@ async fn renew(keeper: &LeaseKeeper, until: Instant, beat: Duration) -> Option<I
         keeper
             .store
             .renew_lease(SCHEDULER_LEASE, &keeper.holder, now, now + keeper.lease);
-    match tokio::time::timeout(beat, attempt).await {
+    // A renewal that hangs must not outlive the lease: the deadline is not watched while
+    // this waits, and past it another instance may already lead.
+    let budget = beat.min(until.saturating_duration_since(started));
+    match tokio::time::timeout(budget, attempt).await {
         Ok(Ok(true)) => Some(started + keeper.lease),
         Ok(Ok(false)) => {
             tracing::error!("the leader lease was lost (it ran out before this renewal; another instance may hold it now): this instance stops running checks");
@@ -195,14 +205,24 @@ async fn renew(keeper: &LeaseKeeper, until: Instant, beat: Duration) -> Option<I
             tracing::warn!(%error, "could not renew the leader lease; tried again shortly");
             Some(until)
         }
+        Err(_) if Instant::now() >= until => {
+            lease_ran_out(keeper);
+            None
+        }
         Err(_) => {
             tracing::warn!(
-                seconds = beat.as_secs_f64(),
+                seconds = budget.as_secs_f64(),
                 "renewing the leader lease timed out; tried again shortly"
             );
             Some(until)
         }
     }
+}
+
+/// Steps down: the lease last renewed ran out on this machine's clock.
+fn lease_ran_out(keeper: &LeaseKeeper) {
+    tracing::error!(lease_seconds = keeper.lease.as_secs(), "the leader lease ran out without a successful renewal (is the database reachable?): this instance stops running checks");
+    keeper.leading.send_replace(false);
 }
 
 /// Tries to take the lease; the local deadline when this instance now leads.
@@ -214,7 +234,11 @@ async fn acquire(
     let started = Instant::now();
     let now = Utc::now();
     let store = &keeper.store;
-    let previous = store.lease(SCHEDULER_LEASE).await.ok().flatten();
+    let previous = tokio::time::timeout(beat, store.lease(SCHEDULER_LEASE))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .flatten();
     let attempt = store.acquire_lease(SCHEDULER_LEASE, &keeper.holder, now, now + keeper.lease);
     match tokio::time::timeout(beat, attempt).await {
         Ok(Ok(Some(_))) => {
