@@ -27,24 +27,8 @@ pub struct BulkArgs {
     /// Fix every open case of this kind (repeatable, or comma-separated), instead of one case.
     #[arg(long, value_name = "KIND")]
     pub kind: Vec<String>,
-    /// Only cases of this registrar account.
-    #[arg(long, requires = "kind")]
-    pub account: Option<String>,
-    /// Only this zone (`co.uk`), or a TLD with the zones under it (`uk`); Unicode or A-label.
-    #[arg(long, requires = "kind")]
-    pub tld: Option<String>,
-    /// Only this WHMCS client id.
-    #[arg(long, requires = "kind")]
-    pub client: Option<String>,
-    /// Only cases whose money at stake is in this currency (EUR, USD, …).
-    #[arg(long, requires = "kind")]
-    pub currency: Option<String>,
-    /// Only cases with at least this much at stake.
-    #[arg(long, value_name = "AMOUNT", requires = "kind")]
-    pub min_at_stake: Option<String>,
-    /// Only domains whose name contains this.
-    #[arg(long, requires = "kind")]
-    pub search: Option<String>,
+    #[command(flatten)]
+    pub filters: crate::cli_filters::CaseFilters,
     /// Write the plan's writes (one row each) to this CSV file.
     #[arg(long, value_name = "FILE", requires = "kind")]
     pub csv: Option<PathBuf>,
@@ -57,38 +41,8 @@ pub struct BulkArgs {
     pub yes: bool,
 }
 
-impl BulkArgs {
-    /// The case query of the filters, checked like the dashboard's list filters.
-    fn query(&self) -> anyhow::Result<CaseQuery> {
-        let mut pairs: Vec<(&str, String)> = vec![("kind", self.kind.join(","))];
-        let optional = [
-            ("account", &self.account),
-            ("tld", &self.tld),
-            ("client", &self.client),
-            ("currency", &self.currency),
-            ("min_at_stake", &self.min_at_stake),
-            ("q", &self.search),
-        ];
-        pairs.extend(
-            optional
-                .into_iter()
-                .filter_map(|(k, v)| v.as_ref().map(|v| (k, v.clone()))),
-        );
-        domwatch_web::query_from_pairs(&pairs).map_err(|e| anyhow::anyhow!(flag_names(&e)))
-    }
-}
-
-/// The list filters' error in the CLI's words (`--min-at-stake` for `min_at_stake`).
-fn flag_names(message: &str) -> String {
-    let message = message.replace("query parameter `q`", "--search");
-    let message = message.replace("query parameter `", "--");
-    message
-        .replacen('`', "", 1)
-        .replace("min_at_stake", "min-at-stake")
-}
-
 pub async fn run(args: FixArgs) -> anyhow::Result<ExitCode> {
-    let query = args.bulk.query()?;
+    let query = args.bulk.filters.query(&args.bulk.kind, &[])?;
     if !(args.bulk.rate >= 0.0 && args.bulk.rate.is_finite()) {
         anyhow::bail!("--rate must be 0 (no limit) or a number of writes per second such as 5");
     }

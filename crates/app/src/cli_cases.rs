@@ -3,12 +3,11 @@
 
 use crate::cli_common::{actor, runtime, Common};
 use crate::table::{Align, Table};
-use anyhow::Context;
 use clap::Args;
 use domwatch_core::detect::CaseKind;
 use domwatch_core::text::escape;
 use domwatch_engine::{Completeness, CycleReport, Mode, Progress, StepOutcome};
-use domwatch_store::{CaseFilter, CaseState};
+use domwatch_store::{CaseQuery, CaseRecord, Store, MAX_PER_PAGE};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::process::ExitCode;
 
@@ -35,9 +34,17 @@ pub struct CasesArgs {
     /// Include resolved cases.
     #[arg(long)]
     pub all: bool,
-    /// Only this kind (e.g. turned_premium).
-    #[arg(long)]
-    pub kind: Option<String>,
+    /// Only this kind (e.g. turned_premium; repeatable, or comma-separated).
+    #[arg(long, value_name = "KIND")]
+    pub kind: Vec<String>,
+    #[command(flatten)]
+    pub filters: crate::cli_filters::CaseFilters,
+    /// Order: kind (default), at_stake (most money first), oldest, newest or domain.
+    #[arg(long, value_name = "ORDER")]
+    pub sort: Option<String>,
+    /// Show at most this many cases.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u32>,
     #[arg(long, conflicts_with = "csv")]
     pub json: bool,
     /// Print the cases as CSV (UTF-8, header row; Unicode name and A-label).
@@ -262,30 +269,38 @@ fn with_webhooks(code: ExitCode, webhooks_ok: bool) -> ExitCode {
     }
 }
 
+/// Every case `query` selects in its order, page by page, or the first `limit`.
+async fn matching_cases(
+    store: &Store,
+    mut query: CaseQuery,
+    limit: Option<u32>,
+) -> anyhow::Result<Vec<CaseRecord>> {
+    let wanted = limit.map_or(usize::MAX, |l| l as usize);
+    query.per_page = MAX_PER_PAGE.min(limit.unwrap_or(MAX_PER_PAGE));
+    let mut cases = Vec::new();
+    loop {
+        let page = store.case_page(&query).await?;
+        let more = page.next_page();
+        cases.extend(page.cases);
+        match more {
+            Some(next) if cases.len() < wanted => query.page = next,
+            _ => break,
+        }
+    }
+    cases.truncate(wanted);
+    Ok(cases)
+}
+
 pub async fn cases(args: CasesArgs) -> anyhow::Result<()> {
+    let state = if args.all { "all" } else { "open" };
+    let mut extra = vec![("state", state.to_string())];
+    extra.extend(args.sort.clone().map(|s| ("sort", s)));
+    let query = args.filters.query(&args.kind, &extra)?;
+    if args.limit == Some(0) {
+        anyhow::bail!("--limit must be at least 1 (leave it out to list every case)");
+    }
     let rt = runtime(&args.common).await?;
-    let kind = match &args.kind {
-        Some(k) => Some(CaseKind::parse(k).with_context(|| {
-            format!(
-                "unknown case kind `{k}`; kinds: {}",
-                CaseKind::ALL
-                    .iter()
-                    .map(|k| k.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        })?),
-        None => None,
-    };
-    let filter = CaseFilter {
-        state: if args.all {
-            None
-        } else {
-            Some(CaseState::Open)
-        },
-        kind,
-    };
-    let cases = rt.engine.store.cases(filter).await?;
+    let cases = matching_cases(&rt.engine.store, query, args.limit).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&cases)?);
         return Ok(());
@@ -295,7 +310,11 @@ pub async fn cases(args: CasesArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     if cases.is_empty() {
-        println!("No open cases. Run `domwatch check` to look for problems.");
+        if args.kind.is_empty() && !args.filters.any() {
+            println!("No open cases. Run `domwatch check` to look for problems.");
+        } else {
+            println!("No case matches these filters.");
+        }
         return Ok(());
     }
     let mut table = Table::new(&[
@@ -399,6 +418,12 @@ pub async fn fix(args: FixArgs) -> anyhow::Result<ExitCode> {
     let Some(case) = args.case else {
         return crate::cli_bulk_fix::run(args).await;
     };
+    if args.bulk.filters.any() {
+        anyhow::bail!(
+            "--account, --tld, --client, --currency, --min-at-stake and --search select cases \
+             for `domwatch fix --kind K`; with case {case} leave them out"
+        );
+    }
     let rt = runtime(&args.common).await?;
     let mode = if args.dry_run {
         Mode::DryRun

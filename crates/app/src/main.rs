@@ -8,6 +8,7 @@ mod cli_bulk_fix;
 mod cli_cases;
 mod cli_check_domains;
 mod cli_common;
+mod cli_filters;
 mod cli_forecast;
 mod cli_prices;
 mod cli_registrar;

@@ -1,5 +1,5 @@
-//! `domwatch forecast` and `domwatch cases --csv` through the real binary on the embedded
-//! default (no configuration).
+//! `domwatch forecast` and `domwatch cases` (CSV, JSON, filters) through the real binary on
+//! the embedded default (no configuration).
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -78,5 +78,46 @@ fn forecast_before_and_after_the_first_check_and_cases_as_csv() {
     assert!(
         cases.lines().any(|l| l.contains(",xn--")),
         "no A-label in {cases}"
+    );
+    cases_with_filters(dir);
+}
+
+fn json_cases(dir: &Path, args: &[&str]) -> Vec<serde_json::Value> {
+    let out = domwatch(dir, &[&["cases", "--json"], args].concat());
+    assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `domwatch cases` takes the dashboard's filters, a sort and a limit.
+fn cases_with_filters(dir: &Path) {
+    let all = json_cases(dir, &[]);
+    assert!(all.len() > 3, "{}", all.len());
+    let kind = all[0]["kind"].as_str().unwrap().to_string();
+    let of_kind = json_cases(dir, &["--kind", &kind]);
+    let expected = all.iter().filter(|c| c["kind"] == kind.as_str()).count();
+    assert_eq!(of_kind.len(), expected);
+    assert!(of_kind.iter().all(|c| c["kind"] == kind.as_str()));
+    let top = json_cases(dir, &["--sort", "at_stake", "--limit", "3"]);
+    assert_eq!(top.len(), 3);
+    let name = all[1]["domain"].as_str().unwrap().to_string();
+    let found = json_cases(dir, &["--search", &name]);
+    assert!(found.iter().any(|c| c["domain"] == name.as_str()), "{name}");
+    assert!(found.len() < all.len());
+
+    let none = domwatch(dir, &["cases", "--search", "no-such-domain-anywhere"]);
+    assert!(text(&none.stdout).contains("No case matches these filters"));
+    let bad = domwatch(dir, &["cases", "--min-at-stake", "lots"]);
+    assert!(!bad.status.success());
+    assert!(
+        text(&bad.stderr).contains("--min-at-stake"),
+        "{}",
+        text(&bad.stderr)
+    );
+    let bad = domwatch(dir, &["fix", "1", "--tld", "de"]);
+    assert!(!bad.status.success());
+    assert!(
+        text(&bad.stderr).contains("leave them out"),
+        "{}",
+        text(&bad.stderr)
     );
 }
