@@ -40,7 +40,6 @@ pub use webhooks::{
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use domwatch_core::detect::CaseKind;
-use domwatch_core::plan::Action;
 use domwatch_core::{Currency, Money};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
@@ -470,37 +469,6 @@ impl Store {
 
     // ---- actions ----------------------------------------------------------------------
 
-    /// Records an action as planned (no-op when the key exists) and returns its status.
-    /// Planning claims nothing: a write first takes [`Store::claim_action`].
-    pub async fn plan_action(
-        &self,
-        case_id: Option<i64>,
-        action: &Action,
-        at: DateTime<Utc>,
-    ) -> Result<ActionStatus> {
-        let key = action.idempotency_key();
-        let json = serde_json::to_string(action).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let target = serde_json::to_value(action.target())
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        sqlx::query(
-            "INSERT INTO actions (case_id, idempotency_key, target, action, status, created_at) VALUES ($1, $2, $3, $4, 'planned', $5)
-             ON CONFLICT (idempotency_key) DO NOTHING",
-        )
-        .bind(case_id)
-        .bind(&key)
-        .bind(target)
-        .bind(json)
-        .bind(ts(at))
-        .execute(&self.pool)
-        .await
-        .map_err(q("planning an action"))?;
-        self.action_status(&key)
-            .await
-            .map(|s| s.unwrap_or(ActionStatus::Planned))
-    }
-
     pub async fn action_status(&self, key: &str) -> Result<Option<ActionStatus>> {
         let row = sqlx::query("SELECT status FROM actions WHERE idempotency_key = $1")
             .bind(key)
@@ -509,21 +477,6 @@ impl Store {
             .map_err(q("reading an action"))?;
         row.map(|r| get::<String>(&r, "status").and_then(|s| ActionStatus::parse(&s)))
             .transpose()
-    }
-
-    pub async fn finish_action(
-        &self,
-        key: &str,
-        ok: bool,
-        result: &str,
-        at: DateTime<Utc>,
-    ) -> Result<()> {
-        let mut conn = self
-            .pool
-            .acquire()
-            .await
-            .map_err(q("connecting to record an action result"))?;
-        update_action_result(&mut conn, key, ok, result, at).await
     }
 
     pub async fn actions_of_case(&self, case_id: i64) -> Result<Vec<ActionRecord>> {
@@ -535,35 +488,6 @@ impl Store {
         .await
         .map_err(q("listing actions"))?;
         rows.iter().map(ActionRecord::from_row).collect()
-    }
-
-    /// Actions planned and not claimed: nothing was written for them yet (planned with
-    /// [`Store::plan_action`], or released after recovery found their write not in
-    /// effect). A write in flight is `running`: see [`Store::running_actions`].
-    pub async fn unfinished_actions(&self) -> Result<Vec<ActionRecord>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {ACTION_COLUMNS} FROM actions WHERE status = 'planned' ORDER BY id"
-        ))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(q("listing unfinished actions"))?;
-        rows.iter().map(ActionRecord::from_row).collect()
-    }
-
-    /// Audits the write of a planned action and finishes the action, in one transaction:
-    /// a crash leaves either both or neither, so a rerun never audits a write twice.
-    pub async fn audit_and_finish_action(&self, entry: &AuditEntry, key: &str) -> Result<i64> {
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(q("starting a transaction"))?;
-        let id = insert_audit(&mut tx, entry).await?;
-        update_action_result(&mut tx, key, entry.ok, &entry.result, entry.at).await?;
-        tx.commit()
-            .await
-            .map_err(q("committing an audited action"))?;
-        Ok(id)
     }
 
     // ---- audit log --------------------------------------------------------------------
@@ -644,27 +568,6 @@ pub fn redact_url(url: &str) -> String {
         }
         _ => url.to_string(),
     }
-}
-
-/// Records an action's outcome, inside the caller's connection or transaction.
-async fn update_action_result(
-    conn: &mut sqlx::AnyConnection,
-    key: &str,
-    ok: bool,
-    result: &str,
-    at: DateTime<Utc>,
-) -> Result<()> {
-    sqlx::query(
-        "UPDATE actions SET status = $1, result = $2, applied_at = $3, lease_until = NULL WHERE idempotency_key = $4",
-    )
-    .bind(if ok { "applied" } else { "failed" })
-    .bind(result)
-    .bind(ts(at))
-    .bind(key)
-    .execute(conn)
-    .await
-    .map_err(q("recording an action result"))?;
-    Ok(())
 }
 
 /// One audit line, inside the caller's connection or transaction.

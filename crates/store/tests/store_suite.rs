@@ -46,7 +46,6 @@ on_both_backends!(
     outage_does_not_resolve_cases,
     notices_are_claimed_once_per_opening,
     digest_covers_each_opening_once,
-    actions_are_idempotent,
     audit_log_pages_newest_first,
     absences_count_consecutive_strikes,
     runs_record_outcome,
@@ -426,94 +425,6 @@ async fn notices_are_claimed_once_per_opening(store: &Store) {
         .unwrap()
         .iter()
         .any(|e| e.event == "notified"));
-}
-
-async fn actions_are_idempotent(store: &Store) {
-    let run = store.begin_run(t0(), false).await.unwrap();
-    let out = store
-        .sync_findings(
-            run,
-            t0(),
-            &[finding(CaseKind::RenewalUnderpriced, "p.com", dec!(3))],
-            &scope(&["p.com"]),
-        )
-        .await
-        .unwrap();
-    let case_id = out.opened[0].id;
-    let action = Action::SetRecurringAmount {
-        domain_id: 42,
-        amount: Money::new(dec!(14.99), Currency::EUR),
-    };
-    assert_eq!(
-        store
-            .plan_action(Some(case_id), &action, t0())
-            .await
-            .unwrap(),
-        ActionStatus::Planned
-    );
-    assert_eq!(
-        store
-            .plan_action(Some(case_id), &action, t0())
-            .await
-            .unwrap(),
-        ActionStatus::Planned
-    );
-    store
-        .finish_action(&action.idempotency_key(), true, "ok", t0())
-        .await
-        .unwrap();
-    assert_eq!(
-        store
-            .plan_action(Some(case_id), &action, t0())
-            .await
-            .unwrap(),
-        ActionStatus::Applied
-    );
-    let actions = store.actions_of_case(case_id).await.unwrap();
-    assert_eq!(actions.len(), 1);
-    assert_eq!(actions[0].action, action);
-    assert_eq!(actions[0].case_id, Some(case_id));
-    assert!(actions[0].applied_at.is_some());
-
-    // A planned action stays unfinished until it is audited and finished, together.
-    let other = Action::SetNextDueDate {
-        domain_id: 42,
-        date: chrono::NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(),
-    };
-    store
-        .plan_action(Some(case_id), &other, t0())
-        .await
-        .unwrap();
-    let unfinished = store.unfinished_actions().await.unwrap();
-    assert_eq!(unfinished.len(), 1);
-    assert_eq!(unfinished[0].action, other);
-    assert_eq!(unfinished[0].case_id, Some(case_id));
-    store
-        .audit_and_finish_action(
-            &AuditEntry {
-                at: t0(),
-                actor: "cli:test".into(),
-                system: "billing".into(),
-                operation: "UpdateClientDomain".into(),
-                object: "p.com".into(),
-                request: serde_json::to_value(&other).unwrap(),
-                ok: true,
-                result: "next due date 2027-01-01".into(),
-                case_id: Some(case_id),
-                run_id: None,
-            },
-            &other.idempotency_key(),
-        )
-        .await
-        .unwrap();
-    assert!(store.unfinished_actions().await.unwrap().is_empty());
-    assert_eq!(
-        store.action_status(&other.idempotency_key()).await.unwrap(),
-        Some(ActionStatus::Applied)
-    );
-    let audit = store.audit_log(10, None).await.unwrap();
-    assert_eq!(audit.len(), 1);
-    assert_eq!(audit[0].entry.result, "next due date 2027-01-01");
 }
 
 async fn audit_log_pages_newest_first(store: &Store) {
