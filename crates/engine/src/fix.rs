@@ -1,7 +1,7 @@
 //! Fix now: plan (core) -> claim the case (one fix at a time) -> claim each action (at most
 //! once, also under concurrency and after a crash) -> write -> audit every write.
 
-use crate::claim::{gone_from_this_process, Owner};
+use crate::claim::{owner_is_gone, Owner};
 use crate::recover::{expired_now, Found};
 use crate::{Engine, EngineError, FixReport, Mode, StepOutcome, StepReport};
 use domwatch_core::plan::{plan, Action, PlanOption, Target};
@@ -65,7 +65,7 @@ impl Engine {
         match self.store.claim_case_fix(case_id, &lease).await? {
             CaseClaim::Claimed => Ok(()),
             CaseClaim::Held { owner: holder, .. } => {
-                if gone_from_this_process(&holder)
+                if owner_is_gone(&holder)
                     && self
                         .store
                         .take_over_case_fix(case_id, &holder, &lease)
@@ -202,7 +202,7 @@ impl Engine {
             ActionClaim::ClaimedForRecovery => true,
             ActionClaim::AlreadyApplied => return Ok(StepOutcome::AlreadyApplied),
             ActionClaim::InProgress { owner: holder, .. } => {
-                if !(gone_from_this_process(&holder)
+                if !(owner_is_gone(&holder)
                     && self.store.take_over_action(&key, &holder, &lease).await?)
                 {
                     return Err(EngineError::InProgress(case.id, holder));

@@ -5,7 +5,7 @@
 //! connection and audited. Without database access it is a by-hand step with the exact
 //! values to type.
 
-use crate::claim::{gone_from_this_process, Owner};
+use crate::claim::{owner_is_gone, Owner};
 use crate::recover::Found;
 use crate::write::Written;
 use crate::{Engine, EngineError, FixReport, Mode, StepOutcome, StepReport};
@@ -78,7 +78,7 @@ impl Engine {
         match self.store.claim_price_case_fix(case_id, &lease).await? {
             CaseClaim::Claimed => Ok(()),
             CaseClaim::Held { owner: holder, .. } => {
-                if gone_from_this_process(&holder)
+                if owner_is_gone(&holder)
                     && self
                         .store
                         .take_over_price_case_fix(case_id, &holder, &lease)

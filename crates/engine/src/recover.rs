@@ -5,7 +5,7 @@
 //! - not in effect: released (back to planned), so its case retries it;
 //! - could not look (the system is down): left running for the next cycle.
 
-use crate::claim::{gone_from_this_process, Owner};
+use crate::claim::{owner_is_gone, Owner};
 use crate::lifecycle::{cancellation_in_place, RECOVERY_ACTOR};
 use crate::{Engine, EngineError};
 use domwatch_core::lifecycle::ContactRole;
@@ -25,8 +25,8 @@ pub(crate) enum Found {
 }
 
 impl Engine {
-    /// Looks at every running action whose owner is gone (lease ran out, or its request in
-    /// this process was dropped) and settles it by what the outside system shows. Every
+    /// Looks at every running action whose owner is gone (lease ran out, its request in this
+    /// process was dropped, or its process no longer runs on this machine) and settles it by what the outside system shows. Every
     /// cycle starts its automatic fixes with it.
     pub async fn recover_unfinished_actions(&self) -> Result<(), EngineError> {
         let owner = Owner::new(RECOVERY_ACTOR);
@@ -34,7 +34,7 @@ impl Engine {
         for record in self.store.running_actions().await? {
             let holder = record.owner.clone().unwrap_or_default();
             let expired = record.lease_until.is_none_or(|until| until < now);
-            if !expired && !gone_from_this_process(&holder) {
+            if !expired && !owner_is_gone(&holder) {
                 continue; // its owner is still at work
             }
             let key = &record.idempotency_key;
