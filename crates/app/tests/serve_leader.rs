@@ -3,17 +3,16 @@
 //! runs cycles; the leader is killed with SIGKILL, another takes over within two leases
 //! (the figure is printed), no two cycles overlap in time and no notice is raised twice.
 //!
-//! PostgreSQL: `DOMWATCH_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`);
-//! without it the test prints SKIPPED, and fails on CI (`CI=true`) or with
-//! `DOMWATCH_REQUIRE_POSTGRES=1`.
+//! PostgreSQL: a throw-away database from `domwatch_testkit::TestDatabase` (SKIPPED without
+//! a server, a failure on CI).
 
 use chrono::{DateTime, Utc};
 use domwatch_sandbox::portfolio::{Portfolio, DEFAULT_DRIFT_PER_MILLE};
 use domwatch_store::{RunRecord, Store};
 use domwatch_testkit::{
     free_port, wait_for_port, Fault, FaultProxy, Running, SandboxPortfolio, SandboxProcesses,
+    TestDatabase,
 };
-use sqlx::Connection;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -128,33 +127,6 @@ lease_seconds = {LEASE_SECONDS}
     }
 }
 
-/// A fresh database on the test server, or `None` (with SKIPPED printed) without one.
-async fn postgres_database(count: usize) -> Option<(String, String)> {
-    let admin = std::env::var("DOMWATCH_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let mut conn = match sqlx::PgConnection::connect(&admin).await {
-        Ok(c) => c,
-        Err(e) => {
-            let required = std::env::var("DOMWATCH_REQUIRE_POSTGRES").as_deref() == Ok("1")
-                || std::env::var("CI").as_deref() == Ok("true");
-            assert!(!required, "PostgreSQL required but not reachable: {e}");
-            eprintln!("SKIPPED serve_leader test ({count}): PostgreSQL not reachable ({e})");
-            return None;
-        }
-    };
-    let db = format!("domwatch_serve_leader_{}_{count}", std::process::id());
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    sqlx::query(&format!("CREATE DATABASE {db}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-    Some((admin.clone(), format!("{base}/{db}")))
-}
-
 /// Waits until exactly one instance says it leads (sampled until `limit`); its index.
 async fn the_leader(instances: &[Instance], http: &reqwest::Client, limit: Duration) -> usize {
     let began = Instant::now();
@@ -245,9 +217,10 @@ async fn three_instances_one_leader_and_takeover_after_kill() {
 }
 
 async fn one_leader_and_takeover_after_kill(count: usize) {
-    let Some((admin, database_url)) = postgres_database(count).await else {
+    let Some(database) = TestDatabase::postgres(&format!("serve_leader_{count}")).await else {
         return;
     };
+    let database_url = database.url.clone();
     let dir = tempfile::tempdir().unwrap();
     let whmcs_db = dir.path().join("whmcs.db");
     let sandboxes = SandboxProcesses::start(
@@ -381,7 +354,7 @@ async fn one_leader_and_takeover_after_kill(count: usize) {
 
     store.close().await;
     drop(sandboxes);
-    drop_database(&admin, &database_url).await;
+    database.drop_database().await;
 }
 
 /// The leader's database connection hangs (a network partition: the TCP proxy between it
@@ -392,9 +365,10 @@ async fn one_leader_and_takeover_after_kill(count: usize) {
 /// overlap and no notice is raised twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leader_that_loses_its_database_steps_down() {
-    let Some((admin, database_url)) = postgres_database(9).await else {
+    let Some(database) = TestDatabase::postgres("serve_leader_db_lost").await else {
         return;
     };
+    let database_url = database.url.clone();
     let upstream = postgres_addr(&database_url);
     let proxy = FaultProxy::tcp(upstream).await.unwrap();
     let proxied_url = database_url.replacen(&upstream.to_string(), &proxy.addr().to_string(), 1);
@@ -508,7 +482,7 @@ async fn leader_that_loses_its_database_steps_down() {
 
     store.close().await;
     drop(sandboxes);
-    drop_database(&admin, &database_url).await;
+    database.drop_database().await;
 }
 
 /// host:port of a `postgres://` URL (the test server's default port when it names none).
@@ -519,13 +493,4 @@ fn postgres_addr(url: &str) -> std::net::SocketAddr {
     format!("{host}:{port}")
         .parse()
         .unwrap_or_else(|e| panic!("{host}:{port} is not an IP address and port: {e}"))
-}
-
-async fn drop_database(admin: &str, database_url: &str) {
-    let mut conn = sqlx::PgConnection::connect(admin).await.unwrap();
-    let db = database_url.rsplit_once('/').unwrap().1;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
 }

@@ -12,38 +12,14 @@ use domwatch_sandbox::whmcs::schema::{rate_of_currency_id, ID_PROTECTION_PRICE};
 use domwatch_store::{CaseFilter, CaseState};
 use rust_decimal_macros::dec;
 use sqlx::{Connection, Row};
-use support::{apply_cycle, world_with_options, WorldOptions};
-
-async fn mariadb() -> Option<String> {
-    let base = std::env::var("DOMWATCH_TEST_MYSQL_URL")
-        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into());
-    let mut conn = match sqlx::MySqlConnection::connect(&format!("{base}/mysql")).await {
-        Ok(c) => c,
-        Err(e) => {
-            if std::env::var("CI").as_deref() == Ok("true")
-                || std::env::var("DOMWATCH_REQUIRE_MARIADB").as_deref() == Ok("1")
-            {
-                panic!("MariaDB required but not reachable at {base}: {e}");
-            }
-            eprintln!("SKIPPED TLD price fix on MariaDB: not reachable at {base} ({e})");
-            return None;
-        }
-    };
-    let db = format!("domwatch_tldprice_{}", std::process::id());
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {db}"),
-        format!("CREATE DATABASE {db} CHARACTER SET utf8mb4"),
-    ] {
-        sqlx::query(&sql).execute(&mut conn).await.unwrap();
-    }
-    Some(format!("{base}/{db}"))
-}
+use support::{apply_cycle, world_with_options, TestDatabase, WorldOptions};
 
 #[tokio::test]
 async fn fix_now_writes_the_rounded_prices_once_and_the_next_check_resolves() {
-    let Some(url) = mariadb().await else {
+    let Some(database) = TestDatabase::mariadb("tld_prices_mariadb").await else {
         return;
     };
+    let url = database.url.clone();
     let mut policy = DetectionPolicy::default();
     policy.tld_prices.enabled = true;
     let mut options = WorldOptions::new(policy);
@@ -203,4 +179,5 @@ async fn fix_now_writes_the_rounded_prices_once_and_the_next_check_resolves() {
         .map(|c| c.key)
         .collect();
     assert_eq!(still, site_before);
+    database.drop_database().await;
 }

@@ -5,6 +5,7 @@
 //! binary's sandboxes as child processes (the cycle benchmark, CLI tests).
 
 pub mod calls;
+pub mod databases;
 pub mod parts;
 pub mod process;
 pub mod proxy;
@@ -12,6 +13,7 @@ pub mod smtp;
 mod world;
 
 pub use calls::{is_write, Calls};
+pub use databases::{Server, TestDatabase, TestStore};
 pub use parts::{
     apply_cycle, assert_every_account_read, assert_no_notice_errors, fix_once, fixed_clock,
     rrp_config, sqlite_store,

@@ -22,8 +22,8 @@ use domwatch_sandbox::smartnic::{SmartnicSandbox, SmartnicSandboxConfig};
 use domwatch_sandbox::whmcs::{WhmcsSandbox, WhmcsSandboxConfig};
 use domwatch_smartnic::{SmartnicClient, SmartnicConfig};
 use domwatch_store::{CaseFilter, CaseState, Store};
+use domwatch_testkit::TestStore;
 use domwatch_whmcs::{BillingPort, WhmcsClient, WhmcsConfig};
-use sqlx::Connection;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -278,29 +278,9 @@ async fn sqlite_twenty_parallel_fixes_write_one_transfer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_twenty_parallel_fixes_write_one_transfer() {
-    let admin = std::env::var("DOMWATCH_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let mut conn = match sqlx::PgConnection::connect(&admin).await {
-        Ok(c) => c,
-        Err(e) => {
-            let required = std::env::var("DOMWATCH_REQUIRE_POSTGRES").as_deref() == Ok("1")
-                || std::env::var("CI").as_deref() == Ok("true");
-            assert!(!required, "PostgreSQL required but not reachable: {e}");
-            eprintln!("SKIPPED postgres_twenty_parallel_fixes_write_one_transfer: PostgreSQL not reachable ({e})");
-            return;
-        }
+    let Some(db) = TestStore::postgres("postgres_twenty_parallel_fixes").await else {
+        return;
     };
-    let db = format!("domwatch_fix_concurrency_{}", std::process::id());
-    sqlx::query(&format!("CREATE DATABASE {db}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-    let store = Store::connect(&format!("{base}/{db}")).await.unwrap();
-    twenty_parallel_fixes_write_one_transfer(store.clone()).await;
-    store.close().await;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    twenty_parallel_fixes_write_one_transfer(db.store.clone()).await;
+    db.cleanup().await;
 }

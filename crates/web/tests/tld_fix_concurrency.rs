@@ -11,38 +11,12 @@ mod common;
 use common::http::{serve, session};
 use domwatch_core::detect::DetectionPolicy;
 use domwatch_sandbox::registrar::RegistrarEvent;
-use domwatch_testkit::{apply_cycle, world_with_options, WorldOptions};
+use domwatch_testkit::{apply_cycle, world_with_options, TestDatabase, WorldOptions};
 use rust_decimal_macros::dec;
 use sqlx::{Connection, Row};
 use std::sync::Arc;
 
 const REQUESTS: usize = 20;
-
-async fn mariadb() -> Option<String> {
-    let base = std::env::var("DOMWATCH_TEST_MYSQL_URL")
-        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into());
-    let mut conn = match sqlx::MySqlConnection::connect(&format!("{base}/mysql")).await {
-        Ok(c) => c,
-        Err(e) => {
-            let required = std::env::var("CI").as_deref() == Ok("true")
-                || std::env::var("DOMWATCH_REQUIRE_MARIADB").as_deref() == Ok("1");
-            assert!(
-                !required,
-                "MariaDB required but not reachable at {base}: {e}"
-            );
-            eprintln!("SKIPPED TLD price fix concurrency: MariaDB not reachable at {base} ({e})");
-            return None;
-        }
-    };
-    let db = format!("domwatch_tldfix_{}", std::process::id());
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {db}"),
-        format!("CREATE DATABASE {db} CHARACTER SET utf8mb4"),
-    ] {
-        sqlx::query(&sql).execute(&mut conn).await.unwrap();
-    }
-    Some(format!("{base}/{db}"))
-}
 
 /// The outcome name of the fix's one step (`applied`, `already_applied`, ...).
 fn outcome(body: &serde_json::Value) -> &str {
@@ -53,9 +27,10 @@ fn outcome(body: &serde_json::Value) -> &str {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_parallel_tld_price_fixes_write_once() {
-    let Some(url) = mariadb().await else {
+    let Some(database) = TestDatabase::mariadb("tld_fix_concurrency").await else {
         return;
     };
+    let url = database.url.clone();
     let mut policy = DetectionPolicy::default();
     policy.tld_prices.enabled = true;
     let mut options = WorldOptions::new(policy);
@@ -138,4 +113,7 @@ async fn twenty_parallel_tld_price_fixes_write_once() {
     .await
     .unwrap();
     assert_eq!(row.get::<String, _>("y1"), "25.99");
+    conn.close().await.unwrap();
+    drop(w);
+    database.drop_database().await;
 }

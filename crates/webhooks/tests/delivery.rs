@@ -18,7 +18,6 @@ use domwatch_core::{Currency, DomainName, Money};
 use domwatch_store::{AuditEntry, Lease, Store};
 use domwatch_webhooks::{sign, Dispatcher, Endpoint};
 use rust_decimal_macros::dec;
-use sqlx::Connection;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
@@ -424,63 +423,7 @@ async fn racing_senders_send_each_once(store: &Store) {
 
 // ---- both backends -------------------------------------------------------------------
 
-/// A fresh store: a SQLite file, or a new PostgreSQL database (`None`: skipped).
-struct TestDb {
-    store: Store,
-    _dir: Option<tempfile::TempDir>,
-    pg: Option<(sqlx::PgConnection, String)>,
-}
-
-impl TestDb {
-    async fn sqlite() -> TestDb {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("domwatch.db").display());
-        let store = Store::connect(&url).await.unwrap();
-        TestDb {
-            store,
-            _dir: Some(dir),
-            pg: None,
-        }
-    }
-
-    async fn postgres(test: &str) -> Option<TestDb> {
-        let admin = std::env::var("DOMWATCH_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let mut conn = match sqlx::PgConnection::connect(&admin).await {
-            Ok(c) => c,
-            Err(e) => {
-                let required = std::env::var("DOMWATCH_REQUIRE_POSTGRES").as_deref() == Ok("1")
-                    || std::env::var("CI").is_ok_and(|v| !v.is_empty());
-                assert!(!required, "PostgreSQL required but not reachable: {e}");
-                eprintln!("SKIPPED {test} on PostgreSQL: not reachable ({e})");
-                return None;
-            }
-        };
-        let db = format!("domwatch_webhooks_{}_{test}", std::process::id());
-        sqlx::query(&format!("CREATE DATABASE {db}"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-        let store = Store::connect(&format!("{base}/{db}")).await.unwrap();
-        assert_eq!(store.backend(), domwatch_store::Backend::Postgres);
-        Some(TestDb {
-            store,
-            _dir: None,
-            pg: Some((conn, db)),
-        })
-    }
-
-    async fn cleanup(self) {
-        self.store.close().await;
-        if let Some((mut conn, db)) = self.pg {
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-        }
-    }
-}
+use domwatch_testkit::TestStore;
 
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
@@ -488,7 +431,7 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test]
                 async fn $name() {
-                    let db = super::TestDb::sqlite().await;
+                    let db = super::TestStore::sqlite().await;
                     super::$name(&db.store).await;
                     db.cleanup().await;
                 }
@@ -498,7 +441,7 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    if let Some(db) = super::TestDb::postgres(stringify!($name)).await {
+                    if let Some(db) = super::TestStore::postgres(stringify!($name)).await {
                         super::$name(&db.store).await;
                         db.cleanup().await;
                     }
