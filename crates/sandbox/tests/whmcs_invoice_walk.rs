@@ -55,9 +55,16 @@ fn clients_with_several(domains: &[InvoiceFor]) -> Vec<Vec<InvoiceFor>> {
     for d in domains {
         by_client.entry(d.client_id).or_default().push(*d);
     }
-    let several: Vec<Vec<InvoiceFor>> =
-        by_client.into_values().filter(|d| d.len() >= 3).take(2).collect();
-    assert_eq!(several.len(), 2, "the portfolio has clients with 3+ domains");
+    let several: Vec<Vec<InvoiceFor>> = by_client
+        .into_values()
+        .filter(|d| d.len() >= 3)
+        .take(2)
+        .collect();
+    assert_eq!(
+        several.len(),
+        2,
+        "the portfolio has clients with 3+ domains"
+    );
     several
 }
 
@@ -159,14 +166,49 @@ async fn the_walk_answers_like_asking_per_domain_for_fewer_calls() {
         .await
         .unwrap();
     let since = window().since;
-    let old_unpaid = plant(&sandbox, None, &a[0..1], "Unpaid", since - Duration::days(300)).await;
-    let paid_recent = plant(&sandbox, None, &a[1..2], "Paid", today() - Duration::days(5)).await;
+    let old_unpaid = plant(
+        &sandbox,
+        None,
+        &a[0..1],
+        "Unpaid",
+        since - Duration::days(300),
+    )
+    .await;
+    let paid_recent = plant(
+        &sandbox,
+        None,
+        &a[1..2],
+        "Paid",
+        today() - Duration::days(5),
+    )
+    .await;
     // Older than the paid one in the window, so the newer one wins.
-    plant(&sandbox, Some(50_001), &a[1..2], "Unpaid", today() - Duration::days(9)).await;
-    let cancelled = plant(&sandbox, None, &b[0..1], "Cancelled", today() - Duration::days(3)).await;
+    plant(
+        &sandbox,
+        Some(50_001),
+        &a[1..2],
+        "Unpaid",
+        today() - Duration::days(9),
+    )
+    .await;
+    let cancelled = plant(
+        &sandbox,
+        None,
+        &b[0..1],
+        "Cancelled",
+        today() - Duration::days(3),
+    )
+    .await;
     let too_old = plant(&sandbox, None, &a[2..3], "Paid", since - Duration::days(1)).await;
     // One invoice renewing two domains of a client.
-    let both = plant(&sandbox, None, &b[1..3], "Unpaid", today() - Duration::days(1)).await;
+    let both = plant(
+        &sandbox,
+        None,
+        &b[1..3],
+        "Unpaid",
+        today() - Duration::days(1),
+    )
+    .await;
 
     let before = sandbox.api_calls_by_action();
     let per_domain = renewal_invoices_per_domain(&client, &wanted, window())
@@ -177,16 +219,26 @@ async fn the_walk_answers_like_asking_per_domain_for_fewer_calls() {
     let walked = client.renewal_invoices(&wanted, window()).await.unwrap();
     let walk = calls_since(&sandbox, &before);
 
-    assert_eq!(walked, per_domain, "the walk answers like asking per domain");
+    assert_eq!(
+        walked, per_domain,
+        "the walk answers like asking per domain"
+    );
     let id_of = |d: &InvoiceFor| walked.get(&d.domain_id).map(|i| i.id);
     assert_eq!(id_of(&a[0]), Some(old_unpaid), "unpaid counts at any age");
     assert_eq!(id_of(&a[1]), Some(paid_recent), "the newest admitted one");
-    assert_eq!(id_of(&a[2]), None, "paid before the window: #{too_old} is not this term's");
+    assert_eq!(
+        id_of(&a[2]),
+        None,
+        "paid before the window: #{too_old} is not this term's"
+    );
     assert_eq!(id_of(&b[0]), Some(cancelled));
     assert_eq!((id_of(&b[1]), id_of(&b[2])), (Some(both), Some(both)));
     assert!(walked[&a[0].domain_id].client_currency.is_some());
     let statuses: BTreeSet<&str> = walked.values().map(|i| i.status.as_str()).collect();
-    assert!(statuses.contains("Paid") && statuses.contains("Unpaid"), "{statuses:?}");
+    assert!(
+        statuses.contains("Paid") && statuses.contains("Unpaid"),
+        "{statuses:?}"
+    );
 
     assert!(
         total(&walk) * 2 < total(&asked),
@@ -197,7 +249,10 @@ async fn the_walk_answers_like_asking_per_domain_for_fewer_calls() {
 
     // Next cycle: nothing changed, so no invoice is read again; one that changed is.
     let before = sandbox.api_calls_by_action();
-    assert_eq!(client.renewal_invoices(&wanted, window()).await.unwrap(), walked);
+    assert_eq!(
+        client.renewal_invoices(&wanted, window()).await.unwrap(),
+        walked
+    );
     let again = calls_since(&sandbox, &before);
     assert_eq!(again.get("getinvoice"), None, "{again:?}");
     assert!(client.invoice_lines().len() >= walked.len());
@@ -208,11 +263,16 @@ async fn the_walk_answers_like_asking_per_domain_for_fewer_calls() {
     let before = sandbox.api_calls_by_action();
     let third = client.renewal_invoices(&wanted, window()).await.unwrap();
     assert_eq!(calls_since(&sandbox, &before).get("getinvoice"), Some(&1));
-    assert_eq!(third[&b[1].domain_id].status, "Paid", "read again, not from the cache");
+    assert_eq!(
+        third[&b[1].domain_id].status, "Paid",
+        "read again, not from the cache"
+    );
     assert!(!third.contains_key(&a[0].domain_id));
     assert_eq!(
         third,
-        renewal_invoices_per_domain(&client, &wanted, window()).await.unwrap()
+        renewal_invoices_per_domain(&client, &wanted, window())
+            .await
+            .unwrap()
     );
 }
 
@@ -224,8 +284,17 @@ async fn few_domains_are_asked_per_domain() {
     let before = sandbox.api_calls_by_action();
     let found = client.renewal_invoices(&few, window()).await.unwrap();
     let calls = calls_since(&sandbox, &before);
-    assert_eq!(calls.get("getinvoices"), Some(&(few.len() as u64)), "{calls:?}");
-    assert_eq!(found, renewal_invoices_per_domain(&client, &few, window()).await.unwrap());
+    assert_eq!(
+        calls.get("getinvoices"),
+        Some(&(few.len() as u64)),
+        "{calls:?}"
+    );
+    assert_eq!(
+        found,
+        renewal_invoices_per_domain(&client, &few, window())
+            .await
+            .unwrap()
+    );
 }
 
 #[tokio::test]
@@ -233,12 +302,28 @@ async fn a_failed_call_is_an_error_never_a_partial_answer() {
     let sandbox = sandbox().await;
     let client = client_for(&sandbox);
     let wanted = wanted(&sandbox);
-    assert!(!client.renewal_invoices(&wanted, window()).await.unwrap().is_empty());
+    assert!(!client
+        .renewal_invoices(&wanted, window())
+        .await
+        .unwrap()
+        .is_empty());
     let fresh = client_for(&sandbox);
     for (fault, action, expect) in [
-        ("rate_http_500", "GetInvoice", "GetInvoice` answered HTTP 500"),
-        ("rate_http_500", "GetInvoices", "GetInvoices` answered HTTP 500"),
-        ("rate_truncated", "GetInvoices", "GetInvoices` answer was cut off"),
+        (
+            "rate_http_500",
+            "GetInvoice",
+            "GetInvoice` answered HTTP 500",
+        ),
+        (
+            "rate_http_500",
+            "GetInvoices",
+            "GetInvoices` answered HTTP 500",
+        ),
+        (
+            "rate_truncated",
+            "GetInvoices",
+            "GetInvoices` answer was cut off",
+        ),
         ("rate_short_page", "GetInvoices", "GetInvoices"),
     ] {
         event(
@@ -250,8 +335,15 @@ async fn a_failed_call_is_an_error_never_a_partial_answer() {
             .renewal_invoices(&wanted, window())
             .await
             .expect_err(&format!("{fault} on {action}: an error"));
-        assert!(error.to_string().contains(expect), "{fault} {action}: {error}");
+        assert!(
+            error.to_string().contains(expect),
+            "{fault} {action}: {error}"
+        );
     }
     event(&sandbox, r#"{"event":"set_faults"}"#).await;
-    assert!(!fresh.renewal_invoices(&wanted, window()).await.unwrap().is_empty());
+    assert!(!fresh
+        .renewal_invoices(&wanted, window())
+        .await
+        .unwrap()
+        .is_empty());
 }

@@ -428,7 +428,11 @@ pub(crate) struct ParsedPage<T> {
 /// A page must hold the entries its `numreturned` declares. WHMCS 7.8's GetInvoices
 /// reports `totalresults` there (see [`WhmcsClient::fetch_all_pages`]); that value is
 /// left to the walk's check against `totalresults`.
-pub(crate) fn check_page<T>(action: &str, offset: u64, page: &ParsedPage<T>) -> Result<(), WhmcsError> {
+pub(crate) fn check_page<T>(
+    action: &str,
+    offset: u64,
+    page: &ParsedPage<T>,
+) -> Result<(), WhmcsError> {
     let received = page.items.len() as u64;
     match page.returned {
         Some(declared) if declared > received && Some(declared) != page.total => {
