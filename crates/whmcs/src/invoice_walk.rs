@@ -247,6 +247,15 @@ impl WhmcsClient {
             .into_iter()
             .map(Listed::parse)
             .collect::<Result<Vec<_>, _>>()?;
+        if items.windows(2).any(|w| w[0].summary.id <= w[1].summary.id) {
+            return Err(protocol(
+                ACTION,
+                "invoices are not ordered newest first although orderby=id and order=desc \
+                 were asked (WHMCS before 7.7 ignores them); update WHMCS"
+                    .into(),
+                &answer,
+            ));
+        }
         let page = ParsedPage {
             items,
             total: Some(total),

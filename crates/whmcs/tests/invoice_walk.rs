@@ -195,7 +195,7 @@ fn once_at(at: usize, change: impl Fn(&mut Vec<Inv>) + Send + 'static) -> Hook {
     })
 }
 
-fn pay_newest_unpaid(list: &mut Vec<Inv>, count: usize) {
+fn pay_newest_unpaid(list: &mut [Inv], count: usize) {
     let mut unpaid: Vec<&mut Inv> = list.iter_mut().filter(|i| i.status == "Unpaid").collect();
     unpaid.sort_by_key(|i| std::cmp::Reverse(i.id));
     for inv in unpaid.into_iter().take(count) {
