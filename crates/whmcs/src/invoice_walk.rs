@@ -443,3 +443,118 @@ fn newest_per_domain(
     }
     found
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actions::InvoiceItem;
+    use chrono::NaiveDate;
+    use rust_decimal::Decimal;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, d).unwrap()
+    }
+
+    fn invoice(id: u64, client_id: u64, status: &str, date: u32, lines: &[(&str, u64)]) -> Invoice {
+        Invoice {
+            id,
+            client_id,
+            status: status.into(),
+            date: Some(day(date)),
+            due_date: Some(day(date)),
+            date_paid: None,
+            subtotal: Decimal::TEN,
+            total: Decimal::TEN,
+            balance: Decimal::TEN,
+            items: lines
+                .iter()
+                .map(|(kind, rel_id)| InvoiceItem {
+                    id: id * 10 + rel_id,
+                    item_type: kind.to_string(),
+                    rel_id: *rel_id,
+                    description: String::new(),
+                    amount: Decimal::TEN,
+                    taxed: false,
+                })
+                .collect(),
+            client_currency: None,
+        }
+    }
+
+    fn listed(id: u64, date: Option<NaiveDate>) -> Listed {
+        Listed {
+            summary: InvoiceSummary {
+                id,
+                client_id: 1,
+                status: "Paid".into(),
+                date,
+                due_date: date,
+                date_paid: None,
+                total: Decimal::TEN,
+                currency_code: None,
+            },
+            fingerprint: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_newest_admitted_renewal_line_of_the_domains_own_client_wins() {
+        let domains = [
+            InvoiceFor {
+                domain_id: 7,
+                client_id: 1,
+            },
+            InvoiceFor {
+                domain_id: 8,
+                client_id: 1,
+            },
+            InvoiceFor {
+                domain_id: 9,
+                client_id: 2,
+            },
+        ];
+        let window = RenewalWindow { since: day(10) };
+        let found = newest_per_domain(
+            &domains,
+            window,
+            vec![
+                invoice(5, 1, "Unpaid", 1, &[("Domain", 7)]),
+                // Newer, but paid before the window: not this term's.
+                invoice(6, 1, "Paid", 9, &[("Domain", 7)]),
+                invoice(3, 1, "Paid", 12, &[("Domain", 8), ("DomainRegister", 7)]),
+                invoice(4, 1, "Cancelled", 15, &[("Domain", 8)]),
+                // Domain 9 belongs to client 2: a line on client 1's invoice is not its.
+                invoice(11, 1, "Unpaid", 15, &[("Domain", 9)]),
+            ],
+        );
+        let ids: BTreeMap<u64, u64> = found.iter().map(|(d, i)| (*d, i.id)).collect();
+        assert_eq!(ids, BTreeMap::from([(7, 5), (8, 4)]));
+    }
+
+    #[test]
+    fn pages_overlap_and_the_window_estimate_follows_the_dates() {
+        assert_eq!(overlap(2), 1);
+        assert_eq!(overlap(25), 2);
+        assert_eq!(overlap(5000), 50);
+        let window = RenewalWindow { since: day(1) };
+        let before = |e: &[Listed]| e.iter().all(|l| l.summary.date.is_none_or(|d| d < day(1)));
+        // Ten invoices spanning days 21..=30: about three more pages down to day 1.
+        let page = ParsedPage {
+            items: (0..10)
+                .map(|n| listed(100 - n, Some(day(30 - n as u32))))
+                .collect(),
+            total: Some(1000),
+            returned: None,
+        };
+        assert_eq!(window_pages(&page, window, before), 4);
+        assert_eq!(remaining_pages(&page, Some(4)), 4);
+        // 990 more entries, 9 new ones per page.
+        assert_eq!(remaining_pages(&page, None), 110);
+        let old = ParsedPage {
+            items: vec![listed(3, None), listed(2, None)],
+            total: Some(500),
+            returned: None,
+        };
+        assert_eq!(window_pages(&old, window, before), 0);
+    }
+}
