@@ -188,9 +188,9 @@ impl WhmcsClient {
                 .all(|l| l.summary.date.is_none_or(|d| d < window.since))
         };
         let recent_pages = window_pages(&recent_first, window, before_window);
-        let estimate = remaining_pages(&unpaid_first, None)
-            + remaining_pages(&recent_first, Some(recent_pages))
-            + 2;
+        let unpaid_more = remaining_pages(&unpaid_first, None);
+        let recent_more = remaining_pages(&recent_first, Some(recent_pages));
+        let estimate = unpaid_more + recent_more + 2;
         if estimate >= domains.len() {
             tracing::debug!(
                 pages = estimate,
@@ -201,12 +201,13 @@ impl WhmcsClient {
         }
         let mut cost = Cost::default();
         let mut listed = BTreeMap::new();
-        for (filter, first, stop) in [
-            (&unpaid_filter[..], unpaid_first, None),
-            (&[][..], recent_first, Some(&before_window)),
+        for (filter, first, more, stop) in [
+            (&unpaid_filter[..], unpaid_first, unpaid_more, None),
+            (&[][..], recent_first, recent_more, Some(&before_window)),
         ] {
             let stop = |e: &[Listed]| stop.is_some_and(|s| s(e));
-            for entry in self.walk_desc(filter, first, stop, &mut cost).await? {
+            let walked = self.walk_desc(filter, (first, more), stop, &mut cost);
+            for entry in walked.await? {
                 listed.insert(entry.summary.id, entry);
             }
         }
@@ -265,13 +266,13 @@ impl WhmcsClient {
         Ok(page)
     }
 
-    /// Every page of a newest-first list from `first` on, until the list ends or `stop`
-    /// holds for a whole page. Pages overlap; a seam that does not hold is
+    /// Every page of a newest-first list from `first` on (`expected` more pages), until
+    /// the list ends or `stop` holds for a whole page. Pages overlap; a seam that does not hold is
     /// [`WalkError::Changed`] (see the module docs).
     async fn walk_desc(
         &self,
         filter: &[(String, String)],
-        first: ParsedPage<Listed>,
+        (first, expected): (ParsedPage<Listed>, usize),
         stop: impl Fn(&[Listed]) -> bool,
         cost: &mut Cost,
     ) -> Result<Vec<Listed>, WalkError> {
@@ -293,7 +294,8 @@ impl WhmcsClient {
         let mut seam = first.items.last().map(|l| l.summary.id).unwrap_or(0);
         let mut all = first.items;
         let mut offset = advance;
-        let batch = self.config().list_concurrency.max(1) as u64;
+        // No more pages in flight than the walk is expected to need.
+        let batch = self.config().list_concurrency.min(expected).max(1) as u64;
         loop {
             let offsets: Vec<u64> = (0..batch).map(|i| offset + i * advance).collect();
             let pages: Vec<_> = futures::stream::iter(offsets.iter().copied())
