@@ -244,11 +244,6 @@ async fn dry_run_writes_nothing() {
 async fn the_next_cycle_reuses_client_currencies_and_transfer_failures() {
     let w = world().await;
     let first = w.engine.run_cycle(Mode::Apply, &NoProgress).await.unwrap();
-    eprintln!(
-        "FIRST lookups {} {:?}",
-        first.lookups,
-        w.whmcs.api_calls_by_action()
-    );
     let portfolio = Portfolio::new(SEED, DOMAINS, today());
 
     // Every billed client's currency is kept, and matches WHMCS.
