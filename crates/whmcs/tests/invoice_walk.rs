@@ -40,6 +40,8 @@ struct Server {
     invoices: Vec<Inv>,
     list_calls: usize,
     hook: Hook,
+    /// Ignores `orderby`/`order`, as WHMCS before 7.7 does.
+    oldest_first: bool,
 }
 
 fn entry(i: &Inv) -> Value {
@@ -64,7 +66,7 @@ fn answer(server: &mut Server, form: &HashMap<String, String>) -> Result<Value, 
                 .filter(|i| form.get("status").is_none_or(|s| s == i.status))
                 .collect();
             list.sort_by_key(|i| i.id);
-            if get("order") == "desc" {
+            if get("order") == "desc" && !server.oldest_first {
                 list.reverse();
             }
             let start: usize = get("limitstart").parse().unwrap_or(0);
@@ -130,6 +132,7 @@ async fn serve(invoices: Vec<Inv>, hook: Hook) -> (WhmcsClient, Arc<Mutex<Server
         invoices,
         list_calls: 0,
         hook,
+        oldest_first: false,
     }));
     let shared = server.clone();
     tokio::spawn(async move {
@@ -300,4 +303,15 @@ async fn a_page_failing_mid_walk_is_an_error() {
         "{error}"
     );
     assert!(error.is_transient());
+}
+
+#[tokio::test]
+async fn a_whmcs_that_ignores_the_order_is_refused_not_walked_wrongly() {
+    let (client, server) = serve(invoices(), Box::new(|_, _, _| Ok(()))).await;
+    server.lock().unwrap().oldest_first = true;
+    let error = client
+        .renewal_invoices(&wanted(), window())
+        .await
+        .expect_err("an oldest-first answer cannot be walked newest first");
+    assert!(error.to_string().contains("update WHMCS"), "{error}");
 }
