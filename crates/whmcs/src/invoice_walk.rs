@@ -201,12 +201,15 @@ impl WhmcsClient {
         }
         let mut cost = Cost::default();
         let mut listed = BTreeMap::new();
+        // Only the wanted clients' invoices are kept while paging.
+        let clients: HashSet<u64> = domains.iter().map(|d| d.client_id).collect();
+        let keep = |l: &Listed| clients.contains(&l.summary.client_id);
         for (filter, first, more, stop) in [
             (&unpaid_filter[..], unpaid_first, unpaid_more, None),
             (&[][..], recent_first, recent_more, Some(&before_window)),
         ] {
             let stop = |e: &[Listed]| stop.is_some_and(|s| s(e));
-            let walked = self.walk_desc(filter, (first, more), stop, &mut cost);
+            let walked = self.walk_desc(filter, (first, more), (stop, keep), &mut cost);
             for entry in walked.await? {
                 listed.insert(entry.summary.id, entry);
             }
@@ -266,14 +269,14 @@ impl WhmcsClient {
         Ok(page)
     }
 
-    /// Every page of a newest-first list from `first` on (`expected` more pages), until
-    /// the list ends or `stop` holds for a whole page. Pages overlap; a seam that does not hold is
+    /// The entries that `keep` of every page of a newest-first list from `first` on
+    /// (`expected` more pages), until the list ends or `stop` holds for a whole page. Pages overlap; a seam that does not hold is
     /// [`WalkError::Changed`] (see the module docs).
     async fn walk_desc(
         &self,
         filter: &[(String, String)],
         (first, expected): (ParsedPage<Listed>, usize),
-        stop: impl Fn(&[Listed]) -> bool,
+        (stop, keep): (impl Fn(&[Listed]) -> bool, impl Fn(&Listed) -> bool),
         cost: &mut Cost,
     ) -> Result<Vec<Listed>, WalkError> {
         cost.list_pages += 1;
@@ -282,7 +285,7 @@ impl WhmcsClient {
             offset + page.items.len() as u64 >= page.total.unwrap_or(0) || stop(&page.items)
         };
         if done(0, &first) {
-            return Ok(first.items);
+            return Ok(first.items.into_iter().filter(&keep).collect());
         }
         if step < 2 {
             return Err(WhmcsError::Config(format!(
@@ -292,7 +295,7 @@ impl WhmcsClient {
         }
         let advance = step - overlap(step);
         let mut seam = first.items.last().map(|l| l.summary.id).unwrap_or(0);
-        let mut all = first.items;
+        let mut all: Vec<Listed> = first.items.into_iter().filter(&keep).collect();
         let mut offset = advance;
         // No more pages in flight than the walk is expected to need.
         let batch = self.config().list_concurrency.min(expected).max(1) as u64;
@@ -323,7 +326,7 @@ impl WhmcsClient {
                     .into());
                 }
                 seam = page.items.last().map(|l| l.summary.id).unwrap_or(seam);
-                all.extend(page.items);
+                all.extend(page.items.into_iter().filter(&keep));
                 if end {
                     return Ok(all);
                 }
