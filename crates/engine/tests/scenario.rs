@@ -274,7 +274,25 @@ async fn the_next_cycle_reuses_client_currencies_and_transfer_failures() {
 
     // The next cycle asks WHMCS about no client and reaches the same cases.
     let before = w.whmcs.api_calls();
+    let by_action = w.whmcs.api_calls_by_action();
     let second = w.engine.run_cycle(Mode::Apply, &NoProgress).await.unwrap();
+    let asked = |action: &str| {
+        w.whmcs
+            .api_calls_by_action()
+            .get(action)
+            .copied()
+            .unwrap_or(0)
+            - by_action.get(action).copied().unwrap_or(0)
+    };
+    // Renewal invoices: a few pages of the invoice list; the invoices the first cycle
+    // read are unchanged, so none is read again.
+    assert!(second.lookups >= 10, "{} look-ups", second.lookups);
+    assert!(
+        asked("getinvoices") <= 4,
+        "{} GetInvoices",
+        asked("getinvoices")
+    );
+    assert_eq!(asked("getinvoice"), 0, "GetInvoice in the second cycle");
     let pages = first.billing_domains.div_ceil(5000) as u64;
     let lookups = 2 * second.lookups as u64 + 10;
     assert!(

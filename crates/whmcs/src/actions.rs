@@ -159,7 +159,7 @@ pub struct InvoiceSummary {
 }
 
 impl InvoiceSummary {
-    fn parse(e: &Object) -> Result<Self, String> {
+    pub(crate) fn parse(e: &Object) -> Result<Self, String> {
         Ok(Self {
             id: json::u64_req(e, "id")?,
             client_id: json::u64_opt(e, "userid")?.unwrap_or(0),

@@ -111,6 +111,8 @@ pub struct WhmcsClient {
     config: WhmcsConfig,
     endpoint: Url,
     http: reqwest::Client,
+    /// Invoices read by earlier invoice walks, shared by clones of this client.
+    invoice_lines: crate::invoice_walk::InvoiceLineCache,
 }
 
 const BODY_PREVIEW_CHARS: usize = 120;
@@ -134,11 +136,17 @@ impl WhmcsClient {
             endpoint: config.endpoint(),
             config,
             http,
+            invoice_lines: Default::default(),
         })
     }
 
     pub fn config(&self) -> &WhmcsConfig {
         &self.config
+    }
+
+    /// The invoices earlier invoice walks read, kept while their list entries match.
+    pub fn invoice_lines(&self) -> &crate::invoice_walk::InvoiceLineCache {
+        &self.invoice_lines
     }
 
     /// Calls `action` and returns the success object. Reads are retried on transient
@@ -420,7 +428,11 @@ pub(crate) struct ParsedPage<T> {
 /// A page must hold the entries its `numreturned` declares. WHMCS 7.8's GetInvoices
 /// reports `totalresults` there (see [`WhmcsClient::fetch_all_pages`]); that value is
 /// left to the walk's check against `totalresults`.
-fn check_page<T>(action: &str, offset: u64, page: &ParsedPage<T>) -> Result<(), WhmcsError> {
+pub(crate) fn check_page<T>(
+    action: &str,
+    offset: u64,
+    page: &ParsedPage<T>,
+) -> Result<(), WhmcsError> {
     let received = page.items.len() as u64;
     match page.returned {
         Some(declared) if declared > received && Some(declared) != page.total => {

@@ -19,6 +19,7 @@ pub mod db_prices;
 pub mod db_probe;
 mod domain_page;
 mod error;
+pub mod invoice_walk;
 mod json;
 pub mod port;
 pub mod probe;

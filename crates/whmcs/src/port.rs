@@ -13,6 +13,7 @@ use crate::actions::{
 };
 use crate::db::{DbError, NewToDo, WhmcsDb};
 use crate::error::WhmcsError;
+use crate::invoice_walk::Walked;
 use crate::renewal::{InvoiceFor, RenewalInvoices, RenewalWindow};
 use crate::{Secret, WhmcsClient};
 use async_trait::async_trait;
@@ -49,16 +50,7 @@ pub trait BillingPort: Send + Sync {
         domains: &[InvoiceFor],
         window: RenewalWindow,
     ) -> Result<RenewalInvoices, WhmcsError> {
-        let mut found = RenewalInvoices::new();
-        for d in domains {
-            let invoice = self
-                .find_domain_invoice(d.client_id, d.domain_id, DomainInvoiceKind::Renewal, None)
-                .await?;
-            if let Some(inv) = invoice.filter(|i| window.admits(&i.status, i.date)) {
-                found.insert(d.domain_id, inv);
-            }
-        }
-        Ok(found)
+        renewal_invoices_per_domain(self, domains, window).await
     }
     async fn update_domain(&self, domain_id: u64, update: &DomainUpdate) -> Result<(), WhmcsError>;
     async fn update_invoice(
@@ -119,6 +111,25 @@ pub trait BillingPort: Send + Sync {
     }
 }
 
+/// The renewal invoice of each of `domains`, asked per domain with
+/// [`BillingPort::find_domain_invoice`] (the default of [`BillingPort::renewal_invoices`]).
+pub async fn renewal_invoices_per_domain<B: BillingPort + ?Sized>(
+    billing: &B,
+    domains: &[InvoiceFor],
+    window: RenewalWindow,
+) -> Result<RenewalInvoices, WhmcsError> {
+    let mut found = RenewalInvoices::new();
+    for d in domains {
+        let invoice = billing
+            .find_domain_invoice(d.client_id, d.domain_id, DomainInvoiceKind::Renewal, None)
+            .await?;
+        if let Some(inv) = invoice.filter(|i| window.admits(&i.status, i.date)) {
+            found.insert(d.domain_id, inv);
+        }
+    }
+    Ok(found)
+}
+
 fn cannot_look(action: &str, id: u64) -> WhmcsError {
     WhmcsError::Api {
         action: action.into(),
@@ -152,6 +163,18 @@ impl BillingPort for WhmcsClient {
         status: Option<&str>,
     ) -> Result<Option<Invoice>, WhmcsError> {
         WhmcsClient::find_domain_invoice(self, client_id, domain_id, kind, status).await
+    }
+    /// One walk of the invoice list (see [`crate::invoice_walk`]); per domain when that
+    /// is cheaper.
+    async fn renewal_invoices(
+        &self,
+        domains: &[InvoiceFor],
+        window: RenewalWindow,
+    ) -> Result<RenewalInvoices, WhmcsError> {
+        match self.walk_renewal_invoices(domains, window).await? {
+            Walked::Found(found) => Ok(found),
+            Walked::AskPerDomain => renewal_invoices_per_domain(self, domains, window).await,
+        }
     }
     async fn update_domain(&self, domain_id: u64, update: &DomainUpdate) -> Result<(), WhmcsError> {
         self.update_client_domain(domain_id, update).await
