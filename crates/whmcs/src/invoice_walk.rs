@@ -1,14 +1,11 @@
 //! Renewal invoices of many domains from one walk of the invoice list (the API path).
 //!
 //! Asking per domain costs a GetInvoices of the client's whole list plus GetInvoice on
-//! candidates. The walk instead reads two lists once per cycle, both ordered by id,
-//! newest first:
-//!
-//! * every `Unpaid` invoice (all pages), and
-//! * every invoice, whatever its status, down to the first page whose invoices are all
-//!   dated before the window (ids grow with creation, so older pages hold older invoices;
-//!   an invoice whose date was edited into the window while a whole page of newer
-//!   invoices is dated before it would be missed).
+//! candidates. The walk instead reads the invoice list once per cycle, ordered by id,
+//! newest first, whatever the status (so a payment while reading moves no entry), down to
+//! the first page whose invoices are all dated before the window (ids grow with creation,
+//! so older pages hold older invoices; an invoice whose date was edited into the window
+//! while a whole page of newer invoices is dated before it would be missed).
 //!
 //! It keeps the invoices of the wanted clients that the [`RenewalWindow`] admits, reads
 //! the lines of each with GetInvoice once (concurrently, or from the cache of lines read
@@ -179,41 +176,31 @@ impl WhmcsClient {
         domains: &[InvoiceFor],
         window: RenewalWindow,
     ) -> Result<Walked, WalkError> {
-        let unpaid_filter = [("status".to_string(), "Unpaid".to_string())];
-        let unpaid_first = self.invoice_page(&unpaid_filter, 0).await?;
-        let recent_first = self.invoice_page(&[], 0).await?;
+        let first = self.invoice_page(&[], 0).await?;
         let before_window = |entries: &[Listed]| {
             entries
                 .iter()
                 .all(|l| l.summary.date.is_none_or(|d| d < window.since))
         };
-        let recent_pages = window_pages(&recent_first, window, before_window);
-        let unpaid_more = remaining_pages(&unpaid_first, None);
-        let recent_more = remaining_pages(&recent_first, Some(recent_pages));
-        let estimate = unpaid_more + recent_more + 2;
-        if estimate >= domains.len() {
+        let more = remaining_pages(&first, Some(window_pages(&first, window, before_window)));
+        if more + 1 >= domains.len() {
             tracing::debug!(
-                pages = estimate,
+                pages = more + 1,
                 domains = domains.len(),
                 "invoice walk would cost more than asking per domain"
             );
             return Ok(Walked::AskPerDomain);
         }
         let mut cost = Cost::default();
-        let mut listed = BTreeMap::new();
         // Only the wanted clients' invoices are kept while paging.
         let clients: HashSet<u64> = domains.iter().map(|d| d.client_id).collect();
         let keep = |l: &Listed| clients.contains(&l.summary.client_id);
-        for (filter, first, more, stop) in [
-            (&unpaid_filter[..], unpaid_first, unpaid_more, None),
-            (&[][..], recent_first, recent_more, Some(&before_window)),
-        ] {
-            let stop = |e: &[Listed]| stop.is_some_and(|s| s(e));
-            let walked = self.walk_desc(filter, (first, more), (stop, keep), &mut cost);
-            for entry in walked.await? {
-                listed.insert(entry.summary.id, entry);
-            }
-        }
+        let listed: BTreeMap<u64, Listed> = self
+            .walk_desc(&[], (first, more), (before_window, keep), &mut cost)
+            .await?
+            .into_iter()
+            .map(|entry| (entry.summary.id, entry))
+            .collect();
         let found = self.pick(domains, window, listed, &mut cost).await?;
         tracing::info!(
             domains = domains.len(),
@@ -348,7 +335,7 @@ impl WhmcsClient {
         let candidates: Vec<Listed> = listed
             .into_values()
             .filter(|l| clients.contains(&l.summary.client_id))
-            .filter(|l| window.admits(&l.summary.status, l.summary.date))
+            .filter(|l| window.admits(l.summary.date))
             .collect();
         let live: HashSet<u64> = candidates.iter().map(|l| l.summary.id).collect();
         let mut invoices = Vec::with_capacity(candidates.len());
@@ -427,7 +414,7 @@ fn newest_per_domain(
     let renewal = crate::actions::DomainInvoiceKind::Renewal.item_type();
     let mut found = RenewalInvoices::new();
     for invoice in invoices {
-        if !window.admits(&invoice.status, invoice.date) {
+        if !window.admits(invoice.date) {
             continue;
         }
         let lines: HashSet<u64> = invoice
@@ -523,9 +510,10 @@ mod tests {
             &domains,
             window,
             vec![
+                // Before the window, unpaid or paid: an earlier term's.
                 invoice(5, 1, "Unpaid", 1, &[("Domain", 7)]),
-                // Newer, but paid before the window: not this term's.
                 invoice(6, 1, "Paid", 9, &[("Domain", 7)]),
+                invoice(10, 1, "Paid", 20, &[("Domain", 7)]),
                 invoice(3, 1, "Paid", 12, &[("Domain", 8), ("DomainRegister", 7)]),
                 invoice(4, 1, "Cancelled", 15, &[("Domain", 8)]),
                 // Domain 9 belongs to client 2: a line on client 1's invoice is not its.
@@ -533,7 +521,7 @@ mod tests {
             ],
         );
         let ids: BTreeMap<u64, u64> = found.iter().map(|(d, i)| (*d, i.id)).collect();
-        assert_eq!(ids, BTreeMap::from([(7, 5), (8, 4)]));
+        assert_eq!(ids, BTreeMap::from([(7, 10), (8, 4)]));
     }
 
     #[test]

@@ -123,7 +123,7 @@ pub async fn renewal_invoices_per_domain<B: BillingPort + ?Sized>(
         let invoice = billing
             .find_domain_invoice(d.client_id, d.domain_id, DomainInvoiceKind::Renewal, None)
             .await?;
-        if let Some(inv) = invoice.filter(|i| window.admits(&i.status, i.date)) {
+        if let Some(inv) = invoice.filter(|i| window.admits(i.date)) {
             found.insert(d.domain_id, inv);
         }
     }

@@ -1,11 +1,14 @@
 //! Which invoice is a domain's *renewal invoice*, asked for many domains at once.
 //!
 //! The renewal invoice of a domain is the newest invoice with a `Domain` line
-//! (`tblinvoiceitems.type = 'Domain'`, `relid` = the domain id) among the invoices the
-//! [`RenewalWindow`] admits: every unpaid one, whatever its date, and every other one dated
-//! on or after `since`. An older paid invoice belongs to an earlier term and is not this
-//! term's renewal. The API (per domain, or one walk of the invoice list) and the WHMCS
-//! database answer by the same rule, so both paths give the same verdicts.
+//! (`tblinvoiceitems.type = 'Domain'`, `relid` = the domain id) among the invoices dated
+//! (`tblinvoices.date`) inside the [`RenewalWindow`], whatever their status. An older
+//! invoice, paid or not, belongs to an earlier term: a forgotten unpaid invoice from two
+//! years ago must not make this term look unpaid. The window must therefore cover WHMCS's
+//! "invoice days before due" for domains plus the registry's notice period
+//! (`detection.renewal_invoice_window_days`, 120 by default). The API (per domain, or one
+//! walk of the invoice list) and the WHMCS database answer by the same rule, so both paths
+//! give the same verdicts.
 
 use crate::actions::Invoice;
 use chrono::NaiveDate;
@@ -22,7 +25,7 @@ pub struct InvoiceFor {
 /// Which invoices count (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RenewalWindow {
-    /// Invoices other than unpaid ones count from this date (`tblinvoices.date`) on.
+    /// Invoices count from this date (`tblinvoices.date`) on.
     pub since: NaiveDate,
 }
 
@@ -34,10 +37,9 @@ impl RenewalWindow {
         }
     }
 
-    /// True when an invoice with this status and date counts. An invoice without a date
-    /// (`0000-00-00`) counts only while unpaid.
-    pub fn admits(&self, status: &str, date: Option<NaiveDate>) -> bool {
-        status.eq_ignore_ascii_case("Unpaid") || date.is_some_and(|d| d >= self.since)
+    /// True when an invoice of this date counts; one without a date (`0000-00-00`) never.
+    pub fn admits(&self, date: Option<NaiveDate>) -> bool {
+        date.is_some_and(|d| d >= self.since)
     }
 }
 
@@ -53,14 +55,12 @@ mod tests {
     }
 
     #[test]
-    fn unpaid_counts_at_any_date_others_only_inside_the_window() {
+    fn only_invoices_dated_inside_the_window_count() {
         let w = RenewalWindow::days_before(day(20), 10);
         assert_eq!(w.since, day(10));
-        assert!(w.admits("Unpaid", None));
-        assert!(w.admits("unpaid", Some(day(1))));
-        assert!(w.admits("Paid", Some(day(10))));
-        assert!(w.admits("Cancelled", Some(day(15))));
-        assert!(!w.admits("Paid", Some(day(9))));
-        assert!(!w.admits("Paid", None));
+        assert!(w.admits(Some(day(10))));
+        assert!(w.admits(Some(day(15))));
+        assert!(!w.admits(Some(day(9))));
+        assert!(!w.admits(None));
     }
 }

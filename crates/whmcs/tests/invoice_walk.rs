@@ -1,7 +1,7 @@
 //! The invoice walk while the invoice list changes under it, against a local GetInvoices
 //! / GetInvoice server whose list the test edits between calls: invoices paid or created
-//! while paging leave the answer correct, more leaving than the pages overlap is an
-//! error, and a page that fails mid-walk is an error, never a partial answer.
+//! while paging leave the answer correct, more leaving (deleted) than the pages overlap is
+//! an error, and a page that fails mid-walk is an error, never a partial answer.
 
 use chrono::{Duration, NaiveDate};
 use domwatch_whmcs::port::{renewal_invoices_per_domain, BillingPort};
@@ -160,14 +160,14 @@ async fn serve(invoices: Vec<Inv>, hook: Hook) -> (WhmcsClient, Arc<Mutex<Server
     (WhmcsClient::new(config).unwrap(), server)
 }
 
-/// 40 old unpaid invoices and 30 paid ones in the window, 70 domains of 7 clients, one
-/// invoice each; ids grow with the date as WHMCS's do.
+/// 40 invoices before the window (unpaid and paid) and 30 inside it (every other one
+/// unpaid), 70 domains of 7 clients, one invoice each; ids grow with the date as WHMCS's do.
 fn invoices() -> Vec<Inv> {
     (1..=70)
         .map(|n| Inv {
             id: 1000 + n,
             client: n % 7 + 1,
-            status: if n <= 40 { "Unpaid" } else { "Paid" },
+            status: if n % 2 == 0 { "Unpaid" } else { "Paid" },
             date: if n <= 40 {
                 today() - Duration::days(200 - n as i64)
             } else {
@@ -198,10 +198,12 @@ fn once_at(at: usize, change: impl Fn(&mut Vec<Inv>) + Send + 'static) -> Hook {
     })
 }
 
-fn pay_newest_unpaid(list: &mut [Inv], count: usize) {
-    let mut unpaid: Vec<&mut Inv> = list.iter_mut().filter(|i| i.status == "Unpaid").collect();
-    unpaid.sort_by_key(|i| std::cmp::Reverse(i.id));
-    for inv in unpaid.into_iter().take(count) {
+fn pay_newest_unpaid(list: &mut [Inv]) {
+    if let Some(inv) = list
+        .iter_mut()
+        .filter(|i| i.status == "Unpaid")
+        .max_by_key(|i| i.id)
+    {
         inv.status = "Paid";
     }
 }
@@ -215,23 +217,28 @@ async fn an_undisturbed_walk_answers_like_asking_per_domain() {
         .await
         .unwrap();
     assert_eq!(walked, per_domain);
-    // 40 unpaid (always) and the 30 paid ones, all dated inside the window.
-    assert_eq!(walked.len(), 40 + 30, "{:?}", walked.keys());
-    assert!(walk_calls < 15, "{walk_calls} list pages");
+    // The 30 dated inside the window, paid or not; none of the 40 before it.
+    assert_eq!(walked.len(), 30, "{:?}", walked.keys());
+    assert!(walked.keys().all(|d| *d > 40));
+    assert!(walk_calls < 8, "{walk_calls} list pages");
 }
 
 #[tokio::test]
 async fn an_invoice_paid_while_paging_leaves_the_answer_correct() {
-    // The third GetInvoices call is the unpaid list's second page: the newest unpaid
-    // invoice, read on the first page, is paid just before it (old, so it drops out).
-    let hook = once_at(3, |list| pay_newest_unpaid(list, 1));
+    // The newest unpaid invoice, listed on the first page, is paid before the third
+    // GetInvoices call: the list has no status filter, so nothing moves.
+    let hook = once_at(3, |list| pay_newest_unpaid(list));
     let (client, _server) = serve(invoices(), hook).await;
     let walked = client.renewal_invoices(&wanted(), window()).await.unwrap();
     let per_domain = renewal_invoices_per_domain(&client, &wanted(), window())
         .await
         .unwrap();
     assert_eq!(walked, per_domain);
-    assert_eq!(walked.len(), 39 + 30);
+    assert_eq!(walked.len(), 30);
+    assert_eq!(
+        walked[&70].status, "Paid",
+        "its lines were read after the payment"
+    );
 }
 
 #[tokio::test]
@@ -257,23 +264,15 @@ async fn invoices_created_while_paging_are_read_once() {
 
 #[tokio::test]
 async fn more_invoices_leaving_than_the_pages_overlap_is_an_error() {
-    // Before every later page of the unpaid list, three invoices it already read leave
-    // it (paid or deleted): entries slide past the seam, so the walk is read again and
-    // then fails, naming the action.
+    // Before every later page, three invoices the walk already read leave the list
+    // (deleted): entries slide past the seam, so the walk is read again and then fails,
+    // naming the action.
     let hook: Hook = Box::new(|_, form, list| {
-        let later_unpaid_page = form.get("status").is_some_and(|s| s == "Unpaid")
-            && form.get("limitstart").is_some_and(|s| s != "0");
-        if later_unpaid_page {
-            let newest: Vec<u64> = {
-                let mut unpaid: Vec<u64> = list
-                    .iter()
-                    .filter(|i| i.status == "Unpaid")
-                    .map(|i| i.id)
-                    .collect();
-                unpaid.sort_unstable_by(|a, b| b.cmp(a));
-                unpaid.into_iter().take(3).collect()
-            };
-            list.retain(|i| !newest.contains(&i.id));
+        if form.get("limitstart").is_some_and(|s| s != "0") {
+            let mut ids: Vec<u64> = list.iter().map(|i| i.id).collect();
+            ids.sort_unstable_by(|a, b| b.cmp(a));
+            ids.truncate(3);
+            list.retain(|i| !ids.contains(&i.id));
         }
         Ok(())
     });
