@@ -527,6 +527,9 @@ fn whmcs_reads_from_the_database_when_it_has_one() {
         without.contains("whmcs.database_url") && without.contains("read_from = \"api\""),
         "{without}"
     );
-    let unknown = format!("{}", read_from(&format!("{db}read_from = \"sql\"\n")).unwrap_err());
+    let unknown = format!(
+        "{}",
+        read_from(&format!("{db}read_from = \"sql\"\n")).unwrap_err()
+    );
     assert!(unknown.contains("\"database\" or \"api\""), "{unknown}");
 }

@@ -37,9 +37,9 @@ fn read_from(value: Option<String>, has_database: bool) -> anyhow::Result<ReadFr
              (or whmcs.database_url_file, DOMWATCH_WHMCS_DATABASE_URL) to \
              mysql://user:pass@host/whmcs, or set read_from = \"api\""
         ),
-        Some(other) => bail!(
-            "`whmcs.read_from` = `{other}` is not known: use \"database\" or \"api\""
-        ),
+        Some(other) => {
+            bail!("`whmcs.read_from` = `{other}` is not known: use \"database\" or \"api\"")
+        }
     }
 }
 
