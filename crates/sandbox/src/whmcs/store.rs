@@ -400,21 +400,17 @@ fn mysql_row(row: &MySqlRow) -> Result<Row> {
             } else if type_name == "DECIMAL" {
                 Val::Text(row.try_get::<Decimal, _>(i)?.to_string())
             } else if type_name == "DATE" {
-                // WHMCS's DATE columns hold `0000-00-00` for "unset", which no calendar
-                // date type can decode; it is kept as the text WHMCS's API sends.
-                Val::Text(match row.try_get::<NaiveDate, _>(i) {
-                    Ok(d) => d.format("%Y-%m-%d").to_string(),
-                    Err(_) if is_zero_date(raw_text(row, i)?.as_deref()) => "0000-00-00".into(),
-                    Err(e) => return Err(e.into()),
-                })
+                Val::Text(
+                    row.try_get::<NaiveDate, _>(i)?
+                        .format("%Y-%m-%d")
+                        .to_string(),
+                )
             } else if type_name == "DATETIME" || type_name == "TIMESTAMP" {
-                Val::Text(match row.try_get::<NaiveDateTime, _>(i) {
-                    Ok(d) => d.format("%Y-%m-%d %H:%M:%S").to_string(),
-                    Err(_) if is_zero_date(raw_text(row, i)?.as_deref()) => {
-                        "0000-00-00 00:00:00".into()
-                    }
-                    Err(e) => return Err(e.into()),
-                })
+                Val::Text(
+                    row.try_get::<NaiveDateTime, _>(i)?
+                        .format("%Y-%m-%d %H:%M:%S")
+                        .to_string(),
+                )
             } else if type_name == "DOUBLE" || type_name == "FLOAT" {
                 Val::Text(row.try_get::<f64, _>(i)?.to_string())
             } else {
@@ -430,19 +426,6 @@ fn mysql_row(row: &MySqlRow) -> Result<Row> {
         cells.push((column.name().to_string(), val));
     }
     Ok(Row(cells))
-}
-
-/// The cell's bytes as MySQL's binary protocol sends a date: a zero date is sent with
-/// no date parts at all (length 0), or as all-zero parts.
-fn raw_text(row: &MySqlRow, i: usize) -> Result<Option<Vec<u8>>> {
-    Ok(row.try_get_unchecked::<Option<Vec<u8>>, _>(i)?)
-}
-
-fn is_zero_date(bytes: Option<&[u8]>) -> bool {
-    match bytes {
-        None => false,
-        Some(b) => b.iter().all(|&x| x == 0) || b.starts_with(b"0000-00-00"),
-    }
 }
 
 #[cfg(test)]
