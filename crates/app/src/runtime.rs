@@ -6,7 +6,7 @@
 //! (`.domwatch/` or `$DOMWATCH_STATE_DIR`), and the sandbox WHMCS keeps its tables in a
 //! SQLite file there, so reruns see the same world and the fixes made in it.
 
-use crate::config::{Config, Environment, RegistrarAccount};
+use crate::config::{Config, Environment, ReadFrom, RegistrarAccount};
 use anyhow::{bail, Context};
 use chrono::NaiveDate;
 use domwatch_core::lifecycle::{AccountPolicy, AutoDeleteMode, ContactPolicy};
@@ -21,6 +21,7 @@ use domwatch_sandbox::smartnic::{SmartnicSandbox, SmartnicSandboxConfig};
 use domwatch_sandbox::whmcs::{SandboxDatabase, WhmcsSandbox, WhmcsSandboxConfig};
 use domwatch_store::Store;
 use domwatch_whmcs::db::WhmcsDb;
+use domwatch_whmcs::db_billing::DbBilling;
 use domwatch_whmcs::port::TicketDestination;
 use domwatch_whmcs::{BillingPort, ToDoNotifier, WhmcsClient, WhmcsConfig};
 use serde::{Deserialize, Serialize};
@@ -119,7 +120,7 @@ impl Runtime {
             .whmcs
             .as_ref()
             .context("no [whmcs] section: domwatch needs the billing system (or no configuration at all for the embedded sandbox)")?;
-        let billing: Arc<dyn BillingPort> = Arc::new(whmcs_client(whmcs)?);
+        let api: Arc<dyn BillingPort> = Arc::new(whmcs_client(whmcs)?);
         let db = match &whmcs.database_url {
             Some(url) => Some(
                 WhmcsDb::connect(url.expose())
@@ -128,6 +129,7 @@ impl Runtime {
             ),
             None => None,
         };
+        let billing = billing_port(api, db.as_ref(), whmcs.read_from);
         let tickets = match (whmcs.bot_client_id, whmcs.ticket_department_id) {
             (Some(bot_client_id), Some(department_id)) => Some(TicketDestination {
                 bot_client_id,
@@ -251,6 +253,20 @@ impl Runtime {
                 state_dir: dir,
             }),
         })
+    }
+}
+
+/// The engine's billing port: the database reader in front of the API when
+/// `whmcs.read_from = "database"` (the config guarantees the database is there), else the
+/// API alone.
+pub fn billing_port(
+    api: Arc<dyn BillingPort>,
+    db: Option<&WhmcsDb>,
+    read_from: ReadFrom,
+) -> Arc<dyn BillingPort> {
+    match (read_from, db) {
+        (ReadFrom::Database, Some(db)) => Arc::new(DbBilling::new(api, db.clone())),
+        _ => api,
     }
 }
 

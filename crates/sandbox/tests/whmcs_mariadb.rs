@@ -378,8 +378,57 @@ async fn the_database_probe_tells_tables_and_read_only_apart() {
         empty_db.pool().close().await;
         let drop = format!("DROP DATABASE `{empty_name}`");
         db.pool().execute(drop.as_str()).await.unwrap();
-        assert_eq!(found.missing_tables.len(), 7, "{found:?}");
+        assert_eq!(
+            found.missing_tables.len(),
+            domwatch_whmcs::db_probe::READ_TABLES.len(),
+            "{found:?}"
+        );
         db.pool().close().await;
+        sandbox.shutdown().await;
+    })
+    .await;
+}
+
+/// WHMCS's DATE columns hold `0000-00-00` for "unset"; the sandbox on MariaDB keeps such
+/// rows (sqlx reads a zero date as NULL) and serves them as WHMCS does.
+#[tokio::test]
+async fn zero_dates_are_held_and_served_like_whmcs() {
+    with_database("zero_dates", |url| async move {
+        let sandbox = sandbox_on(&url, 20).await;
+        let client = client_for(&sandbox);
+        let store = sandbox.store();
+        let domain = store
+            .execute(
+                "INSERT INTO tbldomains (userid, type, registrationdate, domain, registrar, \
+                 expirydate, subscriptionid, status, nextduedate, nextinvoicedate, \
+                 additionalnotes, paymentmethod, reminders, recurringamount) VALUES \
+                 (1, 'Register', '0000-00-00', 'zero-dates.com', '', '0000-00-00', '', \
+                 'Active', '0000-00-00', '0000-00-00', '', 'banktransfer', '', 12)",
+                &[],
+            )
+            .await
+            .unwrap()
+            .last_id;
+        let row = store
+            .query_one(
+                "SELECT CAST(expirydate AS CHAR) AS expirydate FROM tbldomains WHERE id = ?",
+                &[domain.into()],
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.text("expirydate"), "0000-00-00");
+        let served = client
+            .get_clients_domain(domain as u64)
+            .await
+            .unwrap()
+            .expect("the domain is listed");
+        assert_eq!(
+            (served.registration_date, served.expiry, served.next_due),
+            (None, None, None)
+        );
+        assert_eq!(served.registrar_module, "");
+        assert_eq!(served.recurring_amount, dec!(12));
         sandbox.shutdown().await;
     })
     .await;

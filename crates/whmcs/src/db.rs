@@ -36,7 +36,7 @@ pub enum DbError {
     BadData(String),
 }
 
-fn query_error(what: &str) -> impl Fn(sqlx::Error) -> DbError + '_ {
+pub(crate) fn query_error(what: &str) -> impl Fn(sqlx::Error) -> DbError + '_ {
     move |e| DbError::Query {
         what: what.to_string(),
         detail: e.to_string(),

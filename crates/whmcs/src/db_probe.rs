@@ -8,9 +8,12 @@
 
 use crate::db::{DbError, WhmcsDb};
 
-/// Tables domwatch reads (premium data, currencies, TLD prices, to-dos).
+/// Tables domwatch reads (billing snapshot, invoices, premium data, currencies, TLD
+/// prices, to-dos).
 pub const READ_TABLES: &[&str] = &[
     "tbldomains",
+    "tblinvoices",
+    "tblinvoiceitems",
     "tbldomains_extra",
     "tbltodolist",
     "tblclients",

@@ -112,6 +112,10 @@ pub enum WhmcsError {
 
     #[error("invalid WHMCS configuration: {0}")]
     Config(String),
+
+    /// A read from the WHMCS database (`whmcs.read_from = "database"`) failed.
+    #[error(transparent)]
+    Database(#[from] crate::db::DbError),
 }
 
 /// What to change in WHMCS for a refused call, by what WHMCS said.

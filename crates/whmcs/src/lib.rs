@@ -8,6 +8,8 @@
 //!   [`port::ToDoNotifier`] that picks the to-do channel (database, ticket or admin e-mail).
 //! * [`db`]: optional direct database access (MySQL/MariaDB) for what the API cannot do:
 //!   creating to-do items and reading/writing premium data.
+//! * [`db_billing`]: the billing port that reads the snapshot and the domain invoices
+//!   from the database (`whmcs.read_from = "database"`) and writes through the API.
 //! * [`probe`]: what `domwatch doctor` asks WHMCS (login, IP allow-list, API role,
 //!   version) without changing anything.
 
@@ -15,8 +17,11 @@ pub mod actions;
 pub mod api;
 mod client_domain;
 pub mod db;
+pub mod db_billing;
+mod db_invoices;
 pub mod db_prices;
 pub mod db_probe;
+mod db_snapshot;
 mod domain_page;
 mod error;
 pub mod invoice_walk;

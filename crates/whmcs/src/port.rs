@@ -24,7 +24,8 @@ use std::sync::Arc;
 /// What domwatch needs from the billing system.
 #[async_trait]
 pub trait BillingPort: Send + Sync {
-    /// Every domain, amounts in the client's currency; `is_premium` is `None` (API blind spot).
+    /// Every domain, amounts in the client's currency; `is_premium` is `None` over the API
+    /// (its blind spot) and read from the row over the database ([`crate::db_billing`]).
     /// Currencies of clients in `known` are taken as given; the others are asked for and
     /// come back in [`BillingDomainList::learned_currencies`] for the caller to keep.
     async fn list_domains(

@@ -101,6 +101,9 @@ pub struct RawWhmcs {
     /// Optional direct database access (to-dos, premium data): mysql://user:pass@host/db.
     pub database_url: Option<String>,
     pub database_url_file: Option<PathBuf>,
+    /// Where the billing snapshot and domain invoices are read from: "database" (default
+    /// with `database_url`) or "api".
+    pub read_from: Option<String>,
     /// Client id of the WhmcsBot client that opens admin tickets.
     pub bot_client_id: Option<u64>,
     /// Support department for domwatch tickets.

@@ -28,7 +28,7 @@ pub use dashboard::DashboardSettings;
 pub use file::{Environment, RawConfig};
 pub use registrar::RegistrarAccount;
 pub use sources::{Env, ProcessEnv, Secret};
-pub use whmcs::WhmcsConfig;
+pub use whmcs::{ReadFrom, WhmcsConfig};
 
 use domwatch_core::detect::DetectionPolicy;
 use domwatch_core::Currency;

@@ -505,3 +505,31 @@ format = "text"
     let e = err("[[webhooks]]\nurl = \"https://x.example/\"\nformat = \"text\"\n[[webhooks]]\nurl = \"https://x.example/\"\nformat = \"text\"");
     assert!(e.contains("`webhooks[1].url` repeats"), "{e}");
 }
+
+#[test]
+fn whmcs_reads_from_the_database_when_it_has_one() {
+    let base = "[whmcs]\nurl = \"https://x\"\nidentifier = \"a\"\nsecret = \"s\"\n";
+    let read_from = |extra: &str| {
+        RawConfig::from_toml(&format!("{base}{extra}"))
+            .and_then(|r| r.resolve(&env(&[])))
+            .map(|c| c.whmcs.unwrap().read_from)
+    };
+    use super::ReadFrom;
+    assert_eq!(read_from("").unwrap(), ReadFrom::Api);
+    let db = "database_url = \"mysql://u:p@h/whmcs\"\n";
+    assert_eq!(read_from(db).unwrap(), ReadFrom::Database);
+    assert_eq!(
+        read_from(&format!("{db}read_from = \"api\"\n")).unwrap(),
+        ReadFrom::Api
+    );
+    let without = format!("{}", read_from("read_from = \"database\"\n").unwrap_err());
+    assert!(
+        without.contains("whmcs.database_url") && without.contains("read_from = \"api\""),
+        "{without}"
+    );
+    let unknown = format!(
+        "{}",
+        read_from(&format!("{db}read_from = \"sql\"\n")).unwrap_err()
+    );
+    assert!(unknown.contains("\"database\" or \"api\""), "{unknown}");
+}

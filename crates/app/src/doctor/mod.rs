@@ -83,6 +83,9 @@ async fn checks(config: Config) -> Vec<Check> {
     }
     let db_url = config.whmcs.as_ref().and_then(|w| w.database_url.as_ref());
     checks.extend(whmcs::database_checks(db_url.map(|u| u.expose())).await);
+    if let Some(w) = &config.whmcs {
+        checks.push(whmcs::read_path_check(w.read_from));
+    }
     let mut accounts = Vec::new();
     for account in &config.registrars {
         match runtime::registrar_account(account) {

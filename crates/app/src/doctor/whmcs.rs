@@ -154,6 +154,21 @@ fn version_checks(report: &AccessReport) -> Vec<Check> {
     checks
 }
 
+/// Which path the billing snapshot and the domain invoices take (`whmcs.read_from`).
+pub fn read_path_check(read_from: crate::config::ReadFrom) -> Check {
+    let how = match read_from {
+        crate::config::ReadFrom::Database => {
+            "billing snapshot and domain invoices read from the WHMCS database \
+             (whmcs.read_from = \"database\"); writes go through the API"
+        }
+        crate::config::ReadFrom::Api => {
+            "billing snapshot and domain invoices read through the WHMCS API \
+             (whmcs.read_from = \"api\")"
+        }
+    };
+    Check::ok("whmcs-db", "read_from", how.into())
+}
+
 /// `whmcs.database_url`: reachable, tables present, read-only or read-write.
 pub async fn database_checks(url: Option<&str>) -> Vec<Check> {
     const DB: &str = "whmcs-db";

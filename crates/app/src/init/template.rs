@@ -131,6 +131,10 @@ fn whmcs_section(out: &mut String, whmcs: Option<&WhmcsAnswers>) {
              # (or /etc/domwatch/credentials/whmcs_database_url for the systemd service)\n",
         ),
     }
+    out.push_str(
+        "# With the database, the billing snapshot and invoices are read from it (\"api\": not)\n\
+         # read_from = \"database\"\n",
+    );
     match (w.bot_client_id, w.ticket_department_id) {
         (Some(bot), Some(department)) => {
             let _ = writeln!(
