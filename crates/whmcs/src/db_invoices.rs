@@ -37,7 +37,7 @@ impl WhmcsDb {
                 "SELECT CAST(ii.userid AS CHAR) AS userid, CAST(ii.relid AS CHAR) AS relid, \
                  CAST(MAX(i.id) AS CHAR) AS invoiceid FROM tblinvoiceitems ii \
                  JOIN tblinvoices i ON i.id = ii.invoiceid AND i.userid = ii.userid \
-                 WHERE ii.type = 'Domain' AND ({pairs}) AND (i.status = 'Unpaid' OR i.date >= ?) \
+                 WHERE ii.type = 'Domain' AND ({pairs}) AND i.date >= ? \
                  GROUP BY ii.userid, ii.relid"
             );
             let mut query = sqlx::query(&sql);
