@@ -17,46 +17,21 @@ use domwatch_sandbox::whmcs::{SandboxDatabase, WhmcsSandboxConfig};
 use domwatch_store::{CaseFilter, CaseState};
 use domwatch_testkit::{
     apply_cycle, assert_no_notice_errors, fixed_clock, rrp_config, sqlite_store, today,
+    TestDatabase,
 };
 use domwatch_whmcs::db::WhmcsDb;
 use domwatch_whmcs::{BillingPort, ToDoNotifier, WhmcsClient, WhmcsConfig};
-use sqlx::Connection;
 use std::sync::Arc;
 
 const SEED: u64 = 7;
 const DOMAINS: usize = 150;
 
-async fn mariadb() -> Option<(String, String)> {
-    let base = std::env::var("DOMWATCH_TEST_MYSQL_URL")
-        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into());
-    let mut conn = match sqlx::MySqlConnection::connect(&format!("{base}/mysql")).await {
-        Ok(c) => c,
-        Err(e) => {
-            if std::env::var("DOMWATCH_REQUIRE_MARIADB").as_deref() == Ok("1") {
-                panic!("MariaDB required but not reachable at {base}: {e}");
-            }
-            eprintln!("SKIPPED engine MariaDB scenario: MariaDB not reachable at {base} ({e})");
-            return None;
-        }
-    };
-    let db = format!("domwatch_engine_{}", std::process::id());
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {db}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    sqlx::query(&format!("CREATE DATABASE {db} CHARACTER SET utf8mb4"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    Some((base, db))
-}
-
 #[tokio::test]
 async fn premium_data_and_real_todos_through_the_database() {
-    let Some((base, db)) = mariadb().await else {
+    let Some(database) = TestDatabase::mariadb("scenario_mariadb").await else {
         return;
     };
-    let url = format!("{base}/{db}");
+    let url = database.url.clone();
 
     let mut wc = WhmcsSandboxConfig::new(SEED, DOMAINS, today());
     wc.database = SandboxDatabase::MySql(url.clone());
@@ -183,11 +158,5 @@ async fn premium_data_and_real_todos_through_the_database() {
 
     whmcs.shutdown().await;
     drop(whmcs_db);
-    let mut conn = sqlx::MySqlConnection::connect(&format!("{base}/mysql"))
-        .await
-        .unwrap();
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {db}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    database.drop_database().await;
 }

@@ -13,49 +13,17 @@ use domwatch_rrp::RrpClient;
 use domwatch_sandbox::registrar::{RegistrarSandbox, RegistrarSandboxConfig};
 use domwatch_sandbox::whmcs::{SandboxDatabase, WhmcsSandbox, WhmcsSandboxConfig};
 use domwatch_store::CaseFilter;
-use domwatch_testkit::{fixed_clock, rrp_config, sqlite_store, today, Fault, FaultProxy};
+use domwatch_testkit::{
+    fixed_clock, rrp_config, sqlite_store, today, Fault, FaultProxy, TestDatabase,
+};
 use domwatch_whmcs::actions::KnownClientCurrencies;
 use domwatch_whmcs::db::WhmcsDb;
 use domwatch_whmcs::db_billing::DbBilling;
 use domwatch_whmcs::{BillingPort, WhmcsClient, WhmcsConfig};
-use sqlx::Connection;
 use std::sync::Arc;
 
 const SEED: u64 = 23;
 const DOMAINS: usize = 250;
-
-async fn mariadb(tag: &str) -> Option<(String, String)> {
-    let base = std::env::var("DOMWATCH_TEST_MYSQL_URL")
-        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into());
-    let mut conn = match sqlx::MySqlConnection::connect(&format!("{base}/mysql")).await {
-        Ok(c) => c,
-        Err(e) => {
-            if std::env::var("DOMWATCH_REQUIRE_MARIADB").as_deref() == Ok("1") {
-                panic!("MariaDB required but not reachable at {base}: {e}");
-            }
-            eprintln!("SKIPPED WHMCS database cycle test: MariaDB not reachable at {base} ({e})");
-            return None;
-        }
-    };
-    let db = format!("domwatch_dbcycle_{tag}_{}", std::process::id());
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {db}"),
-        format!("CREATE DATABASE {db} CHARACTER SET utf8mb4"),
-    ] {
-        sqlx::query(&sql).execute(&mut conn).await.unwrap();
-    }
-    Some((base, db))
-}
-
-async fn drop_database(base: &str, db: &str) {
-    let mut conn = sqlx::MySqlConnection::connect(&format!("{base}/mysql"))
-        .await
-        .unwrap();
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {db}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-}
 
 struct World {
     whmcs: WhmcsSandbox,
@@ -134,10 +102,10 @@ fn findings(r: &CycleReport) -> String {
 
 #[tokio::test]
 async fn a_cycle_over_the_database_finds_what_a_cycle_over_the_api_finds() {
-    let Some((base, db)) = mariadb("same").await else {
+    let Some(database) = TestDatabase::mariadb("whmcs_db_cycle_same").await else {
         return;
     };
-    let w = world(&format!("{base}/{db}")).await;
+    let w = world(&database.url).await;
     let dir = tempfile::tempdir().unwrap();
     let (api_dir, db_dir) = (dir.path().join("api"), dir.path().join("db"));
     std::fs::create_dir_all(&api_dir).unwrap();
@@ -183,18 +151,22 @@ async fn a_cycle_over_the_database_finds_what_a_cycle_over_the_api_finds() {
     }
 
     w.whmcs.shutdown().await;
-    drop_database(&base, &db).await;
+    database.drop_database().await;
 }
 
 #[tokio::test]
 async fn a_database_cut_off_mid_snapshot_fails_the_cycle_and_changes_nothing() {
-    let Some((base, db)) = mariadb("cut").await else {
+    let Some(database) = TestDatabase::mariadb("whmcs_db_cycle_cut").await else {
         return;
     };
-    let w = world(&format!("{base}/{db}")).await;
-    // `mysql://user[:password]@host:port`: the same login, through the proxy.
-    let rest = base.strip_prefix("mysql://").expect("a mysql:// URL");
-    let (login, host) = rest.rsplit_once('@').expect("user@host in the URL");
+    let w = world(&database.url).await;
+    // `mysql://user[:password]@host:port/db`: the same login and database, through the proxy.
+    let rest = database
+        .url
+        .strip_prefix("mysql://")
+        .expect("a mysql:// URL");
+    let (login, host_db) = rest.rsplit_once('@').expect("user@host in the URL");
+    let (host, db) = host_db.split_once('/').expect("host/database in the URL");
     let upstream = tokio::net::lookup_host(host).await.unwrap().next().unwrap();
     let proxy = FaultProxy::tcp(upstream).await.unwrap();
     let via_proxy = format!("mysql://{login}@{}/{db}", proxy.addr());
@@ -239,5 +211,5 @@ async fn a_database_cut_off_mid_snapshot_fails_the_cycle_and_changes_nothing() {
     );
 
     w.whmcs.shutdown().await;
-    drop_database(&base, &db).await;
+    database.drop_database().await;
 }

@@ -8,7 +8,7 @@
 
 use domwatch_core::model::BillingDomain;
 use domwatch_sandbox::whmcs::{SandboxDatabase, WhmcsSandbox, WhmcsSandboxConfig};
-use domwatch_testkit::today;
+use domwatch_testkit::{today, TestDatabase};
 use domwatch_whmcs::actions::{DomainInvoiceKind, KnownClientCurrencies};
 use domwatch_whmcs::db::WhmcsDb;
 use domwatch_whmcs::db_billing::DbBilling;
@@ -20,39 +20,6 @@ use std::sync::Arc;
 
 const SEED: u64 = 11;
 const DOMAINS: usize = 300;
-
-async fn mariadb(tag: &str) -> Option<(String, String)> {
-    let base = std::env::var("DOMWATCH_TEST_MYSQL_URL")
-        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into());
-    let mut conn = match sqlx::MySqlConnection::connect(&format!("{base}/mysql")).await {
-        Ok(c) => c,
-        Err(e) => {
-            if std::env::var("DOMWATCH_REQUIRE_MARIADB").as_deref() == Ok("1") {
-                panic!("MariaDB required but not reachable at {base}: {e}");
-            }
-            eprintln!("SKIPPED WHMCS database read test: MariaDB not reachable at {base} ({e})");
-            return None;
-        }
-    };
-    let db = format!("domwatch_dbread_{tag}_{}", std::process::id());
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {db}"),
-        format!("CREATE DATABASE {db} CHARACTER SET utf8mb4"),
-    ] {
-        sqlx::query(&sql).execute(&mut conn).await.unwrap();
-    }
-    Some((base, db))
-}
-
-async fn drop_database(base: &str, db: &str) {
-    let mut conn = sqlx::MySqlConnection::connect(&format!("{base}/mysql"))
-        .await
-        .unwrap();
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {db}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-}
 
 struct Both {
     whmcs: WhmcsSandbox,
@@ -178,10 +145,10 @@ fn comparable(mut domains: Vec<BillingDomain>) -> Vec<BillingDomain> {
 
 #[tokio::test]
 async fn the_database_snapshot_equals_the_api_snapshot_quirks_included() {
-    let Some((base, db)) = mariadb("snapshot").await else {
+    let Some(database) = TestDatabase::mariadb("whmcs_db_read_snapshot").await else {
         return;
     };
-    let both = sandbox(&format!("{base}/{db}")).await;
+    let both = sandbox(&database.url).await;
     let unreadable = plant_quirks(&both.pool).await;
 
     let api = both.api.list_billing_domains().await.unwrap();
@@ -263,7 +230,7 @@ async fn the_database_snapshot_equals_the_api_snapshot_quirks_included() {
     assert_eq!(comparable(named_api.domains), comparable(named_db.domains));
 
     both.whmcs.shutdown().await;
-    drop_database(&base, &db).await;
+    database.drop_database().await;
 }
 
 /// Invoice `date` `days` before today with one `Domain` line for `domain`.
@@ -301,10 +268,10 @@ async fn invoice(pool: &MySqlPool, d: &InvoiceFor, status: &str, days: i64) -> u
 
 #[tokio::test]
 async fn renewal_invoices_from_the_database_equal_the_api_ones() {
-    let Some((base, db)) = mariadb("invoices").await else {
+    let Some(database) = TestDatabase::mariadb("whmcs_db_read_invoices").await else {
         return;
     };
-    let both = sandbox(&format!("{base}/{db}")).await;
+    let both = sandbox(&database.url).await;
     let pool = &both.pool;
     // Domains without any invoice line yet, so each gets exactly the history planted.
     let fresh: Vec<(i64, i64)> = sqlx::query_as(
@@ -398,5 +365,5 @@ async fn renewal_invoices_from_the_database_equal_the_api_ones() {
     assert!(renewal.client_currency.is_some());
 
     both.whmcs.shutdown().await;
-    drop_database(&base, &db).await;
+    database.drop_database().await;
 }
