@@ -14,7 +14,7 @@ use domwatch_whmcs::db::WhmcsDb;
 use domwatch_whmcs::db_billing::DbBilling;
 use domwatch_whmcs::renewal::{InvoiceFor, RenewalWindow};
 use domwatch_whmcs::{BillingPort, WhmcsClient, WhmcsConfig};
-use sqlx::{Connection, MySqlPool};
+use sqlx::MySqlPool;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
