@@ -47,21 +47,10 @@ impl Gate {
 pub fn holder_id() -> String {
     format!(
         "{}:{}:{}",
-        host_name(),
+        domwatch_engine::host_name(),
         std::process::id(),
         Utc::now().timestamp_millis()
     )
-}
-
-fn host_name() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for its length; gethostname writes at most that much.
-    let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    match std::str::from_utf8(&buf[..end]) {
-        Ok(name) if ok && !name.is_empty() => name.to_string(),
-        _ => "localhost".to_string(),
-    }
 }
 
 /// The lease task's inputs.

@@ -127,6 +127,24 @@ lease_seconds = {LEASE_SECONDS}
     }
 }
 
+/// The sandbox processes every instance shares (WHMCS in the SQLite file `whmcs_db`),
+/// and the id of WHMCS's bot client.
+fn start_sandboxes(whmcs_db: &Path) -> (SandboxProcesses, u64) {
+    let sandboxes = SandboxProcesses::start(
+        BIN,
+        &SandboxPortfolio {
+            domains: DOMAINS,
+            seed: SEED,
+            today: Utc::now().date_naive(),
+            drift_per_mille: DEFAULT_DRIFT_PER_MILLE,
+            whmcs_sqlite: whmcs_db.to_path_buf(),
+        },
+        Duration::from_secs(300),
+    );
+    let bot = Portfolio::new(SEED, DOMAINS, Utc::now().date_naive()).bot_client_id();
+    (sandboxes, bot)
+}
+
 /// Waits until exactly one instance says it leads (sampled until `limit`); its index.
 async fn the_leader(instances: &[Instance], http: &reqwest::Client, limit: Duration) -> usize {
     let began = Instant::now();
@@ -187,6 +205,26 @@ fn assert_no_overlap(runs: &[RunRecord], killed_at: DateTime<Utc>, end: DateTime
     }
 }
 
+/// No two runs overlapped (see [`assert_no_overlap`]) and no notice was raised twice.
+async fn assert_one_run_at_a_time_and_no_notice_twice(
+    store: &Store,
+    killed_at: DateTime<Utc>,
+    end: DateTime<Utc>,
+    whmcs_db: &Path,
+) {
+    let runs = store.runs(1000).await.unwrap();
+    assert_no_overlap(&runs, killed_at, end);
+    let tickets = ticket_titles(whmcs_db);
+    let mut unique = tickets.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        tickets.len(),
+        "a notice was raised twice: {tickets:#?}"
+    );
+}
+
 /// Ticket titles in the sandbox WHMCS: each notice is one bot ticket.
 fn ticket_titles(whmcs_db: &Path) -> Vec<String> {
     let out = Command::new("python3")
@@ -223,18 +261,7 @@ async fn one_leader_and_takeover_after_kill(count: usize) {
     let database_url = database.url.clone();
     let dir = tempfile::tempdir().unwrap();
     let whmcs_db = dir.path().join("whmcs.db");
-    let sandboxes = SandboxProcesses::start(
-        BIN,
-        &SandboxPortfolio {
-            domains: DOMAINS,
-            seed: SEED,
-            today: Utc::now().date_naive(),
-            drift_per_mille: DEFAULT_DRIFT_PER_MILLE,
-            whmcs_sqlite: whmcs_db.clone(),
-        },
-        Duration::from_secs(300),
-    );
-    let bot = Portfolio::new(SEED, DOMAINS, Utc::now().date_naive()).bot_client_id();
+    let (sandboxes, bot) = start_sandboxes(&whmcs_db);
     let mut instances: Vec<Instance> = (0..count)
         .map(|n| Instance::start(dir.path(), n, &database_url, &sandboxes, bot))
         .collect();
@@ -340,17 +367,7 @@ async fn one_leader_and_takeover_after_kill(count: usize) {
     }
     let end = Utc::now();
 
-    let runs = store.runs(1000).await.unwrap();
-    assert_no_overlap(&runs, killed_at, end);
-    let tickets = ticket_titles(&whmcs_db);
-    let mut unique = tickets.clone();
-    unique.sort();
-    unique.dedup();
-    assert_eq!(
-        unique.len(),
-        tickets.len(),
-        "a notice was raised twice: {tickets:#?}"
-    );
+    assert_one_run_at_a_time_and_no_notice_twice(&store, killed_at, end, &whmcs_db).await;
 
     store.close().await;
     drop(sandboxes);
@@ -375,18 +392,7 @@ async fn leader_that_loses_its_database_steps_down() {
     assert_ne!(proxied_url, database_url, "the URL names {upstream}");
     let dir = tempfile::tempdir().unwrap();
     let whmcs_db = dir.path().join("whmcs.db");
-    let sandboxes = SandboxProcesses::start(
-        BIN,
-        &SandboxPortfolio {
-            domains: DOMAINS,
-            seed: SEED,
-            today: Utc::now().date_naive(),
-            drift_per_mille: DEFAULT_DRIFT_PER_MILLE,
-            whmcs_sqlite: whmcs_db.clone(),
-        },
-        Duration::from_secs(300),
-    );
-    let bot = Portfolio::new(SEED, DOMAINS, Utc::now().date_naive()).bot_client_id();
+    let (sandboxes, bot) = start_sandboxes(&whmcs_db);
     // A /healthz that hangs with the database must not hang the test.
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(1))
@@ -468,17 +474,7 @@ async fn leader_that_loses_its_database_steps_down() {
 
     // A run the old leader could not close ended at the latest when it stepped down.
     let stepped_down_by = cut_at + chrono::Duration::seconds(LEASE_SECONDS as i64 + 1);
-    let runs = store.runs(1000).await.unwrap();
-    assert_no_overlap(&runs, stepped_down_by, end);
-    let tickets = ticket_titles(&whmcs_db);
-    let mut unique = tickets.clone();
-    unique.sort();
-    unique.dedup();
-    assert_eq!(
-        unique.len(),
-        tickets.len(),
-        "a notice was raised twice: {tickets:#?}"
-    );
+    assert_one_run_at_a_time_and_no_notice_twice(&store, stepped_down_by, end, &whmcs_db).await;
 
     store.close().await;
     drop(sandboxes);

@@ -42,7 +42,8 @@ fn machine() -> String {
     format!("{} {namespace}", host_name())
 }
 
-fn host_name() -> String {
+/// This machine's host name (`localhost` when it has none), for owner and lease ids.
+pub fn host_name() -> String {
     let mut buf = [0u8; 256];
     // SAFETY: the buffer is valid for its length; gethostname writes at most that much.
     let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;

@@ -30,7 +30,7 @@ mod write;
 
 pub use bulk::{ActionCounts, BulkOptions, BulkPlan, PlannedWrite, WriteStatus, PLAN_COLUMNS};
 pub use bulk_apply::{BulkProgress, BulkReport, CaseOutcome};
-pub use claim::CLAIM_LEASE;
+pub use claim::{host_name, CLAIM_LEASE};
 pub use notify::notice_marker;
 pub use prices::TldPriceStats;
 pub use prices_fix::{by_hand as tld_price_by_hand, TLD_PRICE_OPTION};
