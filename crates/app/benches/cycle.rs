@@ -16,6 +16,26 @@
 //! `/_sandbox/*` counters are not delayed). Either part may be left out (0 ms). Without
 //! the variable the sandboxes answer at loopback speed. The per-stage seconds and the
 //! per-command call counts of both cycles are printed either way.
+//!
+//! Database path: `DOMWATCH_BENCH_WHMCS_DB=mysql://root@127.0.0.1:3306` keeps the sandbox
+//! WHMCS's tables in a throw-away MariaDB database per size (created, seeded, dropped
+//! afterwards) and gives the engine that database, as `whmcs.database_url` does in
+//! production; a URL naming a database (`…:3306/whmcs_bench`) uses that one and leaves it.
+//! The output names the path measured (`path measured: …`). The engine's billing port is
+//! built in `cycle/whmcs_db.rs` (`billing_port`).
+//!
+//! The runs behind the README figures (each size in its own run, output kept):
+//!
+//! ```sh
+//! DOMWATCH_BENCH_SIZES=1000000 cargo bench -p domwatch --bench cycle
+//! DOMWATCH_BENCH_LATENCY_MS=whmcs:50,registrar:100 DOMWATCH_BENCH_SIZES=100000 \
+//!     cargo bench -p domwatch --bench cycle
+//! DOMWATCH_BENCH_LATENCY_MS=whmcs:50,registrar:100 DOMWATCH_BENCH_SIZES=1000000 \
+//!     cargo bench -p domwatch --bench cycle
+//! DOMWATCH_BENCH_WHMCS_DB=mysql://root@127.0.0.1:3306 \
+//!     DOMWATCH_BENCH_LATENCY_MS=whmcs:50,registrar:100 DOMWATCH_BENCH_SIZES=1000000 \
+//!     cargo bench -p domwatch --bench cycle
+//! ```
 
 use chrono::NaiveDate;
 use domwatch_core::detect::DetectionPolicy;
@@ -27,12 +47,15 @@ use domwatch_testkit::{
     fixed_clock, rrp_config, sqlite_store, SandboxLatency, SandboxPortfolio, SandboxProcesses,
 };
 use domwatch_whmcs::port::TicketDestination;
-use domwatch_whmcs::{BillingPort, ToDoNotifier, WhmcsClient, WhmcsConfig};
+use domwatch_whmcs::{ToDoNotifier, WhmcsClient, WhmcsConfig};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+#[path = "cycle/whmcs_db.rs"]
+mod whmcs_db;
 
 const SEED: u64 = 1;
 
@@ -79,7 +102,7 @@ fn latency() -> SandboxLatency {
     latency
 }
 
-fn start_sandboxes(size: usize, dir: &Path) -> SandboxProcesses {
+fn start_sandboxes(size: usize, dir: &Path, whmcs_mysql: Option<&str>) -> SandboxProcesses {
     let portfolio = SandboxPortfolio {
         domains: size,
         seed: SEED,
@@ -89,11 +112,17 @@ fn start_sandboxes(size: usize, dir: &Path) -> SandboxProcesses {
     };
     let started = Instant::now();
     let bin = env!("CARGO_BIN_EXE_domwatch");
-    let s =
-        SandboxProcesses::start_with_latency(bin, &portfolio, latency(), Duration::from_secs(900));
+    // Seeding a million domains into MariaDB takes minutes on a busy machine.
+    let timeout = Duration::from_secs(1800);
+    let s = SandboxProcesses::start_with(bin, &portfolio, latency(), whmcs_mysql, timeout);
     eprintln!(
-        "  sandboxes up after {:.1}s (seeding included)",
-        started.elapsed().as_secs_f64()
+        "  sandboxes up after {:.1}s (seeding the WHMCS tables {} included)",
+        started.elapsed().as_secs_f64(),
+        if whmcs_mysql.is_some() {
+            "in MariaDB"
+        } else {
+            "in SQLite"
+        }
     );
     s
 }
@@ -279,8 +308,14 @@ fn accounts([cnr, ispapi, smartnic]: [&str; 3]) -> Vec<Account> {
 }
 
 /// The engine as production builds it: the sandboxes' clients, a SQLite store at
-/// `store_path`, admin notices as bot tickets.
-async fn engine(whmcs: &str, registrars: [&str; 3], store_path: &str) -> Engine {
+/// `store_path`, admin notices as bot tickets, or as WHMCS to-dos when the engine has the
+/// WHMCS database (`whmcs_db_url`, production's first notice channel). Also the path read.
+async fn engine(
+    whmcs: &str,
+    registrars: [&str; 3],
+    store_path: &str,
+    whmcs_db_url: Option<&str>,
+) -> (Engine, &'static str) {
     // The WHMCS client's defaults: pages of 5000, four in flight.
     let wc = WhmcsConfig::new(
         whmcs,
@@ -288,34 +323,45 @@ async fn engine(whmcs: &str, registrars: [&str; 3], store_path: &str) -> Engine 
         domwatch_sandbox::whmcs::DEFAULT_SECRET,
     )
     .unwrap();
-    let billing: Arc<dyn BillingPort> = Arc::new(WhmcsClient::new(wc).unwrap());
+    let db = match whmcs_db_url {
+        Some(url) => Some(whmcs_db::connect(url).await),
+        None => None,
+    };
+    let (billing, path) = whmcs_db::billing_port(WhmcsClient::new(wc).unwrap(), db.as_ref());
     let store = sqlite_store(Path::new(store_path)).await;
-    Engine {
+    let engine = Engine {
         store,
         notifier: Some(ToDoNotifier::new(
             billing.clone(),
-            None,
+            db.clone(),
             Some(TicketDestination {
                 bot_client_id: 1,
                 department_id: 1,
             }),
         )),
         billing,
-        whmcs_db: None,
+        whmcs_db: db,
         accounts: accounts(registrars),
         clock: fixed_clock(),
         policy: DetectionPolicy::default(),
         fixed_rates: vec![],
         concurrency: 8,
         notices: Default::default(),
-    }
+    };
+    (engine, path)
 }
 
 /// The measured part: runs in a child process.
-fn one_cycle(whmcs: &str, registrars: [&str; 3], store_path: &str, sandbox_pids: &[String]) {
+fn one_cycle(
+    whmcs: &str,
+    registrars: [&str; 3],
+    store_path: &str,
+    sandbox_pids: &[String],
+    whmcs_db_url: Option<&str>,
+) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let engine = engine(whmcs, registrars, store_path).await;
+        let (engine, path) = engine(whmcs, registrars, store_path, whmcs_db_url).await;
         let peaks = Arc::new(StagePeaks::default());
         let sampler = {
             let peaks = peaks.clone();
@@ -350,6 +396,7 @@ fn one_cycle(whmcs: &str, registrars: [&str; 3], store_path: &str, sandbox_pids:
         println!(
             "{}",
             serde_json::json!({
+                "path": path,
                 "wall_s": wall,
                 "peak_rss_mib": peak_rss_mib(),
                 "billing_domains": report.billing_domains,
@@ -389,6 +436,7 @@ fn main() {
             [&args[i + 2], &args[i + 3], &args[i + 4]],
             &args[i + 5],
             &pids,
+            args.get(i + 7).map(String::as_str),
         );
         return;
     }
@@ -410,9 +458,12 @@ fn main() {
         "WHMCS calls",
         "notices"
     );
+    let db = whmcs_db::from_env();
     for size in sizes(&args) {
         eprintln!("size {size}:");
-        print_figures(size, &measure(size));
+        let m = measure(size, db.as_deref());
+        print_figures(size, &m);
+        println!("  path measured: {}", m["path"].as_str().unwrap_or("?"));
     }
 }
 
@@ -433,10 +484,13 @@ fn sizes(args: &[String]) -> Vec<usize> {
         .collect()
 }
 
-/// Starts the sandboxes for `size` domains and measures two cycles in a fresh child.
-fn measure(size: usize) -> serde_json::Value {
+/// Starts the sandboxes for `size` domains (the WHMCS tables in MariaDB with `whmcs_db`, a
+/// `DOMWATCH_BENCH_WHMCS_DB` value) and measures two cycles in a fresh child.
+fn measure(size: usize, whmcs_db: Option<&str>) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
-    let sb = start_sandboxes(size, dir.path());
+    let db = whmcs_db.map(|spec| whmcs_db::prepare(spec, size));
+    let db_url = db.as_ref().map(|d| d.url.clone());
+    let sb = start_sandboxes(size, dir.path(), db_url.as_deref());
     let store = dir.path().join("domwatch.db");
     let out = Command::new(std::env::current_exe().unwrap())
         .args([
@@ -452,9 +506,14 @@ fn measure(size: usize) -> serde_json::Value {
                 .collect::<Vec<_>>()
                 .join(","),
         ])
+        .args(db_url.as_deref())
         .stderr(Stdio::inherit())
         .output()
         .expect("run the measured cycle");
+    drop(sb);
+    if let Some(db) = db {
+        db.remove();
+    }
     assert!(out.status.success(), "cycle failed");
     serde_json::from_slice(out.stdout.trim_ascii()).expect("cycle output")
 }

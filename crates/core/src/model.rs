@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 /// Which registrar protocol dialect an account speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -100,13 +101,37 @@ impl RenewalMode {
 }
 
 /// Contact handles per role, as the registrar holds them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ContactHandles {
     pub owner: Option<String>,
     pub admin: Option<String>,
     pub tech: Option<String>,
     /// Billing contact (CNR/ISPAPI) or zone contact (Smart-NIC, DENIC "ZoneC").
     pub billing: Option<String>,
+}
+
+/// Hands out one shared copy per distinct set of contact handles: a portfolio has few
+/// (the client as owner, the reseller's handle in the other roles), so a million-domain
+/// list holds one copy per set instead of four strings per domain.
+#[derive(Debug, Default)]
+pub struct ContactInterner(std::collections::HashSet<Arc<ContactHandles>>);
+
+impl ContactInterner {
+    pub fn intern(&mut self, handles: ContactHandles) -> Arc<ContactHandles> {
+        if let Some(shared) = self.0.get(&handles) {
+            return shared.clone();
+        }
+        let shared = Arc::new(handles);
+        self.0.insert(shared.clone());
+        shared
+    }
+}
+
+/// The one shared empty set of contact handles (lists that do not name contacts).
+pub fn no_contacts() -> Arc<ContactHandles> {
+    static EMPTY: std::sync::LazyLock<Arc<ContactHandles>> =
+        std::sync::LazyLock::new(Default::default);
+    EMPTY.clone()
 }
 
 /// Premium data for a domain at the registrar.
@@ -134,7 +159,9 @@ pub struct RegistrarDomain {
     pub renewal_price: Option<Money>,
     /// What a transfer costs, when known.
     pub transfer_price: Option<Money>,
-    pub contacts: ContactHandles,
+    /// Shared between domains with the same handles (see [`ContactInterner`]); change one
+    /// domain's with `Arc::make_mut`.
+    pub contacts: Arc<ContactHandles>,
     /// `clientTransferProhibited` set by the registrar (`TRANSFERLOCK`); `None` when the
     /// answer did not say, which never counts as off.
     pub transfer_lock: Option<bool>,
@@ -160,7 +187,7 @@ impl RegistrarDomain {
             premium: None,
             renewal_price: None,
             transfer_price: None,
-            contacts: ContactHandles::default(),
+            contacts: no_contacts(),
             transfer_lock: None,
             whois_privacy: None,
             pending_deletion: None,
@@ -277,6 +304,24 @@ pub struct BillingDomain {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn equal_contact_handles_are_shared() {
+        let handles = |owner: &str| ContactHandles {
+            owner: Some(owner.into()),
+            admin: Some("P-RSL".into()),
+            ..ContactHandles::default()
+        };
+        let mut interner = ContactInterner::default();
+        let a = interner.intern(handles("P-1"));
+        let b = interner.intern(handles("P-1"));
+        let c = interner.intern(handles("P-2"));
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &c));
+        assert_eq!(*c, handles("P-2"));
+        let empty = RegistrarDomain::new(DomainName::parse("a.com").unwrap());
+        assert!(Arc::ptr_eq(&empty.contacts, &no_contacts()));
+    }
 
     #[test]
     fn renewal_mode_accepts_both_spellings() {

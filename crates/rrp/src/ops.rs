@@ -21,6 +21,7 @@ use futures::{StreamExt, TryStreamExt};
 use rust_decimal::Decimal;
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Instant;
 use tracing::{debug, warn};
 
@@ -192,8 +193,21 @@ impl<'r> DomainColumns<'r> {
         column.as_ref().and_then(|c| c.get(row))
     }
 
-    /// Row `row` as a domain; `status` holds this row's status cell(s).
-    fn domain(&self, name: DomainName, row: usize, status: Vec<String>) -> RegistrarDomain {
+    /// Row `row`'s contact handles, as read.
+    fn contact_cells(&self, row: usize) -> [Option<&'r str>; 4] {
+        [&self.owner, &self.admin, &self.tech, &self.billing]
+            .map(|c| Self::at(c, row).map(str::trim).filter(|v| !v.is_empty()))
+    }
+
+    /// Row `row` as a domain; `status` holds this row's status cell(s), `contacts` its
+    /// handles (shared with the page's other rows that name the same ones).
+    fn domain(
+        &self,
+        name: DomainName,
+        row: usize,
+        status: Vec<String>,
+        contacts: Arc<ContactHandles>,
+    ) -> RegistrarDomain {
         let at = |c: &Option<Column<'r>>| Self::at(c, row);
         let mut domain = RegistrarDomain::new(name);
         domain.registry_expiry = at(&self.registry_expiry).and_then(parse_date);
@@ -203,12 +217,7 @@ impl<'r> DomainColumns<'r> {
             .filter(|m| !m.trim().is_empty())
             .map(RenewalMode::parse);
         domain.status = status;
-        domain.contacts = ContactHandles {
-            owner: non_empty(at(&self.owner)),
-            admin: non_empty(at(&self.admin)),
-            tech: non_empty(at(&self.tech)),
-            billing: non_empty(at(&self.billing)),
-        };
+        domain.contacts = contacts;
         domain.transfer_lock = parse_flag(at(&self.transfer_lock));
         domain.whois_privacy = parse_flag(at(&self.whois_privacy));
         let class = at(&self.premium_class).map(str::trim).unwrap_or("");
@@ -232,6 +241,7 @@ impl<'r> DomainColumns<'r> {
     /// skipped and logged.
     fn list_rows(&self, rows: usize) -> Vec<(usize, RegistrarDomain)> {
         let mut domains = Vec::with_capacity(rows);
+        let mut shared: HashMap<[Option<&'r str>; 4], Arc<ContactHandles>> = HashMap::new();
         for row in 0..rows {
             let Some(raw) = Self::at(&self.name, row) else {
                 continue;
@@ -239,12 +249,27 @@ impl<'r> DomainColumns<'r> {
             match DomainName::parse(raw) {
                 Ok(name) => {
                     let status = split_status(Self::at(&self.status, row).into_iter());
-                    domains.push((row, self.domain(name, row, status)));
+                    let cells = self.contact_cells(row);
+                    let contacts = shared
+                        .entry(cells)
+                        .or_insert_with(|| Arc::new(contact_handles(cells)))
+                        .clone();
+                    domains.push((row, self.domain(name, row, status, contacts)));
                 }
                 Err(error) => warn!(name = raw, %error, "skipping unparsable domain in list"),
             }
         }
         domains
+    }
+}
+
+/// Owner, admin, tech and billing handles from their (trimmed, non-empty) cells.
+fn contact_handles([owner, admin, tech, billing]: [Option<&str>; 4]) -> ContactHandles {
+    ContactHandles {
+        owner: owner.map(str::to_string),
+        admin: admin.map(str::to_string),
+        tech: tech.map(str::to_string),
+        billing: billing.map(str::to_string),
     }
 }
 
@@ -292,7 +317,8 @@ pub fn domain_from_status(
         .and_then(|n| DomainName::parse(n).ok())
         .unwrap_or_else(|| requested.clone());
     let status = split_status(columns.status.iter().flat_map(|c| c.iter()));
-    columns.domain(name, 0, status)
+    let contacts = Arc::new(contact_handles(columns.contact_cells(0)));
+    columns.domain(name, 0, status, contacts)
 }
 
 /// Standard prices of one zone (CNR `QueryZoneList`).
@@ -1234,6 +1260,27 @@ mod tests {
             NaiveDate::from_ymd_opt(2026, 3, 3)
         );
         assert_eq!(domains[1].renewal_mode, Some(RenewalMode::AutoExpire));
+    }
+
+    #[test]
+    fn rows_with_the_same_handles_share_one_copy() {
+        let r = response(
+            "code = 200\ndescription = ok\nproperty[column][0] = domain\n\
+             property[domain][0] = a.com\nproperty[domain][1] = b.com\nproperty[domain][2] = c.com\n\
+             property[domain][3] = d.com\n\
+             property[owner contact][0] = P-OWN\nproperty[owner contact][1] = P-OWN\n\
+             property[owner contact][2] = P-OTHER\nproperty[owner contact][3] =\n\
+             property[admin contact][0] = P-RSL\nproperty[admin contact][1] = P-RSL \n\
+             property[admin contact][2] = P-RSL\nproperty[admin contact][3] =\nEOF\n",
+        );
+        let d = domains_from_cnr_list(&r);
+        assert_eq!(d.len(), 4);
+        assert!(Arc::ptr_eq(&d[0].contacts, &d[1].contacts), "same handles");
+        assert!(!Arc::ptr_eq(&d[0].contacts, &d[2].contacts));
+        assert_eq!(d[1].contacts.admin.as_deref(), Some("P-RSL"), "trimmed");
+        assert_eq!(d[2].contacts.owner.as_deref(), Some("P-OTHER"));
+        assert_eq!(d[2].contacts.admin.as_deref(), Some("P-RSL"));
+        assert_eq!(*d[3].contacts, ContactHandles::default(), "empty cells");
     }
 
     #[test]

@@ -78,7 +78,7 @@ fn assert_matches_portfolio(dialect: Dialect, listed: &[RegistrarDomain], portfo
         );
         if dialect == Dialect::Ispapi {
             assert_eq!(got.premium, r.premium, "{} premium class", seed.name);
-            assert_eq!(got.contacts, r.contacts, "{} contacts", seed.name);
+            assert_eq!(*got.contacts, r.contacts, "{} contacts", seed.name);
         }
         let price = got
             .renewal_price

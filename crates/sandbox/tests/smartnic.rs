@@ -93,7 +93,7 @@ async fn the_bulk_list_pages_through_every_domain_and_maps_it() {
         assert_eq!(got.paid_until, Some(r.paid_until), "{}", got.name);
         assert_eq!(got.registry_expiry, Some(r.paid_until));
         assert_eq!(got.created, Some(r.created));
-        assert_eq!(got.contacts, r.contacts);
+        assert_eq!(*got.contacts, r.contacts);
         assert!(got.premium.is_none());
         let zone = zone_price(want.name.zone()).unwrap();
         assert_eq!(

@@ -7,7 +7,7 @@ use crate::operations::{self as request, DnssecItem, DomainExtension, DomainSett
 use crate::xml::Node;
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use domwatch_core::model::{ContactHandles, RegistrarDomain, RenewalMode};
+use domwatch_core::model::{ContactHandles, ContactInterner, RegistrarDomain, RenewalMode};
 use domwatch_core::money::RateTable;
 use domwatch_core::ports::{
     AccountStatus, CancellationMethod, CancellationRequest, ContactDetails, PremiumCheck,
@@ -65,7 +65,8 @@ pub fn domain_from(get: impl Fn(&str) -> Option<String>) -> Result<RegistrarDoma
         admin: get("adminC"),
         tech: get("techC"),
         billing: get("zoneC"),
-    };
+    }
+    .into();
     Ok(d)
 }
 
@@ -73,6 +74,7 @@ pub fn domain_from(get: impl Fn(&str) -> Option<String>) -> Result<RegistrarDoma
 pub fn list_page_from(ret: &Node) -> ListPage {
     let rows = ret.items("domainInfo");
     let mut domains = Vec::with_capacity(rows.len());
+    let mut contacts = ContactInterner::default();
     for row in rows {
         let items = row.items("domainInfoItem");
         let get = |key: &str| {
@@ -83,7 +85,10 @@ pub fn list_page_from(ret: &Node) -> ListPage {
                 .map(str::to_string)
         };
         match domain_from(get) {
-            Ok(d) => domains.push(d),
+            Ok(mut d) => {
+                d.contacts = contacts.intern(std::sync::Arc::unwrap_or_clone(d.contacts));
+                domains.push(d)
+            }
             // One unreadable row must not lose the rest of the account.
             Err(error) => tracing::warn!(%error, "skipping an unreadable Smart-NIC list row"),
         }
@@ -812,7 +817,7 @@ mod tests {
         assert_eq!(d.renewal_mode, Some(RenewalMode::AutoRenew));
         assert_eq!(d.status, ["active", "kk_ok_de"]);
         assert_eq!(
-            d.contacts,
+            *d.contacts,
             ContactHandles {
                 owner: Some("OO2222222@HANDLES.DE".into()),
                 admin: Some("AA1111111@HANDLES.DE".into()),

@@ -92,6 +92,19 @@ impl SandboxProcesses {
         latency: SandboxLatency,
         timeout: Duration,
     ) -> SandboxProcesses {
+        Self::start_with(bin, portfolio, latency, None, timeout)
+    }
+
+    /// [`start_with_latency`](Self::start_with_latency), with the WHMCS tables in the
+    /// MariaDB database `whmcs_mysql` (`mysql://user@host:port/db`, must exist; seeded when
+    /// empty) instead of the portfolio's SQLite file.
+    pub fn start_with(
+        bin: &str,
+        portfolio: &SandboxPortfolio,
+        latency: SandboxLatency,
+        whmcs_mysql: Option<&str>,
+        timeout: Duration,
+    ) -> SandboxProcesses {
         let whmcs_latency = latency.whmcs_ms.to_string();
         let registrar_latency = latency.registrar_ms.to_string();
         let common = [
@@ -116,15 +129,21 @@ impl SandboxProcesses {
                 .expect("start a sandbox");
             (port, Running(child))
         };
-        let whmcs_db = portfolio.whmcs_sqlite.to_str().expect("UTF-8 path");
+        let whmcs_tables = match whmcs_mysql {
+            Some(url) => ["--mysql-url", url],
+            None => [
+                "--sqlite",
+                portfolio.whmcs_sqlite.to_str().expect("UTF-8 path"),
+            ],
+        };
         let started = [
             spawn(
                 free_port(),
                 &[
                     "sandbox",
                     "whmcs",
-                    "--sqlite",
-                    whmcs_db,
+                    whmcs_tables[0],
+                    whmcs_tables[1],
                     "--latency-ms",
                     &whmcs_latency,
                 ],

@@ -44,7 +44,8 @@ fn registrar(name: &str, term_end: NaiveDate) -> RegistrarDomain {
         admin: Some("P-RSL001".into()),
         tech: Some("P-RSL001".into()),
         billing: Some("P-RSL001".into()),
-    };
+    }
+    .into();
     r
 }
 
@@ -336,8 +337,9 @@ fn contact_policy_finds_wrong_roles_and_plans_the_fix() {
 
     let mut wrong = clean.clone();
     let reg = wrong.registrar.as_mut().unwrap();
-    reg.contacts.admin = Some("P-CLIENT3".into());
-    reg.contacts.owner = Some("p-rsl001".into());
+    let contacts = std::sync::Arc::make_mut(&mut reg.contacts);
+    contacts.admin = Some("P-CLIENT3".into());
+    contacts.owner = Some("p-rsl001".into());
     let f = findings(&wrong, &policy);
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].kind, CaseKind::ContactPolicyViolation);
@@ -376,6 +378,7 @@ fn contact_policy_skips_domains_no_longer_registered() {
     let policy = policy_with(contact_policy());
     let mut o = obs("cancelled.com", days(200), None);
     o.billing.as_mut().unwrap().status = BillingStatus::Cancelled;
-    o.registrar.as_mut().unwrap().contacts.admin = Some("P-OTHER".into());
+    std::sync::Arc::make_mut(&mut o.registrar.as_mut().unwrap().contacts).admin =
+        Some("P-OTHER".into());
     assert!(!kinds(&o, &policy).contains(&CaseKind::ContactPolicyViolation));
 }
