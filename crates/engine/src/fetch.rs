@@ -9,7 +9,7 @@ use domwatch_core::model::{BillingDomain, BillingPremiumCost, RegistrarDomain};
 use domwatch_core::money::RateTable;
 use domwatch_core::ports::RegistrarError;
 use domwatch_core::{Currency, DomainName, Money};
-use domwatch_whmcs::actions::{BillingDomainList, WhmcsCurrency};
+use domwatch_whmcs::actions::{BillingDomainList, KnownClientCurrencies, WhmcsCurrency};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 
@@ -115,13 +115,17 @@ impl Engine {
         // Client currencies known from the WHMCS database or earlier cycles are not
         // asked for again (GetClientsDomains does not name them); see `fetch_cache`.
         let mut failures = Vec::new();
-        let known = fetch_cache::known_client_currencies(
-            &self.store,
-            self.whmcs_db.as_ref(),
-            self.now(),
-            &mut failures,
-        )
-        .await;
+        let known = if self.billing.lists_client_currencies() {
+            KnownClientCurrencies::new()
+        } else {
+            fetch_cache::known_client_currencies(
+                &self.store,
+                self.whmcs_db.as_ref(),
+                self.now(),
+                &mut failures,
+            )
+            .await
+        };
         let list = match targets {
             None => self.billing.list_domains(&known).await,
             Some(names) => self.billing.list_domains_named(names, &known).await,

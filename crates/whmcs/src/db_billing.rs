@@ -40,6 +40,9 @@ impl BillingPort for DbBilling {
     ) -> Result<BillingDomainList, WhmcsError> {
         Ok(self.db.billing_domains().await?)
     }
+    fn lists_client_currencies(&self) -> bool {
+        true
+    }
     async fn list_domains_named(
         &self,
         names: &[DomainName],

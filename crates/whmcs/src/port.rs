@@ -32,6 +32,11 @@ pub trait BillingPort: Send + Sync {
         &self,
         known: &KnownClientCurrencies,
     ) -> Result<BillingDomainList, WhmcsError>;
+    /// True when [`Self::list_domains`] names every client's currency itself (the
+    /// database read joins them), so the caller need not gather the ones it knows.
+    fn lists_client_currencies(&self) -> bool {
+        false
+    }
     async fn client_details(&self, client_id: u64) -> Result<ClientDetails, WhmcsError>;
     async fn currencies(&self) -> Result<Vec<WhmcsCurrency>, WhmcsError>;
     async fn tld_pricing(&self, currency_id: u64) -> Result<TldPriceList, WhmcsError>;

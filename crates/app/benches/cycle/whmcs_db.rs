@@ -3,6 +3,7 @@
 //! production does when `whmcs.database_url` is set.
 
 use domwatch_whmcs::db::WhmcsDb;
+use domwatch_whmcs::db_billing::DbBilling;
 use domwatch_whmcs::{BillingPort, WhmcsClient};
 use sqlx::Connection;
 use std::sync::Arc;
@@ -92,9 +93,9 @@ pub async fn connect(url: &str) -> WhmcsDb {
 }
 
 /// The billing port the engine reads WHMCS through, and which path that is (printed with
-/// the figures). With a database, the database read path is one line, in place of the
-/// `Some(_)` arm:
-/// `Some(db) => (Arc::new(domwatch_whmcs::db_billing::DbBilling::new(api, db.clone())), DATABASE_PATH),`
+/// the figures). With a database the engine reads as production does by default
+/// (`whmcs.read_from = "database"`): the billing list and the renewal invoices from MariaDB,
+/// writes through the API.
 pub fn billing_port(
     api: WhmcsClient,
     db: Option<&WhmcsDb>,
@@ -102,14 +103,10 @@ pub fn billing_port(
     let api: Arc<dyn BillingPort> = Arc::new(api);
     match db {
         None => (api, "API (WHMCS read through its External API)"),
-        Some(_) => (
-            api,
-            "API with a WHMCS database (billing list and invoices still through the API; \
-             premium data, client currencies, ID protection price and to-dos through MariaDB)",
+        Some(db) => (
+            Arc::new(DbBilling::new(api, db.clone())),
+            "database (billing list, client currencies, renewal invoices and premium data \
+             read from MariaDB; writes through the API)",
         ),
     }
 }
-
-/// The label of the database read path.
-#[allow(dead_code)]
-pub const DATABASE_PATH: &str = "database (billing list and invoices read from MariaDB)";
