@@ -8,6 +8,7 @@
 
 pub mod clock;
 pub mod csv;
+pub mod date;
 pub mod detect;
 pub mod forecast;
 pub mod lifecycle;

@@ -110,27 +110,47 @@ pub struct ContactHandles {
     pub billing: Option<String>,
 }
 
-/// Hands out one shared copy per distinct set of contact handles: a portfolio has few
-/// (the client as owner, the reseller's handle in the other roles), so a million-domain
-/// list holds one copy per set instead of four strings per domain.
-#[derive(Debug, Default)]
-pub struct ContactInterner(std::collections::HashSet<Arc<ContactHandles>>);
+/// Hands out one shared copy per distinct value: a list page has few distinct sets of
+/// contact handles (the client as owner, the reseller's handle in the other roles) and
+/// of status values, so a million-domain list holds one copy per set instead of a few
+/// strings per domain.
+#[derive(Debug)]
+pub struct Interner<T: ?Sized>(std::collections::HashSet<Arc<T>>);
 
-impl ContactInterner {
-    pub fn intern(&mut self, handles: ContactHandles) -> Arc<ContactHandles> {
-        if let Some(shared) = self.0.get(&handles) {
+impl<T: ?Sized> Default for Interner<T> {
+    fn default() -> Self {
+        Self(Default::default())
+    }
+}
+
+impl<T: ?Sized + Eq + std::hash::Hash> Interner<T> {
+    pub fn intern<V: std::borrow::Borrow<T> + Into<Arc<T>>>(&mut self, value: V) -> Arc<T> {
+        if let Some(shared) = self.0.get(value.borrow()) {
             return shared.clone();
         }
-        let shared = Arc::new(handles);
+        let shared: Arc<T> = value.into();
         self.0.insert(shared.clone());
         shared
     }
 }
 
+/// Shares equal sets of contact handles.
+pub type ContactInterner = Interner<ContactHandles>;
+
+/// Shares equal lists of registrar status values.
+pub type StatusInterner = Interner<[String]>;
+
 /// The one shared empty set of contact handles (lists that do not name contacts).
 pub fn no_contacts() -> Arc<ContactHandles> {
     static EMPTY: std::sync::LazyLock<Arc<ContactHandles>> =
         std::sync::LazyLock::new(Default::default);
+    EMPTY.clone()
+}
+
+/// The one shared empty status list.
+pub fn no_status() -> Arc<[String]> {
+    static EMPTY: std::sync::LazyLock<Arc<[String]>> =
+        std::sync::LazyLock::new(|| Arc::from(Vec::new()));
     EMPTY.clone()
 }
 
@@ -152,8 +172,9 @@ pub struct RegistrarDomain {
     pub paid_until: Option<NaiveDate>,
     pub created: Option<NaiveDate>,
     pub renewal_mode: Option<RenewalMode>,
-    /// Raw status values (`ACTIVE`, `clientTransferProhibited`, ...).
-    pub status: Vec<String>,
+    /// Raw status values (`ACTIVE`, `clientTransferProhibited`, ...); shared between
+    /// domains with the same list (see [`StatusInterner`]).
+    pub status: Arc<[String]>,
     pub premium: Option<PremiumInfo>,
     /// What one renewal year costs the reseller, in the account currency.
     pub renewal_price: Option<Money>,
@@ -183,7 +204,7 @@ impl RegistrarDomain {
             paid_until: None,
             created: None,
             renewal_mode: None,
-            status: Vec::new(),
+            status: no_status(),
             premium: None,
             renewal_price: None,
             transfer_price: None,
@@ -277,6 +298,23 @@ pub struct BillingPremiumCost {
     pub renewal_cost: Option<Money>,
 }
 
+/// The shared copy of a WHMCS registrar module name. An install has a handful of modules
+/// and a million billing rows: one string each would be tens of MiB of a cycle's peak.
+pub fn registrar_module_name(name: &str) -> Arc<str> {
+    /// More distinct names than this are not remembered (they are then simply not shared).
+    const MAX_SHARED: usize = 64;
+    static SEEN: std::sync::Mutex<Vec<Arc<str>>> = std::sync::Mutex::new(Vec::new());
+    let mut seen = SEEN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(known) = seen.iter().find(|known| ***known == *name) {
+        return known.clone();
+    }
+    let new: Arc<str> = name.into();
+    if seen.len() < MAX_SHARED {
+        seen.push(new.clone());
+    }
+    new
+}
+
 /// One domain as the billing system bills it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BillingDomain {
@@ -284,8 +322,9 @@ pub struct BillingDomain {
     pub id: u64,
     pub client_id: u64,
     pub name: DomainName,
-    /// WHMCS registrar module name (`cnic`, `keysystems`, `ispapi`, `smartnic`, ...).
-    pub registrar_module: String,
+    /// WHMCS registrar module name (`cnic`, `keysystems`, `ispapi`, `smartnic`, ...);
+    /// shared between rows, see [`registrar_module_name`].
+    pub registrar_module: Arc<str>,
     pub status: BillingStatus,
     /// What the client pays per renewal, in the client's currency.
     pub recurring_amount: Money,
@@ -306,6 +345,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn registrar_module_names_are_shared() {
+        let a = registrar_module_name("cnic");
+        let b = registrar_module_name(&String::from("cnic"));
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!(&*registrar_module_name("ispapi"), "ispapi");
+        assert!(!Arc::ptr_eq(&a, &registrar_module_name("ispapi")));
+    }
+
+    #[test]
     fn equal_contact_handles_are_shared() {
         let handles = |owner: &str| ContactHandles {
             owner: Some(owner.into()),
@@ -319,8 +367,14 @@ mod tests {
         assert!(Arc::ptr_eq(&a, &b));
         assert!(!Arc::ptr_eq(&a, &c));
         assert_eq!(*c, handles("P-2"));
+        let mut statuses = StatusInterner::default();
+        let active = statuses.intern(vec!["ACTIVE".to_string()]);
+        let again = statuses.intern(&["ACTIVE".to_string()][..]);
+        assert!(Arc::ptr_eq(&active, &again));
+        assert_eq!(*statuses.intern(vec![]), *no_status());
         let empty = RegistrarDomain::new(DomainName::parse("a.com").unwrap());
         assert!(Arc::ptr_eq(&empty.contacts, &no_contacts()));
+        assert!(Arc::ptr_eq(&empty.status, &no_status()));
     }
 
     #[test]

@@ -9,7 +9,9 @@ pub use crate::listing::{
 };
 use async_trait::async_trait;
 use chrono::{Datelike, NaiveDate};
-use domwatch_core::model::{ContactHandles, Dialect, PremiumInfo, RegistrarDomain, RenewalMode};
+use domwatch_core::model::{
+    ContactHandles, Dialect, PremiumInfo, RegistrarDomain, RenewalMode, StatusInterner,
+};
 use domwatch_core::money::{Currency, Money, RateTable};
 use domwatch_core::name::DomainName;
 use domwatch_core::ports::{
@@ -45,7 +47,7 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
         None | Some(b' ') | Some(b'T') => {}
         Some(_) => return None,
     }
-    NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()
+    domwatch_core::date::parse_ymd(date)
 }
 
 fn parse_money(amount: Option<&str>, currency: Option<&str>) -> Option<Money> {
@@ -205,7 +207,7 @@ impl<'r> DomainColumns<'r> {
         &self,
         name: DomainName,
         row: usize,
-        status: Vec<String>,
+        status: Arc<[String]>,
         contacts: Arc<ContactHandles>,
     ) -> RegistrarDomain {
         let at = |c: &Option<Column<'r>>| Self::at(c, row);
@@ -242,13 +244,15 @@ impl<'r> DomainColumns<'r> {
     fn list_rows(&self, rows: usize) -> Vec<(usize, RegistrarDomain)> {
         let mut domains = Vec::with_capacity(rows);
         let mut shared: HashMap<[Option<&'r str>; 4], Arc<ContactHandles>> = HashMap::new();
+        let mut statuses = StatusInterner::default();
         for row in 0..rows {
             let Some(raw) = Self::at(&self.name, row) else {
                 continue;
             };
             match DomainName::parse(raw) {
                 Ok(name) => {
-                    let status = split_status(Self::at(&self.status, row).into_iter());
+                    let status =
+                        statuses.intern(split_status(Self::at(&self.status, row).into_iter()));
                     let cells = self.contact_cells(row);
                     let contacts = shared
                         .entry(cells)
@@ -316,7 +320,7 @@ pub fn domain_from_status(
     let name = DomainColumns::at(&columns.name, 0)
         .and_then(|n| DomainName::parse(n).ok())
         .unwrap_or_else(|| requested.clone());
-    let status = split_status(columns.status.iter().flat_map(|c| c.iter()));
+    let status = split_status(columns.status.iter().flat_map(|c| c.iter())).into();
     let contacts = Arc::new(contact_handles(columns.contact_cells(0)));
     columns.domain(name, 0, status, contacts)
 }
@@ -1159,7 +1163,7 @@ mod tests {
         assert_eq!(d.paid_until, NaiveDate::from_ymd_opt(2025, 6, 28));
         assert_eq!(d.created, NaiveDate::from_ymd_opt(2024, 5, 28));
         assert_eq!(d.renewal_mode, Some(RenewalMode::AutoRenew));
-        assert_eq!(d.status, vec!["ACTIVE", "clientTransferProhibited"]);
+        assert_eq!(*d.status, ["ACTIVE", "clientTransferProhibited"]);
         assert_eq!(d.transfer_lock, Some(true));
         assert_eq!(d.contacts.owner.as_deref(), Some("P-OWN1"));
         assert_eq!(d.contacts.billing.as_deref(), Some("P-BIL1"));
@@ -1249,10 +1253,7 @@ mod tests {
             domains[0].registry_expiry,
             NaiveDate::from_ymd_opt(2026, 3, 1)
         );
-        assert_eq!(
-            domains[0].status,
-            vec!["ACTIVE", "clientTransferProhibited"]
-        );
+        assert_eq!(*domains[0].status, ["ACTIVE", "clientTransferProhibited"]);
         assert_eq!(domains[0].contacts.owner.as_deref(), Some("P-OWN"));
         assert_eq!(domains[1].name.unicode(), "müller.de");
         assert_eq!(

@@ -99,7 +99,7 @@ async fn listing_matches_the_portfolio_across_pages() {
         assert_eq!(got.expiry, Some(b.expiry));
         assert_eq!(got.next_due, Some(b.next_due));
         assert_eq!(got.do_not_renew, b.do_not_renew);
-        assert_eq!(got.registrar_module, b.registrar_module);
+        assert_eq!(&*got.registrar_module, b.registrar_module);
         assert_eq!(got.is_premium, None, "the API does not reveal is_premium");
     }
     // 8 pages of 40 for the domains, then one GetClientsDetails per client.

@@ -42,10 +42,7 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
         let seconds: i64 = text.parse().ok()?;
         return DateTime::from_timestamp(seconds, 0).map(berlin_date);
     }
-    if let Some(day) = text
-        .get(0..10)
-        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-    {
+    if let Some(day) = text.get(0..10).and_then(domwatch_core::date::parse_ymd) {
         return Some(day);
     }
     NaiveDate::parse_from_str(text, "%d.%m.%Y").ok()

@@ -7,7 +7,9 @@ use crate::operations::{self as request, DnssecItem, DomainExtension, DomainSett
 use crate::xml::Node;
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use domwatch_core::model::{ContactHandles, ContactInterner, RegistrarDomain, RenewalMode};
+use domwatch_core::model::{
+    ContactHandles, ContactInterner, RegistrarDomain, RenewalMode, StatusInterner,
+};
 use domwatch_core::money::RateTable;
 use domwatch_core::ports::{
     AccountStatus, CancellationMethod, CancellationRequest, ContactDetails, PremiumCheck,
@@ -59,7 +61,8 @@ pub fn domain_from(get: impl Fn(&str) -> Option<String>) -> Result<RegistrarDoma
     d.status = ["domainStatus", "status"]
         .iter()
         .filter_map(|k| get(k))
-        .collect();
+        .collect::<Vec<_>>()
+        .into();
     d.contacts = ContactHandles {
         owner: get("ownerC"),
         admin: get("adminC"),
@@ -75,6 +78,7 @@ pub fn list_page_from(ret: &Node) -> ListPage {
     let rows = ret.items("domainInfo");
     let mut domains = Vec::with_capacity(rows.len());
     let mut contacts = ContactInterner::default();
+    let mut statuses = StatusInterner::default();
     for row in rows {
         let items = row.items("domainInfoItem");
         let get = |key: &str| {
@@ -87,6 +91,7 @@ pub fn list_page_from(ret: &Node) -> ListPage {
         match domain_from(get) {
             Ok(mut d) => {
                 d.contacts = contacts.intern(std::sync::Arc::unwrap_or_clone(d.contacts));
+                d.status = statuses.intern(&d.status[..]);
                 domains.push(d)
             }
             // One unreadable row must not lose the rest of the account.
@@ -815,7 +820,7 @@ mod tests {
             "an empty toBeDeletedDate is no date"
         );
         assert_eq!(d.renewal_mode, Some(RenewalMode::AutoRenew));
-        assert_eq!(d.status, ["active", "kk_ok_de"]);
+        assert_eq!(*d.status, ["active", "kk_ok_de"]);
         assert_eq!(
             *d.contacts,
             ContactHandles {

@@ -92,7 +92,7 @@ impl ClientDomain {
             id: self.id,
             client_id: self.client_id,
             name,
-            registrar_module: self.registrar_module,
+            registrar_module: domwatch_core::model::registrar_module_name(&self.registrar_module),
             status: self.status,
             recurring_amount: Money::new(self.recurring_amount, currency),
             registration_period_years: self.registration_period_years,

@@ -89,9 +89,9 @@ pub(crate) fn date_of(key: &str, value: Option<&str>) -> Result<Option<NaiveDate
         return Ok(None);
     }
     let day = s.get(..10).unwrap_or(s);
-    NaiveDate::parse_from_str(day, "%Y-%m-%d")
+    domwatch_core::date::parse_ymd(day)
         .map(Some)
-        .map_err(|_| format!("field `{key}` is {s:?}, expected a date YYYY-MM-DD"))
+        .ok_or_else(|| format!("field `{key}` is {s:?}, expected a date YYYY-MM-DD"))
 }
 
 /// The list under `outer.inner` (e.g. `domains.domain`). WHMCS sends `""` or omits the

@@ -45,7 +45,7 @@ fn registrar(name: &str) -> RegistrarDomain {
     r.paid_until = Some(d(2027, 5, 1));
     r.registry_expiry = Some(d(2027, 5, 1));
     r.renewal_mode = Some(RenewalMode::AutoRenew);
-    r.status = vec!["ACTIVE".into()];
+    r.status = vec!["ACTIVE".to_string()].into();
     r.renewal_price = Some(eur(dec!(9.50)));
     r
 }
