@@ -134,6 +134,22 @@ impl WhmcsDb {
         &self.pool
     }
 
+    /// Streams the rows of `query` to `on_row` without holding the result; a failure
+    /// part-way (`what` names the read) ends it as an error, never as fewer rows.
+    pub(crate) async fn each_row<'q>(
+        &self,
+        query: sqlx::query::Query<'q, sqlx::MySql, sqlx::mysql::MySqlArguments>,
+        what: &str,
+        mut on_row: impl FnMut(&sqlx::mysql::MySqlRow) -> Result<(), DbError>,
+    ) -> Result<(), DbError> {
+        use futures::TryStreamExt;
+        let mut rows = query.fetch(self.pool());
+        while let Some(row) = rows.try_next().await.map_err(query_error(what))? {
+            on_row(&row)?;
+        }
+        Ok(())
+    }
+
     /// Every client's currency code in one query (`tblclients.currency` is a
     /// `tblcurrencies.id`); clients whose currency id is not in `tblcurrencies` are left
     /// out, so the API reports them with the reason.

@@ -10,7 +10,6 @@ use crate::actions::{DomainInvoiceKind, Invoice, InvoiceItem};
 use crate::db::{query_error, DbError, WhmcsDb};
 use crate::json;
 use crate::renewal::{InvoiceFor, RenewalInvoices, RenewalWindow};
-use futures::TryStreamExt;
 use rust_decimal::Decimal;
 use sqlx::mysql::MySqlRow;
 use sqlx::Row;
@@ -44,15 +43,12 @@ impl WhmcsDb {
             for d in chunk {
                 query = query.bind(d.client_id as i64).bind(d.domain_id as i64);
             }
-            let mut rows = query.bind(&since).fetch(self.pool());
-            while let Some(row) = rows
-                .try_next()
-                .await
-                .map_err(query_error("reading renewal invoice lines"))?
-            {
-                let key = (id_of(&row, "userid")?, id_of(&row, "relid")?);
-                newest.insert(key, id_of(&row, "invoiceid")?);
-            }
+            self.each_row(query.bind(&since), "reading renewal invoice lines", |row| {
+                let key = (id_of(row, "userid")?, id_of(row, "relid")?);
+                newest.insert(key, id_of(row, "invoiceid")?);
+                Ok(())
+            })
+            .await?;
         }
         let mut ids: Vec<u64> = newest.values().copied().collect();
         ids.sort_unstable();
@@ -126,19 +122,12 @@ impl WhmcsDb {
                  LEFT JOIN tblclients c ON c.id = i.userid \
                  LEFT JOIN tblcurrencies cur ON cur.id = c.currency WHERE i.id IN ({marks})"
             );
-            let mut query = sqlx::query(&sql);
-            for id in chunk {
-                query = query.bind(*id as i64);
-            }
-            let mut rows = query.fetch(self.pool());
-            while let Some(row) = rows
-                .try_next()
-                .await
-                .map_err(query_error("reading tblinvoices"))?
-            {
-                let invoice = invoice_of(&row)?;
+            self.each_row(bind_ids(&sql, chunk), "reading tblinvoices", |row| {
+                let invoice = invoice_of(row)?;
                 out.insert(invoice.id, invoice);
-            }
+                Ok(())
+            })
+            .await?;
             let sql = format!(
                 "SELECT CAST(id AS CHAR) AS id, CAST(invoiceid AS CHAR) AS invoiceid, \
                  CAST(type AS CHAR) AS type, CAST(relid AS CHAR) AS relid, \
@@ -146,25 +135,27 @@ impl WhmcsDb {
                  CAST(taxed AS CHAR) AS taxed FROM tblinvoiceitems \
                  WHERE invoiceid IN ({marks}) ORDER BY id"
             );
-            let mut query = sqlx::query(&sql);
-            for id in chunk {
-                query = query.bind(*id as i64);
-            }
-            let mut rows = query.fetch(self.pool());
-            while let Some(row) = rows
-                .try_next()
-                .await
-                .map_err(query_error("reading tblinvoiceitems"))?
-            {
-                let invoice_id = id_of(&row, "invoiceid")?;
-                let item = item_of(&row)?;
+            self.each_row(bind_ids(&sql, chunk), "reading tblinvoiceitems", |row| {
+                let invoice_id = id_of(row, "invoiceid")?;
+                let item = item_of(row)?;
                 if let Some(invoice) = out.get_mut(&invoice_id) {
                     invoice.items.push(item);
                 }
-            }
+                Ok(())
+            })
+            .await?;
         }
         Ok(out)
     }
+}
+
+/// `sql` with each of `ids` bound to its `?` in turn.
+fn bind_ids<'q>(
+    sql: &'q str,
+    ids: &[u64],
+) -> sqlx::query::Query<'q, sqlx::MySql, sqlx::mysql::MySqlArguments> {
+    ids.iter()
+        .fold(sqlx::query(sql), |query, id| query.bind(*id as i64))
 }
 
 fn text<'r>(row: &'r MySqlRow, column: &str) -> Result<Option<&'r str>, DbError> {

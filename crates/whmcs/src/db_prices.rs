@@ -5,17 +5,10 @@
 //! years); a disabled term is `-1.00`. A restore price is the TLD's redemption fee,
 //! which WHMCS keeps once, in the default currency.
 
-use crate::db::{DbError, WhmcsDb};
+use crate::db::{query_error, DbError, WhmcsDb};
 use domwatch_core::pricing::{PriceOperation, PriceProposal, ProposedSell};
 use rust_decimal::Decimal;
 use sqlx::Row;
-
-fn query_error(what: &'static str) -> impl Fn(sqlx::Error) -> DbError {
-    move |e| DbError::Query {
-        what: what.to_string(),
-        detail: e.to_string(),
-    }
-}
 
 /// The cell value a proposed term becomes.
 fn cell(to: ProposedSell) -> Decimal {

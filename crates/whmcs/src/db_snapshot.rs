@@ -9,7 +9,6 @@ use crate::client_domain::{ClientDomain, UnreadableDomain};
 use crate::db::{query_error, DbError, WhmcsDb};
 use domwatch_core::model::BillingDomain;
 use domwatch_core::{Currency, DomainName};
-use futures::TryStreamExt;
 use sqlx::mysql::MySqlRow;
 use sqlx::Row;
 use std::borrow::Cow;
@@ -81,21 +80,18 @@ impl WhmcsDb {
         for value in binds {
             query = query.bind(value);
         }
-        let mut rows = query.fetch(self.pool());
         let mut list = BillingDomainList::default();
-        while let Some(row) = rows
-            .try_next()
-            .await
-            .map_err(query_error("reading tbldomains"))?
-        {
-            match snapshot_row(&row)? {
+        self.each_row(query, "reading tbldomains", |row| {
+            match snapshot_row(row)? {
                 Ok(domain) => list.domains.push(domain),
                 Err(unreadable) => {
                     tracing::warn!(domain_id = unreadable.id, reason = %unreadable.reason, "skipping unreadable WHMCS domain");
                     list.unreadable.push(unreadable);
                 }
             }
-        }
+            Ok(())
+        })
+        .await?;
         Ok(list)
     }
 }
