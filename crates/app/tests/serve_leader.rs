@@ -178,6 +178,20 @@ async fn finished_cycles(store: &Store) -> usize {
     runs.iter().filter(|r| r.finished_at.is_some()).count()
 }
 
+/// Waits until two more cycles have finished since now (a leader runs them; a minute
+/// without is a failure).
+async fn wait_for_the_new_leaders_cycles(store: &Store) {
+    let cycles_at_takeover = finished_cycles(store).await;
+    let began = Instant::now();
+    while finished_cycles(store).await < cycles_at_takeover + 2 {
+        assert!(
+            began.elapsed() < Duration::from_secs(60),
+            "the new leader runs no cycles"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// No two runs overlap: a run that never finished (its instance was killed) lasted at
 /// most until `ended` (the kill of the first leader, or the end of the test).
 fn assert_no_overlap(runs: &[RunRecord], killed_at: DateTime<Utc>, end: DateTime<Utc>) {
@@ -349,15 +363,7 @@ async fn one_leader_and_takeover_after_kill(count: usize) {
     assert!(log.contains("took over the leader lease"), "{log}");
 
     // The new leader runs cycles; the remaining follower none.
-    let cycles_at_takeover = finished_cycles(&store).await;
-    let began = Instant::now();
-    while finished_cycles(&store).await < cycles_at_takeover + 2 {
-        assert!(
-            began.elapsed() < Duration::from_secs(60),
-            "the new leader runs no cycles"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for_the_new_leaders_cycles(&store).await;
     for follower in (0..count).filter(|i| *i != leader && *i != next) {
         let log = instances[follower].log();
         assert_eq!(instances[follower].cycles_logged(), 0, "{log}");
@@ -440,15 +446,7 @@ async fn leader_that_loses_its_database_steps_down() {
         "{}",
         instances[0].log()
     );
-    let cycles_at_takeover = finished_cycles(&store).await;
-    let began = Instant::now();
-    while finished_cycles(&store).await < cycles_at_takeover + 2 {
-        assert!(
-            began.elapsed() < Duration::from_secs(60),
-            "the new leader runs no cycles"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for_the_new_leaders_cycles(&store).await;
 
     // The partition heals: the old leader comes back as a follower.
     proxy.set(Fault::Pass);
