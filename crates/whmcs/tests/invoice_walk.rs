@@ -3,14 +3,17 @@
 //! while paging leave the answer correct, more leaving (deleted) than the pages overlap is
 //! an error, and a page that fails mid-walk is an error, never a partial answer.
 
+mod common;
+
 use chrono::{Duration, NaiveDate};
+use common::{body, read_request};
 use domwatch_whmcs::port::{renewal_invoices_per_domain, BillingPort};
 use domwatch_whmcs::renewal::{InvoiceFor, RenewalWindow};
 use domwatch_whmcs::{WhmcsClient, WhmcsConfig};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
 const PAGE: u32 = 10;
@@ -98,30 +101,8 @@ fn answer(server: &mut Server, form: &HashMap<String, String>) -> Result<Value, 
 }
 
 async fn read_form(socket: &mut TcpStream) -> HashMap<String, String> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let n = socket.read(&mut chunk).await.unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        let text = String::from_utf8_lossy(&buf);
-        if let Some(end) = text.find("\r\n\r\n") {
-            let length = text[..end]
-                .lines()
-                .find_map(|l| {
-                    let (k, v) = l.split_once(':')?;
-                    k.eq_ignore_ascii_case("content-length")
-                        .then(|| v.trim().parse::<usize>().ok())?
-                })
-                .unwrap_or(0);
-            if buf.len() >= end + 4 + length {
-                return serde_urlencoded::from_bytes(&buf[end + 4..]).unwrap();
-            }
-        }
-    }
-    HashMap::new()
+    let request = read_request(socket).await;
+    serde_urlencoded::from_bytes(body(&request)).unwrap_or_default()
 }
 
 /// Serves `invoices`; returns the client and the number of GetInvoices calls so far.

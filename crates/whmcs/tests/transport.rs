@@ -1,13 +1,16 @@
 //! Transport behaviour against local listeners: timeouts, retries only for reads,
 //! garbage answers, and paging that must not return half a list.
 
+mod common;
+
+use common::read_request;
 use domwatch_whmcs::api::ActionKind;
 use domwatch_whmcs::{WhmcsClient, WhmcsConfig, WhmcsError};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
 
 fn client(base: &str) -> WhmcsClient {
     let mut config = WhmcsConfig::new(base, "test-identifier", "test-secret").unwrap();
@@ -35,33 +38,6 @@ async fn silent_listener() -> (String, Arc<AtomicUsize>) {
     (format!("http://{addr}/"), accepted)
 }
 
-async fn read_request(socket: &mut TcpStream) -> String {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let n = socket.read(&mut chunk).await.unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        let text = String::from_utf8_lossy(&buf);
-        if let Some(end) = text.find("\r\n\r\n") {
-            let length = text[..end]
-                .lines()
-                .find_map(|l| {
-                    let (k, v) = l.split_once(':')?;
-                    k.eq_ignore_ascii_case("content-length")
-                        .then(|| v.trim().parse::<usize>().ok())?
-                })
-                .unwrap_or(0);
-            if buf.len() >= end + 4 + length {
-                break;
-            }
-        }
-    }
-    String::from_utf8_lossy(&buf).into_owned()
-}
-
 /// Answers each request with the next canned (status, body); the last one repeats.
 /// Returns the base URL, a request counter and the received request bodies.
 async fn canned_server(
@@ -76,7 +52,7 @@ async fn canned_server(
         while let Ok((mut socket, _)) = listener.accept().await {
             let n = counter.fetch_add(1, Ordering::SeqCst);
             let (status, body) = answers[n.min(answers.len() - 1)];
-            let request = read_request(&mut socket).await;
+            let request = String::from_utf8_lossy(&read_request(&mut socket).await).into_owned();
             log.lock().unwrap().push(request);
             let response = format!(
                 "HTTP/1.1 {status} X\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
