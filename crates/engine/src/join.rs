@@ -160,11 +160,11 @@ impl Merge {
         held
     }
 
+    /// Module names compare case-insensitively, without a lower-cased copy per billed row.
     fn account_of_module(&self, module: &str) -> Option<usize> {
-        let module = module.to_ascii_lowercase();
         self.account_modules
             .iter()
-            .position(|m| m.contains(&module))
+            .position(|served| served.iter().any(|m| m.eq_ignore_ascii_case(module)))
     }
 
     /// Pairs one name's two sides into an observation, or records why it cannot be.
@@ -339,10 +339,12 @@ mod tests {
 
     #[test]
     fn joins_by_normalised_name_including_idns() {
-        let billing = vec![b(1, "Müller.DE", "cnic", BillingStatus::Active)];
+        // WHMCS module names are matched whatever their case.
+        let billing = vec![b(1, "Müller.DE", "CNIC", BillingStatus::Active)];
         let accounts = [account("cnr", &["cnic"], Some(vec![r("xn--mller-kva.de")]))];
         let j = join(billing, accounts.into());
         assert_eq!(j.observations.len(), 1);
+        assert_eq!(j.unmonitored, 0);
         assert!(j.observations[0].registrar.is_some());
         assert!(j.absent.is_empty());
     }
