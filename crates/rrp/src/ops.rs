@@ -9,9 +9,7 @@ pub use crate::listing::{
 };
 use async_trait::async_trait;
 use chrono::{Datelike, NaiveDate};
-use domwatch_core::model::{
-    ContactHandles, Dialect, PremiumInfo, RegistrarDomain, RenewalMode, StatusInterner,
-};
+use domwatch_core::model::{ContactHandles, Dialect, PremiumInfo, RegistrarDomain, RenewalMode};
 use domwatch_core::money::{Currency, Money, RateTable};
 use domwatch_core::name::DomainName;
 use domwatch_core::ports::{
@@ -244,15 +242,20 @@ impl<'r> DomainColumns<'r> {
     fn list_rows(&self, rows: usize) -> Vec<(usize, RegistrarDomain)> {
         let mut domains = Vec::with_capacity(rows);
         let mut shared: HashMap<[Option<&'r str>; 4], Arc<ContactHandles>> = HashMap::new();
-        let mut statuses = StatusInterner::default();
+        // Rows with the same status cell share one parsed list, as rows with the same
+        // contact cells share their handles: no strings are made per row.
+        let mut statuses: HashMap<Option<&'r str>, Arc<[String]>> = HashMap::new();
         for row in 0..rows {
             let Some(raw) = Self::at(&self.name, row) else {
                 continue;
             };
             match DomainName::parse(raw) {
                 Ok(name) => {
-                    let status =
-                        statuses.intern(split_status(Self::at(&self.status, row).into_iter()));
+                    let cell = Self::at(&self.status, row);
+                    let status = statuses
+                        .entry(cell)
+                        .or_insert_with(|| split_status(cell.into_iter()).into())
+                        .clone();
                     let cells = self.contact_cells(row);
                     let contacts = shared
                         .entry(cells)
