@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+use domwatch_core::model::Dialect;
+use domwatch_rrp::client::{ClientConfig, Environment};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -165,4 +167,16 @@ async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<Received> {
         user_agent: header("user-agent"),
         content_type: header("content-type"),
     })
+}
+
+pub const PASSWORD: &str = "Sup3r-Secret-PW";
+pub const OK_BODY: &str = "[RESPONSE]\ncode = 200\ndescription = Command completed successfully\nruntime = 0.01\nproperty[amount][0] = 12.50\nEOF\n";
+
+pub fn config(dialect: Dialect, server: &MockServer) -> ClientConfig {
+    let mut config = ClientConfig::new(dialect, Environment::Ote, "reseller", PASSWORD);
+    config.endpoint = Some(server.url.parse().unwrap());
+    config.retry_base_delay = Duration::from_millis(5);
+    config.max_retries = 3;
+    config.total_timeout = Duration::from_secs(5);
+    config
 }
