@@ -49,10 +49,16 @@ impl DomainName {
         if trimmed.is_empty() {
             return Err(NameError::Empty);
         }
-        let ascii = if trimmed.is_ascii() {
-            trimmed.to_ascii_lowercase()
+        // Names from lists are mostly lower-case ASCII already: borrow them, so the name
+        // costs one allocation (its shared copy), not two.
+        let ascii: std::borrow::Cow<str> = if !trimmed.is_ascii() {
+            idna::domain_to_ascii(trimmed)
+                .map_err(|_| NameError::Idna(input.to_string()))?
+                .into()
+        } else if trimmed.bytes().any(|b| b.is_ascii_uppercase()) {
+            trimmed.to_ascii_lowercase().into()
         } else {
-            idna::domain_to_ascii(trimmed).map_err(|_| NameError::Idna(input.to_string()))?
+            trimmed.into()
         };
         if ascii.len() > 253 {
             return Err(NameError::TooLong(input.to_string()));
@@ -91,7 +97,7 @@ impl DomainName {
             return Err(NameError::NoZone(input.to_string()));
         }
         Ok(Self {
-            ascii: ascii.into(),
+            ascii: std::sync::Arc::from(&*ascii),
         })
     }
 
