@@ -5,7 +5,7 @@
 
 use crate::dates::StartDateFormat;
 use crate::operations::{Kind, Request};
-use crate::xml::{body_element, parse, Fault, Node, ParseError, Value};
+use crate::xml::{body_element, into_body_element, parse, Fault, Node, ParseError, Value};
 use domwatch_core::ports::RegistrarError;
 use domwatch_core::Money;
 use domwatch_retry::failure::{connect_cause, error_chain};
@@ -333,7 +333,8 @@ impl SmartnicClient {
         if let Some(fault) = Fault::from_body(element) {
             return Err(fault_error(request, trid, status, &fault));
         }
-        returned(operation, trid, status, element, &answer.body)
+        check_returned(operation, trid, status, element, &answer.body)?;
+        Ok(into_returned(tree))
     }
 
     /// Refused credentials, or a 200 with nothing in it (an answer cut off before its
@@ -448,13 +449,24 @@ fn fault_error(
 
 /// `{op}Response/return` as the WSDL binds it (a server that leaves out the `return`
 /// wrapper is read the same way): a 1xxx returnCode is success, anything else refused.
-fn returned(
+/// The `return` object (or, without one, the body element itself) of an answer
+/// [`check_returned`] accepted, moved out of the envelope: a list page is most of the
+/// answer and is not copied.
+fn into_returned(envelope: Node) -> Node {
+    // `body_element` accepted this envelope, so the body element is there.
+    let mut element = into_body_element(envelope).unwrap_or_default();
+    element.take_child("return").unwrap_or(element)
+}
+
+/// Whether the answer's `returnCode` says success (a note is logged); else the error
+/// it means.
+fn check_returned(
     operation: &str,
     trid: &str,
     status: reqwest::StatusCode,
     element: &Node,
     body: &str,
-) -> Result<Node, RegistrarError> {
+) -> Result<(), RegistrarError> {
     let ret = element.child("return").unwrap_or(element);
     let code: i64 = ret
         .text_of("returnCode")
@@ -477,7 +489,7 @@ fn returned(
                 "Smart-NIC success with a note"
             );
         }
-        return Ok(ret.clone());
+        return Ok(());
     }
     let message = ret.text_of("returnMessage").unwrap_or("no returnMessage");
     let sub = ret

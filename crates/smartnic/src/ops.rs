@@ -7,9 +7,7 @@ use crate::operations::{self as request, DnssecItem, DomainExtension, DomainSett
 use crate::xml::Node;
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use domwatch_core::model::{
-    ContactHandles, ContactInterner, RegistrarDomain, RenewalMode, StatusInterner,
-};
+use domwatch_core::model::{ContactHandles, RegistrarDomain, RenewalMode};
 use domwatch_core::money::RateTable;
 use domwatch_core::ports::{
     AccountStatus, CancellationMethod, CancellationRequest, ContactDetails, PremiumCheck,
@@ -18,6 +16,7 @@ use domwatch_core::ports::{
 };
 use domwatch_core::{Currency, DomainName, Money};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// EPP's "object does not exist", used when domainInfo succeeds without the domain.
@@ -42,11 +41,26 @@ pub struct ListPage {
 
 /// Maps one domain from its fields (domainInfo's elements or a domainListExtended row's
 /// `{key, value}` items).
-pub fn domain_from(get: impl Fn(&str) -> Option<String>) -> Result<RegistrarDomain, String> {
+pub fn domain_from<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Result<RegistrarDomain, String> {
+    let mut d = name_and_dates_from(&get)?;
+    d.status = status_cells(&get)
+        .into_iter()
+        .flatten()
+        .map(str::to_string)
+        .collect::<Vec<_>>()
+        .into();
+    d.contacts = contacts_from(contact_cells(&get)).into();
+    Ok(d)
+}
+
+/// The domain with its name, dates and renewal mode; status and contacts left empty.
+fn name_and_dates_from<'a>(
+    get: &impl Fn(&str) -> Option<&'a str>,
+) -> Result<RegistrarDomain, String> {
     let raw = get("domainName").ok_or("a domain without domainName")?;
-    let name = DomainName::parse(&raw).map_err(|e| format!("domain `{raw}`: {e}"))?;
+    let name = DomainName::parse(raw).map_err(|e| format!("domain `{raw}`: {e}"))?;
     let mut d = RegistrarDomain::new(name);
-    let date = |key: &str| get(key).as_deref().and_then(parse_date);
+    let date = |key: &str| get(key).and_then(parse_date);
     d.paid_until = date("paidUntilDate");
     // Smart-NIC reports no separate registry expiry: the paid-until day is the end of term.
     d.registry_expiry = d.paid_until;
@@ -58,40 +72,56 @@ pub fn domain_from(get: impl Fn(&str) -> Option<String>) -> Result<RegistrarDoma
     } else {
         RenewalMode::AutoRenew
     });
-    d.status = ["domainStatus", "status"]
-        .iter()
-        .filter_map(|k| get(k))
-        .collect::<Vec<_>>()
-        .into();
-    d.contacts = ContactHandles {
-        owner: get("ownerC"),
-        admin: get("adminC"),
-        tech: get("techC"),
-        billing: get("zoneC"),
-    }
-    .into();
     Ok(d)
 }
 
-/// The domains of a `domainListExtended` answer.
+/// The status values, in the order they make the status list.
+fn status_cells<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> [Option<&'a str>; 2] {
+    [get("domainStatus"), get("status")]
+}
+
+/// The contact handles: owner, admin, tech, zone.
+fn contact_cells<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> [Option<&'a str>; 4] {
+    [get("ownerC"), get("adminC"), get("techC"), get("zoneC")]
+}
+
+fn contacts_from([owner, admin, tech, zone]: [Option<&str>; 4]) -> ContactHandles {
+    ContactHandles {
+        owner: owner.map(str::to_string),
+        admin: admin.map(str::to_string),
+        tech: tech.map(str::to_string),
+        billing: zone.map(str::to_string),
+    }
+}
+
+/// The domains of a `domainListExtended` answer. Rows with the same status or contact
+/// cells share one copy of them, made without strings per row.
 pub fn list_page_from(ret: &Node) -> ListPage {
     let rows = ret.items("domainInfo");
     let mut domains = Vec::with_capacity(rows.len());
-    let mut contacts = ContactInterner::default();
-    let mut statuses = StatusInterner::default();
+    let mut contacts: HashMap<[Option<&str>; 4], Arc<ContactHandles>> = HashMap::new();
+    let mut statuses: HashMap<[Option<&str>; 2], Arc<[String]>> = HashMap::new();
+    let mut fields: Vec<(&str, Option<&str>)> = Vec::new();
     for row in rows {
-        let items = row.items("domainInfoItem");
-        let get = |key: &str| {
-            items
+        fields.clear();
+        fields.extend(
+            row.items("domainInfoItem")
                 .iter()
-                .find(|i| i.text_of("key") == Some(key))
-                .and_then(|i| i.text_of("value"))
-                .map(str::to_string)
-        };
-        match domain_from(get) {
+                .filter_map(|i| Some((i.text_of("key")?, i.text_of("value")))),
+        );
+        let get = |key: &str| fields.iter().find(|(k, _)| *k == key).and_then(|(_, v)| *v);
+        match name_and_dates_from(&get) {
             Ok(mut d) => {
-                d.contacts = contacts.intern(std::sync::Arc::unwrap_or_clone(d.contacts));
-                d.status = statuses.intern(&d.status[..]);
+                let cells = status_cells(&get);
+                d.status = statuses
+                    .entry(cells)
+                    .or_insert_with(|| cells.into_iter().flatten().map(str::to_string).collect())
+                    .clone();
+                let cells = contact_cells(&get);
+                d.contacts = contacts
+                    .entry(cells)
+                    .or_insert_with(|| contacts_from(cells).into())
+                    .clone();
                 domains.push(d)
             }
             // One unreadable row must not lose the rest of the account.
@@ -285,10 +315,8 @@ impl SmartnicClient {
     /// `domainInfo`: one domain in full.
     pub async fn domain_info(&self, name: &DomainName) -> Result<RegistrarDomain, RegistrarError> {
         let item = self.domain_info_item(name).await?;
-        domain_from(|k| item.text_of(k).map(str::to_string)).map_err(|message| {
-            RegistrarError::Protocol {
-                message: format!("domainInfo for {name}: {message}"),
-            }
+        domain_from(|k| item.text_of(k)).map_err(|message| RegistrarError::Protocol {
+            message: format!("domainInfo for {name}: {message}"),
         })
     }
 
@@ -806,7 +834,7 @@ mod tests {
     fn domain_info_maps_every_field_and_tolerates_nil_and_empty() {
         let ret = ret_of(DOMAIN_INFO);
         let item = &ret.items("domainsList")[0];
-        let d = domain_from(|k| item.text_of(k).map(str::to_string)).unwrap();
+        let d = domain_from(|k| item.text_of(k)).unwrap();
         assert_eq!(d.name.ascii(), "xn--bckerei-beispiel-vnb.de");
         assert_eq!(d.paid_until, day(2027, 1, 1));
         assert_eq!(d.registry_expiry, day(2027, 1, 1));
@@ -887,8 +915,8 @@ mod tests {
         assert_eq!(now.remarks, "");
     }
 
-    #[test]
-    fn list_rows_map_by_key_and_bad_rows_are_skipped_but_counted() {
+    /// A `domainListExtended` answer of the given rows (an empty value is sent nil).
+    fn list_answer(rows: &[&[(&str, &str)]]) -> String {
         let row = |pairs: &[(&str, &str)]| {
             let items: String = pairs
                 .iter()
@@ -902,18 +930,25 @@ mod tests {
                 .collect();
             format!("<item><domainInfoItem>{items}</domainInfoItem></item>")
         };
-        let xml = format!(
+        format!(
             "<Envelope xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><Body><domainListExtendedResponse><return>\
-             <domainInfo>{}{}{}</domainInfo><returnCode>1000</returnCode></return></domainListExtendedResponse></Body></Envelope>",
-            row(&[
+             <domainInfo>{}</domainInfo><returnCode>1000</returnCode></return></domainListExtendedResponse></Body></Envelope>",
+            rows.iter().map(|pairs| row(pairs)).collect::<String>()
+        )
+    }
+
+    #[test]
+    fn list_rows_map_by_key_and_bad_rows_are_skipped_but_counted() {
+        let xml = list_answer(&[
+            &[
                 ("domainName", "eins.de"),
                 ("toBeDeletedDate", "1798758000"),
                 ("paidUntilDate", "1798758000"),
                 ("zoneC", "ZZ3333333@HANDLES.DE"),
-            ]),
-            row(&[("domainName", "not a domain")]),
-            row(&[("domainName", "zwei.eu"), ("toBeDeletedDate", "")]),
-        );
+            ],
+            &[("domainName", "not a domain")],
+            &[("domainName", "zwei.eu"), ("toBeDeletedDate", "")],
+        ]);
         let page = list_page_from(&ret_of(&xml));
         assert_eq!(page.rows, 3);
         assert_eq!(page.domains.len(), 2);
@@ -929,6 +964,47 @@ mod tests {
             page.domains[1].paid_until, None,
             "missing fields stay unknown"
         );
+    }
+
+    #[test]
+    fn list_rows_with_the_same_status_and_contacts_share_one_copy() {
+        let owner = |o: &'static str| {
+            [
+                ("ownerC", o),
+                ("adminC", "AA1@HANDLES.DE"),
+                ("techC", ""),
+                ("zoneC", "ZZ1@HANDLES.DE"),
+            ]
+        };
+        let (a, b, c) = (
+            owner("OO1@HANDLES.DE"),
+            owner("OO1@HANDLES.DE"),
+            owner("OO2@HANDLES.DE"),
+        );
+        let row = |name, status, contacts: &[(&'static str, &'static str)]| {
+            let mut pairs = vec![("domainName", name), ("domainStatus", status)];
+            pairs.extend_from_slice(contacts);
+            pairs
+        };
+        let rows = [
+            row("eins.de", "connect", &a),
+            row("zwei.de", "connect", &b),
+            row("drei.de", "failed", &c),
+        ];
+        let rows: Vec<&[(&str, &str)]> = rows.iter().map(Vec::as_slice).collect();
+        let page = list_page_from(&ret_of(&list_answer(&rows)));
+        let [one, two, three] = &page.domains[..] else {
+            panic!("three domains, got {:?}", page.domains);
+        };
+        assert_eq!(&one.status[..], ["connect"]);
+        assert_eq!(&three.status[..], ["failed"]);
+        assert!(Arc::ptr_eq(&one.status, &two.status));
+        assert!(Arc::ptr_eq(&one.contacts, &two.contacts));
+        assert!(!Arc::ptr_eq(&one.contacts, &three.contacts));
+        assert_eq!(one.contacts.owner.as_deref(), Some("OO1@HANDLES.DE"));
+        assert_eq!(one.contacts.tech, None, "a nil handle is none");
+        assert_eq!(three.contacts.owner.as_deref(), Some("OO2@HANDLES.DE"));
+        assert_eq!(three.contacts.billing.as_deref(), Some("ZZ1@HANDLES.DE"));
     }
 
     #[test]

@@ -168,6 +168,12 @@ impl Node {
         self.children.iter().find(|c| c.name == name)
     }
 
+    /// Moves the first child called `name` out of this element.
+    pub fn take_child(&mut self, name: &str) -> Option<Node> {
+        let at = self.children.iter().position(|c| c.name == name)?;
+        Some(self.children.remove(at))
+    }
+
     /// The trimmed text of a child; `None` when missing, nil or empty.
     pub fn text_of(&self, name: &str) -> Option<&str> {
         self.child(name)
@@ -201,10 +207,14 @@ impl Node {
 }
 
 fn local(name: &[u8]) -> String {
-    let name = String::from_utf8_lossy(name);
-    match name.rsplit_once(':') {
-        Some((_, local)) => local.to_string(),
-        None => name.into_owned(),
+    String::from_utf8_lossy(local_part(name)).into_owned()
+}
+
+/// The name without its namespace prefix, not copied.
+fn local_part(name: &[u8]) -> &[u8] {
+    match name.iter().rposition(|&b| b == b':') {
+        Some(colon) => &name[colon + 1..],
+        None => name,
     }
 }
 
@@ -212,7 +222,7 @@ fn is_nil(start: &BytesStart<'_>) -> bool {
     start
         .attributes()
         .flatten()
-        .any(|a| local(a.key.as_ref()) == "nil" && matches!(a.value.as_ref(), b"true" | b"1"))
+        .any(|a| local_part(a.key.as_ref()) == b"nil" && matches!(a.value.as_ref(), b"true" | b"1"))
 }
 
 /// Why a document could not be read.
@@ -327,6 +337,16 @@ pub fn body_element(envelope: &Node) -> Result<&Node, String> {
     body.children
         .first()
         .ok_or_else(|| "the SOAP Body is empty".to_string())
+}
+
+/// [`body_element`], moved out of the envelope instead of borrowed (a list page is most
+/// of its answer); `None` where [`body_element`] gives an error.
+pub fn into_body_element(mut envelope: Node) -> Option<Node> {
+    if envelope.name != "Envelope" {
+        return None;
+    }
+    let mut body = envelope.take_child("Body")?;
+    (!body.children.is_empty()).then(|| body.children.remove(0))
 }
 
 /// A SOAP 1.1 Fault (`faultcode` `Client` or `Server`, `faultstring`).
@@ -465,6 +485,27 @@ mod tests {
         let tree = parse(&xml).unwrap();
         let ext = tree.find("extension").unwrap();
         assert_eq!(ext.items("dnsSecDSData")[0].text_of("keyTag"), Some("1&2"));
+    }
+
+    #[test]
+    fn the_body_element_moves_out_of_the_envelope_as_body_element_reads_it() {
+        let xml = envelope(
+            "domainInfo",
+            "domainInfoRequest",
+            &[("a", Value::text("1"))],
+        );
+        let tree = parse(&xml).unwrap();
+        let borrowed = body_element(&tree).unwrap().clone();
+        let mut moved = into_body_element(tree).unwrap();
+        assert_eq!(moved, borrowed);
+        let part = moved.take_child("domainInfoRequest").unwrap();
+        assert_eq!(part.text_of("a"), Some("1"));
+        assert!(moved.take_child("domainInfoRequest").is_none());
+        let not_soap = parse("<Other><Body><x/></Body></Other>").unwrap();
+        assert!(body_element(&not_soap).is_err());
+        assert!(into_body_element(not_soap).is_none());
+        let empty = parse("<Envelope><Body/></Envelope>").unwrap();
+        assert!(into_body_element(empty).is_none());
     }
 
     #[test]
