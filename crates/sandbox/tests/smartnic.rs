@@ -698,3 +698,35 @@ async fn a_state_file_keeps_changes_across_restarts() {
         .to_string();
     assert!(e.contains("delete the file"), "{e}");
 }
+
+#[tokio::test]
+async fn list_pages_read_fast_as_the_element_tree_reads_them() {
+    use domwatch_smartnic::list_reader::read_list_page;
+    use domwatch_smartnic::ops::list_page_from;
+    use domwatch_smartnic::xml::{body_element, parse, Value};
+    // A portfolio past the showcase: every drift kind, IDNs, pending deletions.
+    let sb = sandbox(3_000).await;
+    let mut request = domwatch_smartnic::operations::domain_list_extended(500, 0, &[]);
+    request.fields.push(("clientTRID", Value::text("t-fast")));
+    let body = reqwest::Client::new()
+        .post(sb.endpoint())
+        .basic_auth(sb.login(), Some(sb.password()))
+        .header("Content-Type", "text/xml; charset=utf-8")
+        .header("SOAPAction", request.operation.soap_action())
+        .body(request.operation.envelope(&request.fields))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (fast, server_trid) = read_list_page(&body).expect("the sandbox's page reads fast");
+    let tree = parse(&body).unwrap();
+    let element = body_element(&tree).unwrap();
+    let ret = element.child("return").unwrap();
+    assert_eq!(fast, list_page_from(ret));
+    assert_eq!(fast.rows, listed(3_000).len(), "one page holds the account");
+    assert!(fast.domains.iter().any(|d| d.name.is_idn()));
+    assert!(fast.domains.iter().any(|d| d.pending_deletion.is_some()));
+    assert_eq!(Some(server_trid.as_str()), ret.text_of("serverTRID"));
+}

@@ -132,6 +132,12 @@ impl fmt::Debug for SmartnicClient {
 }
 
 /// What one HTTP exchange produced, before classification.
+/// A successful answer: what a fast reader made of it, or its `return` object as a tree.
+pub(crate) enum Answered<T> {
+    Read(T),
+    Tree(Node),
+}
+
 struct Answer {
     status: reqwest::StatusCode,
     body: String,
@@ -194,18 +200,35 @@ impl SmartnicClient {
     /// object of a successful answer. Reads are retried on temporary trouble; writes are
     /// sent once, since a failed write may still have been carried out.
     pub async fn call(&self, request: &Request) -> Result<Node, RegistrarError> {
+        match self
+            .call_reading(request, |_| None::<(Node, String)>)
+            .await?
+        {
+            Answered::Read(ret) | Answered::Tree(ret) => Ok(ret),
+        }
+    }
+
+    /// [`Self::call`], but an answer that came with HTTP success is first given to
+    /// `fast`, which reads the usual shape of a large answer straight into what the
+    /// caller needs (and its `serverTRID`), or gives `None`: then the answer is read as a
+    /// tree, as `call` reads it, and every error is told the same way.
+    pub(crate) async fn call_reading<T>(
+        &self,
+        request: &Request,
+        fast: impl Fn(&str) -> Option<(T, String)>,
+    ) -> Result<Answered<T>, RegistrarError> {
         let operation = request.operation.name;
         let attempt = |_| async {
             let trid = Self::client_trid();
-            let result = self.attempt(request, &trid).await;
+            let result = self.attempt(request, &trid, &fast).await;
             (trid, result)
         };
-        let judge = |(_, result): &(String, Result<Node, RegistrarError>)| match result {
+        let judge = |(_, result): &(String, Result<Answered<T>, RegistrarError>)| match result {
             Ok(_) => Outcome::Done,
             Err(e) if e.is_retryable() => Outcome::MayHaveRun,
             Err(_) => Outcome::Final,
         };
-        let log = |(trid, result): &(String, Result<Node, RegistrarError>),
+        let log = |(trid, result): &(String, Result<Answered<T>, RegistrarError>),
                    attempt: u32,
                    delay: Duration| {
             if let Err(e) = result {
@@ -235,7 +258,12 @@ impl SmartnicClient {
         RetryPolicy::new(self.config.max_retries, self.config.retry_base_delay)
     }
 
-    async fn attempt(&self, request: &Request, trid: &str) -> Result<Node, RegistrarError> {
+    async fn attempt<T>(
+        &self,
+        request: &Request,
+        trid: &str,
+        fast: &impl Fn(&str) -> Option<(T, String)>,
+    ) -> Result<Answered<T>, RegistrarError> {
         let operation = request.operation.name;
         let mut fields = request.fields.clone();
         fields.push(("clientTRID", Value::text(trid)));
@@ -248,11 +276,21 @@ impl SmartnicClient {
         let answer = self.exchange(request, body).await;
         let answer =
             answer.map_err(|e| self.transport_error(operation, request.operation.kind, e))?;
-        let result = self.classify(request, trid, answer);
+        let read = answer
+            .status
+            .is_success()
+            .then(|| fast(&answer.body))
+            .flatten();
+        let result = match read {
+            Some((value, server_trid)) => Ok((Answered::Read(value), server_trid)),
+            None => self.classify(request, trid, answer).map(|ret| {
+                let server_trid = ret.text_of("serverTRID").unwrap_or("").to_string();
+                (Answered::Tree(ret), server_trid)
+            }),
+        };
         let elapsed_ms = started.elapsed().as_millis() as u64;
         match &result {
-            Ok(ret) => {
-                let server_trid = ret.text_of("serverTRID").unwrap_or("");
+            Ok((_, server_trid)) => {
                 if request.operation.kind == Kind::Write {
                     tracing::info!(
                         operation,
@@ -275,7 +313,7 @@ impl SmartnicClient {
                 tracing::debug!(operation, client_trid = trid, elapsed_ms, error = %e, "Smart-NIC call failed")
             }
         }
-        result
+        result.map(|(answered, _)| answered)
     }
 
     /// One HTTP round trip under the in-flight cap.

@@ -10,6 +10,7 @@
 
 pub mod client;
 pub mod dates;
+pub mod list_reader;
 pub mod operations;
 pub mod ops;
 pub mod prices;

@@ -1,8 +1,9 @@
 //! Typed Smart-NIC operations and the [`RegistrarPort`] they make up. The wire contract
 //! (which fields are sent and read) is in `docs/smartnic-operations.md`.
 
-use crate::client::SmartnicClient;
+use crate::client::{Answered, SmartnicClient};
 use crate::dates::parse_date;
+use crate::list_reader::read_list_page;
 use crate::operations::{self as request, DnssecItem, DomainExtension, DomainSettings, WPP_FIELDS};
 use crate::xml::Node;
 use async_trait::async_trait;
@@ -94,43 +95,64 @@ fn contacts_from([owner, admin, tech, zone]: [Option<&str>; 4]) -> ContactHandle
     }
 }
 
-/// The domains of a `domainListExtended` answer. Rows with the same status or contact
-/// cells share one copy of them, made without strings per row.
+/// The domains of a `domainListExtended` answer read as a tree.
 pub fn list_page_from(ret: &Node) -> ListPage {
-    let rows = ret.items("domainInfo");
-    let mut domains = Vec::with_capacity(rows.len());
-    let mut contacts: HashMap<[Option<&str>; 4], Arc<ContactHandles>> = HashMap::new();
-    let mut statuses: HashMap<[Option<&str>; 2], Arc<[String]>> = HashMap::new();
+    let mut page = PageRows::default();
     let mut fields: Vec<(&str, Option<&str>)> = Vec::new();
-    for row in rows {
+    for row in ret.items("domainInfo") {
         fields.clear();
         fields.extend(
             row.items("domainInfoItem")
                 .iter()
                 .filter_map(|i| Some((i.text_of("key")?, i.text_of("value")))),
         );
+        page.row(&fields);
+    }
+    page.finish()
+}
+
+/// Turns the rows of a list page, each as its `(key, value)` cells, into domains. Rows
+/// with the same status or contact cells share one copy of them, made without strings
+/// per row.
+#[derive(Default)]
+pub(crate) struct PageRows<'a> {
+    domains: Vec<RegistrarDomain>,
+    rows: usize,
+    contacts: HashMap<[Option<&'a str>; 4], Arc<ContactHandles>>,
+    statuses: HashMap<[Option<&'a str>; 2], Arc<[String]>>,
+}
+
+impl<'a> PageRows<'a> {
+    /// One row; a key given twice counts with its first value, as in domainInfo.
+    pub(crate) fn row(&mut self, fields: &[(&'a str, Option<&'a str>)]) {
+        self.rows += 1;
         let get = |key: &str| fields.iter().find(|(k, _)| *k == key).and_then(|(_, v)| *v);
         match name_and_dates_from(&get) {
             Ok(mut d) => {
                 let cells = status_cells(&get);
-                d.status = statuses
+                d.status = self
+                    .statuses
                     .entry(cells)
                     .or_insert_with(|| cells.into_iter().flatten().map(str::to_string).collect())
                     .clone();
                 let cells = contact_cells(&get);
-                d.contacts = contacts
+                d.contacts = self
+                    .contacts
                     .entry(cells)
                     .or_insert_with(|| contacts_from(cells).into())
                     .clone();
-                domains.push(d)
+                self.domains.push(d)
             }
             // One unreadable row must not lose the rest of the account.
             Err(error) => tracing::warn!(%error, "skipping an unreadable Smart-NIC list row"),
         }
     }
-    ListPage {
-        domains,
-        rows: rows.len(),
+
+    pub(crate) fn finish(self) -> ListPage {
+        ListPage {
+            domains: self.domains,
+            rows: self.rows,
+        }
     }
 }
 
@@ -369,10 +391,11 @@ impl SmartnicClient {
         offset: u64,
         limit: u32,
     ) -> Result<ListPage, RegistrarError> {
-        let ret = self
-            .call(&request::domain_list_extended(limit, offset, &[]))
-            .await?;
-        Ok(list_page_from(&ret))
+        let request = request::domain_list_extended(limit, offset, &[]);
+        Ok(match self.call_reading(&request, read_list_page).await? {
+            Answered::Read(page) => page,
+            Answered::Tree(ret) => list_page_from(&ret),
+        })
     }
 
     /// Every domain, paged with `domainListExtended` (never one call per domain).

@@ -218,7 +218,7 @@ fn local_part(name: &[u8]) -> &[u8] {
     }
 }
 
-fn is_nil(start: &BytesStart<'_>) -> bool {
+pub(crate) fn is_nil(start: &BytesStart<'_>) -> bool {
     start
         .attributes()
         .flatten()
