@@ -110,36 +110,6 @@ pub struct ContactHandles {
     pub billing: Option<String>,
 }
 
-/// Hands out one shared copy per distinct value: a list page has few distinct sets of
-/// contact handles (the client as owner, the reseller's handle in the other roles) and
-/// of status values, so a million-domain list holds one copy per set instead of a few
-/// strings per domain.
-#[derive(Debug)]
-pub struct Interner<T: ?Sized>(std::collections::HashSet<Arc<T>>);
-
-impl<T: ?Sized> Default for Interner<T> {
-    fn default() -> Self {
-        Self(Default::default())
-    }
-}
-
-impl<T: ?Sized + Eq + std::hash::Hash> Interner<T> {
-    pub fn intern<V: std::borrow::Borrow<T> + Into<Arc<T>>>(&mut self, value: V) -> Arc<T> {
-        if let Some(shared) = self.0.get(value.borrow()) {
-            return shared.clone();
-        }
-        let shared: Arc<T> = value.into();
-        self.0.insert(shared.clone());
-        shared
-    }
-}
-
-/// Shares equal sets of contact handles.
-pub type ContactInterner = Interner<ContactHandles>;
-
-/// Shares equal lists of registrar status values.
-pub type StatusInterner = Interner<[String]>;
-
 /// The one shared empty set of contact handles (lists that do not name contacts).
 pub fn no_contacts() -> Arc<ContactHandles> {
     static EMPTY: std::sync::LazyLock<Arc<ContactHandles>> =
@@ -172,15 +142,15 @@ pub struct RegistrarDomain {
     pub paid_until: Option<NaiveDate>,
     pub created: Option<NaiveDate>,
     pub renewal_mode: Option<RenewalMode>,
-    /// Raw status values (`ACTIVE`, `clientTransferProhibited`, ...); shared between
-    /// domains with the same list (see [`StatusInterner`]).
+    /// Raw status values (`ACTIVE`, `clientTransferProhibited`, ...); the list readers
+    /// share one copy between the domains of a page with the same list.
     pub status: Arc<[String]>,
     pub premium: Option<PremiumInfo>,
     /// What one renewal year costs the reseller, in the account currency.
     pub renewal_price: Option<Money>,
     /// What a transfer costs, when known.
     pub transfer_price: Option<Money>,
-    /// Shared between domains with the same handles (see [`ContactInterner`]); change one
+    /// Shared between the domains of a list page with the same handles; change one
     /// domain's with `Arc::make_mut`.
     pub contacts: Arc<ContactHandles>,
     /// `clientTransferProhibited` set by the registrar (`TRANSFERLOCK`); `None` when the
@@ -354,24 +324,7 @@ mod tests {
     }
 
     #[test]
-    fn equal_contact_handles_are_shared() {
-        let handles = |owner: &str| ContactHandles {
-            owner: Some(owner.into()),
-            admin: Some("P-RSL".into()),
-            ..ContactHandles::default()
-        };
-        let mut interner = ContactInterner::default();
-        let a = interner.intern(handles("P-1"));
-        let b = interner.intern(handles("P-1"));
-        let c = interner.intern(handles("P-2"));
-        assert!(Arc::ptr_eq(&a, &b));
-        assert!(!Arc::ptr_eq(&a, &c));
-        assert_eq!(*c, handles("P-2"));
-        let mut statuses = StatusInterner::default();
-        let active = statuses.intern(vec!["ACTIVE".to_string()]);
-        let again = statuses.intern(&["ACTIVE".to_string()][..]);
-        assert!(Arc::ptr_eq(&active, &again));
-        assert_eq!(*statuses.intern(vec![]), *no_status());
+    fn a_new_domain_shares_the_empty_contacts_and_status() {
         let empty = RegistrarDomain::new(DomainName::parse("a.com").unwrap());
         assert!(Arc::ptr_eq(&empty.contacts, &no_contacts()));
         assert!(Arc::ptr_eq(&empty.status, &no_status()));
