@@ -131,13 +131,13 @@ impl fmt::Debug for SmartnicClient {
     }
 }
 
-/// What one HTTP exchange produced, before classification.
 /// A successful answer: what a fast reader made of it, or its `return` object as a tree.
 pub(crate) enum Answered<T> {
     Read(T),
     Tree(Node),
 }
 
+/// What one HTTP exchange produced, before classification.
 struct Answer {
     status: reqwest::StatusCode,
     body: String,
@@ -485,8 +485,6 @@ fn fault_error(
     }
 }
 
-/// `{op}Response/return` as the WSDL binds it (a server that leaves out the `return`
-/// wrapper is read the same way): a 1xxx returnCode is success, anything else refused.
 /// The `return` object (or, without one, the body element itself) of an answer
 /// [`check_returned`] accepted, moved out of the envelope: a list page is most of the
 /// answer and is not copied.
@@ -496,8 +494,9 @@ fn into_returned(envelope: Node) -> Node {
     element.take_child("return").unwrap_or(element)
 }
 
-/// Whether the answer's `returnCode` says success (a note is logged); else the error
-/// it means.
+/// `{op}Response/return` as the WSDL binds it (a server that leaves out the `return`
+/// wrapper is read the same way): a 1xxx returnCode is success (a note other than 1000
+/// is logged), anything else refused with the error it means.
 fn check_returned(
     operation: &str,
     trid: &str,
