@@ -44,12 +44,7 @@ pub struct ListPage {
 /// `{key, value}` items).
 pub fn domain_from<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Result<RegistrarDomain, String> {
     let mut d = name_and_dates_from(&get)?;
-    d.status = status_cells(&get)
-        .into_iter()
-        .flatten()
-        .map(str::to_string)
-        .collect::<Vec<_>>()
-        .into();
+    d.status = status_from(status_cells(&get));
     d.contacts = contacts_from(contact_cells(&get)).into();
     Ok(d)
 }
@@ -84,6 +79,10 @@ fn status_cells<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> [Option<&'a str>;
 /// The contact handles: owner, admin, tech, zone.
 fn contact_cells<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> [Option<&'a str>; 4] {
     [get("ownerC"), get("adminC"), get("techC"), get("zoneC")]
+}
+
+fn status_from(cells: [Option<&str>; 2]) -> Arc<[String]> {
+    cells.into_iter().flatten().map(str::to_string).collect()
 }
 
 fn contacts_from([owner, admin, tech, zone]: [Option<&str>; 4]) -> ContactHandles {
@@ -133,7 +132,7 @@ impl<'a> PageRows<'a> {
                 d.status = self
                     .statuses
                     .entry(cells)
-                    .or_insert_with(|| cells.into_iter().flatten().map(str::to_string).collect())
+                    .or_insert_with(|| status_from(cells))
                     .clone();
                 let cells = contact_cells(&get);
                 d.contacts = self
