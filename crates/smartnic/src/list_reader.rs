@@ -196,7 +196,7 @@ impl<'a> State<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::list_page_from;
+    use crate::ops::{list_answer as answer, list_page_from};
     use crate::xml::{body_element, parse};
 
     /// The page as the tree reads it: the `return` object of the body element.
@@ -206,58 +206,30 @@ mod tests {
         list_page_from(element.child("return").unwrap_or(element))
     }
 
-    fn answer(rows: &str, tail: &str) -> String {
-        format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
-             <SOAP-ENV:Envelope xmlns:SOAP-ENV=\"http://schemas.xmlsoap.org/soap/envelope/\" \
-             xmlns:ns1=\"urn:x\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\
-             <SOAP-ENV:Body><ns1:domainListExtendedResponse><return xsi:type=\"ns1:R\">\
-             <domainInfo xsi:type=\"ns1:A\">{rows}</domainInfo>{tail}</return>\
-             </ns1:domainListExtendedResponse></SOAP-ENV:Body></SOAP-ENV:Envelope>"
-        )
-    }
-
-    fn row(cells: &[(&str, &str)]) -> String {
-        let cells: String = cells
-            .iter()
-            .map(|(k, v)| match *v {
-                "NIL" => format!("<item><key>{k}</key><value xsi:nil=\"true\"/></item>"),
-                v => format!(
-                    "<item xsi:type=\"ns1:I\"><key xsi:type=\"xsd:string\">{k}</key>\
-                     <value xsi:type=\"xsd:string\">{v}</value></item>"
-                ),
-            })
-            .collect();
-        format!("<item><domainInfoItem>{cells}</domainInfoItem></item>\n  ")
-    }
-
     const OK: &str = "<returnCode>1000</returnCode><serverTRID>s-1</serverTRID>";
 
-    fn rows() -> String {
-        [
-            row(&[
-                ("domainName", "eins.de"),
-                ("paidUntilDate", "1798758000"),
-                ("domainStatus", "connect"),
-                ("ownerC", "OO1@HANDLES.DE"),
-                ("zoneC", " ZZ1@HANDLES.DE "),
-            ]),
-            row(&[("domainName", "not a domain")]),
-            row(&[
-                ("domainName", "zwei.eu"),
-                ("toBeDeletedDate", "NIL"),
-                ("domainStatus", "connect"),
-                ("ownerC", "OO1@HANDLES.DE"),
-                ("zoneC", "ZZ1@HANDLES.DE"),
-                ("domainName", "ignored-second.de"),
-            ]),
-        ]
-        .concat()
-    }
+    const ROWS: &[&[(&str, &str)]] = &[
+        &[
+            ("domainName", "eins.de"),
+            ("paidUntilDate", "1798758000"),
+            ("domainStatus", "connect"),
+            ("ownerC", "OO1@HANDLES.DE"),
+            ("zoneC", " ZZ1@HANDLES.DE "),
+        ],
+        &[("domainName", "not a domain")],
+        &[
+            ("domainName", "zwei.eu"),
+            ("toBeDeletedDate", ""),
+            ("domainStatus", "connect"),
+            ("ownerC", "OO1@HANDLES.DE"),
+            ("zoneC", "ZZ1@HANDLES.DE"),
+            ("domainName", "ignored-second.de"),
+        ],
+    ];
 
     #[test]
     fn the_usual_page_reads_as_the_tree_reads_it() {
-        let xml = answer(&rows(), OK);
+        let xml = answer(ROWS, OK);
         let (page, server_trid) = read_list_page(&xml).expect("the usual shape");
         assert_eq!(page, tree_page(&xml));
         assert_eq!((page.rows, page.domains.len()), (3, 2));
@@ -272,8 +244,8 @@ mod tests {
     #[test]
     fn an_empty_or_missing_list_is_no_domains() {
         for xml in [
-            answer("", OK),
-            answer("", OK).replace("<domainInfo xsi:type=\"ns1:A\"></domainInfo>", ""),
+            answer(&[], OK),
+            answer(&[], OK).replace("<domainInfo xsi:type=\"ns1:A\"></domainInfo>", ""),
         ] {
             let (page, _) = read_list_page(&xml).expect("a page without rows");
             assert_eq!(page, tree_page(&xml));
@@ -283,13 +255,12 @@ mod tests {
 
     #[test]
     fn every_other_answer_is_left_to_the_tree() {
-        let rows = rows();
-        let usual = answer(&rows, OK);
+        let usual = answer(ROWS, OK);
         let others = [
             // Not a success, or not this answer.
-            answer(&rows, "<returnCode>1001</returnCode>"),
-            answer(&rows, "<returnCode>2400</returnCode>"),
-            answer(&rows, ""),
+            answer(ROWS, "<returnCode>1001</returnCode>"),
+            answer(ROWS, "<returnCode>2400</returnCode>"),
+            answer(ROWS, ""),
             usual.replace("domainListExtendedResponse", "domainInfoResponse"),
             "<SOAP-ENV:Envelope xmlns:SOAP-ENV=\"http://schemas.xmlsoap.org/soap/envelope/\">\
              <SOAP-ENV:Body><SOAP-ENV:Fault><faultcode>SOAP-ENV:Server</faultcode>\
@@ -311,7 +282,7 @@ mod tests {
             usual.replace("</domainInfoItem>", "</domainInfoItem><domainInfoItem/>"),
             usual.replace(">domainName</key>", ">domainName</key><key>x</key>"),
             // A nil list.
-            answer("", OK).replace(
+            answer(&[], OK).replace(
                 "<domainInfo xsi:type=\"ns1:A\"></domainInfo>",
                 "<domainInfo xsi:nil=\"true\"/>",
             ),
@@ -323,7 +294,7 @@ mod tests {
 
     #[test]
     fn headers_and_unknown_elements_are_skipped_as_the_tree_skips_them() {
-        let xml = answer(&rows(), OK)
+        let xml = answer(ROWS, OK)
             .replace(
                 "<SOAP-ENV:Body>",
                 "<SOAP-ENV:Header><h><key>x</key></h></SOAP-ENV:Header><SOAP-ENV:Body>",

@@ -155,6 +155,34 @@ impl<'a> PageRows<'a> {
     }
 }
 
+/// A `domainListExtended` answer as a server writes one (namespace prefixes, `xsi:type`s):
+/// `rows` of `(key, value)` cells, an empty value sent nil, then `tail` inside `return`.
+#[cfg(test)]
+pub(crate) fn list_answer(rows: &[&[(&str, &str)]], tail: &str) -> String {
+    let row = |cells: &[(&str, &str)]| {
+        let cells: String = cells
+            .iter()
+            .map(|(k, v)| match *v {
+                "" => format!("<item><key>{k}</key><value xsi:nil=\"true\"/></item>"),
+                v => format!(
+                    "<item xsi:type=\"ns1:I\"><key xsi:type=\"xsd:string\">{k}</key>\
+                     <value xsi:type=\"xsd:string\">{v}</value></item>"
+                ),
+            })
+            .collect();
+        format!("<item><domainInfoItem>{cells}</domainInfoItem></item>\n  ")
+    };
+    let rows: String = rows.iter().map(|cells| row(cells)).collect();
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <SOAP-ENV:Envelope xmlns:SOAP-ENV=\"http://schemas.xmlsoap.org/soap/envelope/\" \
+         xmlns:ns1=\"urn:x\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\
+         <SOAP-ENV:Body><ns1:domainListExtendedResponse><return xsi:type=\"ns1:R\">\
+         <domainInfo xsi:type=\"ns1:A\">{rows}</domainInfo>{tail}</return>\
+         </ns1:domainListExtendedResponse></SOAP-ENV:Body></SOAP-ENV:Envelope>"
+    )
+}
+
 /// What a domainUpdate must send back unchanged, from domainInfo's item. An element the
 /// update needs but the answer lacks is an error: sending it empty could wipe it.
 pub fn settings_from(item: &Node) -> Result<DomainSettings, String> {
@@ -937,40 +965,21 @@ mod tests {
         assert_eq!(now.remarks, "");
     }
 
-    /// A `domainListExtended` answer of the given rows (an empty value is sent nil).
-    fn list_answer(rows: &[&[(&str, &str)]]) -> String {
-        let row = |pairs: &[(&str, &str)]| {
-            let items: String = pairs
-                .iter()
-                .map(|(k, v)| {
-                    if v.is_empty() {
-                        format!("<item><key>{k}</key><value xsi:nil=\"true\"/></item>")
-                    } else {
-                        format!("<item><key>{k}</key><value>{v}</value></item>")
-                    }
-                })
-                .collect();
-            format!("<item><domainInfoItem>{items}</domainInfoItem></item>")
-        };
-        format!(
-            "<Envelope xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><Body><domainListExtendedResponse><return>\
-             <domainInfo>{}</domainInfo><returnCode>1000</returnCode></return></domainListExtendedResponse></Body></Envelope>",
-            rows.iter().map(|pairs| row(pairs)).collect::<String>()
-        )
-    }
-
     #[test]
     fn list_rows_map_by_key_and_bad_rows_are_skipped_but_counted() {
-        let xml = list_answer(&[
+        let xml = list_answer(
             &[
-                ("domainName", "eins.de"),
-                ("toBeDeletedDate", "1798758000"),
-                ("paidUntilDate", "1798758000"),
-                ("zoneC", "ZZ3333333@HANDLES.DE"),
+                &[
+                    ("domainName", "eins.de"),
+                    ("toBeDeletedDate", "1798758000"),
+                    ("paidUntilDate", "1798758000"),
+                    ("zoneC", "ZZ3333333@HANDLES.DE"),
+                ],
+                &[("domainName", "not a domain")],
+                &[("domainName", "zwei.eu"), ("toBeDeletedDate", "")],
             ],
-            &[("domainName", "not a domain")],
-            &[("domainName", "zwei.eu"), ("toBeDeletedDate", "")],
-        ]);
+            "<returnCode>1000</returnCode>",
+        );
         let page = list_page_from(&ret_of(&xml));
         assert_eq!(page.rows, 3);
         assert_eq!(page.domains.len(), 2);
@@ -1014,7 +1023,10 @@ mod tests {
             row("drei.de", "failed", &c),
         ];
         let rows: Vec<&[(&str, &str)]> = rows.iter().map(Vec::as_slice).collect();
-        let page = list_page_from(&ret_of(&list_answer(&rows)));
+        let page = list_page_from(&ret_of(&list_answer(
+            &rows,
+            "<returnCode>1000</returnCode>",
+        )));
         let [one, two, three] = &page.domains[..] else {
             panic!("three domains, got {:?}", page.domains);
         };
