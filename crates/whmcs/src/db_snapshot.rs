@@ -14,8 +14,31 @@ use sqlx::Row;
 use std::borrow::Cow;
 use std::cell::RefCell;
 
-/// The columns under the names GetClientsDomains uses, so [`ClientDomain::from_fields`]
-/// reads a row the way it reads an API entry.
+/// The columns in the order of the SELECT, under the names GetClientsDomains uses, so
+/// [`ClientDomain::from_fields`] reads a row the way it reads an API entry. Rows are read
+/// by position: a look-up by name hashes the name, 19 times per row.
+const SNAPSHOT_COLUMNS: [&str; 19] = [
+    "id",
+    "userid",
+    "orderid",
+    "regtype",
+    "domainname",
+    "registrar",
+    "regperiod",
+    "firstpaymentamount",
+    "recurringamount",
+    "regdate",
+    "expirydate",
+    "nextduedate",
+    "status",
+    "donotrenew",
+    "idprotection",
+    "is_premium",
+    "client_found",
+    "currency_id",
+    "currency_code",
+];
+
 const SNAPSHOT_SELECT: &str = "SELECT CAST(d.id AS CHAR) AS id, CAST(d.userid AS CHAR) AS userid, \
      CAST(d.orderid AS CHAR) AS orderid, CAST(d.type AS CHAR) AS regtype, \
      CAST(d.domain AS CHAR) AS domainname, CAST(d.registrar AS CHAR) AS registrar, \
@@ -29,6 +52,15 @@ const SNAPSHOT_SELECT: &str = "SELECT CAST(d.id AS CHAR) AS id, CAST(d.userid AS
      CAST(c.currency AS CHAR) AS currency_id, CAST(cur.code AS CHAR) AS currency_code \
      FROM tbldomains d LEFT JOIN tblclients c ON c.id = d.userid \
      LEFT JOIN tblcurrencies cur ON cur.id = c.currency";
+
+/// The position of `name` in the SELECT; a name it lacks gives a position past the end,
+/// which reading turns into an error naming the column.
+fn column(name: &str) -> usize {
+    SNAPSHOT_COLUMNS
+        .iter()
+        .position(|c| *c == name)
+        .unwrap_or(usize::MAX)
+}
 
 impl WhmcsDb {
     /// Every domain, like [`crate::WhmcsClient::list_billing_domains`] but in one query:
@@ -100,7 +132,7 @@ impl WhmcsDb {
 /// gives), or an error when the row itself cannot be read.
 fn snapshot_row(row: &MySqlRow) -> Result<Result<BillingDomain, UnreadableDomain>, DbError> {
     let failed: RefCell<Option<String>> = RefCell::new(None);
-    let field = |key: &str| match row.try_get::<Option<&str>, _>(key) {
+    let field = |key: &str| match row.try_get::<Option<&str>, _>(column(key)) {
         Ok(value) => value.map(Cow::Borrowed),
         Err(e) => {
             failed
@@ -119,7 +151,7 @@ fn snapshot_row(row: &MySqlRow) -> Result<Result<BillingDomain, UnreadableDomain
     let parsed = parsed.map_err(|e| DbError::BadData(format!("tbldomains row: {e}")))?;
     let currency = row_currency(row, parsed.client_id)?;
     let is_premium: Option<i64> = row
-        .try_get("is_premium")
+        .try_get(column("is_premium"))
         .map_err(query_error("reading tbldomains.is_premium"))?;
     let mut domain = match parsed.into_billing_domain(Currency::EUR) {
         Ok(domain) => domain,
@@ -143,13 +175,13 @@ fn snapshot_row(row: &MySqlRow) -> Result<Result<BillingDomain, UnreadableDomain
 /// currency id missing from `tblcurrencies`, a code domwatch does not know).
 fn row_currency(row: &MySqlRow, client_id: u64) -> Result<Result<Currency, String>, DbError> {
     let found: Option<i64> = row
-        .try_get("client_found")
+        .try_get(column("client_found"))
         .map_err(query_error("reading tblclients.id"))?;
     let currency_id: Option<&str> = row
-        .try_get("currency_id")
+        .try_get(column("currency_id"))
         .map_err(query_error("reading tblclients.currency"))?;
     let code: Option<&str> = row
-        .try_get("currency_code")
+        .try_get(column("currency_code"))
         .map_err(query_error("reading tblcurrencies.code"))?;
     Ok(match (found, code) {
         (None, _) => Err(format!(
@@ -168,4 +200,23 @@ fn row_currency(row: &MySqlRow, client_id: u64) -> Result<Result<Currency, Strin
             )
         }),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_select_names_its_columns_in_the_order_they_are_read() {
+        let aliases: Vec<&str> = SNAPSHOT_SELECT
+            .split(" FROM ")
+            .next()
+            .unwrap()
+            .split(" AS ")
+            .skip(1)
+            .filter_map(|part| part.split([',', ' ']).next())
+            .filter(|alias| !matches!(*alias, "CHAR)" | "SIGNED)"))
+            .collect();
+        assert_eq!(aliases, SNAPSHOT_COLUMNS);
+    }
 }
