@@ -51,10 +51,11 @@ const SHRINK_EVERY: usize = 1 << 16;
 /// their memory back while the observations grow (a million-domain portfolio must fit in
 /// memory once, not twice).
 ///
-/// Both sides are sorted by name and merged from the largest name down, popping from the
-/// ends of the lists so their buffers can shrink as they empty. The result is in the same
-/// order as a hash join in billing order would give: billed domains by WHMCS id, then the
-/// orphans by name.
+/// Both sides are sorted by name, largest first, and merged by popping from the ends of
+/// the lists so their buffers can shrink as they empty. The observations (and the absent
+/// names) come out in name order, billed and orphans alike: a later stage that wants
+/// another order sorts what it shows, and the million rows are moved once, not again
+/// into WHMCS id order.
 pub fn join(billing: Vec<BillingDomain>, accounts: Vec<AccountSnapshot>) -> Joined {
     let mut merge = Merge::new(billing, accounts);
     while let Some(name) = merge.next_name() {
@@ -65,7 +66,8 @@ pub fn join(billing: Vec<BillingDomain>, accounts: Vec<AccountSnapshot>) -> Join
     merge.finish()
 }
 
-/// The state of the merge join: both sides sorted by name, consumed from the end.
+/// The state of the merge join: both sides sorted by name, largest first, consumed from
+/// the end.
 struct Merge {
     joined: Joined,
     billing: Vec<BillingDomain>,
@@ -86,14 +88,14 @@ impl Merge {
             .iter_mut()
             .map(|a| a.domains.take().unwrap_or_default())
             .collect();
-        // Per name, the most relevant billing row comes off the end first.
+        // The smallest name comes off the end first; per name, the most relevant row.
         billing.sort_unstable_by(|a, b| {
-            a.name
-                .cmp(&b.name)
+            b.name
+                .cmp(&a.name)
                 .then_with(|| relevance(a).cmp(&relevance(b)))
         });
         for list in &mut registrar {
-            list.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+            list.sort_unstable_by(|a, b| b.name.cmp(&a.name));
         }
         let held = registrar.iter().map(Vec::len).sum::<usize>();
         let mut joined = Joined::default();
@@ -115,11 +117,11 @@ impl Merge {
         }
     }
 
-    /// The largest name still on either side.
+    /// The smallest name still on either side.
     fn next_name(&self) -> Option<DomainName> {
         let mut top = self.billing.last().map(|b| &b.name);
         for d in self.registrar.iter().filter_map(|list| list.last()) {
-            if top.is_none_or(|t| d.name > *t) {
+            if top.is_none_or(|t| d.name < *t) {
                 top = Some(&d.name);
             }
         }
@@ -227,22 +229,9 @@ impl Merge {
     }
 
     fn finish(self) -> Joined {
-        let mut joined = self.joined;
-        drop(self.billing);
-        drop(self.registrar);
-        joined.observations.shrink_to_fit();
-        billing_order(&mut joined.observations);
-        // The absent names in billing (WHMCS id) order: the order the observations are in
-        // now. A set of the few absent names, not a map of every billed one.
-        let absent: HashSet<DomainName> = std::mem::take(&mut joined.absent).into_iter().collect();
-        joined.absent = joined
-            .observations
-            .iter()
-            .filter_map(|o| o.billing.as_ref())
-            .filter(|b| absent.contains(&b.name))
-            .map(|b| b.name.clone())
-            .collect();
-        joined
+        // The observations stay reserved for the worst case: pages never written are not
+        // resident, and shrinking would copy every observation once more.
+        self.joined
     }
 }
 
@@ -261,39 +250,6 @@ fn observation(
         transfer: None,
         missing_strikes: 0,
         lifecycle_watch: false,
-    }
-}
-
-/// Puts billed observations first, by WHMCS id, then the orphans by name, moving each
-/// observation at most twice (sorting 500-byte elements directly would move them
-/// many times over).
-fn billing_order(observations: &mut [Observation]) {
-    let mut order: Vec<usize> = (0..observations.len()).collect();
-    order.sort_unstable_by(|&a, &b| {
-        let (a, b) = (&observations[a], &observations[b]);
-        match (&a.billing, &b.billing) {
-            (Some(x), Some(y)) => x.id.cmp(&y.id),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            (None, Some(_)) => std::cmp::Ordering::Greater,
-            (None, None) => a.name.cmp(&b.name),
-        }
-    });
-    // `order[new] = old`: follow each cycle of the permutation once, swapping into place.
-    let mut placed = vec![false; order.len()];
-    for start in 0..order.len() {
-        if placed[start] {
-            continue;
-        }
-        let mut current = start;
-        loop {
-            placed[current] = true;
-            let next = order[current];
-            if next == start {
-                break;
-            }
-            observations.swap(current, next);
-            current = next;
-        }
     }
 }
 
@@ -400,7 +356,7 @@ mod tests {
     }
 
     #[test]
-    fn billed_in_id_order_then_orphans_by_name_last_account_wins() {
+    fn in_name_order_last_account_wins() {
         let billing = vec![
             b(30, "a.com", "cnic", BillingStatus::Active),
             b(10, "z.com", "cnic", BillingStatus::Active),
@@ -427,18 +383,18 @@ mod tests {
         assert_eq!(
             names,
             [
-                "z.com",
-                "m.com",
                 "a.com",
+                "m.com",
                 "twice.net",
                 "unserved.com",
-                "y-orphan.com"
+                "y-orphan.com",
+                "z.com"
             ]
         );
         assert_eq!(j.absent, vec![DomainName::parse("m.com").unwrap()]);
         assert_eq!(j.unmonitored, 1);
         // Listed by two accounts: the later one is the one observed.
-        let twice = &j.observations[3];
+        let twice = &j.observations[2];
         assert_eq!(twice.registrar_account.as_deref(), Some("hx"));
         assert!(twice.registrar.as_ref().unwrap().paid_until.is_some());
         assert_eq!(j.scope.len(), 6);
