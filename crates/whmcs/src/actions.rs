@@ -160,15 +160,23 @@ pub struct InvoiceSummary {
 
 impl InvoiceSummary {
     pub(crate) fn parse(e: &Object) -> Result<Self, String> {
+        Self::from_fields(|key| json::text(e, key).map(std::borrow::Cow::Owned))
+    }
+
+    /// Reads an entry from its fields' text (`None`: missing or null).
+    pub(crate) fn from_fields<'a>(
+        field: impl Fn(&str) -> Option<std::borrow::Cow<'a, str>>,
+    ) -> Result<Self, String> {
+        let date = |key: &str| json::date_of(key, field(key).as_deref());
         Ok(Self {
-            id: json::u64_req(e, "id")?,
-            client_id: json::u64_opt(e, "userid")?.unwrap_or(0),
-            status: json::text_or_empty(e, "status"),
-            date: json::date_opt(e, "date")?,
-            due_date: json::date_opt(e, "duedate")?,
-            date_paid: json::date_opt(e, "datepaid")?,
-            total: json::decimal_or_zero(e, "total")?,
-            currency_code: json::text(e, "currencycode"),
+            id: json::u64_of("id", field("id").as_deref())?.ok_or("field `id` is missing")?,
+            client_id: json::u64_of("userid", field("userid").as_deref())?.unwrap_or(0),
+            status: field("status").map(|s| s.into_owned()).unwrap_or_default(),
+            date: date("date")?,
+            due_date: date("duedate")?,
+            date_paid: date("datepaid")?,
+            total: json::decimal_of("total", field("total").as_deref())?.unwrap_or(Decimal::ZERO),
+            currency_code: field("currencycode").map(|s| s.into_owned()),
         })
     }
 }

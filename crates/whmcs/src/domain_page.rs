@@ -1,57 +1,12 @@
-//! GetClientsDomains pages read straight into rows. A listing of a million domains is the
-//! largest answer domwatch reads; building a JSON tree per row first (a map of 22 owned
-//! keys and values) cost more than everything else the client does with it. Fields are
-//! borrowed from the body where they need no unescaping, and read with the same lenient
-//! rules as [`crate::json`] (numbers as strings or numbers, `""` for an empty list).
+//! GetClientsDomains pages read straight into rows (see [`crate::listing`]): a listing of
+//! a million domains is the largest answer domwatch reads.
 
 use crate::api::{parse_response, ParsedPage};
 use crate::client_domain::ClientDomain;
 use crate::error::WhmcsError;
-use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use crate::listing::{self, ListEntry, Text};
 use serde::Deserialize;
 use std::borrow::Cow;
-use std::fmt;
-
-/// A scalar as text, the way [`crate::json::text`] renders it.
-#[derive(Debug)]
-struct Text<'a>(Cow<'a, str>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TextVisitor;
-        impl<'de> Visitor<'de> for TextVisitor {
-            type Value = Text<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string, number or boolean")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Owned(v.to_string())))
-            }
-            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Owned(v)))
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Owned(v.to_string())))
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Owned(v.to_string())))
-            }
-            fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Owned(
-                    serde_json::Number::from_f64(v)
-                        .map_or_else(|| v.to_string(), |n| n.to_string()),
-                )))
-            }
-            fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Borrowed(if v { "1" } else { "0" })))
-            }
-        }
-        deserializer.deserialize_any(TextVisitor)
-    }
-}
 
 /// The fields of one entry that [`ClientDomain`] reads; the others are skipped.
 #[derive(Debug, Deserialize)]
@@ -108,98 +63,13 @@ impl Entry<'_> {
             "idprotection" => &self.idprotection,
             _ => &None,
         };
-        value.as_ref().map(|t| Cow::Borrowed(t.0.as_ref()))
+        listing::text(value)
     }
 }
 
-/// `domains`: `""` or `[]` when empty, else `{"domain": [entries]}` or one entry object.
-#[derive(Debug, Default)]
-struct Entries<'a>(Vec<Entry<'a>>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Entries<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Outer;
-        impl<'de> Visitor<'de> for Outer {
-            type Value = Entries<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an object with `domain`, or an empty string or list")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                if v.trim().is_empty() {
-                    Ok(Entries::default())
-                } else {
-                    Err(E::custom(
-                        "`domains` is a string, expected an object with `domain`",
-                    ))
-                }
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(Entries::default())
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                if seq.next_element::<IgnoredAny>()?.is_some() {
-                    return Err(serde::de::Error::custom(
-                        "`domains` is a list, expected an object with `domain`",
-                    ));
-                }
-                Ok(Entries::default())
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut entries = Entries::default();
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                    if key == "domain" {
-                        entries = map.next_value::<OneOrMany<'de>>()?.0;
-                    } else {
-                        map.next_value::<IgnoredAny>()?;
-                    }
-                }
-                Ok(entries)
-            }
-        }
-        deserializer.deserialize_any(Outer)
-    }
-}
-
-/// `domains.domain`: a list of entries, or a single entry object.
-struct OneOrMany<'a>(Entries<'a>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for OneOrMany<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Inner;
-        impl<'de> Visitor<'de> for Inner {
-            type Value = OneOrMany<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a list of domain entries")
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(OneOrMany(Entries::default()))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut entries = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-                while let Some(entry) = seq.next_element::<Entry<'de>>()? {
-                    entries.push(entry);
-                }
-                Ok(OneOrMany(Entries(entries)))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                let entry = Entry::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
-                Ok(OneOrMany(Entries(vec![entry])))
-            }
-        }
-        deserializer.deserialize_any(Inner)
-    }
-}
-
-#[derive(Debug, Deserialize)]
-struct Page<'a> {
-    #[serde(borrow)]
-    result: Option<Text<'a>>,
-    #[serde(borrow)]
-    totalresults: Option<Text<'a>>,
-    #[serde(borrow)]
-    numreturned: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    domains: Entries<'a>,
+impl<'de: 'a, 'a> ListEntry<'de> for Entry<'a> {
+    const OUTER: &'static str = "domains";
+    const INNER: &'static str = "domain";
 }
 
 /// Decodes one GetClientsDomains answer into rows. Anything that is not a plain success
@@ -211,31 +81,11 @@ pub(crate) fn decode<T>(
     body: &[u8],
     row: impl Fn(ClientDomain) -> T,
 ) -> Result<ParsedPage<T>, WhmcsError> {
-    let page = match serde_json::from_slice::<Page>(body) {
-        Ok(page)
-            if (200..300).contains(&status)
-                && page.result.as_ref().is_some_and(|r| r.0 == "success") =>
-        {
-            page
-        }
-        _ => return generic(action, status, body, row),
-    };
-    let total = crate::json::u64_of(
-        "totalresults",
-        page.totalresults.as_ref().map(|t| t.0.as_ref()),
-    );
-    let Ok(total) = total else {
+    let Some(page) = listing::read_page::<Entry>(status, body) else {
         return generic(action, status, body, row);
     };
-    let returned = crate::json::u64_of(
-        "numreturned",
-        page.numreturned.as_ref().map(|t| t.0.as_ref()),
-    );
-    let Ok(returned) = returned else {
-        return generic(action, status, body, row);
-    };
-    let mut items = Vec::with_capacity(page.domains.0.len());
-    for entry in &page.domains.0 {
+    let mut items = Vec::with_capacity(page.entries.len());
+    for entry in &page.entries {
         match ClientDomain::from_fields(|key| entry.field(key)) {
             Ok(domain) => items.push(row(domain)),
             // Reported with the entry, as the generic reader does.
@@ -244,8 +94,8 @@ pub(crate) fn decode<T>(
     }
     Ok(ParsedPage {
         items,
-        total,
-        returned,
+        total: page.total,
+        returned: page.returned,
     })
 }
 

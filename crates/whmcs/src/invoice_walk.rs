@@ -19,10 +19,10 @@
 //! skipped. A seam that does not hold means entries may have been skipped: the walk is
 //! read again once, then it is an error, never a partial answer.
 
-use crate::actions::{Invoice, InvoiceSummary};
-use crate::api::{check_page, protocol, ActionKind, ParsedPage, WhmcsClient};
+use crate::actions::Invoice;
+use crate::api::{check_page, ActionKind, ParsedPage, WhmcsClient};
 use crate::error::WhmcsError;
-use crate::json::{self, Object};
+use crate::invoice_page::{self, Listed};
 use crate::renewal::{InvoiceFor, RenewalInvoices, RenewalWindow};
 use futures::{StreamExt, TryStreamExt};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -32,45 +32,6 @@ const ACTION: &str = "GetInvoices";
 
 /// With fewer domains than this the per-domain look-up is never more expensive.
 const WALK_MIN_DOMAINS: usize = 3;
-
-/// Fields of a GetInvoices entry that change when an invoice is edited, paid, cancelled
-/// or re-dated. `updated_at` (WHMCS 8) changes with every save of the invoice; 7.8 does
-/// not send it, then the amounts, status and dates stand in for it.
-const FINGERPRINT_FIELDS: [&str; 11] = [
-    "status",
-    "date",
-    "duedate",
-    "datepaid",
-    "subtotal",
-    "credit",
-    "tax",
-    "tax2",
-    "total",
-    "userid",
-    "updated_at",
-];
-
-/// A GetInvoices entry as the walk reads it.
-#[derive(Debug, Clone)]
-struct Listed {
-    summary: InvoiceSummary,
-    fingerprint: String,
-}
-
-impl Listed {
-    fn parse(entry: &Object) -> Result<Self, WhmcsError> {
-        let summary = InvoiceSummary::parse(entry).map_err(|d| protocol(ACTION, d, entry))?;
-        let fingerprint = FINGERPRINT_FIELDS
-            .iter()
-            .map(|f| json::text_or_empty(entry, f))
-            .collect::<Vec<_>>()
-            .join("|");
-        Ok(Self {
-            summary,
-            fingerprint,
-        })
-    }
-}
 
 /// Invoices read with GetInvoice in earlier walks, by id, with the fingerprint of the
 /// list entry they were read under. Kept per process: a line edit by WHMCS or an admin
@@ -228,30 +189,9 @@ impl WhmcsClient {
         ] {
             params.push((key.to_string(), value));
         }
-        let answer = self.call(ACTION, ActionKind::Read, &params).await?;
-        let number = |key| json::u64_opt(&answer, key).map_err(|d| protocol(ACTION, d, &answer));
-        let total = number("totalresults")?
-            .ok_or_else(|| protocol(ACTION, "`totalresults` is missing".into(), &answer))?;
-        let returned = number("numreturned")?;
-        let items = json::nested_list_ref(&answer, "invoices", "invoice")
-            .map_err(|d| protocol(ACTION, d, &answer))?
-            .into_iter()
-            .map(Listed::parse)
-            .collect::<Result<Vec<_>, _>>()?;
-        if items.windows(2).any(|w| w[0].summary.id <= w[1].summary.id) {
-            return Err(protocol(
-                ACTION,
-                "invoices are not ordered newest first although orderby=id and order=desc \
-                 were asked (WHMCS before 7.7 ignores them); update WHMCS"
-                    .into(),
-                &answer,
-            ));
-        }
-        let page = ParsedPage {
-            items,
-            total: Some(total),
-            returned,
-        };
+        let page = self
+            .call_decoded(ACTION, ActionKind::Read, &params, invoice_page::decode)
+            .await?;
         check_page(ACTION, offset, &page)?;
         Ok(page)
     }
@@ -439,7 +379,7 @@ fn newest_per_domain(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::actions::InvoiceItem;
+    use crate::actions::{InvoiceItem, InvoiceSummary};
     use chrono::NaiveDate;
     use rust_decimal::Decimal;
 
