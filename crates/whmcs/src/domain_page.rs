@@ -4,72 +4,14 @@
 use crate::api::{parse_response, ParsedPage};
 use crate::client_domain::ClientDomain;
 use crate::error::WhmcsError;
-use crate::listing::{self, ListEntry, Text};
-use serde::Deserialize;
-use std::borrow::Cow;
+use crate::listing;
 
-/// The fields of one entry that [`ClientDomain`] reads; the others are skipped.
-#[derive(Debug, Deserialize)]
-struct Entry<'a> {
-    #[serde(borrow)]
-    id: Option<Text<'a>>,
-    #[serde(borrow)]
-    userid: Option<Text<'a>>,
-    #[serde(borrow)]
-    orderid: Option<Text<'a>>,
-    #[serde(borrow)]
-    regtype: Option<Text<'a>>,
-    #[serde(borrow)]
-    domainname: Option<Text<'a>>,
-    #[serde(borrow)]
-    registrar: Option<Text<'a>>,
-    #[serde(borrow)]
-    regperiod: Option<Text<'a>>,
-    #[serde(borrow)]
-    firstpaymentamount: Option<Text<'a>>,
-    #[serde(borrow)]
-    recurringamount: Option<Text<'a>>,
-    #[serde(borrow)]
-    regdate: Option<Text<'a>>,
-    #[serde(borrow)]
-    expirydate: Option<Text<'a>>,
-    #[serde(borrow)]
-    nextduedate: Option<Text<'a>>,
-    #[serde(borrow)]
-    status: Option<Text<'a>>,
-    #[serde(borrow)]
-    donotrenew: Option<Text<'a>>,
-    #[serde(borrow)]
-    idprotection: Option<Text<'a>>,
-}
-
-impl Entry<'_> {
-    fn field(&self, key: &str) -> Option<Cow<'_, str>> {
-        let value = match key {
-            "id" => &self.id,
-            "userid" => &self.userid,
-            "orderid" => &self.orderid,
-            "regtype" => &self.regtype,
-            "domainname" => &self.domainname,
-            "registrar" => &self.registrar,
-            "regperiod" => &self.regperiod,
-            "firstpaymentamount" => &self.firstpaymentamount,
-            "recurringamount" => &self.recurringamount,
-            "regdate" => &self.regdate,
-            "expirydate" => &self.expirydate,
-            "nextduedate" => &self.nextduedate,
-            "status" => &self.status,
-            "donotrenew" => &self.donotrenew,
-            "idprotection" => &self.idprotection,
-            _ => &None,
-        };
-        listing::text(value)
+listing::text_entry! {
+    /// The fields of one entry that [`ClientDomain`] reads.
+    Entry in "domains"."domain" {
+        id, userid, orderid, regtype, domainname, registrar, regperiod, firstpaymentamount,
+        recurringamount, regdate, expirydate, nextduedate, status, donotrenew, idprotection,
     }
-}
-
-impl<'de: 'a, 'a> ListEntry<'de> for Entry<'a> {
-    const OUTER: &'static str = "domains";
-    const INNER: &'static str = "domain";
 }
 
 /// Decodes one GetClientsDomains answer into rows. Anything that is not a plain success

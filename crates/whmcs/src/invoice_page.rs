@@ -6,8 +6,7 @@ use crate::actions::InvoiceSummary;
 use crate::api::{parse_response, protocol, ParsedPage};
 use crate::error::WhmcsError;
 use crate::json::{self, Object};
-use crate::listing::{self, ListEntry, Text};
-use serde::Deserialize;
+use crate::listing;
 use std::borrow::Cow;
 
 /// Fields of a GetInvoices entry that change when an invoice is edited, paid, cancelled
@@ -58,62 +57,12 @@ impl Listed {
     }
 }
 
-/// The fields of one entry that [`Listed`] reads; the others are skipped.
-#[derive(Debug, Deserialize)]
-struct Entry<'a> {
-    #[serde(borrow)]
-    id: Option<Text<'a>>,
-    #[serde(borrow)]
-    userid: Option<Text<'a>>,
-    #[serde(borrow)]
-    status: Option<Text<'a>>,
-    #[serde(borrow)]
-    date: Option<Text<'a>>,
-    #[serde(borrow)]
-    duedate: Option<Text<'a>>,
-    #[serde(borrow)]
-    datepaid: Option<Text<'a>>,
-    #[serde(borrow)]
-    subtotal: Option<Text<'a>>,
-    #[serde(borrow)]
-    credit: Option<Text<'a>>,
-    #[serde(borrow)]
-    tax: Option<Text<'a>>,
-    #[serde(borrow)]
-    tax2: Option<Text<'a>>,
-    #[serde(borrow)]
-    total: Option<Text<'a>>,
-    #[serde(borrow)]
-    updated_at: Option<Text<'a>>,
-    #[serde(borrow)]
-    currencycode: Option<Text<'a>>,
-}
-
-impl Entry<'_> {
-    fn field(&self, key: &str) -> Option<Cow<'_, str>> {
-        let value = match key {
-            "id" => &self.id,
-            "userid" => &self.userid,
-            "status" => &self.status,
-            "date" => &self.date,
-            "duedate" => &self.duedate,
-            "datepaid" => &self.datepaid,
-            "subtotal" => &self.subtotal,
-            "credit" => &self.credit,
-            "tax" => &self.tax,
-            "tax2" => &self.tax2,
-            "total" => &self.total,
-            "updated_at" => &self.updated_at,
-            "currencycode" => &self.currencycode,
-            _ => &None,
-        };
-        listing::text(value)
+listing::text_entry! {
+    /// The fields of one entry that [`Listed`] reads.
+    Entry in "invoices"."invoice" {
+        id, userid, status, date, duedate, datepaid, subtotal, credit, tax, tax2, total,
+        updated_at, currencycode,
     }
-}
-
-impl<'de: 'a, 'a> ListEntry<'de> for Entry<'a> {
-    const OUTER: &'static str = "invoices";
-    const INNER: &'static str = "invoice";
 }
 
 /// One GetInvoices page of a newest-first walk. A page that is not a plain success page
@@ -227,28 +176,22 @@ mod tests {
         )
         .unwrap();
         assert_eq!(single.items[0].summary.id, 4);
-        let err = decode(
-            "GetInvoices",
-            200,
-            br#"{"result":"error","message":"Authentication Failed"}"#,
-        )
-        .unwrap_err();
+        let failed = |body: &str| decode("GetInvoices", 200, body.as_bytes()).unwrap_err();
+        let err = failed(r#"{"result":"error","message":"Authentication Failed"}"#);
         assert!(matches!(err, WhmcsError::Auth { .. }), "{err:?}");
-        let err = decode("GetInvoices", 200, br#"{"result":"success","invoices":""}"#).unwrap_err();
-        assert!(err.to_string().contains("totalresults"), "{err}");
-        let err = decode(
-            "GetInvoices",
-            200,
-            br#"{"result":"success","totalresults":2,"invoices":{"invoice":[{"id":1},{"id":2}]}}"#,
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("newest first"), "{err}");
-        let err = decode(
-            "GetInvoices",
-            200,
-            br#"{"result":"success","totalresults":1,"invoices":{"invoice":[{"id":"x"}]}}"#,
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("whole number"), "{err}");
+        for (body, says) in [
+            (r#"{"result":"success","invoices":""}"#, "totalresults"),
+            (
+                r#"{"result":"success","totalresults":2,"invoices":{"invoice":[{"id":1},{"id":2}]}}"#,
+                "newest first",
+            ),
+            (
+                r#"{"result":"success","totalresults":1,"invoices":{"invoice":[{"id":"x"}]}}"#,
+                "whole number",
+            ),
+        ] {
+            let err = failed(body).to_string();
+            assert!(err.contains(says), "{body}: {err}");
+        }
     }
 }

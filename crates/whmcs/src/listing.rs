@@ -65,6 +65,34 @@ pub(crate) trait ListEntry<'de>: Deserialize<'de> {
     const INNER: &'static str;
 }
 
+/// Declares a list entry: a struct whose fields are read as borrowed [`Text`] (others in
+/// the answer are skipped), `field(key)` by the same names, and where the list stands in
+/// the answer (`OUTER.INNER`).
+macro_rules! text_entry {
+    ($(#[$meta:meta])* $name:ident in $outer:literal . $inner:literal { $($field:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, serde::Deserialize)]
+        struct $name<'a> {
+            $(#[serde(borrow)] $field: Option<$crate::listing::Text<'a>>,)+
+        }
+
+        impl $name<'_> {
+            fn field(&self, key: &str) -> Option<std::borrow::Cow<'_, str>> {
+                match key {
+                    $(stringify!($field) => $crate::listing::text(&self.$field),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl<'de: 'a, 'a> $crate::listing::ListEntry<'de> for $name<'a> {
+            const OUTER: &'static str = $outer;
+            const INNER: &'static str = $inner;
+        }
+    };
+}
+pub(crate) use text_entry;
+
 /// The list: `""`, `[]` or missing when empty, else `{INNER: [entries]}` or one entry
 /// object.
 struct Entries<E>(Vec<E>);
