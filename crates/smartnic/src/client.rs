@@ -333,7 +333,10 @@ impl SmartnicClient {
             .send()
             .await?;
         let status = response.status();
-        let body = response.text().await?;
+        let bytes: Vec<u8> = response.bytes().await?.into();
+        // Checked as UTF-8 in one fast pass; replaced as `text()` does only when invalid.
+        let body = String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         Ok(Answer { status, body })
     }
 
