@@ -9,6 +9,13 @@
 use std::borrow::Cow;
 use std::fmt::{self, Write};
 
+/// Bytes received as text: checked as UTF-8 in one fast pass (what servers send) and
+/// kept without a copy; only when they are not UTF-8 is each bad sequence replaced with
+/// U+FFFD, as `String::from_utf8_lossy` (and `reqwest`'s `text()`) does.
+pub fn from_utf8_or_replaced(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
 /// True for the characters [`escape`] replaces: C0 controls (tab and newline too: one field
 /// stays on one line), DEL, C1 controls, the bidi embeddings, overrides, isolates and marks,
 /// and the Unicode line and paragraph separators (line breaks in many viewers).
@@ -82,6 +89,15 @@ impl Write for EscapingWriter<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bytes_read_as_utf8_and_invalid_sequences_are_replaced() {
+        assert_eq!(
+            from_utf8_or_replaced(b"CODE = 200\n".to_vec()),
+            "CODE = 200\n"
+        );
+        assert_eq!(from_utf8_or_replaced(vec![b'a', 0xff, b'b']), "a\u{FFFD}b");
+    }
     use proptest::prelude::*;
 
     #[test]

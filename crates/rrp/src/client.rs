@@ -801,7 +801,7 @@ impl RrpClient {
         }
         match response.bytes().await {
             Ok(bytes) => {
-                let body = utf8_text(bytes.into());
+                let body = domwatch_core::text::from_utf8_or_replaced(bytes.into());
                 let parsed = Response::parse_with_endpoint(body, self.endpoint.as_str());
                 debug!(
                     command = name,
@@ -920,21 +920,9 @@ fn body_prefix(body: &str) -> String {
     body[..end].to_string()
 }
 
-/// A body as text: checked as UTF-8 in one fast pass (what gateways send); replaced
-/// character by character (as `reqwest`'s `text()` does) only when it is not UTF-8.
-fn utf8_text(bytes: Vec<u8>) -> String {
-    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bodies_read_as_utf8_and_invalid_bytes_are_replaced() {
-        assert_eq!(utf8_text(b"CODE = 200\n".to_vec()), "CODE = 200\n");
-        assert_eq!(utf8_text(vec![b'a', 0xff, b'b']), "a\u{FFFD}b");
-    }
 
     fn config(dialect: Dialect) -> ClientConfig {
         let mut config =

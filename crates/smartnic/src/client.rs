@@ -333,10 +333,7 @@ impl SmartnicClient {
             .send()
             .await?;
         let status = response.status();
-        let bytes: Vec<u8> = response.bytes().await?.into();
-        // Checked as UTF-8 in one fast pass; replaced as `text()` does only when invalid.
-        let body = String::from_utf8(bytes)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        let body = domwatch_core::text::from_utf8_or_replaced(response.bytes().await?.into());
         Ok(Answer { status, body })
     }
 
