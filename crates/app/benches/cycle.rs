@@ -351,6 +351,13 @@ async fn engine(
     (engine, path)
 }
 
+/// Marks the start and end of the steady cycle for instruction profilers (callgrind's
+/// `--dump-before='cycle::cycle_boundary'` writes one profile per cycle).
+#[inline(never)]
+fn cycle_boundary() {
+    std::hint::black_box(());
+}
+
 /// The measured part: runs in a child process.
 fn one_cycle(
     whmcs: &str,
@@ -382,6 +389,7 @@ fn one_cycle(
         let by_1 = breakdown(whmcs, &registrars).await;
         let cpu_1 = cpu_split(sandbox_pids);
         // The steady state of a monitor: nothing new to open or notify.
+        cycle_boundary();
         let again = Instant::now();
         let steady = engine
             .run_cycle(Mode::Apply, &*peaks)
@@ -392,6 +400,7 @@ fn one_cycle(
         let calls_2 = calls(whmcs, &registrars).await;
         let by_2 = breakdown(whmcs, &registrars).await;
         let cpu_2 = cpu_split(sandbox_pids);
+        cycle_boundary();
         let findings: usize = report.findings_by_kind.values().sum();
         println!(
             "{}",

@@ -526,13 +526,13 @@ impl WhmcsClient {
 
     /// GetClientsDomains, every page.
     pub async fn get_clients_domains(&self) -> Result<Vec<ClientDomain>, WhmcsError> {
-        self.domain_pages(|row| row).await
+        self.domain_pages(|row| row.into_owned()).await
     }
 
     /// Every GetClientsDomains page, each row turned into `T` as its page arrives.
     async fn domain_pages<T: Send + 'static>(
         &self,
-        row: fn(ClientDomain) -> T,
+        row: fn(crate::domain_page::PageRow<'_>) -> T,
     ) -> Result<Vec<T>, WhmcsError> {
         const ACTION: &str = "GetClientsDomains";
         self.fetch_all_pages_with(ACTION, move |client: WhmcsClient, offset| async move {

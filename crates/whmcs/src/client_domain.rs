@@ -9,16 +9,18 @@ use domwatch_core::{Currency, DomainName, Money};
 use rust_decimal::Decimal;
 use std::borrow::Cow;
 
-/// One entry of GetClientsDomains, as WHMCS sends it (amount without currency).
+/// One entry of GetClientsDomains, as WHMCS sends it (amount without currency). The text
+/// fields are `S`: owned by default, borrowed from the page while a snapshot is read, so
+/// the three strings a billing domain does not keep are never allocated.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientDomain {
+pub struct ClientDomain<S = String> {
     pub id: u64,
     pub client_id: u64,
     pub order_id: Option<u64>,
     /// `Register` or `Transfer`.
-    pub reg_type: String,
-    pub domain: String,
-    pub registrar_module: String,
+    pub reg_type: S,
+    pub domain: S,
+    pub registrar_module: S,
     pub registration_period_years: u32,
     pub first_payment_amount: Decimal,
     /// In the client's currency (not stated in the answer; see GetClientsDetails).
@@ -34,15 +36,18 @@ pub struct ClientDomain {
 
 impl ClientDomain {
     pub(crate) fn parse(entry: &Object) -> Result<Self, String> {
-        Self::from_fields(|key| json::text(entry, key).map(Cow::Owned))
+        ClientDomain::from_fields(|key| json::text(entry, key).map(Cow::Owned))
+            .map(ClientDomain::into_owned)
     }
+}
 
+impl<'a> ClientDomain<Cow<'a, str>> {
     /// Builds a row from its fields' text (`None`: missing or null), with the lenient
-    /// readers of [`crate::json`].
-    pub(crate) fn from_fields<'a>(
+    /// readers of [`crate::json`]; the text stays borrowed where the source allows.
+    pub(crate) fn from_fields(
         field: impl Fn(&str) -> Option<Cow<'a, str>>,
     ) -> Result<Self, String> {
-        let text = |key: &str| field(key).map(Cow::into_owned).unwrap_or_default();
+        let text = |key: &str| field(key).unwrap_or_default();
         let u64_of = |key: &str| json::u64_of(key, field(key).as_deref());
         let amount = |key: &str| {
             json::decimal_of(key, field(key).as_deref()).map(|a| a.unwrap_or(Decimal::ZERO))
@@ -67,14 +72,37 @@ impl ClientDomain {
         })
     }
 
-    /// The core model, moving the strings instead of copying them; a row whose name is
+    /// The same row with its text owned.
+    pub(crate) fn into_owned(self) -> ClientDomain {
+        ClientDomain {
+            id: self.id,
+            client_id: self.client_id,
+            order_id: self.order_id,
+            reg_type: self.reg_type.into_owned(),
+            domain: self.domain.into_owned(),
+            registrar_module: self.registrar_module.into_owned(),
+            registration_period_years: self.registration_period_years,
+            first_payment_amount: self.first_payment_amount,
+            recurring_amount: self.recurring_amount,
+            registration_date: self.registration_date,
+            expiry: self.expiry,
+            next_due: self.next_due,
+            status: self.status,
+            do_not_renew: self.do_not_renew,
+            id_protection: self.id_protection,
+        }
+    }
+}
+
+impl<S: AsRef<str> + Into<String>> ClientDomain<S> {
+    /// The core model, moving or borrowing the strings; a row whose name is
     /// unusable comes back as [`UnreadableDomain`]. `is_premium` stays `None`: the API does
     /// not return it.
     pub fn into_billing_domain(
         self,
         currency: Currency,
     ) -> Result<BillingDomain, UnreadableDomain> {
-        let name = match DomainName::parse(&self.domain) {
+        let name = match DomainName::parse(self.domain.as_ref()) {
             Ok(name) => name,
             Err(e) => {
                 return Err(UnreadableDomain {
@@ -82,9 +110,9 @@ impl ClientDomain {
                     reason: format!(
                         "domain #{} `{}` is not a valid name: {e}",
                         self.id,
-                        domwatch_core::Untrusted(&self.domain)
+                        domwatch_core::Untrusted(self.domain.as_ref())
                     ),
-                    name: self.domain,
+                    name: self.domain.into(),
                 })
             }
         };
@@ -92,7 +120,9 @@ impl ClientDomain {
             id: self.id,
             client_id: self.client_id,
             name,
-            registrar_module: domwatch_core::model::registrar_module_name(&self.registrar_module),
+            registrar_module: domwatch_core::model::registrar_module_name(
+                self.registrar_module.as_ref(),
+            ),
             status: self.status,
             recurring_amount: Money::new(self.recurring_amount, currency),
             registration_period_years: self.registration_period_years,

@@ -5,6 +5,10 @@ use crate::api::{parse_response, ParsedPage};
 use crate::client_domain::ClientDomain;
 use crate::error::WhmcsError;
 use crate::listing;
+use std::borrow::Cow;
+
+/// A row as read from a page, its text borrowed from the page where possible.
+pub(crate) type PageRow<'a> = ClientDomain<Cow<'a, str>>;
 
 listing::text_entry! {
     /// The fields of one entry that [`ClientDomain`] reads.
@@ -21,7 +25,7 @@ pub(crate) fn decode<T>(
     action: &str,
     status: u16,
     body: &[u8],
-    row: impl Fn(ClientDomain) -> T,
+    row: impl Fn(PageRow<'_>) -> T,
 ) -> Result<ParsedPage<T>, WhmcsError> {
     let Some(page) = listing::read_page::<Entry>(status, body) else {
         return generic(action, status, body, row);
@@ -45,7 +49,7 @@ fn generic<T>(
     action: &str,
     status: u16,
     body: &[u8],
-    row: impl Fn(ClientDomain) -> T,
+    row: impl Fn(PageRow<'_>) -> T,
 ) -> Result<ParsedPage<T>, WhmcsError> {
     let answer = parse_response(action, status, body)?;
     let total = crate::json::u64_opt(&answer, "totalresults")
@@ -56,7 +60,7 @@ fn generic<T>(
         .map_err(|d| crate::api::protocol(action, d, &answer))?
         .into_iter()
         .map(|entry| {
-            ClientDomain::parse(entry)
+            ClientDomain::from_fields(|key| crate::json::text(entry, key).map(Cow::Owned))
                 .map(&row)
                 .map_err(|d| crate::api::protocol(action, d, entry))
         })
@@ -73,7 +77,9 @@ mod tests {
     use super::*;
 
     fn rows(body: &str) -> Result<ParsedPage<ClientDomain>, WhmcsError> {
-        decode("GetClientsDomains", 200, body.as_bytes(), |d| d)
+        decode("GetClientsDomains", 200, body.as_bytes(), |row| {
+            row.into_owned()
+        })
     }
 
     #[test]
@@ -96,6 +102,17 @@ mod tests {
         // Given: on; left out: unknown, never "off".
         assert_eq!(typed.items[0].id_protection, Some(true));
         assert_eq!(typed.items[1].id_protection, None);
+    }
+
+    #[test]
+    fn a_body_that_is_not_utf8_reads_as_the_generic_reader_reads_it() {
+        let mut body = br#"{"result":"success","totalresults":1,"domains":{"domain":[{"id":"4","userid":"1","domainname":"m"#.to_vec();
+        body.push(0xfc); // Latin-1 "ü"
+        body.extend_from_slice(br#"ller.de"}]}}"#);
+        let typed = decode("GetClientsDomains", 200, &body, |row| row.into_owned());
+        let generic = generic("GetClientsDomains", 200, &body, |row| row.into_owned());
+        assert!(typed.is_err(), "{typed:?}");
+        assert_eq!(format!("{typed:?}"), format!("{generic:?}"));
     }
 
     #[test]
