@@ -6,7 +6,6 @@
 use crate::money::{Currency, Money, MoneyError, RateTable};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// Where a conversion rate came from, shown in the evidence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,23 +65,31 @@ impl ExchangeRates {
     pub fn cached(&self) -> RateCache<'_> {
         RateCache {
             rates: self,
-            pairs: HashMap::new(),
+            pairs: Vec::new(),
         }
     }
 }
 
+/// A currency pair and its rate, or `None` when no table has one.
+type PairRate = ((Currency, Currency), Option<(Decimal, RateSource)>);
+
 pub struct RateCache<'a> {
     rates: &'a ExchangeRates,
-    pairs: HashMap<(Currency, Currency), Option<(Decimal, RateSource)>>,
+    /// The pairs met so far: a handful, so a short list beats hashing once per domain.
+    pairs: Vec<PairRate>,
 }
 
 impl RateCache<'_> {
     pub fn convert(&mut self, money: Money, to: Currency) -> Result<Converted, MoneyError> {
-        let rates = self.rates;
-        let found = *self
-            .pairs
-            .entry((money.currency, to))
-            .or_insert_with(|| rates.rate(money.currency, to));
+        let pair = (money.currency, to);
+        let found = match self.pairs.iter().find(|(p, _)| *p == pair) {
+            Some((_, found)) => *found,
+            None => {
+                let found = self.rates.rate(money.currency, to);
+                self.pairs.push((pair, found));
+                found
+            }
+        };
         let (rate, source) = found.ok_or(MoneyError::NoRate {
             from: money.currency,
             to,
