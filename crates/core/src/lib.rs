@@ -25,5 +25,5 @@ pub mod webhook;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use money::{Currency, Money, MoneyError};
-pub use name::{search_fragment, DomainName, NameError};
+pub use name::{search_fragment, DomainName, NameError, NameSet, Scope};
 pub use text::Untrusted;

@@ -3,6 +3,9 @@
 //! stays `ß` as DENIC and most registries expect), done locally with the `idna` crate.
 
 mod script;
+mod set;
+
+pub use set::{NameSet, Scope};
 
 use crate::text::Untrusted;
 use serde::{Deserialize, Serialize};

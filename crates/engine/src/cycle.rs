@@ -6,7 +6,7 @@ use crate::scope::Skipped;
 use crate::{fetch_cache, CycleReport, Engine, EngineError, Mode, Progress};
 use domwatch_core::detect::{detect, price_id_protection, CaseKind, Finding, IdProtectionPrices};
 use domwatch_core::money::RateTable;
-use domwatch_core::DomainName;
+use domwatch_core::Scope;
 use domwatch_store::CaseFilter;
 use std::collections::HashSet;
 
@@ -252,7 +252,7 @@ impl Engine {
         &self,
         run_id: i64,
         findings: &[Finding],
-        scope: &HashSet<DomainName>,
+        scope: &Scope,
         report: &mut CycleReport,
         progress: &dyn Progress,
     ) -> Result<(), EngineError> {

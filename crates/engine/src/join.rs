@@ -2,10 +2,10 @@
 //! Pure: no I/O, so the rules (which side is in scope, which billing row wins when WHMCS
 //! holds a domain twice) are tested directly.
 
+use crate::join_sort::sort_by_name_descending;
 use domwatch_core::detect::Observation;
 use domwatch_core::model::{BillingDomain, BillingStatus, RegistrarDomain};
-use domwatch_core::DomainName;
-use std::collections::HashSet;
+use domwatch_core::{DomainName, Scope};
 
 /// One registrar account's snapshot: its domains, or `None` when it could not be fetched.
 pub struct AccountSnapshot {
@@ -21,7 +21,7 @@ pub struct Joined {
     pub observations: Vec<Observation>,
     /// Domains fully observed this cycle (both sides fetched); cases of other domains are
     /// neither opened nor resolved.
-    pub scope: HashSet<DomainName>,
+    pub scope: Scope,
     /// Billed domains that should be at the registrar but are not (strike candidates).
     pub absent: Vec<DomainName>,
     /// Billing rows whose registrar module no configured account serves.
@@ -89,22 +89,21 @@ impl Merge {
             .map(|a| a.domains.take().unwrap_or_default())
             .collect();
         // The smallest name comes off the end first; per name, the most relevant row.
-        billing.sort_unstable_by(|a, b| {
-            b.name
-                .cmp(&a.name)
-                .then_with(|| relevance(a).cmp(&relevance(b)))
-        });
+        sort_by_name_descending(
+            &mut billing,
+            |b| &b.name,
+            |a, b| relevance(a).cmp(&relevance(b)),
+        );
         for list in &mut registrar {
-            list.sort_unstable_by(|a, b| b.name.cmp(&a.name));
+            sort_by_name_descending(list, |d| &d.name, |_, _| std::cmp::Ordering::Equal);
         }
         let held = registrar.iter().map(Vec::len).sum::<usize>();
         let mut joined = Joined::default();
         // Pages never written are not resident: the observations may reserve for the
         // worst case (no name on both sides).
         joined.observations.reserve_exact(billing.len() + held);
-        // A hash table is written all over: size it for the names of the larger side, which
-        // is what a portfolio joins to (the worst case would double it, ~70 MiB at 1M).
-        joined.scope.reserve(billing.len().max(held));
+        // Names arrive in order: the scope is a sorted list, sized for the larger side.
+        joined.scope = Scope::with_capacity(billing.len().max(held));
         Self {
             joined,
             billing,

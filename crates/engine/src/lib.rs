@@ -16,6 +16,7 @@ pub mod fetch_cache;
 mod fix;
 pub mod forecast;
 pub mod join;
+mod join_sort;
 pub mod lifecycle;
 mod notify;
 mod notify_prices;

@@ -10,7 +10,7 @@ use domwatch_core::detect::{CaseKind, Observation};
 use domwatch_core::lifecycle::{AutoDeleteMode, ContactRole};
 use domwatch_core::model::{ContactHandles, RegistrarDomain};
 use domwatch_core::ports::{CancellationMethod, CancellationRequest, ContactDetails};
-use domwatch_core::DomainName;
+use domwatch_core::Scope;
 use domwatch_store::{CaseFilter, CaseRecord, CaseState};
 use domwatch_whmcs::actions::{ClientDetails, DomainInvoiceKind};
 use domwatch_whmcs::port::ToDoNotifier;
@@ -82,7 +82,7 @@ impl Engine {
     pub(crate) async fn run_automatic_fixes(
         &self,
         report: &mut CycleReport,
-        scope: &HashSet<DomainName>,
+        scope: &Scope,
     ) -> Result<(), EngineError> {
         for kind in [
             CaseKind::CancellationDue,

@@ -8,14 +8,13 @@
 
 use crate::{CycleReport, Engine, EngineError};
 use domwatch_core::detect::CaseKind;
-use domwatch_core::DomainName;
+use domwatch_core::Scope;
 use domwatch_store::{
     ActionRecord, ActionStatus, AuditEntry, CaseRecord, NoticeClaim, PendingActionNotice,
 };
 use domwatch_whmcs::db::NewToDo;
 use domwatch_whmcs::port::{RaisedToDo, ToDoNotifier};
 use futures::stream::{self, StreamExt};
-use std::collections::HashSet;
 
 /// What happened to one notice in this cycle.
 pub(crate) enum NoticeOutcome {
@@ -44,7 +43,7 @@ impl Engine {
         &self,
         run_id: i64,
         report: &mut CycleReport,
-        scope: &HashSet<DomainName>,
+        scope: &Scope,
         only_scope: bool,
     ) -> Result<(), EngineError> {
         if self.notifier.is_none() && self.notices.lifecycle_tickets.is_none() {
@@ -85,7 +84,7 @@ impl Engine {
     async fn route_action_notices(
         &self,
         cases: &mut Vec<CaseRecord>,
-        only: Option<&HashSet<DomainName>>,
+        only: Option<&Scope>,
     ) -> Result<Vec<PendingActionNotice>, EngineError> {
         let mut own = Vec::new();
         for pending in self.store.pending_action_notices().await? {

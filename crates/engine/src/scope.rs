@@ -87,9 +87,7 @@ impl Skipped {
             .observations
             .retain(|o| !self.domains.contains_key(&o.name));
         joined.absent.retain(|d| !self.domains.contains_key(d));
-        for name in self.domains.keys() {
-            joined.scope.remove(name);
-        }
+        joined.scope.retain(|name| !self.domains.contains_key(name));
         report.skipped_domains += self.domains.len();
         let mut by_reason: BTreeMap<&str, usize> = BTreeMap::new();
         for reason in self.domains.values() {

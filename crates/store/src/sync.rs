@@ -6,7 +6,7 @@ use crate::{event, get, q, stake_micros, ts, CaseRef, Result, Store, StoreError,
 use chrono::{DateTime, Utc};
 use domwatch_core::detect::{CaseKind, Finding};
 use domwatch_core::webhook::EventKind;
-use domwatch_core::{DomainName, Money};
+use domwatch_core::{DomainName, Money, NameSet};
 use std::collections::{HashMap, HashSet};
 
 /// A case as stored, keyed by (kind, domain) in [`load_known`].
@@ -30,7 +30,7 @@ impl Store {
         run_id: i64,
         at: DateTime<Utc>,
         findings: &[Finding],
-        scope: &HashSet<DomainName>,
+        scope: &impl NameSet,
     ) -> Result<SyncOutcome> {
         let now = ts(at);
         let mut tx = self
@@ -81,7 +81,7 @@ impl Store {
         &self,
         run_id: i64,
         absent: &[DomainName],
-        scope: &HashSet<DomainName>,
+        scope: &impl NameSet,
     ) -> Result<HashMap<DomainName, u32>> {
         let mut tx = self
             .pool
@@ -102,7 +102,7 @@ impl Store {
         let absent_set: HashSet<&str> = absent.iter().map(|d| d.ascii()).collect();
         let observed_back = |d: &String| {
             !absent_set.contains(d.as_str())
-                && DomainName::parse(d).is_ok_and(|name| scope.contains(&name))
+                && DomainName::parse(d).is_ok_and(|name| scope.contains_name(&name))
         };
         for gone in previous.keys().filter(|d| observed_back(d)) {
             sqlx::query("DELETE FROM presence WHERE domain = $1")
@@ -187,9 +187,10 @@ struct CaseRow<'f> {
 /// Bound values per new case in [`open_cases`].
 const VALUES_PER_CASE: usize = 13;
 
-/// Cases (and their `opened` events) per multi-row statement: 13 bound values a case stays
-/// far below the parameter limits of SQLite (32 766) and PostgreSQL (65 535).
-const CASES_PER_INSERT: usize = 100;
+/// Cases (and their `opened` events) per multi-row statement: far below the parameter
+/// limits of SQLite (32 766) and PostgreSQL (65 535), and small because SQLite finds each
+/// bound parameter's name by a linear scan (binding grows with the square of parameters).
+const CASES_PER_INSERT: usize = 30;
 
 /// Inserts new cases with their `opened` events, in the order given (case ids follow it).
 async fn open_cases(
@@ -418,7 +419,7 @@ async fn resolve_unseen(
     now: &str,
     known: &HashMap<CaseKey, Known>,
     seen: &HashSet<CaseKey>,
-    scope: &HashSet<DomainName>,
+    scope: &impl NameSet,
 ) -> Result<Vec<CaseRef>> {
     let mut resolved = Vec::new();
     for ((kind, domain), case) in known {
@@ -428,7 +429,7 @@ async fn resolve_unseen(
         let Ok(name) = DomainName::parse(domain) else {
             continue;
         };
-        if !scope.contains(&name) {
+        if !scope.contains_name(&name) {
             continue;
         }
         sqlx::query("UPDATE cases SET state = 'resolved', resolved_at = $1, updated_at = $1, last_run_id = $2 WHERE id = $3")
