@@ -389,6 +389,7 @@ fn one_cycle(
         let by_1 = breakdown(whmcs, &registrars).await;
         let cpu_1 = cpu_split(sandbox_pids);
         // The steady state of a monitor: nothing new to open or notify.
+        eprintln!("  first cycle done in {wall:.1}s; measuring the steady cycle");
         cycle_boundary();
         let again = Instant::now();
         let steady = engine

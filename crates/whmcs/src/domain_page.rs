@@ -27,22 +27,26 @@ pub(crate) fn decode<T>(
     body: &[u8],
     row: impl Fn(PageRow<'_>) -> T,
 ) -> Result<ParsedPage<T>, WhmcsError> {
-    let Some(page) = listing::read_page::<Entry>(status, body) else {
-        return generic(action, status, body, row);
-    };
-    let mut items = Vec::with_capacity(page.entries.len());
-    for entry in &page.entries {
+    let mut items = Vec::new();
+    let mut unreadable = false;
+    let page = listing::read_page(status, body, |entry: Entry| {
+        if unreadable {
+            return;
+        }
         match ClientDomain::from_fields(|key| entry.field(key)) {
             Ok(domain) => items.push(row(domain)),
-            // Reported with the entry, as the generic reader does.
-            Err(_) => return generic(action, status, body, row),
+            Err(_) => unreadable = true,
         }
+    });
+    match page {
+        Some(page) if !unreadable => Ok(ParsedPage {
+            items,
+            total: page.total,
+            returned: page.returned,
+        }),
+        // Reported as the generic reader reports it (with the entry, for a bad one).
+        _ => generic(action, status, body, row),
     }
-    Ok(ParsedPage {
-        items,
-        total: page.total,
-        returned: page.returned,
-    })
 }
 
 fn generic<T>(

@@ -73,9 +73,8 @@ pub(crate) fn decode(
     status: u16,
     body: &[u8],
 ) -> Result<ParsedPage<Listed>, WhmcsError> {
-    if let Some(page) = listing::read_page::<Entry>(status, body) {
-        let items: Result<Vec<Listed>, String> = page
-            .entries
+    if let Some((page, entries)) = listing::read_page_entries::<Entry>(status, body) {
+        let items: Result<Vec<Listed>, String> = entries
             .iter()
             .map(|entry| Listed::from_fields(|key| entry.field(key)))
             .collect();
@@ -128,9 +127,8 @@ mod tests {
     use super::*;
 
     fn both(body: &str) -> (Vec<Listed>, Vec<Listed>) {
-        let typed = match listing::read_page::<Entry>(200, body.as_bytes()) {
-            Some(page) => page
-                .entries
+        let typed = match listing::read_page_entries::<Entry>(200, body.as_bytes()) {
+            Some((_, entries)) => entries
                 .iter()
                 .map(|e| Listed::from_fields(|k| e.field(k)).unwrap())
                 .collect(),

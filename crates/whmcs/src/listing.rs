@@ -5,7 +5,7 @@
 //! numbers, `""` or `[]` for an empty list). A page of another shape gives `None`: the
 //! caller then reads it with the generic reader, so every error reads the same.
 
-use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::fmt;
@@ -94,139 +94,165 @@ macro_rules! text_entry {
 pub(crate) use text_entry;
 
 /// The list: `""`, `[]` or missing when empty, else `{INNER: [entries]}` or one entry
-/// object.
-struct Entries<E>(Vec<E>);
+/// object. Each entry goes to `each` as soon as it is read: no list of entries is kept.
+struct Entries<'f, E, F> {
+    each: &'f mut F,
+    entry: PhantomData<E>,
+}
 
-impl<'de, E: ListEntry<'de>> Deserialize<'de> for Entries<E> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Outer<E>(PhantomData<E>);
-        impl<'de, E: ListEntry<'de>> Visitor<'de> for Outer<E> {
-            type Value = Entries<E>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                write!(
-                    f,
-                    "an object with `{}`, or an empty string or list",
-                    E::INNER
-                )
-            }
-            fn visit_str<Er: serde::de::Error>(self, v: &str) -> Result<Self::Value, Er> {
-                if v.trim().is_empty() {
-                    Ok(Entries(Vec::new()))
-                } else {
-                    Err(Er::custom("the list is a string"))
-                }
-            }
-            fn visit_unit<Er>(self) -> Result<Self::Value, Er> {
-                Ok(Entries(Vec::new()))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                if seq.next_element::<IgnoredAny>()?.is_some() {
-                    return Err(serde::de::Error::custom("the list is a JSON list"));
-                }
-                Ok(Entries(Vec::new()))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut entries = Entries(Vec::new());
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                    if key == E::INNER {
-                        entries = map.next_value::<OneOrMany<E>>()?.0;
-                    } else {
-                        map.next_value::<IgnoredAny>()?;
-                    }
-                }
-                Ok(entries)
+impl<'de, E: ListEntry<'de>, F: FnMut(E)> DeserializeSeed<'de> for Entries<'_, E, F> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de, E: ListEntry<'de>, F: FnMut(E)> Visitor<'de> for Entries<'_, E, F> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "an object with `{}`, or an empty string or list",
+            E::INNER
+        )
+    }
+    fn visit_str<Er: serde::de::Error>(self, v: &str) -> Result<(), Er> {
+        if v.trim().is_empty() {
+            Ok(())
+        } else {
+            Err(Er::custom("the list is a string"))
+        }
+    }
+    fn visit_unit<Er>(self) -> Result<(), Er> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        if seq.next_element::<IgnoredAny>()?.is_some() {
+            return Err(serde::de::Error::custom("the list is a JSON list"));
+        }
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if key == E::INNER {
+                map.next_value_seed(OneOrMany {
+                    each: &mut *self.each,
+                    entry: PhantomData,
+                })?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
             }
         }
-        deserializer.deserialize_any(Outer(PhantomData))
+        Ok(())
     }
 }
 
 /// `OUTER.INNER`: a list of entries, or a single entry object.
-struct OneOrMany<E>(Entries<E>);
+struct OneOrMany<'f, E, F> {
+    each: &'f mut F,
+    entry: PhantomData<E>,
+}
 
-impl<'de, E: ListEntry<'de>> Deserialize<'de> for OneOrMany<E> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Inner<E>(PhantomData<E>);
-        impl<'de, E: ListEntry<'de>> Visitor<'de> for Inner<E> {
-            type Value = OneOrMany<E>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a list of entries")
-            }
-            fn visit_unit<Er>(self) -> Result<Self::Value, Er> {
-                Ok(OneOrMany(Entries(Vec::new())))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut entries = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-                while let Some(entry) = seq.next_element::<E>()? {
-                    entries.push(entry);
-                }
-                Ok(OneOrMany(Entries(entries)))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                let entry = E::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
-                Ok(OneOrMany(Entries(vec![entry])))
-            }
-        }
-        deserializer.deserialize_any(Inner(PhantomData))
+impl<'de, E: ListEntry<'de>, F: FnMut(E)> DeserializeSeed<'de> for OneOrMany<'_, E, F> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
     }
 }
 
-/// A plain success page: its counts and its entries.
-pub(crate) struct ListPage<E> {
-    pub(crate) total: Option<u64>,
-    pub(crate) returned: Option<u64>,
-    pub(crate) entries: Vec<E>,
+impl<'de, E: ListEntry<'de>, F: FnMut(E)> Visitor<'de> for OneOrMany<'_, E, F> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of entries")
+    }
+    fn visit_unit<Er>(self) -> Result<(), Er> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(entry) = seq.next_element::<E>()? {
+            (self.each)(entry);
+        }
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        (self.each)(E::deserialize(
+            serde::de::value::MapAccessDeserializer::new(map),
+        )?);
+        Ok(())
+    }
 }
 
-/// The head fields and the list of an answer, other keys skipped.
-struct Head<'a, E> {
+/// A plain success page's counts (its entries went to the caller one by one).
+pub(crate) struct ListPage {
+    pub(crate) total: Option<u64>,
+    pub(crate) returned: Option<u64>,
+}
+
+/// The head fields of an answer; the list's entries go to `each`, other keys are skipped.
+struct Head<'a, 'f, E, F> {
+    each: &'f mut F,
+    entry: PhantomData<(&'a (), E)>,
+}
+
+#[derive(Default)]
+struct HeadFields<'a> {
     result: Option<Text<'a>>,
     total: Option<Text<'a>>,
     returned: Option<Text<'a>>,
-    entries: Vec<E>,
 }
 
-impl<'de: 'a, 'a, E: ListEntry<'de>> Deserialize<'de> for Head<'a, E> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct HeadVisitor<'a, E>(PhantomData<(&'a (), E)>);
-        impl<'de: 'a, 'a, E: ListEntry<'de>> Visitor<'de> for HeadVisitor<'a, E> {
-            type Value = Head<'a, E>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a WHMCS answer object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut head = Head {
-                    result: None,
-                    total: None,
-                    returned: None,
-                    entries: Vec::new(),
-                };
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                    match key.as_ref() {
-                        "result" => head.result = map.next_value()?,
-                        "totalresults" => head.total = map.next_value()?,
-                        "numreturned" => head.returned = map.next_value()?,
-                        k if k == E::OUTER => head.entries = map.next_value::<Entries<E>>()?.0,
-                        _ => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(head)
-            }
-        }
-        deserializer.deserialize_map(HeadVisitor(PhantomData))
+impl<'de: 'a, 'a, E: ListEntry<'de>, F: FnMut(E)> DeserializeSeed<'de> for Head<'a, '_, E, F> {
+    type Value = HeadFields<'a>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
     }
 }
 
-/// The page when `body` is a plain success page of entries `E` (HTTP success,
-/// `"result": "success"`, readable counts); `None` for anything else.
+impl<'de: 'a, 'a, E: ListEntry<'de>, F: FnMut(E)> Visitor<'de> for Head<'a, '_, E, F> {
+    type Value = HeadFields<'a>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a WHMCS answer object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut head = HeadFields::default();
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match key.as_ref() {
+                "result" => head.result = map.next_value()?,
+                "totalresults" => head.total = map.next_value()?,
+                "numreturned" => head.returned = map.next_value()?,
+                k if k == E::OUTER => map.next_value_seed(Entries {
+                    each: &mut *self.each,
+                    entry: PhantomData,
+                })?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(head)
+    }
+}
+
+/// Reads `body` and hands each entry to `each` as it is read; the page's counts when it
+/// is a plain success page of entries `E` (HTTP success, `"result": "success"`, readable
+/// counts), `None` for anything else — the entries handed on are then to be dropped.
 ///
 /// The body is checked as UTF-8 once, as a whole: read from bytes, serde_json would check
 /// every string on its own, which cost more than the rest of reading a string.
-pub(crate) fn read_page<'a, E: ListEntry<'a>>(status: u16, body: &'a [u8]) -> Option<ListPage<E>> {
+pub(crate) fn read_page<'a, E: ListEntry<'a>>(
+    status: u16,
+    body: &'a [u8],
+    mut each: impl FnMut(E),
+) -> Option<ListPage> {
     let body = std::str::from_utf8(body).ok()?;
-    let head = serde_json::from_str::<Head<E>>(body).ok()?;
+    let mut reader = serde_json::Deserializer::from_str(body);
+    let head = Head {
+        each: &mut each,
+        entry: PhantomData,
+    }
+    .deserialize(&mut reader)
+    .ok()?;
+    reader.end().ok()?;
     if !(200..300).contains(&status) || head.result.as_ref().is_none_or(|r| r.0 != "success") {
         return None;
     }
@@ -234,6 +260,15 @@ pub(crate) fn read_page<'a, E: ListEntry<'a>>(status: u16, body: &'a [u8]) -> Op
     Some(ListPage {
         total: count("totalresults", &head.total).ok()?,
         returned: count("numreturned", &head.returned).ok()?,
-        entries: head.entries,
     })
+}
+
+/// [`read_page`] with the entries collected, for short pages.
+pub(crate) fn read_page_entries<'a, E: ListEntry<'a>>(
+    status: u16,
+    body: &'a [u8],
+) -> Option<(ListPage, Vec<E>)> {
+    let mut entries = Vec::new();
+    let page = read_page(status, body, |entry| entries.push(entry))?;
+    Some((page, entries))
 }
