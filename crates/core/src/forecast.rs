@@ -33,6 +33,32 @@ pub struct RenewalDue {
     pub cost: Option<Money>,
 }
 
+/// A renewal as the forecaster reads it, borrowed from wherever it is held: a cycle folds
+/// a million observations and need not touch (or count references to) their names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Renewal<'a> {
+    pub domain: &'a DomainName,
+    /// WHMCS next due date.
+    pub due: NaiveDate,
+    pub account: &'a str,
+    /// What WHMCS will invoice, in the client's currency.
+    pub billed: Money,
+    /// The registrar's renewal cost incl. premium, in the registrar's currency.
+    pub cost: Option<Money>,
+}
+
+impl RenewalDue {
+    pub fn as_renewal(&self) -> Renewal<'_> {
+        Renewal {
+            domain: &self.domain,
+            due: self.due,
+            account: &self.account,
+            billed: self.billed,
+            cost: self.cost,
+        }
+    }
+}
+
 /// Sums in one client currency.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Totals {
@@ -190,7 +216,7 @@ impl<'r> Forecaster<'r> {
         }
     }
 
-    pub fn add(&mut self, r: &RenewalDue) {
+    pub fn add(&mut self, r: Renewal<'_>) {
         let offset = (r.due - self.today).num_days();
         if offset >= WINDOWS[WINDOWS.len() - 1] {
             self.beyond += 1;
@@ -203,7 +229,7 @@ impl<'r> Forecaster<'r> {
             }
         }
         let Some(cost) = r.cost else {
-            self.no_cost.note(&r.domain, None, self.options.name_limit);
+            self.no_cost.note(r.domain, None, self.options.name_limit);
             return;
         };
         let cost = match self.rates.convert(cost, currency) {
@@ -211,7 +237,7 @@ impl<'r> Forecaster<'r> {
             Err(_) => {
                 let pair = format!("{}->{}", cost.currency, currency);
                 self.no_rate
-                    .note(&r.domain, Some(pair), self.options.name_limit);
+                    .note(r.domain, Some(pair), self.options.name_limit);
                 return;
             }
         };
@@ -228,14 +254,14 @@ impl<'r> Forecaster<'r> {
         }
     }
 
-    fn add_totals(&mut self, r: &RenewalDue, offset: i64, cost: Decimal) {
+    fn add_totals(&mut self, r: Renewal<'_>, offset: i64, cost: Decimal) {
         let currency = r.billed.currency;
         for w in self.windows.iter_mut().filter(|w| offset < w.days) {
             w.by_currency
                 .entry(currency)
                 .or_default()
                 .add(r.billed.amount, cost);
-            account_entry(&mut w.by_account, &r.account)
+            account_entry(&mut w.by_account, r.account)
                 .entry(currency)
                 .or_default()
                 .add(r.billed.amount, cost);
@@ -247,30 +273,38 @@ impl<'r> Forecaster<'r> {
             .add(r.billed.amount, cost);
     }
 
-    fn add_registrar_cost(&mut self, r: &RenewalDue, offset: i64, cost: Money) {
+    fn add_registrar_cost(&mut self, r: Renewal<'_>, offset: i64, cost: Money) {
         for w in self.windows.iter_mut().filter(|w| offset < w.days) {
-            *account_entry(&mut w.registrar_cost, &r.account)
+            *account_entry(&mut w.registrar_cost, r.account)
                 .entry(cost.currency)
                 .or_default() += cost.amount;
         }
     }
 
-    fn add_loss(&mut self, r: &RenewalDue, cost: Decimal) {
+    fn add_loss(&mut self, r: Renewal<'_>, cost: Decimal) {
         let heap = self.losses.entry(r.billed.currency).or_default();
-        let ranked = Ranked {
-            loss: cost - r.billed.amount,
+        let loss = cost - r.billed.amount;
+        let full = heap.len() >= self.options.top_n;
+        // Ranked like `Ranked`'s order, without copying a name that does not get in.
+        let beats_least = |least: &Ranked| {
+            loss.cmp(&least.loss)
+                .then_with(|| least.domain.cmp(r.domain))
+                .is_gt()
+        };
+        if full && !heap.peek().is_some_and(|Reverse(least)| beats_least(least)) {
+            return;
+        }
+        if full {
+            heap.pop();
+        }
+        heap.push(Reverse(Ranked {
+            loss,
             domain: r.domain.clone(),
             due: r.due,
-            account: r.account.clone(),
+            account: r.account.into(),
             billed: r.billed,
             cost,
-        };
-        if heap.len() < self.options.top_n {
-            heap.push(Reverse(ranked));
-        } else if heap.peek().is_some_and(|Reverse(least)| ranked > *least) {
-            heap.pop();
-            heap.push(Reverse(ranked));
-        }
+        }));
     }
 
     pub fn finish(self) -> ForecastReport {
@@ -317,7 +351,7 @@ where
 {
     let mut f = Forecaster::new(clock, rates, options);
     for r in renewals {
-        f.add(&r);
+        f.add(r.as_renewal());
     }
     f.finish()
 }

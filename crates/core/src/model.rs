@@ -58,25 +58,38 @@ pub enum RenewalMode {
     AutoRenewMonthly,
     AutoRenewQuarterly,
     ExpireAuction,
-    /// Anything else the registrar sends, kept verbatim.
-    Other(String),
+    /// Anything else the registrar sends, kept verbatim (boxed: rare, and every domain
+    /// pays for the variant's size).
+    Other(Box<str>),
 }
 
 impl RenewalMode {
     /// Parses both the upper-case command values (`AUTORENEW`) and the lower-case
     /// internal values HEXONET's wide list returns (`renew`, `expire`, `delete`).
     pub fn parse(s: &str) -> RenewalMode {
-        match s.trim().to_ascii_uppercase().as_str() {
-            "DEFAULT" => RenewalMode::Default,
-            "AUTORENEW" | "RENEW" => RenewalMode::AutoRenew,
-            "AUTOEXPIRE" | "EXPIRE" => RenewalMode::AutoExpire,
-            "AUTODELETE" | "DELETE" => RenewalMode::AutoDelete,
-            "RENEWONCE" => RenewalMode::RenewOnce,
-            "AUTORENEWMONTHLY" => RenewalMode::AutoRenewMonthly,
-            "AUTORENEWQUARTERLY" | "AUTORENEWQUATERLY" => RenewalMode::AutoRenewQuarterly,
-            "EXPIREAUCTION" => RenewalMode::ExpireAuction,
-            _ => RenewalMode::Other(s.trim().to_string()),
+        // Compared without an upper-cased copy: a list parses one mode per domain.
+        const NAMES: [(&str, RenewalMode); 11] = [
+            ("DEFAULT", RenewalMode::Default),
+            ("AUTORENEW", RenewalMode::AutoRenew),
+            ("RENEW", RenewalMode::AutoRenew),
+            ("AUTOEXPIRE", RenewalMode::AutoExpire),
+            ("EXPIRE", RenewalMode::AutoExpire),
+            ("AUTODELETE", RenewalMode::AutoDelete),
+            ("DELETE", RenewalMode::AutoDelete),
+            ("RENEWONCE", RenewalMode::RenewOnce),
+            ("AUTORENEWMONTHLY", RenewalMode::AutoRenewMonthly),
+            ("AUTORENEWQUARTERLY", RenewalMode::AutoRenewQuarterly),
+            ("EXPIREAUCTION", RenewalMode::ExpireAuction),
+        ];
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("AUTORENEWQUATERLY") {
+            return RenewalMode::AutoRenewQuarterly;
         }
+        NAMES
+            .into_iter()
+            .find(|(name, _)| s.eq_ignore_ascii_case(name))
+            .map(|(_, mode)| mode)
+            .unwrap_or_else(|| RenewalMode::Other(s.into()))
     }
 
     /// The value to send in `SetDomainRenewalMode RENEWALMODE=`.
@@ -129,7 +142,7 @@ pub fn no_status() -> Arc<[String]> {
 pub struct PremiumInfo {
     /// Registry price class, e.g. `PREMIUM_DONUTS_Price Category A` (ISPAPI `SUBCLASS`) or
     /// `premium` (CNR `X-FEE-CLASS`).
-    pub class: String,
+    pub class: Box<str>,
 }
 
 /// One domain as the registrar reports it, the same for every dialect.
@@ -304,7 +317,8 @@ pub struct BillingDomain {
     pub do_not_renew: bool,
     /// `None` when unknown (the API does not return `is_premium`; only the database does).
     pub is_premium: Option<bool>,
-    pub premium_cost: Option<BillingPremiumCost>,
+    /// Boxed: few rows are premium, and a million rows would each carry its 48 bytes.
+    pub premium_cost: Option<Box<BillingPremiumCost>>,
     /// The ID protection add-on is billed (`idprotection`); `None` when unknown.
     #[serde(default)]
     pub id_protection: Option<bool>,

@@ -165,7 +165,13 @@ impl Engine {
             }
             None => joined.absent.iter().map(|d| (d.clone(), 1)).collect(),
         };
-        for o in &mut joined.observations {
+        // Only a domain the registrar did not list can have strikes: the others are not
+        // looked up (a million hashed names per cycle otherwise).
+        let missing = joined
+            .observations
+            .iter_mut()
+            .filter(|o| o.registrar.is_none());
+        for o in missing {
             if let Some(n) = strikes.get(&o.name) {
                 o.missing_strikes = *n;
             }

@@ -275,10 +275,10 @@ impl Engine {
             if let Some(currency) = currency {
                 let cost = |v: Option<Decimal>| v.map(|a| Money::new(a, currency));
                 if rec.renewal_cost.is_some() || rec.registration_cost.is_some() {
-                    d.premium_cost = Some(BillingPremiumCost {
+                    d.premium_cost = Some(Box::new(BillingPremiumCost {
                         registration_cost: cost(rec.registration_cost),
                         renewal_cost: cost(rec.renewal_cost),
-                    });
+                    }));
                 }
             }
         }

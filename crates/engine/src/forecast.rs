@@ -5,7 +5,7 @@
 
 use crate::{CycleReport, Engine, EngineError};
 use domwatch_core::detect::Observation;
-use domwatch_core::forecast::{ForecastOptions, Forecaster, RenewalDue};
+use domwatch_core::forecast::{ForecastOptions, Forecaster, Renewal};
 use domwatch_core::model::BillingStatus;
 use domwatch_core::money::RateTable;
 use domwatch_core::pricing::ExchangeRates;
@@ -16,7 +16,7 @@ use rust_decimal::Decimal;
 /// The renewal WHMCS will invoice for this observation, or `None` when it will not renew:
 /// no billing row, a status WHMCS does not invoice (cancelled, expired, pending, …),
 /// do-not-renew set, or no due date at all.
-pub fn renewal_of(o: &Observation) -> Option<RenewalDue> {
+pub fn renewal_of(o: &Observation) -> Option<Renewal<'_>> {
     let b = o.billing.as_ref()?;
     let renews = matches!(
         b.status,
@@ -33,10 +33,10 @@ pub fn renewal_of(o: &Observation) -> Option<RenewalDue> {
         .as_ref()
         .and_then(|r| r.renewal_price)
         .map(|p| Money::new(p.amount * years, p.currency));
-    Some(RenewalDue {
-        domain: o.name.clone(),
+    Some(Renewal {
+        domain: &o.name,
         due,
-        account: o.registrar_account.clone().unwrap_or_else(|| "".into()),
+        account: o.registrar_account.as_deref().unwrap_or(""),
         billed: b.recurring_amount,
         cost,
     })
@@ -76,7 +76,7 @@ impl Engine {
         let rates = ExchangeRates::new(RateTable::new(), rates.clone());
         let mut forecaster = Forecaster::new(&*self.clock, &rates, ForecastOptions::default());
         for renewal in observations.iter().filter_map(renewal_of) {
-            forecaster.add(&renewal);
+            forecaster.add(renewal);
         }
         let missing = missing_inputs(report);
         let record = ForecastRecord {
@@ -130,16 +130,18 @@ mod tests {
 
     #[test]
     fn an_active_renewing_domain_is_due_on_its_next_due_date() {
-        let r = renewal_of(&observation(BillingStatus::Active, false, 1)).unwrap();
+        let o = observation(BillingStatus::Active, false, 1);
+        let r = renewal_of(&o).unwrap();
         assert_eq!(r.due, chrono::NaiveDate::from_ymd_opt(2027, 1, 15).unwrap());
         assert_eq!(r.billed, Money::new(dec!(20), Currency::USD));
         assert_eq!(r.cost, Some(Money::new(dec!(7), Currency::EUR)));
-        assert_eq!(&*r.account, "cnr");
+        assert_eq!(r.account, "cnr");
     }
 
     #[test]
     fn the_cost_covers_the_whole_registration_period() {
-        let r = renewal_of(&observation(BillingStatus::Active, false, 2)).unwrap();
+        let o = observation(BillingStatus::Active, false, 2);
+        let r = renewal_of(&o).unwrap();
         assert_eq!(r.cost, Some(Money::new(dec!(14), Currency::EUR)));
     }
 

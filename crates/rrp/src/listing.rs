@@ -7,6 +7,11 @@ use domwatch_core::ports::PremiumCheck;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
+/// Maps over keys a list repeats per row (cells, names): hashed by foldhash, not SipHash,
+/// since a million-domain listing hashes a few per domain. Seeded per process.
+pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+pub(crate) type FastSet<K> = HashSet<K, foldhash::fast::RandomState>;
+
 /// Default page size of bulk lists.
 pub const DEFAULT_PAGE_SIZE: u32 = 1000;
 /// Largest page size domwatch asks for.
@@ -77,7 +82,7 @@ impl PremiumFeeCache {
     pub(crate) fn update(
         &mut self,
         checks: &[PremiumCheck],
-        premium: &HashSet<DomainName>,
+        premium: &FastSet<DomainName>,
         now: Instant,
     ) {
         self.checked.retain(|name, _| premium.contains(name));

@@ -4,6 +4,7 @@
 
 use crate::client::{ClientError, RrpClient};
 use crate::codec::{Column, Command, Response};
+use crate::listing::{FastMap, FastSet};
 pub use crate::listing::{
     ListOptions, DEFAULT_PAGE_SIZE, DEFAULT_PREMIUM_FEE_MAX_AGE, MAX_PAGE_SIZE,
 };
@@ -19,7 +20,7 @@ use domwatch_core::ports::{
 };
 use futures::{StreamExt, TryStreamExt};
 use rust_decimal::Decimal;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -227,7 +228,7 @@ impl<'r> DomainColumns<'r> {
         };
         if premium {
             domain.premium = Some(PremiumInfo {
-                class: class.to_string(),
+                class: class.into(),
             });
         }
         // ISPAPI prices every domain; CNR's X-FEE price only describes premium names.
@@ -241,10 +242,10 @@ impl<'r> DomainColumns<'r> {
     /// skipped and logged.
     fn list_rows(&self, rows: usize) -> Vec<(usize, RegistrarDomain)> {
         let mut domains = Vec::with_capacity(rows);
-        let mut shared: HashMap<[Option<&'r str>; 4], Arc<ContactHandles>> = HashMap::new();
+        let mut shared: FastMap<[Option<&'r str>; 4], Arc<ContactHandles>> = FastMap::default();
         // Rows with the same status cell share one parsed list, as rows with the same
         // contact cells share their handles: no strings are made per row.
-        let mut statuses: HashMap<Option<&'r str>, Arc<[String]>> = HashMap::new();
+        let mut statuses: FastMap<Option<&'r str>, Arc<[String]>> = FastMap::default();
         for row in 0..rows {
             let Some(raw) = Self::at(&self.name, row) else {
                 continue;
@@ -390,7 +391,7 @@ pub fn premium_checks(
                 let flagged = at(&domaincheck, row).is_some_and(|d| d.contains("[PREMIUM]"));
                 if is_ispapi_premium_class(class_text) || flagged {
                     check.premium = Some(PremiumInfo {
-                        class: class_text.to_string(),
+                        class: class_text.into(),
                     });
                     check.registration_price = parse_money(at(&price, row), at(&currency, row));
                 }
@@ -415,7 +416,7 @@ pub fn premium_checks(
                 let class_text = at(&class, fee_row).unwrap_or("").trim();
                 if is_cnr_premium_class(class_text) {
                     checks[target].premium = Some(PremiumInfo {
-                        class: class_text.to_string(),
+                        class: class_text.into(),
                     });
                 }
                 checks[target].renewal_price =
@@ -637,7 +638,7 @@ impl RrpClient {
             return Ok(domains);
         }
 
-        let mut premium_names: HashSet<DomainName> = HashSet::new();
+        let mut premium_names: FastSet<DomainName> = FastSet::default();
         self.for_each_page(
             Command::new("QueryRegisteredPremiumDomainList"),
             options.page_size,
@@ -675,7 +676,7 @@ impl RrpClient {
             .lock()
             .expect("premium fee cache lock")
             .update(&checked, &premium_names, now);
-        let fees: HashMap<DomainName, PremiumCheck> = reused
+        let fees: FastMap<DomainName, PremiumCheck> = reused
             .into_iter()
             .chain(checked)
             .map(|check| (check.name.clone(), check))
@@ -1215,7 +1216,7 @@ mod tests {
         assert_eq!(premium.paid_until, NaiveDate::from_ymd_opt(2026, 1, 2));
         assert_eq!(premium.renewal_mode, Some(RenewalMode::AutoRenew));
         assert_eq!(
-            premium.premium.as_ref().unwrap().class,
+            premium.premium.as_ref().unwrap().class.as_ref(),
             "PREMIUM_DONUTS_Price Category A"
         );
         assert_eq!(
@@ -1355,7 +1356,10 @@ mod tests {
         let checks = premium_checks(Dialect::Cnr, &r, &names);
         assert_eq!(checks[0].check_code, Some(211));
         assert!(checks[0].premium.is_none());
-        assert_eq!(checks[1].premium.as_ref().unwrap().class, "premium");
+        assert_eq!(
+            checks[1].premium.as_ref().unwrap().class.as_ref(),
+            "premium"
+        );
         assert_eq!(
             checks[1].renewal_price,
             Some(Money::new(dec!(250.00), Currency::USD))
@@ -1375,7 +1379,7 @@ mod tests {
             &[name("premium.guru"), name("nonpremium.guru")],
         );
         assert_eq!(
-            checks[0].premium.as_ref().unwrap().class,
+            checks[0].premium.as_ref().unwrap().class.as_ref(),
             "PREMIUM_DONUTS_Price Category A"
         );
         assert_eq!(

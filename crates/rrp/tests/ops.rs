@@ -227,7 +227,7 @@ async fn cnr_list_domains_is_bulk_paged_and_joined() {
         .iter()
         .find(|d| d.name.ascii() == "d00070.com")
         .unwrap();
-    assert_eq!(premium.premium.as_ref().unwrap().class, "premium");
+    assert_eq!(premium.premium.as_ref().unwrap().class.as_ref(), "premium");
     assert_eq!(
         premium.renewal_price,
         Some(Money::new(dec!(250.00), Currency::USD))
@@ -378,7 +378,7 @@ async fn ispapi_list_domains_uses_version_2_with_prices() {
         .find(|d| d.name.ascii() == "hx7.guru")
         .unwrap();
     assert_eq!(
-        premium.premium.as_ref().unwrap().class,
+        premium.premium.as_ref().unwrap().class.as_ref(),
         "PREMIUM_DONUTS_Price Category A"
     );
     assert_eq!(
@@ -492,7 +492,10 @@ async fn ispapi_check_premium_groups_by_255() {
     assert_eq!(checks.len(), 300);
     assert_eq!(server.received().len(), 2);
     let premium = checks.iter().find(|c| c.name.ascii() == "p.guru").unwrap();
-    assert_eq!(premium.premium.as_ref().unwrap().class, "PREMIUM_DONUTS_A");
+    assert_eq!(
+        premium.premium.as_ref().unwrap().class.as_ref(),
+        "PREMIUM_DONUTS_A"
+    );
     assert_eq!(
         premium.registration_price,
         Some(Money::new(dec!(500.00), Currency::USD))

@@ -826,7 +826,8 @@ fn premium_class_of(index: usize, dialect: Dialect, zone: &ZonePrice) -> Premium
                 rng_tier(index)
             ),
             _ => "premium".to_string(),
-        },
+        }
+        .into(),
     }
 }
 

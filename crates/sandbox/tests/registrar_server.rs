@@ -624,7 +624,7 @@ async fn renewing_a_premium_domain_needs_the_fee_accepted() {
                 .with("X-FEE-CURRENCY", "EUR")
                 .with("X-ACCEPT-PREMIUMPRICE", 1)
                 .with("EXPIRATION", d.registrar.registry_expiry.year()),
-            _ => renew.with("CLASS", class.as_str()),
+            _ => renew.with("CLASS", &*class),
         };
         let r = command(&sb, accepted).await;
         assert_eq!(r.code(), 200, "{}", r.body());

@@ -400,9 +400,11 @@ pub fn apply_premium_records(
         domain.premium_cost = currency.and_then(|currency| {
             let registration_cost = record.registration_cost.map(|a| Money::new(a, currency));
             let renewal_cost = record.renewal_cost.map(|a| Money::new(a, currency));
-            (registration_cost.is_some() || renewal_cost.is_some()).then_some(BillingPremiumCost {
-                registration_cost,
-                renewal_cost,
+            (registration_cost.is_some() || renewal_cost.is_some()).then(|| {
+                Box::new(BillingPremiumCost {
+                    registration_cost,
+                    renewal_cost,
+                })
             })
         });
     }

@@ -111,7 +111,7 @@ impl Both<'_> {
         f.facts.registrar_renewal_cost = self.reg.renewal_price;
         f.facts.renewal_cost_in_client_currency = self.cost_client;
         f.facts.proposed_recurring_amount = self.proposed;
-        f.facts.premium_class = self.reg.premium.as_ref().map(|p| p.class.clone());
+        f.facts.premium_class = self.reg.premium.as_ref().map(|p| p.class.to_string());
         f
     }
 
@@ -198,7 +198,7 @@ impl Both<'_> {
     }
 
     fn turned_premium(&self) -> Finding {
-        let class = self.reg.premium.as_ref().map(|p| p.class.clone());
+        let class = self.reg.premium.as_ref().map(|p| p.class.to_string());
         let summary = format!(
             "{} is premium at the registrar ({}) but billed as a standard domain",
             self.name(),

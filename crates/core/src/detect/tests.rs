@@ -128,10 +128,10 @@ fn premium_data_missing_and_stale() {
         kinds(&obs(Some(b.clone()), Some(r.clone()))),
         vec![CaseKind::PremiumDataMissing]
     );
-    b.premium_cost = Some(BillingPremiumCost {
+    b.premium_cost = Some(Box::new(BillingPremiumCost {
         registration_cost: Some(eur(dec!(120))),
         renewal_cost: Some(eur(dec!(120))),
-    });
+    }));
     assert!(kinds(&obs(Some(b.clone()), Some(r.clone()))).is_empty());
     b.premium_cost.as_mut().unwrap().renewal_cost = Some(eur(dec!(100)));
     assert_eq!(

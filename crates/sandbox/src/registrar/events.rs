@@ -163,7 +163,7 @@ fn turn_premium(
     });
     state.update(&key, |r| {
         r.premium = Some(PremiumInfo {
-            class: class.clone(),
+            class: class.as_str().into(),
         });
         r.renew_price = renew_price;
         r.transfer_price = renew_price;

@@ -160,7 +160,9 @@ fn push_ispapi_check(state: &State, r: &mut Reply, c: &Candidate, premium_channe
     }
     let held_premium = c.ours.as_ref().and_then(|(_, rec)| rec.premium.clone());
     let (class, price) = match (&held_premium, free_premium, &c.name, &c.ours) {
-        (Some(p), _, _, Some((_, rec))) => (p.class.clone(), format_price(state.renew_price(rec))),
+        (Some(p), _, _, Some((_, rec))) => {
+            (p.class.to_string(), format_price(state.renew_price(rec)))
+        }
         (None, Some(price), Some(name), _) => (premium_class_for(state, name), format_price(price)),
         _ => (String::new(), String::new()),
     };

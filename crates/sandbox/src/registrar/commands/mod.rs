@@ -185,7 +185,7 @@ fn ispapi_internal_mode(mode: &RenewalMode) -> String {
 /// ISPAPI `SUBCLASS`: the premium class, else the zone in upper case.
 fn ispapi_subclass(rec: &DomainRecord) -> String {
     match &rec.premium {
-        Some(p) => p.class.clone(),
+        Some(p) => p.class.to_string(),
         None => rec.name.zone().to_uppercase(),
     }
 }

@@ -126,7 +126,7 @@ fn transfer_cost(
 ) -> (Option<String>, Decimal) {
     match existing {
         Some((_, rec)) => (
-            rec.premium.as_ref().map(|p| p.class.clone()),
+            rec.premium.as_ref().map(|p| p.class.to_string()),
             state.transfer_price(rec),
         ),
         None => match registry_premium_price(name) {
@@ -152,7 +152,7 @@ fn start_transfer(
             let mut rec = state.new_extra_record(name.clone(), zone);
             if let Some(class) = premium_class {
                 rec.premium = Some(domwatch_core::model::PremiumInfo {
-                    class: class.to_string(),
+                    class: class.into(),
                 });
                 rec.renew_price = cost;
                 rec.transfer_price = cost;
