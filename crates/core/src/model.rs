@@ -68,7 +68,7 @@ impl RenewalMode {
     /// internal values HEXONET's wide list returns (`renew`, `expire`, `delete`).
     pub fn parse(s: &str) -> RenewalMode {
         // Compared without an upper-cased copy: a list parses one mode per domain.
-        const NAMES: [(&str, RenewalMode); 11] = [
+        const NAMES: [(&str, RenewalMode); 12] = [
             ("DEFAULT", RenewalMode::Default),
             ("AUTORENEW", RenewalMode::AutoRenew),
             ("RENEW", RenewalMode::AutoRenew),
@@ -79,12 +79,11 @@ impl RenewalMode {
             ("RENEWONCE", RenewalMode::RenewOnce),
             ("AUTORENEWMONTHLY", RenewalMode::AutoRenewMonthly),
             ("AUTORENEWQUARTERLY", RenewalMode::AutoRenewQuarterly),
+            // A misspelling some registrars send.
+            ("AUTORENEWQUATERLY", RenewalMode::AutoRenewQuarterly),
             ("EXPIREAUCTION", RenewalMode::ExpireAuction),
         ];
         let s = s.trim();
-        if s.eq_ignore_ascii_case("AUTORENEWQUATERLY") {
-            return RenewalMode::AutoRenewQuarterly;
-        }
         NAMES
             .into_iter()
             .find(|(name, _)| s.eq_ignore_ascii_case(name))
