@@ -36,12 +36,16 @@ pub struct ClientDomain<S = String> {
 
 impl ClientDomain {
     pub(crate) fn parse(entry: &Object) -> Result<Self, String> {
-        ClientDomain::from_fields(|key| json::text(entry, key).map(Cow::Owned))
-            .map(ClientDomain::into_owned)
+        ClientDomain::from_entry(entry).map(ClientDomain::into_owned)
     }
 }
 
 impl<'a> ClientDomain<Cow<'a, str>> {
+    /// Builds a row from an entry of a parsed answer (its text copied from the entry).
+    pub(crate) fn from_entry(entry: &Object) -> Result<Self, String> {
+        Self::from_fields(|key| json::text(entry, key).map(Cow::Owned))
+    }
+
     /// Builds a row from its fields' text (`None`: missing or null), with the lenient
     /// readers of [`crate::json`]; the text stays borrowed where the source allows.
     pub(crate) fn from_fields(

@@ -64,7 +64,7 @@ fn generic<T>(
         .map_err(|d| crate::api::protocol(action, d, &answer))?
         .into_iter()
         .map(|entry| {
-            ClientDomain::from_fields(|key| crate::json::text(entry, key).map(Cow::Owned))
+            ClientDomain::from_entry(entry)
                 .map(&row)
                 .map_err(|d| crate::api::protocol(action, d, entry))
         })
